@@ -1,0 +1,272 @@
+"""Blocks: cutting the command stream, sealing headers, and re-executing blocks to check them.
+
+A block closes after ``max_commands`` commands, or before the first command whose timestamp is
+``max_interval_ns`` or more past the block's first command, or when the venue seals it
+explicitly with a close time (an idle venue still publishes price-carrying blocks). All cut
+points come from the commands' own timestamps or from the stored header, never from a clock
+inside the core, so replay reproduces them exactly.
+
+``matching`` does not hash: the state commitment (Poseidon trees, in ``proofs``) is passed in
+as a ``StateCommitment``, which keeps the layering matching → proofs one-way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import msgspec
+
+from .encoding import encode
+from .engine import AccountView, EngineError, MarketStateView, OrderView
+from .types import U256, Command, Event, MarketConfig, MarketSummary, _coerce_u256
+
+__all__ = [
+    "Block",
+    "BlockBuilder",
+    "BlockHeader",
+    "BlockMismatch",
+    "Engine",
+    "StateCommitment",
+    "StateDiff",
+    "replay_block",
+]
+
+
+class Engine(Protocol):
+    """What the block builder and the commitment need from an engine (both engines)."""
+
+    @property
+    def last_seq(self) -> int: ...
+    @property
+    def last_ts(self) -> int: ...
+    def market_configs(self) -> tuple[MarketConfig, ...]: ...
+    def process(self, cmd: Command) -> list[Event]: ...
+    def process_batch(self, cmds: Sequence[Command]) -> list[Event]: ...
+    def end_block(self, close_ts: int) -> tuple[MarketSummary, ...]: ...
+    def drain_touched(self) -> tuple[list[int], list[int]]: ...
+    def order_view(self, order_id: int) -> OrderView | None: ...
+    def account_view(self, account: int) -> AccountView | None: ...
+    def market_state(self, market: int) -> MarketStateView: ...
+
+
+class StateDiff(msgspec.Struct, frozen=True, array_like=True):
+    """The leaves a block changed, with their values after it (None: deleted)."""
+
+    orders: tuple[tuple[int, OrderView | None], ...]
+    accounts: tuple[tuple[int, AccountView | None], ...]
+
+
+class BlockHeader(msgspec.Struct, frozen=True, array_like=True):
+    """What a block claims; the validity proof's public input commits to all of it."""
+
+    height: int
+    parent_hash: U256
+    pre_state_root: U256
+    command_commitment: U256
+    post_state_root: U256
+    close_ts: int
+    first_seq: int
+    command_count: int
+    markets: tuple[MarketSummary, ...]
+
+    def __post_init__(self) -> None:
+        _coerce_u256(
+            self, "parent_hash", "pre_state_root", "command_commitment", "post_state_root"
+        )
+
+
+class Block(msgspec.Struct, frozen=True, array_like=True):
+    """A sealed block and its execution trace.
+
+    ``event_offsets[i]`` is the index in ``events`` of command i's first event, so a prover
+    (or a trader's audit) can attribute every event to its command; ``diff`` lists each
+    touched leaf once with its post-block value.
+    """
+
+    header: BlockHeader
+    commands: tuple[Command, ...]
+    events: tuple[Event, ...]
+    event_offsets: tuple[int, ...]
+    diff: StateDiff
+
+
+class StateCommitment(Protocol):
+    """The commitment over engine state (implemented in ``proofs.state``)."""
+
+    @property
+    def root(self) -> int: ...
+    def command_commitment(self, commands: Sequence[Command]) -> int: ...
+    def apply(self, height: int, diff: StateDiff, markets: Sequence[MarketStateView]) -> int:
+        """Update the trees with ``diff`` (each leaf once) and return the new state root."""
+        ...
+    def header_hash(self, header: BlockHeader) -> int: ...
+
+
+def _state_diff(engine: Engine) -> StateDiff:
+    orders, accounts = engine.drain_touched()
+    return StateDiff(
+        tuple((oid, engine.order_view(oid)) for oid in orders),
+        tuple((aid, engine.account_view(aid)) for aid in accounts),
+    )
+
+
+class BlockBuilder:
+    """Feeds commands to the engine and cuts them into sealed blocks."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        commitment: StateCommitment,
+        *,
+        max_commands: int = 64,
+        max_interval_ns: int = 1_000_000_000,
+        height: int = 0,
+        parent_hash: int = 0,
+    ) -> None:
+        if max_commands < 1 or max_interval_ns < 1:
+            raise ValueError("max_commands and max_interval_ns must be positive")
+        self.engine = engine
+        self.commitment = commitment
+        self.max_commands = max_commands
+        self.max_interval_ns = max_interval_ns
+        #: height of the last sealed block (0: genesis, nothing sealed yet)
+        self.height = height
+        self.parent_hash = parent_hash
+        self._commands: list[Command] = []
+        self._events: list[Event] = []
+        self._offsets: list[int] = []
+
+    @property
+    def pending(self) -> int:
+        return len(self._commands)
+
+    def submit(self, cmd: Command) -> tuple[list[Event], list[Block]]:
+        """Execute ``cmd``; return its events and any blocks sealed around it."""
+        sealed = []
+        if self._commands and cmd.ts - self._commands[0].ts >= self.max_interval_ns:
+            sealed.append(self.seal())
+        events = self.engine.process(cmd)
+        self._offsets.append(len(self._events))
+        self._commands.append(cmd)
+        self._events.extend(events)
+        if len(self._commands) >= self.max_commands:
+            sealed.append(self.seal())
+        return events, sealed
+
+    def submit_many(self, cmds: Sequence[Command]) -> list[Block]:
+        blocks: list[Block] = []
+        for cmd in cmds:
+            blocks.extend(self.submit(cmd)[1])
+        return blocks
+
+    def seal(self, close_ts: int | None = None) -> Block:
+        """Close the current block (possibly empty) at ``close_ts`` (default: last command)."""
+        if close_ts is None:
+            close_ts = self._commands[-1].ts if self._commands else self.engine.last_ts
+        first_seq = self._commands[0].seq if self._commands else self.engine.last_seq + 1
+        block = _seal(
+            self.engine,
+            self.commitment,
+            self.height + 1,
+            self.parent_hash,
+            tuple(self._commands),
+            tuple(self._events),
+            tuple(self._offsets),
+            close_ts,
+            first_seq,
+        )
+        self.height += 1
+        self.parent_hash = self.commitment.header_hash(block.header)
+        self._commands, self._events, self._offsets = [], [], []
+        return block
+
+
+def _seal(
+    engine: Engine,
+    commitment: StateCommitment,
+    height: int,
+    parent_hash: int,
+    commands: tuple[Command, ...],
+    events: tuple[Event, ...],
+    offsets: tuple[int, ...],
+    close_ts: int,
+    first_seq: int,
+) -> Block:
+    pre = commitment.root
+    summaries = engine.end_block(close_ts)
+    diff = _state_diff(engine)
+    states = [engine.market_state(s.market) for s in summaries]
+    post = commitment.apply(height, diff, states)
+    header = BlockHeader(
+        height,
+        parent_hash,
+        pre,
+        commitment.command_commitment(commands),
+        post,
+        close_ts,
+        first_seq,
+        len(commands),
+        summaries,
+    )
+    return Block(header, commands, events, offsets, diff)
+
+
+class BlockMismatch(msgspec.Struct, frozen=True):
+    """First difference found when re-executing a block."""
+
+    height: int
+    field: str
+    expected: str
+    actual: str
+
+
+def replay_block(
+    engine: Engine, commitment: StateCommitment, block: Block, parent_hash: int
+) -> tuple[Block, BlockMismatch | None]:
+    """Re-execute ``block``'s commands on ``engine`` and compare everything it claims.
+
+    Returns the recomputed block and the first mismatch (None when identical). The engine and
+    commitment must hold the state after the previous block.
+    """
+    h = block.header
+    if commitment.root != h.pre_state_root:
+        return block, BlockMismatch(
+            h.height, "pre_state_root", str(h.pre_state_root), str(commitment.root)
+        )
+    events: list[Event] = []
+    offsets: list[int] = []
+    try:
+        for cmd in block.commands:
+            offsets.append(len(events))
+            events.extend(engine.process(cmd))
+    except EngineError as exc:
+        return block, BlockMismatch(h.height, "commands", "valid sequence", str(exc))
+    first_seq = block.commands[0].seq if block.commands else engine.last_seq + 1
+    again = _seal(
+        engine,
+        commitment,
+        h.height,
+        parent_hash,
+        block.commands,
+        tuple(events),
+        tuple(offsets),
+        h.close_ts,
+        first_seq,
+    )
+    for name in Block.__struct_fields__:
+        if name == "header":
+            continue
+        mine, theirs = getattr(again, name), getattr(block, name)
+        if encode(mine) != encode(theirs):
+            return again, BlockMismatch(h.height, name, _short(theirs), _short(mine))
+    for name in BlockHeader.__struct_fields__:
+        mine, theirs = getattr(again.header, name), getattr(h, name)
+        if encode(mine) != encode(theirs):
+            return again, BlockMismatch(h.height, name, _short(theirs), _short(mine))
+    return again, None
+
+
+def _short(value: object, limit: int = 200) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -1,0 +1,148 @@
+"""Poseidon hashing over BN254 with circomlib's constants, and field packing.
+
+Everything committed by ProvenBook (tree nodes, leaves, command chains) is hashed here, so the
+Python side and the circom templates in ``proofs/circuits/`` agree bit for bit. The backend is
+``light_poseidon_python``, which matches circomlib's ``Poseidon(2)`` but silently reduces inputs
+``>= p`` modulo p; that would let two different Python values commit to the same digest, so every
+input is validated here before it reaches the backend.
+
+Definitions the circuits must match:
+
+* ``hash2(a, b)``: circomlib ``Poseidon(2)`` with ``inputs = [a, b]``.
+* ``hash_chain([x0, x1, ..., xn])``: a left fold, ``hash2(...hash2(hash2(x0, x1), x2)..., xn)``;
+  circuit ``HashChain(n)`` in ``proofs/circuits/hash_chain.circom``.
+* ``pack([(v0, w0), (v1, w1), ...])``: ``v0 + v1 * 2**w0 + v2 * 2**(w0 + w1) + ...`` (first pair in
+  the lowest bits), each ``vi < 2**wi`` and ``sum(wi) <= 253``; circuits ``Pack``/``Unpack`` in
+  ``proofs/circuits/pack.circom``.
+
+Exceptions (both are ``ValueError``, so callers validating input can catch one type)::
+
+    ValueError
+     ├── FieldRangeError   a value outside the range its slot allows (field element, bit width)
+     └── LayoutError       a packing layout that cannot be packed uniquely
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import light_poseidon_python
+
+__all__ = [
+    "FIELD_MODULUS",
+    "MAX_PACK_BITS",
+    "FieldRangeError",
+    "LayoutError",
+    "check_field",
+    "hash2",
+    "hash_chain",
+    "pack",
+    "unpack",
+]
+
+FIELD_MODULUS: int = 21888242871839275222246405745257275088548364400416034343698204186575808495617
+"""BN254 scalar field order p; every hashed or packed value lies in [0, p)."""
+
+MAX_PACK_BITS: int = 253
+"""A packed element holds at most 253 bits: 2**253 < p, so a packing never wraps around p and the
+in-circuit decomposition is unique (a 254-bit layout would admit two encodings of some values)."""
+
+_HASHER = light_poseidon_python.Hasher(2)
+
+
+class FieldRangeError(ValueError):
+    """A value is outside the range its slot allows: [0, p) for a field element, [0, 2**w) for a
+    w-bit packed field."""
+
+
+class LayoutError(ValueError):
+    """A packing layout is unusable: a width below 1, or widths summing to more than 253 bits."""
+
+
+def check_field(value: int, what: str = "value") -> int:
+    """Return ``value`` if it is a canonical field element, else raise.
+
+    Raises TypeError for non-integers (``bool`` included: a flag hashed as a field element is a
+    layout bug, not a value) and FieldRangeError for integers outside [0, p), because the backend
+    would otherwise reduce them silently and create collisions between distinct Python values.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be an int, got {type(value).__name__}")
+    value = int(value)  # normalise int subclasses such as IntEnum
+    if not 0 <= value < FIELD_MODULUS:
+        raise FieldRangeError(f"{what} {value} is not in the field [0, p)")
+    return value
+
+
+def hash2(a: int, b: int) -> int:
+    """Poseidon of exactly two field elements, equal to circomlib ``Poseidon(2)([a, b])``.
+
+    Both inputs are validated (see ``check_field``) because the backend reduces modulo p.
+    """
+    a = check_field(a, "hash input")
+    b = check_field(b, "hash input")
+    return int(_HASHER.hash([a, b]))
+
+
+def hash_chain(xs: Sequence[int]) -> int:
+    """Left-fold ``hash2`` over ``xs``: ``hash2(hash2(hash2(x0, x1), x2), ...)``.
+
+    Needs at least two elements (``hash_chain([a, b]) == hash2(a, b)``); matches circuit
+    ``HashChain(len(xs))``. A fold is not length-delimited: ``hash_chain([a, b, c])`` equals
+    ``hash_chain([hash2(a, b), c])``. Use it where the length is fixed by the layout (a circuit
+    has a fixed number of slots) or put the length into the chain yourself.
+    """
+    if len(xs) < 2:
+        raise ValueError(f"hash_chain needs at least 2 elements, got {len(xs)}")
+    acc = hash2(xs[0], xs[1])
+    for x in xs[2:]:
+        acc = hash2(acc, x)
+    return acc
+
+
+def _check_widths(widths: Sequence[int]) -> None:
+    """Reject layouts that could not be unpacked uniquely in a circuit."""
+    for w in widths:
+        if isinstance(w, bool) or not isinstance(w, int) or w < 1:
+            raise LayoutError(f"bit width must be an int >= 1, got {w!r}")
+    total = sum(widths)
+    if total > MAX_PACK_BITS:
+        raise LayoutError(f"layout needs {total} bits, more than {MAX_PACK_BITS}")
+
+
+def pack(fields: Sequence[tuple[int, int]]) -> int:
+    """Pack ``(value, bit_width)`` pairs into one field element, first pair in the lowest bits.
+
+    Packing several small fields into one element cuts the number of Poseidon inputs, which is what
+    costs constraints. Each value must fit its width (FieldRangeError otherwise) and the widths
+    must total at most 253 bits (LayoutError), so the result is below 2**253 < p and unique.
+    """
+    _check_widths([w for _, w in fields])
+    packed = 0
+    shift = 0
+    for value, width in fields:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"packed value must be an int, got {type(value).__name__}")
+        if not 0 <= value < (1 << width):
+            raise FieldRangeError(f"value {value} does not fit in {width} bits")
+        packed |= value << shift
+        shift += width
+    return packed
+
+
+def unpack(packed: int, widths: Sequence[int]) -> list[int]:
+    """Split a packed element back into its fields (inverse of ``pack``).
+
+    Raises FieldRangeError when ``packed`` has bits above the layout's total width, because such a
+    value has no preimage under ``pack`` and the circuit ``Unpack`` rejects it too.
+    """
+    _check_widths(widths)
+    packed = check_field(packed, "packed value")
+    total = sum(widths)
+    if packed >> total:
+        raise FieldRangeError(f"packed value {packed} has bits above the layout's {total} bits")
+    out = []
+    for width in widths:
+        out.append(packed & ((1 << width) - 1))
+        packed >>= width
+    return out
