@@ -434,18 +434,18 @@ class ReferenceEngine:
         eng = cls(snap.markets)
         for ms in snap.market_states:
             m = eng._markets[ms.market]
-            m.mark, m.cum_price_time, m.last_close_ts = ms.mark, ms.cum_price_time, ms.last_close_ts
+            m.mark, m.cum_price_time, m.last_close_ts = (
+                ms.mark,
+                int(ms.cum_price_time),
+                ms.last_close_ts,
+            )
         for av in snap.accounts:
             a = _Account(av.account, (av.pubkey_x, av.pubkey_y), eng._markets)
-            a.collateral = av.collateral
+            a.collateral = int(av.collateral)
             for pv in av.positions:
                 p = a.positions[pv.market]
-                p.position, p.basis, p.open_buy, p.open_sell = (
-                    pv.position,
-                    pv.basis,
-                    pv.open_buy,
-                    pv.open_sell,
-                )
+                # open_buy/open_sell are rebuilt by resting the orders below
+                p.position, p.basis = pv.position, int(pv.basis)
             eng._accounts[av.account] = a
         for ov in snap.orders:
             eng._rest(
@@ -455,6 +455,9 @@ class ReferenceEngine:
                 )
             )
         eng._last_seq, eng._last_ts = snap.last_seq, snap.last_ts
+        for av in snap.accounts:
+            if eng.account_view(av.account) != av:
+                raise EngineError(f"snapshot is inconsistent for account {av.account}")
         eng._touched_orders.clear()
         eng._touched_accounts.clear()
         return eng

@@ -354,6 +354,24 @@ class PoseidonState:
                 return key
         return None
 
+    def _check(self) -> None:
+        """Assert the invariants: leaves equal their recomputation, slots are consistent."""
+        for key, side in self._sides.items():
+            side.tree._check()
+            assert set(side.slot) == set(side.entry) == set(side.view), key
+            used = set(side.slot.values())
+            assert len(used) == len(side.slot), ("slot used twice", key)
+            assert not used & set(side.free), ("free slot in use", key)
+            assert all(s < side.next_unused for s in used | set(side.free)), key
+            expected = {
+                side.slot[oid]: order_leaf(side.view[oid], side.next_ptr(oid))
+                for _, _, oid in side.order
+            }
+            assert dict(side.tree.items()) == expected, ("leaves out of date", key)
+            keys = list(side.order)
+            assert keys == sorted(keys), key
+        assert self._root == self._state_root()
+
     # --- persistence --------------------------------------------------------------------
 
     def snapshot(self) -> CommitmentSnapshot:

@@ -1,0 +1,372 @@
+"""Deterministic rule-by-rule tests; one body runs against both engines (reference, Cython)."""
+
+from __future__ import annotations
+
+import pytest
+
+from matching import (
+    AddAccount,
+    CEngine,
+    EngineError,
+    MarketConfig,
+    OrderAccepted,
+    OrderCancelled,
+    OrderReduced,
+    OrderReplaced,
+    OrderType,
+    PlaceOrder,
+    ReferenceEngine,
+    Rejected,
+    ResultCode,
+    Side,
+    StpMode,
+    TimeInForce,
+    Trade,
+)
+from matching.types import CancelReason, MassCancelled
+
+from .harness import Harness
+
+A, B, C = 1, 2, 3
+
+
+def trades(events: list) -> list[tuple[int, int, int]]:
+    return [(e.maker_order_id, e.price, e.qty) for e in events if isinstance(e, Trade)]
+
+
+def codes(events: list) -> list[int]:
+    return [e.code for e in events if isinstance(e, Rejected)]
+
+
+class EngineRules:
+    engine_cls: type
+
+    @pytest.fixture
+    def h(self) -> Harness:
+        h = Harness(self.engine_cls)
+        for acct in (A, B, C):
+            h.fund(acct)
+        return h
+
+    # --- priority and fills ---------------------------------------------------------------
+
+    def test_price_then_time_priority(self, h: Harness) -> None:
+        first = h.sell(A, 1010, 5)[0].order_id
+        second = h.sell(B, 1010, 5)[0].order_id
+        better = h.sell(C, 1005, 5)[0].order_id
+        ev = h.buy(C, 1010, 12, stp=StpMode.CANCEL_MAKER)
+        # C's own ask at 1005 is removed by STP (cancel maker), then A before B at 1010.
+        assert trades(ev) == [(first, 1010, 5), (second, 1010, 5)]
+        assert any(isinstance(e, OrderCancelled) and e.order_id == better for e in ev)
+        # The 2 lots left rest as the new best bid.
+        assert [(o.price, o.qty) for o in h.engine.book(1, Side.BUY)] == [(1010, 2)]
+
+    def test_partial_fill_keeps_maker_priority(self, h: Harness) -> None:
+        m1 = h.sell(A, 1000, 10)[0].order_id
+        h.sell(B, 1000, 10)
+        ev = h.buy(C, 1000, 4, tif=TimeInForce.IOC)
+        assert trades(ev) == [(m1, 1000, 4)]
+        t = next(e for e in ev if isinstance(e, Trade))
+        assert (t.taker_remaining, t.maker_remaining) == (0, 6)
+        book = h.engine.book(1, Side.SELL)
+        assert (book[0].order_id, book[0].qty) == (m1, 6)
+
+    def test_trade_at_maker_price(self, h: Harness) -> None:
+        h.sell(A, 1000, 1)
+        ev = h.buy(B, 1050, 1)
+        assert trades(ev)[0][1] == 1000
+
+    def test_ioc_remainder_cancelled(self, h: Harness) -> None:
+        h.sell(A, 1000, 3)
+        ev = h.buy(B, 1000, 5, tif=TimeInForce.IOC)
+        last = ev[-1]
+        assert isinstance(last, OrderCancelled)
+        assert (last.remaining, last.reason) == (2, CancelReason.IOC_REMAINDER)
+        assert h.engine.book(1, Side.BUY) == []
+
+    def test_fok_not_fillable_changes_nothing(self, h: Harness) -> None:
+        h.sell(A, 1000, 3)
+        h.sell(A, 1010, 3)
+        before = h.state()
+        ev = h.buy(B, 1005, 4, tif=TimeInForce.FOK)
+        assert codes(ev) == [ResultCode.FOK_NOT_FILLABLE]
+        assert h.state() == before
+
+    def test_fok_fills_completely_across_levels(self, h: Harness) -> None:
+        h.sell(A, 1000, 3)
+        h.sell(A, 1010, 3)
+        ev = h.buy(B, 1010, 5, tif=TimeInForce.FOK)
+        assert [q for _, _, q in trades(ev)] == [3, 2]
+
+    def test_fok_counts_no_self_liquidity(self, h: Harness) -> None:
+        h.sell(B, 1000, 5)
+        ev = h.buy(B, 1000, 5, tif=TimeInForce.FOK, stp=StpMode.DECREMENT)
+        assert codes(ev) == [ResultCode.FOK_NOT_FILLABLE]
+
+    def test_post_only(self, h: Harness) -> None:
+        h.sell(A, 1000, 1)
+        before = h.state()
+        assert codes(h.buy(B, 1000, 1, post_only=True)) == [ResultCode.POST_ONLY_WOULD_CROSS]
+        assert h.state() == before
+        ev = h.buy(B, 995, 1, post_only=True)
+        assert isinstance(ev[0], OrderAccepted) and len(ev) == 1
+
+    def test_market_order_stops_at_protection(self, h: Harness) -> None:
+        h.sell(A, 1000, 2)
+        h.sell(A, 1100, 2)
+        ev = h.buy(B, 1050, 5, order_type=OrderType.MARKET, tif=TimeInForce.IOC)
+        assert [p for _, p, _ in trades(ev)] == [1000]
+        assert isinstance(ev[-1], OrderCancelled) and ev[-1].remaining == 3
+
+    def test_market_order_must_not_rest(self, h: Harness) -> None:
+        ev = h.buy(B, 1050, 5, order_type=OrderType.MARKET, tif=TimeInForce.GTC)
+        assert codes(ev) == [ResultCode.INVALID_ORDER_FLAGS]
+
+    def test_book_never_crossed(self, h: Harness) -> None:
+        h.sell(A, 1000, 5)
+        h.buy(B, 1020, 10)
+        bids, asks = h.engine.book(1, Side.BUY), h.engine.book(1, Side.SELL)
+        assert asks == [] and bids[0].price == 1020 and bids[0].qty == 5
+
+    # --- cancels and replaces -------------------------------------------------------------
+
+    def test_cancel_rules(self, h: Harness) -> None:
+        oid = h.buy(A, 990, 5)[0].order_id
+        before = h.state()
+        assert codes(h.cancel(B, oid)) == [ResultCode.NOT_ORDER_OWNER]
+        assert codes(h.cancel(A, oid + 100)) == [ResultCode.UNKNOWN_ORDER]
+        assert codes(h.cancel(A, oid, market=2)) == [ResultCode.UNKNOWN_ORDER]
+        assert codes(h.cancel(A, oid, market=9)) == [ResultCode.UNKNOWN_MARKET]
+        assert h.state() == before
+        ev = h.cancel(A, oid)
+        assert isinstance(ev[0], OrderCancelled) and ev[0].reason == CancelReason.USER
+        assert h.engine.book(1, Side.BUY) == []
+
+    def test_replace_quantity_down_keeps_priority(self, h: Harness) -> None:
+        first = h.sell(A, 1000, 10)[0].order_id
+        h.sell(B, 1000, 10)
+        ev = h.replace(A, first, 1000, 4)
+        assert isinstance(ev[0], OrderReplaced) and ev[0].priority_kept
+        assert h.engine.book(1, Side.SELL)[0].order_id == first
+
+    def test_replace_quantity_up_loses_priority(self, h: Harness) -> None:
+        first = h.sell(A, 1000, 10)[0].order_id
+        second = h.sell(B, 1000, 10)[0].order_id
+        ev = h.replace(A, first, 1000, 11)
+        assert not ev[0].priority_kept
+        assert [o.order_id for o in h.engine.book(1, Side.SELL)] == [second, first]
+
+    def test_replace_price_change_can_trade(self, h: Harness) -> None:
+        bid = h.buy(A, 990, 5)[0].order_id
+        ask = h.sell(B, 1000, 3)[0].order_id
+        ev = h.replace(A, bid, 1000, 5)
+        assert trades(ev) == [(ask, 1000, 3)]
+        assert [(o.order_id, o.qty) for o in h.engine.book(1, Side.BUY)] == [(bid, 2)]
+
+    def test_replace_validation(self, h: Harness) -> None:
+        oid = h.buy(A, 990, 5, cl=7)[0].order_id
+        h.buy(A, 985, 5, cl=8)
+        before = h.state()
+        assert codes(h.replace(A, oid, 991, 5)) == [ResultCode.PRICE_OFF_TICK]
+        assert codes(h.replace(A, oid, 990, 0)) == [ResultCode.INVALID_QUANTITY]
+        assert codes(h.replace(A, oid, 990, 4, cl=8)) == [ResultCode.DUPLICATE_CLIENT_ORDER_ID]
+        assert codes(h.replace(B, oid, 990, 4)) == [ResultCode.NOT_ORDER_OWNER]
+        assert h.state() == before
+
+    def test_mass_cancel(self, h: Harness) -> None:
+        h.buy(A, 990, 1)
+        h.sell(A, 1100, 1)
+        h.place(A, Side.BUY, 480, 10, market=2)
+        keep = h.buy(B, 980, 1)[0].order_id
+        ev = h.mass_cancel(A, market=1)
+        assert [e.reason for e in ev if isinstance(e, OrderCancelled)] == [
+            CancelReason.MASS_CANCEL
+        ] * 2
+        assert isinstance(ev[-1], MassCancelled) and ev[-1].count == 2
+        assert len(h.engine.book(2, Side.BUY)) == 1
+        ev = h.mass_cancel(A)
+        assert ev[-1].count == 1
+        assert [o.order_id for o in h.engine.book(1, Side.BUY)] == [keep]
+        assert h.mass_cancel(C)[-1].count == 0
+
+    # --- self-trade prevention ------------------------------------------------------------
+
+    def test_stp_cancel_taker(self, h: Harness) -> None:
+        maker = h.sell(A, 1000, 5)[0].order_id
+        ev = h.buy(A, 1000, 3, stp=StpMode.CANCEL_TAKER)
+        assert trades(ev) == []
+        assert isinstance(ev[-1], OrderCancelled) and ev[-1].reason == CancelReason.SELF_TRADE
+        assert h.engine.book(1, Side.SELL)[0].order_id == maker
+
+    def test_stp_cancel_maker_then_trade(self, h: Harness) -> None:
+        own = h.sell(A, 1000, 5)[0].order_id
+        other = h.sell(B, 1000, 5)[0].order_id
+        ev = h.buy(A, 1000, 3, stp=StpMode.CANCEL_MAKER)
+        assert any(isinstance(e, OrderCancelled) and e.order_id == own for e in ev)
+        assert trades(ev) == [(other, 1000, 3)]
+
+    def test_stp_cancel_both(self, h: Harness) -> None:
+        h.sell(A, 1000, 5)
+        ev = h.buy(A, 1000, 3, stp=StpMode.CANCEL_BOTH)
+        cancelled = [e for e in ev if isinstance(e, OrderCancelled)]
+        assert len(cancelled) == 2 and h.engine.book(1, Side.SELL) == []
+        assert h.engine.book(1, Side.BUY) == []
+
+    def test_stp_decrement(self, h: Harness) -> None:
+        maker = h.sell(A, 1000, 5)[0].order_id
+        ev = h.buy(A, 1000, 3, stp=StpMode.DECREMENT)
+        reduced = [
+            (e.order_id, e.reduced_by, e.remaining) for e in ev if isinstance(e, OrderReduced)
+        ]
+        assert reduced[1] == (maker, 3, 2) and reduced[0][1:] == (3, 0)
+        assert trades(ev) == []
+        assert h.engine.book(1, Side.SELL)[0].qty == 2
+
+    # --- positions, PnL, margin -----------------------------------------------------------
+
+    def test_positions_and_realised_pnl(self, h: Harness) -> None:
+        h.sell(B, 1000, 10)
+        h.buy(A, 1000, 10)
+        h.sell(C, 1100, 4)  # resting ask; A sells into B's bid below
+        h.buy(B, 1100, 4)  # B buys back 4 from C at 1100
+        h.buy(C, 1200, 4)  # resting bid for A to hit
+        col_before = h.engine.account_view(A).collateral
+        h.sell(A, 1200, 4)  # A closes 4 of 10 at 1200: +4 * 200
+        a = h.engine.account_view(A)
+        pos = a.positions[0]
+        assert pos.position == 6 and pos.basis == 6_000
+        assert a.collateral - col_before == 800
+        b = h.engine.account_view(B).positions[0]
+        assert b.position == -6 and b.basis == -6_000
+
+    def test_flip_position_through_zero(self, h: Harness) -> None:
+        h.sell(B, 1000, 3)
+        h.buy(A, 1000, 3)
+        h.buy(C, 900, 5)
+        col = h.engine.account_view(A).collateral
+        h.sell(A, 900, 5)  # close 3 at a loss of 100 each, then short 2 at 900
+        a = h.engine.account_view(A)
+        assert a.collateral - col == -300
+        assert (a.positions[0].position, a.positions[0].basis) == (-2, -1_800)
+
+    def test_insufficient_margin_rejected_and_risk_reduction_allowed(self, h: Harness) -> None:
+        h.run(AddAccount(*h._n(), 9))
+        h.deposit(9, 1_000)  # 10% of 1000 per lot: 1,000 covers 10 lots at the mark
+        before = h.state()
+        assert codes(h.buy(9, 1000, 11)) == [ResultCode.INSUFFICIENT_MARGIN]
+        assert h.state() == before
+        assert not codes(h.buy(9, 1000, 10))
+        # buying above the mark locks in a loss: 5 lots at 1100 lose 500 at the mark
+        h.cancel(9, h.seq - 0)
+        assert codes(h.buy(9, 1100, 6)) == [ResultCode.INSUFFICIENT_MARGIN]
+        # a sell that reduces nothing on a flat account with no orders still needs margin
+        h.sell(B, 1000, 10)
+        h.buy(9, 1000, 10, tif=TimeInForce.IOC)
+        assert h.engine.account_view(9).positions[0].position == 10
+        assert not codes(h.sell(9, 1000, 10))  # risk-reducing: allowed
+
+    def test_withdraw(self, h: Harness) -> None:
+        h.run(AddAccount(*h._n(), 9))
+        h.deposit(9, 1_000)
+        h.buy(9, 1000, 5)  # needs 500 of initial margin
+        before = h.state()
+        assert codes(h.withdraw(9, 501)) == [ResultCode.INSUFFICIENT_COLLATERAL]
+        assert codes(h.withdraw(9, 0)) == [ResultCode.INVALID_AMOUNT]
+        assert h.state() == before
+        ev = h.withdraw(9, 500)
+        assert ev[0].balance == 500
+
+    # --- validation ------------------------------------------------------------------------
+
+    @pytest.mark.parametrize(
+        ("kw", "code"),
+        [
+            ({"market": 7}, ResultCode.UNKNOWN_MARKET),
+            ({"qty": 0}, ResultCode.INVALID_QUANTITY),
+            ({"qty": -3}, ResultCode.INVALID_QUANTITY),
+            ({"qty": 10_001}, ResultCode.INVALID_QUANTITY),
+            ({"price": 1003}, ResultCode.PRICE_OFF_TICK),
+            ({"price": 0}, ResultCode.INVALID_PRICE),
+            ({"price": 1_000_005}, ResultCode.PRICE_OUT_OF_BAND),
+            ({"tif": 9}, ResultCode.INVALID_ORDER_FLAGS),
+            ({"stp": 7}, ResultCode.INVALID_ORDER_FLAGS),
+            ({"post_only": True, "tif": TimeInForce.IOC}, ResultCode.INVALID_ORDER_FLAGS),
+            ({"account": 77}, ResultCode.UNKNOWN_ACCOUNT),
+            ({"cl": 1 << 64}, ResultCode.INVALID_ORDER_FLAGS),
+        ],
+    )
+    def test_bad_orders_rejected_without_change(self, h: Harness, kw: dict, code: int) -> None:
+        args = {"account": A, "price": 1000, "qty": 1, **kw}
+        before = h.state()
+        ev = h.buy(args.pop("account"), args.pop("price"), args.pop("qty"), **args)
+        assert codes(ev) == [code]
+        assert h.state() == before
+
+    def test_quantity_off_lot(self, h: Harness) -> None:
+        assert codes(h.place(A, Side.BUY, 500, 15, market=2)) == [ResultCode.QUANTITY_OFF_LOT]
+
+    def test_duplicate_client_order_id(self, h: Harness) -> None:
+        h.buy(A, 990, 1, cl=42)
+        before = h.state()
+        assert codes(h.buy(A, 985, 1, cl=42)) == [ResultCode.DUPLICATE_CLIENT_ORDER_ID]
+        assert h.state() == before
+        assert not codes(h.buy(B, 985, 1, cl=42))  # ids are per account
+
+    def test_price_band_around_mark(self) -> None:
+        banded = MarketConfig(1, "B", 1, 1, 1, 10_000, 100, 1_000, 1_000, 500, band_bps=500)
+        h = Harness(self.engine_cls, (banded,))
+        h.fund(A)
+        assert codes(h.buy(A, 1_051, 1)) == [ResultCode.PRICE_OUT_OF_BAND]
+        assert not codes(h.buy(A, 1_050, 1))
+        assert codes(h.buy(A, 949, 1)) == [ResultCode.PRICE_OUT_OF_BAND]
+
+    def test_account_rules(self, h: Harness) -> None:
+        assert codes(h.run(AddAccount(*h._n(), A))) == [ResultCode.ACCOUNT_EXISTS]
+        assert codes(h.run(AddAccount(*h._n(), 1 << 20))) == [ResultCode.INVALID_ACCOUNT_ID]
+        assert codes(h.deposit(55, 10)) == [ResultCode.UNKNOWN_ACCOUNT]
+
+    def test_sequencer_contract(self, h: Harness) -> None:
+        cmd = PlaceOrder(h.seq + 2, h.ts, A, 1, 0, Side.BUY, 1, 1, 1000, 1)
+        with pytest.raises(EngineError):
+            h.engine.process(cmd)
+        cmd = PlaceOrder(h.seq + 1, h.ts - 1, A, 1, 0, Side.BUY, 1, 1, 1000, 1)
+        with pytest.raises(EngineError):
+            h.engine.process(cmd)
+
+    # --- blocks ----------------------------------------------------------------------------
+
+    def test_vwap_rounding_and_carry(self, h: Harness) -> None:
+        h.engine.end_block(h.ts)
+        h.sell(A, 1000, 1)
+        h.sell(A, 1005, 2)
+        h.buy(B, 1005, 3)  # notional 3010 over 3 lots = 1003.33 -> 1003
+        s = h.engine.end_block(h.ts + 1_000_000_000)[0]
+        assert (s.price, s.volume, s.notional, s.trade_count) == (1003, 3, 3010, 2)
+        assert not s.carried
+        s2 = h.engine.end_block(h.ts + 3_000_000_000)[0]
+        assert (s2.price, s2.carried, s2.volume) == (1003, True, 0)
+        assert s2.cum_price_time - s.cum_price_time == 1003 * 2_000
+        h.sell(A, 1000, 1)
+        h.sell(A, 1005, 1)
+        h.buy(B, 1005, 2)  # 1002.5 rounds half up to 1003
+        assert h.engine.end_block(h.ts + 4_000_000_000)[0].price == 1003
+
+    def test_snapshot_round_trip(self, h: Harness) -> None:
+        h.buy(A, 990, 5)
+        h.sell(B, 1000, 5)
+        h.buy(C, 1000, 2)
+        snap = h.engine.snapshot()
+        again = self.engine_cls.from_snapshot(snap)
+        from matching import encode
+
+        assert encode(again.snapshot()) == encode(snap)
+        again._check()
+
+
+class TestReferenceEngine(EngineRules):
+    engine_cls = ReferenceEngine
+
+
+@pytest.mark.skipif(CEngine is None, reason="Cython engine not built")
+class TestCEngine(EngineRules):
+    engine_cls = CEngine  # type: ignore[assignment]
