@@ -125,7 +125,7 @@ class SparseMerkleTree:
         index = _check_index(index, self._depth)
         return self._levels[0].get(index, 0)
 
-    def items(self) -> Iterable[tuple[int, int]]:
+    def items(self) -> list[tuple[int, int]]:
         """Non-empty leaves as ``(index, value)`` pairs in index order."""
         return sorted(self._levels[0].items())
 
@@ -196,13 +196,16 @@ class SparseMerkleTree:
             zero_below = zeros[level]
             parents = {pos >> 1 for pos in touched}
             for parent in parents:
-                left = below.get(2 * parent, zero_below)
-                right = below.get(2 * parent + 1, zero_below)
-                if (2 * parent) in below or (2 * parent + 1) in below:
-                    above[parent] = hash2(left, right)
-                    self.hash_count += 1
-                else:
-                    above.pop(parent, None)
+                left = below.get(2 * parent)
+                right = below.get(2 * parent + 1)
+                if left is None and right is None:
+                    above.pop(parent, None)  # empty subtree: implicit zero hash
+                    continue
+                above[parent] = hash2(
+                    zero_below if left is None else left,
+                    zero_below if right is None else right,
+                )
+                self.hash_count += 1
             touched = parents
 
     # -- persistence -------------------------------------------------------------------------

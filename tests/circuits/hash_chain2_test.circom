@@ -1,0 +1,3 @@
+pragma circom 2.0.0;
+include "../../proofs/circuits/hash_chain.circom";
+component main = HashChain(2);

@@ -1,0 +1,3 @@
+pragma circom 2.0.0;
+include "../../proofs/circuits/range.circom";
+component main {public [in]} = RangeCheck(64);

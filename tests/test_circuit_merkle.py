@@ -1,0 +1,151 @@
+"""MerkleRoot / MerkleUpdate / MerkleUpdateIfEnabled in-circuit, against proofs.merkle."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import groth16py
+import pytest
+
+from proofs.circom import CompiledCircuit, compile_circuit
+from proofs.merkle import SparseMerkleTree, compute_root, zero_hashes
+from proofs.poseidon import FIELD_MODULUS
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / ".cache" / "circuits"
+DEPTH = 8
+
+
+def _compile(name: str) -> CompiledCircuit:
+    return compile_circuit(ROOT / "tests" / "circuits" / f"{name}_test.circom", cache_dir=CACHE)
+
+
+@pytest.fixture(scope="module")
+def root8() -> CompiledCircuit:
+    return _compile("merkle_root8")
+
+
+@pytest.fixture(scope="module")
+def update8() -> CompiledCircuit:
+    return _compile("merkle_update8")
+
+
+@pytest.fixture(scope="module")
+def update_if8() -> CompiledCircuit:
+    return _compile("merkle_update_if8")
+
+
+def _tree(seed: int = 3) -> SparseMerkleTree:
+    rng = random.Random(seed)
+    tree = SparseMerkleTree(DEPTH)
+    tree.set_many({rng.randrange(1 << DEPTH): rng.randrange(FIELD_MODULUS) for _ in range(20)})
+    return tree
+
+
+def test_merkle_root_empty_tree(root8: CompiledCircuit) -> None:
+    empty_root = zero_hashes(DEPTH)[DEPTH]
+    siblings = list(zero_hashes(DEPTH)[:DEPTH])
+    proof = root8.prove({"leaf": 0, "index": 0, "siblings": siblings}, [empty_root])
+    assert root8.verify(proof, [empty_root])
+
+
+def test_merkle_root_matches_tree(root8: CompiledCircuit) -> None:
+    tree = _tree()
+    for index in (0, 1, 170, 255):
+        leaf = tree.get(index)
+        inputs = {"leaf": leaf, "index": index, "siblings": tree.path(index)}
+        proof = root8.prove(inputs, [tree.root])
+        assert root8.verify(proof, [tree.root])
+        assert not root8.verify(proof, [tree.root + 1])
+
+
+def test_merkle_root_rejects_index_out_of_range(root8: CompiledCircuit) -> None:
+    # Index 256 would alias index 0 if Num2Bits(8) did not constrain it.
+    tree = _tree()
+    inputs = {"leaf": tree.get(0), "index": 1 << DEPTH, "siblings": tree.path(0)}
+    with pytest.raises(groth16py.WitnessError):
+        root8.prove(inputs, [tree.root])
+
+
+def _step(tree: SparseMerkleTree, index: int, value: int) -> tuple[dict[str, object], int, int]:
+    old_root = tree.root
+    old_leaf, siblings = tree.set_with_path(index, value)
+    inputs = {
+        "oldRoot": old_root,
+        "oldLeaf": old_leaf,
+        "newLeaf": value,
+        "index": index,
+        "siblings": siblings,
+    }
+    return inputs, old_root, tree.root
+
+
+def test_merkle_update_chain_matches_tree(update8: CompiledCircuit) -> None:
+    tree = _tree()
+    # Sequential steps of one block: each step's newRoot is the next step's oldRoot.
+    for index, value in [(5, 1), (5, 2), (200, 0), (255, FIELD_MODULUS - 1)]:
+        inputs, old_root, new_root = _step(tree, index, value)
+        # Public signals: outputs first (newRoot), then public inputs (oldRoot).
+        proof = update8.prove(inputs, [new_root, old_root])
+        assert update8.verify(proof, [new_root, old_root])
+        assert not update8.verify(proof, [new_root, (old_root + 1) % FIELD_MODULUS])
+        if new_root != old_root:
+            assert not update8.verify(proof, [old_root, new_root])
+    tree._check()
+
+
+@pytest.mark.parametrize("tamper", ["sibling", "old_leaf", "old_root", "index"])
+def test_merkle_update_must_fail(update8: CompiledCircuit, tamper: str) -> None:
+    tree = _tree()
+    inputs, old_root, new_root = _step(tree, 77, 1234)
+    if tamper == "sibling":
+        siblings = list(inputs["siblings"])  # type: ignore[call-overload]
+        siblings[3] = (siblings[3] + 1) % FIELD_MODULUS
+        inputs["siblings"] = siblings
+    elif tamper == "old_leaf":
+        inputs["oldLeaf"] = (int(inputs["oldLeaf"]) + 1) % FIELD_MODULUS  # type: ignore[call-overload]
+    elif tamper == "old_root":
+        inputs["oldRoot"] = (int(inputs["oldRoot"]) + 1) % FIELD_MODULUS  # type: ignore[call-overload]
+    else:
+        inputs["index"] = 78
+    with pytest.raises(groth16py.WitnessError):
+        update8.prove(inputs, [new_root, old_root])
+
+
+def test_merkle_update_if_enabled(update_if8: CompiledCircuit) -> None:
+    tree = _tree()
+    inputs, old_root, new_root = _step(tree, 9, 99)
+    proof = update_if8.prove({"enabled": 1, **inputs}, [new_root, 1, old_root])
+    # Public signals: newRoot, then enabled, oldRoot.
+    assert update_if8.verify(proof, [new_root, 1, old_root])
+    assert not update_if8.verify(proof, [old_root, 1, old_root])
+
+
+def test_merkle_update_if_disabled_is_noop(update_if8: CompiledCircuit) -> None:
+    root = _tree().root
+    # Padding slot: all-zero witness, root carried through unchanged.
+    padding = {
+        "enabled": 0,
+        "oldRoot": root,
+        "oldLeaf": 0,
+        "newLeaf": 0,
+        "index": 0,
+        "siblings": [0] * DEPTH,
+    }
+    proof = update_if8.prove(padding, [root, 0, root])
+    assert update_if8.verify(proof, [root, 0, root])
+    # Even a garbage newLeaf cannot move the root while disabled.
+    proof = update_if8.prove({**padding, "newLeaf": 5, "siblings": [7] * DEPTH}, [root, 0, root])
+    assert update_if8.verify(proof, [root, 0, root])
+    assert not update_if8.verify(proof, [compute_root(0, 5, [7] * DEPTH), 0, root])
+
+
+@pytest.mark.parametrize("enabled", [1, 2])
+def test_merkle_update_if_must_fail(update_if8: CompiledCircuit, enabled: int) -> None:
+    tree = _tree()
+    inputs, old_root, new_root = _step(tree, 9, 99)
+    if enabled == 1:
+        inputs["oldLeaf"] = 12345  # wrong old leaf while enabled
+    with pytest.raises(groth16py.WitnessError):
+        update_if8.prove({"enabled": enabled, **inputs}, [new_root, enabled, old_root])
