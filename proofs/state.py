@@ -6,25 +6,32 @@ Layout (every hash is circomlib ``Poseidon(2)``; ``chain`` is ``poseidon.hash_ch
     markets_root = chain(market_root(m1), ..., market_root(mk), k)
     market_root  = chain(side_root(bids), side_root(asks), pack(mark, last_close_ts),
                          cum_price_time)
-    side_root    = hash2(slot_tree_root, head)         head = slot of the best order + 1, 0 empty
+    side_root    = hash2(slot_tree_root, pack(head, head_price, head_priority))
     order leaf   = hash2(pack(price, qty, priority, account, next),
-                         pack(order_id, cl_ord_id, side))   next = successor's slot + 1, 0 = last
+                         pack(order_id, cl_ord_id, side, next_price, next_priority))
     account leaf = chain(hash2(pubkey_x, pubkey_y), *pack_greedy(collateral,
                          per market: position, open_buy, open_sell, basis))
 
+``head``/``next`` are a slot number + 1 (0: none); an empty side has head 0 and key 0/0.
+
 **Books are sorted linked lists** stored in fixed-depth slot trees (an indexed Merkle tree):
 each resting order occupies a slot and points to the next order in priority order (asks by
-(price, priority), bids by (-price, priority)); the side root names the head. Price-time
-priority is then an O(1) check in the circuit: the maker of a fill must be the head, and every
-insertion proves ``key(predecessor) < key(new) < key(successor)``, which keeps the list sorted
-(so the head is the best order). No sums are needed, and an insertion touches two leaves of a
-shallow tree instead of a path in a tree keyed by (price, sequence), which would be 60+ levels
-deep. This is DESIGN §4's "nothing rests ahead of the filled order" by an equivalent argument:
-what rests ahead of the head is nothing, by sortedness.
+(price, priority), bids by (-price, priority)), and carries that successor's key; the side
+root carries the head's slot and key. Price-time priority is then an O(1) check in the
+circuit: the maker of a fill must be the head, and an insertion after predecessor P proves
+``key(P) < key(new) < P.next_key`` from P's leaf alone (at the head: ``key(new) <
+head_key``), which keeps the list sorted, so the head is the best order. No sums are needed,
+and an insertion touches two leaves of a shallow tree instead of a path in a tree keyed by
+(price, sequence), which would be 60+ levels deep. This is DESIGN §4's "nothing rests ahead
+of the filled order" by an equivalent argument: nothing rests ahead of the head, by
+sortedness.
 
-Slots are allocated lowest-free-first while applying a block's diff (removals, then
-insertions, each in order-id order), so the slot map is a deterministic function of the block
-sequence; it is part of ``CommitmentSnapshot`` because it depends on history.
+Slots: an order keeps its slot while it rests. New orders take the lowest slots that were
+free **at the start of the block**; slots freed during a block become reusable from the next
+block on. That makes the final slot of every order independent of the order in which a
+block's insertions and removals happen, so a sequential execution inside the circuit lands
+on the same final tree as this batch update. The slot map depends on history and is part of
+``CommitmentSnapshot``.
 
 Signed integers are offset (``v + 2**(w-1)``) into unsigned fields. Width limits are checked
 here and raise ``FieldRangeError``; the engine's own limits keep honest state inside them.
@@ -53,6 +60,7 @@ __all__ = [
     "command_hash",
     "order_leaf",
     "pack_greedy",
+    "side_root",
 ]
 
 # Bit widths of every integer the commitment packs (signed ones are offset by half the range).
@@ -122,7 +130,13 @@ def command_hash(cmd: Command) -> int:
     return elems[0] if len(elems) == 1 else hash_chain(elems)
 
 
-def order_leaf(o: OrderView, next_ptr: int) -> int:
+#: (slot + 1, price, priority) of a list neighbour; (0, 0, 0) is "none".
+Link = tuple[int, int, int]
+NO_LINK: Link = (0, 0, 0)
+
+
+def order_leaf(o: OrderView, nxt: Link) -> int:
+    """Leaf of a resting order whose successor in priority order is ``nxt``."""
     return hash2(
         pack(
             [
@@ -130,10 +144,24 @@ def order_leaf(o: OrderView, next_ptr: int) -> int:
                 (o.qty, QTY_BITS),
                 (o.priority, SEQ_BITS),
                 (o.account, ACCOUNT_BITS),
-                (next_ptr, SLOT_BITS + 1),
+                (nxt[0], SLOT_BITS + 1),
             ]
         ),
-        pack([(o.order_id, SEQ_BITS), (o.cl_ord_id, CL_ORD_ID_BITS), (o.side, 2)]),
+        pack(
+            [
+                (o.order_id, SEQ_BITS),
+                (o.cl_ord_id, CL_ORD_ID_BITS),
+                (o.side, 2),
+                (nxt[1], PRICE_BITS),
+                (nxt[2], SEQ_BITS),
+            ]
+        ),
+    )
+
+
+def side_root(tree_root: int, head: Link) -> int:
+    return hash2(
+        tree_root, pack([(head[0], SLOT_BITS + 1), (head[1], PRICE_BITS), (head[2], SEQ_BITS)])
     )
 
 
@@ -198,13 +226,19 @@ class _BookSide:
         self.next_unused += 1
         return self.next_unused - 1
 
-    def next_ptr(self, oid: int) -> int:
+    def link(self, oid: int) -> Link:
+        v = self.view[oid]
+        return (self.slot[oid] + 1, v.price, v.priority)
+
+    def next_link(self, oid: int) -> Link:
         i = self.order.index(self.entry[oid]) + 1
-        return self.slot[self.order[i][2]] + 1 if i < len(self.order) else 0
+        return self.link(self.order[i][2]) if i < len(self.order) else NO_LINK
+
+    def head(self) -> Link:
+        return self.link(self.order[0][2]) if self.order else NO_LINK
 
     def root(self) -> int:
-        head = self.slot[self.order[0][2]] + 1 if self.order else 0
-        return hash2(self.tree.root, head)
+        return side_root(self.tree.root, self.head())
 
 
 class CommitmentSnapshot(msgspec.Struct, frozen=True, array_like=True):
@@ -327,10 +361,6 @@ class PoseidonState:
                     del side.view[oid]
             if view is not None:
                 inserts.append(view)
-        for key, slots in freed.items():
-            side = self._sides[key]
-            for s in slots:
-                heapq.heappush(side.free, s)
         for view in inserts:
             key = (view.market, view.side)
             side = self._sides[key]
@@ -339,12 +369,17 @@ class PoseidonState:
             if view.order_id not in side.slot:
                 side.slot[view.order_id] = side.alloc()
             dirty[key].add(view.order_id)
+        # Slots freed in this block become reusable only from the next block (module doc).
+        for key, slots in freed.items():
+            side = self._sides[key]
+            for s in slots:
+                heapq.heappush(side.free, s)
         for key, ids in dirty.items():
             side = self._sides[key]
             updates = {s: 0 for s in freed[key]}
             for oid in ids:
                 if oid in side.slot:
-                    updates[side.slot[oid]] = order_leaf(side.view[oid], side.next_ptr(oid))
+                    updates[side.slot[oid]] = order_leaf(side.view[oid], side.next_link(oid))
             if updates:
                 side.tree.set_many(updates)
 
@@ -364,7 +399,7 @@ class PoseidonState:
             assert not used & set(side.free), ("free slot in use", key)
             assert all(s < side.next_unused for s in used | set(side.free)), key
             expected = {
-                side.slot[oid]: order_leaf(side.view[oid], side.next_ptr(oid))
+                side.slot[oid]: order_leaf(side.view[oid], side.next_link(oid))
                 for _, _, oid in side.order
             }
             assert dict(side.tree.items()) == expected, ("leaves out of date", key)
