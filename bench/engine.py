@@ -42,8 +42,9 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - t0, out
 
 
-def _matching(engine_cls: type, genesis: Sequence[Command], cmds: Sequence[Command],
-              batch: bool) -> tuple[float, int]:
+def _matching(
+    engine_cls: type, genesis: Sequence[Command], cmds: Sequence[Command], batch: bool
+) -> tuple[float, int]:
     eng = engine_cls(Workload().markets)
     eng.process_batch(genesis)
 
@@ -63,8 +64,9 @@ def _matching(engine_cls: type, genesis: Sequence[Command], cmds: Sequence[Comma
     return secs, n_events if resting >= 0 else 0
 
 
-def _sealing(genesis: Sequence[Command], cmds: Sequence[Command], blocks: int,
-             depths: tuple[int, int]) -> dict[str, float]:
+def _sealing(
+    genesis: Sequence[Command], cmds: Sequence[Command], blocks: int, depths: tuple[int, int]
+) -> dict[str, float]:
     """Per-block seal time (end_block + diff + roots) with a warmed-up book."""
     w = Workload()
     eng = (CEngine or ReferenceEngine)(w.markets)
@@ -107,8 +109,12 @@ def _replay(engine_cls: type, blocks: list, markets: tuple, depths: tuple[int, i
     return _timed(go)[0]
 
 
-def run(commands: int = 1_000_000, seal_blocks: int = 200, replay_commands: int = 20_000,
-        depths: tuple[int, int] = (16, 14)) -> dict[str, Any]:
+def run(
+    commands: int = 1_000_000,
+    seal_blocks: int = 200,
+    replay_commands: int = 20_000,
+    depths: tuple[int, int] = (16, 14),
+) -> dict[str, Any]:
     w = Workload(42, accounts=1_000, target_resting=6_000)
     genesis = w.genesis()
     cmds = list(w.commands(commands))

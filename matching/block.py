@@ -50,14 +50,14 @@ class Engine(Protocol):
     def market_state(self, market: int) -> MarketStateView: ...
 
 
-class StateDiff(msgspec.Struct, frozen=True, array_like=True):
+class StateDiff(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
     """The leaves a block changed, with their values after it (None: deleted)."""
 
     orders: tuple[tuple[int, OrderView | None], ...]
     accounts: tuple[tuple[int, AccountView | None], ...]
 
 
-class BlockHeader(msgspec.Struct, frozen=True, array_like=True):
+class BlockHeader(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
     """What a block claims; the validity proof's public input commits to all of it."""
 
     height: int
@@ -71,12 +71,10 @@ class BlockHeader(msgspec.Struct, frozen=True, array_like=True):
     markets: tuple[MarketSummary, ...]
 
     def __post_init__(self) -> None:
-        _coerce_u256(
-            self, "parent_hash", "pre_state_root", "command_commitment", "post_state_root"
-        )
+        _coerce_u256(self, "parent_hash", "pre_state_root", "command_commitment", "post_state_root")
 
 
-class Block(msgspec.Struct, frozen=True, array_like=True):
+class Block(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
     """A sealed block and its execution trace.
 
     ``event_offsets[i]`` is the index in ``events`` of command i's first event, so a prover
@@ -100,6 +98,7 @@ class StateCommitment(Protocol):
     def apply(self, height: int, diff: StateDiff, markets: Sequence[MarketStateView]) -> int:
         """Update the trees with ``diff`` (each leaf once) and return the new state root."""
         ...
+
     def header_hash(self, header: BlockHeader) -> int: ...
 
 

@@ -24,7 +24,6 @@ __all__ = [
 DecodeError = msgspec.DecodeError
 
 
-
 _BIGINT_EXT = 1
 _I64 = 1 << 63
 
@@ -88,4 +87,3 @@ def decode_event(data: bytes) -> Event:
 
 def decode_events(data: bytes) -> list[Event]:
     return _events.decode(data)
-

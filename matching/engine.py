@@ -90,7 +90,7 @@ class EngineError(RuntimeError):
     """The caller broke the engine's contract (not a business rejection)."""
 
 
-class OrderView(msgspec.Struct, frozen=True, array_like=True):
+class OrderView(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
     """A resting order as committed into the state root."""
 
     order_id: int
@@ -103,7 +103,7 @@ class OrderView(msgspec.Struct, frozen=True, array_like=True):
     cl_ord_id: int
 
 
-class PositionView(msgspec.Struct, frozen=True, array_like=True):
+class PositionView(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
     market: int
     position: int
     #: Signed cost of the open position (sum of signed qty * price); 0 when flat.
@@ -115,7 +115,7 @@ class PositionView(msgspec.Struct, frozen=True, array_like=True):
         _coerce_bigint(self, "basis")
 
 
-class AccountView(msgspec.Struct, frozen=True, array_like=True):
+class AccountView(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
     account: int
     collateral: BigInt
     pubkey_x: U256
@@ -128,7 +128,7 @@ class AccountView(msgspec.Struct, frozen=True, array_like=True):
         _coerce_u256(self, "pubkey_x", "pubkey_y")
 
 
-class MarketStateView(msgspec.Struct, frozen=True, array_like=True):
+class MarketStateView(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
     market: int
     mark: int
     cum_price_time: U256
@@ -138,7 +138,7 @@ class MarketStateView(msgspec.Struct, frozen=True, array_like=True):
         _coerce_u256(self, "cum_price_time")
 
 
-class EngineSnapshot(msgspec.Struct, frozen=True, array_like=True):
+class EngineSnapshot(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
     """Canonical full state; both engines produce byte-identical encodings of it."""
 
     markets: tuple[MarketConfig, ...]
@@ -450,7 +450,13 @@ class ReferenceEngine:
         for ov in snap.orders:
             eng._rest(
                 _Order(
-                    ov.order_id, ov.account, ov.market, ov.side, ov.price, ov.qty, ov.priority,
+                    ov.order_id,
+                    ov.account,
+                    ov.market,
+                    ov.side,
+                    ov.price,
+                    ov.qty,
+                    ov.priority,
                     ov.cl_ord_id,
                 )
             )
@@ -929,20 +935,22 @@ class ReferenceEngine:
         for a in self._accounts.values():
             for mid, p in a.positions.items():
                 ob = sum(
-                    o.qty for o in self._orders.values()
+                    o.qty
+                    for o in self._orders.values()
                     if o.account == a.account and o.market == mid and o.side == Side.BUY
                 )
                 os_ = sum(
-                    o.qty for o in self._orders.values()
+                    o.qty
+                    for o in self._orders.values()
                     if o.account == a.account and o.market == mid and o.side == Side.SELL
                 )
                 assert (p.open_buy, p.open_sell) == (ob, os_), (a.account, mid, ob, os_)
                 assert p.position != 0 or p.basis == 0, (a.account, mid, p.basis)
             live = {oid for oid, o in self._orders.items() if o.account == a.account}
             assert set(a.orders) == live, (a.account, a.orders, live)
-            assert all(
-                self._orders[oid].cl_ord_id == cl for cl, oid in a.cl_ord_ids.items()
-            ), a.cl_ord_ids
+            assert all(self._orders[oid].cl_ord_id == cl for cl, oid in a.cl_ord_ids.items()), (
+                a.cl_ord_ids
+            )
         for mid in self._markets:
             net = sum(a.positions[mid].position for a in self._accounts.values())
             assert net == 0, ("positions do not net to zero", mid, net)

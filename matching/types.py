@@ -14,11 +14,14 @@ form hashed into blocks and written to the journal.
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Annotated
 
 import msgspec
+from msgspec import Meta
 
 __all__ = [
     "ALL_MARKETS",
+    "FIELD_MODULUS",
     "U256",
     "AccountAdded",
     "AddAccount",
@@ -53,6 +56,23 @@ __all__ = [
 
 #: ``MassCancel.market`` value that cancels in every market.
 ALL_MARKETS = 0
+
+# The wire schema: the ranges a command's fields may take at all. Decoding rejects anything
+# outside them (``msgspec.ValidationError``), so every command that reaches the journal has a
+# canonical, injective hash (``proofs.state.command_hash``). Inside the schema the engine
+# decides business validity (a negative quantity is a typed rejection, recorded in the block).
+# (MessagePack integers already stop at [-2**63, 2**64), so only tighter bounds are written.)
+Seq = Annotated[int, Meta(ge=0, lt=1 << 48)]
+Ts = Annotated[int, Meta(ge=0)]
+AccountId = Annotated[int, Meta(ge=0, lt=1 << 20)]
+MarketId = Annotated[int, Meta(ge=0, lt=1 << 16)]
+ClOrdId = Annotated[int, Meta(ge=0)]
+Code = Annotated[int, Meta(ge=0, lt=16)]
+Price = Annotated[int, Meta(gt=-(1 << 40), lt=1 << 40)]
+Qty = Annotated[int, Meta(gt=-(1 << 48), lt=1 << 48)]
+Amount = int
+#: BN254's scalar field: public keys are field elements.
+FIELD_MODULUS = 21888242871839275222246405745257275088548364400416034343698204186575808495617
 
 
 class U256(int):
@@ -182,7 +202,7 @@ class ResultCode(IntEnum):
     FOK_NOT_FILLABLE = -3002
 
 
-class MarketConfig(msgspec.Struct, frozen=True, array_like=True):
+class MarketConfig(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
     """Static parameters of one market.
 
     ``price * qty`` is a notional in the collateral's smallest unit, so markets choose their
@@ -209,33 +229,49 @@ class MarketConfig(msgspec.Struct, frozen=True, array_like=True):
 # do not sign.
 
 
-class PlaceOrder(msgspec.Struct, frozen=True, array_like=True, tag=int(CommandType.PLACE_ORDER)):
-    seq: int
-    ts: int
-    account: int
-    market: int
-    cl_ord_id: int
-    side: int
-    order_type: int
-    tif: int
-    price: int
-    qty: int
+class PlaceOrder(
+    msgspec.Struct,
+    frozen=True,
+    array_like=True,
+    forbid_unknown_fields=True,
+    tag=int(CommandType.PLACE_ORDER),
+):
+    seq: Seq
+    ts: Ts
+    account: AccountId
+    market: MarketId
+    cl_ord_id: ClOrdId
+    side: Code
+    order_type: Code
+    tif: Code
+    price: Price
+    qty: Qty
     post_only: bool = False
-    stp: int = StpMode.CANCEL_TAKER
+    stp: Code = StpMode.CANCEL_TAKER
     sig: bytes = b""
 
 
-class CancelOrder(msgspec.Struct, frozen=True, array_like=True, tag=int(CommandType.CANCEL_ORDER)):
-    seq: int
-    ts: int
-    account: int
-    market: int
-    order_id: int
+class CancelOrder(
+    msgspec.Struct,
+    frozen=True,
+    array_like=True,
+    forbid_unknown_fields=True,
+    tag=int(CommandType.CANCEL_ORDER),
+):
+    seq: Seq
+    ts: Ts
+    account: AccountId
+    market: MarketId
+    order_id: Seq
     sig: bytes = b""
 
 
 class ReplaceOrder(
-    msgspec.Struct, frozen=True, array_like=True, tag=int(CommandType.REPLACE_ORDER)
+    msgspec.Struct,
+    frozen=True,
+    array_like=True,
+    forbid_unknown_fields=True,
+    tag=int(CommandType.REPLACE_ORDER),
 ):
     """Change price and/or remaining quantity of a resting order.
 
@@ -244,53 +280,79 @@ class ReplaceOrder(
     ``cl_ord_id`` 0 keeps the order's client id.
     """
 
-    seq: int
-    ts: int
-    account: int
-    market: int
-    order_id: int
-    price: int
-    qty: int
-    cl_ord_id: int = 0
+    seq: Seq
+    ts: Ts
+    account: AccountId
+    market: MarketId
+    order_id: Seq
+    price: Price
+    qty: Qty
+    cl_ord_id: ClOrdId = 0
     sig: bytes = b""
 
 
-class MassCancel(msgspec.Struct, frozen=True, array_like=True, tag=int(CommandType.MASS_CANCEL)):
-    seq: int
-    ts: int
-    account: int
-    market: int = ALL_MARKETS
+class MassCancel(
+    msgspec.Struct,
+    frozen=True,
+    array_like=True,
+    forbid_unknown_fields=True,
+    tag=int(CommandType.MASS_CANCEL),
+):
+    seq: Seq
+    ts: Ts
+    account: AccountId
+    market: MarketId = ALL_MARKETS
     sig: bytes = b""
 
 
-class Deposit(msgspec.Struct, frozen=True, array_like=True, tag=int(CommandType.DEPOSIT)):
-    seq: int
-    ts: int
-    account: int
-    amount: int
+class Deposit(
+    msgspec.Struct,
+    frozen=True,
+    array_like=True,
+    forbid_unknown_fields=True,
+    tag=int(CommandType.DEPOSIT),
+):
+    seq: Seq
+    ts: Ts
+    account: AccountId
+    amount: Amount
     sig: bytes = b""
 
 
-class Withdraw(msgspec.Struct, frozen=True, array_like=True, tag=int(CommandType.WITHDRAW)):
-    seq: int
-    ts: int
-    account: int
-    amount: int
+class Withdraw(
+    msgspec.Struct,
+    frozen=True,
+    array_like=True,
+    forbid_unknown_fields=True,
+    tag=int(CommandType.WITHDRAW),
+):
+    seq: Seq
+    ts: Ts
+    account: AccountId
+    amount: Amount
     sig: bytes = b""
 
 
-class AddAccount(msgspec.Struct, frozen=True, array_like=True, tag=int(CommandType.ADD_ACCOUNT)):
+class AddAccount(
+    msgspec.Struct,
+    frozen=True,
+    array_like=True,
+    forbid_unknown_fields=True,
+    tag=int(CommandType.ADD_ACCOUNT),
+):
     """Open an account with its order-signing key (Baby Jubjub point, 0/0 when unsigned)."""
 
-    seq: int
-    ts: int
-    account: int
+    seq: Seq
+    ts: Ts
+    account: AccountId
     pubkey_x: U256 = U256(0)
     pubkey_y: U256 = U256(0)
     sig: bytes = b""
 
     def __post_init__(self) -> None:
         _coerce_u256(self, "pubkey_x", "pubkey_y")
+        if self.pubkey_x >= FIELD_MODULUS or self.pubkey_y >= FIELD_MODULUS:
+            raise ValueError("public key coordinates must be field elements")
 
 
 Command = PlaceOrder | CancelOrder | ReplaceOrder | MassCancel | Deposit | Withdraw | AddAccount
@@ -300,7 +362,11 @@ Command = PlaceOrder | CancelOrder | ReplaceOrder | MassCancel | Deposit | Withd
 
 
 class OrderAccepted(
-    msgspec.Struct, frozen=True, array_like=True, tag=int(EventType.ORDER_ACCEPTED)
+    msgspec.Struct,
+    frozen=True,
+    array_like=True,
+    forbid_unknown_fields=True,
+    tag=int(EventType.ORDER_ACCEPTED),
 ):
     seq: int
     order_id: int
@@ -312,7 +378,13 @@ class OrderAccepted(
     qty: int
 
 
-class Trade(msgspec.Struct, frozen=True, array_like=True, tag=int(EventType.TRADE)):
+class Trade(
+    msgspec.Struct,
+    frozen=True,
+    array_like=True,
+    forbid_unknown_fields=True,
+    tag=int(EventType.TRADE),
+):
     seq: int
     market: int
     taker_order_id: int
@@ -327,7 +399,11 @@ class Trade(msgspec.Struct, frozen=True, array_like=True, tag=int(EventType.TRAD
 
 
 class OrderCancelled(
-    msgspec.Struct, frozen=True, array_like=True, tag=int(EventType.ORDER_CANCELLED)
+    msgspec.Struct,
+    frozen=True,
+    array_like=True,
+    forbid_unknown_fields=True,
+    tag=int(EventType.ORDER_CANCELLED),
 ):
     seq: int
     order_id: int
@@ -338,7 +414,11 @@ class OrderCancelled(
 
 
 class OrderReplaced(
-    msgspec.Struct, frozen=True, array_like=True, tag=int(EventType.ORDER_REPLACED)
+    msgspec.Struct,
+    frozen=True,
+    array_like=True,
+    forbid_unknown_fields=True,
+    tag=int(EventType.ORDER_REPLACED),
 ):
     seq: int
     order_id: int
@@ -350,7 +430,13 @@ class OrderReplaced(
     priority_kept: bool
 
 
-class OrderReduced(msgspec.Struct, frozen=True, array_like=True, tag=int(EventType.ORDER_REDUCED)):
+class OrderReduced(
+    msgspec.Struct,
+    frozen=True,
+    array_like=True,
+    forbid_unknown_fields=True,
+    tag=int(EventType.ORDER_REDUCED),
+):
     """Self-trade prevention in DECREMENT mode took ``reduced_by`` off the order."""
 
     seq: int
@@ -361,7 +447,13 @@ class OrderReduced(msgspec.Struct, frozen=True, array_like=True, tag=int(EventTy
     remaining: int
 
 
-class Rejected(msgspec.Struct, frozen=True, array_like=True, tag=int(EventType.REJECTED)):
+class Rejected(
+    msgspec.Struct,
+    frozen=True,
+    array_like=True,
+    forbid_unknown_fields=True,
+    tag=int(EventType.REJECTED),
+):
     """A command refused with ``code``; ``ref`` is the order id or client order id it named."""
 
     seq: int
@@ -371,7 +463,11 @@ class Rejected(msgspec.Struct, frozen=True, array_like=True, tag=int(EventType.R
 
 
 class CollateralChanged(
-    msgspec.Struct, frozen=True, array_like=True, tag=int(EventType.COLLATERAL_CHANGED)
+    msgspec.Struct,
+    frozen=True,
+    array_like=True,
+    forbid_unknown_fields=True,
+    tag=int(EventType.COLLATERAL_CHANGED),
 ):
     seq: int
     account: int
@@ -379,13 +475,23 @@ class CollateralChanged(
     balance: int
 
 
-class AccountAdded(msgspec.Struct, frozen=True, array_like=True, tag=int(EventType.ACCOUNT_ADDED)):
+class AccountAdded(
+    msgspec.Struct,
+    frozen=True,
+    array_like=True,
+    forbid_unknown_fields=True,
+    tag=int(EventType.ACCOUNT_ADDED),
+):
     seq: int
     account: int
 
 
 class MassCancelled(
-    msgspec.Struct, frozen=True, array_like=True, tag=int(EventType.MASS_CANCELLED)
+    msgspec.Struct,
+    frozen=True,
+    array_like=True,
+    forbid_unknown_fields=True,
+    tag=int(EventType.MASS_CANCELLED),
 ):
     """Closes a mass cancel: ``count`` orders were cancelled (each has its own event)."""
 
@@ -408,7 +514,7 @@ Event = (
 )
 
 
-class MarketSummary(msgspec.Struct, frozen=True, array_like=True):
+class MarketSummary(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
     """One market's line in a block header.
 
     ``price`` is the block's settlement price: the volume-weighted average of its fills,

@@ -74,22 +74,24 @@ MONEY_BITS = 128  # signed: collateral, basis
 POSITION_BITS = 64  # signed
 SLOT_BITS = 24
 
-#: Widths used to pack a command's fields (``sig`` is excluded: it authorises the hash).
-COMMAND_FIELD_WIDTHS: dict[str, int] = {
-    "seq": SEQ_BITS,
-    "ts": TS_BITS,
-    "account": ACCOUNT_BITS,
-    "market": 16,
-    "cl_ord_id": CL_ORD_ID_BITS,
-    "side": 2,
-    "order_type": 2,
-    "tif": 3,
-    "price": PRICE_BITS,
-    "qty": QTY_BITS,
-    "post_only": 1,
-    "stp": 2,
-    "order_id": SEQ_BITS,
-    "amount": MONEY_BITS,
+#: (bit width, signed) of every command field, mirroring the wire schema in
+#: ``matching.types`` (signed fields are offset by half their range). ``sig`` is excluded:
+#: it authorises the hash.
+COMMAND_FIELD_WIDTHS: dict[str, tuple[int, bool]] = {
+    "seq": (SEQ_BITS, False),
+    "ts": (TS_BITS, False),
+    "account": (ACCOUNT_BITS, False),
+    "market": (16, False),
+    "cl_ord_id": (CL_ORD_ID_BITS, False),
+    "side": (4, False),
+    "order_type": (4, False),
+    "tif": (4, False),
+    "price": (PRICE_BITS + 1, True),
+    "qty": (QTY_BITS + 1, True),
+    "post_only": (1, False),
+    "stp": (4, False),
+    "order_id": (SEQ_BITS, False),
+    "amount": (MONEY_BITS, True),
 }
 _FULL_FIELD = ("pubkey_x", "pubkey_y")
 
@@ -124,8 +126,9 @@ def command_hash(cmd: Command) -> int:
         value = getattr(cmd, name)
         if name in _FULL_FIELD:
             extra.append(value)
-        else:
-            fields.append((int(value), COMMAND_FIELD_WIDTHS[name]))
+            continue
+        width, signed = COMMAND_FIELD_WIDTHS[name]
+        fields.append(_signed(int(value), width) if signed else (int(value), width))
     elems = pack_greedy(fields) + extra
     return elems[0] if len(elems) == 1 else hash_chain(elems)
 

@@ -99,5 +99,6 @@ class Harness:
     def state(self) -> bytes:
         """Canonical bytes of the whole state, to show a command changed nothing."""
         snap = self.engine.snapshot()
-        return encode(snap.__class__(*[getattr(snap, f) for f in snap.__struct_fields__[:-2]],
-                                      0, 0))
+        return encode(
+            snap.__class__(*[getattr(snap, f) for f in snap.__struct_fields__[:-2]], 0, 0)
+        )

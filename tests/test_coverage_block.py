@@ -139,8 +139,9 @@ def test_replay_detects_tampering(how: str) -> None:
         bad = _tamper(b, commands=b.commands[:-1])
     elif how == "swap_commands":
         c = list(b.commands)
-        c[0], c[1] = msgspec.structs.replace(c[1], seq=c[0].seq), msgspec.structs.replace(
-            c[0], seq=c[1].seq
+        c[0], c[1] = (
+            msgspec.structs.replace(c[1], seq=c[0].seq),
+            msgspec.structs.replace(c[0], seq=c[1].seq),
         )
         bad = _tamper(b, commands=tuple(c))
     elif how == "event":

@@ -44,8 +44,9 @@ def feed(node: VenueNode, w: Workload, n: int, batch: int = 8) -> None:
 
 def test_workload_blocks_replay_same_roots(tmp_path: Path) -> None:
     w = Workload(5, accounts=30, target_resting=300)
-    node = VenueNode(tmp_path, genesis(w), engine="reference", fsync=False, snapshot_every=10,
-                     clock=Clock())
+    node = VenueNode(
+        tmp_path, genesis(w), engine="reference", fsync=False, snapshot_every=10, clock=Clock()
+    )
     feed(node, w, 1_500)
     node.seal()
     height, root = node.height, node.commitment.root
@@ -157,3 +158,22 @@ def test_kill_9_loses_no_acknowledged_command(tmp_path: Path) -> None:
     r = replay(data)
     assert r.ok and r.last_height >= height
     assert height == 0 or r.last_height > height or r.last_root == root
+
+
+def test_commands_outside_the_wire_schema_are_refused(tmp_path: Path) -> None:
+    from matching import AddAccount, PlaceOrder
+    from venue.node import InvalidCommand
+
+    w = Workload(1)
+    node = VenueNode(tmp_path, genesis(w), fsync=False, clock=Clock())
+    node.submit(w.genesis()[:2])
+    before = node.engine.last_seq
+    for bad in (
+        PlaceOrder(0, 0, 1, 1, 0, 1, 1, 1, 1 << 41, 1),  # price beyond 40 bits
+        PlaceOrder(0, 0, 1 << 20, 1, 0, 1, 1, 1, 100, 1),  # account id beyond the tree
+        PlaceOrder(0, 0, 1, 1, 0, 1, 1, 1, 100, 1, stp=99),
+    ):
+        with pytest.raises(InvalidCommand):
+            node.submit([AddAccount(0, 0, 5), bad])
+    assert node.engine.last_seq == before and node.journal.last_seq == before
+    node.close()

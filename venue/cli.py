@@ -1,9 +1,9 @@
 """``provenbook``: the command line of the venue.
 
-  provenbook demo [--commands N] [--data DIR]   run everything that exists end to end
-  provenbook replay DIR [--engine E] [--from-snapshot]
-                                               re-execute and check a venue's blocks
-  provenbook run DIR [--commands N] [--seed S] feed a seeded workload into a venue
+provenbook demo [--commands N] [--data DIR]   run everything that exists end to end
+provenbook replay DIR [--engine E] [--from-snapshot]
+                                             re-execute and check a venue's blocks
+provenbook run DIR [--commands N] [--seed S] feed a seeded workload into a venue
 """
 
 from __future__ import annotations
@@ -86,10 +86,20 @@ def _report_table(reports: Sequence[ReplayReport]) -> Table:
         t.add_column(col)
     for r in reports:
         rate = r.commands / r.seconds if r.seconds else 0
-        result = "[green]identical[/]" if r.ok else f"[red]differs at block {r.mismatch.height}: {r.mismatch.field}[/]"  # noqa: E501
+        result = (
+            "[green]identical[/]"
+            if r.ok
+            else f"[red]differs at block {r.mismatch.height}: {r.mismatch.field}[/]"
+        )
         t.add_row(
-            r.engine, str(r.start_height), str(r.blocks), str(r.commands), str(r.trades),
-            f"{rate:,.0f}", f"{r.last_root:#x}"[:18] + "…", result,
+            r.engine,
+            str(r.start_height),
+            str(r.blocks),
+            str(r.commands),
+            str(r.trades),
+            f"{rate:,.0f}",
+            f"{r.last_root:#x}"[:18] + "…",
+            result,
         )
     return t
 
@@ -124,9 +134,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             prices.append(b.header.markets[0].price)
             trades += sum(1 for e in b.events if isinstance(e, Trade))
         node.close()
-        console.print(
-            f"sealed {height} blocks with {trades} trades; state root {root:#x}"
-        )
+        console.print(f"sealed {height} blocks with {trades} trades; state root {root:#x}")
         console.print(f"settlement price per block: {min(prices)}…{max(prices)}")
         console.print(f"  {_sparkline(prices)}")
 
@@ -162,8 +170,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     console.print(_report_table([report]))
     if report.mismatch is not None:
         m = report.mismatch
-        console.print(f"[red]block {m.height}: {m.field}[/]\n  stored:     {m.expected}\n"
-                      f"  recomputed: {m.actual}")
+        console.print(
+            f"[red]block {m.height}: {m.field}[/]\n  stored:     {m.expected}\n"
+            f"  recomputed: {m.actual}"
+        )
         return 1
     return 0
 
@@ -176,8 +186,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="provenbook", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="provenbook", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="cmd", required=True)
     d = sub.add_parser("demo", help="run the end-to-end demo")
     d.add_argument("--commands", type=int, default=20_000)

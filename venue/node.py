@@ -37,7 +37,7 @@ from matching import (
     encode,
     replay_block,
 )
-from matching.encoding import decode_command, decoder
+from matching.encoding import DecodeError, decode_command, decoder
 from matching.engine import EngineSnapshot
 from proofs.state import CommitmentSnapshot, PoseidonState
 
@@ -47,6 +47,7 @@ from .snapshot import latest_snapshot, prune, write_snapshot
 
 __all__ = [
     "Genesis",
+    "InvalidCommand",
     "NodeError",
     "VenueNode",
     "make_engine",
@@ -55,6 +56,10 @@ __all__ = [
 
 class NodeError(RuntimeError):
     """The data directory is unusable (inconsistent with itself or with the genesis)."""
+
+
+class InvalidCommand(ValueError):
+    """A submitted command is outside the wire schema; nothing of its batch was sequenced."""
 
 
 class Genesis(msgspec.Struct, frozen=True):
@@ -209,8 +214,16 @@ class VenueNode:
         seq = self.next_seq
         ts = max(self.clock(), self.engine.last_ts)  # type: ignore[attr-defined]
         numbered = [msgspec.structs.replace(c, seq=seq + i, ts=ts) for i, c in enumerate(cmds)]
+        payloads = []
         for c in numbered:
-            self.journal.append(c.seq, encode(c))
+            try:
+                data = encode(c)
+                decode_command(data)  # the wire schema: what the journal may hold
+            except (DecodeError, OverflowError) as exc:
+                raise InvalidCommand(f"command outside the wire schema: {exc}") from exc
+            payloads.append(data)
+        for c, data in zip(numbered, payloads, strict=True):
+            self.journal.append(c.seq, data)
         self.journal.commit()
         return [self._execute(c) for c in numbered]
 

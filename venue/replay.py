@@ -66,7 +66,9 @@ def replay(
             snap = _snapshot_decoder.decode(found.snapshot.payload)
             eng = _engine_from_snapshot(engine, snap.engine)
             com = PoseidonState.restore(
-                snap.engine, snap.commitment, account_depth=g.account_depth,
+                snap.engine,
+                snap.commitment,
+                account_depth=g.account_depth,
                 order_depth=g.order_depth,
             )
             start, parent = snap.height, int.from_bytes(snap.parent_hash, "big")

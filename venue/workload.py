@@ -176,12 +176,29 @@ class Workload:
         if self.rng.random() < 0.6:
             price = mid + sign * self.rng.randint(1, 5) * m.tick_size
             return PlaceOrder(
-                seq, ts, account, m.market_id, self.cl, side, OrderType.LIMIT,
+                seq,
+                ts,
+                account,
+                m.market_id,
+                self.cl,
+                side,
+                OrderType.LIMIT,
                 self.rng.choice((TimeInForce.IOC, TimeInForce.GTC, TimeInForce.FOK)),
-                price, qty, stp=self.rng.choice(list(StpMode)),
+                price,
+                qty,
+                stp=self.rng.choice(list(StpMode)),
             )
         price = mid + sign * 20 * m.tick_size
         return PlaceOrder(
-            seq, ts, account, m.market_id, self.cl, side, OrderType.MARKET, TimeInForce.IOC,
-            price, qty, stp=self.rng.choice(list(StpMode)),
+            seq,
+            ts,
+            account,
+            m.market_id,
+            self.cl,
+            side,
+            OrderType.MARKET,
+            TimeInForce.IOC,
+            price,
+            qty,
+            stp=self.rng.choice(list(StpMode)),
         )
