@@ -212,12 +212,13 @@ class _Account:
 class _Side:
     """One side of one book: price levels in priority order, FIFO within a level."""
 
-    __slots__ = ("is_bid", "levels")
+    __slots__ = ("count", "is_bid", "levels")
 
     def __init__(self, is_bid: bool) -> None:
         self.is_bid = is_bid
         # key: -price for bids, price for asks, so the first key is the best level
         self.levels: SortedDict = SortedDict()
+        self.count = 0
 
     def key(self, price: int) -> int:
         return -price if self.is_bid else price
@@ -228,11 +229,13 @@ class _Side:
         if level is None:
             level = self.levels[k] = {}
         level[order.order_id] = order
+        self.count += 1
 
     def remove(self, order: _Order) -> None:
         k = self.key(order.price)
         level = self.levels[k]
         del level[order.order_id]
+        self.count -= 1
         if not level:
             del self.levels[k]
 
@@ -279,7 +282,21 @@ def _ceil_div(a: int, b: int) -> int:
 class ReferenceEngine:
     """Deterministic price-time-priority engine over integer state (see module docstring)."""
 
-    def __init__(self, markets: Sequence[MarketConfig]) -> None:
+    def __init__(
+        self,
+        markets: Sequence[MarketConfig],
+        *,
+        max_accounts: int = MAX_ACCOUNTS,
+        max_resting_per_side: int = 1 << 48,
+    ) -> None:
+        """``max_accounts`` and ``max_resting_per_side`` are the capacity of the committed
+        trees (the venue derives them from the tree depths): an account id at or above
+        ``max_accounts`` is refused, and a GTC limit order is refused with ``BOOK_FULL``
+        while its side already holds ``max_resting_per_side`` orders."""
+        if not 0 < max_accounts <= MAX_ACCOUNTS or max_resting_per_side < 1:
+            raise EngineError("invalid engine limits")
+        self.max_accounts = max_accounts
+        self.max_resting_per_side = max_resting_per_side
         ids = [m.market_id for m in markets]
         if not markets or sorted(set(ids)) != ids or ids[0] <= ALL_MARKETS or ids[-1] >= 1 << 16:
             raise EngineError("markets must be non-empty, with increasing ids in [1, 65535]")
@@ -430,8 +447,8 @@ class ReferenceEngine:
         )
 
     @classmethod
-    def from_snapshot(cls, snap: EngineSnapshot) -> ReferenceEngine:
-        eng = cls(snap.markets)
+    def from_snapshot(cls, snap: EngineSnapshot, **limits: int) -> ReferenceEngine:
+        eng = cls(snap.markets, **limits)
         for ms in snap.market_states:
             m = eng._markets[ms.market]
             m.mark, m.cum_price_time, m.last_close_ts = (
@@ -538,7 +555,7 @@ class ReferenceEngine:
     # --- commands -----------------------------------------------------------------------
 
     def _add_account(self, cmd: AddAccount) -> None:
-        if not 0 <= cmd.account < MAX_ACCOUNTS:
+        if not 0 <= cmd.account < self.max_accounts:
             return self._reject(cmd, ResultCode.INVALID_ACCOUNT_ID, cmd.account)
         if cmd.account in self._accounts:
             return self._reject(cmd, ResultCode.ACCOUNT_EXISTS, cmd.account)
@@ -593,6 +610,11 @@ class ReferenceEngine:
             a, cmd.market, cmd.side, cmd.price, cmd.qty
         ):
             code = ResultCode.INSUFFICIENT_MARGIN
+        rests = cmd.order_type == OrderType.LIMIT and cmd.tif == TimeInForce.GTC
+        if code == ResultCode.OK and rests:
+            own = m.bids if cmd.side == Side.BUY else m.asks
+            if own.count >= self.max_resting_per_side:
+                code = ResultCode.BOOK_FULL
         if code == ResultCode.OK:
             opposite = m.asks if cmd.side == Side.BUY else m.bids
             if cmd.post_only and self._crosses(cmd.side, cmd.price, opposite.best()):
@@ -619,7 +641,6 @@ class ReferenceEngine:
                 order.qty,
             )
         )
-        rests = cmd.order_type == OrderType.LIMIT and cmd.tif == TimeInForce.GTC
         self._execute(cmd.seq, order, cmd.stp, rests)
         return None
 

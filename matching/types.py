@@ -200,6 +200,8 @@ class ResultCode(IntEnum):
     # matching -3xxx
     POST_ONLY_WOULD_CROSS = -3001
     FOK_NOT_FILLABLE = -3002
+    #: the side already holds as many resting orders as its committed tree can take
+    BOOK_FULL = -3003
 
 
 class MarketConfig(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):

@@ -36,8 +36,13 @@ MARKET2 = MarketConfig(2, "TEST2", 1, 10, 1, 100_000, 100_000, 500, 2_000, 1_000
 
 
 class Harness:
-    def __init__(self, engine_cls: Any, markets: tuple[MarketConfig, ...] = (MARKET, MARKET2)):
-        self.engine = engine_cls(markets)
+    def __init__(
+        self,
+        engine_cls: Any,
+        markets: tuple[MarketConfig, ...] = (MARKET, MARKET2),
+        **limits: int,
+    ) -> None:
+        self.engine = engine_cls(markets, **limits)
         self.seq = 0
         self.ts = 1_000_000_000
 

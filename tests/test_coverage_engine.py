@@ -320,6 +320,20 @@ class EngineRules:
         assert not codes(h.buy(A, 1_050, 1))
         assert codes(h.buy(A, 949, 1)) == [ResultCode.PRICE_OUT_OF_BAND]
 
+    def test_capacity_limits(self) -> None:
+        h = Harness(self.engine_cls, max_accounts=4, max_resting_per_side=2)
+        for acct in (A, B, C):
+            h.fund(acct)
+        assert codes(h.run(AddAccount(*h._n(), 4))) == [ResultCode.INVALID_ACCOUNT_ID]
+        h.buy(A, 990, 1)
+        h.buy(A, 985, 1)
+        before = h.state()
+        assert codes(h.buy(B, 980, 1)) == [ResultCode.BOOK_FULL]
+        assert h.state() == before
+        assert not codes(h.sell(B, 1100, 1))  # the other side has room
+        # an IOC order never rests, so a full side does not stop it
+        assert not codes(h.buy(B, 1100, 1, tif=TimeInForce.IOC))
+
     def test_account_rules(self, h: Harness) -> None:
         assert codes(h.run(AddAccount(*h._n(), A))) == [ResultCode.ACCOUNT_EXISTS]
         assert codes(h.run(AddAccount(*h._n(), 1 << 20))) == [ResultCode.INVALID_ACCOUNT_ID]

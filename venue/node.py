@@ -50,6 +50,7 @@ __all__ = [
     "InvalidCommand",
     "NodeError",
     "VenueNode",
+    "engine_limits",
     "make_engine",
 ]
 
@@ -71,6 +72,12 @@ class Genesis(msgspec.Struct, frozen=True):
     block_commands: int = 64
     block_interval_ns: int = 1_000_000_000
 
+    def __post_init__(self) -> None:
+        if not 1 <= self.account_depth <= 20 or not 1 <= self.order_depth <= 24:
+            raise ValueError("tree depths out of range (accounts 1..20, orders 1..24)")
+        if self.block_commands >= 1 << self.order_depth:
+            raise ValueError("a block may not hold more commands than a book side has slots")
+
 
 class _Snapshot(msgspec.Struct, frozen=True, array_like=True):
     height: int
@@ -83,20 +90,35 @@ _snapshot_decoder = decoder(_Snapshot)
 _block_decoder = decoder(Block)
 
 
-def make_engine(kind: str, markets: Sequence[MarketConfig]) -> object:
-    """``reference``, ``cython`` or ``auto`` (Cython when built)."""
+def engine_limits(genesis: Genesis) -> dict[str, int]:
+    """Engine capacity that keeps every committed tree within its depth.
+
+    Slots freed in a block are reusable only from the next block, so a side may use up to
+    ``resting + block_commands`` slots within a block: the headroom is one block's commands.
+    """
+    return {
+        "max_accounts": 1 << genesis.account_depth,
+        "max_resting_per_side": (1 << genesis.order_depth) - genesis.block_commands,
+    }
+
+
+def _engine_class(kind: str) -> type:
     if kind == "reference" or (kind == "auto" and CEngine is None):
-        return ReferenceEngine(markets)
-    if CEngine is None:
-        raise NodeError("the Cython engine is not built here (python setup.py build_ext)")
+        return ReferenceEngine
     if kind not in ("cython", "auto"):
         raise NodeError(f"unknown engine {kind!r}")
-    return CEngine(markets)
+    if CEngine is None:
+        raise NodeError("the Cython engine is not built here (python setup.py build_ext)")
+    return CEngine
 
 
-def _engine_from_snapshot(kind: str, snap: EngineSnapshot) -> object:
-    cls = type(make_engine(kind, snap.markets))
-    return cls.from_snapshot(snap)  # type: ignore[attr-defined]
+def make_engine(kind: str, genesis: Genesis) -> object:
+    """``reference``, ``cython`` or ``auto`` (Cython when built), sized for ``genesis``."""
+    return _engine_class(kind)(genesis.markets, **engine_limits(genesis))
+
+
+def _engine_from_snapshot(kind: str, snap: EngineSnapshot, genesis: Genesis) -> object:
+    return _engine_class(kind).from_snapshot(snap, **engine_limits(genesis))  # type: ignore[attr-defined]
 
 
 class VenueNode:
@@ -148,7 +170,7 @@ class VenueNode:
 
     def _fresh_state(self) -> tuple[object, PoseidonState]:
         g = self.genesis
-        return make_engine(self.engine_kind, g.markets), PoseidonState(
+        return make_engine(self.engine_kind, g), PoseidonState(
             g.markets, account_depth=g.account_depth, order_depth=g.order_depth
         )
 
@@ -168,7 +190,7 @@ class VenueNode:
         found = latest_snapshot(self.dir / "snapshots")
         if found.snapshot is not None:
             snap = _snapshot_decoder.decode(found.snapshot.payload)
-            engine = _engine_from_snapshot(self.engine_kind, snap.engine)
+            engine = _engine_from_snapshot(self.engine_kind, snap.engine, g)
             commitment = PoseidonState.restore(
                 snap.engine,
                 snap.commitment,

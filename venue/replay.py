@@ -64,7 +64,7 @@ def replay(
         found = latest_snapshot(root / "snapshots")
         if found.snapshot is not None:
             snap = _snapshot_decoder.decode(found.snapshot.payload)
-            eng = _engine_from_snapshot(engine, snap.engine)
+            eng = _engine_from_snapshot(engine, snap.engine, g)
             com = PoseidonState.restore(
                 snap.engine,
                 snap.commitment,
@@ -73,7 +73,7 @@ def replay(
             )
             start, parent = snap.height, int.from_bytes(snap.parent_hash, "big")
     if eng is None or com is None:
-        eng = make_engine(engine, g.markets)
+        eng = make_engine(engine, g)
         com = PoseidonState(g.markets, account_depth=g.account_depth, order_depth=g.order_depth)
     store = BlockStore(root / "blocks", first_height=1)
     try:
