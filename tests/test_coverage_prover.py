@@ -1,0 +1,89 @@
+"""The prover pool with the real prover and a small real circuit (MerkleUpdate(4))."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from proofs.merkle import SparseMerkleTree
+from venue.prover import ProofFailure, ProofResult, ProverPool
+
+CIRCUIT = Path(__file__).resolve().parent / "circuits" / "merkle_update4_test.circom"
+
+
+def jobs(n: int) -> list[tuple[int, dict, list[int]]]:
+    """n chained MerkleUpdate steps; height i proves step i (public: newRoot, oldRoot)."""
+    tree = SparseMerkleTree(4)
+    out = []
+    for h in range(1, n + 1):
+        index, value = (h * 7) % 16, 1000 + h
+        old_root = tree.root
+        old_leaf, siblings = tree.set_with_path(index, value)
+        inputs = {
+            "oldRoot": old_root,
+            "oldLeaf": old_leaf,
+            "newLeaf": value,
+            "index": index,
+            "siblings": siblings,
+        }
+        out.append((h, inputs, [tree.root, old_root]))
+    return out
+
+
+def test_results_come_in_block_order() -> None:
+    work = jobs(6)
+    with ProverPool(CIRCUIT, workers=2) as pool:
+        # submit out of order: results must still come 1, 2, 3, ...
+        for h, inputs, public in reversed(work):
+            pool.submit(h, inputs, public)
+        got = list(pool.results())
+    assert [r.height for r in got] == [1, 2, 3, 4, 5, 6]
+    assert all(isinstance(r, ProofResult) for r in got)
+    assert len({r.worker for r in got}) == 2  # both workers proved something
+    from proofs.circom import compile_circuit
+
+    circuit = compile_circuit(CIRCUIT)
+    for r, (_, _, public) in zip(got, work, strict=True):
+        assert circuit.verify(r.proof, public)
+        assert not circuit.verify(r.proof, [public[0] + 1, public[1]])
+
+
+def test_unprovable_block_is_a_failure_not_a_crash() -> None:
+    work = jobs(3)
+    _, inputs, public = work[1]
+    inputs = {**inputs, "oldLeaf": 12345}  # the witness does not satisfy the circuit
+    with ProverPool(CIRCUIT, workers=1) as pool:
+        pool.submit(1, work[0][1], work[0][2])
+        pool.submit(2, inputs, public)
+        pool.submit(3, work[2][1], work[2][2])
+        got = list(pool.results())
+    assert [type(r) for r in got] == [ProofResult, ProofFailure, ProofResult]
+    assert "unsatisfied" in got[1].error
+
+
+def test_killed_worker_block_is_proved_again() -> None:
+    work = jobs(8)
+    with ProverPool(CIRCUIT, workers=2) as pool:
+        pool.worker_info()  # start the workers and load the keys
+        for h, inputs, public in work:
+            pool.submit(h, inputs, public)
+        time.sleep(0.3)
+        victim = pool.worker_pids()[0]
+        os.kill(victim, signal.SIGKILL)
+        got = list(pool.results(timeout=120))
+        assert pool.restarts >= 1
+    assert [r.height for r in got] == list(range(1, 9))
+    assert all(isinstance(r, ProofResult) for r in got)
+
+
+def test_duplicate_submission_refused() -> None:
+    ((h, inputs, public),) = jobs(1)
+    with ProverPool(CIRCUIT, workers=1) as pool:
+        pool.submit(h, inputs, public)
+        with pytest.raises(ValueError):
+            pool.submit(h, inputs, public)
+        assert len(list(pool.results())) == 1
