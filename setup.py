@@ -1,7 +1,8 @@
-"""Builds the Cython fast path of the matching engine.
+"""Builds the Cython fast paths: the matching engine and Poseidon(2).
 
 BUILD_EXTENSION=yes forces the build (a failure is an error), =no skips it; by default the
-extension is optional and the pure-Python reference engine is used when it cannot be built.
+extensions are optional: the pure-Python reference engine is used when ``matching._core`` cannot
+be built, and ``light_poseidon_python`` when ``proofs._poseidon`` cannot.
 """
 
 import os
@@ -10,25 +11,46 @@ from setuptools import Extension, setup
 
 CYTHON_VERSION = "3.3.1"
 mode = os.environ.get("BUILD_EXTENSION", "").lower()
+debug = os.environ.get("PROVENBOOK_DEBUG") == "1"
 ext_modules = []
+extensions = []
 
 if mode != "no" and os.path.exists("cython_ext/_core.pyx"):
+    extensions.append(
+        Extension(
+            "matching._core",
+            ["cython_ext/_core.pyx"],
+            optional=(mode != "yes"),
+            extra_compile_args=["-O2"] if not debug else ["-O0", "-g"],
+            define_macros=[("CYTHON_TRACE", "1")] if debug else [],
+        )
+    )
+
+# Compiled Poseidon(2) over BN254: C field arithmetic in cython_ext/includes/bn254.h (needs gcc
+# or clang on x86_64 for unsigned __int128 and _addcarry_u64); -O3 unrolls the limb loops.
+if mode != "no" and os.path.exists("cython_ext/_poseidon.pyx"):
+    extensions.append(
+        Extension(
+            "proofs._poseidon",
+            ["cython_ext/_poseidon.pyx"],
+            depends=[
+                "cython_ext/includes/bn254.h",
+                "cython_ext/includes/bn254_poseidon_constants.h",
+            ],
+            optional=(mode != "yes"),
+            extra_compile_args=["-O3"] if not debug else ["-O0", "-g"],
+            define_macros=[("CYTHON_TRACE", "1")] if debug else [],
+        )
+    )
+
+if extensions:
     import Cython
     from Cython.Build import cythonize
 
     if Cython.__version__ != CYTHON_VERSION:
         raise RuntimeError(f"Cython=={CYTHON_VERSION} is required, found {Cython.__version__}")
-    debug = os.environ.get("PROVENBOOK_DEBUG") == "1"
     ext_modules = cythonize(
-        [
-            Extension(
-                "matching._core",
-                ["cython_ext/_core.pyx"],
-                optional=(mode != "yes"),
-                extra_compile_args=["-O2"] if not debug else ["-O0", "-g"],
-                define_macros=[("CYTHON_TRACE", "1")] if debug else [],
-            )
-        ],
+        extensions,
         compiler_directives={
             "language_level": 3,
             "embedsignature": True,

@@ -366,7 +366,7 @@ class ReferenceEngine:
 
     def end_block(self, close_ts: int) -> tuple[MarketSummary, ...]:
         """Close the current block: settle each market's price and reset block counters."""
-        if close_ts < self._last_ts:
+        if not self._last_ts <= close_ts <= MAX_TS:
             raise EngineError(f"block close {close_ts} is before the last command {self._last_ts}")
         out = []
         for m in self._markets.values():
@@ -457,6 +457,8 @@ class ReferenceEngine:
                 ms.last_close_ts,
             )
         for av in snap.accounts:
+            if not 0 <= av.account < eng.max_accounts:
+                raise EngineError(f"snapshot account id {av.account} is out of range")
             a = _Account(av.account, (av.pubkey_x, av.pubkey_y), eng._markets)
             a.collateral = int(av.collateral)
             for pv in av.positions:

@@ -461,7 +461,10 @@ class Rejected(
     seq: int
     account: int
     code: int
-    ref: int
+    ref: BigInt
+
+    def __post_init__(self) -> None:
+        _coerce_bigint(self, "ref")
 
 
 class CollateralChanged(
@@ -473,8 +476,11 @@ class CollateralChanged(
 ):
     seq: int
     account: int
-    delta: int
-    balance: int
+    delta: BigInt
+    balance: BigInt
+
+    def __post_init__(self) -> None:
+        _coerce_bigint(self, "delta", "balance")
 
 
 class AccountAdded(

@@ -8,9 +8,10 @@ precomputed ``zero_hashes(...)[l]`` and never needs to be stored or hashed again
 
 Why the API looks like this: proving cost is dominated by Poseidon calls, in Python as in the
 circuit, so a block's leaf writes go through ``set_many``, which hashes every touched internal
-node at most once (shared upper paths once) and ``hash_count`` exposes the count to tests and
-benchmarks. Only nodes of non-empty subtrees are stored, one dict per level, so depth 20-32 trees
-cost memory proportional to the number of non-empty leaves times the depth.
+node at most once (shared upper paths once), hashing each level's nodes in one ``hash_pairs``
+call, and ``hash_count`` exposes the number of Poseidon hashes to tests and benchmarks. Only
+nodes of non-empty subtrees are stored, one dict per level, so depth 20-32 trees cost memory
+proportional to the number of non-empty leaves times the depth.
 
 Path convention, shared with ``MerkleRoot``/``MerkleUpdate`` in ``proofs/circuits/merkle.circom``:
 ``path(index)`` lists the siblings bottom-up, and bit ``l`` of ``index`` (least significant first)
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from .poseidon import FieldRangeError, check_field, hash2
+from .poseidon import FieldRangeError, check_field, hash2, hash_pairs
 
 __all__ = [
     "MAX_DEPTH",
@@ -170,8 +171,9 @@ class SparseMerkleTree:
         All indices and values are validated before anything changes, so a bad update leaves the
         tree untouched. Writes that do not change a leaf are dropped. Going up level by level,
         the set of touched positions is deduplicated, so nodes shared by several updated leaves
-        (the upper path) are hashed once per batch; a node whose children are both empty takes
-        the precomputed zero hash without a Poseidon call.
+        (the upper path) are hashed once per batch, all of a level's nodes in one ``hash_pairs``
+        call; a node whose children are both empty takes the precomputed zero hash without a
+        Poseidon call.
         """
         depth = self._depth
         leaves = self._levels[0]
@@ -195,17 +197,21 @@ class SparseMerkleTree:
             above = self._levels[level + 1]
             zero_below = zeros[level]
             parents = {pos >> 1 for pos in touched}
+            # One hash_pairs call per level: the children of every touched non-empty parent.
+            hashed: list[int] = []
+            flat: list[int] = []
             for parent in parents:
                 left = below.get(2 * parent)
                 right = below.get(2 * parent + 1)
                 if left is None and right is None:
                     above.pop(parent, None)  # empty subtree: implicit zero hash
                     continue
-                above[parent] = hash2(
-                    zero_below if left is None else left,
-                    zero_below if right is None else right,
-                )
-                self.hash_count += 1
+                hashed.append(parent)
+                flat.append(zero_below if left is None else left)
+                flat.append(zero_below if right is None else right)
+            if hashed:
+                above.update(zip(hashed, hash_pairs(flat), strict=True))
+                self.hash_count += len(hashed)
             touched = parents
 
     # -- persistence -------------------------------------------------------------------------

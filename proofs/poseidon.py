@@ -1,14 +1,18 @@
 """Poseidon hashing over BN254 with circomlib's constants, and field packing.
 
 Everything committed by ProvenBook (tree nodes, leaves, command chains) is hashed here, so the
-Python side and the circom templates in ``proofs/circuits/`` agree bit for bit. The backend is
-``light_poseidon_python``, which matches circomlib's ``Poseidon(2)`` but silently reduces inputs
-``>= p`` modulo p; that would let two different Python values commit to the same digest, so every
-input is validated here before it reaches the backend.
+Python side and the circom templates in ``proofs/circuits/`` agree bit for bit. The backend is the
+compiled ``proofs._poseidon`` (C behind Cython, built from ``cython_ext/_poseidon.pyx``) when it
+imports, else ``light_poseidon_python``; ``BACKEND`` names the one in use, and both compute the
+same function as circomlib's ``Poseidon(2)``. light-poseidon silently reduces inputs ``>= p``
+modulo p, which would let two different Python values commit to the same digest, so every input
+is validated here before it reaches either backend.
 
 Definitions the circuits must match:
 
 * ``hash2(a, b)``: circomlib ``Poseidon(2)`` with ``inputs = [a, b]``.
+* ``hash_pairs([x0, x1, x2, x3, ...])``: ``[hash2(x0, x1), hash2(x2, x3), ...]`` in one call
+  (one Merkle tree level).
 * ``hash_chain([x0, x1, ..., xn])``: a left fold, ``hash2(...hash2(hash2(x0, x1), x2)..., xn)``;
   circuit ``HashChain(n)`` in ``proofs/circuits/hash_chain.circom``.
 * ``pack([(v0, w0), (v1, w1), ...])``: ``v0 + v1 * 2**w0 + v2 * 2**(w0 + w1) + ...`` (first pair in
@@ -28,7 +32,13 @@ from collections.abc import Sequence
 
 import light_poseidon_python
 
+try:
+    from proofs import _poseidon as _compiled
+except ImportError:  # extension not built: light-poseidon only
+    _compiled = None
+
 __all__ = [
+    "BACKEND",
     "FIELD_MODULUS",
     "MAX_PACK_BITS",
     "FieldRangeError",
@@ -36,6 +46,7 @@ __all__ = [
     "check_field",
     "hash2",
     "hash_chain",
+    "hash_pairs",
     "pack",
     "unpack",
 ]
@@ -48,6 +59,30 @@ MAX_PACK_BITS: int = 253
 in-circuit decomposition is unique (a 254-bit layout would admit two encodings of some values)."""
 
 _HASHER = light_poseidon_python.Hasher(2)
+
+
+def _light_hash2(a: int, b: int) -> int:
+    """light-poseidon backend of ``hash2``; inputs already validated."""
+    return int(_HASHER.hash([a, b]))
+
+
+def _light_hash_pairs(flat: list[int]) -> list[int]:
+    """light-poseidon backend of ``hash_pairs``; inputs already validated, even length."""
+    hasher = _HASHER
+    return [int(hasher.hash([flat[i], flat[i + 1]])) for i in range(0, len(flat), 2)]
+
+
+# The backends take canonical field elements only (validated by the public functions below).
+if _compiled is not None:
+    _backend_hash2 = _compiled.hash2
+    _backend_hash_pairs = _compiled.hash_pairs
+else:
+    _backend_hash2 = _light_hash2
+    _backend_hash_pairs = _light_hash_pairs
+
+BACKEND: str = "compiled" if _compiled is not None else "light-poseidon"
+"""Which backend ``hash2``/``hash_pairs`` use: ``"compiled"`` (``proofs._poseidon``) or
+``"light-poseidon"`` (``light_poseidon_python``, when the extension is not built)."""
 
 
 class FieldRangeError(ValueError):
@@ -77,11 +112,22 @@ def check_field(value: int, what: str = "value") -> int:
 def hash2(a: int, b: int) -> int:
     """Poseidon of exactly two field elements, equal to circomlib ``Poseidon(2)([a, b])``.
 
-    Both inputs are validated (see ``check_field``) because the backend reduces modulo p.
+    Both inputs are validated (see ``check_field``) because light-poseidon reduces modulo p.
     """
     a = check_field(a, "hash input")
     b = check_field(b, "hash input")
-    return int(_HASHER.hash([a, b]))
+    return _backend_hash2(a, b)
+
+
+def hash_pairs(flat: Sequence[int]) -> list[int]:
+    """``[hash2(flat[0], flat[1]), hash2(flat[2], flat[3]), ...]``, hashed in one backend call.
+
+    The batch form of ``hash2`` for hashing a whole Merkle tree level. ``flat`` needs an even
+    length (ValueError otherwise); every element is validated as in ``hash2`` before any hashing.
+    """
+    if len(flat) % 2:
+        raise ValueError(f"hash_pairs needs an even number of elements, got {len(flat)}")
+    return _backend_hash_pairs([check_field(x, "hash input") for x in flat])
 
 
 def hash_chain(xs: Sequence[int]) -> int:

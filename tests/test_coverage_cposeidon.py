@@ -1,0 +1,206 @@
+"""Compiled Poseidon(2) (``proofs._poseidon``) against light-poseidon and the Python reference.
+
+Skipped as a whole when the extension is not built (``BUILD_EXTENSION=no``): ``proofs.poseidon``
+then runs on light-poseidon alone.
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import light_poseidon_python
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from proofs import merkle, poseidon
+from proofs.merkle import SparseMerkleTree
+from proofs.poseidon_wide import poseidon as reference_poseidon
+
+cposeidon = pytest.importorskip("proofs._poseidon")
+
+P = poseidon.FIELD_MODULUS
+ROOT = Path(__file__).resolve().parent.parent
+CIRCOMLIB_POSEIDON_1_2 = (
+    7853200120776062878684798364095072458815029376092732009249414926327459813530
+)
+_LIGHT = light_poseidon_python.Hasher(2)
+
+
+def light_hash2(a: int, b: int) -> int:
+    return int(_LIGHT.hash([a, b]))
+
+
+# Edge values: 0, 1, p - 1, limb and 2^253 / 2^254 boundaries below p.
+EDGES = sorted(
+    {0, 1, 2, P - 1, P - 2, (1 << 253) - 1, 1 << 253, (1 << 253) + 1, P - (1 << 64)}
+    | {(1 << k) - 1 for k in (63, 64, 65, 127, 128, 191, 192, 252)}
+    | {1 << k for k in (63, 64, 128, 192, 252)}
+    | {(1 << 254) - P, P - ((1 << 254) - P)}
+)
+assert all(0 <= x < P for x in EDGES)
+
+field = st.one_of(
+    st.sampled_from(EDGES),
+    st.integers(min_value=0, max_value=P - 1),
+    st.integers(min_value=P - (1 << 70), max_value=P - 1),  # just below p
+    st.integers(min_value=(1 << 253) - (1 << 70), max_value=(1 << 253) + (1 << 70)),
+)
+
+
+def test_module_surface() -> None:
+    assert cposeidon.__all__ == ["ARITHMETIC", "FIELD_MODULUS", "hash2", "hash_pairs"]
+    assert cposeidon.ARITHMETIC in ("adx", "portable")
+    assert cposeidon.FIELD_MODULUS == P
+    assert poseidon.BACKEND == "compiled"
+    assert poseidon._backend_hash2 is cposeidon.hash2
+
+
+def test_circomlib_vector() -> None:
+    assert cposeidon.hash2(1, 2) == CIRCOMLIB_POSEIDON_1_2
+    assert poseidon.hash2(1, 2) == CIRCOMLIB_POSEIDON_1_2
+    assert cposeidon.hash_pairs([1, 2]) == [CIRCOMLIB_POSEIDON_1_2]
+
+
+@pytest.mark.parametrize("a", EDGES)
+def test_edges_match_light_poseidon(a: int) -> None:
+    for b in EDGES:
+        expected = light_hash2(a, b)
+        assert cposeidon.hash2(a, b) == expected
+        assert cposeidon._hash2_portable(a, b) == expected
+
+
+@given(field, field)
+def test_matches_light_poseidon_and_reference(a: int, b: int) -> None:
+    expected = light_hash2(a, b)
+    assert cposeidon.hash2(a, b) == expected
+    assert cposeidon._hash2_portable(a, b) == expected  # the non-ADX product, on any CPU
+    assert reference_poseidon([a, b]) == expected
+
+
+@given(st.lists(field, max_size=40).filter(lambda xs: len(xs) % 2 == 0))
+def test_hash_pairs_is_repeated_hash2(flat: list[int]) -> None:
+    expected = [cposeidon.hash2(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
+    assert cposeidon.hash_pairs(flat) == expected
+    assert poseidon.hash_pairs(flat) == expected
+    assert poseidon._light_hash_pairs(flat) == expected
+
+
+def test_hash_pairs_large_batch() -> None:
+    rng = random.Random(7)
+    flat = [rng.randrange(P) for _ in range(2048)]
+    expected = [light_hash2(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
+    assert cposeidon.hash_pairs(flat) == expected
+
+
+def test_output_is_exact_int() -> None:
+    out = cposeidon.hash2(0, 0)
+    assert type(out) is int and 0 <= out < P
+    assert all(type(x) is int for x in cposeidon.hash_pairs([0, 0, 1, 2]))
+
+
+@pytest.mark.parametrize("bad", [-1, P, P + 1, (1 << 256) - 1, 1 << 256, -(1 << 300)])
+def test_out_of_field_is_rejected_not_reduced(bad: int) -> None:
+    with pytest.raises(ValueError):
+        cposeidon.hash2(bad, 1)
+    with pytest.raises(ValueError):
+        cposeidon.hash2(1, bad)
+    with pytest.raises(ValueError):
+        cposeidon.hash_pairs([1, 2, bad, 3])
+    with pytest.raises(poseidon.FieldRangeError):
+        poseidon.hash_pairs([1, bad])
+
+
+@pytest.mark.parametrize("bad", [1.0, "1", None, b"\x01"])
+def test_non_ints_are_rejected(bad: object) -> None:
+    with pytest.raises(TypeError):
+        cposeidon.hash2(bad, 1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        cposeidon.hash_pairs([1, bad])  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        poseidon.hash_pairs([1, bad])  # type: ignore[list-item]
+
+
+def test_hash_pairs_argument_shape() -> None:
+    assert cposeidon.hash_pairs([]) == []
+    assert poseidon.hash_pairs([]) == []
+    with pytest.raises(ValueError, match="even"):
+        cposeidon.hash_pairs([1, 2, 3])
+    with pytest.raises(ValueError, match="even"):
+        poseidon.hash_pairs([1, 2, 3])
+    with pytest.raises(TypeError):
+        cposeidon.hash_pairs((1, 2))  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        cposeidon.hash_pairs(None)  # type: ignore[arg-type]
+
+
+def _naive_root(depth: int, leaves: dict[int, int], hash2: object) -> int:
+    """Root of a full binary tree hashed level by level with the given ``hash2``."""
+    level = [leaves.get(i, 0) for i in range(1 << depth)]
+    while len(level) > 1:
+        level = [hash2(level[i], level[i + 1]) for i in range(0, len(level), 2)]  # type: ignore[operator]
+    return level[0]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_merkle_root_matches_light_poseidon(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(seed)
+    depth = 6
+    batches = [
+        {rng.randrange(1 << depth): rng.choice([0, rng.randrange(P), P - 1]) for _ in range(9)}
+        for _ in range(5)
+    ]
+    compiled = SparseMerkleTree(depth)
+    for batch in batches:
+        compiled.set_many(batch)
+        compiled._check()
+    leaves = dict(compiled.items())
+    # Independent root with light-poseidon called directly.
+    assert compiled.root == _naive_root(depth, leaves, light_hash2)
+
+    # The same updates through the fallback backends (as when the extension is not built).
+    monkeypatch.setattr(poseidon, "_backend_hash2", poseidon._light_hash2)
+    monkeypatch.setattr(poseidon, "_backend_hash_pairs", poseidon._light_hash_pairs)
+    monkeypatch.setattr(merkle, "_ZEROS", [0])  # recompute the zero hashes with light-poseidon
+    fallback = SparseMerkleTree(depth)
+    for batch in batches:
+        fallback.set_many(batch)
+        fallback._check()
+    assert fallback.root == compiled.root
+    assert fallback.hash_count == compiled.hash_count
+    assert fallback.path(5) == compiled.path(5)
+
+
+def test_generated_header_is_current() -> None:
+    script = ROOT / "cython_ext" / "gen_poseidon_header.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--check"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_bounds_directives_are_justified() -> None:
+    """Every boundscheck(False)/wraparound(False) sits under a comment saying why it is safe."""
+    lines = (ROOT / "cython_ext" / "_poseidon.pyx").read_text().splitlines()
+    for i, line in enumerate(lines):
+        if "boundscheck(False)" in line or "wraparound(False)" in line:
+            above = lines[max(0, i - 6) : i]
+            assert any("boundscheck/wraparound off:" in x for x in above), f"line {i + 1}"
+
+
+def test_fallback_module_without_extension() -> None:
+    """``proofs.poseidon`` imports and computes the same digests when the extension is absent."""
+    code = (
+        "import sys; sys.modules['proofs._poseidon'] = None\n"
+        "from proofs import poseidon\n"
+        "assert poseidon.BACKEND == 'light-poseidon', poseidon.BACKEND\n"
+        "print(poseidon.hash2(1, 2), poseidon.hash_pairs([0, 0, 1, 2]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.split(maxsplit=1)
+    assert int(out[0]) == CIRCOMLIB_POSEIDON_1_2
+    assert out[1].strip() == str(cposeidon.hash_pairs([0, 0, 1, 2]))

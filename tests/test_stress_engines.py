@@ -1,0 +1,423 @@
+"""Differential stress tests: the Cython engine against the reference engine (the spec).
+
+Random command streams (hypothesis) and the seeded venue workload are fed to both engines;
+events, block summaries, touched sets and snapshots must encode to the same bytes, and both
+engines' ``_check()`` must pass. Long runs::
+
+    python -m tests.test_stress_engines 1000000 1        # N commands, seed
+    python -m tests.test_stress_engines bench 1000000 1  # ops/s of both engines
+"""
+
+from __future__ import annotations
+
+import gc
+import random
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import msgspec
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from matching import (
+    AddAccount,
+    CancelOrder,
+    CEngine,
+    Deposit,
+    EngineError,
+    MarketConfig,
+    MassCancel,
+    PlaceOrder,
+    ReferenceEngine,
+    ReplaceOrder,
+    Withdraw,
+    encode,
+)
+from venue.workload import Workload
+
+pytestmark = pytest.mark.skipif(CEngine is None, reason="Cython engine not built")
+
+#: A small market with a tick, a lot and a dynamic band, and one at the range limits, where
+#: notional, basis and margin products leave 64 bits (the 128-bit and Python-int paths).
+MARKETS = (
+    MarketConfig(1, "SMALL", 5, 2, 5, 5_000, 1_000, 1_000, 1_000, 500, 2_000),
+    MarketConfig(3, "WIDE", 1, 1, 1, (1 << 40) - 1, (1 << 48) - 1, 1 << 39, 200, 100, 0),
+)
+BIG = 1 << 70
+
+
+def _price() -> st.SearchStrategy[int]:
+    return st.one_of(
+        st.integers(180, 220).map(lambda x: x * 5),  # around the SMALL mark, on tick
+        st.integers(1, 5_000),  # anything in range (often off tick)
+        st.sampled_from([0, -5, 5_005, BIG, BIG + 1, -BIG, (1 << 40) - 1, 1 << 40]),
+        st.integers((1 << 39) - 3, (1 << 39) + 3),  # around the WIDE mark
+    )
+
+
+def _qty() -> st.SearchStrategy[int]:
+    return st.one_of(
+        st.integers(1, 12).map(lambda x: x * 2),
+        st.integers(-2, 30),
+        st.sampled_from([1_000, 1_002, BIG, -BIG, (1 << 48) - 1, 1 << 47, 1 << 46]),
+    )
+
+
+_account = st.sampled_from([0, 1, 2, 3] * 4 + [-1, 1 << 20, 1 << 64, 4, 7])
+_market = st.sampled_from([1, 3] * 4 + [0, 2, 1 << 16, BIG])
+#: an order id: ("ref", k) names the k-th order placed so far (mod count), or a raw number
+_order_ref = st.one_of(
+    st.tuples(st.just("ref"), st.integers(0, 1_000)),
+    st.tuples(st.just("raw"), st.sampled_from([0, 999_999, BIG, -1])),
+)
+_cl = st.one_of(st.integers(0, 6), st.sampled_from([-1, (1 << 64) - 1, 1 << 64, (1 << 63) + 5]))
+_amount = st.one_of(
+    st.sampled_from([10**9, 10**12, 10**15, (1 << 96) - 1, 1 << 96, 0, -5, 1 << 70]),
+    st.integers(1, 10**13),
+)
+
+_any_place = st.tuples(
+    st.just("place"), _account, _market, _cl,
+    st.sampled_from([1, 2, 1, 2, 0, 3]),  # side
+    st.sampled_from([1, 1, 2, 0]),  # order type
+    st.sampled_from([1, 1, 3, 4, 2]),  # tif
+    _price(), _qty(),
+    st.booleans(),  # post only
+    st.sampled_from([0, 1, 2, 3, 4]),  # stp
+)  # fmt: skip
+_good_small = st.tuples(
+    st.just("place"), st.integers(0, 3), st.just(1), st.integers(0, 8),
+    st.sampled_from([1, 2]), st.sampled_from([1, 1, 1, 2]), st.sampled_from([1, 1, 3, 4]),
+    st.integers(190, 210).map(lambda x: x * 5), st.integers(1, 12).map(lambda x: x * 2),
+    st.sampled_from([False, False, False, True]), st.sampled_from([0, 1, 2, 3]),
+)  # fmt: skip
+_good_wide = st.tuples(
+    st.just("place"), st.integers(0, 3), st.just(3), st.integers(0, 8),
+    st.sampled_from([1, 2]), st.sampled_from([1, 1, 1, 2]), st.sampled_from([1, 1, 3, 4]),
+    st.integers((1 << 39) - 4, (1 << 39) + 4),
+    st.one_of(st.integers(1, 10), st.sampled_from([1 << 46, 3 << 44, (1 << 47) - 1])),
+    st.sampled_from([False, False, False, True]), st.sampled_from([0, 1, 2, 3]),
+)  # fmt: skip
+_place = st.one_of(_good_small, _good_small, _good_wide, _any_place)
+_cancel = st.tuples(st.just("cancel"), _account, _market, _order_ref)
+_replace = st.tuples(
+    st.just("replace"), _account, _market, _order_ref, _price(), _qty(), _cl,
+    st.sampled_from(["same_price", "same_price_less", "any"]),
+)  # fmt: skip
+_mass = st.tuples(st.just("mass"), _account, st.sampled_from([0, 1, 3, 2]))
+_deposit = st.tuples(st.just("deposit"), _account, _amount)
+_withdraw = st.tuples(st.just("withdraw"), _account, _amount)
+_add = st.tuples(st.just("add"), _account)
+_end = st.tuples(st.just("end"), st.integers(0, 3_000_000_000))
+_op = st.one_of(
+    _place, _place, _place, _place, _cancel, _cancel, _replace, _replace, _mass, _deposit,
+    _withdraw, _add, _end,
+)  # fmt: skip
+
+
+def canon(obj: object) -> object:
+    """Canonical bytes, or the builtin form where a value is too big for MessagePack.
+
+    The reference echoes out-of-range command values (and collateral above 2**64) into plain
+    ``int`` event fields, which ``encode`` refuses; such events are compared field by field.
+    """
+    try:
+        return encode(obj)
+    except OverflowError:
+        return ("unencodable", repr(type(obj)), msgspec.to_builtins(obj, enc_hook=int))
+
+
+class Pair:
+    """Both engines side by side; every step compares their output byte for byte."""
+
+    def __init__(self, markets: Sequence[MarketConfig], seed: object = None) -> None:
+        self.seed = seed
+        self.ref = ReferenceEngine(markets)
+        self.fast = CEngine(markets)  # type: ignore[misc]
+        self.step = 0
+
+    def fail(self, what: str, a: object, b: object) -> None:
+        raise AssertionError(
+            f"{what} differs at step {self.step} (seed {self.seed!r}): {a!r} != {b!r}"
+        )
+
+    def both(self, fn: Callable[[Any], Any]) -> Any:
+        self.step += 1
+        outcome = []
+        for eng in (self.ref, self.fast):
+            try:
+                outcome.append(("ok", fn(eng)))
+            except EngineError as exc:
+                outcome.append(("EngineError", str(exc)))
+        (ka, va), (kb, vb) = outcome
+        if ka != kb or (ka != "ok" and va != vb) or (ka == "ok" and canon(va) != canon(vb)):
+            self.fail("result", outcome[0], outcome[1])
+        return va if ka == "ok" else None
+
+    def process(self, cmd: object) -> None:
+        self.both(lambda e: e.process(cmd))
+
+    def end_block(self, close_ts: int) -> None:
+        self.both(lambda e: e.end_block(close_ts))
+        self.compare()
+
+    def compare(self) -> None:
+        ta, tb = self.ref.drain_touched(), self.fast.drain_touched()
+        if ta != tb:
+            self.fail("touched", ta, tb)
+        sa, sb = canon(self.ref.snapshot()), canon(self.fast.snapshot())
+        if sa != sb:
+            self.fail("snapshot", self.ref.snapshot(), self.fast.snapshot())
+        for mc in self.ref.market_configs():
+            for side in (1, 2):
+                if canon(self.ref.book(mc.market_id, side)) != canon(
+                    self.fast.book(mc.market_id, side)
+                ):
+                    self.fail("book", mc.market_id, side)
+        if (self.ref.last_seq, self.ref.last_ts) != (self.fast.last_seq, self.fast.last_ts):
+            self.fail("seq/ts", self.ref.last_seq, self.fast.last_seq)
+        self.ref._check()
+        self.fast._check()
+
+
+def _materialize(ops: list[tuple], start_seq: int = 0, start_ts: int = 10**9) -> list[Any]:
+    """Turn generated ops into commands (and ("end", close_ts) markers) with valid seq/ts."""
+    out: list[Any] = []
+    seq, ts = start_seq, start_ts
+    placed: list[tuple[int, int, Any, Any]] = []  # (order id, price, account, market)
+    for op in ops:
+        kind = op[0]
+        if kind == "end":
+            out.append(("end", ts + op[1]))
+            continue
+        seq += 1
+        ts += 1_000_000
+        if kind == "place":
+            _, acct, mkt, cl, side, otype, tif, price, qty, post, stp = op
+            placed.append((seq, price, acct, mkt))
+            out.append(PlaceOrder(seq, ts, acct, mkt, cl, side, otype, tif, price, qty, post, stp))
+        elif kind in ("cancel", "replace"):
+            ref, acct, mkt = op[3], op[1], op[2]
+            oid, oprice = ref[1], 0
+            if ref[0] == "ref" and placed:
+                # mostly a recent order of the right owner and market, sometimes anyone's
+                oid, oprice, own_acct, own_mkt = placed[-1 - ref[1] % min(len(placed), 40)]
+                if ref[1] % 5:
+                    acct, mkt = own_acct, own_mkt
+            if kind == "cancel":
+                out.append(CancelOrder(seq, ts, acct, mkt, oid))
+            else:
+                price = oprice if op[7].startswith("same_price") and oprice else op[4]
+                qty = 1 if op[7] == "same_price_less" else op[5]
+                out.append(ReplaceOrder(seq, ts, acct, mkt, oid, price, qty, op[6]))
+        elif kind == "mass":
+            out.append(MassCancel(seq, ts, op[1], op[2]))
+        elif kind == "deposit":
+            out.append(Deposit(seq, ts, op[1], op[2]))
+        elif kind == "withdraw":
+            out.append(Withdraw(seq, ts, op[1], op[2]))
+        elif kind == "add":
+            out.append(AddAccount(seq, ts, op[1], abs(op[1]) * 7, abs(op[1]) * 11))
+    return out
+
+
+def _genesis(pair: Pair) -> tuple[int, int]:
+    seq, ts = 0, 10**9
+    for acct in range(4):
+        for cmd in (AddAccount(seq + 1, ts, acct), Deposit(seq + 2, ts, acct, 10**15)):
+            pair.process(cmd)
+        seq += 2
+    for acct in (2, 3, 3):  # whales for the WIDE market (balances above 2**64)
+        seq += 1
+        pair.process(Deposit(seq, ts, acct, (1 << 96) - 1))
+    return seq, ts
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(ops=st.lists(_op, min_size=10, max_size=100))
+def test_random_streams_match_reference(ops: list[tuple]) -> None:
+    pair = Pair(MARKETS, seed="hypothesis")
+    seq, ts = _genesis(pair)
+    for item in _materialize(ops, seq, ts):
+        if isinstance(item, tuple):
+            pair.end_block(item[1])
+        else:
+            pair.process(item)
+    pair.end_block(pair.ref.last_ts)
+    # the restored engines agree too, and keep agreeing
+    snap = pair.ref.snapshot()
+    again = Pair.__new__(Pair)
+    again.seed, again.step = "hypothesis/restored", 0
+    again.ref = ReferenceEngine.from_snapshot(snap)
+    again.fast = CEngine.from_snapshot(snap)  # type: ignore[union-attr]
+    again.compare()
+
+
+@settings(max_examples=40, deadline=None)
+@given(ops=st.lists(_op, min_size=1, max_size=60))
+def test_batch_equals_per_call_on_random_streams(ops: list[tuple]) -> None:
+    genesis = [AddAccount(i + 1, 1, i) for i in range(5)]
+    genesis += [Deposit(6 + i, 1, i, 10**15) for i in range(5)]
+    cmds = [c for c in _materialize(ops, start_seq=10) if not isinstance(c, tuple)]
+    one = CEngine(MARKETS)  # type: ignore[misc]
+    two = CEngine(MARKETS)  # type: ignore[misc]
+    per_call = [ev for c in genesis + cmds for ev in one.process(c)]
+    batch = two.process_batch(genesis + cmds)
+    assert canon(per_call) == canon(batch)
+    assert canon(one.snapshot()) == canon(two.snapshot())
+    assert one.drain_touched() == two.drain_touched()
+
+
+def random_ops(rng: random.Random, n: int) -> list[tuple]:
+    """A dense stream (mostly valid orders around both marks, so many trades) plus misuse."""
+    ops: list[tuple] = []
+    for _ in range(n):
+        r = rng.random()
+        acct = rng.choice([0, 1, 2, 3] * 5 + [-1, 4, 1 << 20])
+        mkt = rng.choice([1, 3] * 6 + [0, 2])
+        ref = ("ref", rng.randrange(1_000)) if rng.random() < 0.9 else ("raw", rng.randrange(99))
+        if r < 0.55:
+            if mkt == 3 and rng.random() < 0.9:
+                price = (1 << 39) + rng.randint(-6, 6)
+                qty = rng.choice([1, 2, 5, 1 << 46, 3 << 44, (1 << 47) - 1])
+            else:
+                price = rng.choice([rng.randint(185, 215) * 5, rng.randint(-5, 1_300), BIG])
+                qty = rng.choice([rng.randint(1, 15) * 2, rng.randint(-1, 31), 1_000, BIG])
+            ops.append((
+                "place", acct, mkt, rng.choice([0, 0, *range(1, 9), -1, (1 << 64) - 1]),
+                rng.choice([1, 2] * 8 + [0, 3]), rng.choice([1] * 6 + [2, 2, 0]),
+                rng.choice([1, 1, 1, 3, 3, 4, 2]), price, qty, rng.random() < 0.15,
+                rng.choice([0, 1, 2, 3] * 4 + [4]),
+            ))  # fmt: skip
+        elif r < 0.75:
+            ops.append(("cancel", acct, mkt, ref))
+        elif r < 0.88:
+            price = rng.randint(185, 215) * 5 if mkt == 1 else (1 << 39) + rng.randint(-6, 6)
+            mode = rng.choice(["same_price", "same_price_less", "any", "any"])
+            qty = rng.choice([2, 4, 10, 30, 1 << 46, -2])
+            ops.append(("replace", acct, mkt, ref, price, qty, rng.choice([0, 0, 1, 5, 9]), mode))
+        elif r < 0.91:
+            ops.append(("mass", acct, rng.choice([0, 1, 3, 2])))
+        elif r < 0.94:
+            ops.append(("deposit", acct, rng.choice([10**6, 10**12, (1 << 96) - 1, 0, -1])))
+        elif r < 0.97:
+            ops.append(("withdraw", acct, rng.choice([10**6, 10**12, 10**15, (1 << 96) - 1])))
+        elif r < 0.98:
+            ops.append(("add", rng.choice([3, 4, 5, -1, 1 << 20])))
+        else:
+            ops.append(("end", rng.randrange(3_000_000_000)))
+    return ops
+
+
+def run_random(seed: int, n: int = 400) -> Pair:
+    pair = Pair(MARKETS, seed=seed)
+    seq, ts = _genesis(pair)
+    for item in _materialize(random_ops(random.Random(seed), n), seq, ts):
+        if isinstance(item, tuple):
+            pair.end_block(item[1])
+        else:
+            pair.process(item)
+    pair.end_block(pair.ref.last_ts)
+    return pair
+
+
+@pytest.mark.parametrize("seed", range(150))
+def test_dense_random_streams_match_reference(seed: int) -> None:
+    run_random(seed)
+
+
+def run_workload(n: int, seed: int, block: int = 64, snapshot_every: int = 100) -> Pair:
+    """Feed ``n`` workload commands to both engines, in blocks; compare everything."""
+    w = Workload(seed)
+    pair = Pair(w.markets, seed=seed)
+    cmds = w.genesis() + list(w.commands(n))
+    for i in range(0, len(cmds), block):
+        chunk = cmds[i : i + block]
+        a = [pair.ref.process(c) for c in chunk]
+        # alternate the fast engine's entry points: per call and batch
+        if (i // block) % 2:
+            b = [pair.fast.process(c) for c in chunk]
+            same = all(encode(x) == encode(y) for x, y in zip(a, b, strict=True))
+        else:
+            same = encode([e for x in a for e in x]) == encode(pair.fast.process_batch(chunk))
+        if not same:
+            pair.fail(f"events of block starting at command {i}", chunk[0], chunk[-1])
+        pair.step = i
+        sa = pair.ref.end_block(chunk[-1].ts)
+        sb = pair.fast.end_block(chunk[-1].ts)
+        if canon(sa) != canon(sb):
+            pair.fail("summaries", sa, sb)
+        if (i // block) % snapshot_every == 0:
+            pair.compare()
+        else:
+            ta, tb = pair.ref.drain_touched(), pair.fast.drain_touched()
+            if ta != tb:
+                pair.fail("touched", ta, tb)
+    pair.compare()
+    return pair
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_seeded_workload_matches_reference(seed: int) -> None:
+    run_workload(25_000, seed)
+
+
+def bench(n: int, seed: int) -> dict[str, float]:
+    """ops/s of the reference (per call) and the Cython engine (per call and one batch)."""
+    w = Workload(seed)
+    genesis = w.genesis()
+    cmds = list(w.commands(n))
+    out: dict[str, float] = {}
+    runs: list[tuple[str, Callable[[Any], Any], int]] = [
+        ("reference per-call", ReferenceEngine, 1),
+        ("CEngine per-call", CEngine, 3),  # type: ignore[list-item]
+        ("CEngine batch", CEngine, 3),  # type: ignore[list-item]
+    ]
+    for name, cls, reps in runs:
+        best = float("inf")
+        for _ in range(reps):
+            eng = cls(w.markets)
+            eng.process_batch(genesis)
+            gc.collect()
+            t0 = time.perf_counter()
+            if name.endswith("batch"):
+                eng.process_batch(cmds)
+            else:
+                process = eng.process
+                for c in cmds:
+                    process(c)
+            best = min(best, time.perf_counter() - t0)
+            del eng
+        out[name] = n / best
+        print(f"{name:>20}: {n / best:>12,.0f} ops/s  (best of {reps}: {best:.3f} s)", flush=True)
+    ref = out["reference per-call"]
+    print(
+        f"speed-up: per-call {out['CEngine per-call'] / ref:.1f}x, "
+        f"batch {out['CEngine batch'] / ref:.1f}x"
+    )
+    return out
+
+
+def main(argv: list[str]) -> None:
+    if argv and argv[0] == "bench":
+        n = int(argv[1]) if len(argv) > 1 else 1_000_000
+        seed = int(argv[2]) if len(argv) > 2 else 1
+        bench(n, seed)
+        return
+    n = int(argv[0]) if argv else 100_000
+    seed = int(argv[1]) if len(argv) > 1 else random.randrange(1 << 32)
+    print(f"differential run: {n} workload commands, seed {seed}", flush=True)
+    t0 = time.perf_counter()
+    run_workload(n, seed)
+    print(f"identical (seed {seed}) in {time.perf_counter() - t0:.1f} s")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
