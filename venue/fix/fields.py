@@ -27,6 +27,12 @@ tag   name                type        meaning
 5012  LogonSignature      STRING      client signature over the challenge (encoding is
                                       the authenticator's business; the core passes it on)
 5013  CancelOnDisconnect  BOOLEAN     ``N`` opts out of cancel-on-disconnect (default ``Y``)
+5014  SettlementPrice     PRICE       a market's settlement price in a block (U1 group)
+5015  BookChecksum        INT         CRC-32 of the top of the book after a W/X message
+                                      (``venue.marketdata.book_checksum``)
+5016  DeadManTimeout      INT         on OrderMassCancelRequest (q): defer the mass
+                                      cancel by this many ms unless refreshed (dead-man's
+                                      switch); 0 disarms
 ====  ==================  ==========  ===================================================
 
 Custom messages (MsgType values starting with ``U`` are user-defined in FIX):
@@ -36,8 +42,11 @@ type    name               direction         body
 ======  =================  ================  ===========================================
 ``U0``  LogonChallenge     server → client   LogonChallenge(5011); the server greeting
 ``U1``  BlockHeader        server → client   BlockHeight, BlockHash, PrevBlockHash,
-                                             StateRoot, [BlockTxCount, TransactTime]
-``U2``  ProofStatus        server → client   BlockHeight, ProofStatus, [ChainTxHash, Text]
+                                             StateRoot, [BlockTxCount, TransactTime,
+                                             FinalityState, NoRelatedSym group of
+                                             Symbol + SettlementPrice]
+``U2``  ProofStatus        server → client   BlockHeight, ProofStatus, [ChainTxHash, Text,
+                                             FinalityState]
 ``U3``  ProvenPriceUpdate  server → client   Symbol, BlockHeight, ProvenPrice,
                                              [ProvenPriceKind, TransactTime]
 ======  =================  ================  ===========================================
@@ -207,6 +216,9 @@ class Tag(enum.IntEnum):
     LogonChallenge = 5011
     LogonSignature = 5012
     CancelOnDisconnect = 5013
+    SettlementPrice = 5014
+    BookChecksum = 5015
+    DeadManTimeout = 5016
 
 
 class Field(msgspec.Struct, frozen=True):
@@ -299,7 +311,7 @@ _FIELD_LIST = [
     _f(Tag.GapFillFlag, _T.BOOLEAN),
     _f(Tag.ResetSeqNumFlag, _T.BOOLEAN),
     _f(Tag.NoRelatedSym, _T.NUMINGROUP),
-    _f(Tag.ExecType, _T.CHAR, {"0", "4", "5", "6", "8", "C", "E", "F", "I"}),
+    _f(Tag.ExecType, _T.CHAR, {"0", "4", "5", "6", "8", "C", "D", "E", "F", "I"}),
     _f(Tag.LeavesQty, _T.QTY),
     _f(Tag.MDReqID, _T.STRING),
     _f(Tag.SubscriptionRequestType, _T.CHAR, {"0", "1", "2"}),
@@ -337,6 +349,9 @@ _FIELD_LIST = [
     _f(Tag.LogonChallenge, _T.STRING),
     _f(Tag.LogonSignature, _T.STRING),
     _f(Tag.CancelOnDisconnect, _T.BOOLEAN),
+    _f(Tag.SettlementPrice, _T.PRICE),
+    _f(Tag.BookChecksum, _T.INT),
+    _f(Tag.DeadManTimeout, _T.INT),
 ]
 
 #: tag number -> Field
@@ -449,7 +464,7 @@ _MESSAGE_LIST = [
         "OrderMassCancelRequest",
         False,
         [Tag.ClOrdID, Tag.MassCancelRequestType, Tag.TransactTime],
-        [Tag.Symbol, Tag.Side, Tag.Account],
+        [Tag.Symbol, Tag.Side, Tag.Account, Tag.DeadManTimeout],
     ),
     _m(
         "8",
@@ -521,7 +536,7 @@ _MESSAGE_LIST = [
         "MarketDataSnapshotFullRefresh",
         False,
         [Tag.Symbol],
-        [Tag.MDReqID, Tag.RptSeq, Tag.BlockHeight],
+        [Tag.MDReqID, Tag.RptSeq, Tag.BlockHeight, Tag.BookChecksum],
         [_g(Tag.NoMDEntries, Tag.MDEntryType, _MD_ENTRY_MEMBERS)],
     ),
     _m(
@@ -529,7 +544,7 @@ _MESSAGE_LIST = [
         "MarketDataIncrementalRefresh",
         False,
         [],
-        [Tag.MDReqID, Tag.BlockHeight],
+        [Tag.MDReqID, Tag.BlockHeight, Tag.BookChecksum],
         [
             _g(
                 Tag.NoMDEntries,
@@ -544,14 +559,15 @@ _MESSAGE_LIST = [
         "BlockHeader",
         False,
         [Tag.BlockHeight, Tag.BlockHash, Tag.PrevBlockHash, Tag.StateRoot],
-        [Tag.BlockTxCount, Tag.TransactTime],
+        [Tag.BlockTxCount, Tag.TransactTime, Tag.FinalityState],
+        [_g(Tag.NoRelatedSym, Tag.Symbol, (Tag.SettlementPrice,), required=False)],
     ),
     _m(
         "U2",
         "ProofStatus",
         False,
         [Tag.BlockHeight, Tag.ProofStatus],
-        [Tag.ChainTxHash, Tag.Text],
+        [Tag.ChainTxHash, Tag.Text, Tag.FinalityState],
     ),
     _m(
         "U3",

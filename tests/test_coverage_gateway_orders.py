@@ -1,0 +1,184 @@
+"""Sans-I/O tests of ``venue.orders.OrderRouter`` and ``venue.marketdata``: FIX requests in,
+engine commands executed by a ``ReferenceEngine`` (no node, no sockets), FIX messages out,
+each validated against the dictionary."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+
+from matching import AddAccount, Deposit, ReferenceEngine, Side
+from venue.fix import (
+    CancelOrderRequest,
+    FixMessage,
+    MassCancelRequest,
+    NewOrderRequest,
+    ReplaceOrderRequest,
+    Tag,
+)
+from venue.fix.codec import validate
+from venue.marketdata import LocalBook, MarketDataFeed, aggregate, book_checksum
+from venue.orders import Flush, OrderRouter, Pending, cl_ord_int, rej_reason
+from venue.workload import default_markets
+
+SYM = "PB1-PERP"
+HDR = ((49, "PROVENBOOK"), (56, "T"), (34, "1"), (52, "20260101-00:00:00.000"))
+
+
+class Venue:
+    def __init__(self, max_open_orders: int = 1000) -> None:
+        self.engine = ReferenceEngine(default_markets())
+        self.router = OrderRouter(default_markets(), max_open_orders=max_open_orders)
+        self.feed = MarketDataFeed(default_markets())
+        self.seq = 0
+        for a in (1, 2):
+            self.run_cmd(AddAccount(0, 0, a))
+            self.run_cmd(Deposit(0, 0, a, 10**15))
+
+    def run_cmd(self, cmd: object) -> list[object]:
+        self.seq += 1
+        cmd = msgspec.structs.replace(cmd, seq=self.seq, ts=self.seq)  # type: ignore[type-var]
+        return self.engine.process(cmd)  # type: ignore[arg-type]
+
+    def request(self, account: int, req: object) -> list[tuple[int, FixMessage]]:
+        p = self.router.prepare(account, req)  # type: ignore[arg-type]
+        if isinstance(p, list):
+            out = p
+        else:
+            assert isinstance(p, Pending)
+            events = self.run_cmd(p.command)
+            out = self.router.apply(p, self.seq, events, 1)  # type: ignore[arg-type]
+        for _, msg in out:
+            validate(FixMessage(msg.msg_type, (*HDR, *msg.fields)))
+        return out
+
+
+def common(account: int = 1) -> dict[str, object]:
+    return {"seq_num": 1, "poss_dup": False, "account": str(account),
+            "message": FixMessage("D")}  # fmt: skip
+
+
+def new(cl: str, side: str = "1", qty: str = "5", price: str | None = "100000", **kw: object):
+    args = {"cl_ord_id": cl, "symbol": SYM, "side": side, "order_qty": qty,
+            "ord_type": "2" if price is not None else "1", "price": price,
+            "time_in_force": "1", "post_only": False, **common()}  # fmt: skip
+    args.update(kw)
+    return NewOrderRequest(**args)  # type: ignore[arg-type]
+
+
+def cancel(cl: str, orig: str, side: str = "1", order_id: str | None = None, account: int = 1):
+    return CancelOrderRequest(cl_ord_id=cl, orig_cl_ord_id=orig, order_id=order_id, symbol=SYM,
+                              side=side, **common(account))  # type: ignore[arg-type]  # fmt: skip
+
+
+def exec_types(out: list[tuple[int, FixMessage]]) -> list[tuple[int, str | None]]:
+    return [(a, m.get(Tag.ExecType) or m.msg_type) for a, m in out]
+
+
+def test_cl_ord_int_is_deterministic_and_in_range() -> None:
+    assert cl_ord_int("abc") == cl_ord_int("abc") != cl_ord_int("abd")
+    assert 1 <= cl_ord_int("") < 2**64
+    assert rej_reason(-1002)[0] == 13 and rej_reason(12345) == (99, "UNKNOWN_RESULT (12345)")
+
+
+def test_lifecycle_fill_replace_cancel() -> None:
+    v = Venue()
+    assert exec_types(v.request(1, new("s1", side="2", qty="5"))) == [(1, "0")]
+    out = v.request(2, new("b1", side="1", qty="3", price="100001", account="2"))
+    assert exec_types(out) == [(2, "0"), (2, "F"), (1, "F")]
+    maker = out[2][1]
+    assert (maker.get(Tag.LeavesQty), maker.get(Tag.CumQty), maker.get(Tag.OrdStatus)) == (
+        "2", "3", "1",
+    )
+    g = ReplaceOrderRequest(cl_ord_id="s2", orig_cl_ord_id="s1", order_id=None, symbol=SYM,
+                            side="2", order_qty="10", ord_type="2", price="100002",
+                            time_in_force="1", post_only=False, **common())  # fmt: skip
+    (_, rep), = v.request(1, g)
+    assert rep.get(Tag.ExecType) == "5" and rep.get(Tag.LeavesQty) == "7"
+    assert v.engine.book(1, Side.SELL)[0].qty == 7  # OrderQty 10 total - CumQty 3
+    too_small = msgspec.structs.replace(g, cl_ord_id="s3", orig_cl_ord_id="s2", order_qty="3")
+    assert v.request(1, too_small)[0][1].msg_type == "9"
+    (_, done), = v.request(1, cancel("c1", "s1", side="2"))  # any ClOrdID of the chain
+    assert (done.get(Tag.ExecType), done.get(Tag.OrigClOrdID)) == ("4", "s2")
+    (_, late), = v.request(1, cancel("c2", "s2", side="2"))
+    assert late.msg_type == "9" and late.get(Tag.CxlRejReason) == "0"
+
+
+def test_rejects_idempotency_and_limits() -> None:
+    v = Venue(max_open_orders=1)
+    first = v.request(1, new("a"))
+    again = v.request(1, new("a", qty="9"))
+    assert again[0][1].get(Tag.PossResend) == "Y"
+    assert again[0][1].get(Tag.ExecID) == first[0][1].get(Tag.ExecID)
+    assert v.request(1, new("b"))[0][1].get(Tag.OrdRejReason) == "3"  # open-order cap
+    assert v.request(1, new("c", symbol="X"))[0][1].get(Tag.OrdRejReason) == "1"
+    assert v.request(1, new("d", qty="1.5"))[0][1].get(Tag.OrdRejReason) == "13"
+    assert v.request(1, new("e", price="1.5"))[0][1].get(Tag.OrdRejReason) == "99"
+    (_, unknown), = v.request(1, cancel("x", "nope"))
+    assert unknown.get(Tag.CxlRejReason) == "1"
+    oid = first[0][1].get(Tag.OrderID)
+    (_, foreign), = v.request(2, cancel("y", "?", order_id=oid, account=2))
+    assert foreign.msg_type == "9" and "NOT_ORDER_OWNER" in (foreign.get(Tag.Text) or "")
+
+
+def test_flush_when_outcome_unknown_and_market_orders() -> None:
+    v = Venue()
+    p = v.router.prepare(1, new("m1", side="2", qty="2"))
+    assert isinstance(p, Pending)
+    assert isinstance(v.router.prepare(1, new("m1")), Flush)
+    assert isinstance(v.router.prepare(1, cancel("c", "m1", side="2")), Flush)
+    v.router.apply(p, v.seq + 1, v.run_cmd(p.command), 1)  # type: ignore[arg-type]
+    out = v.request(2, new("mk", side="1", qty="5", price=None, account="2"))
+    assert exec_types(out) == [(2, "0"), (2, "F"), (1, "F"), (2, "C")]  # IOC rest expires
+    q = MassCancelRequest(cl_ord_id="q", mass_cancel_request_type="7", symbol=None, side=None,
+                          **common())  # fmt: skip
+    v.request(1, new("r1", side="1", price="99000"))
+    assert exec_types(v.request(1, q)) == [(1, "4"), (1, "r")]
+
+
+def test_finality_ladder() -> None:
+    r = OrderRouter(default_markets())
+    assert r.finality(3) == "sequenced"
+    r.advance("in_block", 3)
+    r.advance("proven", 2)
+    assert [r.finality(h) for h in (1, 3, 4, 0)] == ["proven", "in_block", "sequenced",
+                                                     "sequenced"]  # fmt: skip
+    r.advance("on_chain", 5)
+    assert r.finality(4) == "on_chain"
+
+
+def test_feed_and_local_book_round_trip() -> None:
+    v = Venue()
+    book = LocalBook(SYM)
+    book.apply_snapshot(v.feed.snapshot(1, "md", 0))
+    assert not book.stale and book.settlement == 100_000
+    for i, (side, px) in enumerate([("1", 99_990), ("2", 100_010), ("1", 99_995)]):
+        v.request(1, new(f"o{i}", side=side, price=str(px)))
+        for _, x in v.feed.update(v.engine, [1], []):
+            validate(FixMessage("X", (*HDR, *x.fields)))
+            assert book.apply_incremental(x)
+    assert book.bids == aggregate(v.engine.book(1, Side.BUY)) == {99_990: 5, 99_995: 5}
+    assert book.best() == (99_995, 100_010)
+    assert book_checksum(book.bids, book.asks) == book_checksum(
+        aggregate(v.engine.book(1, Side.BUY)), aggregate(v.engine.book(1, Side.SELL))
+    )
+    v.request(1, cancel("c", "o0"))
+    (_, x), = v.feed.update(v.engine, [1], [])
+    skipped = LocalBook(SYM, seq=book.seq - 1, stale=False)
+    assert not skipped.apply_incremental(x) and skipped.stale and skipped.gaps == 1
+    assert book.apply_incremental(x) and 99_990 not in book.bids
+    tampered = FixMessage("X", tuple((t, "1") if t == Tag.BookChecksum else (t, val)
+                                     for t, val in x.fields))  # fmt: skip
+    wrong = LocalBook(SYM, seq=book.seq - 1, stale=False)
+    assert not wrong.apply_incremental(tampered) and wrong.stale
+
+
+@pytest.mark.parametrize("count", [0, 3])
+def test_snapshot_always_has_an_entry(count: int) -> None:
+    v = Venue()
+    for i in range(count):
+        v.request(1, new(f"o{i}", price=str(99_000 + i)))
+    v.feed.update(v.engine, [1], [])
+    w = v.feed.snapshot(1, None, 7)
+    validate(FixMessage("W", (*HDR, *w.fields)))
+    assert len(w.groups(Tag.NoMDEntries)) == 1 + count

@@ -1,0 +1,292 @@
+"""End-to-end tests of the FIX WebSocket gateway: real sockets on 127.0.0.1, a real
+``VenueNode`` (fsync on) in ``tmp_path``, the real client and real EdDSA-Poseidon keys.
+
+Each test runs its own event loop with ``asyncio.run`` (no pytest plugin needed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from matching import AddAccount, Deposit, Side, encode
+from proofs.eddsa import private_to_public
+from venue.client import FixClient, LogonRejected
+from venue.fix import Encoding, Tag
+from venue.gateway import Gateway
+from venue.marketdata import aggregate
+from venue.node import Genesis, VenueNode
+from venue.workload import default_markets
+
+SYM = "PB1-PERP"
+
+
+def key(account: int) -> bytes:
+    return hashlib.sha256(f"test-key-{account}".encode()).digest()
+
+
+_PUBS: dict[int, tuple[int, int]] = {}
+
+
+def pub(account: int) -> tuple[int, int]:
+    if account not in _PUBS:
+        _PUBS[account] = private_to_public(key(account))
+    return _PUBS[account]
+
+
+def make_node(path: Path, **genesis: int) -> VenueNode:
+    g = Genesis(default_markets(), account_depth=8, order_depth=10, **genesis)
+    return VenueNode(path, g, fsync=True, engine="reference")
+
+
+async def open_accounts(gw: Gateway, *accounts: int) -> None:
+    cmds = []
+    for a in accounts:
+        x, y = pub(a)
+        cmds += [AddAccount(0, 0, a, x, y), Deposit(0, 0, a, 10**15)]
+    await gw.submit_commands(cmds)
+
+
+def run(
+    tmp_path: Path, body: Callable[[Gateway], Awaitable[None]], accounts: tuple[int, ...] = (1, 2),
+    **gw_kw: object,
+) -> None:  # fmt: skip
+    async def main() -> None:
+        node = make_node(tmp_path / "venue")
+        try:
+            async with Gateway(node, **gw_kw) as gw:  # type: ignore[arg-type]
+                await open_accounts(gw, *accounts)
+                await asyncio.wait_for(body(gw), 40)
+        finally:
+            node.close()
+
+    asyncio.run(main())
+
+
+def client(gw: Gateway, account: int, **kw: object) -> FixClient:
+    return FixClient(gw.url, account, key(account), **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "encoding", [Encoding.JSON, Encoding.TAGVALUE_SOH, Encoding.TAGVALUE_PIPE]
+)
+def test_fill_between_two_clients(tmp_path: Path, encoding: Encoding) -> None:
+    async def body(gw: Gateway) -> None:
+        async with client(gw, 1, encoding=encoding) as maker, client(gw, 2) as taker:
+            sell = await maker.place(SYM, "2", 5, 100_010)
+            new = await maker.report(sell, "0")
+            assert new.get(Tag.OrdStatus) == "0" and new.get(Tag.FinalityState) == "sequenced"
+            assert new.get(Tag.BlockHeight) is not None
+            buy = await taker.place(SYM, "1", 3, 100_020)
+            fill = await taker.report(buy, "F")
+            assert (fill.get(Tag.OrdStatus), fill.get(Tag.LastPx), fill.get(Tag.LastQty)) == (
+                "2", "100010", "3",
+            )
+            part = await maker.report(sell, "F")
+            assert part.get(Tag.OrdStatus) == "1" and part.get(Tag.LeavesQty) == "2"
+            assert part.get(Tag.CumQty) == "3" and part.get(Tag.AvgPx) == "100010"
+            # replace: FIX OrderQty is the total; 6 total with 3 filled leaves 3
+            rep = await maker.replace(sell, SYM, "2", 6, 100_015)
+            replaced = await maker.report(rep, "5")
+            assert replaced.get(Tag.LeavesQty) == "3" and replaced.get(Tag.OrigClOrdID) == sell
+            cxl = await maker.cancel(rep, SYM, "2")
+            done = await maker.report(cxl, "4")
+            assert done.get(Tag.OrdStatus) == "4" and done.get(Tag.OrigClOrdID) == rep
+            # engine reject -> ExecutionReport rejected with OrdRejReason and Text
+            bad = await taker.place(SYM, "1", 10**9, 100_000)
+            rej = await taker.report(bad, "8")
+            assert rej.get(Tag.OrdRejReason) == "13" and "INVALID_QUANTITY" in (
+                rej.get(Tag.Text) or ""
+            )
+            # IOC remainder expires
+            ioc = await taker.place(SYM, "1", 4, 99_000, tif="3")
+            assert (await taker.report(ioc, "C")).get(Tag.OrdStatus) == "C"
+
+    run(tmp_path, body)
+
+
+def test_idempotent_clordid_and_foreign_cancel(tmp_path: Path) -> None:
+    async def body(gw: Gateway) -> None:
+        async with client(gw, 1) as a, client(gw, 2) as b:
+            cl = await a.place(SYM, "1", 2, 99_000, cl_ord_id="same")
+            first = await a.report(cl, "0")
+            await a.place(SYM, "1", 2, 99_000, cl_ord_id="same")
+            await a.wait_for(lambda: len(a.reports["same"]) == 2)
+            again = a.reports["same"][1]
+            assert again.get(Tag.PossResend) == "Y"
+            assert again.get(Tag.ExecID) == first.get(Tag.ExecID)
+            def state(n: VenueNode) -> bytes:  # orders and accounts, not last_seq/last_ts
+                snap = n.engine.snapshot()  # type: ignore[attr-defined]
+                return encode((snap.orders, snap.accounts))
+
+            before = await gw.call(state)
+            assert len(await gw.call(lambda n: n.engine.book(1, Side.BUY))) == 1
+            # b names a's order by OrderID: the engine refuses, nothing changes
+            oid = first.get(Tag.OrderID)
+            x = await b.cancel("not-mine", SYM, "1", order_id=oid)
+            rej = await b.report(x)
+            assert rej.msg_type == "9" and "NOT_ORDER_OWNER" in (rej.get(Tag.Text) or "")
+            y = await b.cancel("same", SYM, "1")  # a's ClOrdID means nothing in b's session
+            assert (await b.report(y)).get(Tag.CxlRejReason) == "1"
+            # the refused commands are journalled (last_seq moves); nothing else changes
+            assert await gw.call(state) == before
+
+    run(tmp_path, body)
+
+
+def test_cancel_on_disconnect_and_opt_out(tmp_path: Path) -> None:
+    async def body(gw: Gateway) -> None:
+        a = await client(gw, 1).connect()
+        await a.report(await a.place(SYM, "1", 1, 99_000), "0")
+        b = await client(gw, 2, cancel_on_disconnect=False).connect()
+        await b.report(await b.place(SYM, "2", 1, 101_000), "0")
+        await a.close(logout=False)
+        await b.close(logout=False)
+        for _ in range(100):
+            bids = await gw.call(lambda n: n.engine.book(1, Side.BUY))
+            if not bids:
+                break
+            await asyncio.sleep(0.05)
+        assert bids == []
+        asks = await gw.call(lambda n: n.engine.book(1, Side.SELL))
+        assert [o.account for o in asks] == [2]
+
+    run(tmp_path, body)
+
+
+def test_dead_mans_switch(tmp_path: Path) -> None:
+    async def body(gw: Gateway) -> None:
+        async with client(gw, 1) as a:
+            cl = await a.place(SYM, "1", 1, 99_000)
+            await a.report(cl, "0")
+            arm = await a.mass_cancel(dead_man_ms=300)
+            assert "armed" in ((await a.report(arm)).get(Tag.Text) or "")
+            cxl = await a.report(cl, "4")
+            assert cxl.get(Tag.Text) == "dead man's switch fired"
+
+    run(tmp_path, body, tick_interval=0.05)
+
+
+def test_sequence_gaps_both_ways(tmp_path: Path) -> None:
+    async def body(gw: Gateway) -> None:
+        async with client(gw, 1) as a:
+            # our side: skip a number; the server asks for a resend, we gap-fill
+            a.skip_outbound_seq()
+            cl = await a.place(SYM, "1", 1, 99_000)
+            await a.report(cl, "0")
+            # server side: lose a report; the client sees the gap and asks for it again
+            a.drop_inbound = 1
+            cl2 = await a.place(SYM, "1", 1, 99_001)
+            cl3 = await a.place(SYM, "1", 1, 99_002)
+            await a.report(cl3, "0")
+            again = await a.report(cl2, "0")
+            assert again.get(Tag.PossDupFlag) == "Y"
+            assert not a.missing
+
+    run(tmp_path, body)
+
+
+def test_bad_logon_and_limits(tmp_path: Path) -> None:
+    async def body(gw: Gateway) -> None:
+        wrong = FixClient(gw.url, 1, key(2))
+        with pytest.raises(LogonRejected, match="authentication failed"):
+            await wrong.connect()
+        await wrong.close(logout=False)
+        async with client(gw, 1) as a:
+            for i in range(3):
+                await a.report(await a.place(SYM, "1", 1, 99_000 + i), "0")
+            over = await a.place(SYM, "1", 1, 98_000)
+            assert (await a.report(over, "8")).get(Tag.OrdRejReason) == "3"
+            unknown = await a.place("NOPE", "1", 1, 98_000)
+            assert (await a.report(unknown, "8")).get(Tag.OrdRejReason) == "1"
+            await a.send_raw("x" * 20_000)  # over max_frame: a Reject, not a crash
+            await a.wait_for(lambda: any("limit" in (r.get(Tag.Text) or "") for r in a.rejects))
+
+    run(tmp_path, body, max_open_orders=3)
+
+
+def test_market_data_matches_engine_and_finality(tmp_path: Path) -> None:
+    async def body(gw: Gateway) -> None:
+        async with client(gw, 1) as a, client(gw, 2) as b, client(gw, 3) as watcher:
+            book = await watcher.subscribe(SYM)
+            await watcher.wait_for(lambda: not book.stale)
+            last = None
+            for i in range(60):
+                side, px = ("1", 99_990 + i % 15) if i % 2 else ("2", 100_000 + i % 13)
+                last = await (a if i % 3 else b).place(SYM, side, 1 + i % 4, px)
+                if i % 10 == 9:
+                    await (a if i % 3 else b).place(SYM, "1", 3, 100_005, tif="3")
+            assert last is not None
+            await (a if 59 % 3 else b).report(last)
+            bids = aggregate(await gw.call(lambda n: n.engine.book(1, Side.BUY)))
+            asks = aggregate(await gw.call(lambda n: n.engine.book(1, Side.SELL)))
+            await watcher.wait_for(lambda: book.bids == bids and book.asks == asks)
+            assert book.trades and not book.stale
+            # a forced gap: the client notices and resyncs from a snapshot
+            resyncs = book.resyncs
+            book.seq -= 1
+            await a.place(SYM, "1", 1, 99_000)
+            await watcher.wait_for(lambda: book.resyncs > resyncs and not book.stale)
+            # finality: sequenced -> in_block (U1) -> proven -> on_chain (hooks)
+            cl = await a.place(SYM, "1", 1, 98_000)
+            await a.report(cl, "0")
+            assert a.finality(cl) == "sequenced"
+            block = await gw.seal()
+            assert block is not None
+            await a.wait_for(lambda: a.finality(cl) == "in_block")
+            gw.on_proven(block.header.height)
+            await a.wait_for(lambda: a.finality(cl) == "proven")
+            gw.on_published(block.header.height, "0x" + "ab" * 32)
+            await a.wait_for(lambda: a.finality(cl) == "on_chain")
+            gw.on_proven_price(SYM, block.header.height, 100_000)
+            await a.wait_for(lambda: any(m.msg_type == "U3" for m in a.received))
+
+    run(tmp_path, body, accounts=(1, 2, 3))
+
+
+_garbage = st.one_of(
+    st.text(max_size=300),
+    st.binary(max_size=200).map(lambda b: b.decode("latin-1")),
+    st.lists(
+        st.tuples(st.integers(0, 6000), st.text(max_size=12)), max_size=12
+    ).map(lambda kv: "8=FIX.4.4|" + "|".join(f"{k}={v}" for k, v in kv) + "|"),
+    st.dictionaries(st.sampled_from(["Header", "Body", "MsgType", "x"]),
+                    st.text(max_size=10), max_size=3).map(lambda d: str(d).replace("'", '"')),
+)  # fmt: skip
+
+
+def test_garbage_frames_never_crash(tmp_path: Path) -> None:
+    frames: list[list[str]] = []
+
+    @settings(max_examples=40, deadline=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    @given(st.lists(_garbage, min_size=1, max_size=5))
+    def collect(batch: list[str]) -> None:
+        frames.append(batch)
+
+    collect()
+
+    async def body(gw: Gateway) -> None:
+        async with client(gw, 1, encoding=Encoding.TAGVALUE_PIPE) as a:
+            await a.report(await a.place(SYM, "1", 1, 99_000), "0")
+            before = await gw.call(lambda n: encode(n.engine.snapshot()))
+            sent = 0
+            for batch in frames:
+                for frame in batch:
+                    await a.send_raw(frame)
+                    sent += 1
+            await a.wait_for(lambda: len(a.rejects) >= sent or a.closed.is_set(), 20)
+            assert not a.closed.is_set()
+            assert len(a.rejects) >= sent
+            after = await gw.call(lambda n: encode(n.engine.snapshot()))
+            assert after == before
+            # the session still works
+            await a.report(await a.place(SYM, "1", 1, 99_001), "0")
+
+    run(tmp_path, body, max_rate=10_000, burst=10_000)

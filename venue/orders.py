@@ -1,0 +1,629 @@
+"""FIX orders ↔ engine commands and events: the order half of the gateway, sans-I/O.
+
+``OrderRouter`` is owned by the gateway's engine task (the single writer) and never touches
+a socket: ``prepare`` turns a FIX request into an engine command (or an immediate reply),
+``apply`` turns the engine's events for that command into FIX messages, each addressed to
+an account. Because it is pure, its tests feed requests and events and read messages.
+
+Decisions the spec left open (documented here because traders see them on the wire):
+
+* **Units.** FIX ``Price`` is an integer number of the market's price units and
+  ``OrderQty`` an integer number of lots (``matching.types.MarketConfig``); a fractional
+  value is rejected (OrdRejReason 99), never rounded.
+* **ClOrdID → engine ``cl_ord_id``.** The engine's client id is a 64-bit integer, scoped
+  per account. We map the FIX string deterministically: the first 8 bytes of
+  ``BLAKE2b(ClOrdID UTF-8, person=b"PB-ClOrdID")`` read big-endian, with 0 (the engine's
+  "none") mapped to 1 (``cl_ord_int``). Anyone holding the blocks can check which command
+  carried their ClOrdID; a 64-bit collision between two *live* orders of one account is
+  refused by the engine (DUPLICATE_CLIENT_ORDER_ID), never merged.
+* **Scope of ClOrdID state.** Idempotency and the ClOrdID → order map are kept per account
+  (the FIX session identity; it outlives one WebSocket connection), for the life of the
+  gateway process. A repeated ClOrdID gets the first report sent for it again, with
+  PossResend(97)=Y, and no second command.
+* **Cancel/replace targets.** OrigClOrdID may be any ClOrdID in the order's chain (the
+  original or a later replace). When it is unknown and OrderID(37) is given, the command is
+  sent for that order id and the engine decides (unknown order, not the owner...).
+  Unknown OrigClOrdID without OrderID gets OrderCancelReject (9) CxlRejReason 1.
+* **Replace quantity.** FIX OrderQty on a G is the new *total* quantity; the engine's
+  ``ReplaceOrder.qty`` is the new *remaining* quantity, so we send ``OrderQty − CumQty``;
+  zero or less is refused (9, CxlRejReason 99). Only limit orders can be replaced; the
+  TimeInForce of a resting order cannot change (a G's TimeInForce is ignored).
+* **Order types.** TimeInForce 0 (Day) and 1 (GTC) rest as GTC (the venue has no trading
+  day); 3 IOC, 4 FOK. A market order (OrdType 1) carries no Price in FIX; the engine needs
+  a protection limit, so it gets the market's max (buy) or min (sell) price and is IOC.
+* **Reports.** ExecID is ``<command seq>.<n>``. Every new report carries
+  FinalityState=sequenced and BlockHeight = the block holding the command (the open block
+  is always sealed as ``height + 1``). A resent report carries the finality known now.
+* **Open-order cap.** ``max_open_orders`` per account is a gateway-side limit (OrdRejReason
+  3, nothing sent to the engine); orders placed by other means do not count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from matching.types import (
+    ALL_MARKETS,
+    CancelOrder,
+    CancelReason,
+    Command,
+    Event,
+    MarketConfig,
+    MassCancel,
+    MassCancelled,
+    OrderAccepted,
+    OrderCancelled,
+    OrderReduced,
+    OrderReplaced,
+    OrderType,
+    PlaceOrder,
+    Rejected,
+    ReplaceOrder,
+    ResultCode,
+    Side,
+    TimeInForce,
+    Trade,
+)
+
+from .fix import (
+    ApplicationRequest,
+    CancelOrderRequest,
+    FixMessage,
+    MassCancelRequest,
+    NewOrderRequest,
+    ReplaceOrderRequest,
+    Tag,
+)
+
+__all__ = [
+    "FINALITY_STATES",
+    "Flush",
+    "Order",
+    "OrderRouter",
+    "Outbox",
+    "Pending",
+    "cl_ord_int",
+    "rej_reason",
+]
+
+#: Finality ladder, weakest first (DESIGN §8).
+FINALITY_STATES = ("sequenced", "in_block", "proven", "on_chain")
+
+#: Messages to send: (account, message) in order.
+Outbox = list[tuple[int, FixMessage]]
+
+_MAX_U64 = (1 << 64) - 1
+
+# ResultCode -> (OrdRejReason 103 / CxlRejReason 102). FIX 4.4 values: 1 unknown symbol,
+# 3 order exceeds limit, 5 unknown order, 6 duplicate order, 11 unsupported order
+# characteristic, 13 incorrect quantity, 15 unknown account, 99 other.
+_ORD_REJ: dict[int, int] = {
+    ResultCode.UNKNOWN_MARKET: 1,
+    ResultCode.INVALID_QUANTITY: 13,
+    ResultCode.QUANTITY_OFF_LOT: 13,
+    ResultCode.INVALID_ORDER_FLAGS: 11,
+    ResultCode.UNKNOWN_ORDER: 5,
+    ResultCode.DUPLICATE_CLIENT_ORDER_ID: 6,
+    ResultCode.UNKNOWN_ACCOUNT: 15,
+    ResultCode.INSUFFICIENT_MARGIN: 3,
+    ResultCode.INSUFFICIENT_COLLATERAL: 3,
+}
+_CXL_REJ: dict[int, int] = {ResultCode.UNKNOWN_ORDER: 1, ResultCode.DUPLICATE_CLIENT_ORDER_ID: 6}
+
+
+def rej_reason(code: int) -> tuple[int, str]:
+    """(OrdRejReason, Text) for an engine result code; Text names the code."""
+    try:
+        name = ResultCode(code).name
+    except ValueError:
+        name = "UNKNOWN_RESULT"
+    return _ORD_REJ.get(code, 99), f"{name} ({code})"
+
+
+def cl_ord_int(cl_ord_id: str) -> int:
+    """Engine ``cl_ord_id`` of a FIX ClOrdID (see module docstring); in [1, 2**64)."""
+    digest = hashlib.blake2b(cl_ord_id.encode(), digest_size=8, person=b"PB-ClOrdID").digest()
+    return int.from_bytes(digest, "big") or 1
+
+
+def _whole(text: str | None) -> int | None:
+    """FIX decimal string -> int if it is a positive whole number, else None."""
+    if text is None:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or value != value.to_integral_value() or value <= 0:
+        return None
+    return int(value) if value <= _MAX_U64 else None
+
+
+def _px(value: Decimal | int) -> str:
+    if isinstance(value, int):
+        return str(value)
+    text = format(value.quantize(Decimal("0.00000001")).normalize(), "f")
+    return text
+
+
+@dataclass(eq=False)
+class Order:
+    """The FIX view of one order, mutated only by ``OrderRouter``."""
+
+    account: int
+    cl_ord_id: str
+    symbol: str
+    market: int
+    side: str
+    ord_type: str
+    tif: str
+    price: int | None
+    order_qty: int
+    order_id: int | None = None
+    orig_cl_ord_id: str | None = None
+    cum_qty: int = 0
+    leaves: int = 0
+    notional: int = 0
+    status: str = "A"  # pending new until the engine answers
+    #: Block that holds the command that created the order.
+    block_height: int = 0
+
+    @property
+    def open(self) -> bool:
+        return self.status in ("A", "0", "1")
+
+
+@dataclass(eq=False)
+class _ClOrd:
+    """What one ClOrdID of an account named: an order (D/G/F) and the first report sent."""
+
+    order: Order | None
+    first_report: FixMessage | None = None
+
+
+@dataclass(eq=False)
+class Pending:
+    """One request on its way to the engine: the command plus what ``apply`` needs."""
+
+    kind: str  # "place" | "cancel" | "replace" | "mass"
+    account: int
+    command: Command
+    order: Order | None = None
+    request: ApplicationRequest | None = None
+    entry: _ClOrd | None = None
+    new_qty: int = 0
+    text: str | None = None
+
+
+class Flush:
+    """``prepare`` needs the outcome of a command still in the current batch: submit the
+    batch first, then call ``prepare`` again (so no batch holds a command whose order id
+    depends on an earlier command of the same batch)."""
+
+
+_FLUSH = Flush()
+
+
+@dataclass
+class _Account:
+    cl_ords: dict[str, _ClOrd] = field(default_factory=dict)
+    open_orders: int = 0
+
+
+class OrderRouter:
+    """ClOrdID ↔ order state and ExecutionReport building for every account.
+
+    :param markets: the venue's markets (Symbol ↔ market id, price limits).
+    :param max_open_orders: open orders an account may have through the gateway
+        (default 1000); more are rejected with OrdRejReason 3.
+    """
+
+    def __init__(self, markets: Sequence[MarketConfig], *, max_open_orders: int = 1000) -> None:
+        self.markets = {m.symbol: m for m in markets}
+        self.symbols = {m.market_id: m.symbol for m in markets}
+        self.max_open_orders = max_open_orders
+        self.orders: dict[int, Order] = {}
+        self.accounts: dict[int, _Account] = {}
+        #: highest block known sealed / proven / published on chain
+        self.heights = {"in_block": 0, "proven": 0, "on_chain": 0}
+
+    # ------------------------------------------------------------------ finality
+
+    def finality(self, height: int) -> str:
+        """Finality state of something in block ``height`` given what is known now."""
+        if height <= 0:
+            return "sequenced"
+        for state in ("on_chain", "proven", "in_block"):
+            if height <= self.heights[state]:
+                return state
+        return "sequenced"
+
+    def advance(self, state: str, height: int) -> None:
+        """Record that blocks up to ``height`` reached ``state`` (and the weaker ones)."""
+        for s in FINALITY_STATES[1 : FINALITY_STATES.index(state) + 1]:
+            self.heights[s] = max(self.heights[s], height)
+
+    # ------------------------------------------------------------------ requests
+
+    def _acct(self, account: int) -> _Account:
+        acct = self.accounts.get(account)
+        if acct is None:
+            acct = self.accounts[account] = _Account()
+        return acct
+
+    def prepare(self, account: int, req: ApplicationRequest) -> Pending | Outbox | Flush:
+        """Command for ``req``, an immediate reply (Outbox), or ``Flush`` (see its doc)."""
+        acct = self._acct(account)
+        cl = getattr(req, "cl_ord_id", None)
+        if cl is not None and not isinstance(req, MassCancelRequest):
+            seen = acct.cl_ords.get(cl)
+            if seen is not None:
+                if seen.first_report is None:
+                    return _FLUSH
+                again = seen.first_report.with_header({Tag.PossResend: "Y"})
+                if seen.order is not None and seen.order.block_height:
+                    again = _set(again, Tag.FinalityState, self.finality(seen.order.block_height))
+                return [(account, again)]
+        if isinstance(req, NewOrderRequest):
+            return self._prepare_new(account, acct, req)
+        if isinstance(req, CancelOrderRequest | ReplaceOrderRequest):
+            return self._prepare_cancel_replace(account, acct, req)
+        if isinstance(req, MassCancelRequest):
+            return self.prepare_mass_cancel(account, req)
+        raise TypeError(f"not an order request: {type(req).__name__}")
+
+    def _prepare_new(self, account: int, acct: _Account, req: NewOrderRequest) -> Pending | Outbox:
+        m = self.markets.get(req.symbol)
+        order = Order(
+            account, req.cl_ord_id, req.symbol, m.market_id if m else 0, req.side, req.ord_type,
+            req.time_in_force, None, 0,
+        )  # fmt: skip
+        entry = _ClOrd(order)
+        qty = _whole(req.order_qty)
+        price = _whole(req.price) if req.price is not None else None
+        problem: tuple[int, str] | None = None
+        if m is None:
+            problem = (1, f"unknown Symbol {req.symbol[:40]!r}")
+        elif qty is None:
+            problem = (13, "OrderQty must be a whole number of lots")
+        elif req.ord_type == "2" and price is None:
+            problem = (99, "Price must be a whole number of price units")
+        elif acct.open_orders >= self.max_open_orders:
+            problem = (3, f"open order limit ({self.max_open_orders}) reached")
+        order.order_qty = qty or 0
+        order.price = price
+        if problem is not None or m is None or qty is None:
+            order.status = "8"
+            assert problem is not None
+            report = self._report(order, "8", reason=problem[0], text=problem[1])
+            entry.first_report = report
+            acct.cl_ords[req.cl_ord_id] = entry
+            return [(account, report)]
+        market_order = req.ord_type == "1"
+        if market_order:
+            tif = TimeInForce.IOC if req.time_in_force in ("0", "1", "3") else TimeInForce.FOK
+            engine_price = m.max_price if req.side == "1" else m.min_price
+        else:
+            tif = {"3": TimeInForce.IOC, "4": TimeInForce.FOK}.get(
+                req.time_in_force, TimeInForce.GTC
+            )
+            assert price is not None
+            engine_price = price
+        cmd = PlaceOrder(
+            0, 0, account, m.market_id, cl_ord_int(req.cl_ord_id),
+            Side.BUY if req.side == "1" else Side.SELL,
+            OrderType.MARKET if market_order else OrderType.LIMIT,
+            tif, engine_price, qty, post_only=req.post_only,
+        )  # fmt: skip
+        acct.cl_ords[req.cl_ord_id] = entry
+        acct.open_orders += 1
+        return Pending("place", account, cmd, order=order, request=req, entry=entry)
+
+    def _find(self, acct: _Account, orig: str) -> Order | None:
+        entry = acct.cl_ords.get(orig)
+        return entry.order if entry is not None else None
+
+    def _prepare_cancel_replace(
+        self, account: int, acct: _Account, req: CancelOrderRequest | ReplaceOrderRequest
+    ) -> Pending | Outbox | Flush:
+        replace = isinstance(req, ReplaceOrderRequest)
+        order = self._find(acct, req.orig_cl_ord_id)
+        if order is not None and order.order_id is None and order.status == "A":
+            return _FLUSH
+        m = self.markets.get(req.symbol)
+        order_id: int | None = order.order_id if order is not None else None
+        if order is None and req.order_id is not None and req.order_id.isdigit():
+            order_id = int(req.order_id)
+            if len(req.order_id) > 18:
+                order_id = None
+        entry = _ClOrd(order)
+
+        def refuse(reason: int, text: str) -> Outbox:
+            msg = self._cancel_reject(req, order, reason, text)
+            entry.first_report = msg
+            acct.cl_ords[req.cl_ord_id] = entry
+            return [(account, msg)]
+
+        if order_id is None:
+            return refuse(1, f"unknown OrigClOrdID {req.orig_cl_ord_id[:40]!r}")
+        if order is not None and not order.open:
+            return refuse(0, "order is already closed (too late to cancel)")
+        if m is None or (order is not None and order.market != m.market_id):
+            return refuse(99, "Symbol does not match the order")
+        if order is not None and order.side != req.side:
+            return refuse(99, "Side does not match the order")
+        acct.cl_ords[req.cl_ord_id] = entry
+        if not isinstance(req, ReplaceOrderRequest):
+            return Pending(
+                "cancel", account, CancelOrder(0, 0, account, m.market_id, order_id),
+                order=order, request=req, entry=entry,
+            )  # fmt: skip
+        assert replace
+        total = _whole(req.order_qty)
+        price = _whole(req.price)
+        cum = order.cum_qty if order is not None else 0
+        if req.ord_type != "2" or price is None:
+            del acct.cl_ords[req.cl_ord_id]
+            return refuse(99, "only limit orders with a whole-number Price can be replaced")
+        if total is None or total <= cum:
+            del acct.cl_ords[req.cl_ord_id]
+            return refuse(99, f"OrderQty must be a whole number above CumQty ({cum})")
+        cmd = ReplaceOrder(
+            0, 0, account, m.market_id, order_id, price, total - cum, cl_ord_int(req.cl_ord_id)
+        )
+        return Pending(
+            "replace", account, cmd, order=order, request=req, entry=entry, new_qty=total
+        )
+
+    def prepare_mass_cancel(
+        self, account: int, req: MassCancelRequest | None, *, market: int = ALL_MARKETS,
+        text: str | None = None,
+    ) -> Pending | Outbox:  # fmt: skip
+        """MassCancel for ``req`` (q), or for the venue's own reasons (cancel-on-disconnect,
+        dead-man's switch) when ``req`` is None."""
+        if req is not None:
+            if req.side is not None:
+                return [(account, self._mass_report(req, "0", "Side filter is not supported"))]
+            if req.mass_cancel_request_type == "1":
+                m = self.markets.get(req.symbol or "")
+                if m is None:
+                    return [(account, self._mass_report(req, "0", "unknown Symbol"))]
+                market = m.market_id
+        cmd = MassCancel(0, 0, account, market)
+        return Pending("mass", account, cmd, request=req, text=text)
+
+    # ------------------------------------------------------------------ events
+
+    def apply(self, p: Pending, seq: int, events: Sequence[Event], height: int) -> Outbox:
+        """Reports for the events of ``p``'s command (sequence ``seq``, in block ``height``).
+
+        Also updates every order the events touch, including other accounts' (the maker
+        side of a trade).
+        """
+        out: Outbox = []
+        ctx = _Ctx(seq, height)
+        for ev in events:
+            if isinstance(ev, OrderAccepted):
+                order = p.order if p.kind == "place" else None
+                if order is None:
+                    continue
+                order.order_id = ev.order_id
+                order.status = "0"
+                order.leaves = ev.qty
+                order.block_height = height
+                self.orders[ev.order_id] = order
+                self._emit(out, order, "0", ctx, first=p.entry)
+            elif isinstance(ev, Trade):
+                for oid, remaining in (
+                    (ev.taker_order_id, ev.taker_remaining),
+                    (ev.maker_order_id, ev.maker_remaining),
+                ):
+                    order = self.orders.get(oid)
+                    if order is None:
+                        continue
+                    order.cum_qty += ev.qty
+                    order.notional += ev.qty * ev.price
+                    order.leaves = remaining
+                    order.status = "2" if remaining == 0 else "1"
+                    self._emit(out, order, "F", ctx, last=(ev.price, ev.qty))
+                    if remaining == 0:
+                        self._closed(order)
+            elif isinstance(ev, OrderCancelled):
+                order = self.orders.get(ev.order_id)
+                if order is None:
+                    order = self._stub(p, ev.order_id)
+                    if order is None:
+                        continue
+                expired = ev.reason == CancelReason.IOC_REMAINDER
+                order.status = "C" if expired else "4"
+                order.leaves = 0
+                self._closed(order)
+                if p.kind == "cancel" and ev.reason == CancelReason.USER:
+                    assert isinstance(p.request, CancelOrderRequest)
+                    self._emit(out, order, "4", ctx, first=p.entry, cancel=p.request)
+                else:
+                    text = None
+                    if ev.reason == CancelReason.SELF_TRADE:
+                        text = "self-trade prevention"
+                    elif ev.reason == CancelReason.MASS_CANCEL and p.text:
+                        text = p.text
+                    self._emit(out, order, "C" if expired else "4", ctx, text=text)
+            elif isinstance(ev, OrderReplaced):
+                order = self.orders.get(ev.order_id)
+                if order is None or p.kind != "replace":
+                    continue
+                assert isinstance(p.request, ReplaceOrderRequest)
+                order.orig_cl_ord_id = order.cl_ord_id
+                order.cl_ord_id = p.request.cl_ord_id
+                order.price = ev.price
+                order.order_qty = order.cum_qty + ev.qty
+                order.leaves = ev.qty
+                self._emit(out, order, "5", ctx, first=p.entry)
+            elif isinstance(ev, OrderReduced):
+                order = self.orders.get(ev.order_id)
+                if order is None:
+                    continue
+                order.leaves = ev.remaining
+                order.order_qty = order.cum_qty + ev.remaining
+                self._emit(out, order, "D", ctx, text="self-trade prevention (decrement)")
+            elif isinstance(ev, Rejected):
+                self._rejected(out, p, ev, ctx)
+            elif isinstance(ev, MassCancelled):
+                if p.kind == "mass" and p.request is not None:
+                    assert isinstance(p.request, MassCancelRequest)
+                    resp = p.request.mass_cancel_request_type
+                    out.append((p.account, self._mass_report(p.request, resp, p.text)))
+        return out
+
+    def _stub(self, p: Pending, order_id: int) -> Order | None:
+        """An order this router never saw (placed by a previous process) named by OrderID."""
+        if p.kind != "cancel" or not isinstance(p.request, CancelOrderRequest):
+            return None
+        r = p.request
+        m = self.markets.get(r.symbol)
+        order = Order(p.account, r.orig_cl_ord_id, r.symbol, m.market_id if m else 0, r.side,
+                      "2", "1", None, 0, order_id=order_id)  # fmt: skip
+        return order
+
+    def _closed(self, order: Order) -> None:
+        acct = self.accounts.get(order.account)
+        if acct is not None and acct.open_orders > 0:
+            acct.open_orders -= 1
+
+    def _rejected(self, out: Outbox, p: Pending, ev: Rejected, ctx: _Ctx) -> None:
+        reason, text = rej_reason(ev.code)
+        if p.kind == "place":
+            assert p.order is not None
+            p.order.status = "8"
+            self._closed(p.order)
+            self._emit(out, p.order, "8", ctx, first=p.entry, reason=reason, text=text)
+        elif p.kind in ("cancel", "replace"):
+            req = p.request
+            assert isinstance(req, CancelOrderRequest | ReplaceOrderRequest)
+            msg = self._cancel_reject(req, p.order, _CXL_REJ.get(ev.code, 99), text)
+            if p.entry is not None and p.entry.first_report is None:
+                p.entry.first_report = msg
+            out.append((p.account, msg))
+        elif p.kind == "mass" and isinstance(p.request, MassCancelRequest):
+            out.append((p.account, self._mass_report(p.request, "0", text)))
+
+    # ------------------------------------------------------------------ messages
+
+    def _emit(
+        self, out: Outbox, order: Order, exec_type: str, ctx: _Ctx, *,
+        first: _ClOrd | None = None, last: tuple[int, int] | None = None,
+        cancel: CancelOrderRequest | None = None, reason: int | None = None,
+        text: str | None = None,
+    ) -> None:  # fmt: skip
+        ctx.n += 1
+        msg = self._report(
+            order, exec_type, exec_id=f"{ctx.seq}.{ctx.n}", height=ctx.height, last=last,
+            cancel=cancel, reason=reason, text=text,
+        )  # fmt: skip
+        if first is not None and first.first_report is None:
+            first.first_report = msg
+        out.append((order.account, msg))
+
+    def _report(
+        self, order: Order, exec_type: str, *, exec_id: str = "0", height: int = 0,
+        last: tuple[int, int] | None = None, cancel: CancelOrderRequest | None = None,
+        reason: int | None = None, text: str | None = None,
+    ) -> FixMessage:  # fmt: skip
+        """ExecutionReport (8) of ``order`` as it is now."""
+        avg = Decimal(order.notional) / order.cum_qty if order.cum_qty else 0
+        leaves = order.leaves if order.open else 0
+        status = order.status if order.status != "A" else "0"
+        cl = cancel.cl_ord_id if cancel is not None else order.cl_ord_id
+        orig = order.cl_ord_id if cancel is not None else order.orig_cl_ord_id
+        f: list[tuple[int, str]] = [
+            (Tag.OrderID, str(order.order_id) if order.order_id is not None else "NONE"),
+            (Tag.ClOrdID, cl),
+        ]
+        if orig is not None and exec_type in ("4", "5") and orig != cl:
+            f.append((Tag.OrigClOrdID, orig))
+        f += [
+            (Tag.ExecID, exec_id),
+            (Tag.ExecType, exec_type),
+            (Tag.OrdStatus, status),
+            (Tag.Account, str(order.account)),
+            (Tag.Symbol, order.symbol or "?"),
+            (Tag.Side, order.side if order.side in ("1", "2") else "1"),
+            (Tag.OrderQty, str(order.order_qty)) if order.order_qty > 0 else (0, ""),
+            (Tag.OrdType, order.ord_type) if order.ord_type in ("1", "2") else (0, ""),
+            (Tag.Price, str(order.price)) if order.price is not None else (0, ""),
+            (Tag.TimeInForce, order.tif) if order.tif in ("0", "1", "3", "4") else (0, ""),
+            (Tag.LeavesQty, str(leaves)),
+            (Tag.CumQty, str(order.cum_qty)),
+            (Tag.AvgPx, _px(avg)),
+        ]
+        if last is not None:
+            f += [(Tag.LastPx, str(last[0])), (Tag.LastQty, str(last[1]))]
+        if reason is not None:
+            f.append((Tag.OrdRejReason, str(reason)))
+        if text:
+            f.append((Tag.Text, _text(text)))
+        f.append((Tag.FinalityState, "sequenced"))
+        if height:
+            f.append((Tag.BlockHeight, str(height)))
+        return FixMessage("8", tuple(tv for tv in f if tv[0]))
+
+    def _cancel_reject(
+        self, req: CancelOrderRequest | ReplaceOrderRequest, order: Order | None, reason: int,
+        text: str,
+    ) -> FixMessage:  # fmt: skip
+        status = order.status if order is not None and order.status != "A" else "8"
+        oid = str(order.order_id) if order is not None and order.order_id is not None else "NONE"
+        return FixMessage(
+            "9",
+            (
+                (Tag.OrderID, oid),
+                (Tag.ClOrdID, req.cl_ord_id),
+                (Tag.OrigClOrdID, req.orig_cl_ord_id),
+                (Tag.OrdStatus, status),
+                (Tag.CxlRejResponseTo, "2" if isinstance(req, ReplaceOrderRequest) else "1"),
+                (Tag.CxlRejReason, str(reason)),
+                (Tag.Text, _text(text)),
+                (Tag.Account, str(req.account)),
+            ),
+        )
+
+    def _mass_report(self, req: MassCancelRequest, response: str, text: str | None) -> FixMessage:
+        f: list[tuple[int, str]] = [
+            (Tag.OrderID, "NONE"),
+            (Tag.ClOrdID, req.cl_ord_id),
+            (Tag.MassCancelRequestType, req.mass_cancel_request_type),
+            (Tag.MassCancelResponse, response),
+        ]
+        if req.symbol:
+            f.append((Tag.Symbol, req.symbol))
+        if text:
+            f.append((Tag.Text, _text(text)))
+        return FixMessage("r", tuple(f))
+
+    def open_orders(self, account: int) -> int:
+        """Open orders of ``account`` placed through this router (in flight included)."""
+        acct = self.accounts.get(account)
+        return acct.open_orders if acct is not None else 0
+
+    def symbol(self, market: int) -> str:
+        """Symbol of a market id."""
+        return self.symbols[market]
+
+
+@dataclass
+class _Ctx:
+    seq: int
+    height: int
+    n: int = 0
+
+
+def _text(text: str) -> str:
+    cleaned = "".join(" " if (ch < " " or ch in "|\x7f") else ch for ch in text)
+    return cleaned[:200] or "-"
+
+
+def _set(msg: FixMessage, tag: int, value: str) -> FixMessage:
+    return FixMessage(msg.msg_type, tuple((t, value if t == tag else v) for t, v in msg.fields))
