@@ -1,0 +1,583 @@
+"""Python model of the account half of the block circuit: ``AccountStep`` and its witnesses.
+
+``proofs/circuits/account.circom`` proves one account-leaf update per step. This module is its
+specification in Python and its witness builder:
+
+* ``apply_fill``, ``requirement``, ``equity``, ``margin_ok``, ``withdraw_ok`` restate the
+  engine's accounting rules (``matching.engine.ReferenceEngine._fill``, ``_requirement``,
+  ``_equity``, ``_margin_ok``, ``_withdraw``) for one market, returning the division hints the
+  circuit needs (quotient and remainder as private inputs).
+* ``AccountTrace`` keeps the accounts tree (``SparseMerkleTree``, same leaves as
+  ``proofs.state.PoseidonState``) and turns each ``StepParams`` into a ``StepWitness``: old and
+  new fields, Merkle siblings, hints. ``check_step`` re-checks a witness against the same
+  constraints the circuit enforces, so a tampered witness fails in Python exactly where it
+  fails in-circuit.
+* ``OrderLedger`` + ``command_ops``/``block_ops`` derive the op sequence from a block's events.
+
+Why the order's open quantity is reserved at acceptance: the engine checks margin once, before
+matching, on the full order quantity (``_margin_ok`` in ``_place``/``_replace``), and reserves
+open quantity only for the part that rests. A circuit that checked margin on the rested part
+after the fills would reject honest blocks: e.g. a long of 10 selling 15 is risk-neutral
+before matching (accepted whatever the equity), but after 10 fill, resting 5 raises the
+requirement from 0 and can fail. So the model reserves the full quantity with OPEN_ORDER on
+the pre-trade account (margin checked there, as in the engine), every FILL consumes the
+filled quantity of maker and taker alike, and every cancel/reduce/IOC remainder releases what
+is left. Between commands the open quantities equal the engine's; inside a command the
+reservation is the order's live quantity, which nothing else reads.
+
+Scope: one market (M = 1), the layout ``proofs.state.account_leaf`` has for one market.
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from enum import IntEnum
+
+from matching.block import Block
+from matching.engine import AccountView, PositionView
+from matching.types import (
+    AccountAdded,
+    AddAccount,
+    CollateralChanged,
+    Command,
+    Event,
+    OrderAccepted,
+    OrderCancelled,
+    OrderReduced,
+    OrderReplaced,
+    Side,
+    Trade,
+)
+
+from .merkle import SparseMerkleTree, compute_root
+from .poseidon import FIELD_MODULUS, hash2
+from .state import MONEY_BITS, POSITION_BITS, PRICE_BITS, QTY_BITS, account_leaf
+
+__all__ = [
+    "AMOUNT_BITS",
+    "BPS",
+    "BPS_BITS",
+    "OPEN_BITS",
+    "REQ_BITS",
+    "AccountFields",
+    "AccountOp",
+    "AccountTrace",
+    "MarketParams",
+    "OrderLedger",
+    "StepConstraintError",
+    "StepParams",
+    "StepRejected",
+    "StepWitness",
+    "apply_fill",
+    "block_ops",
+    "check_step",
+    "command_ops",
+    "equity",
+    "felt",
+    "margin_ok",
+    "requirement",
+    "withdraw_ok",
+]
+
+BPS = 10_000
+OPEN_BITS = QTY_BITS + 8
+AMOUNT_BITS = 96
+BPS_BITS = 14
+REQ_BITS = 110
+_MONEY_OFF = 1 << (MONEY_BITS - 1)
+_POS_OFF = 1 << (POSITION_BITS - 1)
+
+
+class AccountOp(IntEnum):
+    """Op codes of ``AccountStep`` (``ACC_OP_*`` in account.circom)."""
+
+    NOP = 0
+    ADD = 1
+    DEPOSIT = 2
+    WITHDRAW = 3
+    OPEN_ORDER = 4
+    RELEASE = 5
+    FILL = 6
+
+
+class StepConstraintError(ValueError):
+    """A witness violates a constraint of ``AccountStep`` (the circuit would not verify)."""
+
+
+class StepRejected(ValueError):
+    """The rules forbid the op on this account (margin, collateral, missing/existing account)."""
+
+
+def felt(value: int) -> int:
+    """A signed integer as the field element circuits take (``-x`` is ``p - x``)."""
+    return value % FIELD_MODULUS
+
+
+def _fits(value: int, bits: int) -> bool:
+    return 0 <= value < 1 << bits
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AccountFields:
+    """One market's committed account fields (signed where the engine's are)."""
+
+    collateral: int = 0
+    position: int = 0
+    open_buy: int = 0
+    open_sell: int = 0
+    basis: int = 0
+
+    @classmethod
+    def from_view(cls, view: AccountView) -> AccountFields:
+        if len(view.positions) != 1:
+            raise ValueError("the account circuit covers exactly one market")
+        p = view.positions[0]
+        return cls(int(view.collateral), p.position, p.open_buy, p.open_sell, int(p.basis))
+
+    def encoded(self) -> tuple[int, int, int, int, int]:
+        """The offset encodings the leaf packs, in layout order (``v + 2**(w-1)`` if signed)."""
+        return (
+            self.collateral + _MONEY_OFF,
+            self.position + _POS_OFF,
+            self.open_buy,
+            self.open_sell,
+            self.basis + _MONEY_OFF,
+        )
+
+    def in_range(self) -> bool:
+        """Every encoded field fits its committed width (what ``Pack`` checks in-circuit)."""
+        widths = (MONEY_BITS, POSITION_BITS, OPEN_BITS, OPEN_BITS, MONEY_BITS)
+        return all(_fits(v, w) for v, w in zip(self.encoded(), widths, strict=True))
+
+    def leaf(self, pubkey_hash: int, market: int = 1) -> int:
+        """The committed leaf, computed by ``proofs.state.account_leaf`` itself."""
+        view = AccountView(
+            0,
+            self.collateral,
+            0,
+            0,
+            (PositionView(market, self.position, self.basis, self.open_buy, self.open_sell),),
+        )
+        return account_leaf(view, pubkey_hash)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MarketParams:
+    """The market inputs of a step: the mark (previous settlement price) and ``imf_bps``."""
+
+    mark: int
+    imf_bps: int
+
+
+# --- the accounting rules, with hints ---------------------------------------------------------
+
+
+def apply_fill(
+    f: AccountFields, is_buy: bool, price: int, qty: int
+) -> tuple[AccountFields, int, int]:
+    """``ReferenceEngine._fill`` on the position fields: (new fields, released, remainder).
+
+    ``released * div + remainder == abs(basis) * close`` with ``div = abs(position)`` (1 when
+    flat) is the division hint the circuit checks. Open quantities are left alone here.
+    """
+    s = 1 if is_buy else -1
+    pos = f.position
+    size = abs(pos)
+    same = pos == 0 or (pos > 0) == is_buy
+    close = 0 if same else min(qty, size)
+    div = size if pos else 1
+    released, rem = divmod(abs(f.basis) * close, div)
+    direction = 1 if pos > 0 else -1
+    collateral = f.collateral + direction * (close * price - released)
+    basis = f.basis - (released if f.basis >= 0 else -released) + s * (qty - close) * price
+    new = dataclasses.replace(f, collateral=collateral, position=pos + s * qty, basis=basis)
+    return new, released, rem
+
+
+def requirement(position: int, open_buy: int, open_sell: int, m: MarketParams) -> tuple[int, int]:
+    """``_requirement`` for one market: (ceil(imf * mark * risk / 10^4), hint remainder)."""
+    risk = max(abs(position + open_buy), abs(position - open_sell))
+    x = m.imf_bps * m.mark * risk
+    req = -(-x // BPS)
+    return req, req * BPS - x
+
+
+def equity(f: AccountFields, m: MarketParams) -> int:
+    """``_equity`` for one market: collateral plus unrealised PnL at the mark."""
+    return f.collateral + (f.position * m.mark - f.basis if f.position else 0)
+
+
+def margin_ok(f: AccountFields, is_buy: bool, price: int, qty: int, m: MarketParams) -> bool:
+    """``_margin_ok``: the order does not raise the requirement, or equity covers it."""
+    before, _ = requirement(f.position, f.open_buy, f.open_sell, m)
+    buy, sell = (qty, 0) if is_buy else (0, qty)
+    after, _ = requirement(f.position, f.open_buy + buy, f.open_sell + sell, m)
+    if after <= before:
+        return True
+    lock_in = max(0, (price - m.mark) if is_buy else (m.mark - price)) * qty
+    return equity(f, m) - lock_in >= after
+
+
+def withdraw_ok(f: AccountFields, amount: int, m: MarketParams) -> bool:
+    """``_withdraw``'s acceptance: amount <= collateral and equity - amount >= requirement."""
+    req, _ = requirement(f.position, f.open_buy, f.open_sell, m)
+    return (
+        0 < amount < 1 << AMOUNT_BITS and amount <= f.collateral and (equity(f, m) - amount >= req)
+    )
+
+
+# --- steps -------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StepParams:
+    """One account op as the block derives it (``side`` is ``Side.BUY``/``Side.SELL``)."""
+
+    op: AccountOp
+    account: int = 0
+    side: int = Side.BUY
+    price: int = 0
+    qty: int = 0
+    amount: int = 0
+    #: ADD only: Poseidon(pubkey_x, pubkey_y) of the new account
+    pubkey_hash: int = 0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StepWitness:
+    """Everything ``AccountStep(A)`` takes, plus the roots it chains."""
+
+    op: AccountOp
+    index: int
+    old_root: int
+    new_root: int
+    siblings: tuple[int, ...]
+    pubkey_hash: int
+    old: AccountFields
+    new: AccountFields
+    is_buy: int
+    price: int
+    qty: int
+    amount: int
+    mark: int
+    imf: int
+    released: int
+    div_rem: int
+    req_before: int
+    rem_before: int
+    req_after: int
+    rem_after: int
+
+    def inputs(self) -> dict[str, object]:
+        """Circuit inputs by signal name."""
+        old, new = self.old.encoded(), self.new.encoded()
+        names = ("Collateral", "Position", "OpenBuy", "OpenSell", "Basis")
+        out: dict[str, object] = {
+            "op": int(self.op),
+            "oldRoot": self.old_root,
+            "index": self.index,
+            "siblings": list(self.siblings),
+            "pubkeyHash": self.pubkey_hash,
+            "isBuy": self.is_buy,
+            "price": self.price,
+            "qty": self.qty,
+            "amount": self.amount,
+            "mark": self.mark,
+            "imf": self.imf,
+            "released": self.released,
+            "divRem": self.div_rem,
+            "reqBefore": self.req_before,
+            "remBefore": self.rem_before,
+            "reqAfter": self.req_after,
+            "remAfter": self.rem_after,
+        }
+        for name, o, n in zip(names, old, new, strict=True):
+            out[f"old{name}"] = o
+            out[f"new{name}"] = n
+        return out
+
+    def public_signals(self) -> list[int]:
+        """Circom order for the test wrapper ``{public [oldRoot]}``: newRoot, then oldRoot."""
+        return [self.new_root, self.old_root]
+
+    def with_new(self, new: AccountFields) -> StepWitness:
+        """The same step claiming other new fields; the new root follows them (tamper tests)."""
+        root = self.old_root
+        if self.op != AccountOp.NOP:
+            root = compute_root(self.index, new.leaf(self.pubkey_hash), self.siblings)
+        return dataclasses.replace(self, new=new, new_root=root)
+
+
+def _margin_hints(
+    old: AccountFields, is_buy: bool, qty: int, m: MarketParams
+) -> tuple[int, int, int, int]:
+    rb, remb = requirement(old.position, old.open_buy, old.open_sell, m)
+    buy, sell = (qty, 0) if is_buy else (0, qty)
+    ra, rema = requirement(old.position, old.open_buy + buy, old.open_sell + sell, m)
+    return rb, remb, ra, rema
+
+
+def check_step(w: StepWitness, depth: int) -> None:
+    """Raise StepConstraintError unless ``w`` satisfies every constraint of AccountStep(depth).
+
+    Mirrors the circuit constraint by constraint (ranges, hints, op rule, Merkle paths), so a
+    witness passes here exactly when the circuit accepts it (for in-range integer inputs).
+    """
+
+    def need(cond: bool, what: str) -> None:
+        if not cond:
+            raise StepConstraintError(f"{w.op.name}: {what}")
+
+    need(w.op in AccountOp.__members__.values(), "unknown op")
+    need(w.is_buy in (0, 1), "isBuy not boolean")
+    need(_fits(w.price, PRICE_BITS) and _fits(w.mark, PRICE_BITS), "price/mark range")
+    need(_fits(w.qty, QTY_BITS) and _fits(w.amount, AMOUNT_BITS), "qty/amount range")
+    need(_fits(w.imf, BPS_BITS), "imf range")
+    need(w.old.in_range(), "old fields out of range")
+    need(w.new.in_range(), "new fields out of range")
+    need(len(w.siblings) == depth and _fits(w.index, depth), "path shape")
+    o = w.old
+    # ApplyFill's division hint
+    pos, size = o.position, abs(o.position)
+    same = pos == 0 or (pos > 0) == bool(w.is_buy)
+    close = 0 if same else min(w.qty, size)
+    div = size if pos else 1
+    need(_fits(w.released, 128) and 0 <= w.div_rem < div, "division hint range")
+    need(w.released * div + w.div_rem == abs(o.basis) * close, "division hint")
+    # Requirement hints
+    m = MarketParams(w.mark, w.imf)
+    for req, rem, ob, os_ in (
+        (w.req_before, w.rem_before, o.open_buy, o.open_sell),
+        (
+            w.req_after,
+            w.rem_after,
+            o.open_buy + w.is_buy * w.qty,
+            o.open_sell + (1 - w.is_buy) * w.qty,
+        ),
+    ):
+        risk = max(abs(pos + ob), abs(pos - os_))
+        need(_fits(req, REQ_BITS) and 0 <= rem < BPS, "requirement hint range")
+        need(req * BPS == w.imf * w.mark * risk + rem, "requirement hint")
+    # The op's rule
+    op = w.op
+    if op in (AccountOp.OPEN_ORDER, AccountOp.FILL):
+        need(w.qty > 0, "qty is 0")
+    if op in (AccountOp.DEPOSIT, AccountOp.WITHDRAW):
+        need(w.amount > 0, "amount is 0")
+    if op == AccountOp.OPEN_ORDER:
+        need(margin_ok(o, bool(w.is_buy), w.price, w.qty, m), "margin")
+    if op == AccountOp.WITHDRAW:
+        need(w.amount <= o.collateral, "amount exceeds collateral")
+        need(equity(o, m) - w.amount >= w.req_before, "withdrawal beyond equity")
+    need(w.new == _next_fields(o, op, bool(w.is_buy), w.price, w.qty, w.amount), "new fields")
+    # Merkle paths
+    if op == AccountOp.NOP:
+        need(w.new_root == w.old_root, "NOP changed the root")
+        return
+    old_leaf = 0 if op == AccountOp.ADD else o.leaf(w.pubkey_hash)
+    need(compute_root(w.index, old_leaf, w.siblings) == w.old_root, "old leaf not in the tree")
+    need(compute_root(w.index, w.new.leaf(w.pubkey_hash), w.siblings) == w.new_root, "new root")
+
+
+def _next_fields(
+    o: AccountFields, op: AccountOp, is_buy: bool, price: int, qty: int, amount: int
+) -> AccountFields:
+    """The new fields the op's rule gives (no acceptance checks; see ``check_step``)."""
+    if op == AccountOp.ADD:
+        return AccountFields()
+    if op == AccountOp.DEPOSIT:
+        return dataclasses.replace(o, collateral=o.collateral + amount)
+    if op == AccountOp.WITHDRAW:
+        return dataclasses.replace(o, collateral=o.collateral - amount)
+    new = o
+    if op == AccountOp.FILL:
+        new, _, _ = apply_fill(o, is_buy, price, qty)
+    delta = {AccountOp.OPEN_ORDER: qty, AccountOp.RELEASE: -qty, AccountOp.FILL: -qty}.get(op, 0)
+    if is_buy:
+        return dataclasses.replace(new, open_buy=new.open_buy + delta)
+    return dataclasses.replace(new, open_sell=new.open_sell + delta)
+
+
+class AccountTrace:
+    """The accounts tree as the circuit sees it, advanced one ``AccountStep`` at a time."""
+
+    def __init__(self, depth: int, market_id: int = 1) -> None:
+        self.depth = depth
+        self.market_id = market_id
+        self.tree = SparseMerkleTree(depth)
+        self.fields: dict[int, AccountFields] = {}
+        self.pubkey_hash: dict[int, int] = {}
+
+    @classmethod
+    def from_views(
+        cls, depth: int, views: Iterable[AccountView], market_id: int = 1
+    ) -> AccountTrace:
+        """Start from existing accounts (e.g. an engine snapshot)."""
+        t = cls(depth, market_id)
+        updates = {}
+        for v in views:
+            f = AccountFields.from_view(v)
+            pk = hash2(v.pubkey_x, v.pubkey_y)
+            t.fields[v.account] = f
+            t.pubkey_hash[v.account] = pk
+            updates[v.account] = f.leaf(pk, market_id)
+        t.tree.set_many(updates)
+        return t
+
+    @property
+    def root(self) -> int:
+        return self.tree.root
+
+    def preview(self, p: StepParams, m: MarketParams, *, enforce: bool = True) -> StepWitness:
+        """The witness of ``p`` on the current tree, without applying it.
+
+        With ``enforce`` the rules are applied first and a forbidden op raises StepRejected;
+        without, the witness is built anyway (honest hints, so only the rule's constraint
+        fails: how tests make "an OPEN_ORDER that fails margin").
+        """
+        op = AccountOp(p.op)
+        if op == AccountOp.NOP:
+            return self._nop()
+        exists = p.account in self.fields
+        if enforce and exists == (op == AccountOp.ADD):
+            raise StepRejected(f"{op.name}: account {p.account} exists={exists}")
+        is_buy = p.side == Side.BUY
+        if op == AccountOp.ADD:
+            old, pk = AccountFields(), p.pubkey_hash
+        else:
+            old, pk = self.fields[p.account], self.pubkey_hash[p.account]
+        if enforce and op == AccountOp.OPEN_ORDER and not margin_ok(old, is_buy, p.price, p.qty, m):
+            raise StepRejected(f"OPEN_ORDER: margin fails for account {p.account}")
+        if enforce and op == AccountOp.WITHDRAW and not withdraw_ok(old, p.amount, m):
+            raise StepRejected(f"WITHDRAW: insufficient collateral for account {p.account}")
+        new = _next_fields(old, op, is_buy, p.price, p.qty, p.amount)
+        _, released, div_rem = apply_fill(old, is_buy, p.price, p.qty)
+        rb, remb, ra, rema = _margin_hints(old, is_buy, p.qty, m)
+        siblings = tuple(self.tree.path(p.account))
+        # New fields outside their widths have no leaf (no root can commit them): root 0.
+        new_root = (
+            compute_root(p.account, new.leaf(pk, self.market_id), siblings) if new.in_range() else 0
+        )
+        return StepWitness(
+            op=op,
+            index=p.account,
+            old_root=self.tree.root,
+            new_root=new_root,
+            siblings=siblings,
+            pubkey_hash=pk,
+            old=old,
+            new=new,
+            is_buy=int(is_buy),
+            price=p.price,
+            qty=p.qty,
+            amount=p.amount,
+            mark=m.mark,
+            imf=m.imf_bps,
+            released=released,
+            div_rem=div_rem,
+            req_before=rb,
+            rem_before=remb,
+            req_after=ra,
+            rem_after=rema,
+        )
+
+    def _nop(self) -> StepWitness:
+        z = AccountFields(-_MONEY_OFF, -_POS_OFF, 0, 0, -_MONEY_OFF)  # all-zero encodings
+        root = self.tree.root
+        return StepWitness(
+            AccountOp.NOP, 0, root, root, (0,) * self.depth, 0, z, z,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        )  # fmt: skip
+
+    def step(self, p: StepParams, m: MarketParams) -> StepWitness:
+        """Apply one op (rules enforced), check its witness, and return it."""
+        w = self.preview(p, m)
+        check_step(w, self.depth)
+        if w.op == AccountOp.NOP:
+            return w
+        _, siblings = self.tree.set_with_path(w.index, w.new.leaf(w.pubkey_hash))
+        assert tuple(siblings) == w.siblings and w.new_root == self.tree.root, "tree moved"
+        self.fields[w.index] = w.new
+        self.pubkey_hash[w.index] = w.pubkey_hash
+        return w
+
+    def run(self, ops: Iterable[StepParams], m: MarketParams) -> list[StepWitness]:
+        return [self.step(p, m) for p in ops]
+
+
+# --- ops from a block's events -------------------------------------------------------------------
+
+
+class OrderLedger:
+    """Live orders (id -> account, side, quantity) as the events reveal them, across blocks.
+
+    Cancels name only the order id, and a replace only the new quantity, so the side and the
+    quantity being released come from here.
+    """
+
+    def __init__(self, orders: Mapping[int, tuple[int, int, int]] | None = None) -> None:
+        self.orders: dict[int, list[int]] = {k: list(v) for k, v in (orders or {}).items()}
+
+    def side(self, order_id: int) -> int:
+        return self.orders[order_id][1]
+
+    def set_qty(self, order_id: int, qty: int) -> None:
+        if qty:
+            self.orders[order_id][2] = qty
+        else:
+            del self.orders[order_id]
+
+
+def command_ops(cmd: Command, events: Sequence[Event], ledger: OrderLedger) -> list[StepParams]:
+    """The account ops of one command, from its events in order (updates ``ledger``)."""
+    ops: list[StepParams] = []
+    for ev in events:
+        if isinstance(ev, AccountAdded):
+            assert isinstance(cmd, AddAccount)
+            pk = hash2(cmd.pubkey_x, cmd.pubkey_y)
+            ops.append(StepParams(AccountOp.ADD, ev.account, pubkey_hash=pk))
+        elif isinstance(ev, CollateralChanged):
+            op = AccountOp.DEPOSIT if ev.delta > 0 else AccountOp.WITHDRAW
+            ops.append(StepParams(op, ev.account, amount=abs(ev.delta)))
+        elif isinstance(ev, OrderAccepted):
+            ops.append(StepParams(AccountOp.OPEN_ORDER, ev.account, ev.side, ev.price, ev.qty))
+            ledger.orders[ev.order_id] = [ev.account, ev.side, ev.qty]
+        elif isinstance(ev, Trade):
+            maker_side = Side.SELL if ev.taker_side == Side.BUY else Side.BUY
+            for account, side in (
+                (ev.taker_account, ev.taker_side),
+                (ev.maker_account, maker_side),
+            ):
+                ops.append(StepParams(AccountOp.FILL, account, side, ev.price, ev.qty))
+            ledger.set_qty(ev.taker_order_id, ev.taker_remaining)
+            ledger.set_qty(ev.maker_order_id, ev.maker_remaining)
+        elif isinstance(ev, OrderReduced):
+            side = ledger.side(ev.order_id)
+            ops.append(StepParams(AccountOp.RELEASE, ev.account, side, qty=ev.reduced_by))
+            ledger.set_qty(ev.order_id, ev.remaining)
+        elif isinstance(ev, OrderCancelled):
+            side = ledger.side(ev.order_id)
+            ops.append(StepParams(AccountOp.RELEASE, ev.account, side, qty=ev.remaining))
+            del ledger.orders[ev.order_id]
+        elif isinstance(ev, OrderReplaced):
+            account, side, old_qty = ledger.orders[ev.order_id]
+            if ev.priority_kept:
+                if old_qty != ev.qty:
+                    ops.append(StepParams(AccountOp.RELEASE, account, side, qty=old_qty - ev.qty))
+            else:
+                ops.append(StepParams(AccountOp.RELEASE, account, side, qty=old_qty))
+                ops.append(StepParams(AccountOp.OPEN_ORDER, account, side, ev.price, ev.qty))
+            ledger.orders[ev.order_id][2] = ev.qty
+        # Rejected, MassCancelled: no account change.
+    return ops
+
+
+def block_ops(block: Block, ledger: OrderLedger) -> list[StepParams]:
+    """The account ops of a whole block, command by command (updates ``ledger``)."""
+    ops: list[StepParams] = []
+    bounds = [*block.event_offsets, len(block.events)]
+    for i, cmd in enumerate(block.commands):
+        ops += command_ops(cmd, block.events[bounds[i] : bounds[i + 1]], ledger)
+    return ops

@@ -1,0 +1,466 @@
+pragma circom 2.0.0;
+
+include "bitify.circom";
+include "comparators.circom";
+include "hash_chain.circom";
+include "merkle.circom";
+include "pack.circom";
+include "range.circom";
+
+// The account half of the block circuit, for one market (M = 1). Python model and witness
+// builder: proofs/accounttrace.py; the rules are matching/engine.py (_fill, _requirement, _equity,
+// _margin_ok, _deposit, _withdraw, _add_account); the leaf is proofs.state.account_leaf.
+//
+// Conventions:
+// * Signed integers are plain field elements inside the templates (-x is p - x). The committed
+//   leaf stores them offset by half their range (v + 2^(w-1) in w bits), so an offset field that
+//   passes its w-bit range check pins the signed value to [-2^(w-1), 2^(w-1)). Every product and
+//   sum below stays far below p/2 in magnitude (bounds stated per template), so field arithmetic
+//   equals integer arithmetic and a range check on a result is a range check on the integer.
+// * Hints (quotients and remainders of divisions) are private INPUTS, computed by the Python
+//   witness builder, not `<--` inside the templates: the block circuit gets them the same way,
+//   and tests can feed a wrong hint to show the constraints reject it (groth16py cannot override a
+//   `<--`). Each hint is pinned by a range check and an equation with a unique solution.
+// * Template inputs marked "range-checked by the caller" must already be in range; AccountStep
+//   does that for everything it passes down (leaf fields through Pack, op parameters directly).
+
+// Widths of the committed account fields (proofs/state.py).
+function ACC_MONEY_BITS() { return 128; }    // collateral, basis: signed, offset 2^127
+function ACC_POSITION_BITS() { return 64; }  // signed, offset 2^63
+function ACC_OPEN_BITS() { return 56; }      // open_buy, open_sell: QTY_BITS + 8
+function ACC_PRICE_BITS() { return 40; }
+function ACC_QTY_BITS() { return 48; }
+function ACC_AMOUNT_BITS() { return 96; }    // engine MAX_AMOUNT = 2^96 - 1
+function ACC_BPS_BITS() { return 14; }       // imf_bps <= 10000 < 2^14
+function ACC_REQ_BITS() { return 110; }      // ceil(imf * mark * risk / 10^4) < 2^105
+
+// NonNegative(n): out = (in >= 0) for a signed in in [-2^n, 2^n) (fails outside). Cost n + 1.
+template NonNegative(n) {
+    assert(n >= 1 && n <= 251);
+    signal input in;
+    signal output out;
+
+    component bits = Num2Bits(n + 1);
+    bits.in <== in + (1 << n);
+    out <== bits.out[n];
+}
+
+// AbsValue(n): abs = |in| and nonNeg = (in >= 0) for in in [-2^n, 2^n). Cost n + 2.
+template AbsValue(n) {
+    assert(n >= 1 && n <= 251);
+    signal input in;
+    signal output abs;
+    signal output nonNeg;
+
+    component sign = NonNegative(n);
+    sign.in <== in;
+    nonNeg <== sign.out;
+    abs <== in * (2 * nonNeg - 1);
+}
+
+// AccountLeaf(): the account leaf of proofs.state.account_leaf for ONE market,
+//   chain(pubkeyHash, pack(collateral 128, position 64, openBuy 56), pack(openSell 56, basis 128))
+// which is what pack_greedy makes of [collateral, position, open_buy, open_sell, basis] (248 bits
+// fit in the first element, open_sell would make it 304). Inputs are the OFFSET encodings;
+// Pack range-checks each to its width. Cost 432 + 2 Poseidon(2).
+template AccountLeaf() {
+    assert(ACC_MONEY_BITS() + ACC_POSITION_BITS() + ACC_OPEN_BITS() <= 253);
+    signal input pubkeyHash;
+    signal input collateral;
+    signal input position;
+    signal input openBuy;
+    signal input openSell;
+    signal input basis;
+    signal output out;
+
+    component e0 = Pack(3, [128, 64, 56]);
+    e0.in[0] <== collateral;
+    e0.in[1] <== position;
+    e0.in[2] <== openBuy;
+    component e1 = Pack(2, [56, 128]);
+    e1.in[0] <== openSell;
+    e1.in[1] <== basis;
+    component chain = HashChain(3);
+    chain.in[0] <== pubkeyHash;
+    chain.in[1] <== e0.out;
+    chain.in[2] <== e1.out;
+    out <== chain.out;
+}
+
+// ApplyFill(): one fill of qty lots at price on side isBuy (1 buy, 0 sell) applied to an
+// account, exactly ReferenceEngine._fill:
+//   same direction (flat, or position and side agree): position += s*q, basis += s*q*price;
+//   otherwise close = min(q, |position|), released = floor(|basis| * close / |position|),
+//     collateral += dir * (close * price - released), basis -= sign(basis) * released,
+//     position += s*q, basis += s * (q - close) * price   (the flipped rest, if any)
+// with s = +1 buy / -1 sell and dir = sign(position). Signed values are field elements.
+// Inputs range-checked by the caller: position in [-2^63, 2^63), basis and collateral in
+// [-2^127, 2^127), price < 2^40, qty < 2^48; isBuy is constrained boolean here.
+// Hints: released, divRem with released * div + divRem = |basis| * close, 0 <= divRem < div,
+// div = |position| (1 when flat, where close = 0 forces released = divRem = 0). released is
+// range-checked to 128 bits and divRem to 64, so both sides stay below 2^192 < p: the integer
+// quotient is the only solution. Outputs are not range-checked here (the new leaf's Pack does).
+template ApplyFill() {
+    assert(ACC_POSITION_BITS() == 64 && ACC_MONEY_BITS() == 128);
+    signal input position;
+    signal input basis;
+    signal input collateral;
+    signal input isBuy;
+    signal input price;
+    signal input qty;
+    signal input released;
+    signal input divRem;
+    signal output newPosition;
+    signal output newBasis;
+    signal output newCollateral;
+
+    isBuy * (isBuy - 1) === 0;
+
+    component pos = AbsValue(63);
+    pos.in <== position;
+    component posZero = IsZero();
+    posZero.in <== position;
+    component bas = AbsValue(127);
+    bas.in <== basis;
+
+    // same = flat, or (position >= 0) == buy  <=>  neg XOR isBuy, neg = 1 - nonNeg.
+    signal negBuy <== (1 - pos.nonNeg) * isBuy;
+    signal xor <== (1 - pos.nonNeg) + isBuy - 2 * negBuy;
+    signal same <== xor + posZero.out * (1 - xor);
+
+    // close = same ? 0 : min(qty, |position|)
+    component lt = LessThan(64);
+    lt.in[0] <== qty;
+    lt.in[1] <== pos.abs;
+    signal minQ <== pos.abs + lt.out * (qty - pos.abs);
+    signal close <== (1 - same) * minQ;
+
+    // released = floor(|basis| * close / div)
+    signal div <== pos.abs + posZero.out;
+    component relRange = RangeCheck(128);
+    relRange.in <== released;
+    component remRange = RangeCheck(64);
+    remRange.in <== divRem;
+    component remLt = LessThan(64);
+    remLt.in[0] <== divRem;
+    remLt.in[1] <== div;
+    remLt.out === 1;
+    signal num <== bas.abs * close;
+    released * div + divRem === num;
+
+    // collateral += dir * (close * price - released), dir = sign(position)
+    signal closeValue <== close * price;
+    signal pnl <== (2 * pos.nonNeg - 1) * (closeValue - released);
+    newCollateral <== collateral + pnl;
+
+    // basis -= sign(basis) * released; then the rest (q - close) opens at price
+    signal signedReleased <== (2 * bas.nonNeg - 1) * released;
+    signal restValue <== (qty - close) * price;
+    signal signedRest <== (2 * isBuy - 1) * restValue;
+    newBasis <== basis - signedReleased + signedRest;
+
+    signal buyQty <== isBuy * qty;
+    newPosition <== position + 2 * buyQty - qty;
+}
+
+// Requirement(): initial margin of one market, ReferenceEngine._requirement:
+//   risk = max(|position + openBuy|, |position - openSell|),
+//   req  = ceil(imfMark * risk / 10000), imfMark = imf_bps * mark.
+// Inputs range-checked by the caller: position in [-2^63, 2^63), openBuy and openSell
+// < 2^57 (committed 56 bits, plus an order's qty), imfMark < 2^54.
+// Hints: req, rem with req * 10000 = imfMark * risk + rem, 0 <= rem < 10000; req is
+// range-checked to 110 bits so req * 10000 < 2^124 < p (unique). risk = 0 gives req = 0.
+template Requirement() {
+    assert(ACC_REQ_BITS() + 14 < 253);
+    signal input position;
+    signal input openBuy;
+    signal input openSell;
+    signal input imfMark;
+    signal input req;
+    signal input rem;
+
+    component a = AbsValue(64);
+    a.in <== position + openBuy;
+    component b = AbsValue(64);
+    b.in <== position - openSell;
+    component lt = LessThan(64);
+    lt.in[0] <== a.abs;
+    lt.in[1] <== b.abs;
+    signal risk <== a.abs + lt.out * (b.abs - a.abs);
+    signal x <== imfMark * risk;
+
+    component reqRange = RangeCheck(ACC_REQ_BITS());
+    reqRange.in <== req;
+    component remRange = RangeCheck(14);
+    remRange.in <== rem;
+    component remLt = LessThan(14);
+    remLt.in[0] <== rem;
+    remLt.in[1] <== 10000;
+    remLt.out === 1;
+    req * 10000 === x + rem;
+}
+
+// MarginOk(): ReferenceEngine._margin_ok for a new order of qty lots at price on side isBuy,
+// one market: ok = 1 iff the requirement with the order does not exceed the requirement without
+// it ("risk-reducing orders always allowed"), or equity - lockIn >= reqAfter, with
+//   equity = collateral + (position != 0) * (position * mark - basis),
+//   lockIn = max(0, s * (price - mark)) * qty   (s = +1 buy, -1 sell).
+// Also outputs equity and reqBefore (for WITHDRAW). Inputs range-checked by the caller: mark,
+// price < 2^40; imf < 2^14; qty < 2^48; isBuy boolean; account fields as in ApplyFill and
+// Requirement. Hints: (reqBefore, remBefore) and (reqAfter, remAfter), see Requirement.
+// |equity - lockIn - reqAfter| < 2^129, hence NonNegative(129).
+template MarginOk() {
+    assert(ACC_PRICE_BITS() + ACC_BPS_BITS() + ACC_POSITION_BITS() + 2 <= ACC_REQ_BITS() + 14);
+    signal input mark;
+    signal input imf;
+    signal input position;
+    signal input openBuy;
+    signal input openSell;
+    signal input collateral;
+    signal input basis;
+    signal input isBuy;
+    signal input price;
+    signal input qty;
+    signal input reqBefore;
+    signal input remBefore;
+    signal input reqAfter;
+    signal input remAfter;
+    signal output ok;
+    signal output equity;
+
+    signal imfMark <== imf * mark;
+    component before = Requirement();
+    before.position <== position;
+    before.openBuy <== openBuy;
+    before.openSell <== openSell;
+    before.imfMark <== imfMark;
+    before.req <== reqBefore;
+    before.rem <== remBefore;
+
+    signal buyQty <== isBuy * qty;
+    component after = Requirement();
+    after.position <== position;
+    after.openBuy <== openBuy + buyQty;
+    after.openSell <== openSell + qty - buyQty;
+    after.imfMark <== imfMark;
+    after.req <== reqAfter;
+    after.rem <== remAfter;
+
+    // increases = reqBefore < reqAfter (both range-checked to 110 bits by Requirement)
+    component increases = LessThan(ACC_REQ_BITS());
+    increases.in[0] <== reqBefore;
+    increases.in[1] <== reqAfter;
+
+    component posZero = IsZero();
+    posZero.in <== position;
+    signal upnl <== position * mark - basis;
+    signal openUpnl <== (1 - posZero.out) * upnl;
+    equity <== collateral + openUpnl;
+
+    signal d <== (2 * isBuy - 1) * (price - mark);
+    component dSign = NonNegative(ACC_PRICE_BITS());
+    dSign.in <== d;
+    signal dPos <== dSign.out * d;
+    signal lockIn <== dPos * qty;
+
+    component covered = NonNegative(129);
+    covered.in <== equity - lockIn - reqAfter;
+    ok <== 1 - increases.out * (1 - covered.out);
+}
+
+// Op codes of AccountStep (= proofs.accounttrace.AccountOp).
+function ACC_OP_NOP() { return 0; }
+function ACC_OP_ADD() { return 1; }
+function ACC_OP_DEPOSIT() { return 2; }
+function ACC_OP_WITHDRAW() { return 3; }
+function ACC_OP_OPEN_ORDER() { return 4; }
+function ACC_OP_RELEASE() { return 5; }
+function ACC_OP_FILL() { return 6; }
+function ACC_OP_COUNT() { return 7; }
+
+// AccountStep(A): one account-leaf update slot of a depth-A accounts tree, one market.
+// The witness supplies the account's old and new fields (offset-encoded, as committed), the
+// op's parameters and the hints; the constraints pin the new fields to the op's rule:
+//   NOP         root unchanged (the path is not checked; all-zero witness allowed)
+//   ADD         old leaf = 0 (empty slot); new = zero balances under pubkeyHash
+//   DEPOSIT     collateral += amount, 0 < amount < 2^96
+//   WITHDRAW    collateral -= amount, 0 < amount < 2^96, amount <= collateral,
+//               equity - amount >= requirement (ReferenceEngine._withdraw)
+//   OPEN_ORDER  open_{side} += qty, qty > 0, MarginOk(...) = 1 on the OLD fields (the engine's
+//               pre-trade check: the full order qty is reserved at acceptance; fills and
+//               cancels of the order then release it)
+//   RELEASE     open_{side} -= qty (cancel, STP, reduce, IOC remainder); must stay >= 0
+//   FILL        ApplyFill on position, basis, collateral; open_{side} -= qty, qty > 0 (a fill
+//               consumes the reserved open quantity of maker and taker alike)
+// Non-ADD ops keep pubkeyHash; it is an input so the block circuit can bind it to the
+// AddAccount command (Poseidon(pubkey_x, pubkey_y)) once, for ADD only. mark and imf must be
+// bound to the market by the caller. Public by design of the block circuit: oldRoot/newRoot
+// chain from step to step.
+template AccountStep(A) {
+    assert(A >= 1 && A <= 32);
+    signal input op;
+    signal input oldRoot;
+    signal input index;
+    signal input siblings[A];
+    signal input pubkeyHash;
+    // offset-encoded fields: collateral + 2^127, position + 2^63, openBuy, openSell, basis + 2^127
+    signal input oldCollateral;
+    signal input oldPosition;
+    signal input oldOpenBuy;
+    signal input oldOpenSell;
+    signal input oldBasis;
+    signal input newCollateral;
+    signal input newPosition;
+    signal input newOpenBuy;
+    signal input newOpenSell;
+    signal input newBasis;
+    // op parameters
+    signal input isBuy;
+    signal input price;
+    signal input qty;
+    signal input amount;
+    signal input mark;
+    signal input imf;
+    // hints
+    signal input released;
+    signal input divRem;
+    signal input reqBefore;
+    signal input remBefore;
+    signal input reqAfter;
+    signal input remAfter;
+    signal output newRoot;
+
+    var MONEY_OFF = 1 << 127;
+    var POS_OFF = 1 << 63;
+
+    // One-hot op selector, pinned to op.
+    signal sel[ACC_OP_COUNT()];
+    var selSum = 0;
+    var selIndex = 0;
+    for (var i = 0; i < ACC_OP_COUNT(); i++) {
+        sel[i] <-- op == i ? 1 : 0;
+        sel[i] * (sel[i] - 1) === 0;
+        selSum += sel[i];
+        selIndex += i * sel[i];
+    }
+    selSum === 1;
+    selIndex === op;
+    signal isNop <== sel[ACC_OP_NOP()];
+    signal isAdd <== sel[ACC_OP_ADD()];
+    signal isDep <== sel[ACC_OP_DEPOSIT()];
+    signal isWd <== sel[ACC_OP_WITHDRAW()];
+    signal isOpen <== sel[ACC_OP_OPEN_ORDER()];
+    signal isRel <== sel[ACC_OP_RELEASE()];
+    signal isFill <== sel[ACC_OP_FILL()];
+
+    // Op parameters in range.
+    isBuy * (isBuy - 1) === 0;
+    component priceRange = RangeCheck(ACC_PRICE_BITS());
+    priceRange.in <== price;
+    component qtyRange = RangeCheck(ACC_QTY_BITS());
+    qtyRange.in <== qty;
+    component amountRange = RangeCheck(ACC_AMOUNT_BITS());
+    amountRange.in <== amount;
+    component markRange = RangeCheck(ACC_PRICE_BITS());
+    markRange.in <== mark;
+    component imfRange = RangeCheck(ACC_BPS_BITS());
+    imfRange.in <== imf;
+
+    // Old leaf (Pack range-checks the old fields) and signed views of the old fields.
+    component oldLeaf = AccountLeaf();
+    oldLeaf.pubkeyHash <== pubkeyHash;
+    oldLeaf.collateral <== oldCollateral;
+    oldLeaf.position <== oldPosition;
+    oldLeaf.openBuy <== oldOpenBuy;
+    oldLeaf.openSell <== oldOpenSell;
+    oldLeaf.basis <== oldBasis;
+    var coll = oldCollateral - MONEY_OFF;
+    var pos = oldPosition - POS_OFF;
+    var bas = oldBasis - MONEY_OFF;
+
+    component fill = ApplyFill();
+    fill.position <== pos;
+    fill.basis <== bas;
+    fill.collateral <== coll;
+    fill.isBuy <== isBuy;
+    fill.price <== price;
+    fill.qty <== qty;
+    fill.released <== released;
+    fill.divRem <== divRem;
+
+    component margin = MarginOk();
+    margin.mark <== mark;
+    margin.imf <== imf;
+    margin.position <== pos;
+    margin.openBuy <== oldOpenBuy;
+    margin.openSell <== oldOpenSell;
+    margin.collateral <== coll;
+    margin.basis <== bas;
+    margin.isBuy <== isBuy;
+    margin.price <== price;
+    margin.qty <== qty;
+    margin.reqBefore <== reqBefore;
+    margin.remBefore <== remBefore;
+    margin.reqAfter <== reqAfter;
+    margin.remAfter <== remAfter;
+
+    // Positive quantities and amounts where the engine requires them.
+    component qtyZero = IsZero();
+    qtyZero.in <== qty;
+    (isOpen + isFill) * qtyZero.out === 0;
+    component amountZero = IsZero();
+    amountZero.in <== amount;
+    (isDep + isWd) * amountZero.out === 0;
+
+    // OPEN_ORDER: the engine's pre-trade margin check on the old fields.
+    isOpen * (1 - margin.ok) === 0;
+
+    // WITHDRAW: amount <= collateral and equity - amount >= requirement.
+    component collCovers = NonNegative(ACC_MONEY_BITS());
+    collCovers.in <== coll - amount;
+    component equityCovers = NonNegative(129);
+    equityCovers.in <== margin.equity - amount - reqBefore;
+    signal wdOk <== collCovers.out * equityCovers.out;
+    isWd * (1 - wdOk) === 0;
+
+    // New values by op (signed); ADD zeroes everything.
+    signal collDelta <== (isDep - isWd) * amount;
+    signal fillCollDelta <== isFill * (fill.newCollateral - coll);
+    signal fillPosDelta <== isFill * (fill.newPosition - pos);
+    signal fillBasisDelta <== isFill * (fill.newBasis - bas);
+    signal openDelta <== (isOpen - isRel - isFill) * qty;
+    signal buyDelta <== isBuy * openDelta;
+    signal keep <== 1 - isAdd;
+    signal nextColl <== keep * (coll + collDelta + fillCollDelta);
+    signal nextPos <== keep * (pos + fillPosDelta);
+    signal nextBasis <== keep * (bas + fillBasisDelta);
+    signal nextBuy <== keep * (oldOpenBuy + buyDelta);
+    signal nextSell <== keep * (oldOpenSell + openDelta - buyDelta);
+    newCollateral === nextColl + MONEY_OFF;
+    newPosition === nextPos + POS_OFF;
+    newBasis === nextBasis + MONEY_OFF;
+    newOpenBuy === nextBuy;
+    newOpenSell === nextSell;
+
+    // New leaf (Pack range-checks the new fields: open qty >= 0, no overflow).
+    component newLeaf = AccountLeaf();
+    newLeaf.pubkeyHash <== pubkeyHash;
+    newLeaf.collateral <== newCollateral;
+    newLeaf.position <== newPosition;
+    newLeaf.openBuy <== newOpenBuy;
+    newLeaf.openSell <== newOpenSell;
+    newLeaf.basis <== newBasis;
+
+    // ADD writes into an empty slot: the old leaf is 0, not the (unused) old fields' hash.
+    signal oldLeafValue <== keep * oldLeaf.out;
+    component update = MerkleUpdateIfEnabled(A);
+    update.enabled <== 1 - isNop;
+    update.oldRoot <== oldRoot;
+    update.oldLeaf <== oldLeafValue;
+    update.newLeaf <== newLeaf.out;
+    update.index <== index;
+    for (var i = 0; i < A; i++) {
+        update.siblings[i] <== siblings[i];
+    }
+    newRoot <== update.newRoot;
+}

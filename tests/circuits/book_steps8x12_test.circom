@@ -1,0 +1,3 @@
+pragma circom 2.0.0;
+include "../../proofs/circuits/book.circom";
+component main {public [oldRoot, oldHead, isBid]} = BookSteps(8, 12);
