@@ -17,7 +17,13 @@ from typing import Any
 
 import pytest
 
-__all__ = ["CIRCOMLIBJS_VERSION", "NODE_PREFIX", "ensure_circomlibjs", "run_node"]
+__all__ = [
+    "CIRCOMLIBJS_VERSION",
+    "NODE_PREFIX",
+    "ensure_circomlibjs",
+    "ensure_npm_package",
+    "run_node",
+]
 
 CIRCOMLIBJS_VERSION = "0.1.7"
 NODE_PREFIX = Path(__file__).resolve().parent.parent / ".cache" / "node"
@@ -25,30 +31,35 @@ _INSTALL_TIMEOUT_S = 600
 _RUN_TIMEOUT_S = 300
 
 
-def _installed_version() -> str | None:
-    manifest = NODE_PREFIX / "node_modules" / "circomlibjs" / "package.json"
+def _installed_version(package: str = "circomlibjs") -> str | None:
+    manifest = NODE_PREFIX / "node_modules" / package / "package.json"
     try:
         return json.loads(manifest.read_text(encoding="utf-8")).get("version")
     except (OSError, ValueError):
         return None
 
 
-def ensure_circomlibjs() -> Path:
-    """Install ``circomlibjs@0.1.7`` under ``.cache/node`` if absent; skip without Node."""
+def ensure_npm_package(package: str, version: str) -> Path:
+    """Install ``package@version`` under ``.cache/node`` if absent; skip without Node/npm."""
     if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("node/npm not installed: circomlibjs cross-checks need Node.js and npm")
-    if _installed_version() != CIRCOMLIBJS_VERSION:
+        pytest.skip(f"node/npm not installed: {package} cross-checks need Node.js and npm")
+    if _installed_version(package) != version:
         NODE_PREFIX.mkdir(parents=True, exist_ok=True)
         cmd = [
             "npm", "install", "--prefix", str(NODE_PREFIX), "--no-audit", "--no-fund",
-            "--save-exact", f"circomlibjs@{CIRCOMLIBJS_VERSION}",
+            "--save-exact", f"{package}@{version}",
         ]  # fmt: skip
         done = subprocess.run(
             cmd, capture_output=True, text=True, timeout=_INSTALL_TIMEOUT_S, check=False
         )
-        if done.returncode != 0 or _installed_version() != CIRCOMLIBJS_VERSION:
-            raise RuntimeError(f"npm install of circomlibjs failed:\n{done.stderr[-4000:]}")
+        if done.returncode != 0 or _installed_version(package) != version:
+            raise RuntimeError(f"npm install of {package} failed:\n{done.stderr[-4000:]}")
     return NODE_PREFIX
+
+
+def ensure_circomlibjs() -> Path:
+    """Install ``circomlibjs@0.1.7`` under ``.cache/node`` if absent; skip without Node."""
+    return ensure_npm_package("circomlibjs", CIRCOMLIBJS_VERSION)
 
 
 def run_node(script: str, payload: Any = None) -> Any:

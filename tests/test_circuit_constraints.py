@@ -7,7 +7,6 @@ under ``.cache/node``, a few counts are cross-checked against ``circom2 --O2 --r
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -15,6 +14,8 @@ import groth16py
 import pytest
 
 from proofs.circom import circuit_stats, r1cs_header
+
+from .node_helpers import ensure_npm_package
 
 ROOT = Path(__file__).resolve().parents[1]
 CIRCUITS = ROOT / "tests" / "circuits"
@@ -84,12 +85,10 @@ def test_per_level_costs() -> None:
         assert EXPECTED[f"hash_chain{n}"] == 240 * (n - 1)
 
 
-@pytest.mark.skipif(
-    not CIRCOM2.exists() or shutil.which("node") is None,
-    reason="npm circom2@0.2.23 not installed under .cache/node",
-)
 @pytest.mark.parametrize("name", ["poseidon2", "merkle_update8", "unpack250", "safe_less_than64"])
 def test_count_matches_circom2_o2(name: str, tmp_path: Path) -> None:
+    # Installs npm circom2@0.2.23 under .cache/node on first use; skips only without Node.
+    ensure_npm_package("circom2", "0.2.23")
     # circom2's WASI sandbox sees paths relative to the working directory, so run from "/".
     def rel(p: Path | str) -> str:
         return str(Path(p).resolve().relative_to("/"))
