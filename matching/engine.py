@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
-import msgspec
 from sortedcontainers import SortedDict
 
 from .types import (
@@ -38,6 +37,7 @@ from .types import (
     BigInt,
     CancelOrder,
     CancelReason,
+    Canonical,
     CollateralChanged,
     Command,
     Deposit,
@@ -90,7 +90,7 @@ class EngineError(RuntimeError):
     """The caller broke the engine's contract (not a business rejection)."""
 
 
-class OrderView(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
+class OrderView(Canonical):
     """A resting order as committed into the state root."""
 
     order_id: int
@@ -103,7 +103,7 @@ class OrderView(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fie
     cl_ord_id: int
 
 
-class PositionView(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
+class PositionView(Canonical):
     market: int
     position: int
     #: Signed cost of the open position (sum of signed qty * price); 0 when flat.
@@ -115,7 +115,7 @@ class PositionView(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_
         _coerce_bigint(self, "basis")
 
 
-class AccountView(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
+class AccountView(Canonical):
     account: int
     collateral: BigInt
     pubkey_x: U256
@@ -128,7 +128,7 @@ class AccountView(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_f
         _coerce_u256(self, "pubkey_x", "pubkey_y")
 
 
-class MarketStateView(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
+class MarketStateView(Canonical):
     market: int
     mark: int
     cum_price_time: U256
@@ -138,7 +138,7 @@ class MarketStateView(msgspec.Struct, frozen=True, array_like=True, forbid_unkno
         _coerce_u256(self, "cum_price_time")
 
 
-class EngineSnapshot(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
+class EngineSnapshot(Canonical):
     """Canonical full state; both engines produce byte-identical encodings of it."""
 
     markets: tuple[MarketConfig, ...]

@@ -28,6 +28,7 @@ __all__ = [
     "BigInt",
     "CancelOrder",
     "CancelReason",
+    "Canonical",
     "CollateralChanged",
     "Command",
     "CommandType",
@@ -104,6 +105,11 @@ class BigInt(int):
         if not -(1 << 255) <= value < 1 << 255:
             raise ValueError(f"{value} does not fit in a signed 256-bit integer")
         return super().__new__(cls, value)
+
+
+class Canonical(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
+    """Base of every engine struct: immutable, encoded as a fixed-order array, and decoding
+    refuses extra elements, so one value has exactly one encoding."""
 
 
 def _coerce_u256(obj: msgspec.Struct, *names: str) -> None:
@@ -204,7 +210,7 @@ class ResultCode(IntEnum):
     BOOK_FULL = -3003
 
 
-class MarketConfig(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
+class MarketConfig(Canonical):
     """Static parameters of one market.
 
     ``price * qty`` is a notional in the collateral's smallest unit, so markets choose their
@@ -231,13 +237,7 @@ class MarketConfig(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_
 # do not sign.
 
 
-class PlaceOrder(
-    msgspec.Struct,
-    frozen=True,
-    array_like=True,
-    forbid_unknown_fields=True,
-    tag=int(CommandType.PLACE_ORDER),
-):
+class PlaceOrder(Canonical, tag=int(CommandType.PLACE_ORDER)):
     seq: Seq
     ts: Ts
     account: AccountId
@@ -253,13 +253,7 @@ class PlaceOrder(
     sig: bytes = b""
 
 
-class CancelOrder(
-    msgspec.Struct,
-    frozen=True,
-    array_like=True,
-    forbid_unknown_fields=True,
-    tag=int(CommandType.CANCEL_ORDER),
-):
+class CancelOrder(Canonical, tag=int(CommandType.CANCEL_ORDER)):
     seq: Seq
     ts: Ts
     account: AccountId
@@ -268,13 +262,7 @@ class CancelOrder(
     sig: bytes = b""
 
 
-class ReplaceOrder(
-    msgspec.Struct,
-    frozen=True,
-    array_like=True,
-    forbid_unknown_fields=True,
-    tag=int(CommandType.REPLACE_ORDER),
-):
+class ReplaceOrder(Canonical, tag=int(CommandType.REPLACE_ORDER)):
     """Change price and/or remaining quantity of a resting order.
 
     Lowering the quantity at the same price keeps time priority; a price change or a larger
@@ -293,13 +281,7 @@ class ReplaceOrder(
     sig: bytes = b""
 
 
-class MassCancel(
-    msgspec.Struct,
-    frozen=True,
-    array_like=True,
-    forbid_unknown_fields=True,
-    tag=int(CommandType.MASS_CANCEL),
-):
+class MassCancel(Canonical, tag=int(CommandType.MASS_CANCEL)):
     seq: Seq
     ts: Ts
     account: AccountId
@@ -307,13 +289,7 @@ class MassCancel(
     sig: bytes = b""
 
 
-class Deposit(
-    msgspec.Struct,
-    frozen=True,
-    array_like=True,
-    forbid_unknown_fields=True,
-    tag=int(CommandType.DEPOSIT),
-):
+class Deposit(Canonical, tag=int(CommandType.DEPOSIT)):
     seq: Seq
     ts: Ts
     account: AccountId
@@ -321,13 +297,7 @@ class Deposit(
     sig: bytes = b""
 
 
-class Withdraw(
-    msgspec.Struct,
-    frozen=True,
-    array_like=True,
-    forbid_unknown_fields=True,
-    tag=int(CommandType.WITHDRAW),
-):
+class Withdraw(Canonical, tag=int(CommandType.WITHDRAW)):
     seq: Seq
     ts: Ts
     account: AccountId
@@ -335,13 +305,7 @@ class Withdraw(
     sig: bytes = b""
 
 
-class AddAccount(
-    msgspec.Struct,
-    frozen=True,
-    array_like=True,
-    forbid_unknown_fields=True,
-    tag=int(CommandType.ADD_ACCOUNT),
-):
+class AddAccount(Canonical, tag=int(CommandType.ADD_ACCOUNT)):
     """Open an account with its order-signing key (Baby Jubjub point, 0/0 when unsigned)."""
 
     seq: Seq
@@ -363,13 +327,7 @@ Command = PlaceOrder | CancelOrder | ReplaceOrder | MassCancel | Deposit | Withd
 # ``seq`` is the sequence number of the command that caused the event.
 
 
-class OrderAccepted(
-    msgspec.Struct,
-    frozen=True,
-    array_like=True,
-    forbid_unknown_fields=True,
-    tag=int(EventType.ORDER_ACCEPTED),
-):
+class OrderAccepted(Canonical, tag=int(EventType.ORDER_ACCEPTED)):
     seq: int
     order_id: int
     account: int
@@ -380,13 +338,7 @@ class OrderAccepted(
     qty: int
 
 
-class Trade(
-    msgspec.Struct,
-    frozen=True,
-    array_like=True,
-    forbid_unknown_fields=True,
-    tag=int(EventType.TRADE),
-):
+class Trade(Canonical, tag=int(EventType.TRADE)):
     seq: int
     market: int
     taker_order_id: int
@@ -400,13 +352,7 @@ class Trade(
     maker_remaining: int
 
 
-class OrderCancelled(
-    msgspec.Struct,
-    frozen=True,
-    array_like=True,
-    forbid_unknown_fields=True,
-    tag=int(EventType.ORDER_CANCELLED),
-):
+class OrderCancelled(Canonical, tag=int(EventType.ORDER_CANCELLED)):
     seq: int
     order_id: int
     account: int
@@ -415,13 +361,7 @@ class OrderCancelled(
     reason: int
 
 
-class OrderReplaced(
-    msgspec.Struct,
-    frozen=True,
-    array_like=True,
-    forbid_unknown_fields=True,
-    tag=int(EventType.ORDER_REPLACED),
-):
+class OrderReplaced(Canonical, tag=int(EventType.ORDER_REPLACED)):
     seq: int
     order_id: int
     account: int
@@ -432,13 +372,7 @@ class OrderReplaced(
     priority_kept: bool
 
 
-class OrderReduced(
-    msgspec.Struct,
-    frozen=True,
-    array_like=True,
-    forbid_unknown_fields=True,
-    tag=int(EventType.ORDER_REDUCED),
-):
+class OrderReduced(Canonical, tag=int(EventType.ORDER_REDUCED)):
     """Self-trade prevention in DECREMENT mode took ``reduced_by`` off the order."""
 
     seq: int
@@ -449,13 +383,7 @@ class OrderReduced(
     remaining: int
 
 
-class Rejected(
-    msgspec.Struct,
-    frozen=True,
-    array_like=True,
-    forbid_unknown_fields=True,
-    tag=int(EventType.REJECTED),
-):
+class Rejected(Canonical, tag=int(EventType.REJECTED)):
     """A command refused with ``code``; ``ref`` is the order id or client order id it named."""
 
     seq: int
@@ -467,13 +395,7 @@ class Rejected(
         _coerce_bigint(self, "ref")
 
 
-class CollateralChanged(
-    msgspec.Struct,
-    frozen=True,
-    array_like=True,
-    forbid_unknown_fields=True,
-    tag=int(EventType.COLLATERAL_CHANGED),
-):
+class CollateralChanged(Canonical, tag=int(EventType.COLLATERAL_CHANGED)):
     seq: int
     account: int
     delta: BigInt
@@ -483,24 +405,12 @@ class CollateralChanged(
         _coerce_bigint(self, "delta", "balance")
 
 
-class AccountAdded(
-    msgspec.Struct,
-    frozen=True,
-    array_like=True,
-    forbid_unknown_fields=True,
-    tag=int(EventType.ACCOUNT_ADDED),
-):
+class AccountAdded(Canonical, tag=int(EventType.ACCOUNT_ADDED)):
     seq: int
     account: int
 
 
-class MassCancelled(
-    msgspec.Struct,
-    frozen=True,
-    array_like=True,
-    forbid_unknown_fields=True,
-    tag=int(EventType.MASS_CANCELLED),
-):
+class MassCancelled(Canonical, tag=int(EventType.MASS_CANCELLED)):
     """Closes a mass cancel: ``count`` orders were cancelled (each has its own event)."""
 
     seq: int
@@ -522,7 +432,7 @@ Event = (
 )
 
 
-class MarketSummary(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
+class MarketSummary(Canonical):
     """One market's line in a block header.
 
     ``price`` is the block's settlement price: the volume-weighted average of its fills,
