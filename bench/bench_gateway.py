@@ -6,11 +6,21 @@ this process; ``--clients`` separate processes (multiprocessing, spawn) each log
 their own account key and keep ``--window`` orders in flight for ``--seconds`` (or until
 ``--orders`` per client). An *ack* is the first ExecutionReport for a ClOrdID, which the
 gateway sends only after the batch holding the order was journalled and fsynced, so the
-latency includes group commit, matching, block sealing (Poseidon state commitment) and
-both WebSocket hops; it excludes logon. Client and server share the machine's cores.
+latency includes group commit, matching and both WebSocket hops, and block sealing
+(Poseidon state commitment) only where the sequencer waits for it (``--committer inline``,
+or backpressure when the committer lags ``max_lag`` blocks); it excludes logon. Client and
+server share the machine's cores. ``server_cpu_s``/``committer_cpu_s`` are CPU seconds of
+the server process (all threads) and of the committer process over the run: on a shared
+machine they say what an order costs when wall-clock rates do not.
+
+``--node-only N`` skips the gateway: N workload commands go straight through
+``VenueNode.submit`` in ``--batch``-sized group commits (fsync on); it reports the rate at
+which commands are acknowledged (journalled and executed) and the rate at which they are
+durable in blocks with roots (after ``flush``).
 
 Run: ``python -m bench.bench_gateway [--clients 2] [--seconds 5] [--window 256]
-[--block-commands 64] [--json]``; ``--versions`` prints the versions used.
+[--block-commands 64] [--committer process|thread|inline] [--json]``; ``--versions``
+prints the versions used.
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ import multiprocessing as mp
 import os
 import platform
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -146,6 +157,23 @@ async def _client(url: str, account: int, seconds: float, orders: int, window: i
             "lat_ns": lat}  # fmt: skip
 
 
+def _time_commits(node: Any) -> list[int]:
+    """Wrap ``node.journal.commit`` to record each group commit's duration (ns): the fsync
+    latency the acks actually saw, which varies run to run on a shared disk."""
+    durations: list[int] = []
+    commit = node.journal.commit
+
+    def timed() -> int:
+        t0 = time.perf_counter_ns()
+        try:
+            return commit()
+        finally:
+            durations.append(time.perf_counter_ns() - t0)
+
+    node.journal.commit = timed
+    return durations
+
+
 def _pct(sorted_ns: list[int], p: float) -> float:
     if not sorted_ns:
         return float("nan")
@@ -163,9 +191,11 @@ async def _serve_and_measure(args: argparse.Namespace) -> dict:
     tmp = tempfile.mkdtemp(prefix="bench-gateway-")
     genesis = Genesis(default_markets(), account_depth=8, order_depth=14,
                       block_commands=args.block_commands)  # fmt: skip
-    node = VenueNode(tmp, genesis, fsync=True, engine=args.engine)
+    node = VenueNode(tmp, genesis, fsync=True, engine=args.engine, **_node_kwargs(args))
+    commits = _time_commits(node)
+    extra = {"check_outbound": True} if args.check_outbound else {}
     gw = Gateway(node, max_rate=1e9, burst=10**9, max_open_orders=10**6,
-                 max_send_queue=10**6, offload=not args.no_offload)  # fmt: skip
+                 max_send_queue=10**6, offload=not args.no_offload, **extra)  # fmt: skip
     await gw.start()
     accounts = list(range(1, args.clients + 1))
     cmds: list[Any] = []
@@ -178,6 +208,7 @@ async def _serve_and_measure(args: argparse.Namespace) -> dict:
     procs = [ctx.Process(target=_client_proc,
                          args=(gw.url, a, args.seconds, args.orders, args.window, q))
              for a in accounts]  # fmt: skip
+    cpu0 = time.process_time()
     for p in procs:
         p.start()
     loop = asyncio.get_running_loop()
@@ -186,10 +217,14 @@ async def _serve_and_measure(args: argparse.Namespace) -> dict:
         results.append(await loop.run_in_executor(None, q.get, True, args.seconds + 120))
     for p in procs:
         await loop.run_in_executor(None, p.join, 10)
+    server_cpu = time.process_time() - cpu0
     stats = dict(gw.stats)
     height = node.height
     await gw.stop()
-    node.close()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    node.close()  # waits for the committer; its process is reaped here
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    committer_cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     lat = sorted(x for r in results for x in r["lat_ns"])
     wall = max(r["seconds"] for r in results)
     acked = sum(r["acked"] for r in results)
@@ -202,8 +237,58 @@ async def _serve_and_measure(args: argparse.Namespace) -> dict:
                    "max": lat[-1] / 1e6 if lat else float("nan")},
         "batches": stats.get("batches", 0),
         "mean_batch": round(stats.get("commands", 0) / max(1, stats.get("batches", 1)), 1),
-        "blocks": height,
+        "blocks": height, "committer": getattr(node, "committer_mode", "inline (legacy)"),
+        "server_cpu_s": round(server_cpu, 2), "committer_cpu_s": round(committer_cpu, 2),
+        "server_cpu_us_per_order": round(server_cpu / max(1, acked) * 1e6, 1),
+        "journal_commit_ms": _commit_pcts(commits),
     }  # fmt: skip
+
+
+def _commit_pcts(durations: list[int]) -> dict[str, float]:
+    s = sorted(durations)
+    return {"p50": round(_pct(s, 50), 3), "p99": round(_pct(s, 99), 3)}
+
+
+def _node_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    kw: dict[str, Any] = {"committer": args.committer} if args.committer else {}
+    if args.max_lag:
+        kw["max_lag"] = args.max_lag
+    return kw
+
+
+def _node_only(args: argparse.Namespace) -> dict:
+    """Workload commands straight into ``VenueNode.submit`` (no gateway, no clients)."""
+    from venue.node import Genesis, VenueNode
+    from venue.workload import Workload
+
+    w = Workload(3, accounts=200, target_resting=2_000)
+    genesis = Genesis(w.markets, account_depth=10, order_depth=14,
+                      block_commands=args.block_commands)  # fmt: skip
+    node = VenueNode(tempfile.mkdtemp(prefix="bench-node-"), genesis, fsync=True,
+                     engine=args.engine, **_node_kwargs(args))  # fmt: skip
+    node.submit(w.genesis())
+    commits = _time_commits(node)
+    cmds = list(w.commands(args.node_only))
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    for i in range(0, len(cmds), args.batch):
+        node.submit(cmds[i : i + args.batch])
+    acked = time.perf_counter() - t0
+    if hasattr(node, "flush"):
+        node.flush()
+    durable = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
+    height = node.height
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    node.close()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"node_only": len(cmds), "batch": args.batch, "block_commands": args.block_commands,
+            "engine": type(node.engine).__name__,
+            "committer": getattr(node, "committer_mode", "inline (legacy)"),
+            "acked_per_s": round(len(cmds) / acked, 1),
+            "durable_per_s": round(len(cmds) / durable, 1), "blocks": height,
+            "sequencer_cpu_s": round(cpu, 2), "journal_commit_ms": _commit_pcts(commits),
+            "committer_cpu_s": round(after.ru_utime + after.ru_stime
+                                     - before.ru_utime - before.ru_stime, 2)}  # fmt: skip
 
 
 def _versions() -> dict[str, str]:
@@ -233,11 +318,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", default="auto", choices=("auto", "reference", "cython"))
     parser.add_argument("--no-offload", action="store_true",
                         help="run node.submit on the loop instead of the default executor")
+    parser.add_argument("--committer", choices=("process", "thread", "inline"),
+                        help="VenueNode committer mode (default: the node's own default)")
+    parser.add_argument("--max-lag", type=int,
+                        help="blocks the committer may lag before submit waits (node default)")
+    parser.add_argument("--check-outbound", action="store_true",
+                        help="validate every outbound FIX message too (Gateway option)")
+    parser.add_argument("--node-only", type=int, metavar="N",
+                        help="no gateway: N commands straight into VenueNode.submit")
+    parser.add_argument("--batch", type=int, default=256, help="group commit size, --node-only")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--versions", action="store_true")
     args = parser.parse_args(argv)
     if args.versions:
         print(json.dumps(_versions(), indent=2))
+        return 0
+    if args.node_only:
+        result = _node_only(args)
+        result["versions"] = _versions()
+        if args.json:
+            print(json.dumps(result))
+        else:
+            print(f"node only, {result['node_only']} commands in batches of {args.batch}, "
+                  f"committer {result['committer']}: acked {result['acked_per_s']:,.0f}/s, "
+                  f"durable in blocks {result['durable_per_s']:,.0f}/s; CPU s sequencer "
+                  f"{result['sequencer_cpu_s']}, committer {result['committer_cpu_s']}; "
+                  f"journal commit ms {result['journal_commit_ms']}")
         return 0
     from venue.gateway import new_event_loop
 
@@ -258,6 +364,9 @@ def main(argv: list[str] | None = None) -> int:
               f"max {a['max']:.2f}")
         print(f"group commits: {result['batches']} (mean {result['mean_batch']} commands), "
               f"blocks sealed: {result['blocks']}, engine {result['engine']}, fsync on")
+        print(f"committer {result['committer']}; CPU s: server {result['server_cpu_s']} "
+              f"({result['server_cpu_us_per_order']} us/order), committer "
+              f"{result['committer_cpu_s']}; journal commit ms {result['journal_commit_ms']}")
     return 0
 
 

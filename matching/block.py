@@ -19,7 +19,15 @@ import msgspec
 
 from .encoding import encode
 from .engine import AccountView, EngineError, MarketStateView, OrderView
-from .types import U256, Command, Event, MarketConfig, MarketSummary, _coerce_u256
+from .types import (
+    U256,
+    Canonical,
+    Command,
+    Event,
+    MarketConfig,
+    MarketSummary,
+    _coerce_u256,
+)
 
 __all__ = [
     "Block",
@@ -29,6 +37,7 @@ __all__ = [
     "Engine",
     "StateCommitment",
     "StateDiff",
+    "UnsealedBlock",
     "replay_block",
 ]
 
@@ -50,14 +59,14 @@ class Engine(Protocol):
     def market_state(self, market: int) -> MarketStateView: ...
 
 
-class StateDiff(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
+class StateDiff(Canonical):
     """The leaves a block changed, with their values after it (None: deleted)."""
 
     orders: tuple[tuple[int, OrderView | None], ...]
     accounts: tuple[tuple[int, AccountView | None], ...]
 
 
-class BlockHeader(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
+class BlockHeader(Canonical):
     """What a block claims; the validity proof's public input commits to all of it."""
 
     height: int
@@ -74,7 +83,7 @@ class BlockHeader(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_f
         _coerce_u256(self, "parent_hash", "pre_state_root", "command_commitment", "post_state_root")
 
 
-class Block(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
+class Block(Canonical):
     """A sealed block and its execution trace.
 
     ``event_offsets[i]`` is the index in ``events`` of command i's first event, so a prover
@@ -87,6 +96,44 @@ class Block(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=
     events: tuple[Event, ...]
     event_offsets: tuple[int, ...]
     diff: StateDiff
+
+
+class UnsealedBlock(Canonical):
+    """A cut block: everything its header needs that only the engine can say, no hashes yet.
+
+    Why it exists: reading engine state (``end_block``, the touched leaves, market states)
+    must happen on the engine's owner thread at the cut, while hashing the commitment is
+    pure and can run later, elsewhere (``venue.committer``). ``seal_with`` on the
+    commitment that holds the state after block ``height - 1`` gives exactly the block
+    ``BlockBuilder.seal`` would have given.
+    """
+
+    height: int
+    close_ts: int
+    first_seq: int
+    summaries: tuple[MarketSummary, ...]
+    markets: tuple[MarketStateView, ...]
+    commands: tuple[Command, ...]
+    events: tuple[Event, ...]
+    event_offsets: tuple[int, ...]
+    diff: StateDiff
+
+    def seal_with(self, commitment: StateCommitment, parent_hash: int) -> Block:
+        """Hash: apply the diff to ``commitment`` and build the header (mutates it)."""
+        pre = commitment.root
+        post = commitment.apply(self.height, self.diff, self.markets)
+        header = BlockHeader(
+            self.height,
+            parent_hash,
+            pre,
+            commitment.command_commitment(self.commands),
+            post,
+            self.close_ts,
+            self.first_seq,
+            len(self.commands),
+            self.summaries,
+        )
+        return Block(header, self.commands, self.events, self.event_offsets, self.diff)
 
 
 class StateCommitment(Protocol):
@@ -142,16 +189,26 @@ class BlockBuilder:
 
     def submit(self, cmd: Command) -> tuple[list[Event], list[Block]]:
         """Execute ``cmd``; return its events and any blocks sealed around it."""
-        sealed = []
+        events, cuts = self.submit_cut(cmd)
+        return events, [self._seal_cut(c) for c in cuts]
+
+    def submit_cut(self, cmd: Command) -> tuple[list[Event], list[UnsealedBlock]]:
+        """Like ``submit`` but return the blocks cut around ``cmd`` unsealed (no hashing).
+
+        The caller must seal them in order with ``UnsealedBlock.seal_with`` on its own
+        commitment; ``parent_hash`` is then not tracked here, so do not mix this with
+        ``seal``/``submit`` on one builder.
+        """
+        cuts = []
         if self._commands and cmd.ts - self._commands[0].ts >= self.max_interval_ns:
-            sealed.append(self.seal())
+            cuts.append(self.cut())
         events = self.engine.process(cmd)
         self._offsets.append(len(self._events))
         self._commands.append(cmd)
         self._events.extend(events)
         if len(self._commands) >= self.max_commands:
-            sealed.append(self.seal())
-        return events, sealed
+            cuts.append(self.cut())
+        return events, cuts
 
     def submit_many(self, cmds: Sequence[Command]) -> list[Block]:
         blocks: list[Block] = []
@@ -161,14 +218,20 @@ class BlockBuilder:
 
     def seal(self, close_ts: int | None = None) -> Block:
         """Close the current block (possibly empty) at ``close_ts`` (default: last command)."""
+        return self._seal_cut(self.cut(close_ts))
+
+    def cut(self, close_ts: int | None = None) -> UnsealedBlock:
+        """Close the current block (possibly empty) without hashing it (see ``submit_cut``).
+
+        Reads the engine (``end_block``, touched leaves, market states), so it must run on
+        the engine's owner thread; ``height`` advances, ``parent_hash`` does not.
+        """
         if close_ts is None:
             close_ts = self._commands[-1].ts if self._commands else self.engine.last_ts
         first_seq = self._commands[0].seq if self._commands else self.engine.last_seq + 1
-        block = _seal(
+        block = _cut(
             self.engine,
-            self.commitment,
             self.height + 1,
-            self.parent_hash,
             tuple(self._commands),
             tuple(self._events),
             tuple(self._offsets),
@@ -176,8 +239,12 @@ class BlockBuilder:
             first_seq,
         )
         self.height += 1
-        self.parent_hash = self.commitment.header_hash(block.header)
         self._commands, self._events, self._offsets = [], [], []
+        return block
+
+    def _seal_cut(self, cut: UnsealedBlock) -> Block:
+        block = cut.seal_with(self.commitment, self.parent_hash)
+        self.parent_hash = self.commitment.header_hash(block.header)
         return block
 
 
@@ -192,23 +259,25 @@ def _seal(
     close_ts: int,
     first_seq: int,
 ) -> Block:
-    pre = commitment.root
+    cut = _cut(engine, height, commands, events, offsets, close_ts, first_seq)
+    return cut.seal_with(commitment, parent_hash)
+
+
+def _cut(
+    engine: Engine,
+    height: int,
+    commands: tuple[Command, ...],
+    events: tuple[Event, ...],
+    offsets: tuple[int, ...],
+    close_ts: int,
+    first_seq: int,
+) -> UnsealedBlock:
     summaries = engine.end_block(close_ts)
     diff = _state_diff(engine)
-    states = [engine.market_state(s.market) for s in summaries]
-    post = commitment.apply(height, diff, states)
-    header = BlockHeader(
-        height,
-        parent_hash,
-        pre,
-        commitment.command_commitment(commands),
-        post,
-        close_ts,
-        first_seq,
-        len(commands),
-        summaries,
+    states = tuple(engine.market_state(s.market) for s in summaries)
+    return UnsealedBlock(
+        height, close_ts, first_seq, summaries, states, commands, events, offsets, diff
     )
-    return Block(header, commands, events, offsets, diff)
 
 
 class BlockMismatch(msgspec.Struct, frozen=True):

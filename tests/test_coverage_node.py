@@ -177,3 +177,28 @@ def test_commands_outside_the_wire_schema_are_refused(tmp_path: Path) -> None:
             node.submit([AddAccount(0, 0, 5), bad])
     assert node.engine.last_seq == before and node.journal.last_seq == before
     node.close()
+
+
+@pytest.mark.parametrize("committer", ["inline", "thread", "process"])
+def test_explicit_snapshot_and_restart_every_committer(tmp_path: Path, committer: str) -> None:
+    w = Workload(12, accounts=15, target_resting=80)
+    node = VenueNode(tmp_path, genesis(w), engine="reference", fsync=False, clock=Clock(),
+                     snapshot_every=0, committer=committer)  # fmt: skip
+    feed(node, w, 150)
+    node.seal()
+    node.write_snapshot()
+    height, root = node.height, node.commitment.root
+    assert node.committed_height == height
+    feed_more = list(w.commands(30))
+    node.submit(feed_more)  # journalled, partly cut, then the node stops
+    last_seq = node.engine.last_seq
+    node.close()
+    again = VenueNode(tmp_path, engine="reference", fsync=False, committer=committer)
+    assert again.snapshot_from == height
+    assert again.engine.last_seq == last_seq
+    assert again.committed_height == again.height >= height
+    again.close()
+    r = replay(tmp_path)
+    assert r.ok and r.last_height == again.height
+    assert replay(tmp_path, from_snapshot=True).ok
+    assert height > 0 and root

@@ -290,3 +290,55 @@ def test_garbage_frames_never_crash(tmp_path: Path) -> None:
             await a.report(await a.place(SYM, "1", 1, 99_001), "0")
 
     run(tmp_path, body, max_rate=10_000, burst=10_000)
+
+
+@pytest.mark.parametrize("check_outbound", [False, True])
+def test_pipelined_blocks_follow_reports_and_late_market_data(
+    tmp_path: Path, check_outbound: bool
+) -> None:
+    """Blocks are hashed off the engine task: a U1 still never precedes the reports of the
+    commands it holds, and a subscriber arriving after unwatched trades sees the real book.
+    With ``check_outbound`` every message the venue builds is validated too."""
+
+    async def main() -> None:
+        node = make_node(tmp_path / "venue", block_commands=4)
+        try:
+            async with Gateway(node, check_outbound=check_outbound) as gw:
+                await open_accounts(gw, 1, 2, 3)
+                async with client(gw, 1) as a, client(gw, 2) as b:
+                    last = None
+                    for i in range(40):
+                        side, px = ("1", 99_995 + i % 9) if i % 2 else ("2", 100_000 + i % 7)
+                        last = await (a if i % 3 else b).place(SYM, side, 1 + i % 3, px)
+                    assert last is not None
+                    await (a if 39 % 3 else b).report(last)
+                    await gw.call(lambda n: n.flush())  # every cut block is durable now
+                    heights = await gw.call(lambda n: (n.committed_height, n.height))
+                    assert heights[0] == heights[1] >= 10
+                    for c in (a, b):
+                        await c.wait_for(
+                            lambda c=c: any(m.msg_type == "U1" and m.get(Tag.BlockHeight)
+                                            == str(heights[0]) for m in c.received)
+                        )  # fmt: skip
+                        announced = None  # blocks before the logon were not announced here
+                        for m in c.received:
+                            h = int(m.get(Tag.BlockHeight) or 0)
+                            if m.msg_type == "U1":
+                                assert announced is None or h == announced + 1  # in order
+                                announced = h
+                            elif m.msg_type == "8" and m.get(Tag.FinalityState) == "sequenced":
+                                assert announced is None or h > announced, "U1 overtook a report"
+                    async with client(gw, 3) as watcher:
+                        book = await watcher.subscribe(SYM)
+                        await watcher.wait_for(lambda: not book.stale)
+                        bids = aggregate(await gw.call(lambda n: n.engine.book(1, Side.BUY)))
+                        asks = aggregate(await gw.call(lambda n: n.engine.book(1, Side.SELL)))
+                        assert (book.bids, book.asks) == (bids, asks) and bids and asks
+                        cl = await a.place(SYM, "1", 1, 99_001)
+                        await a.report(cl, "0")
+                        bids = aggregate(await gw.call(lambda n: n.engine.book(1, Side.BUY)))
+                        await watcher.wait_for(lambda: book.bids == bids and not book.stale)
+        finally:
+            node.close()
+
+    asyncio.run(main())

@@ -20,12 +20,14 @@ decimal account id, LogonSignature(5012) = hex of ``Signature.to_bytes()`` (64 b
 by the account's EdDSA-Poseidon key registered with ``AddAccount``.
 
 Finality: every ExecutionReport says FinalityState=sequenced and the BlockHeight of the
-block that holds the command. When a block is sealed every logged-on session gets a U1
-BlockHeader (FinalityState=in_block, settlement prices): all reports with that
-BlockHeight or lower are now in_block. ``on_proven(height)`` and ``on_published(height,
-tx_hash)`` broadcast U2 ProofStatus (FinalityState proven / on_chain) the same way;
-``on_proven_price`` broadcasts U3. The client library (``venue.client``) turns these into
-per-ClOrdID finality.
+block that holds the command. When a block is durable (the node's committer hashed and
+stored it, off the engine task's path) every logged-on session gets a U1 BlockHeader
+(FinalityState=in_block, settlement prices): all reports with that BlockHeight or lower
+are now in_block. A U1 is sent only after the ExecutionReports of the commands it holds
+(``node.on_block`` runs on the committer's thread and only queues the block to the loop).
+``on_proven(height)`` and ``on_published(height, tx_hash)`` broadcast U2 ProofStatus
+(FinalityState proven / on_chain) the same way; ``on_proven_price`` broadcasts U3. The
+client library (``venue.client``) turns these into per-ClOrdID finality.
 
 Cancel-on-disconnect: on by default; Logon CancelOnDisconnect(5013)=N opts out. When a
 connection of an account that did not opt out ends, a MassCancel of all the account's
@@ -42,7 +44,8 @@ Limits (constructor arguments, defaults in brackets): ``max_frame`` FIX frame by
 messages per second per session and bucket depth [500, 1000]; ``max_open_orders`` per
 account [1000]; ``max_send_queue`` frames waiting to be written to one client [10 000,
 then Logout "slow consumer" and disconnect]; ``max_batch`` commands per group commit
-[1024]; ``queue_size`` requests waiting for the engine task [10 000]. Every violation gets
+[1024]; ``queue_size`` requests waiting for the engine task [10 000]; ``check_outbound``
+validate what the venue sends too [False: trusted, see ``_Conn.send_app``]. Every violation gets
 a FIX Reject / BusinessMessageReject / ExecutionReport reject / Logout with a reason.
 """
 
@@ -87,6 +90,10 @@ from .orders import Flush, OrderRouter, Outbox, Pending
 __all__ = ["LOGON_DOMAIN", "Gateway", "logon_message", "new_event_loop", "run_gateway"]
 
 LOGON_DOMAIN = int.from_bytes(b"ProvenBook FIX logon v1", "big")
+
+# isinstance tuples built once: an ``A | B`` union written inline is rebuilt on every call.
+_ORDER_REQUESTS = (NewOrderRequest, CancelOrderRequest, ReplaceOrderRequest, MassCancelRequest)
+_BOOK_EVENTS = (OrderAccepted, OrderCancelled, OrderReplaced, OrderReduced)
 
 try:  # uvloop when available: the gateway is I/O bound
     import uvloop as _uvloop
@@ -147,12 +154,16 @@ class _Conn:
         if len(self.out) > self.gateway.max_send_queue and not self.closing:
             self.gateway._slow_consumer(self)
 
-    def send_app(self, msg: FixMessage) -> None:
-        """Send an application message from the engine task; ignored once closing."""
+    def send_app(self, msg: FixMessage, trusted: bool = False) -> None:
+        """Send an application message from the engine task; ignored once closing.
+
+        ``trusted``: built by the venue from engine values and validated inbound fields, so
+        the session skips the dictionary check (``Session.send``).
+        """
         if self.closing or self.closed or self.session.closed:
             return
         try:
-            self.session.send(msg, time.time_ns())
+            self.session.send(msg, time.time_ns(), trusted=trusted)
         except Exception:  # a venue bug: log, never crash the engine task
             self.gateway.logger.exception("conn %s: cannot send %s", self.id, msg.msg_type)
             return
@@ -184,6 +195,7 @@ class Gateway:
         tick_interval: float = 0.25,
         seal_interval: float | None = None,
         offload: bool = True,
+        check_outbound: bool = False,
         logger: logging.Logger | None = None,
     ) -> None:
         self.node = node
@@ -200,6 +212,8 @@ class Gateway:
             else node.genesis.block_interval_ns
         )  # fmt: skip
         self.offload = offload
+        #: skip the dictionary check on what the venue builds (see ``_Conn.send_app``)
+        self.trusted = not check_outbound
         self.logger = logger or logging.getLogger("venue.gateway")
         markets = node.genesis.markets
         self.router = OrderRouter(markets, max_open_orders=max_open_orders)
@@ -211,7 +225,10 @@ class Gateway:
         self._conns: set[_Conn] = set()
         self._md_subs: dict[int, set[_Conn]] = {}
         self._dms: dict[int, tuple[float, MassCancelRequest]] = {}
-        self._sealed: list[Block] = []
+        self._md_stale: set[int] = set()  # markets changed while nobody subscribed
+        self._sealed: collections.deque[Block] = collections.deque()
+        #: ExecutionReports of every command in blocks up to here have been handed out
+        self._delivered_height = 0
         self._previous_on_block: Callable[[Block], None] | None = None
         self._last_activity_ns = time.time_ns()
         self._server: Server | None = None
@@ -235,11 +252,13 @@ class Gateway:
         """Load keys and books from the node, start the engine task and the listener."""
         self._queue = asyncio.Queue(self._queue_size)
         previous = self._previous_on_block = self.node.on_block
+        loop = asyncio.get_running_loop()
 
-        def on_block(block: Block) -> None:  # runs in the submit thread; read after it
-            self._sealed.append(block)
+        def on_block(block: Block) -> None:  # the committer's thread: hand over to the loop
             if previous is not None:
                 previous(block)
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody to tell
+                loop.call_soon_threadsafe(self._block_durable, block)
 
         self.node.on_block = on_block
         engine = self.node.engine
@@ -247,8 +266,9 @@ class Gateway:
             view = engine.account_view(account)  # type: ignore[attr-defined]
             self._keys[account] = (int(view.pubkey_x), int(view.pubkey_y))
         self.feed.load(engine)
-        self.router.advance("in_block", self.node.height)
-        loop = asyncio.get_running_loop()
+        self.node.flush()
+        self.router.advance("in_block", self.node.committed_height)
+        self._delivered_height = self.node.height
         self._tasks = [
             loop.create_task(self._engine_task(), name="gateway-engine"),
             loop.create_task(self._ticker(), name="gateway-ticker"),
@@ -343,10 +363,10 @@ class Gateway:
         f.append((Tag.FinalityState, state))
         self._broadcast(FixMessage("U2", tuple(f)))
 
-    def _broadcast(self, msg: FixMessage) -> None:
+    def _broadcast(self, msg: FixMessage, trusted: bool = False) -> None:
         for conn in list(self._conns):
             if conn.account is not None:
-                conn.send_app(msg)
+                conn.send_app(msg, trusted)
 
     # ------------------------------------------------------------------ authentication
 
@@ -536,6 +556,7 @@ class Gateway:
                     item[2].set_result(results)
                 except Exception as exc:
                     item[2].set_exception(exc)
+                self._delivered(self.node.height)
             elif kind == "seal":
                 seals.append(item[1])
             elif kind == "call":
@@ -550,8 +571,8 @@ class Gateway:
         now = time.time_ns()
         due = now - self._last_activity_ns >= self.seal_interval_ns
         if seals or (due and self.node.builder.pending):
-            block = await self._run(self.node.seal)
-            self._after_blocks()
+            block = await self._run(self.node.seal)  # a barrier: durable when it returns
+            self._delivered(self.node.height)
             for fut in seals:
                 if not fut.done():
                     fut.set_result(block)
@@ -568,9 +589,7 @@ class Gateway:
         if isinstance(req, MassCancelRequest) and req.message.has(Tag.DeadManTimeout):
             ops.append((None, ("dms-arm", conn, req)))
             return
-        if not isinstance(
-            req, NewOrderRequest | CancelOrderRequest | ReplaceOrderRequest | MassCancelRequest
-        ):  # pragma: no cover - the session only emits the types above
+        if not isinstance(req, _ORDER_REQUESTS):  # pragma: no cover - the session emits no other
             return
         while True:
             p = self.router.prepare(account, req)
@@ -601,18 +620,19 @@ class Gateway:
                 self._market_data(extra[1], extra[2])
             elif isinstance(extra, tuple) and extra[0] == "dms-arm":
                 self._arm_dms(extra[1], extra[2])
+        if pendings:
+            self._delivered(self.node.height)
 
     async def _submit(
         self, cmds: list[Command], pendings: Sequence[Pending | None]
     ) -> list[Any]:
         """One group commit; returns each command's Outbox (or events for admin)."""
         first_seq = self.node.next_seq
-        height_before = self.node.height
         results: list[list[Event]] = await self._run(self.node.submit, cmds)
         self.stats["batches"] += 1
         self.stats["commands"] += len(cmds)
         self._last_activity_ns = time.time_ns()
-        sealed = list(self._sealed)
+        cuts = self.node.last_cuts
         open_height = self.node.height + 1
         out: list[Any] = []
         touched: set[int] = set()
@@ -620,34 +640,48 @@ class Gateway:
         for i, (p, events) in enumerate(zip(pendings, results, strict=True)):
             seq = first_seq + i
             height = open_height
-            for b in sealed:
-                h = b.header
-                if h.height > height_before and h.first_seq <= seq < h.first_seq + h.command_count:
-                    height = h.height
+            for cut_height, cut_first, cut_count in cuts:
+                if cut_first <= seq < cut_first + cut_count:
+                    height = cut_height
                     break
             for ev in events:
                 if isinstance(ev, Trade):
                     trades.append(ev)
                     touched.add(ev.market)
-                elif isinstance(ev, OrderAccepted | OrderCancelled | OrderReplaced | OrderReduced):
+                elif isinstance(ev, _BOOK_EVENTS):
                     touched.add(ev.market)
                 elif isinstance(ev, AccountAdded):
                     view = self.node.engine.account_view(ev.account)  # type: ignore[attr-defined]
                     self._keys[ev.account] = (int(view.pubkey_x), int(view.pubkey_y))
             out.append(self.router.apply(p, seq, events, height) if p is not None else events)
         if touched or trades:
-            for mid, msg in self.feed.update(self.node.engine, touched, trades):
-                self._publish_md(mid, msg)
-        self._after_blocks()
+            # Only markets someone subscribes to: rebuilding a book's levels costs O(book)
+            # per batch. The others are brought up to date when a subscription arrives.
+            live = {m for m in touched if self._md_subs.get(m)}
+            self._md_stale |= touched - live
+            if live:
+                live_trades = [t for t in trades if t.market in live]
+                for mid, msg in self.feed.update(self.node.engine, live, live_trades):
+                    self._publish_md(mid, msg)
         return out
 
+    def _block_durable(self, block: Block) -> None:
+        """Loop thread: a block is durable; announce it unless its reports are still due."""
+        self._sealed.append(block)
+        self._after_blocks()
+
+    def _delivered(self, height: int) -> None:
+        """The reports of every command in blocks up to ``height`` are out: release U1s."""
+        self._delivered_height = max(self._delivered_height, height)
+        self._after_blocks()
+
     def _after_blocks(self) -> None:
-        """U1 for every block sealed since the last call (all logged-on sessions)."""
-        while self._sealed:
-            block = self._sealed.pop(0)
+        """U1 for every durable block whose reports were delivered (all logged-on sessions)."""
+        while self._sealed and self._sealed[0].header.height <= self._delivered_height:
+            block = self._sealed.popleft()
             h = block.header
             self.router.advance("in_block", h.height)
-            hash_ = self.node.commitment.header_hash(h)
+            hash_ = self.node.block_hash(h)  # cached by the committer: no hashing here
             f: list[tuple[int, str]] = [
                 (Tag.BlockHeight, str(h.height)),
                 (Tag.BlockHash, f"0x{hash_:064x}"),
@@ -661,17 +695,19 @@ class Gateway:
                 self.feed.settle(s.market, s.price)
                 sym = self.router.symbol(s.market)
                 f += [(Tag.Symbol, sym), (Tag.SettlementPrice, str(s.price))]
-            self._broadcast(FixMessage("U1", tuple(f)))
+            self._broadcast(FixMessage("U1", tuple(f)), self.trusted)
 
     def _deliver(self, outbox: Outbox) -> None:
+        trusted = self.trusted
         for account, msg in outbox:
-            for conn in list(self._by_account.get(account, ())):
-                conn.send_app(msg)
+            for conn in list(self._by_account.get(account, ())):  # a send may detach one
+                conn.send_app(msg, trusted)
 
     def _publish_md(self, market: int, msg: FixMessage) -> None:
         for conn in list(self._md_subs.get(market, ())):
             req_id = conn.md.get(market)
-            conn.send_app(FixMessage("X", ((Tag.MDReqID, req_id or "-"), *msg.fields)))
+            md = FixMessage("X", ((Tag.MDReqID, req_id or "-"), *msg.fields))
+            conn.send_app(md, self.trusted)
 
     def _market_data(self, conn: _Conn, req: MarketDataSubscription) -> None:
         markets = []
@@ -682,6 +718,9 @@ class Gateway:
                 return
             markets.append(mid)
         for mid in markets:
+            if mid in self._md_stale:  # nobody was listening: no X goes out for the catch-up
+                self._md_stale.discard(mid)
+                self.feed.update(self.node.engine, [mid], [])
             if req.subscription_type == "2":
                 self._md_subs.get(mid, set()).discard(conn)
                 conn.md.pop(mid, None)

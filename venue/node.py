@@ -1,17 +1,34 @@
 """The sequencer: one owner of the engine, the journal and the block store.
 
-Pipeline (one thread or task owns all of it): G → J → ME → B
+Pipeline: G → J → ME → B1 ‖ (H → B2)
   G  commands arrive without sequence numbers (gateway, demo, tests)
   J  the node numbers and timestamps them, appends them to the journal and fsyncs once per
      batch (group commit): nothing is acknowledged before this returns
-  ME the engine executes them; the block builder cuts blocks
-  B  every sealed block is written (fsynced) to the block store; every ``snapshot_every``
-     blocks a snapshot of engine + commitment lets restart and replay skip the prefix
+  ME the engine executes them on the caller's thread (the sequencer)
+  B1 the block builder *cuts* blocks (``BlockBuilder.submit_cut``): end-of-block summaries,
+     the state diff and market states are read from the engine here, on the sequencer
+  H  the committer (``venue.committer``, a worker process by default) hashes them: state
+     root, command commitment, header hash. The sequencer does not wait for it.
+  B2 each sealed block is written (fsynced) to the block store in height order, then
+     ``on_block`` fires (on the committer's writer thread); every ``snapshot_every`` blocks
+     a snapshot of engine + commitment lets restart and replay skip the prefix
+``committer="inline"`` runs B1+H+B2 on the sequencer as before (one thread for all).
+
+What "acknowledged" means is unchanged: ``submit`` returns once the batch is in the journal.
+A block becomes durable later; ``height`` is the last *cut* block (the block a command
+executed now lands in is ``height + 1`` unless cut), ``committed_height`` the last durable one.
 
 Restart: load the newest valid snapshot, re-execute the stored blocks after it (checking each
 against its stored header, so a damaged store is reported, never trusted), then re-submit the
-journalled commands that no block contains yet. The result is the state, roots and pending
-block the node had when it stopped, kill -9 included.
+journalled commands that no stored block contains yet, which re-cuts the blocks that were cut
+but not yet stored when the node stopped. Those cuts are reproduced exactly because every
+automatic cut point is a function of the journalled commands (``block_commands`` and the
+commands' own timestamps). An explicit ``seal()`` is not in the journal, so it is made a
+barrier instead: it returns only once its block (and all before it) is durable, and no
+command is sequenced while it waits, so an explicit cut is either on disk or was never
+observed by anyone (no later block was cut, no later command acknowledged). The result is the
+state, roots and pending block the node had when it stopped, kill -9 included; ``__init__``
+returns only once the re-cut blocks are durable.
 
 The data directory holds ``genesis.msgpack`` (markets and commitment parameters),
 ``journal/``, ``blocks/`` and ``snapshots/``.
@@ -37,15 +54,19 @@ from matching import (
     encode,
     replay_block,
 )
+from matching.block import BlockHeader, UnsealedBlock
 from matching.encoding import DecodeError, decode_command, decoder
 from matching.engine import EngineSnapshot
 from proofs.state import CommitmentSnapshot, PoseidonState
 
 from .blockstore import BlockStore
+from .committer import Committer, CommitterError
 from .journal import Journal
 from .snapshot import latest_snapshot, prune, write_snapshot
 
 __all__ = [
+    "CommittedState",
+    "CommitterError",
     "Genesis",
     "InvalidCommand",
     "NodeError",
@@ -121,8 +142,39 @@ def _engine_from_snapshot(kind: str, snap: EngineSnapshot, genesis: Genesis) -> 
     return _engine_class(kind).from_snapshot(snap, **engine_limits(genesis))  # type: ignore[attr-defined]
 
 
+class CommittedState:
+    """``node.commitment`` when the commitment lives in the committer (pipelined modes).
+
+    Why: callers read ``node.commitment.root`` and ``header_hash``; the live trees are owned
+    by the committer (another thread or process), so this gives the root of the last
+    durable block and a pure header hash, and nothing that could race with it.
+    """
+
+    def __init__(self, committer: Committer, hasher: PoseidonState) -> None:
+        self._committer = committer
+        self._hasher = hasher
+
+    @property
+    def root(self) -> int:
+        """State root after the last durable block (call ``node.flush()`` first for "now")."""
+        return self._committer.root
+
+    def header_hash(self, header: BlockHeader) -> int:
+        """The header's hash (from the committer's cache when recent; pure either way)."""
+        known = self._committer.block_hash(header.height)
+        return known if known is not None else self._hasher.header_hash(header)
+
+
 class VenueNode:
-    """Sequencer + journal + block store (see module docstring)."""
+    """Sequencer + journal + block store (see module docstring).
+
+    :param committer: ``"process"`` (default: hashing in a worker process, the only mode
+        with real parallelism), ``"thread"`` or ``"inline"`` (seal on the sequencer).
+    :param max_lag: blocks that may be cut but not yet durable before ``submit`` waits.
+    :param on_block: called with each block once it is durable, in height order; from the
+        committer's writer thread unless ``committer="inline"``, so it must not call back
+        into the node (hand the block to your own thread or loop instead).
+    """
 
     def __init__(
         self,
@@ -134,20 +186,29 @@ class VenueNode:
         snapshot_every: int = 1_000,
         clock: Callable[[], int] = time.time_ns,
         on_block: Callable[[Block], None] | None = None,
+        committer: str = "process",
+        max_lag: int = 64,
     ) -> None:
+        if committer not in ("inline", "thread", "process"):
+            raise NodeError(f"unknown committer {committer!r}")
         self.dir = Path(data_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.genesis = self._load_genesis(genesis)
         self.engine_kind = engine
         self.snapshot_every = snapshot_every
         self.clock = clock
-        self.on_block = on_block
+        self._on_block = on_block
+        self.committer_mode = committer
+        self.max_lag = max_lag
+        self.committer: Committer | None = None
+        #: (height, first_seq, command_count) of the blocks cut by the last ``submit``
+        self.last_cuts: list[tuple[int, int, int]] = []
         self.journal = Journal(self.dir / "journal", fsync="always" if fsync else "none")
         self.blocks = BlockStore(self.dir / "blocks", first_height=1, fsync=fsync)
         self.recovered_commands = 0
         self.snapshot_from = 0
+        self._snapshot_height = 0
         self._recover()
-        self._snapshot_height = self.snapshot_from
 
     # --- setup --------------------------------------------------------------------------
 
@@ -198,7 +259,7 @@ class VenueNode:
                 order_depth=g.order_depth,
             )
             height, parent = snap.height, int.from_bytes(snap.parent_hash, "big")
-            self.snapshot_from = height
+            self.snapshot_from = self._snapshot_height = height
         else:
             engine, commitment = self._fresh_state()
             height, parent = 0, 0
@@ -210,29 +271,74 @@ class VenueNode:
             parent = commitment.header_hash(block.header)
             height = h
         self.engine = engine
-        self.commitment = commitment
         self.builder = self._builder(engine, commitment, height, parent)
-        # Commands journalled (so acknowledged) but in no sealed block yet.
+        if self.committer_mode == "inline":
+            self.commitment: PoseidonState | CommittedState = commitment
+        else:
+            # At a block boundary (nothing executed since the last stored block): hand the
+            # commitment over; from here on only the committer touches it.
+            self.committer = Committer(
+                self.blocks,
+                height=height,
+                parent_hash=parent,
+                account_depth=g.account_depth,
+                order_depth=g.order_depth,
+                engine_snapshot=engine.snapshot(),  # type: ignore[attr-defined]
+                commitment=commitment,
+                mode=self.committer_mode,  # type: ignore[arg-type]
+                max_lag=self.max_lag,
+                on_block=self._on_block,
+                write_snapshot=self._write_snapshot_file,
+            )
+            hasher = PoseidonState(g.markets, account_depth=1, order_depth=1)
+            self.commitment = CommittedState(self.committer, hasher)
+        # Commands journalled (so acknowledged) but in no stored block yet: re-executing
+        # them re-cuts, deterministically, the blocks that were cut but not yet stored.
         for _, payload in self.journal.iter_from(engine.last_seq + 1):  # type: ignore[attr-defined]
             self._execute(decode_command(payload))
             self.recovered_commands += 1
+        self.flush()
 
     # --- the pipeline ---------------------------------------------------------------------
 
     @property
+    def on_block(self) -> Callable[[Block], None] | None:
+        return self._on_block
+
+    @on_block.setter
+    def on_block(self, fn: Callable[[Block], None] | None) -> None:
+        self._on_block = fn
+        if self.committer is not None:
+            self.committer.on_block = fn
+
+    @property
     def height(self) -> int:
+        """Height of the last block cut (stored, or on its way to the store)."""
         return self.builder.height
+
+    @property
+    def committed_height(self) -> int:
+        """Height of the last block durable in the block store, with its header."""
+        return self.committer.committed_height if self.committer else self.builder.height
 
     @property
     def next_seq(self) -> int:
         return self.engine.last_seq + 1  # type: ignore[attr-defined]
 
+    def block_hash(self, header: BlockHeader) -> int:
+        """Header hash of a block (cached for recent blocks in pipelined modes)."""
+        return self.commitment.header_hash(header)
+
     def submit(self, cmds: Sequence[Command]) -> list[list[Event]]:
         """Sequence, journal (one fsync), execute; return each command's events.
 
         The commands' own ``seq``/``ts`` are ignored and replaced by the sequencer's; the
-        timestamp never goes backwards even if the wall clock does.
+        timestamp never goes backwards even if the wall clock does. Blocks cut meanwhile are
+        listed in ``last_cuts``; they become durable later (``flush`` waits for them).
+        Raises ``CommitterError`` once the committer has failed (restart the node).
         """
+        if self.committer is not None and self.committer.error is not None:
+            self.committer.flush()  # raises
         seq = self.next_seq
         ts = max(self.clock(), self.engine.last_ts)  # type: ignore[attr-defined]
         numbered = [msgspec.structs.replace(c, seq=seq + i, ts=ts) for i, c in enumerate(cmds)]
@@ -247,26 +353,62 @@ class VenueNode:
         for c, data in zip(numbered, payloads, strict=True):
             self.journal.append(c.seq, data)
         self.journal.commit()
+        self.last_cuts = []
         return [self._execute(c) for c in numbered]
 
     def _execute(self, cmd: Command) -> list[Event]:
-        events, sealed = self.builder.submit(cmd)
-        for block in sealed:
-            self._store(block)
+        if self.committer is None:
+            events, sealed = self.builder.submit(cmd)
+            for block in sealed:
+                self.last_cuts.append(_span(block.header.height, block.commands))
+                self._store(block)
+            return events
+        events, cuts = self.builder.submit_cut(cmd)
+        for cut in cuts:
+            self._hand_over(cut)
         return events
 
+    def _hand_over(self, cut: UnsealedBlock) -> None:
+        assert self.committer is not None
+        self.last_cuts.append(_span(cut.height, cut.commands))
+        due = cut.height - self._snapshot_height >= self.snapshot_every > 0
+        engine_snap = None
+        if due and not self.builder.pending:
+            # Only at a block boundary: a time cut has already executed the next command.
+            engine_snap = self.engine.snapshot()  # type: ignore[attr-defined]
+            self._snapshot_height = cut.height
+        self.committer.submit(cut, engine_snap)
+
     def seal(self) -> Block | None:
-        """Close the open block now (the venue's idle timer); None if it is empty."""
+        """Close the open block now (the venue's idle timer); None if it is empty.
+
+        A barrier in pipelined modes: returns once this block and every earlier one are
+        durable (the module docstring says why restart needs that).
+        """
         if not self.builder.pending:
             return None
-        block = self.builder.seal()
-        self._store(block)
-        return block
+        if self.committer is None:
+            block = self.builder.seal()
+            self.last_cuts = [_span(block.header.height, block.commands)]
+            self._store(block)
+            return block
+        cut = self.builder.cut()
+        self.last_cuts = [_span(cut.height, cut.commands)]
+        self._hand_over(cut)
+        self.committer.flush()
+        payload = self.blocks.get(cut.height)
+        assert payload is not None
+        return _block_decoder.decode(payload)
+
+    def flush(self) -> None:
+        """Wait until every cut block is durable (no-op inline); raises ``CommitterError``."""
+        if self.committer is not None:
+            self.committer.flush()
 
     def _store(self, block: Block) -> None:
         self.blocks.put(block.header.height, encode(block))
-        if self.on_block is not None:
-            self.on_block(block)
+        if self._on_block is not None:
+            self._on_block(block)
         due = block.header.height - self._snapshot_height >= self.snapshot_every > 0
         if due and not self.builder.pending:
             # Only at a block boundary: a time cut has already executed the next command.
@@ -276,16 +418,37 @@ class VenueNode:
         """Snapshot the state at the last sealed block (no open block may be pending)."""
         if self.builder.pending:
             return
-        snap = _Snapshot(
+        if self.committer is not None:
+            self.committer.submit(None, self.engine.snapshot())  # type: ignore[attr-defined]
+            self.committer.flush()
+            self._snapshot_height = self.builder.height
+            return
+        assert isinstance(self.commitment, PoseidonState)
+        self._write_snapshot_file(
             self.builder.height,
-            self.builder.parent_hash.to_bytes(32, "big"),
+            self.builder.parent_hash,
             self.engine.snapshot(),  # type: ignore[attr-defined]
             self.commitment.snapshot(),
         )
+        self._snapshot_height = self.builder.height
+
+    def _write_snapshot_file(
+        self, height: int, parent: int, engine: EngineSnapshot, commitment: CommitmentSnapshot
+    ) -> None:
+        snap = _Snapshot(height, parent.to_bytes(32, "big"), engine, commitment)
         write_snapshot(self.dir / "snapshots", snap.height, encode(snap))
         prune(self.dir / "snapshots", keep=2)
-        self._snapshot_height = snap.height
 
     def close(self) -> None:
-        self.journal.close()
-        self.blocks.close()
+        """Wait for the committer (every cut block durable), then close the files."""
+        try:
+            if self.committer is not None:
+                self.committer.close()
+        finally:
+            self.journal.close()
+            self.blocks.close()
+
+
+def _span(height: int, commands: Sequence[Command]) -> tuple[int, int, int]:
+    first = commands[0].seq if commands else 0
+    return (height, first, len(commands))
