@@ -20,6 +20,14 @@ if mode != "no" and os.path.exists("cython_ext/_core.pyx"):
         Extension(
             "matching._core",
             ["cython_ext/_core.pyx"],
+            depends=[
+                "cython_ext/_core.pxd",
+                "cython_ext/includes/pb_int128.h",
+                "cython_ext/includes/pb_idmap.h",
+                "cython_ext/includes/pb_fast.h",
+                "cython_ext/includes/pb_fast.pxd",
+                "cython_ext/includes/pb_idmap.pxd",
+            ],
             optional=(mode != "yes"),
             extra_compile_args=["-O2"] if not debug else ["-O0", "-g"],
             define_macros=[("CYTHON_TRACE", "1")] if debug else [],

@@ -23,8 +23,12 @@ cdef extern from "includes/pb_int128.h":
     PyObject* pb_slot(PyObject* obj, Py_ssize_t offset) nogil
 
 
+include "includes/pb_fast.pxd"
+include "includes/pb_idmap.pxd"
+
+
 cdef struct Level:
-    # one price level: FIFO of _COrder (borrowed pointers; CEngine._orders owns them)
+    # one price level: FIFO of _COrder (borrowed pointers; CEngine.orders owns them)
     int64_t price
     PyObject* head
     PyObject* tail

@@ -8,14 +8,16 @@ snapshots, so every encoding is byte-identical.
 Data structures:
 
 - a resting order is a ``_COrder`` (C integer fields plus the command's own field objects,
-  which events and views echo exactly as the reference does); ``CEngine._orders`` maps order
-  id to order and owns it;
+  which events and views echo exactly as the reference does); ``CEngine.orders``, a C hash
+  map keyed by the 64-bit order id (``includes/pb_idmap.h``), maps order id to order and
+  owns it;
 - a price level is a C struct holding an intrusive doubly-linked FIFO of orders; each book
   side is a C array of levels sorted by key (price for bids, -price for asks) so the best
   level is the last element: matching pops from the end and new levels near the touch are
   inserted with a short ``memmove``;
 - an account keeps a C array of per-market positions (128-bit integers) and an intrusive
-  list of its live orders; client order ids stay in a dict keyed by the command's objects;
+  list of its live orders; ``CEngine.cls``, a C hash map keyed by (account, client order id),
+  indexes the live client order ids (which are in [1, 2**64));
 - touched order and account ids go to C vectors that are sorted and deduplicated lazily.
 
 Arithmetic: prices, quantities, sequence numbers and order ids fit in 64 bits (the engine's
@@ -29,10 +31,13 @@ cimport cython
 from cpython.dict cimport PyDict_DelItem, PyDict_GetItem, PyDict_SetItem
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.object cimport Py_TYPE, PyObject, PyObject_IsTrue
-from cpython.ref cimport Py_INCREF
+from cpython.long cimport PyLong_AsUnsignedLongLong, PyLong_Check
+from cpython.ref cimport Py_INCREF, Py_XDECREF
 from libc.stdint cimport INT64_MAX, INT64_MIN, int64_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, qsort, realloc
-from libc.string cimport memmove
+from libc.string cimport memmove, memset
+
+from gc import is_tracked as _gc_is_tracked
 
 from matching.engine import (
     BPS as _PY_BPS,
@@ -53,6 +58,7 @@ from matching.engine import (
 from matching.types import (
     AccountAdded,
     AddAccount,
+    BigInt,
     CancelOrder,
     CancelReason,
     CollateralChanged,
@@ -184,6 +190,7 @@ cdef PyObject* T_ADD = <PyObject*>AddAccount
 # Field slot offsets of each command struct (index = kind); -1: use getattr.
 cdef Py_ssize_t OFFS[8][MAXF]
 cdef int NFIELDS[8]
+cdef bint ALL_SLOTS[8]  # every field of the kind has a slot offset
 cdef list _FIELD_NAMES = [()] * 8
 
 
@@ -194,14 +201,57 @@ cdef void _init_offsets() except *:
         names = tuple(cls.__struct_fields__)
         _FIELD_NAMES[kind] = names
         NFIELDS[kind] = len(names)
+        ALL_SLOTS[kind] = True
         for i in range(len(names)):
             desc = cls.__dict__.get(names[i])
             OFFS[kind][i] = -1
             if type(desc).__name__ == "member_descriptor":
                 OFFS[kind][i] = (<PyMemberDescrObject*>desc).d_member.offset
+            else:
+                ALL_SLOTS[kind] = False
 
 
 _init_offsets()
+
+
+# Rejected events without the Python-level __post_init__ (see ``reject``): a bound
+# ``__copy__`` of a template (msgspec copies the fields and the untracked GC state and does
+# not run __post_init__), the field slot offsets, and the result codes as int objects.
+cdef object _BigInt = BigInt
+cdef object _REJ_COPY = None
+cdef object _REJ_TEMPLATE = None
+cdef pb_noargs_fn _REJ_COPY_FN = NULL  # the C function behind ``Rejected.__copy__``
+cdef Py_ssize_t REJ_OFFS[4]
+cdef int N_CODES = 0
+cdef int CODE_VAL[64]
+cdef PyObject* CODE_OBJ[64]
+cdef list _CODE_KEEP = [int(c) for c in ResultCode]
+
+
+cdef void _init_rejected() except *:
+    global _REJ_COPY, _REJ_TEMPLATE, _REJ_COPY_FN, N_CODES
+    cdef int i
+    for i in range(min(len(_CODE_KEEP), 64)):
+        CODE_VAL[i] = _CODE_KEEP[i]
+        CODE_OBJ[i] = <PyObject*>_CODE_KEEP[i]
+        N_CODES = i + 1
+    if tuple(Rejected.__struct_fields__) != ("seq", "account", "code", "ref"):
+        return
+    for i, name in enumerate(Rejected.__struct_fields__):
+        desc = Rejected.__dict__.get(name)
+        if type(desc).__name__ != "member_descriptor":
+            return
+        REJ_OFFS[i] = (<PyMemberDescrObject*>desc).d_member.offset
+    template = Rejected(0, 0, 0, 0)
+    probe = template.__copy__()
+    if _gc_is_tracked(template) or _gc_is_tracked(probe) or type(probe.ref) is not BigInt:
+        return
+    _REJ_COPY = template.__copy__
+    _REJ_TEMPLATE = template
+    _REJ_COPY_FN = pb_noargs_method(type(template).__copy__)
+
+
+_init_rejected()
 
 
 # --- small helpers -----------------------------------------------------------------------
@@ -209,7 +259,11 @@ _init_offsets()
 cdef inline bint as64(object o, int64_t* out) except -1:
     """Read an int into 64 bits; False (with the value clamped by sign) when it is bigger."""
     cdef int ovf = 0
-    cdef long long v = PyLong_AsLongLongAndOverflow(o, &ovf)
+    cdef long long v
+    if pb_long_small(o, &v):  # an int below 2**63 in magnitude, read without a call
+        out[0] = v
+        return True
+    v = PyLong_AsLongLongAndOverflow(o, &ovf)
     if ovf:
         out[0] = INT64_MAX if ovf > 0 else INT64_MIN
         return False
@@ -388,7 +442,17 @@ cdef list vec_drain(IdVec* v):
 @cython.cdivision(True)
 cdef inline int64_t ceil_div_bps(pb_i128 x, pb_i128* out) noexcept nogil:
     """ceil(x / BPS) with Python's rounding (``-(-x // BPS)``) for any sign."""
-    cdef pb_i128 q = x / 10000
+    cdef pb_i128 q
+    cdef int64_t x64, q64
+    if x >= INT64_MIN and x <= INT64_MAX:
+        # the common case: a 64-bit division instead of the 128-bit library call
+        x64 = <int64_t>x
+        q64 = x64 / 10000
+        if x64 > 0 and x64 % 10000 != 0:
+            q64 += 1
+        out[0] = q64
+        return 0
+    q = x / 10000
     if x > 0 and x % 10000 != 0:
         q += 1
     out[0] = q
@@ -399,6 +463,7 @@ cdef inline int64_t ceil_div_bps(pb_i128 x, pb_i128* out) noexcept nogil:
 
 @cython.final
 @cython.no_gc
+@cython.freelist(1024)  # orders come and go all the time; at most 1024 kept for reuse
 cdef class _COrder:
     cdef int64_t oid, acct, price, qty, priority, side
     cdef int midx
@@ -435,7 +500,6 @@ cdef class _CAccount:
     cdef pb_i128 collateral
     cdef Pos* pos
     cdef int npos
-    cdef dict cl_ord_ids
     cdef PyObject* ohead
     cdef Py_ssize_t norders
 
@@ -467,7 +531,6 @@ cdef _CAccount new_account(object id_o, int64_t aid, object pkx, object pky, int
     if a.pos == NULL:
         raise MemoryError()
     a.npos = nm
-    a.cl_ord_ids = {}
     a.ohead = NULL
     a.norders = 0
     return a
@@ -534,7 +597,38 @@ cdef inline _CAccount acct_by_id(CEngine e, int64_t aid):
     return <_CAccount>PyList_GET_ITEM(e._accts, aid)
 
 
-cdef inline int reject(CEngine e, object seq_o, object acct_o, int code, object ref) except -1:
+cdef int reject(CEngine e, object seq_o, object acct_o, int code, object ref) except -1:
+    """Append ``Rejected(seq, account, code, ref)``.
+
+    ``Rejected.__post_init__`` (Python code) turns ``ref`` into a ``BigInt``; for plain int
+    fields the fast path builds the very same struct (a copy of an untracked template, fields
+    stored in their slots) and does that conversion in C, ``int.__new__(BigInt, ref)``.
+    """
+    cdef object ev, big
+    cdef int64_t v
+    cdef int i
+    # Only plain int fields: a struct holding a GC-typed value (a BigInt passed in, say) is
+    # GC-tracked by the constructor, and the full constructor keeps that exact.
+    if (
+        _REJ_COPY is not None and type(seq_o) is int and type(acct_o) is int
+        and type(ref) is int and as64(ref, &v)
+    ):
+        big = pb_int_subtype(_BigInt, ref)
+        if _REJ_COPY_FN != NULL:
+            ev = pb_call_noargs(_REJ_COPY_FN, _REJ_TEMPLATE)
+        else:
+            ev = _REJ_COPY()
+        pb_slot_set(ev, REJ_OFFS[0], seq_o)
+        pb_slot_set(ev, REJ_OFFS[1], acct_o)
+        for i in range(N_CODES):
+            if CODE_VAL[i] == code:
+                pb_slot_set(ev, REJ_OFFS[2], <object>CODE_OBJ[i])
+                break
+        else:
+            pb_slot_set(ev, REJ_OFFS[2], code)
+        pb_slot_set(ev, REJ_OFFS[3], big)
+        e._ev.append(ev)
+        return 0
     e._ev.append(_Rejected(seq_o, acct_o, code, ref))
     return 0
 
@@ -729,7 +823,11 @@ cdef int fill(_CAccount a, int midx, bint is_buy, int64_t price, int64_t q) exce
     if pb_mul(absb, close, &prod):
         released = py2i((i2py(absb) * i2py(close)) // i2py(size))
     else:
-        released = prod / size  # both non-negative: C division is floor division
+        # both non-negative: C division is floor division (64-bit when both fit)
+        if prod <= INT64_MAX and size <= INT64_MAX:
+            released = <int64_t>prod / <int64_t>size
+        else:
+            released = prod / size
     pnl = close * price - released
     if pos < 0:
         pnl = -pnl
@@ -762,10 +860,10 @@ cdef int rest_order(CEngine e, _COrder o) except -1:
     cdef _CAccount a = acct_by_id(e, o.acct)
     cdef Pos* p
     side_add(&m.bids if o.side == BUY else &m.asks, o)
-    e._orders[o.oid_o] = o
+    pb_idmap_set(&e.orders, o.oid, <PyObject*>o)
     acct_link(a, o)
     if o.cl_o:
-        a.cl_ord_ids[o.cl_o] = o.oid_o
+        pb_clmap_set(&e.cls, a.id, cl_key(o.cl_o), o.oid)
     p = &a.pos[o.midx]
     if o.side == BUY:
         p.open_buy += o.qty
@@ -781,10 +879,10 @@ cdef int unlink(CEngine e, _COrder o) except -1:
     cdef _CMarket m = mkt(e, o.midx)
     cdef _CAccount a = acct_by_id(e, o.acct)
     side_remove(&m.bids if o.side == BUY else &m.asks, o)
-    del e._orders[o.oid_o]
+    orders_pop(e, o.oid)
     acct_unlink(a, o)
-    if o.cl_o:
-        del a.cl_ord_ids[o.cl_o]
+    if o.cl_o and not pb_clmap_del(&e.cls, a.id, cl_key(o.cl_o)):
+        raise KeyError(o.cl_o)
     touch_order(e, o)
     touch_account(e, a)
     return 0
@@ -961,7 +1059,7 @@ cdef int do_place(CEngine e, PyObject** f) except -1:
             code = INVALID_ORDER_FLAGS
     if code == OK and not cl_in_range(cl_o):
         code = INVALID_ORDER_FLAGS
-    if code == OK and cl_o and cl_o in a.cl_ord_ids:
+    if code == OK and cl_o and pb_clmap_find(&e.cls, a.id, cl_key(cl_o)) != NULL:
         code = DUPLICATE_CLIENT_ORDER_ID
     if code == OK:
         as64(price_o, &price)
@@ -1000,6 +1098,56 @@ cdef int do_place(CEngine e, PyObject** f) except -1:
     return 0
 
 
+cdef inline uint64_t cl_key(object cl_o) except? 0:
+    """A client order id in [1, 2**64) as the key of ``CEngine.cls``."""
+    cdef long long small
+    if pb_long_small(cl_o, &small):
+        return <uint64_t>small
+    return PyLong_AsUnsignedLongLong(cl_o)
+
+
+cdef PyObject* orders_get(CEngine e, object oid_o) except? NULL:
+    """The resting order with this id (borrowed), NULL if none: ``dict.get`` semantics."""
+    cdef int64_t oid
+    cdef long long small
+    cdef size_t i
+    cdef PyObject* p
+    if pb_long_small(oid_o, &small):
+        return pb_idmap_get(&e.orders, small)
+    if PyLong_Check(oid_o):
+        if as64(oid_o, &oid):
+            return pb_idmap_get(&e.orders, oid)
+        return NULL  # beyond 64 bits: no order has such an id
+    # Any other key (a float, ...) is looked up like a dict key: equal hash, then equal.
+    h = hash(oid_o)
+    for i in range(pb_idmap_capacity(&e.orders)):
+        p = pb_idmap_slot(&e.orders, i)
+        if p != NULL and hash((<_COrder>p).oid_o) == h and (<_COrder>p).oid_o == oid_o:
+            return p
+    return NULL
+
+
+cdef int orders_pop(CEngine e, int64_t oid) except -1:
+    cdef PyObject* p = pb_idmap_pop(&e.orders, oid)
+    if p == NULL:
+        raise KeyError(oid)
+    Py_XDECREF(p)
+    return 0
+
+
+cdef dict orders_dict(CEngine e):
+    """The order index as a dict (for ``_check``)."""
+    cdef dict out = {}
+    cdef size_t i
+    cdef PyObject* p
+    for i in range(pb_idmap_capacity(&e.orders)):
+        p = pb_idmap_slot(&e.orders, i)
+        if p != NULL:
+            out[(<_COrder>p).oid_o] = <object>p
+    assert len(out) == e.orders.n, ("order map size", len(out), e.orders.n)
+    return out
+
+
 cdef _COrder find_own(CEngine e, object seq_o, object acct_o, object market_o, object oid_o):
     cdef _CAccount a = find_account(e, acct_o)
     cdef int midx
@@ -1012,7 +1160,7 @@ cdef _COrder find_own(CEngine e, object seq_o, object acct_o, object market_o, o
     if midx < 0:
         reject(e, seq_o, acct_o, UNKNOWN_MARKET, oid_o)
         return None
-    p = PyDict_GetItem(e._orders, oid_o)
+    p = orders_get(e, oid_o)
     if p == NULL or (<_COrder>p).midx != midx:
         reject(e, seq_o, acct_o, UNKNOWN_ORDER, oid_o)
         return None
@@ -1059,7 +1207,10 @@ cdef int do_replace(CEngine e, PyObject** f) except -1:
     new_cl = cmd_cl or o.cl_o
     if code == OK and not cl_in_range(new_cl):
         code = INVALID_ORDER_FLAGS
-    if code == OK and new_cl != o.cl_o and new_cl in a.cl_ord_ids:
+    if (
+        code == OK and new_cl != o.cl_o and new_cl
+        and pb_clmap_find(&e.cls, a.id, cl_key(new_cl)) != NULL
+    ):
         code = DUPLICATE_CLIENT_ORDER_ID
     keeps = price_fits and price == o.price and qty <= o.qty
     if code == OK and not keeps:
@@ -1078,9 +1229,10 @@ cdef int do_replace(CEngine e, PyObject** f) except -1:
     if code != OK:
         return reject(e, seq_o, acct_o, code, oid_o)
     if new_cl != o.cl_o:
-        if o.cl_o:
-            del a.cl_ord_ids[o.cl_o]
-        a.cl_ord_ids[new_cl] = o.oid_o
+        if o.cl_o and not pb_clmap_del(&e.cls, a.id, cl_key(o.cl_o)):
+            raise KeyError(o.cl_o)
+        if new_cl:
+            pb_clmap_set(&e.cls, a.id, cl_key(new_cl), o.oid)
         o.cl_o = new_cl
     if keeps:
         release(e, o, o.qty - qty)
@@ -1252,11 +1404,31 @@ cdef int command_kind(object cmd) except -1:
     return 0
 
 
+cdef inline void prefetch_fields(PyObject* cmd) noexcept:
+    """Cache hint for a command's field objects (exact command types only)."""
+    cdef PyObject* t = <PyObject*>Py_TYPE(<object>cmd)
+    cdef int kind, i
+    cdef PyObject* v
+    if t == T_PLACE:
+        kind = K_PLACE
+    elif t == T_CANCEL:
+        kind = K_CANCEL
+    elif t == T_REPLACE:
+        kind = K_REPLACE
+    else:
+        return
+    for i in range(NFIELDS[kind]):
+        if OFFS[kind][i] >= 0:
+            v = pb_slot(cmd, OFFS[kind][i])
+            if v != NULL:
+                pb_prefetch(v)
+
+
 cdef int process_one(CEngine e, object cmd) except -1:
     """``ReferenceEngine.process`` minus the result list (events go to ``e._ev``)."""
     cdef int kind = command_kind(cmd)
     cdef int nf, i
-    cdef bint exact = kind < SUBCLASS
+    cdef bint exact = kind < SUBCLASS, missing
     cdef PyObject* f[MAXF]
     cdef PyObject* v
     cdef int64_t seq, its
@@ -1266,7 +1438,14 @@ cdef int process_one(CEngine e, object cmd) except -1:
         kind -= SUBCLASS
     if kind:
         nf = NFIELDS[kind]
-        for i in range(nf):
+        missing = True
+        if exact and ALL_SLOTS[kind]:
+            # the common case: every field straight from its slot
+            missing = False
+            for i in range(nf):
+                f[i] = pb_slot(<PyObject*>cmd, OFFS[kind][i])
+                missing |= f[i] == NULL
+        for i in range(nf if missing else 0):
             v = NULL
             if exact and OFFS[kind][i] >= 0:
                 v = pb_slot(<PyObject*>cmd, OFFS[kind][i])
@@ -1322,7 +1501,8 @@ cdef class CEngine:
     cdef int64_t* mids
     cdef tuple _configs
     cdef list _accts
-    cdef dict _orders
+    cdef pb_idmap orders  # order id -> _COrder (owns a reference to each)
+    cdef pb_clmap cls  # (account id, client order id) -> order id, for live orders
     cdef int64_t _seq
     cdef uint64_t _ts
     cdef IdVec t_orders, t_accts
@@ -1337,6 +1517,8 @@ cdef class CEngine:
     def __cinit__(self):
         self.mids = NULL
         self.t_orders.data = NULL
+        memset(&self.orders, 0, sizeof(pb_idmap))
+        memset(&self.cls, 0, sizeof(pb_clmap))
         self.t_accts.data = NULL
 
     def __init__(self, markets, *, max_accounts=_PY_MAX_ACCOUNTS, max_resting_per_side=1 << 48):
@@ -1393,7 +1575,6 @@ cdef class CEngine:
             self.mids[i] = m.mid
             self._mk.append(m)
         self._accts = []
-        self._orders = {}
         self._seq = 0
         self._ts = 0
         self.t_orders.compact_at = 4096
@@ -1405,6 +1586,8 @@ cdef class CEngine:
     def __dealloc__(self):
         free(self.mids)
         free(self.t_orders.data)
+        pb_idmap_clear(&self.orders)
+        pb_clmap_free(&self.cls)
         free(self.t_accts.data)
 
     # --- public API -------------------------------------------------------------------
@@ -1438,8 +1621,15 @@ cdef class CEngine:
             seq = list(cmds)
         n = len(seq)
         if type(seq) is list:
-            for i in range(n):
+            i = 0
+            # the size is read again each time: a command's own code could shrink the list
+            while i < PyList_GET_SIZE(seq):
+                if i + 4 < PyList_GET_SIZE(seq):
+                    pb_prefetch2(PyList_GET_ITEM(seq, i + 4))
+                if i + 2 < PyList_GET_SIZE(seq):
+                    prefetch_fields(PyList_GET_ITEM(seq, i + 2))
                 process_one(self, <object>PyList_GET_ITEM(seq, i))
+                i += 1
         else:
             for i in range(n):
                 process_one(self, seq[i])
@@ -1480,7 +1670,7 @@ cdef class CEngine:
         return vec_drain(&self.t_orders), vec_drain(&self.t_accts)
 
     def order_view(self, order_id):
-        cdef PyObject* p = PyDict_GetItem(self._orders, order_id)
+        cdef PyObject* p = orders_get(self, order_id)
         if p == NULL:
             return None
         return (<_COrder>p).view()
@@ -1611,7 +1801,17 @@ cdef class CEngine:
         cdef int i, k
         cdef Level* lv
         cdef PyObject* p
+        cdef size_t j
+        cdef pb_clmap_entry* ce
         seen = set()
+        orders = orders_dict(self)
+        cl_index = {}  # account id -> {client order id: order id}
+        for j in range(pb_clmap_capacity(&self.cls)):
+            ce = pb_clmap_slot(&self.cls, j)
+            if ce.cl:
+                assert ce.cl not in cl_index.setdefault(ce.acct, {}), ("cl twice", ce.acct, ce.cl)
+                cl_index[ce.acct][ce.cl] = ce.oid
+        assert sum(len(d) for d in cl_index.values()) == self.cls.n, "client order id map size"
         for i in range(self.nm):
             m = mkt(self, i)
             assert self.mids[i] == m.mid, ("market index", i)
@@ -1633,7 +1833,7 @@ cdef class CEngine:
                     count += 1
                     assert (o.side == BUY) == bool(s.is_bid), oview(o)
                     assert o.level != NULL and o.level.price == o.price, oview(o)
-                    assert self._orders.get(o.oid_o) is o, oview(o)
+                    assert orders.get(o.oid_o) is o, oview(o)
                     assert o.oid_o == o.oid and o.price_o == o.price, oview(o)
                     if o.next != NULL:
                         assert (<_COrder>o.next).prev == <PyObject*>o, oview(o)
@@ -1644,7 +1844,7 @@ cdef class CEngine:
                 assert count == s.count, ("side count", m.mid, k, count, s.count)
             bb, ba = side_best(&m.bids), side_best(&m.asks)
             assert bb is None or ba is None or bb.price < ba.price, ("crossed", m.mid)
-        assert seen == set(self._orders), "order index out of sync with books"
+        assert seen == set(orders), "order index out of sync with books"
         net = [0] * self.nm
         for a in self._accts:
             if a is None:
@@ -1652,7 +1852,7 @@ cdef class CEngine:
             ob = [0] * self.nm
             os_ = [0] * self.nm
             live = set()
-            for o in self._orders.values():
+            for o in orders.values():
                 if o.acct == a.id:
                     live.add(o.oid)
                     if o.side == BUY:
@@ -1675,11 +1875,12 @@ cdef class CEngine:
                 linked.add(o.oid)
                 p = o.anext
             assert linked == live and len(live) == a.norders, (a.id, linked, live)
-            for cl, oid in a.cl_ord_ids.items():
-                o = self._orders[oid]
+            cl_ord_ids = cl_index.get(a.id, {})
+            for cl, oid in cl_ord_ids.items():
+                o = orders[oid]
                 assert o.cl_o == cl and o.acct == a.id, (a.id, cl, oid)
-            assert len(a.cl_ord_ids) == sum(
-                1 for x in self._orders.values() if (<_COrder>x).acct == a.id and (<_COrder>x).cl_o
-            ), (a.id, a.cl_ord_ids)
+            assert len(cl_ord_ids) == sum(
+                1 for x in orders.values() if (<_COrder>x).acct == a.id and (<_COrder>x).cl_o
+            ), (a.id, cl_ord_ids)
         for i in range(self.nm):
             assert net[i] == 0, ("positions do not net to zero", self.mids[i], net[i])

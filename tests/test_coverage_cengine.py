@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import random
+from enum import IntEnum
 from typing import Any
 
 import msgspec
@@ -21,6 +24,7 @@ from matching import (
     Withdraw,
     encode,
 )
+from matching.types import BigInt, Rejected, Side
 from venue.workload import Workload
 
 pytestmark = pytest.mark.skipif(CEngine is None, reason="Cython engine not built")
@@ -218,3 +222,156 @@ def test_capacity_limits_match_on_workload() -> None:
     for cls in (ReferenceEngine, CEngine):
         with pytest.raises(EngineError, match="invalid engine limits"):
             cls(w.markets, max_accounts=0)  # type: ignore[operator]
+
+
+def _shape(ev: object) -> tuple[Any, ...]:
+    """An event's type, field types and GC tracking. IntEnum members count as plain ints: the
+    Cython engine emits plain ints for enum-valued fields (equal, and encoded the same, but
+    not GC-tracked), so GC tracking is only compared for events without such fields."""
+    values = [getattr(ev, f) for f in ev.__struct_fields__]  # type: ignore[attr-defined]
+    enums = any(isinstance(v, IntEnum) for v in values)
+    fields = tuple(int if isinstance(v, IntEnum) else type(v) for v in values)
+    return type(ev), fields, None if enums else gc.is_tracked(ev)
+
+
+def _same_shapes(ref_events: list[Any], fast_events: list[Any]) -> bool:
+    pairs = zip(map(_shape, ref_events), map(_shape, fast_events), strict=True)
+    return all(a[:2] == b[:2] and a[2] in (None, b[2]) for a, b in pairs)
+
+
+def test_rejected_events_match_the_reference_exactly() -> None:
+    """``Rejected`` is built without its Python ``__post_init__`` on the fast path: same values,
+    same ``BigInt`` ref, same (untracked) GC state as the reference's, for any ref."""
+    b = Both()
+    b.fund(1)
+    b.run(lambda s, t: PlaceOrder(s, t, 1, 2, 3, 1, 1, 1, 990, 4))  # order id 3, cl 3
+    oid = b.seq
+    refs: list[Any] = [
+        0,
+        7,
+        255,
+        1_000_001,
+        -3,
+        (1 << 62) + 1,
+        1 << 63,
+        (1 << 64) - 1,
+        1 << 70,
+        -(1 << 70),
+        BigInt(9),
+        BigInt(1 << 80),
+        True,
+        Side.SELL,
+        5.5,
+        float(oid) + 0.5,
+    ]
+    for ref in refs:
+        # an unknown order id, and a client order id of an unknown account: ref is echoed
+        for make in (
+            lambda s, t, r=ref: CancelOrder(s, t, 1, 2, r),
+            lambda s, t, r=ref: PlaceOrder(s, t, 99, 2, r, 1, 1, 1, 990, 4),
+            lambda s, t, r=ref: PlaceOrder(s, t, 1, 2, r, 1, 1, 1, 993, 4),
+        ):
+            b.seq += 1
+            b.ts += 1
+            cmd = make(b.seq, b.ts)
+            out = [eng.process(cmd) for eng in b.engines]
+            assert [_shape(e) for e in out[0]] == [_shape(e) for e in out[1]], (ref, out)
+            assert _same_shapes(out[0], out[1])
+            assert canon(out[0]) == canon(out[1]), (ref, out)
+            assert [type(e.ref) for e in out[1] if isinstance(e, Rejected)] in ([], [BigInt])
+    for eng in b.engines:
+        eng._check()
+    b.call(lambda e: e.snapshot())
+
+
+def test_event_shapes_match_on_workload() -> None:
+    w = Workload(11, accounts=200, target_resting=600)
+    cmds = w.genesis() + list(w.commands(6_000))
+    ref = ReferenceEngine(w.markets)
+    fast = CEngine(w.markets)  # type: ignore[misc]
+    ea = [e for c in cmds for e in ref.process(c)]
+    eb = [e for i in range(0, len(cmds), 64) for e in fast.process_batch(cmds[i : i + 64])]
+    assert encode(ea) == encode(eb)
+    assert _same_shapes(ea, eb)
+    assert any(isinstance(e, Rejected) for e in eb)
+
+
+def test_order_lookup_keys_like_a_dict() -> None:
+    """Order ids are found by value, as by ``dict.get`` on the reference's order index."""
+    b = Both()
+    b.fund(1)
+    b.run(lambda s, t: PlaceOrder(s, t, 1, 2, 0, 1, 1, 1, 990, 4))
+    oid = b.seq
+    b.run(lambda s, t: PlaceOrder(s, t, 1, 2, 0, 1, 1, 1, 985, 4))
+    for key in (oid, float(oid), BigInt(oid), oid + 0.5, 1 << 70, -(1 << 70), -1, 0, "x", None):
+        b.call(lambda e, k=key: e.order_view(k))
+    for eng in b.engines:
+        with pytest.raises(TypeError):
+            eng.order_view([oid])
+    b.run(lambda s, t: ReplaceOrder(s, t, 1, 2, BigInt(oid + 1), 980, 2, 0))
+    b.run(lambda s, t: CancelOrder(s, t, 1, 2, float(oid)))
+    b.run(lambda s, t: CancelOrder(s, t, 1, 2, oid))
+
+
+def test_order_and_client_id_indexes_under_churn() -> None:
+    """Thousands of resting orders (the C hash maps grow several times), cancelled and
+    replaced in random order; client order ids reused across accounts and after a cancel."""
+    rng = random.Random(5)
+    b = Both()
+    for acct in (1, 2):
+        b.fund(acct, 10**18)
+    live: list[tuple[int, int]] = []  # (order id, account)
+    cl_top = (1 << 64) - 1
+    for i in range(3_000):
+        acct = 1 + i % 2
+        cl = cl_top - i // 2 if i % 3 else i // 2 + 1  # the same cl in both accounts
+        side, price = (1, 100_000 - i) if i % 4 < 2 else (2, 200_000 + i)
+        b.seq += 1
+        b.ts += 1
+        cmd = PlaceOrder(b.seq, b.ts, acct, 1, cl, side, 1, 1, price, 1)
+        out = [eng.process(cmd) for eng in b.engines]
+        assert canon(out[0]) == canon(out[1])
+        live.append((b.seq, acct))
+    # a duplicate client order id is refused in its account only
+    b.run(lambda s, t: PlaceOrder(s, t, 1, 1, cl_top, 1, 1, 1, 50_000, 1))
+    b.run(lambda s, t: PlaceOrder(s, t, 1, 1, cl_top - 1, 1, 1, 1, 50_000, 1))
+    rng.shuffle(live)
+    for n, (oid, acct) in enumerate(live):
+        b.seq += 1
+        b.ts += 1
+        if n % 7 == 0:
+            cmd: Any = ReplaceOrder(b.seq, b.ts, acct, 1, oid, 1_000 + n, 1, n + 1)
+        elif n % 11 == 0:
+            cmd = ReplaceOrder(b.seq, b.ts, acct, 1, oid, 1_000 + n, 1, cl_top - 3 * n)
+        else:
+            cmd = CancelOrder(b.seq, b.ts, acct, 1, oid)
+        out = [eng.process(cmd) for eng in b.engines]
+        assert canon(out[0]) == canon(out[1]), (n, cmd)
+        if n % 500 == 0:
+            for eng in b.engines:
+                eng._check()
+            b.call(lambda e: e.drain_touched())
+    for eng in b.engines:
+        eng._check()
+    b.call(lambda e: e.snapshot())
+    b.run(lambda s, t: MassCancel(s, t, 1, 0))
+    b.run(lambda s, t: MassCancel(s, t, 2, 1))
+    b.run(lambda s, t: PlaceOrder(s, t, 1, 1, cl_top, 1, 1, 1, 50_000, 1))  # free again
+
+
+def test_batch_of_commands_that_read_fields_by_name() -> None:
+    """Prefetching in the batch loop looks at exact command types only."""
+
+    class MyCancel(CancelOrder, frozen=True, array_like=True, tag=102):
+        pass
+
+    w = Workload(4, accounts=50, target_resting=100)
+    cmds: list[Any] = w.genesis() + list(w.commands(1_500))
+    mixed = [
+        MyCancel(*msgspec.structs.astuple(c)) if isinstance(c, CancelOrder) and i % 2 else c
+        for i, c in enumerate(cmds)
+    ]
+    ref = ReferenceEngine(w.markets)
+    fast = CEngine(w.markets)  # type: ignore[misc]
+    assert encode([e for c in mixed for e in ref.process(c)]) == encode(fast.process_batch(mixed))
+    fast._check()
