@@ -87,3 +87,22 @@ def test_duplicate_submission_refused() -> None:
         with pytest.raises(ValueError):
             pool.submit(h, inputs, public)
         assert len(list(pool.results())) == 1
+
+
+@pytest.mark.slow
+def test_ray_backend_proves_in_order_and_survives_a_dead_actor() -> None:
+    """The same workers as Ray actors (a local Ray instance stands in for a cluster)."""
+    ray = pytest.importorskip("ray", reason="pip install provenbook[ray]")
+    os.environ.setdefault("RAY_DISABLE_USAGE_STATS", "1")
+    work = jobs(6)
+    try:
+        with ProverPool(CIRCUIT, workers=2, backend="ray") as pool:
+            for h, inputs, public in work:
+                pool.submit(h, inputs, public)
+            ray.kill(pool._actors[0])  # its in-flight jobs must be proved again
+            got = list(pool.results(timeout=180))
+            assert pool.restarts >= 1
+    finally:
+        ray.shutdown()
+    assert [r.height for r in got] == list(range(1, 7))
+    assert all(isinstance(r, ProofResult) for r in got)
