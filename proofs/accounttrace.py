@@ -56,6 +56,7 @@ from .poseidon import FIELD_MODULUS, hash2
 from .state import MONEY_BITS, POSITION_BITS, PRICE_BITS, QTY_BITS, account_leaf
 
 __all__ = [
+    "ACC_OP_WRITE",
     "AMOUNT_BITS",
     "BPS",
     "BPS_BITS",
@@ -88,6 +89,11 @@ BPS_BITS = 14
 REQ_BITS = 110
 _MONEY_OFF = 1 << (MONEY_BITS - 1)
 _POS_OFF = 1 << (POSITION_BITS - 1)
+
+
+#: Op code of WRITE in ``AccountStepOps(A, 1)`` (the block circuit's account slot): not an
+#: ``AccountOp`` because the standalone ``AccountStep`` does not have it.
+ACC_OP_WRITE = 7
 
 
 class AccountOp(IntEnum):
@@ -502,6 +508,42 @@ class AccountTrace:
         self.fields[w.index] = w.new
         self.pubkey_hash[w.index] = w.pubkey_hash
         return w
+
+    def nop(self, m: MarketParams) -> StepWitness:
+        """A NOP witness whose mark/imf are the market's and whose hints match them.
+
+        ``_nop`` (all zeros) suits a standalone ``AccountStep``; inside the block circuit mark and
+        imf are bound to the market, and the requirement hints depend on them."""
+        w = self._nop()
+        rb, remb, ra, rema = _margin_hints(w.old, False, 0, m)
+        return dataclasses.replace(
+            w,
+            mark=m.mark,
+            imf=m.imf_bps,
+            req_before=rb,
+            rem_before=remb,
+            req_after=ra,
+            rem_after=rema,
+        )
+
+    def write(self, account: int, new: AccountFields, m: MarketParams) -> dict[str, object]:
+        """Apply and return the inputs of a WRITE step (op ``ACC_OP_WRITE``, block circuit only):
+        the account's leaf := ``new`` (the taker's registers), hints for qty 0.
+
+        Not an ``AccountOp``: the standalone ``AccountStep`` has no WRITE; the rule that makes
+        ``new`` right (fills applied with ``ApplyFill``) is checked by the block circuit."""
+        if account not in self.fields:
+            raise StepRejected(f"WRITE: account {account} does not exist")
+        if not new.in_range():
+            raise StepConstraintError("WRITE: new fields out of range")
+        w = self.preview(StepParams(AccountOp.RELEASE, account, qty=0), m)
+        pk = self.pubkey_hash[account]
+        _, siblings = self.tree.set_with_path(account, new.leaf(pk, self.market_id))
+        assert tuple(siblings) == w.siblings, "tree moved"
+        self.fields[account] = new
+        inputs = dataclasses.replace(w, new=new, new_root=self.tree.root).inputs()
+        inputs["op"] = ACC_OP_WRITE
+        return inputs
 
     def run(self, ops: Iterable[StepParams], m: MarketParams) -> list[StepWitness]:
         return [self.step(p, m) for p in ops]

@@ -277,8 +277,11 @@ function ACC_OP_OPEN_ORDER() { return 4; }
 function ACC_OP_RELEASE() { return 5; }
 function ACC_OP_FILL() { return 6; }
 function ACC_OP_COUNT() { return 7; }
+// Block circuit only (AccountStepOps(A, 1)): write the caller's new fields over the old leaf.
+function ACC_OP_WRITE() { return 7; }
 
-// AccountStep(A): one account-leaf update slot of a depth-A accounts tree, one market.
+// AccountStepOps(A, W): one account-leaf update slot of a depth-A accounts tree, one market
+// (AccountStep(A) is W = 0; the block circuit uses W = 1, which adds op 7 WRITE, below).
 // The witness supplies the account's old and new fields (offset-encoded, as committed), the
 // op's parameters and the hints; the constraints pin the new fields to the op's rule:
 //   NOP         root unchanged (the path is not checked; all-zero witness allowed)
@@ -292,12 +295,16 @@ function ACC_OP_COUNT() { return 7; }
 //   RELEASE     open_{side} -= qty (cancel, STP, reduce, IOC remainder); must stay >= 0
 //   FILL        ApplyFill on position, basis, collateral; open_{side} -= qty, qty > 0 (a fill
 //               consumes the reserved open quantity of maker and taker alike)
+//   WRITE       (W = 1 only) new fields = the caller's, old leaf must be in the tree: the block
+//               circuit writes the taker's registers (fills applied with ApplyFill) once, at
+//               the end of its command, and binds the new fields to them
 // Non-ADD ops keep pubkeyHash; it is an input so the block circuit can bind it to the
 // AddAccount command (Poseidon(pubkey_x, pubkey_y)) once, for ADD only. mark and imf must be
 // bound to the market by the caller. Public by design of the block circuit: oldRoot/newRoot
 // chain from step to step.
-template AccountStep(A) {
+template AccountStepOps(A, W) {
     assert(A >= 1 && A <= 32);
+    assert(W == 0 || W == 1);
     signal input op;
     signal input oldRoot;
     signal input index;
@@ -334,10 +341,10 @@ template AccountStep(A) {
     var POS_OFF = 1 << 63;
 
     // One-hot op selector, pinned to op.
-    signal sel[ACC_OP_COUNT()];
+    signal sel[ACC_OP_COUNT() + W];
     var selSum = 0;
     var selIndex = 0;
-    for (var i = 0; i < ACC_OP_COUNT(); i++) {
+    for (var i = 0; i < ACC_OP_COUNT() + W; i++) {
         sel[i] <-- op == i ? 1 : 0;
         sel[i] * (sel[i] - 1) === 0;
         selSum += sel[i];
@@ -352,6 +359,8 @@ template AccountStep(A) {
     signal isOpen <== sel[ACC_OP_OPEN_ORDER()];
     signal isRel <== sel[ACC_OP_RELEASE()];
     signal isFill <== sel[ACC_OP_FILL()];
+    // WRITE (W = 1 only): the new fields are the caller's, the rule below does not apply.
+    var isWrite = W == 1 ? sel[ACC_OP_WRITE()] : 0;
 
     // Op parameters in range.
     isBuy * (isBuy - 1) === 0;
@@ -436,11 +445,11 @@ template AccountStep(A) {
     signal nextBasis <== keep * (bas + fillBasisDelta);
     signal nextBuy <== keep * (oldOpenBuy + buyDelta);
     signal nextSell <== keep * (oldOpenSell + openDelta - buyDelta);
-    newCollateral === nextColl + MONEY_OFF;
-    newPosition === nextPos + POS_OFF;
-    newBasis === nextBasis + MONEY_OFF;
-    newOpenBuy === nextBuy;
-    newOpenSell === nextSell;
+    (1 - isWrite) * (newCollateral - nextColl - MONEY_OFF) === 0;
+    (1 - isWrite) * (newPosition - nextPos - POS_OFF) === 0;
+    (1 - isWrite) * (newBasis - nextBasis - MONEY_OFF) === 0;
+    (1 - isWrite) * (newOpenBuy - nextBuy) === 0;
+    (1 - isWrite) * (newOpenSell - nextSell) === 0;
 
     // New leaf (Pack range-checks the new fields: open qty >= 0, no overflow).
     component newLeaf = AccountLeaf();
@@ -463,4 +472,69 @@ template AccountStep(A) {
         update.siblings[i] <== siblings[i];
     }
     newRoot <== update.newRoot;
+}
+
+// AccountStep(A): the seven ops above (AccountStepOps without WRITE; same constraints).
+template AccountStep(A) {
+    assert(A >= 1 && A <= 32);
+    signal input op;
+    signal input oldRoot;
+    signal input index;
+    signal input siblings[A];
+    signal input pubkeyHash;
+    signal input oldCollateral;
+    signal input oldPosition;
+    signal input oldOpenBuy;
+    signal input oldOpenSell;
+    signal input oldBasis;
+    signal input newCollateral;
+    signal input newPosition;
+    signal input newOpenBuy;
+    signal input newOpenSell;
+    signal input newBasis;
+    signal input isBuy;
+    signal input price;
+    signal input qty;
+    signal input amount;
+    signal input mark;
+    signal input imf;
+    signal input released;
+    signal input divRem;
+    signal input reqBefore;
+    signal input remBefore;
+    signal input reqAfter;
+    signal input remAfter;
+    signal output newRoot;
+
+    component s = AccountStepOps(A, 0);
+    s.op <== op;
+    s.oldRoot <== oldRoot;
+    s.index <== index;
+    for (var i = 0; i < A; i++) {
+        s.siblings[i] <== siblings[i];
+    }
+    s.pubkeyHash <== pubkeyHash;
+    s.oldCollateral <== oldCollateral;
+    s.oldPosition <== oldPosition;
+    s.oldOpenBuy <== oldOpenBuy;
+    s.oldOpenSell <== oldOpenSell;
+    s.oldBasis <== oldBasis;
+    s.newCollateral <== newCollateral;
+    s.newPosition <== newPosition;
+    s.newOpenBuy <== newOpenBuy;
+    s.newOpenSell <== newOpenSell;
+    s.newBasis <== newBasis;
+    s.isBuy <== isBuy;
+    s.price <== price;
+    s.qty <== qty;
+    s.amount <== amount;
+    s.mark <== mark;
+    s.imf <== imf;
+    s.released <== released;
+    s.divRem <== divRem;
+    s.reqBefore <== reqBefore;
+    s.remBefore <== remBefore;
+    s.reqAfter <== reqAfter;
+    s.remAfter <== remAfter;
+    newRoot <== s.newRoot;
 }

@@ -1,0 +1,755 @@
+pragma circom 2.0.0;
+
+include "bitify.circom";
+include "comparators.circom";
+include "poseidon.circom";
+include "hash_chain.circom";
+include "pack.circom";
+include "book.circom";
+include "account.circom";
+include "command.circom";
+include "settle.circom";
+
+// The v1 block circuit for ONE market: S uniform steps over a block of at most N commands, then
+// the settlement and both state roots (proofs/circuits/BLOCK.md, "Measured: the v1 block
+// circuit"). Python witness builder and specification of the step schedule: proofs/witness.py.
+//
+// Every step is one BookStep(D) (one order-leaf write on the side isBid) + one AccountStepOps(A, 1)
+// (one account-leaf write) + CommandHash/chain + PlaceValid + the taker's ApplyFill, tied together
+// by a one-hot step kind that the witness chooses and these constraints pin down:
+//
+//   kind            begins  book op                       account op         then open
+//   0  NOP          -       NOP                           NOP                no (stopped for good)
+//   1  REJECT       yes     NOP                           NOP                no
+//   2  PLACE        yes     NOP                           OPEN_ORDER taker   yes
+//   3  FILL         no      FILL_HEAD opposite side       FILL maker         yes
+//   4  END          no      NOP, or REDUCE(0) = read head WRITE taker regs   no
+//   5  REST_BEGIN   yes     INSERT_HEAD / LINK own side   OPEN_ORDER taker   LINK ? yes : no
+//   6  REST         no      INSERT_HEAD / LINK own side   WRITE taker regs   LINK ? yes : no
+//   7  PUT          no      PUT own side                  NOP                no
+//   8  CANCEL_HEAD  yes     REMOVE_HEAD                   RELEASE owner      no
+//   9  CANCEL_UNLINK yes    UNLINK                        NOP                yes
+//   10 CANCEL_CLEAR no      CLEAR                         RELEASE owner      no
+//   11 ADD          yes     NOP                           ADD                no
+//   12 DEPOSIT      yes     NOP                           DEPOSIT            no
+//   13 WITHDRAW     yes     NOP                           WITHDRAW           no
+//   14 MC_BEGIN     yes     NOP                           NOP                yes
+//   15 MC_HEAD      no      REMOVE_HEAD                   RELEASE owner      yes
+//   16 MC_UNLINK    no      UNLINK                        NOP                yes
+//   17 MC_CLEAR     no      CLEAR                         RELEASE owner      yes
+//   18 MC_END       no      NOP                           WRITE = old fields no
+// (MassCancel: every removed order is the account's; at MC_END the account's open_buy and
+// open_sell are 0, which proves that every one of its orders was removed.)
+//
+// A rejected command (REJECT) is chained and changes nothing (BLOCK.md "Rejected commands");
+// an IOC/FOK order that trades nothing also leaves the state unchanged and is proved that way.
+// Registers (BlockRegs below) carry the roots and heads, the one pending half-operation of the
+// book (shared by both sides, with its side), the command chain and index, the current
+// command's fields, the taker's remaining quantity and account fields, the block's notional,
+// volume and trades, the last timestamp, and the open/stopped phase.
+
+// Register layout (indices into r[]).
+function BR_ACC() { return 0; }
+function BR_BID_TREE() { return 1; }
+function BR_BID_HEAD() { return 2; }      // 3 signals: slot1, price, prio
+function BR_ASK_TREE() { return 5; }
+function BR_ASK_HEAD() { return 6; }      // 3 signals
+function BR_PEND() { return 9; }          // 7 signals (BookStep pend)
+function BR_PEND_SIDE() { return 16; }
+function BR_CHAIN() { return 17; }
+function BR_INDEX() { return 18; }
+function BR_CMD() { return 19; }          // 17 command fields, order of BC_* below
+function BR_REMAINING() { return 36; }
+function BR_TAKER() { return 37; }        // 5 offset-encoded account fields of the taker
+function BR_NOTIONAL() { return 42; }
+function BR_VOLUME() { return 43; }
+function BR_TRADES() { return 44; }
+function BR_LAST_TS() { return 45; }
+function BR_OPEN() { return 46; }
+function BR_STOPPED() { return 47; }
+function BR_COUNT() { return 48; }
+
+// Command fields (CommandHash inputs, = proofs.commandtrace.COMMAND_INPUTS with the type first).
+function BC_TYPE() { return 0; }
+function BC_SEQ() { return 1; }
+function BC_TS() { return 2; }
+function BC_ACCOUNT() { return 3; }
+function BC_MARKET() { return 4; }
+function BC_CLORD() { return 5; }
+function BC_SIDE() { return 6; }
+function BC_ORDER_TYPE() { return 7; }
+function BC_TIF() { return 8; }
+function BC_PRICE() { return 9; }
+function BC_QTY() { return 10; }
+function BC_POST_ONLY() { return 11; }
+function BC_STP() { return 12; }
+function BC_ORDER_ID() { return 13; }
+function BC_AMOUNT() { return 14; }
+function BC_PUBKEY_X() { return 15; }
+function BC_PUBKEY_Y() { return 16; }
+function BC_COUNT() { return 17; }
+
+// Step kinds (proofs.witness.StepKind).
+function BK_NOP() { return 0; }
+function BK_REJECT() { return 1; }
+function BK_PLACE() { return 2; }
+function BK_FILL() { return 3; }
+function BK_END() { return 4; }
+function BK_REST_BEGIN() { return 5; }
+function BK_REST() { return 6; }
+function BK_PUT() { return 7; }
+function BK_CANCEL_HEAD() { return 8; }
+function BK_CANCEL_UNLINK() { return 9; }
+function BK_CANCEL_CLEAR() { return 10; }
+function BK_ADD() { return 11; }
+function BK_DEPOSIT() { return 12; }
+function BK_WITHDRAW() { return 13; }
+function BK_MC_BEGIN() { return 14; }
+function BK_MC_HEAD() { return 15; }
+function BK_MC_UNLINK() { return 16; }
+function BK_MC_CLEAR() { return 17; }
+function BK_MC_END() { return 18; }
+function BK_COUNT() { return 19; }
+
+// BlockStep(D, A): one step (table above). cfg = the market (id, tick, lot, minPrice, maxPrice,
+// maxQty, bandBps, imf), range-checked once by Block; mark is the pre-block mark (constant in a
+// block); firstSeq and closeTs come from the public meta. r = registers before, out = after.
+template BlockStep(D, A) {
+    assert(D >= 1 && D <= 24);
+    assert(A >= 1 && A <= 32);
+    signal input cfg[8];
+    signal input mark;
+    signal input firstSeq;
+    signal input closeTs;
+    signal input r[BR_COUNT()];
+    signal output out[BR_COUNT()];
+    // --- witness
+    signal input kind;
+    signal input cmd[BC_COUNT()];
+    signal input pvHints[4];       // PlaceValid priceQ, priceR, qtyQ, qtyR
+    signal input linkFlag;         // REST*: 1 LINK (PUT follows), 0 INSERT_HEAD
+    signal input stpRead;          // END: the opposite head is the taker's own (cancel-taker)
+    signal input isBid;
+    signal input bookIndex;
+    signal input siblings[D];
+    signal input oldOrder[10];
+    signal input newOrder[10];
+    signal input link[3];
+    signal input q;
+    signal input accIndex;
+    signal input accSiblings[A];
+    signal input pubkeyHash;
+    signal input accOld[5];
+    signal input accNew[5];
+    signal input accIsBuy;
+    signal input accPrice;
+    signal input accQty;
+    signal input accAmount;
+    signal input accHints[6];      // released, divRem, reqBefore, remBefore, reqAfter, remAfter
+    signal input takerHints[2];    // ApplyFill released, divRem of the taker's registers
+
+    var MONEY_OFF = 1 << 127;
+    var POS_OFF = 1 << 63;
+    var O_PRICE = 0;
+    var O_QTY = 1;
+    var O_PRIO = 2;
+    var O_ACCOUNT = 3;
+    var O_OID = 5;
+    var O_CLORD = 6;
+
+    // --- kind selector (one-hot, pinned to kind)
+    signal k[BK_COUNT()];
+    var kSum = 0;
+    var kIdx = 0;
+    for (var i = 0; i < BK_COUNT(); i++) {
+        k[i] <-- kind == i ? 1 : 0;
+        k[i] * (k[i] - 1) === 0;
+        kSum += k[i];
+        kIdx += i * k[i];
+    }
+    kSum === 1;
+    kIdx === kind;
+    var kNop = k[BK_NOP()];
+    var kPlace = k[BK_PLACE()];
+    var kFill = k[BK_FILL()];
+    var kEnd = k[BK_END()];
+    var kRestB = k[BK_REST_BEGIN()];
+    var kRest = k[BK_REST()];
+    var kPut = k[BK_PUT()];
+    var kCh = k[BK_CANCEL_HEAD()];
+    var kCu = k[BK_CANCEL_UNLINK()];
+    var kCc = k[BK_CANCEL_CLEAR()];
+    var kAdd = k[BK_ADD()];
+    var kDep = k[BK_DEPOSIT()];
+    var kWd = k[BK_WITHDRAW()];
+    var kMb = k[BK_MC_BEGIN()];
+    var kMh = k[BK_MC_HEAD()];
+    var kMu = k[BK_MC_UNLINK()];
+    var kMc = k[BK_MC_CLEAR()];
+    var kMe = k[BK_MC_END()];
+    var massK = kMb + kMh + kMu + kMc + kMe;
+    var beginK = k[BK_REJECT()] + kPlace + kRestB + kCh + kCu + kAdd + kDep + kWd + kMb;
+    var contK = kFill + kEnd + kRest + kPut + kCc + kMh + kMu + kMc + kMe;
+    var placeK = kPlace + kFill + kEnd + kRestB + kRest + kPut;
+    var cancelK = kCh + kCu + kCc;
+    var restAny = kRestB + kRest;
+    var loadK = kPlace + kRestB;
+    var relK = kCh + kCc;
+
+    // --- phase: a command begins only after the previous one ended; continuation steps only
+    // inside a command; once a NOP, always NOP (padding sits after the last command).
+    linkFlag * (linkFlag - 1) === 0;
+    linkFlag * (1 - restAny) === 0;
+    stpRead * (stpRead - 1) === 0;
+    stpRead * (1 - kEnd) === 0;
+    r[BR_STOPPED()] * (1 - kNop) === 0;
+    (beginK + kNop) * r[BR_OPEN()] === 0;
+    contK * (1 - r[BR_OPEN()]) === 0;
+    out[BR_STOPPED()] <== kNop;
+    out[BR_OPEN()] <== kPlace + kFill + linkFlag + kCu + kMb + kMh + kMu + kMc;
+
+    // --- the command: hashed and chained when it begins; later steps repeat its fields
+    component ch = CommandHash();
+    ch.type <== cmd[BC_TYPE()];
+    ch.seq <== cmd[BC_SEQ()];
+    ch.ts <== cmd[BC_TS()];
+    ch.account <== cmd[BC_ACCOUNT()];
+    ch.market <== cmd[BC_MARKET()];
+    ch.clOrdId <== cmd[BC_CLORD()];
+    ch.side <== cmd[BC_SIDE()];
+    ch.orderType <== cmd[BC_ORDER_TYPE()];
+    ch.tif <== cmd[BC_TIF()];
+    ch.price <== cmd[BC_PRICE()];
+    ch.qty <== cmd[BC_QTY()];
+    ch.postOnly <== cmd[BC_POST_ONLY()];
+    ch.stp <== cmd[BC_STP()];
+    ch.orderId <== cmd[BC_ORDER_ID()];
+    ch.amount <== cmd[BC_AMOUNT()];
+    ch.pubkeyX <== cmd[BC_PUBKEY_X()];
+    ch.pubkeyY <== cmd[BC_PUBKEY_Y()];
+    for (var j = 0; j < BC_COUNT(); j++) {
+        contK * (cmd[j] - r[BR_CMD() + j]) === 0;
+        out[BR_CMD() + j] <== cmd[j];
+    }
+    component link0 = Poseidon(2);
+    link0.inputs[0] <== r[BR_CHAIN()];
+    link0.inputs[1] <== ch.out;
+    out[BR_CHAIN()] <== r[BR_CHAIN()] + beginK * (link0.out - r[BR_CHAIN()]);
+    out[BR_INDEX()] <== r[BR_INDEX()] + beginK;
+    beginK * (cmd[BC_SEQ()] - firstSeq - r[BR_INDEX()]) === 0;
+    // lastTs <= ts <= closeTs for every command (ts is range-checked by CommandHash)
+    component tsBack = LessThan(64);
+    tsBack.in[0] <== cmd[BC_TS()];
+    tsBack.in[1] <== r[BR_LAST_TS()];
+    beginK * tsBack.out === 0;
+    component tsLate = LessThan(64);
+    tsLate.in[0] <== closeTs;
+    tsLate.in[1] <== cmd[BC_TS()];
+    beginK * tsLate.out === 0;
+    out[BR_LAST_TS()] <== r[BR_LAST_TS()] + beginK * (cmd[BC_TS()] - r[BR_LAST_TS()]);
+
+    // --- what the command must be for the kind
+    placeK * (1 - ch.isType[0]) === 0;
+    cancelK * (1 - ch.isType[1]) === 0;
+    kDep * (1 - ch.isType[4]) === 0;
+    kWd * (1 - ch.isType[5]) === 0;
+    kAdd * (1 - ch.isType[6]) === 0;
+    massK * (1 - ch.isType[3]) === 0;
+    (placeK + cancelK) * (cmd[BC_MARKET()] - cfg[0]) === 0;
+    // MassCancel: this market or ALL_MARKETS (0)
+    signal massMarket <== massK * cmd[BC_MARKET()];
+    massMarket * (cmd[BC_MARKET()] - cfg[0]) === 0;
+    component pv = PlaceValid();
+    pv.tickSize <== cfg[1];
+    pv.lotSize <== cfg[2];
+    pv.minPrice <== cfg[3];
+    pv.maxPrice <== cfg[4];
+    pv.maxQty <== cfg[5];
+    pv.bandBps <== cfg[6];
+    pv.mark <== mark;
+    pv.side <== cmd[BC_SIDE()];
+    pv.orderType <== cmd[BC_ORDER_TYPE()];
+    pv.tif <== cmd[BC_TIF()];
+    pv.price <== cmd[BC_PRICE()];
+    pv.qty <== cmd[BC_QTY()];
+    pv.postOnly <== cmd[BC_POST_ONLY()];
+    pv.stp <== cmd[BC_STP()];
+    pv.priceQ <== pvHints[0];
+    pv.priceR <== pvHints[1];
+    pv.qtyQ <== pvHints[2];
+    pv.qtyR <== pvHints[3];
+    loadK * (1 - pv.valid) === 0;
+
+    // --- the taker: side, flags, the opposite head and whether it crosses the limit.
+    // On place kinds side is 1 or 2 (PlaceValid at the begin step, repeated since), else 0.
+    signal tIsBuy <== placeK * (2 - cmd[BC_SIDE()]);
+    component isGtc = IsZero();
+    isGtc.in <== cmd[BC_TIF()] - 1;
+    component isFok = IsZero();
+    isFok.in <== cmd[BC_TIF()] - 4;
+    component isLimit = IsZero();
+    isLimit.in <== cmd[BC_ORDER_TYPE()] - 1;
+    signal rests <== isGtc.out * isLimit.out;
+    signal oppHead[3];
+    for (var j = 0; j < 3; j++) {
+        oppHead[j] <== r[BR_BID_HEAD() + j]
+            + tIsBuy * (r[BR_ASK_HEAD() + j] - r[BR_BID_HEAD() + j]);
+    }
+    component oppEmpty = IsZero();
+    oppEmpty.in <== oppHead[0];
+    // buy: crosses iff head price <= limit; sell: iff head price >= limit. Inputs < 2^40 on
+    // place kinds (validated limit, committed head price), 0 otherwise.
+    signal lim <== placeK * cmd[BC_PRICE()];
+    signal hp <== placeK * oppHead[1];
+    signal cx <== hp + tIsBuy * (lim - hp);
+    component below = LessThan(40);
+    below.in[0] <== cx;
+    below.in[1] <== lim + hp - cx;
+    signal crosses <== (1 - below.out) * (1 - oppEmpty.out);
+
+    // --- the book step, on the side isBid (bids 1, asks 0)
+    (kFill + kEnd) * (isBid + tIsBuy - 1) === 0;
+    (restAny + kPut) * (isBid - tIsBuy) === 0;
+    r[BR_PEND()] * (isBid - r[BR_PEND_SIDE()]) === 0;
+    out[BR_PEND_SIDE()] <== isBid;
+    component bs = BookStep(D);
+    bs.isBid <== isBid;
+    signal selTree <== r[BR_ASK_TREE()] + isBid * (r[BR_BID_TREE()] - r[BR_ASK_TREE()]);
+    bs.oldRoot <== selTree;
+    signal selHead[3];
+    for (var j = 0; j < 3; j++) {
+        selHead[j] <== r[BR_ASK_HEAD() + j] + isBid * (r[BR_BID_HEAD() + j] - r[BR_ASK_HEAD() + j]);
+        bs.head[j] <== selHead[j];
+    }
+    for (var j = 0; j < 7; j++) {
+        bs.pend[j] <== r[BR_PEND() + j];
+    }
+    bs.op <== 7 * kFill + 8 * stpRead + restAny + linkFlag + 3 * kPut + 4 * (kCh + kMh)
+        + 5 * (kCu + kMu) + 6 * (kCc + kMc);
+    bs.index <== bookIndex;
+    for (var i = 0; i < D; i++) {
+        bs.siblings[i] <== siblings[i];
+    }
+    for (var i = 0; i < 10; i++) {
+        bs.oldOrder[i] <== oldOrder[i];
+        bs.newOrder[i] <== newOrder[i];
+    }
+    for (var j = 0; j < 3; j++) {
+        bs.link[j] <== link[j];
+    }
+    bs.q <== q;
+    out[BR_BID_TREE()] <== r[BR_BID_TREE()] + isBid * (bs.newRoot - r[BR_BID_TREE()]);
+    out[BR_ASK_TREE()] <== r[BR_ASK_TREE()] + (1 - isBid) * (bs.newRoot - r[BR_ASK_TREE()]);
+    for (var j = 0; j < 3; j++) {
+        out[BR_BID_HEAD() + j] <== r[BR_BID_HEAD() + j]
+            + isBid * (bs.newHead[j] - r[BR_BID_HEAD() + j]);
+        out[BR_ASK_HEAD() + j] <== r[BR_ASK_HEAD() + j]
+            + (1 - isBid) * (bs.newHead[j] - r[BR_ASK_HEAD() + j]);
+    }
+    for (var j = 0; j < 7; j++) {
+        out[BR_PEND() + j] <== bs.newPend[j];
+    }
+
+    // --- FILL: the head crosses, q = min(remaining, maker qty), maker is not the taker,
+    // post-only orders never trade; block accumulators.
+    kFill * (1 - crosses) === 0;
+    signal remaining <== r[BR_REMAINING()];
+    out[BR_REMAINING()] <== remaining - bs.fillQty + loadK * (cmd[BC_QTY()] - remaining);
+    component remRange = Num2Bits(48);
+    remRange.in <== out[BR_REMAINING()];
+    out[BR_REMAINING()] * bs.fillRemaining === 0;
+    component selfTrade = IsZero();
+    selfTrade.in <== bs.fillAccount - cmd[BC_ACCOUNT()];
+    kFill * selfTrade.out === 0;
+    kFill * cmd[BC_POST_ONLY()] === 0;
+    out[BR_NOTIONAL()] <== r[BR_NOTIONAL()] + bs.fillPrice * bs.fillQty;
+    out[BR_VOLUME()] <== r[BR_VOLUME()] + bs.fillQty;
+    out[BR_TRADES()] <== r[BR_TRADES()] + kFill;
+
+    // --- END: stop condition (remaining 0, opposite side empty, or its head does not cross),
+    // or the STP read: the crossing head is the taker's own order and the mode cancels the
+    // taker. A GTC limit remainder must rest instead (unless STP), a FOK order fills completely.
+    component remZero = IsZero();
+    remZero.in <== remaining;
+    signal mustGo <== (1 - remZero.out) * crosses;
+    (kEnd - stpRead) * mustGo === 0;
+    stpRead * (1 - crosses) === 0;
+    stpRead * (oldOrder[O_ACCOUNT] - cmd[BC_ACCOUNT()]) === 0;
+    stpRead * cmd[BC_STP()] === 0;
+    stpRead * q === 0;
+    stpRead * (newOrder[O_CLORD] - oldOrder[O_CLORD]) === 0;
+    stpRead * (bookIndex + 1 - oppHead[0]) === 0;
+    stpRead * (oldOrder[O_PRICE] - oppHead[1]) === 0;
+    stpRead * (oldOrder[O_PRIO] - oppHead[2]) === 0;
+    signal endRests <== kEnd * rests;
+    signal endRestsRem <== endRests * remaining;
+    endRestsRem * (1 - stpRead) === 0;
+    signal endFok <== kEnd * isFok.out;
+    endFok * remaining === 0;
+
+    // --- REST: a GTC limit order that does not cross rests with the taker's fields
+    restAny * (1 - rests) === 0;
+    restAny * crosses === 0;
+    var putLike = restAny - linkFlag + kPut;
+    putLike * (newOrder[O_PRICE] - cmd[BC_PRICE()]) === 0;
+    putLike * (newOrder[O_QTY] - out[BR_REMAINING()]) === 0;   // REST_BEGIN: the loaded qty
+    putLike * (newOrder[O_PRIO] - cmd[BC_SEQ()]) === 0;
+    putLike * (newOrder[O_ACCOUNT] - cmd[BC_ACCOUNT()]) === 0;
+    putLike * (newOrder[O_OID] - cmd[BC_SEQ()]) === 0;
+    putLike * (newOrder[O_CLORD] - cmd[BC_CLORD()]) === 0;
+    linkFlag * (link[1] - cmd[BC_PRICE()]) === 0;
+    linkFlag * (link[2] - cmd[BC_SEQ()]) === 0;
+
+    // --- CANCEL: the removed order is the command's (owner and order id)
+    relK * (oldOrder[O_ACCOUNT] - cmd[BC_ACCOUNT()]) === 0;
+    relK * (oldOrder[O_OID] - cmd[BC_ORDER_ID()]) === 0;
+    (kMh + kMc) * (oldOrder[O_ACCOUNT] - cmd[BC_ACCOUNT()]) === 0;
+
+    // --- the account step
+    component acs = AccountStepOps(A, 1);
+    acs.op <== 4 * loadK + 6 * kFill + 7 * (kEnd + kRest + kMe) + 5 * (relK + kMh + kMc) + kAdd
+        + 2 * kDep + 3 * kWd;
+    acs.oldRoot <== r[BR_ACC()];
+    acs.index <== accIndex;
+    for (var i = 0; i < A; i++) {
+        acs.siblings[i] <== accSiblings[i];
+    }
+    acs.pubkeyHash <== pubkeyHash;
+    acs.oldCollateral <== accOld[0];
+    acs.oldPosition <== accOld[1];
+    acs.oldOpenBuy <== accOld[2];
+    acs.oldOpenSell <== accOld[3];
+    acs.oldBasis <== accOld[4];
+    acs.newCollateral <== accNew[0];
+    acs.newPosition <== accNew[1];
+    acs.newOpenBuy <== accNew[2];
+    acs.newOpenSell <== accNew[3];
+    acs.newBasis <== accNew[4];
+    acs.isBuy <== accIsBuy;
+    acs.price <== accPrice;
+    acs.qty <== accQty;
+    acs.amount <== accAmount;
+    acs.mark <== mark;
+    acs.imf <== cfg[7];
+    acs.released <== accHints[0];
+    acs.divRem <== accHints[1];
+    acs.reqBefore <== accHints[2];
+    acs.remBefore <== accHints[3];
+    acs.reqAfter <== accHints[4];
+    acs.remAfter <== accHints[5];
+    out[BR_ACC()] <== acs.newRoot;
+    (loadK + kEnd + kRest + relK + kAdd + kDep + kWd + kMh + kMc + kMe)
+        * (accIndex - cmd[BC_ACCOUNT()]) === 0;
+    kFill * (accIndex - oldOrder[O_ACCOUNT]) === 0;
+    loadK * (accIsBuy - tIsBuy) === 0;
+    (kFill + relK + kMh + kMc) * (accIsBuy - isBid) === 0;
+    loadK * (accPrice - cmd[BC_PRICE()]) === 0;
+    kFill * (accPrice - oldOrder[O_PRICE]) === 0;
+    loadK * (accQty - cmd[BC_QTY()]) === 0;
+    kFill * (accQty - q) === 0;
+    (relK + kMh + kMc) * (accQty - oldOrder[O_QTY]) === 0;
+    // MC_END: the account is rewritten unchanged, with nothing open left in this market
+    for (var j = 0; j < 5; j++) {
+        kMe * (accNew[j] - accOld[j]) === 0;
+    }
+    kMe * accOld[2] === 0;
+    kMe * accOld[3] === 0;
+    (kDep + kWd) * (accAmount - cmd[BC_AMOUNT()]) === 0;
+    component pk = Poseidon(2);
+    pk.inputs[0] <== cmd[BC_PUBKEY_X()];
+    pk.inputs[1] <== cmd[BC_PUBKEY_Y()];
+    kAdd * (pubkeyHash - pk.out) === 0;
+
+    // --- the taker's registers: loaded from OPEN_ORDER's result, each fill applied with
+    // ApplyFill (qty 0 off FILL steps, which changes nothing), written once by END/REST.
+    component tf = ApplyFill();
+    tf.position <== r[BR_TAKER() + 1] - POS_OFF;
+    tf.basis <== r[BR_TAKER() + 4] - MONEY_OFF;
+    tf.collateral <== r[BR_TAKER()] - MONEY_OFF;
+    tf.isBuy <== tIsBuy;
+    tf.price <== bs.fillPrice;
+    tf.qty <== bs.fillQty;
+    tf.released <== takerHints[0];
+    tf.divRem <== takerHints[1];
+    signal buyFill <== tIsBuy * bs.fillQty;
+    var t1[5] = [
+        tf.newCollateral + MONEY_OFF,
+        tf.newPosition + POS_OFF,
+        r[BR_TAKER() + 2] - buyFill,
+        r[BR_TAKER() + 3] - bs.fillQty + buyFill,
+        tf.newBasis + MONEY_OFF
+    ];
+    for (var j = 0; j < 5; j++) {
+        out[BR_TAKER() + j] <== t1[j] + loadK * (accNew[j] - t1[j]);
+    }
+    // WRITE (END, REST): new fields = registers; END releases the remainder it cancels.
+    signal endRel <== kEnd * remaining;
+    signal endRelBuy <== tIsBuy * endRel;
+    var wK = kEnd + kRest;
+    wK * (accNew[0] - r[BR_TAKER()]) === 0;
+    wK * (accNew[1] - r[BR_TAKER() + 1]) === 0;
+    wK * (accNew[2] - r[BR_TAKER() + 2] + endRelBuy) === 0;
+    wK * (accNew[3] - r[BR_TAKER() + 3] + endRel - endRelBuy) === 0;
+    wK * (accNew[4] - r[BR_TAKER() + 4]) === 0;
+}
+
+// BlockSideRoot(): proofs.state.side_root from a tree root and a range-checked head.
+template BlockSideRoot() {
+    assert(SLOT_BITS_PLUS_ONE() == 25);
+    signal input tree;
+    signal input head[3];
+    signal output out;
+
+    component h = Poseidon(2);
+    h.inputs[0] <== tree;
+    h.inputs[1] <== head[0] + head[1] * (1 << 25) + head[2] * (1 << 65);
+    out <== h.out;
+}
+
+function SLOT_BITS_PLUS_ONE() { return 25; }
+
+// BlockStateRoot(): proofs.state's state root for one market:
+// chain(accRoot, chain(chain(bids, asks, pack(mark 40, closeTs 64), cumPriceTime), 1), height).
+// mark and closeTs are range-checked here (Pack); heads must be range-checked by the caller.
+template BlockStateRoot() {
+    assert(SLOT_BITS_PLUS_ONE() + 40 + 48 <= 253);
+    signal input accRoot;
+    signal input bidTree;
+    signal input bidHead[3];
+    signal input askTree;
+    signal input askHead[3];
+    signal input mark;
+    signal input closeTs;
+    signal input cumPriceTime;
+    signal input height;
+    signal output out;
+
+    component bids = BlockSideRoot();
+    bids.tree <== bidTree;
+    component asks = BlockSideRoot();
+    asks.tree <== askTree;
+    for (var j = 0; j < 3; j++) {
+        bids.head[j] <== bidHead[j];
+        asks.head[j] <== askHead[j];
+    }
+    component mp = Pack(2, [40, 64]);
+    mp.in[0] <== mark;
+    mp.in[1] <== closeTs;
+    component market = HashChain(4);
+    market.in[0] <== bids.out;
+    market.in[1] <== asks.out;
+    market.in[2] <== mp.out;
+    market.in[3] <== cumPriceTime;
+    component markets = Poseidon(2);
+    markets.inputs[0] <== market.out;
+    markets.inputs[1] <== 1;
+    component state = HashChain(3);
+    state.in[0] <== accRoot;
+    state.in[1] <== markets.out;
+    state.in[2] <== height;
+    out <== state.out;
+}
+
+// Block(N, S, D, A, CFG): S chained BlockSteps over a block of at most N commands of the one
+// market CFG = [id, tick, lot, minPrice, maxPrice, maxQty, bandBps, imf_bps] (a compile-time
+// constant: the proof is bound to its market, and the ranges PlaceValid expects are asserted at
+// compile time instead of costing constraints), the settlement and both state roots.
+// Public: preRoot, postRoot, cmdCommitment, meta, settle, cumPriceTime (BLOCK.md).
+template Block(N, S, D, A, CFG) {
+    assert(N >= 1 && N < (1 << 16));
+    assert(S >= N);
+    assert(D >= 1 && D <= 24);
+    assert(A >= 1 && A <= 32);
+    var cfgBits[8] = [16, 40, 48, 40, 40, 48, 64, 14];
+    for (var i = 0; i < 8; i++) {
+        assert(CFG[i] >= 0 && CFG[i] < (1 << cfgBits[i]));
+    }
+    assert(CFG[1] >= 1 && CFG[2] >= 1);
+    signal input preRoot;
+    signal input postRoot;
+    signal input cmdCommitment;
+    signal input meta;
+    signal input settle;
+    signal input cumPriceTime;
+    // pre-state (hashed into preRoot) and meta fields (packed into meta)
+    signal input accRoot0;
+    signal input bidTree0;
+    signal input bidHead0;
+    signal input askTree0;
+    signal input askHead0;
+    signal input mark;
+    signal input lastCloseTs;
+    signal input cumPriceTime0;
+    signal input height;
+    signal input closeTs;
+    signal input commandCount;
+    signal input firstSeq;
+    signal input settleHints[6];   // q, r, closeMs, closeRem, lastMs, lastRem
+    // steps
+    signal input kind[S];
+    signal input cmd[S][BC_COUNT()];
+    signal input pvHints[S][4];
+    signal input linkFlag[S];
+    signal input stpRead[S];
+    signal input isBid[S];
+    signal input bookIndex[S];
+    signal input siblings[S][D];
+    signal input oldOrder[S][10];
+    signal input newOrder[S][10];
+    signal input link[S][3];
+    signal input q[S];
+    signal input accIndex[S];
+    signal input accSiblings[S][A];
+    signal input pubkeyHash[S];
+    signal input accOld[S][5];
+    signal input accNew[S][5];
+    signal input accIsBuy[S];
+    signal input accPrice[S];
+    signal input accQty[S];
+    signal input accAmount[S];
+    signal input accHints[S][6];
+    signal input takerHints[S][2];
+
+    signal cfg[8];
+    for (var i = 0; i < 8; i++) {
+        cfg[i] <== CFG[i];
+    }
+
+    // meta
+    component bm = BlockMeta();
+    bm.height <== height;
+    bm.closeTs <== closeTs;
+    bm.commandCount <== commandCount;
+    bm.firstSeq <== firstSeq;
+    meta === bm.meta;
+
+    // pre-state root
+    component bh0 = Unpack(3, [25, 40, 48]);
+    bh0.in <== bidHead0;
+    component ah0 = Unpack(3, [25, 40, 48]);
+    ah0.in <== askHead0;
+    component pre = BlockStateRoot();
+    pre.accRoot <== accRoot0;
+    pre.bidTree <== bidTree0;
+    pre.askTree <== askTree0;
+    for (var j = 0; j < 3; j++) {
+        pre.bidHead[j] <== bh0.out[j];
+        pre.askHead[j] <== ah0.out[j];
+    }
+    pre.mark <== mark;
+    pre.closeTs <== lastCloseTs;
+    pre.cumPriceTime <== cumPriceTime0;
+    pre.height <== height - 1;
+    preRoot === pre.out;
+
+    // the steps
+    component st[S];
+    for (var s = 0; s < S; s++) {
+        st[s] = BlockStep(D, A);
+        for (var i = 0; i < 8; i++) {
+            st[s].cfg[i] <== cfg[i];
+        }
+        st[s].mark <== mark;
+        st[s].firstSeq <== firstSeq;
+        st[s].closeTs <== closeTs;
+        if (s == 0) {
+            for (var i = 0; i < BR_COUNT(); i++) {
+                var v = 0;
+                if (i == BR_ACC()) { v = accRoot0; }
+                if (i == BR_BID_TREE()) { v = bidTree0; }
+                if (i >= BR_BID_HEAD() && i < BR_BID_HEAD() + 3) { v = bh0.out[i - BR_BID_HEAD()]; }
+                if (i == BR_ASK_TREE()) { v = askTree0; }
+                if (i >= BR_ASK_HEAD() && i < BR_ASK_HEAD() + 3) { v = ah0.out[i - BR_ASK_HEAD()]; }
+                if (i == BR_TAKER() || i == BR_TAKER() + 4) { v = 1 << 127; }
+                if (i == BR_TAKER() + 1) { v = 1 << 63; }
+                st[s].r[i] <== v;
+            }
+        } else {
+            for (var i = 0; i < BR_COUNT(); i++) {
+                st[s].r[i] <== st[s - 1].out[i];
+            }
+        }
+        st[s].kind <== kind[s];
+        for (var j = 0; j < BC_COUNT(); j++) {
+            st[s].cmd[j] <== cmd[s][j];
+        }
+        for (var j = 0; j < 4; j++) {
+            st[s].pvHints[j] <== pvHints[s][j];
+        }
+        st[s].linkFlag <== linkFlag[s];
+        st[s].stpRead <== stpRead[s];
+        st[s].isBid <== isBid[s];
+        st[s].bookIndex <== bookIndex[s];
+        for (var i = 0; i < D; i++) {
+            st[s].siblings[i] <== siblings[s][i];
+        }
+        for (var i = 0; i < 10; i++) {
+            st[s].oldOrder[i] <== oldOrder[s][i];
+            st[s].newOrder[i] <== newOrder[s][i];
+        }
+        for (var j = 0; j < 3; j++) {
+            st[s].link[j] <== link[s][j];
+        }
+        st[s].q <== q[s];
+        st[s].accIndex <== accIndex[s];
+        for (var i = 0; i < A; i++) {
+            st[s].accSiblings[i] <== accSiblings[s][i];
+        }
+        st[s].pubkeyHash <== pubkeyHash[s];
+        for (var j = 0; j < 5; j++) {
+            st[s].accOld[j] <== accOld[s][j];
+            st[s].accNew[j] <== accNew[s][j];
+        }
+        st[s].accIsBuy <== accIsBuy[s];
+        st[s].accPrice <== accPrice[s];
+        st[s].accQty <== accQty[s];
+        st[s].accAmount <== accAmount[s];
+        for (var j = 0; j < 6; j++) {
+            st[s].accHints[j] <== accHints[s][j];
+        }
+        st[s].takerHints[0] <== takerHints[s][0];
+        st[s].takerHints[1] <== takerHints[s][1];
+    }
+    // every command finished, nothing half-done, the commands are the public ones
+    st[S - 1].out[BR_OPEN()] === 0;
+    st[S - 1].out[BR_PEND()] === 0;
+    cmdCommitment === st[S - 1].out[BR_CHAIN()];
+    commandCount === st[S - 1].out[BR_INDEX()];
+    component fits = LessThan(16);
+    fits.in[0] <== commandCount;
+    fits.in[1] <== N + 1;
+    fits.out === 1;
+
+    // settlement
+    component se = Settle();
+    se.notional <== st[S - 1].out[BR_NOTIONAL()];
+    se.volume <== st[S - 1].out[BR_VOLUME()];
+    se.trades <== st[S - 1].out[BR_TRADES()];
+    se.mark <== mark;
+    se.cumPriceTime <== cumPriceTime0;
+    se.lastCloseTs <== lastCloseTs;
+    se.closeTs <== closeTs;
+    se.q <== settleHints[0];
+    se.r <== settleHints[1];
+    se.closeMs <== settleHints[2];
+    se.closeRem <== settleHints[3];
+    se.lastMs <== settleHints[4];
+    se.lastRem <== settleHints[5];
+    settle === se.settle;
+    cumPriceTime === se.cumPriceTimeOut;
+
+    // post-state root
+    component post = BlockStateRoot();
+    post.accRoot <== st[S - 1].out[BR_ACC()];
+    post.bidTree <== st[S - 1].out[BR_BID_TREE()];
+    post.askTree <== st[S - 1].out[BR_ASK_TREE()];
+    for (var j = 0; j < 3; j++) {
+        post.bidHead[j] <== st[S - 1].out[BR_BID_HEAD() + j];
+        post.askHead[j] <== st[S - 1].out[BR_ASK_HEAD() + j];
+    }
+    post.mark <== se.price;
+    post.closeTs <== closeTs;
+    post.cumPriceTime <== se.cumPriceTimeOut;
+    post.height <== height;
+    postRoot === post.out;
+}

@@ -1,0 +1,168 @@
+"""Verify block proofs against headers, and build the block circuit's wrapper, keys and verifier.
+
+``verify_block(header, proof, verifying_key)`` is what a verifier does with nothing but a header:
+recompute the public signals (``proofs.witness.public_signals``: pre/post state roots, command
+commitment, ``meta``, ``settle``, TWAP accumulator) and check the Groth16 proof against them.
+Anything malformed (a proof that does not decode, a header with a value outside the field, a
+header the v1 circuit cannot describe) is a rejection, never an exception: callers decide on a
+boolean.
+
+``BlockCircuit`` owns one size of the v1 block circuit for one market: it renders the 3-line
+wrapper ``component main {public [...]} = Block(N, S, D, A, CFG)``, compiles it with cached keys
+(``proofs.circom.compile_circuit``), proves a ``BlockWitness`` (self-verifying) and exports the
+Solidity verifier of its verifying key. ``TEST_SIZE`` is what the default test suite compiles;
+``PRODUCTION_SIZE`` is compiled only on request::
+
+    python -m proofs.verify --size production --solidity out/BlockVerifier.sol
+
+Key management is ``proofs.circom``'s (unsafe single-party development setup, cached per source
+digest); the wrapper file is written next to the caller's chosen directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import groth16py
+
+from matching.block import BlockHeader
+from matching.types import MarketConfig
+
+from .circom import CompiledCircuit, compile_circuit
+from .witness import BlockParams, BlockWitness, UnsupportedInCircuit, public_signals
+
+__all__ = [
+    "PRODUCTION_SIZE",
+    "TEST_SIZE",
+    "BlockCircuit",
+    "CircuitSize",
+    "verify_block",
+]
+
+_BLOCK_CIRCOM = Path(__file__).resolve().parent / "circuits" / "block.circom"
+_PUBLIC = "preRoot, postRoot, cmdCommitment, meta, settle, cumPriceTime"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CircuitSize:
+    """``Block(n, s, order_depth, account_depth, ·)``: commands, steps, tree depths."""
+
+    n: int
+    s: int
+    order_depth: int
+    account_depth: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.n}x{self.s}_d{self.order_depth}a{self.account_depth}"
+
+
+#: What the default tests compile (≈153k constraints; compile + setup ≈ 40 s, cached).
+TEST_SIZE = CircuitSize(4, 12, 4, 4)
+#: A production-like size; compiled only by ``python -m proofs.verify --size production``.
+PRODUCTION_SIZE = CircuitSize(16, 48, 12, 16)
+
+
+def verify_block(header: BlockHeader, proof: bytes, verifying_key: groth16py.VerifyingKey) -> bool:
+    """True iff ``proof`` proves the block circuit for ``header``'s public signals."""
+    try:
+        signals = public_signals(header)
+        return bool(groth16py.Verifier(verifying_key).verify(bytes(proof), signals))
+    except (
+        UnsupportedInCircuit,
+        groth16py.EncodingError,
+        groth16py.VerificationError,
+        ValueError,
+        TypeError,
+    ):
+        return False
+
+
+class BlockCircuit:
+    """One compiled size of the block circuit for one market (wrapper, keys, verifier)."""
+
+    def __init__(
+        self,
+        market: MarketConfig,
+        size: CircuitSize = TEST_SIZE,
+        *,
+        wrapper_dir: str | os.PathLike[str],
+        cache_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.params = BlockParams(size.n, size.s, size.order_depth, size.account_depth, market)
+        self.size = size
+        self.wrapper = Path(wrapper_dir) / f"block_{size.n}x{size.s}_test.circom"
+        self.cache_dir = cache_dir
+        self._compiled: CompiledCircuit | None = None
+
+    def source(self) -> str:
+        """The 3-line wrapper; includes block.circom by a path relative to the wrapper."""
+        inc = os.path.relpath(_BLOCK_CIRCOM, self.wrapper.parent.resolve())
+        cfg = ", ".join(str(v) for v in self.params.cfg())
+        s = self.size
+        return (
+            "pragma circom 2.0.0;\n"
+            f'include "{inc}";\n'
+            f"component main {{public [{_PUBLIC}]}} = "
+            f"Block({s.n}, {s.s}, {s.order_depth}, {s.account_depth}, [{cfg}]);\n"
+        )
+
+    def write_wrapper(self) -> Path:
+        """Write the wrapper if it is missing or differs (keeps the key cache valid)."""
+        text = self.source()
+        if not self.wrapper.is_file() or self.wrapper.read_text(encoding="utf-8") != text:
+            self.wrapper.parent.mkdir(parents=True, exist_ok=True)
+            self.wrapper.write_text(text, encoding="utf-8")
+        return self.wrapper
+
+    def compile(self) -> CompiledCircuit:
+        """Compile + setup, or load the cached keys (once per object)."""
+        if self._compiled is None:
+            self._compiled = compile_circuit(self.write_wrapper(), cache_dir=self.cache_dir)
+        return self._compiled
+
+    @property
+    def verifying_key(self) -> groth16py.VerifyingKey:
+        return self.compile().verifying_key
+
+    def prove(self, witness: BlockWitness) -> bytes:
+        """A proof of ``witness``, verified against its public signals before it is returned
+        (``UnsatisfiedWitnessError`` if a constraint fails)."""
+        return self.compile().prove(witness.inputs, witness.public_signals)
+
+    def export_solidity(
+        self, path: str | os.PathLike[str], *, contract_name: str = "BlockVerifier"
+    ) -> Path:
+        """Write the Solidity verifier of this circuit's (cached) verifying key to ``path``."""
+        out = Path(path)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(
+            self.verifying_key.to_solidity(contract_name=contract_name), encoding="utf-8"
+        )
+        return out
+
+
+def _main(argv: Sequence[str]) -> int:
+    from venue.workload import default_markets
+
+    ap = argparse.ArgumentParser(description="compile the block circuit, export its verifier")
+    ap.add_argument("--size", choices=("test", "production"), default="test")
+    ap.add_argument("--wrapper-dir", default="build/circuits")
+    ap.add_argument("--solidity", help="write the Solidity verifier here")
+    args = ap.parse_args(argv)
+    size = TEST_SIZE if args.size == "test" else PRODUCTION_SIZE
+    bc = BlockCircuit(default_markets()[0], size, wrapper_dir=args.wrapper_dir)
+    stats = bc.compile().stats
+    print(f"{bc.wrapper}: {stats.constraints} constraints")
+    if args.solidity:
+        print(bc.export_solidity(args.solidity))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1:]))

@@ -1,0 +1,768 @@
+"""Witness builder of the v1 block circuit (``proofs/circuits/block.circom``), one market.
+
+``BlockProverState`` holds what the circuit needs of the state before a block (both book sides as
+``booktrace.BookSide``, the accounts as ``accounttrace.AccountTrace``, the market's mark and
+accumulators, and a ``PoseidonState`` for the slot rule and the cross-check of every root) and
+advances block by block: ``advance(block, params)`` turns the block's commands and events into
+the circuit's steps and returns a ``BlockWitness`` (inputs of ``Block(N, S, D, A)``, the public
+signals, and every step with its registers before and after, which ``BlockStep(D, A)`` proves on
+its own). ``block_witness`` is the same on a copy (pure). ``public_signals(header)`` is what a
+verifier computes from a header alone.
+
+The schedule of steps per command (the step kinds of block.circom) is this module's decision;
+the checks inside a step are the book/account models' (``BookSide.step``, ``AccountTrace.step``,
+reused, not restated):
+
+    rejected command, or an IOC/FOK/STP order that trades nothing   REJECT            1 step
+    PlaceOrder resting without trading     REST_BEGIN (INSERT_HEAD | LINK) [+ PUT]     1-2
+    PlaceOrder trading k times             PLACE, FILL x k, then END | REST [+ PUT]    k+2 (+1)
+    CancelOrder                            CANCEL_HEAD | CANCEL_UNLINK + CANCEL_CLEAR  1-2
+    AddAccount / Deposit / Withdraw        ADD / DEPOSIT / WITHDRAW                    1
+    MassCancel                             MC_BEGIN, per order MC_HEAD | MC_UNLINK +
+                                           MC_CLEAR, MC_END (nothing open is left)     2 + 1-2 each
+
+Why an order that trades needs PLACE and END of its own: the account slot of a FILL step writes
+the maker, so the taker's fields live in registers (updated with ``ApplyFill`` per fill) and are
+written once at the end; the PLACE step's account write reserves the order (OPEN_ORDER with the
+pre-trade margin check, BLOCK.md). An order that does not trade needs neither: its OPEN_ORDER is
+its only account write and it rests in the same step.
+
+Not supported by the v1 circuit (``UnsupportedInCircuit`` names the reason): accepted
+ReplaceOrder, self-trade prevention that actually triggers with a mode other than
+cancel-taker, and more than one market. Rejected commands of any type are supported.
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections import Counter, deque
+from collections.abc import Sequence
+from enum import IntEnum
+
+from matching.block import Block, BlockHeader
+from matching.engine import EngineSnapshot, MarketStateView
+from matching.types import (
+    AccountAdded,
+    AddAccount,
+    CancelOrder,
+    CancelReason,
+    CollateralChanged,
+    Command,
+    Deposit,
+    Event,
+    MarketConfig,
+    MassCancel,
+    OrderAccepted,
+    OrderCancelled,
+    OrderReduced,
+    OrderReplaced,
+    OrderType,
+    PlaceOrder,
+    Rejected,
+    ReplaceOrder,
+    Side,
+    TimeInForce,
+    Trade,
+    Withdraw,
+)
+
+from .accounttrace import (
+    AccountFields,
+    AccountOp,
+    AccountTrace,
+    MarketParams,
+    StepParams,
+    StepWitness,
+    apply_fill,
+)
+from .booktrace import (
+    NO_PENDING,
+    BookOp,
+    BookSide,
+    OpKind,
+    Step,
+    StepOp,
+    derive_ops,
+    final_slots,
+    pack_head,
+)
+from .commandtrace import (
+    COMMAND_INPUTS,
+    command_inputs,
+    meta_element,
+    settle_element,
+    settle_inputs,
+)
+from .poseidon import hash2
+from .state import CommitmentSnapshot, PoseidonState, command_hash
+
+__all__ = [
+    "REG_COUNT",
+    "BlockParams",
+    "BlockProverState",
+    "BlockWitness",
+    "StepKind",
+    "StepRecord",
+    "UnsupportedInCircuit",
+    "block_witness",
+    "public_signals",
+    "steps_per_command",
+]
+
+#: Number of registers between steps (``BR_COUNT`` in block.circom).
+REG_COUNT = 48
+_MONEY_OFF = 1 << 127
+_POS_OFF = 1 << 63
+
+
+class UnsupportedInCircuit(ValueError):
+    """The block holds something the v1 block circuit cannot prove (the message says what)."""
+
+
+class StepKind(IntEnum):
+    """Step kinds of ``BlockStep`` (``BK_*`` in block.circom)."""
+
+    NOP = 0
+    REJECT = 1
+    PLACE = 2
+    FILL = 3
+    END = 4
+    REST_BEGIN = 5
+    REST = 6
+    PUT = 7
+    CANCEL_HEAD = 8
+    CANCEL_UNLINK = 9
+    CANCEL_CLEAR = 10
+    ADD = 11
+    DEPOSIT = 12
+    WITHDRAW = 13
+    MC_BEGIN = 14
+    MC_HEAD = 15
+    MC_UNLINK = 16
+    MC_CLEAR = 17
+    MC_END = 18
+
+
+_BEGINS = {
+    StepKind.REJECT,
+    StepKind.PLACE,
+    StepKind.REST_BEGIN,
+    StepKind.CANCEL_HEAD,
+    StepKind.CANCEL_UNLINK,
+    StepKind.ADD,
+    StepKind.DEPOSIT,
+    StepKind.WITHDRAW,
+    StepKind.MC_BEGIN,
+}
+_PLACE_KINDS = {
+    StepKind.PLACE,
+    StepKind.FILL,
+    StepKind.END,
+    StepKind.REST_BEGIN,
+    StepKind.REST,
+    StepKind.PUT,
+}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BlockParams:
+    """Circuit size and the one market it proves: ``Block(n, s, order_depth, account_depth)``."""
+
+    n: int
+    s: int
+    order_depth: int
+    account_depth: int
+    market: MarketConfig
+
+    def __post_init__(self) -> None:
+        if not (1 <= self.n < 1 << 16 and self.s >= self.n):
+            raise ValueError("need 1 <= n < 2^16 and s >= n")
+        if not (1 <= self.order_depth <= 24 and 1 <= self.account_depth <= 32):
+            raise ValueError("depths out of the circuit's range")
+        m = self.market
+        bits = (16, 40, 48, 40, 40, 48, 64, 14)
+        if not all(0 <= v < 1 << b for v, b in zip(self.cfg(), bits, strict=True)):
+            raise ValueError("market configuration outside the circuit's ranges")
+        if m.tick_size < 1 or m.lot_size < 1:
+            raise ValueError("tick and lot must be positive")
+
+    def cfg(self) -> list[int]:
+        """The circuit's ``cfg`` signal: id, tick, lot, min/max price, max qty, band, imf."""
+        m = self.market
+        return [
+            m.market_id,
+            m.tick_size,
+            m.lot_size,
+            m.min_price,
+            m.max_price,
+            m.max_qty,
+            m.band_bps,
+            m.imf_bps,
+        ]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StepRecord:
+    """One step: its kind, its witness (``BlockStep`` input names), registers before/after."""
+
+    kind: StepKind
+    inputs: dict[str, object]
+    regs_in: tuple[int, ...]
+    regs_out: tuple[int, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BlockWitness:
+    """Inputs and public signals of ``Block(N, S, D, A)`` for one block, and its steps."""
+
+    inputs: dict[str, object]
+    public_signals: list[int]
+    steps: tuple[StepRecord, ...]
+    #: number of real (non-padding) steps each command took, in command order
+    steps_per_command: tuple[int, ...]
+    #: the step-kind pattern of each command, e.g. ("PLACE", "FILL", "END")
+    command_kinds: tuple[tuple[str, ...], ...]
+    context: dict[str, object]
+
+    def step_inputs(self, i: int) -> tuple[dict[str, object], list[int]]:
+        """Inputs and public signals of the standalone ``BlockStep`` wrapper
+        ``{public [cfg, mark, firstSeq, closeTs, r]}`` for step ``i`` (outputs first)."""
+        st = self.steps[i]
+        ctx = {k: self.context[k] for k in ("cfg", "mark", "firstSeq", "closeTs")}
+        inputs = {**ctx, "r": list(st.regs_in), **st.inputs}
+        cfg = ctx["cfg"]
+        assert isinstance(cfg, list)
+        public = [*st.regs_out, *cfg, ctx["mark"], ctx["firstSeq"], ctx["closeTs"], *st.regs_in]
+        return inputs, [int(v) for v in public]  # type: ignore[call-overload]
+
+
+def public_signals(header: BlockHeader) -> list[int]:
+    """The block circuit's public signals from a header alone (what a verifier recomputes):
+    preRoot, postRoot, cmdCommitment, meta, settle, cumPriceTime (BLOCK.md)."""
+    if len(header.markets) != 1:
+        raise UnsupportedInCircuit("the v1 block circuit proves exactly one market")
+    s = header.markets[0]
+    return [
+        int(header.pre_state_root),
+        int(header.post_state_root),
+        int(header.command_commitment),
+        meta_element(header),
+        settle_element(s),
+        int(s.cum_price_time),
+    ]
+
+
+def _cmd_fields(cmd: Command | None) -> list[int]:
+    """The 17 ``cmd`` signals (type first, then ``COMMAND_INPUTS``); None: a padding encoding
+    (MassCancel with every field 0, which ``CommandHash`` accepts)."""
+    if cmd is None:
+        return [4] + [0] * len(COMMAND_INPUTS)
+    d = command_inputs(cmd)
+    return [d["type"], *(d[k] for k in COMMAND_INPUTS)]
+
+
+def _place_hints(cmd: Command | None, market: MarketConfig) -> list[int]:
+    """``PlaceValid`` hints of the positive parts of price and qty (0 where absent)."""
+    p = max(int(getattr(cmd, "price", 0)), 0)
+    q = max(int(getattr(cmd, "qty", 0)), 0)
+    return [p // market.tick_size, p % market.tick_size, q // market.lot_size, q % market.lot_size]
+
+
+def _acc_inputs(w: StepWitness | dict[str, object]) -> dict[str, object]:
+    """Rename ``AccountStep`` inputs to the block step's (``acc*``)."""
+    d = w.inputs() if isinstance(w, StepWitness) else w
+    names = ("Collateral", "Position", "OpenBuy", "OpenSell", "Basis")
+    return {
+        "accIndex": d["index"],
+        "accSiblings": d["siblings"],
+        "pubkeyHash": d["pubkeyHash"],
+        "accOld": [d[f"old{n}"] for n in names],
+        "accNew": [d[f"new{n}"] for n in names],
+        "accIsBuy": d["isBuy"],
+        "accPrice": d["price"],
+        "accQty": d["qty"],
+        "accAmount": d["amount"],
+        "accHints": [
+            d[k] for k in ("released", "divRem", "reqBefore", "remBefore", "reqAfter", "remAfter")
+        ],
+        "_op": d["op"],
+    }
+
+
+class BlockProverState:
+    """The state before the next block, as the block circuit sees it; advanced block by block."""
+
+    def __init__(self, market: MarketConfig, *, order_depth: int, account_depth: int) -> None:
+        """Genesis: empty books and accounts, the market at its initial price."""
+        self.config = market
+        self.poseidon = PoseidonState(
+            [market], account_depth=account_depth, order_depth=order_depth
+        )
+        self.sides = {
+            Side.BUY: BookSide(order_depth, True),
+            Side.SELL: BookSide(order_depth, False),
+        }
+        self.accounts = AccountTrace(account_depth, market.market_id)
+        self.market = MarketStateView(market.market_id, market.initial_price, 0, 0)
+        self.height = 0
+
+    @classmethod
+    def from_snapshots(
+        cls,
+        engine: EngineSnapshot,
+        commitment: CommitmentSnapshot,
+        *,
+        order_depth: int,
+        account_depth: int,
+    ) -> BlockProverState:
+        """The state after a persisted block (engine snapshot + commitment snapshot)."""
+        if len(engine.markets) != 1:
+            raise UnsupportedInCircuit("the v1 block circuit proves exactly one market")
+        market = engine.markets[0]
+        st = cls(market, order_depth=order_depth, account_depth=account_depth)
+        st.poseidon = PoseidonState.restore(
+            engine, commitment, account_depth=account_depth, order_depth=order_depth
+        )
+        mid = market.market_id
+        for s in (Side.BUY, Side.SELL):
+            st.sides[s] = BookSide.from_snapshots(engine, commitment, mid, s, order_depth)
+        st.accounts = AccountTrace.from_views(account_depth, engine.accounts, mid)
+        st.market = engine.market_states[0]
+        st.height = commitment.height
+        return st
+
+    def copy(self) -> BlockProverState:
+        return copy.deepcopy(self)
+
+    @property
+    def root(self) -> int:
+        """The state root as the circuit's registers give it (checked against the commitment)."""
+        return self.poseidon.root
+
+    def advance(self, block: Block, params: BlockParams) -> BlockWitness:
+        """Build the block's witness and move this state past the block.
+
+        Raises UnsupportedInCircuit for what v1 cannot prove, ValueError if the block does not
+        follow this state or needs more than ``params`` allows; on any exception this object
+        may be half-advanced (use ``block_witness`` for an all-or-nothing call)."""
+        return _Builder(self, block, params).run()
+
+
+def block_witness(
+    pre_state: BlockProverState, block: Block, params: BlockParams
+) -> tuple[dict[str, object], list[int]]:
+    """Inputs and public signals of ``Block(N, S, D, A)`` for ``block`` on ``pre_state``
+    (which is not changed)."""
+    w = pre_state.copy().advance(block, params)
+    return w.inputs, w.public_signals
+
+
+class _Builder:
+    """Walks one block's commands and events and emits the circuit's steps."""
+
+    def __init__(self, st: BlockProverState, block: Block, params: BlockParams) -> None:
+        self.st, self.block, self.p = st, block, params
+        h = block.header
+        if params.market != st.config:
+            raise ValueError("params are for another market than the state")
+        if (params.order_depth, params.account_depth) != (
+            st.poseidon.order_depth,
+            st.poseidon.account_depth,
+        ):
+            raise ValueError("params' tree depths differ from the state's")
+        if h.height != st.height + 1 or int(h.pre_state_root) != st.root:
+            raise ValueError(f"block {h.height} does not follow the state at {st.height}")
+        if len(h.markets) != 1 or h.markets[0].market != st.config.market_id:
+            raise UnsupportedInCircuit("the v1 block circuit proves exactly one market")
+        if len(block.commands) > params.n:
+            raise UnsupportedInCircuit(f"{len(block.commands)} commands > N = {params.n}")
+        self.m = MarketParams(st.market.mark, st.config.imf_bps)
+        self.prev_market = st.market
+        self.pre = {
+            "accRoot0": st.accounts.root,
+            "bidTree0": st.sides[Side.BUY].tree.root,
+            "bidHead0": pack_head(st.sides[Side.BUY].head),
+            "askTree0": st.sides[Side.SELL].tree.root,
+            "askHead0": pack_head(st.sides[Side.SELL].head),
+        }
+        # registers (those not read off the trees)
+        self.chain = 0
+        self.index = 0
+        self.cmd: list[int] = [0] * 17
+        self.remaining = 0
+        self.taker = AccountFields()
+        self.taker_enc: tuple[int, ...] = (_MONEY_OFF, _POS_OFF, 0, 0, _MONEY_OFF)
+        self.notional = self.volume = self.trades = 0
+        self.last_ts = 0
+        self.open = 0
+        self.stopped = 0
+        self.pend_side = 0
+        self.steps: list[StepRecord] = []
+        self._regs_before: tuple[int, ...] = ()
+        self.queues: dict[int, deque[BookOp]] = {}
+
+    # -- registers ---------------------------------------------------------------------------
+
+    def _regs(self) -> tuple[int, ...]:
+        bids, asks = self.st.sides[Side.BUY], self.st.sides[Side.SELL]
+        pend = bids.pending if bids.pending != NO_PENDING else asks.pending
+        return (
+            self.st.accounts.root,
+            bids.tree.root, *bids.head,
+            asks.tree.root, *asks.head,
+            pend[0], *pend[1], *pend[2], self.pend_side,
+            self.chain, self.index,
+            *self.cmd,
+            self.remaining,
+            *self.taker_enc,
+            self.notional, self.volume, self.trades,
+            self.last_ts, self.open, self.stopped,
+        )  # fmt: skip
+
+    # -- one step ----------------------------------------------------------------------------
+
+    def _emit(
+        self,
+        kind: StepKind,
+        cmd: Command | None,
+        book: Step | None,
+        acc: StepWitness | dict[str, object] | None,
+        *,
+        opens: bool,
+        nop_side: int = Side.BUY,
+        link_flag: int = 0,
+        stp_read: int = 0,
+    ) -> None:
+        """Record one step. ``book``/``acc`` are the already-applied slot writes (None: NOP);
+        ``opens``: the command continues after this step."""
+        regs_in = self._regs_before
+        if book is None:
+            book = self.st.sides[nop_side].nop()
+        acc_in = _acc_inputs(acc if acc is not None else self.st.accounts.nop(self.m))
+        acc_in.pop("_op")
+        fields = _cmd_fields(cmd)
+        if kind in _BEGINS:
+            assert cmd is not None
+            self.chain = hash2(self.chain, command_hash(cmd))
+            self.index += 1
+            self.last_ts = cmd.ts
+        t_buy = kind in _PLACE_KINDS and isinstance(cmd, PlaceOrder) and cmd.side == Side.BUY
+        f_price, f_qty = book.fill[0], book.fill[1]
+        new_taker, released, rem = apply_fill(self.taker, t_buy, f_price, f_qty)
+        inputs: dict[str, object] = {
+            "kind": int(kind),
+            "cmd": fields,
+            "pvHints": _place_hints(cmd, self.p.market),
+            "linkFlag": link_flag,
+            "stpRead": stp_read,
+            "isBid": int(book.is_bid),
+            "bookIndex": book.index,
+            "siblings": list(book.siblings),
+            "oldOrder": list(book.old_order),
+            "newOrder": list(book.new_order),
+            "link": list(book.link),
+            "q": book.q,
+            **acc_in,
+            "takerHints": [released, rem],
+        }
+        if f_qty:
+            side = "open_buy" if t_buy else "open_sell"
+            new_taker = dataclasses.replace(new_taker, **{side: getattr(new_taker, side) - f_qty})
+            self.taker = new_taker
+            self.taker_enc = new_taker.encoded()
+            self.remaining -= f_qty
+            self.notional += f_price * f_qty
+            self.volume += f_qty
+            self.trades += 1
+        self.cmd = fields
+        self.pend_side = int(book.is_bid)
+        self.open = int(opens)
+        self.stopped = int(kind == StepKind.NOP)
+        self.steps.append(StepRecord(kind, inputs, regs_in, self._regs()))
+
+    def _begin_regs(self) -> None:
+        self._regs_before = self._regs()
+
+    def _step(
+        self,
+        kind: StepKind,
+        cmd: Command | None,
+        book: Step | None,
+        acc: StepWitness | dict[str, object] | None,
+        **kw: object,
+    ) -> None:
+        self._begin_regs()
+        self._emit(kind, cmd, book, acc, **kw)  # type: ignore[arg-type]
+
+    # -- the block ---------------------------------------------------------------------------
+
+    def run(self) -> BlockWitness:
+        st, block, h = self.st, self.block, self.block.header
+        mid = st.config.market_id
+        summary = h.markets[0]
+        after = MarketStateView(mid, summary.price, summary.cum_price_time, h.close_ts)
+        post = st.poseidon.apply(h.height, block.diff, [after])
+        if post != int(h.post_state_root):
+            raise ValueError(f"block {h.height}: the diff does not give the header's post root")
+        for s in (Side.BUY, Side.SELL):
+            final = final_slots(st.poseidon, mid, s)
+            self.queues[s] = deque(derive_ops(st.sides[s], block, mid, s, final))
+        bounds = [*block.event_offsets, len(block.events)]
+        per_command: list[int] = []
+        kinds: list[tuple[str, ...]] = []
+        for i, cmd in enumerate(block.commands):
+            n0 = len(self.steps)
+            self._command(cmd, block.events[bounds[i] : bounds[i + 1]])
+            per_command.append(len(self.steps) - n0)
+            kinds.append(tuple(s.kind.name for s in self.steps[n0:]))
+        if any(self.queues[s] for s in self.queues):
+            raise ValueError("book operations left over: events and book disagree")
+        real = len(self.steps)
+        if real > self.p.s:
+            raise UnsupportedInCircuit(f"block {h.height} needs {real} steps > S = {self.p.s}")
+        while len(self.steps) < self.p.s:
+            self._step(StepKind.NOP, None, None, None, opens=False)
+        if (self.notional, self.volume, self.trades) != (
+            int(summary.notional),
+            summary.volume,
+            summary.trade_count,
+        ):
+            raise ValueError("fills disagree with the header's summary")
+        if st.accounts.root != st.poseidon.accounts.root or any(
+            st.sides[s].root != st.poseidon._sides[(mid, s)].root() for s in st.sides
+        ):
+            raise ValueError("the circuit's trees disagree with the commitment after the block")
+        if self.chain != int(h.command_commitment) or self.index != h.command_count:
+            raise ValueError("command chain disagrees with the header")
+        settle = settle_inputs(
+            self.notional, self.volume, self.trades, self.prev_market, h.close_ts
+        )
+        ctx: dict[str, object] = {
+            "cfg": self.p.cfg(),
+            "mark": self.prev_market.mark,
+            "firstSeq": h.first_seq,
+            "closeTs": h.close_ts,
+        }
+        pub = public_signals(h)
+        inputs: dict[str, object] = {
+            **dict(
+                zip(
+                    ("preRoot", "postRoot", "cmdCommitment", "meta", "settle", "cumPriceTime"),
+                    pub,
+                    strict=True,
+                )
+            ),
+            **self.pre,
+            "mark": self.prev_market.mark,
+            "lastCloseTs": self.prev_market.last_close_ts,
+            "cumPriceTime0": int(self.prev_market.cum_price_time),
+            "height": h.height,
+            "closeTs": h.close_ts,
+            "commandCount": h.command_count,
+            "firstSeq": h.first_seq,
+            "settleHints": [
+                settle[k] for k in ("q", "r", "closeMs", "closeRem", "lastMs", "lastRem")
+            ],
+        }
+        for name in self.steps[0].inputs:
+            inputs[name] = [s.inputs[name] for s in self.steps]
+        st.market = after
+        st.height = h.height
+        return BlockWitness(inputs, pub, tuple(self.steps), tuple(per_command), tuple(kinds), ctx)
+
+    # -- commands ----------------------------------------------------------------------------
+
+    def _take(self, side: int, kinds: tuple[OpKind, ...], order_id: int) -> BookOp:
+        q = self.queues[side]
+        if not q or q[0].kind not in kinds or (order_id and q[0].order_id != order_id):
+            raise ValueError(f"book operation for order {order_id} not next on side {side}")
+        return q.popleft()
+
+    def _command(self, cmd: Command, events: Sequence[Event]) -> None:
+        if any(isinstance(e, Rejected) for e in events):
+            self._step(StepKind.REJECT, cmd, None, None, opens=False)
+            return
+        if isinstance(cmd, AddAccount):
+            (ev,) = events
+            assert isinstance(ev, AccountAdded)
+            self._begin_regs()
+            w = self.st.accounts.step(
+                StepParams(
+                    AccountOp.ADD, cmd.account, pubkey_hash=hash2(cmd.pubkey_x, cmd.pubkey_y)
+                ),
+                self.m,
+            )
+            self._emit(StepKind.ADD, cmd, None, w, opens=False)
+        elif isinstance(cmd, Deposit | Withdraw):
+            (ev,) = events
+            assert isinstance(ev, CollateralChanged)
+            op = AccountOp.DEPOSIT if isinstance(cmd, Deposit) else AccountOp.WITHDRAW
+            self._begin_regs()
+            w = self.st.accounts.step(StepParams(op, cmd.account, amount=cmd.amount), self.m)
+            kind = StepKind.DEPOSIT if isinstance(cmd, Deposit) else StepKind.WITHDRAW
+            self._emit(kind, cmd, None, w, opens=False)
+        elif isinstance(cmd, CancelOrder):
+            self._cancel(cmd, events)
+        elif isinstance(cmd, PlaceOrder):
+            self._place(cmd, events)
+        elif isinstance(cmd, ReplaceOrder):
+            raise UnsupportedInCircuit("ReplaceOrder (accepted) is not in the v1 block circuit")
+        elif isinstance(cmd, MassCancel):
+            self._mass_cancel(cmd, events)
+        else:  # pragma: no cover - Command is a closed union
+            raise UnsupportedInCircuit(f"unknown command {cmd!r}")
+
+    def _remove(
+        self,
+        cmd: CancelOrder | MassCancel,
+        order_id: int,
+        kinds: tuple[StepKind, ...],
+        *,
+        last_opens: bool,
+    ) -> None:
+        """Remove ``order_id`` from its side as (HEAD) or (UNLINK, CLEAR) steps of ``kinds``
+        and release its quantity on the owner's account."""
+        side = next(
+            (s for s in self.queues if self.queues[s] and self.queues[s][0].order_id == order_id),
+            None,
+        )
+        if side is None:
+            raise ValueError(f"cancel of order {order_id}: no book operation")
+        op = self._take(side, (OpKind.REMOVE_HEAD, OpKind.REMOVE_AFTER), order_id)
+        book = self.st.sides[side]
+        head_kind, unlink_kind, clear_kind = kinds
+        self._begin_regs()
+        if op.kind == OpKind.REMOVE_HEAD:
+            (bst,) = book.apply(op)
+            w = self.st.accounts.step(
+                StepParams(AccountOp.RELEASE, cmd.account, side, qty=bst.old_order[1]), self.m
+            )
+            self._emit(head_kind, cmd, bst, w, opens=last_opens)
+            return
+        unlink = book.step(StepOp.UNLINK, op.pred, link=book.orders[op.slot][1])
+        self._emit(unlink_kind, cmd, unlink, None, opens=True)
+        self._begin_regs()
+        clear = book.step(StepOp.CLEAR, op.slot)
+        w = self.st.accounts.step(
+            StepParams(AccountOp.RELEASE, cmd.account, side, qty=clear.old_order[1]), self.m
+        )
+        self._emit(clear_kind, cmd, clear, w, opens=last_opens)
+
+    def _mass_cancel(self, cmd: MassCancel, events: Sequence[Event]) -> None:
+        """MC_BEGIN, a removal per cancelled order, MC_END (the account has nothing open)."""
+        self._step(StepKind.MC_BEGIN, cmd, None, None, opens=True)
+        for ev in events:
+            if isinstance(ev, OrderCancelled):
+                self._remove(
+                    cmd,
+                    ev.order_id,
+                    (StepKind.MC_HEAD, StepKind.MC_UNLINK, StepKind.MC_CLEAR),
+                    last_opens=True,
+                )
+        self._begin_regs()
+        w = self.st.accounts.write(cmd.account, self.st.accounts.fields[cmd.account], self.m)
+        self._emit(StepKind.MC_END, cmd, None, w, opens=False)
+
+    def _cancel(self, cmd: CancelOrder, events: Sequence[Event]) -> None:
+        (ev,) = events
+        assert isinstance(ev, OrderCancelled) and ev.order_id == cmd.order_id
+        kinds = (StepKind.CANCEL_HEAD, StepKind.CANCEL_UNLINK, StepKind.CANCEL_CLEAR)
+        self._remove(cmd, cmd.order_id, kinds, last_opens=False)
+
+    def _place(self, cmd: PlaceOrder, events: Sequence[Event]) -> None:
+        acc_ev = events[0]
+        assert isinstance(acc_ev, OrderAccepted) and acc_ev.order_id == cmd.seq
+        trades = [e for e in events if isinstance(e, Trade)]
+        taker_cancel: OrderCancelled | None = None
+        for e in events[1:]:
+            if isinstance(e, OrderCancelled) and e.order_id == cmd.seq:
+                taker_cancel = e
+            elif isinstance(e, OrderCancelled | OrderReduced | OrderReplaced):
+                raise UnsupportedInCircuit(
+                    f"self-trade prevention mode {cmd.stp} triggered (v1: cancel-taker only)"
+                )
+        own, opp = cmd.side, (Side.SELL if cmd.side == Side.BUY else Side.BUY)
+        rests = cmd.order_type == OrderType.LIMIT and cmd.tif == TimeInForce.GTC
+        if not trades:
+            if taker_cancel is not None:
+                # An order cancelled before it trades changes nothing: proved as REJECT.
+                self._step(StepKind.REJECT, cmd, None, None, opens=False)
+                return
+            assert rests
+            self._begin_regs()
+            w = self.st.accounts.step(
+                StepParams(AccountOp.OPEN_ORDER, cmd.account, cmd.side, cmd.price, cmd.qty),
+                self.m,
+            )
+            self.taker, self.taker_enc, self.remaining = w.new, w.new.encoded(), cmd.qty
+            self._rest(StepKind.REST_BEGIN, cmd, own, w)
+            return
+        self._begin_regs()
+        w = self.st.accounts.step(
+            StepParams(AccountOp.OPEN_ORDER, cmd.account, cmd.side, cmd.price, cmd.qty), self.m
+        )
+        self.taker, self.taker_enc, self.remaining = w.new, w.new.encoded(), cmd.qty
+        self._emit(StepKind.PLACE, cmd, None, w, opens=True)
+        for t in trades:
+            op = self._take(opp, (OpKind.FILL_HEAD,), t.maker_order_id)
+            self._begin_regs()
+            (bst,) = self.st.sides[opp].apply(op)
+            mw = self.st.accounts.step(
+                StepParams(AccountOp.FILL, t.maker_account, opp, t.price, t.qty), self.m
+            )
+            self._emit(StepKind.FILL, cmd, bst, mw, opens=True)
+        if taker_cancel is not None and taker_cancel.reason == CancelReason.SELF_TRADE:
+            if cmd.stp != 0:
+                raise UnsupportedInCircuit(f"self-trade prevention mode {cmd.stp} triggered")
+            self._begin_regs()
+            side = self.st.sides[opp]
+            read = side.step(StepOp.REDUCE, side.head[0] - 1, q=0)
+            self._end(cmd, read)
+        elif taker_cancel is None and self.remaining > 0:
+            self._begin_regs()
+            self._rest(StepKind.REST, cmd, own, None)
+        else:
+            self._begin_regs()
+            self._end(cmd, None)
+
+    def _end(self, cmd: PlaceOrder, read: Step | None) -> None:
+        side = "open_buy" if cmd.side == Side.BUY else "open_sell"
+        final = dataclasses.replace(
+            self.taker, **{side: getattr(self.taker, side) - self.remaining}
+        )
+        w = self.st.accounts.write(cmd.account, final, self.m)
+        opp = Side.SELL if cmd.side == Side.BUY else Side.BUY
+        self._emit(
+            StepKind.END, cmd, read, w, opens=False, nop_side=opp, stp_read=int(read is not None)
+        )
+
+    def _rest(self, kind: StepKind, cmd: PlaceOrder, own: int, begin_w: StepWitness | None) -> None:
+        """REST_BEGIN/REST (+ PUT): the insert op is the next one on the taker's side.
+        ``_begin_regs`` has been called; for REST the taker's registers are written."""
+        op = self._take(own, (OpKind.INSERT_HEAD, OpKind.INSERT_AFTER), cmd.seq)
+        book = self.st.sides[own]
+        acc: StepWitness | dict[str, object] | None = begin_w
+        if begin_w is None:
+            acc = self.st.accounts.write(cmd.account, self.taker, self.m)
+        if op.kind == OpKind.INSERT_HEAD:
+            (ins,) = book.apply(op)
+            self._emit(kind, cmd, ins, acc, opens=False)
+            return
+        assert op.order is not None
+        x = (op.slot + 1, op.order.price, op.order.priority)
+        lk = book.step(StepOp.LINK, op.pred, link=x)
+        self._emit(kind, cmd, lk, acc, opens=True, link_flag=1)
+        self._begin_regs()
+        put = book.step(StepOp.PUT, op.slot, order=op.order)
+        self._emit(StepKind.PUT, cmd, put, None, opens=False)
+
+
+def steps_per_command(witnesses: Sequence[BlockWitness]) -> Counter[str]:
+    """Histogram of step patterns over blocks (for the measurements in BLOCK.md)."""
+    c: Counter[str] = Counter()
+    for w in witnesses:
+        for k in w.command_kinds:
+            c["+".join(k)] += 1
+    return c
