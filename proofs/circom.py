@@ -65,7 +65,9 @@ __all__ = [
     "circuit_stats",
     "compile_circuit",
     "constraint_count",
+    "default_cache_dir",
     "include_closure",
+    "load_verifying_key",
     "parse_compiler_report",
     "r1cs_header",
     "source_digest",
@@ -205,14 +207,45 @@ def include_closure(source: str | os.PathLike[str], link_libraries: Sequence[str
 
 
 def source_digest(source: str | os.PathLike[str], link_libraries: Sequence[str]) -> str:
-    """SHA-256 over the include closure's contents and the groth16py version: the cache key."""
+    """SHA-256 over the include closure's contents and the groth16py version: the cache key.
+
+    The main file is hashed without its ``include`` lines (the included files' contents are
+    hashed themselves), so the same circuit instantiated from two directories, whose include
+    paths are spelled differently, shares one cache entry.
+    """
     h = hashlib.sha256()
     h.update(f"{_CACHE_FORMAT}\0groth16py {groth16py.__version__}\0".encode())
     root = Path(source).resolve()
-    for path in sorted(include_closure(root, link_libraries)):
-        h.update(b"main\0" if path == root else path.name.encode() + b"\0")
+    main = _INCLUDE_RE.sub("", root.read_text(encoding="utf-8"))
+    h.update(b"main\0" + hashlib.sha256(main.encode()).digest())
+    for path in sorted(p for p in include_closure(root, link_libraries) if p != root):
+        h.update(path.name.encode() + b"\0")
         h.update(hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()
+
+
+def default_cache_dir() -> Path:
+    """``$PROVENBOOK_CIRCUIT_CACHE`` if set, else ``DEFAULT_CACHE_DIR`` (read at each call, so
+    tests and spawned prover workers can point every compile at one cache)."""
+    env = os.environ.get("PROVENBOOK_CIRCUIT_CACHE")
+    return Path(env).expanduser() if env else DEFAULT_CACHE_DIR
+
+
+def load_verifying_key(
+    source: str | os.PathLike[str],
+    *,
+    link_libraries: Sequence[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> groth16py.VerifyingKey:
+    """The cached verifying key of ``source`` without loading its (large) proving key;
+    compiles and sets up on a cache miss."""
+    src = Path(source).resolve()
+    libs = list(link_libraries) if link_libraries is not None else _default_link_libraries()
+    cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    entry = cache / source_digest(src, libs)
+    if (entry / "stats.json").is_file():
+        return groth16py.VerifyingKey.load(str(entry / "circuit.vk"))
+    return compile_circuit(src, link_libraries=libs, cache_dir=cache).verifying_key
 
 
 @contextlib.contextmanager
@@ -316,7 +349,7 @@ def compile_circuit(
     if not use_cache:
         pk, vk, stats = _setup(src, libs)
         return CompiledCircuit(src, digest, pk, vk, stats)
-    cache = Path(cache_dir).expanduser() if cache_dir is not None else DEFAULT_CACHE_DIR
+    cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     entry = cache / digest
     meta_path = entry / "stats.json"
     if meta_path.is_file():
@@ -358,7 +391,7 @@ def circuit_stats(
     (and cached with fresh keys) on a miss."""
     src = Path(source).resolve()
     libs = list(link_libraries) if link_libraries is not None else _default_link_libraries()
-    cache = Path(cache_dir).expanduser() if cache_dir is not None else DEFAULT_CACHE_DIR
+    cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     meta_path = cache / source_digest(src, libs) / "stats.json"
     if meta_path.is_file():
         return CircuitStats(**json.loads(meta_path.read_text(encoding="utf-8"))["stats"])

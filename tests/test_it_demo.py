@@ -1,13 +1,22 @@
-"""The main job end to end: ``provenbook demo`` must succeed (it checks itself)."""
+"""The main job end to end: ``provenbook demo`` must succeed (it checks itself): gateway
+trading, blocks, validity proofs of the first blocks, restart, replay with proofs."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from venue.cli import main
 
+ROOT = Path(__file__).resolve().parent.parent
 
-def test_demo_runs_end_to_end(tmp_path: Path) -> None:
-    assert main(["demo", "--rounds", "8", "--traders", "4", "--data", str(tmp_path / "v")]) == 0
-    # the venue it left behind replays cleanly from the command line too
-    assert main(["replay", str(tmp_path / "v"), "--engine", "auto"]) == 0
+
+def test_demo_runs_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Share the block circuit's keys with tests/test_circuit_block.py (same cache entry).
+    monkeypatch.setenv("PROVENBOOK_CIRCUIT_CACHE", str(ROOT / ".cache" / "circuits"))
+    data = tmp_path / "v"
+    argv = ["demo", "--rounds", "4", "--traders", "4", "--prove", "2", "--data", str(data)]
+    assert main(argv) == 0
+    # the venue it left behind replays cleanly, proofs included, from the command line too
+    assert main(["replay", str(data), "--engine", "auto", "--proofs"]) == 0

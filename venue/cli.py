@@ -70,19 +70,24 @@ class _SimClock:
         return self.t
 
 
-def _replay_with_progress(data: Path, engine: str, from_snapshot: bool) -> ReplayReport:
+def _replay_with_progress(
+    data: Path, engine: str, from_snapshot: bool, proofs: bool = False
+) -> ReplayReport:
     with _progress() as p:
         task = p.add_task(f"replay ({engine})", total=None)
 
         def tick(done: int, total: int) -> None:
             p.update(task, completed=done, total=total)
 
-        return replay(data, engine=engine, from_snapshot=from_snapshot, progress=tick)
+        return replay(
+            data, engine=engine, from_snapshot=from_snapshot, proofs=proofs, progress=tick
+        )
 
 
 def _report_table(reports: Sequence[ReplayReport]) -> Table:
     t = Table(title="replay")
-    for col in ("engine", "from", "blocks", "commands", "trades", "cmds/s", "last root", "result"):
+    cols = ("engine", "from", "blocks", "commands", "trades", "proofs ok", "cmds/s", "last root")
+    for col in (*cols, "result"):
         t.add_column(col)
     for r in reports:
         rate = r.commands / r.seconds if r.seconds else 0
@@ -97,6 +102,7 @@ def _report_table(reports: Sequence[ReplayReport]) -> Table:
             str(r.blocks),
             str(r.commands),
             str(r.trades),
+            str(r.proofs_verified),
             f"{rate:,.0f}",
             f"{r.last_root:#x}"[:18] + "…",
             result,
@@ -165,7 +171,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"settlement price per block {min(prices)}…{max(prices)}  {_sparkline(prices)}"
         )
 
-        console.rule("3. restart from disk (snapshot + blocks + journal)")
+        console.rule(f"3. validity proofs of the first {args.prove} blocks (Groth16, BN254)")
+        proven: list[tuple[int, bool]] = []
+        if args.prove:
+            from .proving import verify_stored
+
+            rep = _prove_with_progress(data, args.prove, args.workers, "local")
+            _print_proving(rep)
+            proven = verify_stored(data)
+            good = sum(ok for _, ok in proven)
+            console.print(
+                f"{good}/{len(proven)} stored proofs verify against their block headers "
+                "(public: pre/post state root, command commitment, settlement price, TWAP)"
+            )
+
+        console.rule("4. restart from disk (snapshot + blocks + journal)")
         again = VenueNode(data, engine=engine)
         same = again.height == res.height and again.commitment.root == res.root
         console.print(
@@ -174,12 +194,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
         again.close()
 
-        console.rule("4. independent replay of every block")
-        reports = [_replay_with_progress(data, "reference", False)]
+        console.rule("5. independent replay of every block, checking every stored proof")
+        reports = [_replay_with_progress(data, "reference", False, bool(args.prove))]
         if CEngine is not None:
-            reports.append(_replay_with_progress(data, "cython", False))
+            reports.append(_replay_with_progress(data, "cython", False, bool(args.prove)))
         console.print(_report_table(reports))
-        ok = same and all(r.ok and r.last_root == res.root for r in reports) and res.fills > 0
+        proofs_ok = all(ok for _, ok in proven) and len(proven) == min(args.prove, res.height)
+        ok = (
+            same
+            and proofs_ok
+            and all(r.ok and r.last_root == res.root for r in reports)
+            and res.fills > 0
+        )
         console.print("[bold green]demo OK[/]" if ok else "[bold red]demo FAILED[/]")
         return 0 if ok else 1
     finally:
@@ -189,7 +215,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     try:
-        report = _replay_with_progress(Path(args.data), args.engine, args.from_snapshot)
+        report = _replay_with_progress(
+            Path(args.data), args.engine, args.from_snapshot, args.proofs
+        )
     except NodeError as exc:
         console.print(f"[red]error:[/] {exc}")
         return 2
@@ -202,6 +230,51 @@ def cmd_replay(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+def _prove_with_progress(data: Path, last: int | None, workers: int, backend: str) -> object:
+    from .proving import prove_blocks
+
+    with _progress() as p:
+        tasks: dict[str, object] = {}
+
+        def tick(what: str, done: int, total: int) -> None:
+            label = "circuit keys (compile + setup once, then cached)" if what == "keys" else what
+            if what not in tasks:
+                tasks[what] = p.add_task(label, total=total)
+            p.update(tasks[what], completed=done, total=total)  # type: ignore[arg-type]
+
+        return prove_blocks(data, last=last, workers=workers, backend=backend, progress=tick)
+
+
+def cmd_prove(args: argparse.Namespace) -> int:
+    try:
+        rep = _prove_with_progress(Path(args.data), args.last, args.workers, args.prover)
+    except (NodeError, ValueError) as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 2
+    _print_proving(rep)
+    return 1 if rep.failed else 0  # type: ignore[attr-defined]
+
+
+def _print_proving(rep: object) -> None:
+    import statistics
+
+    proven, failed = rep.proven, rep.failed  # type: ignore[attr-defined]
+    secs = rep.prove_seconds  # type: ignore[attr-defined]
+    if proven:
+        console.print(
+            f"proved blocks {proven[0]}..{proven[-1]} ({len(proven)} proofs, "
+            f"p50 {statistics.median(secs):.1f} s per proof on one core)"
+        )
+    for h, err in failed:
+        console.print(f"[red]block {h} could not be proven:[/] {err[:300]}")
+    if rep.unsupported:  # type: ignore[attr-defined]
+        h, why = rep.unsupported  # type: ignore[attr-defined]
+        console.print(
+            f"[yellow]block {h} is outside the v1 circuit ({why}); it and later "
+            "blocks stay unproven[/]"
+        )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -218,7 +291,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="cmd", required=True)
     d = sub.add_parser("demo", help="run the end-to-end demo")
     d.add_argument("--traders", type=int, default=6)
-    d.add_argument("--rounds", type=int, default=60)
+    d.add_argument("--rounds", type=int, default=30)
+    d.add_argument("--prove", type=int, default=8, help="prove the first N blocks (0: none)")
+    d.add_argument("--workers", type=int, default=2, help="prover worker processes")
     d.add_argument("--seed", type=int, default=1)
     d.add_argument("--data", help="keep the venue's data here (default: a temporary dir)")
     d.set_defaults(func=cmd_demo)
@@ -226,7 +301,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     r.add_argument("data")
     r.add_argument("--engine", choices=("reference", "cython", "auto"), default="reference")
     r.add_argument("--from-snapshot", action="store_true")
+    r.add_argument("--proofs", action="store_true", help="also verify every stored proof")
     r.set_defaults(func=cmd_replay)
+    pr = sub.add_parser("prove", help="prove a venue's stored blocks (v1 block circuit)")
+    pr.add_argument("data")
+    pr.add_argument("--last", type=int, help="prove up to this height")
+    pr.add_argument("--workers", type=int, default=2)
+    pr.add_argument("--prover", default="local", help="local, or ray://host:port")
+    pr.set_defaults(func=cmd_prove)
     w = sub.add_parser("run", help="feed a seeded workload into a venue data directory")
     w.add_argument("data")
     w.add_argument("--commands", type=int, default=10_000)

@@ -37,6 +37,8 @@ class ReplayReport(msgspec.Struct):
     last_height: int
     last_root: int
     mismatch: BlockMismatch | None = None
+    #: blocks whose stored proof was checked against the recomputed header
+    proofs_verified: int = 0
 
     @property
     def ok(self) -> bool:
@@ -48,9 +50,15 @@ def replay(
     *,
     engine: str = "reference",
     from_snapshot: bool = False,
+    proofs: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> ReplayReport:
-    """Re-execute the stored blocks; ``progress(done, total)`` is called after each block."""
+    """Re-execute the stored blocks; ``progress(done, total)`` is called after each block.
+
+    With ``proofs``, every stored validity proof is verified against the header this replay
+    recomputed (not the stored one), and a proof that does not verify is reported like a root
+    mismatch (field ``"proof"``).
+    """
     root = Path(data_dir)
     gpath = root / "genesis.msgpack"
     if not gpath.exists():
@@ -75,6 +83,13 @@ def replay(
     if eng is None or com is None:
         eng = make_engine(engine, g)
         com = PoseidonState(g.markets, account_depth=g.account_depth, order_depth=g.order_depth)
+    vk = None
+    if proofs:
+        from proofs.verify import verify_block
+
+        from .proving import PROOF_KIND, circuit_for
+
+        vk = circuit_for(g).verifying_key
     store = BlockStore(root / "blocks", first_height=1)
     try:
         total = store.last_height - start
@@ -86,6 +101,20 @@ def replay(
             if mismatch is not None:
                 report.mismatch = mismatch
                 break
+            if vk is not None:
+                proof = store.get_proof(height)
+                if proof is not None:
+                    if proof.kind != PROOF_KIND or not verify_block(
+                        again.header, proof.payload, vk
+                    ):
+                        report.mismatch = BlockMismatch(
+                            height,
+                            "proof",
+                            "a valid proof of this header",
+                            f"{proof.kind}: invalid",
+                        )
+                        break
+                    report.proofs_verified += 1
             parent = com.header_hash(block.header)
             report.blocks += 1
             report.commands += len(block.commands)

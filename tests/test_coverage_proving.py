@@ -1,0 +1,94 @@
+"""Proving a venue's stored blocks: real circuit (test size), real prover pool, real store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from matching import AddAccount, Deposit, OrderType, PlaceOrder, ReplaceOrder, Side, TimeInForce
+from venue.blockstore import BlockStore
+from venue.demo import PROVABLE_GENESIS
+from venue.node import VenueNode
+from venue.proving import PROOF_KIND, prove_blocks, verify_stored
+from venue.replay import replay
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def shared_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROVENBOOK_CIRCUIT_CACHE", str(ROOT / ".cache" / "circuits"))
+
+
+class Clock:
+    t = 10**18
+
+    def __call__(self) -> int:
+        self.t += 1_000_000
+        return self.t
+
+
+def place(account: int, side: Side, price: int, qty: int, tif: TimeInForce = TimeInForce.GTC):
+    return PlaceOrder(0, 0, account, 1, 0, side, OrderType.LIMIT, tif, price, qty)
+
+
+def venue(path: Path, *batches: list) -> None:
+    node = VenueNode(path, PROVABLE_GENESIS, engine="reference", fsync=False, clock=Clock())
+    for batch in batches:
+        node.submit(batch)
+    node.seal()
+    node.close()
+
+
+ACCOUNTS = [AddAccount(0, 0, 1), Deposit(0, 0, 1, 10**9), AddAccount(0, 0, 2),
+            Deposit(0, 0, 2, 10**9)]  # fmt: skip
+TRADES = [
+    place(1, Side.SELL, 100_010, 5),
+    place(1, Side.SELL, 100_020, 5),
+    place(2, Side.BUY, 100_015, 7, TimeInForce.IOC),  # sweeps the best ask, the rest expires
+    place(2, Side.BUY, 99_990, 3),
+]
+
+
+def test_prove_store_verify_and_replay_with_proofs(tmp_path: Path) -> None:
+    venue(tmp_path, ACCOUNTS, TRADES)
+    report = prove_blocks(tmp_path, workers=2)
+    assert report.proven == [1, 2] and not report.failed and report.unsupported is None
+    assert verify_stored(tmp_path) == [(1, True), (2, True)]
+    r = replay(tmp_path, proofs=True)
+    assert r.ok and r.proofs_verified == 2 and r.blocks == 2
+
+    # a tampered proof stored for block 2 is reported like a root mismatch
+    store = BlockStore(tmp_path / "blocks", first_height=1)
+    good = store.get_proof(2)
+    assert good is not None and good.kind == PROOF_KIND
+    bad = bytearray(good.payload)
+    bad[40] ^= 1
+    store.put_proof(2, PROOF_KIND, bytes(bad))
+    store.close()
+    assert verify_stored(tmp_path) == [(1, True), (2, False)]
+    r = replay(tmp_path, proofs=True)
+    assert not r.ok and r.mismatch.height == 2 and r.mismatch.field == "proof"
+
+
+def test_block_outside_the_circuit_is_reported_and_nothing_after_it_proved(
+    tmp_path: Path,
+) -> None:
+    # block 1 holds an accepted replace (order 3 is the resting bid): not in the v1 circuit
+    replace = ReplaceOrder(0, 0, 1, 1, 3, 99_995, 2)
+    venue(tmp_path, [AddAccount(0, 0, 1), Deposit(0, 0, 1, 10**9),
+                     place(1, Side.BUY, 99_990, 3), replace], TRADES)  # fmt: skip
+    report = prove_blocks(tmp_path, workers=1)
+    assert report.unsupported is not None and report.unsupported[0] == 1
+    assert "replace" in report.unsupported[1].lower()
+    assert report.proven == [] and verify_stored(tmp_path) == []
+
+
+def test_venue_that_does_not_fit_the_circuit_is_refused(tmp_path: Path) -> None:
+    from venue.node import Genesis
+    from venue.workload import default_markets
+
+    VenueNode(tmp_path, Genesis(default_markets(), account_depth=8, order_depth=10)).close()
+    with pytest.raises(ValueError, match="depths"):
+        prove_blocks(tmp_path)

@@ -1,0 +1,145 @@
+"""Proving a venue's blocks: witness builder → prover pool → proofs stored beside the blocks.
+
+The venue's genesis must match the compiled block circuit (one market, the circuit's tree
+depths, at most N commands per block): ``circuit_for(genesis)`` says which size fits or why
+none does. Witnesses are built in block order from genesis (each block's witness needs the
+state after the previous one); proofs are made in parallel by ``venue.prover.ProverPool`` and
+stored in block order with ``BlockStore.put_proof``. A block the v1 circuit cannot describe
+(``UnsupportedInCircuit``) is reported and left unproven; nothing after it can be proven
+either, because its post-state is what the next block's proof starts from.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import msgspec
+
+from matching import Block
+from matching.encoding import decoder
+from proofs.verify import TEST_SIZE, BlockCircuit, CircuitSize, verify_block
+from proofs.witness import BlockProverState, UnsupportedInCircuit
+
+from .blockstore import BlockStore
+from .node import Genesis
+from .prover import ProofFailure, ProverPool
+
+__all__ = ["PROOF_KIND", "ProvingReport", "circuit_for", "prove_blocks", "verify_stored"]
+
+#: ``BlockStore.put_proof`` kind of the v1 block proofs (Groth16 on BN254, development keys).
+PROOF_KIND = "groth16-block-v1"
+WRAPPER_DIR = Path("~/.cache/provenbook/wrappers").expanduser()
+
+_block_decoder = decoder(Block)
+
+
+class ProvingReport(msgspec.Struct):
+    proven: list[int] = msgspec.field(default_factory=list)
+    failed: list[tuple[int, str]] = msgspec.field(default_factory=list)
+    unsupported: tuple[int, str] | None = None
+    prove_seconds: list[float] = msgspec.field(default_factory=list)
+
+
+def circuit_for(genesis: Genesis, size: CircuitSize = TEST_SIZE) -> BlockCircuit:
+    """The block circuit for ``genesis``; ValueError when the venue does not fit ``size``."""
+    if len(genesis.markets) != 1:
+        raise ValueError("the v1 block circuit proves venues with exactly one market")
+    if (genesis.order_depth, genesis.account_depth) != (size.order_depth, size.account_depth):
+        raise ValueError(
+            f"venue tree depths (orders {genesis.order_depth}, accounts {genesis.account_depth})"
+            f" differ from the circuit's ({size.order_depth}, {size.account_depth})"
+        )
+    if genesis.block_commands > size.n:
+        raise ValueError(
+            f"blocks of {genesis.block_commands} commands exceed the circuit's {size.n}"
+        )
+    return BlockCircuit(genesis.markets[0], size, wrapper_dir=WRAPPER_DIR)
+
+
+def _genesis(data: Path) -> Genesis:
+    return msgspec.msgpack.decode((data / "genesis.msgpack").read_bytes(), type=Genesis)
+
+
+def prove_blocks(
+    data: str | os.PathLike[str],
+    *,
+    last: int | None = None,
+    workers: int = 2,
+    backend: str = "local",
+    size: CircuitSize = TEST_SIZE,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> ProvingReport:
+    """Prove the stored blocks of the venue at ``data`` that have no proof yet, up to ``last``."""
+    root = Path(data)
+    genesis = _genesis(root)
+    circuit = circuit_for(genesis, size)
+    if progress:
+        progress("keys", 0, 1)
+    circuit.compile()  # compile + set up once here, so the workers only load cached keys
+    if progress:
+        progress("keys", 1, 1)
+    store = BlockStore(root / "blocks", first_height=1)
+    report = ProvingReport()
+    try:
+        top = store.last_height if last is None else min(last, store.last_height)
+        done = set(store.proven_heights())
+        state = BlockProverState(
+            genesis.markets[0], order_depth=size.order_depth, account_depth=size.account_depth
+        )
+        todo = []
+        for h, payload in store.iter_from(1):
+            if h > top:
+                break
+            block = _block_decoder.decode(payload)
+            try:
+                w = state.advance(block, circuit.params)
+            except UnsupportedInCircuit as exc:
+                report.unsupported = (h, str(exc))
+                break
+            if h not in done:
+                todo.append((h, w))
+        if not todo:
+            return report
+        with ProverPool(circuit.wrapper, workers=workers, backend=backend,
+                        first_height=todo[0][0]) as pool:  # fmt: skip
+            for h, w in todo:
+                pool.submit(h, w.inputs, w.public_signals)
+            for n, res in enumerate(pool.results(), 1):
+                if isinstance(res, ProofFailure):
+                    report.failed.append((res.height, res.error))
+                    break  # later blocks build on this one: stop publishing here
+                store.put_proof(res.height, PROOF_KIND, res.proof)
+                report.proven.append(res.height)
+                report.prove_seconds.append(res.prove_seconds)
+                if progress:
+                    progress("proving", n, len(todo))
+        return report
+    finally:
+        store.close()
+
+
+def verify_stored(
+    data: str | os.PathLike[str], *, size: CircuitSize = TEST_SIZE
+) -> list[tuple[int, bool]]:
+    """Check every stored proof against its stored block header: (height, ok) in height order."""
+    root = Path(data)
+    circuit = circuit_for(_genesis(root), size)
+    vk = circuit.verifying_key
+    store = BlockStore(root / "blocks", first_height=1)
+    try:
+        out = []
+        for h in store.proven_heights():
+            proof = store.get_proof(h)
+            payload = store.get(h)
+            ok = (
+                proof is not None
+                and payload is not None
+                and proof.kind == PROOF_KIND
+                and verify_block(_block_decoder.decode(payload).header, proof.payload, vk)
+            )
+            out.append((h, ok))
+        return out
+    finally:
+        store.close()
