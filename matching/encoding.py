@@ -35,7 +35,7 @@ def _enc_hook(obj: object) -> object:
         if -_I64 <= obj < _I64:
             return int(obj)
         return msgspec.msgpack.Ext(_BIGINT_EXT, int(obj).to_bytes(32, "big", signed=True))
-    raise NotImplementedError(f"cannot encode {type(obj).__name__}")
+    raise TypeError(f"cannot encode {type(obj).__name__}")
 
 
 def _dec_hook(typ: type, obj: object) -> object:
@@ -52,7 +52,7 @@ def _dec_hook(typ: type, obj: object) -> object:
                 raise ValueError("non-canonical BigInt: small values are plain integers")
             return BigInt(value)
         raise ValueError("malformed BigInt")
-    raise NotImplementedError(f"cannot decode {typ.__name__}")
+    raise TypeError(f"cannot decode {typ.__name__}")
 
 
 _encoder = msgspec.msgpack.Encoder(enc_hook=_enc_hook)
