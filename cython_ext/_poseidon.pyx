@@ -15,6 +15,7 @@ an int outside [0, p) raises ValueError (it never reduces modulo p).
 
 from libc.stdint cimport uint64_t
 from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy
 
 cimport cython
 
@@ -103,3 +104,74 @@ def hash_pairs(list flat not None):
         return out
     finally:
         free(buf)
+
+
+# The folds of hash_chains, one after the other: chain i is buf[start[i] .. start[i + 1]).
+cdef void _fold_chains(const uint64_t *buf, const Py_ssize_t *start, Py_ssize_t m,
+                       uint64_t *res) noexcept nogil:
+    cdef Py_ssize_t i, k
+    cdef uint64_t acc[4]
+    cdef uint64_t tmp[4]
+    for i in range(m):
+        memcpy(acc, buf + 4 * start[i], 32)
+        for k in range(start[i] + 1, start[i + 1]):
+            pb_poseidon2(tmp, acc, buf + 4 * k)
+            memcpy(acc, tmp, 32)
+        memcpy(res + 4 * i, acc, 32)
+
+
+# boundscheck/wraparound off: every chains[i] / ch[j] index is below a length read in the
+# same loop with no Python code in between (pb_fe_from_py only reads ints), none negative.
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def hash_chains(list chains not None):
+    """hash_chains(chains: list[list[int]]) -> list[int]
+
+    ``[hash_chain(c) for c in chains]``: each chain (a list of at least two field elements) is
+    the left fold ``hash2(...hash2(hash2(c[0], c[1]), c[2])..., c[-1])``, all in one call
+    (the batch entry point for many short chains: leaves, command hashes). Every element is checked
+    (TypeError / ValueError) before any hashing; the hashing runs without the GIL.
+    """
+    cdef Py_ssize_t m = len(chains)
+    cdef Py_ssize_t total = 0
+    cdef Py_ssize_t i, j, k, n
+    cdef list ch
+    cdef list out
+    cdef Py_ssize_t *start = NULL
+    cdef uint64_t *buf = NULL
+    cdef uint64_t *res = NULL
+    for i in range(m):
+        ch = chains[i]
+        n = len(ch)
+        if n < 2:
+            raise ValueError(f"hash_chain needs at least 2 elements, got {n}")
+        total += n
+    if m == 0:
+        return []
+    start = <Py_ssize_t *>malloc((m + 1) * sizeof(Py_ssize_t))
+    buf = <uint64_t *>malloc(4 * total * sizeof(uint64_t))
+    res = <uint64_t *>malloc(4 * m * sizeof(uint64_t))
+    try:
+        if start == NULL or buf == NULL or res == NULL:
+            raise MemoryError()
+        k = 0
+        for i in range(m):
+            ch = chains[i]
+            n = len(ch)
+            start[i] = k
+            for j in range(n):
+                pb_fe_from_py(ch[j], buf + 4 * (k + j))
+            k += n
+        if k != total:
+            raise RuntimeError("chains changed during hash_chains")
+        start[m] = k
+        with nogil:
+            _fold_chains(buf, start, m, res)
+        out = [None] * m
+        for i in range(m):
+            out[i] = pb_fe_to_py(res + 4 * i)
+        return out
+    finally:
+        free(start)
+        free(buf)
+        free(res)

@@ -15,3 +15,7 @@ def hash2(a: int, b: int) -> int:
 
 def hash_pairs(flat: list[int]) -> list[int]:
     """``[hash2(flat[0], flat[1]), hash2(flat[2], flat[3]), ...]`` in one call (even length)."""
+
+def hash_chains(chains: list[list[int]]) -> list[int]:
+    """``[hash_chain(c) for c in chains]`` (left folds of ``hash2``, each chain >= 2 elements)
+    in one call; not in ``__all__`` (``proofs.poseidon.hash_chains`` is the public entry)."""

@@ -46,6 +46,7 @@ __all__ = [
     "check_field",
     "hash2",
     "hash_chain",
+    "hash_chains",
     "hash_pairs",
     "pack",
     "unpack",
@@ -72,13 +73,31 @@ def _light_hash_pairs(flat: list[int]) -> list[int]:
     return [int(hasher.hash([flat[i], flat[i + 1]])) for i in range(0, len(flat), 2)]
 
 
+def _light_hash_chains(chains: list[list[int]]) -> list[int]:
+    """light-poseidon backend of ``hash_chains``; inputs already validated, lengths >= 2."""
+    hasher = _HASHER
+    out = []
+    for xs in chains:
+        acc = int(hasher.hash([xs[0], xs[1]]))
+        for x in xs[2:]:
+            acc = int(hasher.hash([acc, x]))
+        out.append(acc)
+    return out
+
+
 # The backends take canonical field elements only (validated by the public functions below).
-if _compiled is not None:
+if _compiled is not None and hasattr(_compiled, "hash_chains"):
     _backend_hash2 = _compiled.hash2
     _backend_hash_pairs = _compiled.hash_pairs
+    _backend_hash_chains = _compiled.hash_chains
+elif _compiled is not None:  # an extension built before hash_chains existed
+    _backend_hash2 = _compiled.hash2
+    _backend_hash_pairs = _compiled.hash_pairs
+    _backend_hash_chains = _light_hash_chains
 else:
     _backend_hash2 = _light_hash2
     _backend_hash_pairs = _light_hash_pairs
+    _backend_hash_chains = _light_hash_chains
 
 BACKEND: str = "compiled" if _compiled is not None else "light-poseidon"
 """Which backend ``hash2``/``hash_pairs`` use: ``"compiled"`` (``proofs._poseidon``) or
@@ -127,7 +146,7 @@ def hash_pairs(flat: Sequence[int]) -> list[int]:
     """
     if len(flat) % 2:
         raise ValueError(f"hash_pairs needs an even number of elements, got {len(flat)}")
-    return _backend_hash_pairs([check_field(x, "hash input") for x in flat])
+    return _backend_hash_pairs(_checked(flat))
 
 
 def hash_chain(xs: Sequence[int]) -> int:
@@ -140,10 +159,28 @@ def hash_chain(xs: Sequence[int]) -> int:
     """
     if len(xs) < 2:
         raise ValueError(f"hash_chain needs at least 2 elements, got {len(xs)}")
-    acc = hash2(xs[0], xs[1])
-    for x in xs[2:]:
-        acc = hash2(acc, x)
-    return acc
+    return _backend_hash_chains([_checked(xs)])[0]
+
+
+def _checked(xs: Sequence[int]) -> list[int]:
+    """``[check_field(x) for x in xs]``, with a fast path for plain ints already in range."""
+    p = FIELD_MODULUS
+    for x in xs:
+        if type(x) is not int or not 0 <= x < p:
+            return [check_field(x, "hash input") for x in xs]
+    return xs if type(xs) is list else list(xs)
+
+
+def hash_chains(chains: Sequence[Sequence[int]]) -> list[int]:
+    """``[hash_chain(xs) for xs in chains]`` in one backend call (the batch form of
+    ``hash_chain`` for many independent leaves or command hashes; each chain needs at least two
+    elements). Every element is validated as in ``hash2`` before any hashing."""
+    checked = []
+    for xs in chains:
+        if len(xs) < 2:
+            raise ValueError(f"hash_chain needs at least 2 elements, got {len(xs)}")
+        checked.append(_checked(xs))
+    return _backend_hash_chains(checked) if checked else []
 
 
 def _check_widths(widths: Sequence[int]) -> None:

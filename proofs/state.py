@@ -50,7 +50,7 @@ from matching.engine import AccountView, EngineSnapshot, MarketStateView, OrderV
 from matching.types import Command, MarketConfig, Side
 
 from .merkle import SparseMerkleTree
-from .poseidon import MAX_PACK_BITS, hash2, hash_chain, pack
+from .poseidon import MAX_PACK_BITS, hash2, hash_chain, hash_chains, hash_pairs, pack
 
 __all__ = [
     "COMMAND_FIELD_WIDTHS",
@@ -58,9 +58,11 @@ __all__ = [
     "PoseidonState",
     "account_leaf",
     "command_hash",
+    "header_hash",
     "order_leaf",
     "pack_greedy",
     "side_root",
+    "state_root",
 ]
 
 # Bit widths of every integer the commitment packs (signed ones are offset by half the range).
@@ -116,8 +118,22 @@ def pack_greedy(fields: Sequence[tuple[int, int]]) -> list[int]:
     return out
 
 
-def command_hash(cmd: Command) -> int:
-    """Hash of one command: its type code and fields packed in declaration order."""
+def _greedy_groups(widths: Sequence[int]) -> list[list[tuple[int, int]]]:
+    """``pack_greedy``'s grouping as (field index, bit offset) lists: it depends on the widths
+    only, so the hot paths compute it once per layout and pack with shifts."""
+    groups: list[list[tuple[int, int]]] = []
+    used = MAX_PACK_BITS + 1
+    for i, width in enumerate(widths):
+        if used + width > MAX_PACK_BITS:
+            groups.append([])
+            used = 0
+        groups[-1].append((i, used))
+        used += width
+    return groups
+
+
+def _command_hash_slow(cmd: Command) -> list[int]:
+    """The elements of ``command_hash`` by the definition (also raises the range errors)."""
     fields: list[tuple[int, int]] = [(type(cmd).__struct_config__.tag, 4)]  # type: ignore[list-item]
     extra: list[int] = []
     for name in type(cmd).__struct_fields__:
@@ -129,7 +145,58 @@ def command_hash(cmd: Command) -> int:
             continue
         width, signed = COMMAND_FIELD_WIDTHS[name]
         fields.append(_signed(int(value), width) if signed else (int(value), width))
-    elems = pack_greedy(fields) + extra
+    return pack_greedy(fields) + extra
+
+
+#: per command type: (tag, [(field, offset, limit)], greedy groups, full-field names)
+_CommandLayout = tuple[int, list[tuple[str, int, int]], list[list[tuple[int, int]]], list[str]]
+_COMMAND_LAYOUTS: dict[type, _CommandLayout] = {}
+
+
+def _command_layout(cls: type) -> _CommandLayout:
+    fields: list[tuple[str, int, int]] = []
+    extra: list[str] = []
+    widths = [4]
+    for name in cls.__struct_fields__:  # type: ignore[attr-defined]
+        if name == "sig":
+            continue
+        if name in _FULL_FIELD:
+            extra.append(name)
+            continue
+        width, signed = COMMAND_FIELD_WIDTHS[name]
+        fields.append((name, 1 << (width - 1) if signed else 0, 1 << width))
+        widths.append(width)
+    tag = cls.__struct_config__.tag  # type: ignore[attr-defined]
+    pack([(tag, 4)])  # a tag that does not fit raises here, as in the definition
+    layout = (tag, fields, _greedy_groups(widths), extra)
+    _COMMAND_LAYOUTS[cls] = layout
+    return layout
+
+
+def _command_elems(cmd: Command) -> list[int]:
+    """The elements ``command_hash`` hashes: packed fields, then the full-field ones."""
+    cls = type(cmd)
+    tag, fields, groups, extra = _COMMAND_LAYOUTS.get(cls) or _command_layout(cls)
+    vals = [tag]
+    for name, offset, limit in fields:
+        v = int(getattr(cmd, name)) + offset
+        if not 0 <= v < limit:
+            return _command_hash_slow(cmd)  # raises FieldRangeError
+        vals.append(v)
+    elems = []
+    for group in groups:
+        packed = 0
+        for i, shift in group:
+            packed |= vals[i] << shift
+        elems.append(packed)
+    for name in extra:
+        elems.append(getattr(cmd, name))
+    return elems
+
+
+def command_hash(cmd: Command) -> int:
+    """Hash of one command: its type code and fields packed in declaration order."""
+    elems = _command_elems(cmd)
     return elems[0] if len(elems) == 1 else hash_chain(elems)
 
 
@@ -138,9 +205,9 @@ Link = tuple[int, int, int]
 NO_LINK: Link = (0, 0, 0)
 
 
-def order_leaf(o: OrderView, nxt: Link) -> int:
-    """Leaf of a resting order whose successor in priority order is ``nxt``."""
-    return hash2(
+def _order_leaf_slow(o: OrderView, nxt: Link) -> tuple[int, int]:
+    """The two elements of ``order_leaf`` by the definition (also raises the range errors)."""
+    return (
         pack(
             [
                 (o.price, PRICE_BITS),
@@ -162,13 +229,53 @@ def order_leaf(o: OrderView, nxt: Link) -> int:
     )
 
 
+_LIM_PRICE = 1 << PRICE_BITS
+_LIM_QTY = 1 << QTY_BITS
+_LIM_SEQ = 1 << SEQ_BITS
+_LIM_ACCOUNT = 1 << ACCOUNT_BITS
+_LIM_SLOT = 1 << (SLOT_BITS + 1)
+_LIM_CL = 1 << CL_ORD_ID_BITS
+
+
+def _order_elems(o: OrderView, nxt: Link) -> tuple[int, int]:
+    """``_order_leaf_slow`` with the shifts written out (the layouts are fixed)."""
+    price, qty, prio, acct, oid, cl, side = (
+        o.price, o.qty, o.priority, o.account, o.order_id, o.cl_ord_id, o.side
+    )  # fmt: skip
+    n_slot, n_price, n_prio = nxt
+    if (
+        0 <= price < _LIM_PRICE
+        and 0 <= qty < _LIM_QTY
+        and 0 <= prio < _LIM_SEQ
+        and 0 <= acct < _LIM_ACCOUNT
+        and 0 <= n_slot < _LIM_SLOT
+        and 0 <= oid < _LIM_SEQ
+        and 0 <= cl < _LIM_CL
+        and 0 <= side < 4
+        and 0 <= n_price < _LIM_PRICE
+        and 0 <= n_prio < _LIM_SEQ
+        and bool not in (type(price), type(qty), type(prio), type(acct), type(oid), type(cl))
+        and bool not in (type(side), type(n_slot), type(n_price), type(n_prio))
+    ):
+        return (
+            price | qty << 40 | prio << 88 | acct << 136 | n_slot << 156,
+            oid | cl << 48 | int(side) << 112 | n_price << 114 | n_prio << 154,
+        )
+    return _order_leaf_slow(o, nxt)
+
+
+def order_leaf(o: OrderView, nxt: Link) -> int:
+    """Leaf of a resting order whose successor in priority order is ``nxt``."""
+    return hash2(*_order_elems(o, nxt))
+
+
 def side_root(tree_root: int, head: Link) -> int:
     return hash2(
         tree_root, pack([(head[0], SLOT_BITS + 1), (head[1], PRICE_BITS), (head[2], SEQ_BITS)])
     )
 
 
-def account_leaf(a: AccountView, pubkey_hash: int) -> int:
+def _account_fields(a: AccountView) -> list[tuple[int, int]]:
     fields = [_signed(a.collateral, MONEY_BITS)]
     for p in a.positions:
         fields += [
@@ -177,13 +284,112 @@ def account_leaf(a: AccountView, pubkey_hash: int) -> int:
             (p.open_sell, QTY_BITS + 8),
             _signed(p.basis, MONEY_BITS),
         ]
-    return hash_chain([pubkey_hash, *pack_greedy(fields)])
+    return fields
+
+
+_H_MONEY = 1 << (MONEY_BITS - 1)
+_H_POSITION = 1 << (POSITION_BITS - 1)
+_LIM_MONEY = 1 << MONEY_BITS
+_LIM_POSITION = 1 << POSITION_BITS
+_LIM_OPEN = 1 << (QTY_BITS + 8)
+#: number of positions -> greedy groups of the account layout
+_ACCOUNT_GROUPS: dict[int, list[list[tuple[int, int]]]] = {}
+
+
+def _account_elems(a: AccountView) -> list[int]:
+    """``pack_greedy(_account_fields(a))`` with the grouping computed once per layout."""
+    vals = [a.collateral + _H_MONEY]
+    ok = 0 <= vals[0] < _LIM_MONEY
+    for p in a.positions:
+        pos, buy, sell, basis = (
+            p.position + _H_POSITION,
+            p.open_buy,
+            p.open_sell,
+            p.basis + _H_MONEY,
+        )
+        ok = (
+            ok
+            and 0 <= pos < _LIM_POSITION
+            and 0 <= buy < _LIM_OPEN
+            and 0 <= sell < _LIM_OPEN
+            and 0 <= basis < _LIM_MONEY
+            and type(buy) is not bool
+            and type(sell) is not bool
+        )
+        vals += (pos, buy, sell, basis)
+    if not ok:
+        return pack_greedy(_account_fields(a))  # raises the range error
+    k = len(a.positions)
+    groups = _ACCOUNT_GROUPS.get(k)
+    if groups is None:
+        widths = [w for _, w in _account_fields_widths(k)]
+        groups = _ACCOUNT_GROUPS[k] = _greedy_groups(widths)
+    elems = []
+    for group in groups:
+        packed = 0
+        for i, shift in group:
+            packed |= vals[i] << shift
+        elems.append(packed)
+    return elems
+
+
+def _account_fields_widths(k: int) -> list[tuple[int, int]]:
+    widths = [(0, MONEY_BITS)]
+    for _ in range(k):
+        widths += [(0, POSITION_BITS), (0, QTY_BITS + 8), (0, QTY_BITS + 8), (0, MONEY_BITS)]
+    return widths
+
+
+def account_leaf(a: AccountView, pubkey_hash: int) -> int:
+    return hash_chain([pubkey_hash, *_account_elems(a)])
 
 
 def _market_root(bids: int, asks: int, ms: MarketStateView) -> int:
     return hash_chain(
         [bids, asks, pack([(ms.mark, PRICE_BITS), (ms.last_close_ts, TS_BITS)]), ms.cum_price_time]
     )
+
+
+def header_hash(header: BlockHeader) -> int:
+    """Hash of a block header (``PoseidonState.header_hash``; pure)."""
+    elems = [
+        header.height,
+        header.parent_hash,
+        header.pre_state_root,
+        header.command_commitment,
+        header.post_state_root,
+        pack(
+            [
+                (header.close_ts, TS_BITS),
+                (header.first_seq, SEQ_BITS),
+                (header.command_count, 32),
+            ]
+        ),
+    ]
+    for s in header.markets:
+        elems += [
+            pack(
+                [
+                    (s.market, 16),
+                    (s.price, PRICE_BITS),
+                    (int(s.carried), 1),
+                    (s.volume, 96),
+                    (s.trade_count, 32),
+                ]
+            ),
+            s.notional,
+            s.cum_price_time,
+        ]
+    return hash_chain(elems)
+
+
+def state_root(accounts_root: int, markets_root: int, height: int) -> int:
+    """``state_root`` of the module docstring from its two subtree roots."""
+    return hash_chain([accounts_root, markets_root, height])
+
+
+#: where a queued leaf hash goes: (tree updates, index, leaf memo)
+_Target = tuple[dict[int, int], int, dict[int, tuple[list[int], int]]]
 
 
 class _BookSide:
@@ -198,6 +404,9 @@ class _BookSide:
         self.slot: dict[int, int] = {}
         self.free: list[int] = []  # heap of freed slots
         self.next_unused = 0
+        #: slot -> (leaf elements, leaf) as last written, to skip rehashing an unchanged leaf
+        self.elems: dict[int, tuple[list[int], int]] = {}
+        self._root_memo: tuple[int, Link, int] | None = None
 
     def key(self, o: OrderView) -> tuple[int, int, int]:
         return (-o.price if self.is_bid else o.price, o.priority, o.order_id)
@@ -241,7 +450,11 @@ class _BookSide:
         return self.link(self.order[0][2]) if self.order else NO_LINK
 
     def root(self) -> int:
-        return side_root(self.tree.root, self.head())
+        tree_root, head = self.tree.root, self.head()
+        memo = self._root_memo
+        if memo is None or memo[0] != tree_root or memo[1] != head:
+            memo = self._root_memo = (tree_root, head, side_root(tree_root, head))
+        return memo[2]
 
 
 class CommitmentSnapshot(msgspec.Struct, frozen=True, array_like=True):
@@ -268,6 +481,8 @@ class PoseidonState:
         self.order_depth = order_depth
         self.accounts = SparseMerkleTree(account_depth)
         self._pk_hash: dict[int, int] = {}
+        #: account -> (leaf chain, leaf) as last written, to skip rehashing an unchanged leaf
+        self._acct_elems: dict[int, tuple[list[int], int]] = {}
         self._sides: dict[tuple[int, int], _BookSide] = {}
         self._market_states: dict[int, MarketStateView] = {}
         for m in markets:
@@ -282,6 +497,9 @@ class PoseidonState:
         return self._root
 
     def _state_root(self) -> int:
+        return state_root(self.accounts.root, self._markets_root(), self.height)
+
+    def _markets_root(self) -> int:
         mroots = []
         for mid, ms in self._market_states.items():
             mroots.append(
@@ -289,68 +507,95 @@ class PoseidonState:
                     self._sides[(mid, Side.BUY)].root(), self._sides[(mid, Side.SELL)].root(), ms
                 )
             )
-        markets_root = hash_chain([*mroots, len(mroots)])
-        return hash_chain([self.accounts.root, markets_root, self.height])
+        return hash_chain([*mroots, len(mroots)])
 
     def command_commitment(self, commands: Sequence[Command]) -> int:
         """Poseidon chain ``c_i = hash2(c_{i-1}, command_hash(cmd_i))`` from ``c_0 = 0``."""
-        acc = 0
-        for cmd in commands:
-            acc = hash2(acc, command_hash(cmd))
-        return acc
+        if not commands:
+            return 0
+        elems = [_command_elems(c) for c in commands]
+        multi = hash_chains([e for e in elems if len(e) > 1])
+        hashes = [0]
+        j = 0
+        for e in elems:
+            if len(e) > 1:
+                hashes.append(multi[j])
+                j += 1
+            else:
+                hashes.append(e[0])
+        return hash_chains([hashes])[0]
 
     def header_hash(self, header: BlockHeader) -> int:
-        elems = [
-            header.height,
-            header.parent_hash,
-            header.pre_state_root,
-            header.command_commitment,
-            header.post_state_root,
-            pack(
-                [
-                    (header.close_ts, TS_BITS),
-                    (header.first_seq, SEQ_BITS),
-                    (header.command_count, 32),
-                ]
-            ),
-        ]
-        for s in header.markets:
-            elems += [
-                pack(
-                    [
-                        (s.market, 16),
-                        (s.price, PRICE_BITS),
-                        (int(s.carried), 1),
-                        (s.volume, 96),
-                        (s.trade_count, 32),
-                    ]
-                ),
-                s.notional,
-                s.cum_price_time,
-            ]
-        return hash_chain(elems)
+        return header_hash(header)
 
     def apply(self, height: int, diff: StateDiff, markets: Sequence[MarketStateView]) -> int:
-        """Apply one block's diff; each touched leaf and tree node is hashed once."""
-        self._apply_orders(diff.orders)
-        updates = {}
-        for aid, view in diff.accounts:
-            if view is None:
-                updates[aid] = 0
-                self._pk_hash.pop(aid, None)
-                continue
-            pk = self._pk_hash.get(aid)
-            if pk is None:
-                pk = self._pk_hash[aid] = hash2(view.pubkey_x, view.pubkey_y)
-            updates[aid] = account_leaf(view, pk)
-        self.accounts.set_many(updates)
-        for ms in markets:
-            self._market_states[ms.market] = ms
-        self.height = height
+        """Apply one block's diff; each touched leaf and tree node is hashed once.
+
+        All of the block's new leaves (order leaves, account leaf chains) are hashed in one
+        ``hash_chains`` call; a leaf whose packed elements did not change is not rehashed.
+        """
+        self._apply_leaves(diff.orders, diff.accounts)
+        self._set_markets(height, markets)
         self._root = self._state_root()
         return self._root
 
-    def _apply_orders(self, orders: Iterable[tuple[int, OrderView | None]]) -> None:
+    def _set_markets(self, height: int, markets: Sequence[MarketStateView]) -> None:
+        for ms in markets:
+            self._market_states[ms.market] = ms
+        self.height = height
+
+    def _apply_leaves(
+        self,
+        orders: Iterable[tuple[int, OrderView | None]],
+        accounts: Iterable[tuple[int, AccountView | None]],
+    ) -> None:
+        chains: list[list[int]] = []
+        targets: list[_Target] = []
+        order_updates = self._apply_orders(orders, chains, targets)
+        updates: dict[int, int] = {}
+        cache = self._acct_elems
+        new_pk = [
+            (aid, view) for aid, view in accounts if view is not None and aid not in self._pk_hash
+        ]
+        if new_pk:
+            flat: list[int] = []
+            for _, view in new_pk:
+                flat += (view.pubkey_x, view.pubkey_y)
+            for (aid, _), pk in zip(new_pk, hash_pairs(flat), strict=True):
+                self._pk_hash.setdefault(aid, pk)
+        for aid, view in accounts:
+            if view is None:
+                updates[aid] = 0
+                self._pk_hash.pop(aid, None)
+                cache.pop(aid, None)
+                continue
+            pk = self._pk_hash.get(aid)
+            if pk is None:  # the same account deleted earlier in this diff
+                pk = self._pk_hash[aid] = hash2(view.pubkey_x, view.pubkey_y)
+            chain = [pk, *_account_elems(view)]
+            old = cache.get(aid)
+            if old is not None and old[0] == chain:
+                updates[aid] = old[1]
+                continue
+            chains.append(chain)
+            targets.append((updates, aid, cache))
+        leaves = hash_chains(chains)
+        for (target, index, known), leaf, chain in zip(targets, leaves, chains, strict=True):
+            target[index] = leaf
+            known[index] = (chain, leaf)
+        for side, upd in order_updates:
+            if upd:
+                side.tree.set_many(upd)
+        self.accounts.set_many(updates)
+
+    def _apply_orders(
+        self,
+        orders: Iterable[tuple[int, OrderView | None]],
+        chains: list[list[int]],
+        targets: list[_Target],
+    ) -> list[tuple[_BookSide, dict[int, int]]]:
+        """Update the lists and slots; queue the changed leaves' element pairs on ``chains``
+        (their hashes go to ``targets``) and return each side's pending tree updates."""
         dirty: dict[tuple[int, int], set[int]] = {k: set() for k in self._sides}
         freed: dict[tuple[int, int], list[int]] = {k: [] for k in self._sides}
         inserts: list[OrderView] = []
@@ -377,14 +622,26 @@ class PoseidonState:
             side = self._sides[key]
             for s in slots:
                 heapq.heappush(side.free, s)
+        out = []
         for key, ids in dirty.items():
             side = self._sides[key]
             updates = {s: 0 for s in freed[key]}
+            elems = side.elems
+            for s in freed[key]:
+                elems.pop(s, None)
             for oid in ids:
-                if oid in side.slot:
-                    updates[side.slot[oid]] = order_leaf(side.view[oid], side.next_link(oid))
-            if updates:
-                side.tree.set_many(updates)
+                slot = side.slot.get(oid)
+                if slot is None:
+                    continue
+                pair = list(_order_elems(side.view[oid], side.next_link(oid)))
+                old = elems.get(slot)
+                if old is not None and old[0] == pair:
+                    updates[slot] = old[1]
+                    continue
+                chains.append(pair)
+                targets.append((updates, slot, elems))
+            out.append((side, updates))
+        return out
 
     def _find(self, oid: int) -> tuple[int, int] | None:
         for key, side in self._sides.items():

@@ -153,3 +153,93 @@ def test_replay_detects_tampering(how: str) -> None:
         bad = _tamper_header(b, command_commitment=b.header.command_commitment + 1)
     mismatch = replay_all([*blocks[:i], bad], w.markets)
     assert mismatch is not None and mismatch.height == b.header.height
+
+
+# Pinned with the commitment code as it was before the batched hashing (proofs/state.py,
+# proofs/merkle.py, proofs/poseidon.py): every root, command commitment and header hash of this
+# 20,000-command run must stay bit-identical, since circuits and stored blocks depend on them.
+PINNED_20K = (
+    344,
+    0x185BA0DC9D95732B27AC0102031828BEFB447B6A028B12E95AB55DD7A3BB8AEE,
+    0x286DB084459A12B98C845537E0054E43596782D723709EC4E0898FEF191DA65B,
+    "bd658b0dda04db98c86445f3a5975c32e751833d1cd177b22621b9fdb3bb40fe",
+)
+
+
+def test_roots_pinned_on_20k_workload() -> None:
+    import hashlib
+
+    w = Workload(11, accounts=1_000, target_resting=6_000)
+    eng = (CEngine or ReferenceEngine)(w.markets)
+    com = PoseidonState(w.markets, account_depth=16, order_depth=14)
+    bb = BlockBuilder(eng, com, max_commands=64)
+    blocks = bb.submit_many(w.genesis() + list(w.commands(20_000)))
+    blocks.append(bb.seal())
+    h = hashlib.sha256()
+    for b in blocks:
+        for v in (b.header.pre_state_root, b.header.command_commitment, b.header.post_state_root):
+            h.update(v.to_bytes(32, "big"))
+        h.update(bytes(32))
+    got = (len(blocks), com.root, com.header_hash(blocks[-1].header), h.hexdigest())
+    assert got == PINNED_20K
+    again = PoseidonState.restore(eng.snapshot(), com.snapshot(), account_depth=16, order_depth=14)
+    assert again.root == com.root
+
+
+def test_fast_leaf_packing_equals_the_definitions() -> None:
+    """The precomputed layouts (commands, orders, accounts) pack exactly like ``pack_greedy``
+    / ``pack``, and out-of-range values still raise the definition's errors."""
+    from proofs import state
+    from proofs.poseidon import FieldRangeError, hash_chain
+
+    _, (w, eng, com) = build(ReferenceEngine, n=400)
+    cmds = w.genesis() + list(w.commands(300))
+    assert {type(c).__name__ for c in cmds} >= {"AddAccount", "PlaceOrder", "CancelOrder"}
+    for c in cmds:
+        elems = state._command_hash_slow(c)
+        assert state._command_elems(c) == elems
+        assert state.command_hash(c) == (elems[0] if len(elems) == 1 else hash_chain(elems))
+    snap = eng.snapshot()
+    assert snap.orders and snap.accounts
+    for o in snap.orders:
+        for nxt in (state.NO_LINK, (5, o.price + 1, o.priority + 7)):
+            assert state._order_elems(o, nxt) == state._order_leaf_slow(o, nxt)
+    for a in snap.accounts:
+        assert state._account_elems(a) == state.pack_greedy(state._account_fields(a))
+    o, a = snap.orders[0], snap.accounts[0]
+    with pytest.raises(FieldRangeError):
+        state.order_leaf(msgspec.structs.replace(o, price=1 << 40), state.NO_LINK)
+    with pytest.raises(FieldRangeError):
+        state.order_leaf(o, (1 << 25, 0, 0))
+    with pytest.raises(TypeError):
+        state.order_leaf(msgspec.structs.replace(o, qty=True), state.NO_LINK)
+    with pytest.raises(FieldRangeError):
+        state.account_leaf(msgspec.structs.replace(a, collateral=1 << 127), 1)
+    p = msgspec.structs.replace(a.positions[0], open_buy=1 << 56)
+    with pytest.raises(FieldRangeError):
+        state.account_leaf(msgspec.structs.replace(a, positions=(p,)), 1)
+    place = next(c for c in cmds if type(c).__name__ == "PlaceOrder")
+    with pytest.raises(FieldRangeError):
+        state.command_hash(msgspec.structs.replace(place, price=1 << 41))
+    assert com.command_commitment([]) == 0
+
+
+def test_unchanged_leaves_are_not_rehashed_and_roots_match_a_rebuild() -> None:
+    """Re-applying a block's diff changes no leaf: nothing is rehashed below the roots, the
+    root only moves with the height, and it equals a rebuild from the snapshot."""
+    from matching.block import StateDiff
+
+    _, (_, eng, com) = build(CEngine or ReferenceEngine, n=500)
+    snap = eng.snapshot()
+    diff = StateDiff(
+        tuple((o.order_id, o) for o in snap.orders), tuple((a.account, a) for a in snap.accounts)
+    )
+    trees = [com.accounts, *(s.tree for s in com._sides.values())]
+    before = [t.hash_count for t in trees]
+    roots = [t.root for t in trees]
+    com.apply(com.height + 1, diff, snap.market_states)
+    assert [t.hash_count for t in trees] == before
+    assert [t.root for t in trees] == roots
+    com._check()
+    again = PoseidonState.restore(eng.snapshot(), com.snapshot(), account_depth=8, order_depth=9)
+    assert again.root == com.root

@@ -204,3 +204,65 @@ def test_fallback_module_without_extension() -> None:
     ).stdout.split(maxsplit=1)
     assert int(out[0]) == CIRCOMLIB_POSEIDON_1_2
     assert out[1].strip() == str(cposeidon.hash_pairs([0, 0, 1, 2]))
+
+
+def _fold(xs: list[int]) -> int:
+    acc = light_hash2(xs[0], xs[1])
+    for x in xs[2:]:
+        acc = light_hash2(acc, x)
+    return acc
+
+
+@given(st.lists(st.lists(field, min_size=2, max_size=6), max_size=8))
+def test_hash_chains_is_repeated_hash_chain(chains: list[list[int]]) -> None:
+    expected = [_fold(xs) for xs in chains]
+    assert cposeidon.hash_chains(chains) == expected
+    assert poseidon.hash_chains(chains) == expected
+    assert poseidon._light_hash_chains(chains) == expected
+    assert [poseidon.hash_chain(xs) for xs in chains] == expected
+
+
+def test_hash_chains_batch_and_int_subclasses() -> None:
+    rng = random.Random(11)
+    chains = [[rng.randrange(P) for _ in range(rng.randrange(2, 9))] for _ in range(300)]
+    assert cposeidon.hash_chains(chains) == [_fold(xs) for xs in chains]
+
+    class U(int):
+        pass
+
+    assert poseidon.hash_chains([(U(3), U(4), 5)]) == [_fold([3, 4, 5])]
+    assert poseidon.hash_chain([U(1), U(2)]) == CIRCOMLIB_POSEIDON_1_2
+    assert poseidon.hash_chain([1, 2]) == CIRCOMLIB_POSEIDON_1_2
+
+
+def test_hash_chains_argument_checks() -> None:
+    assert cposeidon.hash_chains([]) == []
+    assert poseidon.hash_chains([]) == []
+    for bad_len in ([], [1]):
+        with pytest.raises(ValueError, match="at least 2"):
+            cposeidon.hash_chains([[1, 2], bad_len])
+        with pytest.raises(ValueError, match="at least 2"):
+            poseidon.hash_chains([[1, 2], bad_len])
+    with pytest.raises(ValueError):
+        cposeidon.hash_chains([[1, P]])
+    with pytest.raises(poseidon.FieldRangeError):
+        poseidon.hash_chains([[1, 2], [P, 1]])
+    with pytest.raises(poseidon.FieldRangeError):
+        poseidon.hash_chain([1, -1])
+    with pytest.raises(TypeError):
+        poseidon.hash_chains([[1, True]])
+    with pytest.raises(TypeError):
+        cposeidon.hash_chains([[1, "2"]])  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        cposeidon.hash_chains([(1, 2)])  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        cposeidon.hash_chains(None)  # type: ignore[arg-type]
+    with pytest.raises(poseidon.FieldRangeError):
+        poseidon.hash_pairs([1, P])
+
+
+def test_backends_without_compiled_hash_chains(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The light backend of ``hash_chains`` (used when the extension is absent or older)."""
+    monkeypatch.setattr(poseidon, "_backend_hash_chains", poseidon._light_hash_chains)
+    assert poseidon.hash_chain([1, 2, 3]) == _fold([1, 2, 3])
+    assert poseidon.hash_chains([[0, 0], [5, 6, 7]]) == [_fold([0, 0]), _fold([5, 6, 7])]
