@@ -20,6 +20,13 @@ reused, not restated):
     AddAccount / Deposit / Withdraw        ADD / DEPOSIT / WITHDRAW                    1
     MassCancel                             MC_BEGIN, per order MC_HEAD | MC_UNLINK +
                                            MC_CLEAR, MC_END (nothing open is left)     2 + 1-2 each
+    ReplaceOrder keeping priority          RP_KEEP (REDUCE + RELEASE)                  1
+    ReplaceOrder that moves                RP_HEAD | RP_UNLINK + RP_CLEAR (removal +
+                                           RELEASE), then RP_REST [+ PUT] or RP_PLACE,
+                                           FILL x k, END | REST [+ PUT]                2-3, k+3-5
+    self-trade prevention in a taker       STP_MAKER (CANCEL_MAKER: own head removed),
+                                           STP_BOTH (CANCEL_BOTH: removed, taker ends),
+                                           STP_DEC (DECREMENT: head reduced/removed)   1 each
 
 Why an order that trades needs PLACE and END of its own: the account slot of a FILL step writes
 the maker, so the taker's fields live in registers (updated with ``ApplyFill`` per fill) and are
@@ -27,9 +34,14 @@ written once at the end; the PLACE step's account write reserves the order (OPEN
 pre-trade margin check, BLOCK.md). An order that does not trade needs neither: its OPEN_ORDER is
 its only account write and it rests in the same step.
 
-Not supported by the v1 circuit (``UnsupportedInCircuit`` names the reason): accepted
-ReplaceOrder, self-trade prevention that actually triggers with a mode other than
-cancel-taker, and more than one market. Rejected commands of any type are supported.
+A moved replace is the engine's ``_replace``: the old order's quantity is released with its
+removal, the margin is checked by RP_PLACE/RP_REST's OPEN_ORDER on the released account, and the
+order re-enters as a GTC limit taker with its order id and side, STP cancel-taker. The STP
+steps change the taker's own account, whose fields are the registers: they release the head's
+quantity there (and DECREMENT the taker's own reservation), written by the final WRITE.
+
+Not supported by the v1 circuit (``UnsupportedInCircuit`` names the reason): more than one
+market, and a block needing more than S steps. Rejected commands of any type are supported.
 Pure: no I/O.
 """
 
@@ -63,6 +75,7 @@ from matching.types import (
     Rejected,
     ReplaceOrder,
     Side,
+    StpMode,
     TimeInForce,
     Trade,
     Withdraw,
@@ -112,7 +125,7 @@ __all__ = [
 ]
 
 #: Number of registers between steps (``BR_COUNT`` in block.circom).
-REG_COUNT = 48
+REG_COUNT = 51
 _MONEY_OFF = 1 << 127
 _POS_OFF = 1 << 63
 
@@ -143,6 +156,15 @@ class StepKind(IntEnum):
     MC_UNLINK = 16
     MC_CLEAR = 17
     MC_END = 18
+    RP_KEEP = 19
+    RP_HEAD = 20
+    RP_UNLINK = 21
+    RP_CLEAR = 22
+    RP_PLACE = 23
+    RP_REST = 24
+    STP_MAKER = 25
+    STP_BOTH = 26
+    STP_DEC = 27
 
 
 _BEGINS = {
@@ -155,6 +177,9 @@ _BEGINS = {
     StepKind.DEPOSIT,
     StepKind.WITHDRAW,
     StepKind.MC_BEGIN,
+    StepKind.RP_KEEP,
+    StepKind.RP_HEAD,
+    StepKind.RP_UNLINK,
 }
 _PLACE_KINDS = {
     StepKind.PLACE,
@@ -163,7 +188,24 @@ _PLACE_KINDS = {
     StepKind.REST_BEGIN,
     StepKind.REST,
     StepKind.PUT,
+    StepKind.RP_PLACE,
+    StepKind.RP_REST,
+    StepKind.STP_MAKER,
+    StepKind.STP_BOTH,
+    StepKind.STP_DEC,
 }
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Taker:
+    """The order that executes: a PlaceOrder, or the order a ReplaceOrder moved (same id and
+    side, GTC limit, STP cancel-taker)."""
+
+    cmd: PlaceOrder | ReplaceOrder
+    order_id: int
+    side: Side
+    stp: int
+    rests: bool
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -399,6 +441,10 @@ class _Builder:
         self.open = 0
         self.stopped = 0
         self.pend_side = 0
+        self.t_buy = False
+        self.rp_buy = 0
+        self.rp_cl = 0
+        self.rp_phase = 0
         self.steps: list[StepRecord] = []
         self._regs_before: tuple[int, ...] = ()
         self.queues: dict[int, deque[BookOp]] = {}
@@ -419,6 +465,7 @@ class _Builder:
             *self.taker_enc,
             self.notional, self.volume, self.trades,
             self.last_ts, self.open, self.stopped,
+            self.rp_buy, self.rp_cl, self.rp_phase,
         )  # fmt: skip
 
     # -- one step ----------------------------------------------------------------------------
@@ -434,9 +481,13 @@ class _Builder:
         nop_side: int = Side.BUY,
         link_flag: int = 0,
         stp_read: int = 0,
+        stp_reduce: int = 0,
+        rel_opp: int = 0,
+        rel_own: int = 0,
     ) -> None:
         """Record one step. ``book``/``acc`` are the already-applied slot writes (None: NOP);
-        ``opens``: the command continues after this step."""
+        ``opens``: the command continues after this step; ``rel_opp``/``rel_own``: STP releases
+        of the taker's open quantity on the opposite/own side (own also off ``remaining``)."""
         regs_in = self._regs_before
         if book is None:
             book = self.st.sides[nop_side].nop()
@@ -448,7 +499,7 @@ class _Builder:
             self.chain = hash2(self.chain, command_hash(cmd))
             self.index += 1
             self.last_ts = cmd.ts
-        t_buy = kind in _PLACE_KINDS and isinstance(cmd, PlaceOrder) and cmd.side == Side.BUY
+        t_buy = kind in _PLACE_KINDS and self.t_buy
         f_price, f_qty = book.fill[0], book.fill[1]
         new_taker, released, rem = apply_fill(self.taker, t_buy, f_price, f_qty)
         inputs: dict[str, object] = {
@@ -457,6 +508,7 @@ class _Builder:
             "pvHints": _place_hints(cmd, self.p.market),
             "linkFlag": link_flag,
             "stpRead": stp_read,
+            "stpReduce": stp_reduce,
             "isBid": int(book.is_bid),
             "bookIndex": book.index,
             "siblings": list(book.siblings),
@@ -476,6 +528,18 @@ class _Builder:
             self.notional += f_price * f_qty
             self.volume += f_qty
             self.trades += 1
+        if rel_opp or rel_own:
+            own, opp = ("open_buy", "open_sell") if t_buy else ("open_sell", "open_buy")
+            t = self.taker
+            t = dataclasses.replace(t, **{own: getattr(t, own) - rel_own})
+            t = dataclasses.replace(t, **{opp: getattr(t, opp) - rel_opp})
+            self.taker, self.taker_enc = t, t.encoded()
+            self.remaining -= rel_own
+        if kind in (StepKind.RP_HEAD, StepKind.RP_CLEAR):
+            assert isinstance(cmd, ReplaceOrder)
+            self.rp_buy = int(book.is_bid)
+            self.rp_cl = cmd.cl_ord_id or book.old_order[6]
+        self.rp_phase = int(kind in (StepKind.RP_HEAD, StepKind.RP_CLEAR))
         self.cmd = fields
         self.pend_side = int(book.is_bid)
         self.open = int(opens)
@@ -608,7 +672,7 @@ class _Builder:
         elif isinstance(cmd, PlaceOrder):
             self._place(cmd, events)
         elif isinstance(cmd, ReplaceOrder):
-            raise UnsupportedInCircuit("ReplaceOrder (accepted) is not in the v1 block circuit")
+            self._replace(cmd, events)
         elif isinstance(cmd, MassCancel):
             self._mass_cancel(cmd, events)
         else:  # pragma: no cover - Command is a closed union
@@ -616,7 +680,7 @@ class _Builder:
 
     def _remove(
         self,
-        cmd: CancelOrder | MassCancel,
+        cmd: CancelOrder | MassCancel | ReplaceOrder,
         order_id: int,
         kinds: tuple[StepKind, ...],
         *,
@@ -671,77 +735,139 @@ class _Builder:
         kinds = (StepKind.CANCEL_HEAD, StepKind.CANCEL_UNLINK, StepKind.CANCEL_CLEAR)
         self._remove(cmd, cmd.order_id, kinds, last_opens=False)
 
+    def _replace(self, cmd: ReplaceOrder, events: Sequence[Event]) -> None:
+        """RP_KEEP (REDUCE + RELEASE), or the removal (RP_HEAD | RP_UNLINK + RP_CLEAR) and the
+        moved order as a taker: RP_PLACE + FILL.../END/REST, or RP_REST [+ PUT]."""
+        ev = events[0]
+        assert isinstance(ev, OrderReplaced) and ev.order_id == cmd.order_id
+        oid = cmd.order_id
+        queues = self.queues
+        side = next((s for s in queues if queues[s] and queues[s][0].order_id == oid), None)
+        if side is None:
+            raise ValueError(f"replace of order {oid}: no book operation")
+        if ev.priority_kept:
+            op = self._take(side, (OpKind.REDUCE,), cmd.order_id)
+            self._begin_regs()
+            (bst,) = self.st.sides[side].apply(op)
+            w = self.st.accounts.step(
+                StepParams(AccountOp.RELEASE, cmd.account, side, qty=op.qty), self.m
+            )
+            self._emit(StepKind.RP_KEEP, cmd, bst, w, opens=False)
+            return
+        kinds = (StepKind.RP_HEAD, StepKind.RP_UNLINK, StepKind.RP_CLEAR)
+        self._remove(cmd, cmd.order_id, kinds, last_opens=True)
+        taker = _Taker(cmd, cmd.order_id, Side(side), 0, True)
+        self._execute(taker, events[1:], StepKind.RP_PLACE, StepKind.RP_REST)
+
     def _place(self, cmd: PlaceOrder, events: Sequence[Event]) -> None:
         acc_ev = events[0]
         assert isinstance(acc_ev, OrderAccepted) and acc_ev.order_id == cmd.seq
-        trades = [e for e in events if isinstance(e, Trade)]
-        taker_cancel: OrderCancelled | None = None
-        for e in events[1:]:
-            if isinstance(e, OrderCancelled) and e.order_id == cmd.seq:
-                taker_cancel = e
-            elif isinstance(e, OrderCancelled | OrderReduced | OrderReplaced):
-                raise UnsupportedInCircuit(
-                    f"self-trade prevention mode {cmd.stp} triggered (v1: cancel-taker only)"
-                )
-        own, opp = cmd.side, (Side.SELL if cmd.side == Side.BUY else Side.BUY)
         rests = cmd.order_type == OrderType.LIMIT and cmd.tif == TimeInForce.GTC
-        if not trades:
-            if taker_cancel is not None:
-                # An order cancelled before it trades changes nothing: proved as REJECT.
-                self._step(StepKind.REJECT, cmd, None, None, opens=False)
-                return
-            assert rests
-            self._begin_regs()
-            w = self.st.accounts.step(
-                StepParams(AccountOp.OPEN_ORDER, cmd.account, cmd.side, cmd.price, cmd.qty),
-                self.m,
-            )
-            self.taker, self.taker_enc, self.remaining = w.new, w.new.encoded(), cmd.qty
-            self._rest(StepKind.REST_BEGIN, cmd, own, w)
+        taker = _Taker(cmd, cmd.seq, cmd.side, cmd.stp, rests)
+        self._execute(taker, events[1:], StepKind.PLACE, StepKind.REST_BEGIN)
+
+    def _execute(
+        self, tk: _Taker, events: Sequence[Event], place: StepKind, rest_begin: StepKind
+    ) -> None:
+        """The taker's steps from its load (``place``, or ``rest_begin`` when it rests without
+        touching the opposite side) to its END/REST/STP_BOTH."""
+        cmd = tk.cmd
+        own = tk.side
+        opp = Side.SELL if own == Side.BUY else Side.BUY
+        self.t_buy = own == Side.BUY
+        taker_cancel = next(
+            (e for e in events if isinstance(e, OrderCancelled) and e.order_id == tk.order_id),
+            None,
+        )
+        acts = [
+            e
+            for e in events
+            if isinstance(e, Trade)
+            or (isinstance(e, OrderCancelled | OrderReduced) and e.order_id != tk.order_id)
+        ]
+        if not acts and taker_cancel is not None and place == StepKind.PLACE:
+            # An order cancelled before it touches the book changes nothing: proved as REJECT.
+            self._step(StepKind.REJECT, cmd, None, None, opens=False)
             return
         self._begin_regs()
         w = self.st.accounts.step(
-            StepParams(AccountOp.OPEN_ORDER, cmd.account, cmd.side, cmd.price, cmd.qty), self.m
+            StepParams(AccountOp.OPEN_ORDER, cmd.account, own, cmd.price, cmd.qty), self.m
         )
         self.taker, self.taker_enc, self.remaining = w.new, w.new.encoded(), cmd.qty
-        self._emit(StepKind.PLACE, cmd, None, w, opens=True)
-        for t in trades:
-            op = self._take(opp, (OpKind.FILL_HEAD,), t.maker_order_id)
+        if not acts and taker_cancel is None:
+            assert tk.rests
+            self._rest(rest_begin, tk, w)
+            return
+        self._emit(place, cmd, None, w, opens=True)
+        both = False
+        for e in acts:
             self._begin_regs()
-            (bst,) = self.st.sides[opp].apply(op)
-            mw = self.st.accounts.step(
-                StepParams(AccountOp.FILL, t.maker_account, opp, t.price, t.qty), self.m
-            )
-            self._emit(StepKind.FILL, cmd, bst, mw, opens=True)
+            book = self.st.sides[opp]
+            if isinstance(e, Trade):
+                op = self._take(opp, (OpKind.FILL_HEAD,), e.maker_order_id)
+                (bst,) = book.apply(op)
+                mw = self.st.accounts.step(
+                    StepParams(AccountOp.FILL, e.maker_account, opp, e.price, e.qty), self.m
+                )
+                self._emit(StepKind.FILL, cmd, bst, mw, opens=True)
+            elif isinstance(e, OrderCancelled):
+                if tk.stp not in (StpMode.CANCEL_MAKER, StpMode.CANCEL_BOTH):
+                    raise UnsupportedInCircuit(f"maker cancelled with STP mode {tk.stp}")
+                op = self._take(opp, (OpKind.REMOVE_HEAD,), e.order_id)
+                (bst,) = book.apply(op)
+                qty = bst.old_order[1]
+                if tk.stp == StpMode.CANCEL_MAKER:
+                    self._emit(StepKind.STP_MAKER, cmd, bst, None, opens=True, rel_opp=qty)
+                    continue
+                both = True
+                final = self._final(cmd.account, own, rel_opp=qty)
+                fw = self.st.accounts.write(cmd.account, final, self.m)
+                self._emit(StepKind.STP_BOTH, cmd, bst, fw, opens=False, rel_opp=qty)
+            else:
+                if tk.stp != StpMode.DECREMENT:
+                    raise UnsupportedInCircuit(f"maker reduced with STP mode {tk.stp}")
+                d = e.reduced_by
+                op = self._take(opp, (OpKind.REDUCE, OpKind.REMOVE_HEAD), e.order_id)
+                (bst,) = book.apply(op)
+                red = int(op.kind == OpKind.REDUCE)
+                self._emit(
+                    StepKind.STP_DEC, cmd, bst, None, opens=True, stp_reduce=red,
+                    rel_opp=d, rel_own=d,
+                )  # fmt: skip
+        if both:
+            return
+        self._begin_regs()
         if taker_cancel is not None and taker_cancel.reason == CancelReason.SELF_TRADE:
-            if cmd.stp != 0:
-                raise UnsupportedInCircuit(f"self-trade prevention mode {cmd.stp} triggered")
-            self._begin_regs()
+            if tk.stp != StpMode.CANCEL_TAKER:
+                raise UnsupportedInCircuit(f"self-trade prevention mode {tk.stp} ended the taker")
             side = self.st.sides[opp]
             read = side.step(StepOp.REDUCE, side.head[0] - 1, q=0)
-            self._end(cmd, read)
+            self._end(cmd, own, read)
         elif taker_cancel is None and self.remaining > 0:
-            self._begin_regs()
-            self._rest(StepKind.REST, cmd, own, None)
+            self._rest(StepKind.REST, tk, None)
         else:
-            self._begin_regs()
-            self._end(cmd, None)
+            self._end(cmd, own, None)
 
-    def _end(self, cmd: PlaceOrder, read: Step | None) -> None:
-        side = "open_buy" if cmd.side == Side.BUY else "open_sell"
-        final = dataclasses.replace(
-            self.taker, **{side: getattr(self.taker, side) - self.remaining}
-        )
-        w = self.st.accounts.write(cmd.account, final, self.m)
-        opp = Side.SELL if cmd.side == Side.BUY else Side.BUY
+    def _final(self, account: int, own: Side, *, rel_opp: int = 0) -> AccountFields:
+        """The taker's fields as its final WRITE stores them: the registers, less ``rel_opp``
+        on the opposite side and the cancelled remainder on its own."""
+        o_own, o_opp = ("open_buy", "open_sell") if own == Side.BUY else ("open_sell", "open_buy")
+        t = self.taker
+        t = dataclasses.replace(t, **{o_opp: getattr(t, o_opp) - rel_opp})
+        return dataclasses.replace(t, **{o_own: getattr(t, o_own) - self.remaining})
+
+    def _end(self, cmd: PlaceOrder | ReplaceOrder, own: Side, read: Step | None) -> None:
+        w = self.st.accounts.write(cmd.account, self._final(cmd.account, own), self.m)
+        opp = Side.SELL if own == Side.BUY else Side.BUY
         self._emit(
             StepKind.END, cmd, read, w, opens=False, nop_side=opp, stp_read=int(read is not None)
         )
 
-    def _rest(self, kind: StepKind, cmd: PlaceOrder, own: int, begin_w: StepWitness | None) -> None:
-        """REST_BEGIN/REST (+ PUT): the insert op is the next one on the taker's side.
+    def _rest(self, kind: StepKind, tk: _Taker, begin_w: StepWitness | None) -> None:
+        """REST_BEGIN/RP_REST/REST (+ PUT): the insert op is the next one on the taker's side.
         ``_begin_regs`` has been called; for REST the taker's registers are written."""
-        op = self._take(own, (OpKind.INSERT_HEAD, OpKind.INSERT_AFTER), cmd.seq)
+        cmd, own = tk.cmd, tk.side
+        op = self._take(own, (OpKind.INSERT_HEAD, OpKind.INSERT_AFTER), tk.order_id)
         book = self.st.sides[own]
         acc: StepWitness | dict[str, object] | None = begin_w
         if begin_w is None:

@@ -1,15 +1,16 @@
 """The v1 block circuit end to end: real blocks prove, and verify against their headers alone.
 
 Blocks come from the reference engine (hand-built scenarios in the ``tests/harness.py`` style,
-and ``venue.workload.Workload`` restricted to what v1 supports); witnesses from
-``proofs.witness`` (which cross-checks every tree and the command chain against the
-commitment on every block). Verification recomputes the public signals from the header only
+and ``venue.workload.Workload``, restricted to cancel-taker without replaces, or in full);
+witnesses from ``proofs.witness`` (which cross-checks every tree and the command chain against
+the commitment on every block). Verification recomputes the public signals from the header only
 (``proofs.verify.verify_block``). Must-fail cases go through the self-verifying
 ``CompiledCircuit.prove`` (``UnsatisfiedWitnessError``) or through ``verify_block``.
 
-Runtime: one compile + setup of ``Block(4, 12, 4, 4)`` (≈ 153k constraints, cached under
-``.cache/circuits``), key load ≈ 30 s, four proofs of ≈ 9 s each in the default suite; the
-other witness-level tampers are ``slow``.
+Runtime: one compile + setup of ``Block(4, 12, 4, 4)`` (≈ 155k constraints, cached under
+``.cache/circuits``), key load ≈ 30 s, six proofs of ≈ 9 s each in the default suite (two of
+them the replace and STP blocks); forged RP/STP steps are checked on ``BlockStep(4, 4)``
+(≈ 2 s each); the other witness-level tampers and the 2,000-command workloads are ``slow``.
 """
 
 from __future__ import annotations
@@ -36,11 +37,13 @@ from matching import (
     Withdraw,
 )
 from matching.block import Block
+from matching.engine import OrderView
 from matching.types import Command, StpMode
 from proofs.booktrace import order_record
 from proofs.circom import CompiledCircuit, UnsatisfiedWitnessError, compile_circuit
+from proofs.merkle import compute_root
 from proofs.poseidon import hash2
-from proofs.state import PoseidonState, command_hash
+from proofs.state import PoseidonState, command_hash, order_leaf
 from proofs.verify import TEST_SIZE, BlockCircuit, verify_block
 from proofs.witness import (
     BlockParams,
@@ -60,7 +63,7 @@ D, A = TEST_SIZE.order_depth, TEST_SIZE.account_depth
 PARAMS = BlockParams(TEST_SIZE.n, TEST_SIZE.s, D, A, MARKET)
 #: only to move the state past a block that needs more than S steps (not proved)
 WIDE = BlockParams(TEST_SIZE.n, 64, D, A, MARKET)
-EXPECTED = {"block_step4x4": 12353, "block_4x12": 153331}
+EXPECTED = {"block_step4x4": 12454, "block_4x12": 154531}
 
 
 # --- building blocks ---------------------------------------------------------------------------
@@ -239,16 +242,19 @@ def _with_resting_order(side: Side = Side.BUY) -> tuple[Chain, PlaceOrder]:
     return c, o
 
 
-def test_unsupported_commands_raise() -> None:
+def test_replace_and_stp_modes_are_supported() -> None:
+    # (were UnsupportedInCircuit before the RP_* and STP_* kinds)
     c, o = _with_resting_order()
-    with pytest.raises(UnsupportedInCircuit, match="ReplaceOrder"):
-        c.block([ReplaceOrder(*c.n(), 0, MARKET.market_id, o.seq, 99_001, 1)])
+    w = c.block([ReplaceOrder(*c.n(), 0, MARKET.market_id, o.seq, 99_001, 1)])
+    assert _kinds(w) == ["RP_HEAD+RP_REST"]
     c, o = _with_resting_order()  # a mass cancel of every market (ALL_MARKETS = 0)
     w = c.block([MassCancel(*c.n(), 0, 0)])
     assert _kinds(w) == ["MC_BEGIN+MC_HEAD+MC_END"]
     c, o = _with_resting_order(Side.SELL)
-    with pytest.raises(UnsupportedInCircuit, match="self-trade"):
-        c.block([c.place(0, Side.BUY, 100_000, 1, stp=StpMode.DECREMENT)])
+    w = c.block([c.place(0, Side.BUY, 100_000, 1, stp=StpMode.DECREMENT)])
+    assert _kinds(w) == ["PLACE+STP_DEC+END"]
+    with pytest.raises(UnsupportedInCircuit, match="one market"):  # still unsupported
+        public_signals(msgspec.structs.replace(c.blocks[-1].header, markets=()))
     c, o = _with_resting_order()  # a rejected replace is only chained: supported
     w = c.block([ReplaceOrder(*c.n(), 0, MARKET.market_id, o.seq + 99, 99_001, 1)])
     assert _kinds(w) == ["REJECT"]
@@ -429,14 +435,240 @@ def test_solidity_export(
 
 
 @pytest.mark.slow
-def test_every_step_kind_proves_alone(scenario: Chain, workload: Chain) -> None:
+def test_every_step_kind_proves_alone(
+    scenario: Chain, workload: Chain, replaces: Chain, stp_modes: Chain
+) -> None:
     """Each kind once on ``BlockStep(4, 4)`` with its registers public (where a witness bug
     shows which step and kind it is in, unlike the whole block)."""
     step = compile_circuit(CIRCUITS / "block_step4x4_test.circom", cache_dir=CACHE)
     seen: set[StepKind] = set()
-    for w in scenario.witnesses + workload.witnesses:
+    chains = (scenario, workload, replaces, stp_modes)
+    for w in [w for c in chains for w in c.witnesses]:
         for i, s in enumerate(w.steps):
             if s.kind not in seen:
                 seen.add(s.kind)
                 step.prove(*w.step_inputs(i))
     assert seen >= set(StepKind) - {StepKind.MC_UNLINK, StepKind.MC_CLEAR}
+
+
+# --- ReplaceOrder and self-trade prevention (RP_* and STP_* kinds) ------------------------------
+
+
+def _funded(c: Chain) -> None:
+    c.block([AddAccount(*c.n(), 0), Deposit(*c.n(), 0, 10**12)])
+    c.block([AddAccount(*c.n(), 1), Deposit(*c.n(), 1, 10**12)])
+
+
+@pytest.fixture(scope="module")
+def replaces() -> Chain:
+    """Two asks of account 1 and two bids of account 0, then one block of four replaces: keep
+    priority (qty 3 -> 2, new client id), move behind -> best bid, move the ask head so that it
+    trades and rests, move by a larger qty at the same price (loses priority)."""
+    c = Chain()
+    _funded(c)
+    mid = MARKET.market_id
+    a1, a2 = c.place(1, Side.SELL, 100_010, 2), c.place(1, Side.SELL, 100_020, 2)
+    b1, b2 = c.place(0, Side.BUY, 99_000, 3), c.place(0, Side.BUY, 98_000, 1)
+    c.block([a1, a2, b1, b2])
+    c.block(
+        [
+            ReplaceOrder(*c.n(), 0, mid, b1.seq, 99_000, 2, cl_ord_id=7),
+            ReplaceOrder(*c.n(), 0, mid, b2.seq, 99_500, 1),
+            ReplaceOrder(*c.n(), 1, mid, a1.seq, 99_500, 3),
+            ReplaceOrder(*c.n(), 1, mid, a2.seq, 100_020, 3),
+        ]
+    )
+    return c
+
+
+@pytest.fixture(scope="module")
+def stp_modes() -> Chain:
+    """Account 0's asks 100,010 x1, 100,020 x3, 100,040 x2 around account 1's 100,030 x2; then
+    account 0 buys into its own asks with CANCEL_MAKER, DECREMENT (reduce the head, then remove
+    it and trade on) and CANCEL_BOTH."""
+    c = Chain()
+    _funded(c)
+    c.block(
+        [
+            c.place(0, Side.SELL, 100_010, 1),
+            c.place(0, Side.SELL, 100_020, 3),
+            c.place(1, Side.SELL, 100_030, 2),
+            c.place(0, Side.SELL, 100_040, 2),
+        ]
+    )
+    ioc = TimeInForce.IOC
+    c.block(
+        [
+            c.place(0, Side.BUY, 100_010, 1, ioc, stp=StpMode.CANCEL_MAKER),
+            c.place(0, Side.BUY, 100_030, 2, ioc, stp=StpMode.DECREMENT),
+            c.place(0, Side.BUY, 100_030, 3, ioc, stp=StpMode.DECREMENT),
+            c.place(0, Side.BUY, 100_040, 1, stp=StpMode.CANCEL_BOTH),
+        ]
+    )
+    return c
+
+
+def test_replace_and_stp_schedules(replaces: Chain, stp_modes: Chain) -> None:
+    assert _kinds(replaces.witnesses[-1]) == [
+        "RP_KEEP",
+        "RP_UNLINK+RP_CLEAR+RP_REST",
+        "RP_HEAD+RP_PLACE+FILL+REST",
+        "RP_UNLINK+RP_CLEAR+RP_REST+PUT",
+    ]
+    w = stp_modes.witnesses[-1]
+    assert _kinds(w) == [
+        "PLACE+STP_MAKER+END",
+        "PLACE+STP_DEC+END",
+        "PLACE+STP_DEC+FILL+END",
+        "PLACE+STP_BOTH",
+    ]
+    dec = [s.inputs["stpReduce"] for s in w.steps if s.kind == StepKind.STP_DEC]
+    assert dec == [1, 0]  # reduce the head by the taker's 2; then remove the head's last 1
+    for c in (replaces, stp_modes):
+        assert c.state.root == c.com.root and c.too_long == 0
+
+
+def test_replace_and_stp_blocks_prove_and_verify(
+    replaces: Chain, stp_modes: Chain, block_circuit: BlockCircuit, compiled: CompiledCircuit
+) -> None:
+    vk = compiled.verifying_key
+    for c in (replaces, stp_modes):
+        proof = block_circuit.prove(c.witnesses[-1])
+        assert verify_block(c.blocks[-1].header, proof, vk)
+        assert not verify_block(c.blocks[-2].header, proof, vk)
+
+
+def _step_circuit() -> CompiledCircuit:
+    return compile_circuit(CIRCUITS / "block_step4x4_test.circom", cache_dir=CACHE)
+
+
+def _forged_step(
+    w: BlockWitness,
+    i: int,
+    inputs: dict[str, object],
+    regs_in: dict[int, int] | None = None,
+    regs_out: dict[int, int] | None = None,
+) -> tuple[dict[str, object], list[int]]:
+    """Step ``i`` of ``w`` on ``BlockStep(4, 4)`` with witness values and registers replaced
+    (register indices as ``BR_*`` in block.circom): a forged step whose outputs are what the
+    forgery would produce, so only the rule under test can reject it."""
+    base, _ = w.step_inputs(i)
+    st = w.steps[i]
+    r_in, r_out = list(st.regs_in), list(st.regs_out)
+    for k, v in (regs_in or {}).items():
+        r_in[k] = v
+    for k, v in (regs_out or {}).items():
+        r_out[k] = v
+    forged = {**copy.deepcopy(base), **inputs, "r": r_in}
+    ctx = w.context
+    cfg = ctx["cfg"]
+    assert isinstance(cfg, list)
+    public = [*r_out, *cfg, ctx["mark"], ctx["firstSeq"], ctx["closeTs"], *r_in]
+    return forged, [int(v) for v in public]  # type: ignore[call-overload]
+
+
+def _only(w: BlockWitness, kind: StepKind, **match: object) -> int:
+    return next(
+        i
+        for i, s in enumerate(w.steps)
+        if s.kind == kind and all(s.inputs[k] == v for k, v in match.items())
+    )
+
+
+BR_CHAIN, BR_CMD, BR_REMAINING, BR_TAKER = 17, 19, 36, 37
+BR_ASK_TREE = 5
+
+
+def test_forged_replace_and_stp_steps_fail(replaces: Chain, stp_modes: Chain) -> None:
+    step = _step_circuit()
+    # control: the honest steps prove
+    w = replaces.witnesses[-1]
+    i = _only(w, StepKind.RP_KEEP)
+    step.prove(*_forged_step(w, i, {}))
+    # 1. a replace that keeps priority (REDUCE in place) while the price changed: the command
+    # says 99,001, the leaf stays at 99,000 with its place in the queue
+    cmd = w.steps[i].inputs["cmd"]
+    assert isinstance(cmd, list)
+    bad_cmd = list(cmd)
+    bad_cmd[9] = 99_001
+    forged = replaces.blocks[-1].commands[0]
+    forged = msgspec.structs.replace(forged, price=99_001)  # type: ignore[arg-type]
+    chain_in = w.steps[i].regs_in[BR_CHAIN]
+    pv = list(w.steps[i].inputs["pvHints"])  # type: ignore[call-overload]
+    pv[0] = 99_001  # tick 1: priceQ = price
+    inputs, public = _forged_step(
+        w,
+        i,
+        {"cmd": bad_cmd, "pvHints": pv},
+        regs_out={BR_CMD + 9: 99_001, BR_CHAIN: hash2(chain_in, command_hash(forged))},
+    )
+    with pytest.raises(UnsatisfiedWitnessError):
+        step.prove(inputs, public)
+
+    w = stp_modes.witnesses[-1]
+    # 2. STP cancel-maker removing someone else's order: the taker claims account 1 while the
+    # removed head is account 0's (everything else as the honest step)
+    i = _only(w, StepKind.STP_MAKER)
+    step.prove(*_forged_step(w, i, {}))
+    cmd = list(w.steps[i].inputs["cmd"])  # type: ignore[call-overload]
+    cmd[3] = 1
+    inputs, public = _forged_step(
+        w, i, {"cmd": cmd}, regs_in={BR_CMD + 3: 1}, regs_out={BR_CMD + 3: 1}
+    )
+    with pytest.raises(UnsatisfiedWitnessError):
+        step.prove(inputs, public)
+    # 3. a decrement by the wrong amount: the head (3) and the taker (2) reduced by 1 instead of
+    # min(2, 3) = 2, the taker going on with 1 (new leaf, new root, registers all consistent)
+    i = _only(w, StepKind.STP_DEC, stpReduce=1)
+    st = w.steps[i]
+    assert st.inputs["q"] == 2
+    new_order = list(st.inputs["newOrder"])  # type: ignore[call-overload]
+    new_order[1] += 1
+    o = OrderView(
+        new_order[5], new_order[3], MARKET.market_id, new_order[7], new_order[0], new_order[1],
+        new_order[2], new_order[6],
+    )  # fmt: skip
+    leaf = order_leaf(o, (new_order[4], new_order[8], new_order[9]))
+    root = compute_root(st.inputs["bookIndex"], leaf, st.inputs["siblings"])  # type: ignore[arg-type]
+    inputs, public = _forged_step(
+        w,
+        i,
+        {"q": 1, "newOrder": new_order},
+        regs_out={
+            BR_ASK_TREE: root,
+            BR_REMAINING: st.regs_out[BR_REMAINING] + 1,
+            BR_TAKER + 2: st.regs_out[BR_TAKER + 2] + 1,  # own (buy) reservation: 1 less released
+            BR_TAKER + 3: st.regs_out[BR_TAKER + 3] + 1,  # the maker's (sell) side: likewise
+        },
+    )
+    with pytest.raises(UnsatisfiedWitnessError):
+        step.prove(inputs, public)
+
+
+def _full_workload(seed: int, commands: int) -> Chain:
+    """The standard workload (all four STP modes, 5% replaces) at the test depths: 8 accounts,
+    10 resting orders targeted; blocks of N = 4, witnesses built (the wide S where needed)."""
+    c = Chain()
+    w = Workload(seed, accounts=8, target_resting=10)
+    cmds = [*w.genesis(), *w.commands(commands)]
+    for i in range(0, len(cmds), TEST_SIZE.n):
+        c.block(cmds[i : i + TEST_SIZE.n])
+    return c
+
+
+def test_full_workload_witnesses_build() -> None:
+    c = _full_workload(11, 300)
+    kinds = {k for w in c.witnesses for ks in w.command_kinds for k in ks}
+    assert {"RP_HEAD", "RP_UNLINK", "RP_REST"} <= kinds
+    assert c.state.root == c.com.root
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [3, 7])
+def test_full_workload_2000_commands_build(seed: int) -> None:
+    c = _full_workload(seed, 2000)
+    kinds = {k for w in c.witnesses for ks in w.command_kinds for k in ks}
+    assert {"RP_KEEP", "RP_HEAD", "RP_UNLINK", "RP_CLEAR", "RP_REST"} <= kinds
+    assert seed != 7 or "RP_PLACE" in kinds  # a moved replace that trades (rare at 8 accounts)
+    assert {"STP_MAKER", "STP_BOTH", "STP_DEC"} <= kinds
+    assert c.state.root == c.com.root

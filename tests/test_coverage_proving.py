@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from matching import AddAccount, Deposit, OrderType, PlaceOrder, ReplaceOrder, Side, TimeInForce
+from matching import AddAccount, Deposit, MassCancel, OrderType, PlaceOrder, Side, TimeInForce
 from venue.blockstore import BlockStore
 from venue.demo import PROVABLE_GENESIS
 from venue.node import VenueNode
@@ -75,14 +75,26 @@ def test_prove_store_verify_and_replay_with_proofs(tmp_path: Path) -> None:
 def test_block_outside_the_circuit_is_reported_and_nothing_after_it_proved(
     tmp_path: Path,
 ) -> None:
-    # block 1 holds an accepted replace (order 3 is the resting bid): not in the v1 circuit
-    replace = ReplaceOrder(0, 0, 1, 1, 3, 99_995, 2)
-    venue(tmp_path, [AddAccount(0, 0, 1), Deposit(0, 0, 1, 10**9),
-                     place(1, Side.BUY, 99_990, 3), replace], TRADES)  # fmt: skip
+    # Ten resting bids, then one block whose mass cancel needs more steps than the test-size
+    # circuit has (12): it is reported, and nothing from it on is proved.
+    bids = [place(1, Side.BUY, 99_000 + i, 1) for i in range(10)]
+    crowded = [
+        MassCancel(0, 0, 1, 1),
+        Deposit(0, 0, 2, 5),
+        Deposit(0, 0, 2, 5),
+        Deposit(0, 0, 2, 5),
+    ]
+    venue(tmp_path, ACCOUNTS, bids, crowded, TRADES)
+    # 4-command blocks: accounts | 4 bids | 4 bids | 2 bids + mass cancel + deposit | ...
+    # blocks 1-3 already carry (placeholder) proofs, so only witnesses are built, none proved
+    store = BlockStore(tmp_path / "blocks", first_height=1)
+    for h in range(1, 4):
+        store.put_proof(h, PROOF_KIND, b"placeholder")
+    store.close()
     report = prove_blocks(tmp_path, workers=1)
-    assert report.unsupported is not None and report.unsupported[0] == 1
-    assert "replace" in report.unsupported[1].lower()
-    assert report.proven == [] and verify_stored(tmp_path) == []
+    assert report.unsupported is not None and report.unsupported[0] == 4
+    assert "step" in report.unsupported[1].lower()
+    assert report.proven == [] and not report.failed
 
 
 def test_venue_that_does_not_fit_the_circuit_is_refused(tmp_path: Path) -> None:

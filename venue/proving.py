@@ -5,7 +5,8 @@ depths, at most N commands per block): ``circuit_for(genesis)`` says which size 
 none does. Witnesses are built in block order from genesis (each block's witness needs the
 state after the previous one); proofs are made in parallel by ``venue.prover.ProverPool`` and
 stored in block order with ``BlockStore.put_proof``. A block the v1 circuit cannot describe
-(``UnsupportedInCircuit``) is reported and left unproven; nothing after it can be proven
+(``UnsupportedInCircuit``, or more steps than the circuit size has) is reported and left
+unproven; nothing after it can be proven
 either, because its post-state is what the next block's proof starts from.
 """
 
@@ -95,7 +96,8 @@ def prove_blocks(
             block = _block_decoder.decode(payload)
             try:
                 w = state.advance(block, circuit.params)
-            except UnsupportedInCircuit as exc:
+            except (UnsupportedInCircuit, ValueError) as exc:
+                # outside the v1 rules, or more steps than this circuit size has
                 report.unsupported = (h, str(exc))
                 break
             if h not in done:

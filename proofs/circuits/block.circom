@@ -38,6 +38,23 @@ include "settle.circom";
 //   16 MC_UNLINK    no      UNLINK                        NOP                yes
 //   17 MC_CLEAR     no      CLEAR                         RELEASE owner      yes
 //   18 MC_END       no      NOP                           WRITE = old fields no
+//   19 RP_KEEP      yes     REDUCE the order (any slot)   RELEASE owner q    no
+//   20 RP_HEAD      yes     REMOVE_HEAD                   RELEASE owner      yes, RP_PLACE/REST
+//   21 RP_UNLINK    yes     UNLINK                        NOP                yes
+//   22 RP_CLEAR     no      CLEAR                         RELEASE owner      yes, RP_PLACE/REST
+//   23 RP_PLACE     no      NOP                           OPEN_ORDER taker   yes
+//   24 RP_REST      no      INSERT_HEAD / LINK own side   OPEN_ORDER taker   LINK ? yes : no
+//   25 STP_MAKER    no      REMOVE_HEAD opposite (own)    NOP (taker regs)   yes
+//   26 STP_BOTH     no      REMOVE_HEAD opposite (own)    WRITE taker regs   no
+//   27 STP_DEC      no      REDUCE head / REMOVE_HEAD opp NOP (taker regs)   yes
+// (ReplaceOrder: RP_KEEP when the engine keeps priority (same price, qty not larger); else the
+// order is removed (RP_HEAD | RP_UNLINK + RP_CLEAR, price/qty checked, "keeps" excluded) and
+// re-enters as a GTC limit taker with the same order id and side, STP cancel-taker: RP_PLACE
+// (margin after the release) + FILL.../END/REST, or RP_REST when it does not cross. Self-trade
+// prevention on the taker's own crossing head: STP_MAKER removes it (CANCEL_MAKER), STP_BOTH
+// removes it and ends the command (CANCEL_BOTH), STP_DEC reduces both by min (DECREMENT); the
+// head's owner is the taker's account, whose fields are the registers, so its open quantity is
+// released there and written by the command's final WRITE.)
 // (MassCancel: every removed order is the account's; at MC_END the account's open_buy and
 // open_sell are 0, which proves that every one of its orders was removed.)
 //
@@ -67,7 +84,10 @@ function BR_TRADES() { return 44; }
 function BR_LAST_TS() { return 45; }
 function BR_OPEN() { return 46; }
 function BR_STOPPED() { return 47; }
-function BR_COUNT() { return 48; }
+function BR_RP_BUY() { return 48; }      // replace: the moved order's side (1 buy)
+function BR_RP_CL() { return 49; }       // replace: the moved order's client id
+function BR_RP_PHASE() { return 50; }    // replace: 1 right after the removal (RP_PLACE/REST next)
+function BR_COUNT() { return 51; }
 
 // Command fields (CommandHash inputs, = proofs.commandtrace.COMMAND_INPUTS with the type first).
 function BC_TYPE() { return 0; }
@@ -109,7 +129,16 @@ function BK_MC_HEAD() { return 15; }
 function BK_MC_UNLINK() { return 16; }
 function BK_MC_CLEAR() { return 17; }
 function BK_MC_END() { return 18; }
-function BK_COUNT() { return 19; }
+function BK_RP_KEEP() { return 19; }
+function BK_RP_HEAD() { return 20; }
+function BK_RP_UNLINK() { return 21; }
+function BK_RP_CLEAR() { return 22; }
+function BK_RP_PLACE() { return 23; }
+function BK_RP_REST() { return 24; }
+function BK_STP_MAKER() { return 25; }
+function BK_STP_BOTH() { return 26; }
+function BK_STP_DEC() { return 27; }
+function BK_COUNT() { return 28; }
 
 // BlockStep(D, A): one step (table above). cfg = the market (id, tick, lot, minPrice, maxPrice,
 // maxQty, bandBps, imf), range-checked once by Block; mark is the pre-block mark (constant in a
@@ -129,6 +158,7 @@ template BlockStep(D, A) {
     signal input pvHints[4];       // PlaceValid priceQ, priceR, qtyQ, qtyR
     signal input linkFlag;         // REST*: 1 LINK (PUT follows), 0 INSERT_HEAD
     signal input stpRead;          // END: the opposite head is the taker's own (cancel-taker)
+    signal input stpReduce;        // STP_DEC: 1 REDUCE the head (taker exhausted), 0 REMOVE_HEAD
     signal input isBid;
     signal input bookIndex;
     signal input siblings[D];
@@ -187,14 +217,30 @@ template BlockStep(D, A) {
     var kMu = k[BK_MC_UNLINK()];
     var kMc = k[BK_MC_CLEAR()];
     var kMe = k[BK_MC_END()];
+    var kRk = k[BK_RP_KEEP()];
+    var kRh = k[BK_RP_HEAD()];
+    var kRu = k[BK_RP_UNLINK()];
+    var kRc = k[BK_RP_CLEAR()];
+    var kRp = k[BK_RP_PLACE()];
+    var kRr = k[BK_RP_REST()];
+    var kSm = k[BK_STP_MAKER()];
+    var kSb = k[BK_STP_BOTH()];
+    var kSd = k[BK_STP_DEC()];
     var massK = kMb + kMh + kMu + kMc + kMe;
-    var beginK = k[BK_REJECT()] + kPlace + kRestB + kCh + kCu + kAdd + kDep + kWd + kMb;
-    var contK = kFill + kEnd + kRest + kPut + kCc + kMh + kMu + kMc + kMe;
-    var placeK = kPlace + kFill + kEnd + kRestB + kRest + kPut;
+    var beginK = k[BK_REJECT()] + kPlace + kRestB + kCh + kCu + kAdd + kDep + kWd + kMb
+        + kRk + kRh + kRu;
+    var contK = kFill + kEnd + kRest + kPut + kCc + kMh + kMu + kMc + kMe
+        + kRc + kRp + kRr + kSm + kSb + kSd;
+    var stpK = kSm + kSb + kSd;
+    // taker-phase kinds shared by PlaceOrder and a moved ReplaceOrder
+    var sharedK = kFill + kEnd + kRest + kPut + stpK;
+    var placeK = kPlace + kRestB + sharedK + kRp + kRr;
     var cancelK = kCh + kCu + kCc;
-    var restAny = kRestB + kRest;
-    var loadK = kPlace + kRestB;
-    var relK = kCh + kCc;
+    var repK = kRk + kRh + kRu + kRc + kRp + kRr;
+    var restAny = kRestB + kRest + kRr;
+    var loadK = kPlace + kRestB + kRp + kRr;
+    var rmSetK = kRh + kRc;                  // the moved order's leaf is removed here
+    var relK = kCh + kCc + rmSetK;
 
     // --- phase: a command begins only after the previous one ended; continuation steps only
     // inside a command; once a NOP, always NOP (padding sits after the last command).
@@ -202,11 +248,19 @@ template BlockStep(D, A) {
     linkFlag * (1 - restAny) === 0;
     stpRead * (stpRead - 1) === 0;
     stpRead * (1 - kEnd) === 0;
+    stpReduce * (stpReduce - 1) === 0;
+    stpReduce * (1 - kSd) === 0;
     r[BR_STOPPED()] * (1 - kNop) === 0;
     (beginK + kNop) * r[BR_OPEN()] === 0;
     contK * (1 - r[BR_OPEN()]) === 0;
     out[BR_STOPPED()] <== kNop;
-    out[BR_OPEN()] <== kPlace + kFill + linkFlag + kCu + kMb + kMh + kMu + kMc;
+    out[BR_OPEN()] <== kPlace + kFill + linkFlag + kCu + kMb + kMh + kMu + kMc
+        + kRh + kRu + kRc + kRp + kSm + kSd;
+    // replace: the removal (RP_HEAD / RP_CLEAR) is followed by RP_PLACE or RP_REST, which
+    // only follow it (so a moved order is loaded exactly once, from its removal)
+    out[BR_RP_PHASE()] <== rmSetK;
+    r[BR_RP_PHASE()] * (1 - kRp - kRr) === 0;
+    (kRp + kRr) * (1 - r[BR_RP_PHASE()]) === 0;
 
     // --- the command: hashed and chained when it begins; later steps repeat its fields
     component ch = CommandHash();
@@ -249,13 +303,16 @@ template BlockStep(D, A) {
     out[BR_LAST_TS()] <== r[BR_LAST_TS()] + beginK * (cmd[BC_TS()] - r[BR_LAST_TS()]);
 
     // --- what the command must be for the kind
-    placeK * (1 - ch.isType[0]) === 0;
+    signal isRep <== ch.isType[2];
+    (kPlace + kRestB) * (1 - ch.isType[0]) === 0;
+    sharedK * (1 - ch.isType[0] - isRep) === 0;
+    repK * (1 - isRep) === 0;
     cancelK * (1 - ch.isType[1]) === 0;
     kDep * (1 - ch.isType[4]) === 0;
     kWd * (1 - ch.isType[5]) === 0;
     kAdd * (1 - ch.isType[6]) === 0;
     massK * (1 - ch.isType[3]) === 0;
-    (placeK + cancelK) * (cmd[BC_MARKET()] - cfg[0]) === 0;
+    (placeK + cancelK + kRk + kRh + kRu + kRc) * (cmd[BC_MARKET()] - cfg[0]) === 0;
     // MassCancel: this market or ALL_MARKETS (0)
     signal massMarket <== massK * cmd[BC_MARKET()];
     massMarket * (cmd[BC_MARKET()] - cfg[0]) === 0;
@@ -278,18 +335,49 @@ template BlockStep(D, A) {
     pv.priceR <== pvHints[1];
     pv.qtyQ <== pvHints[2];
     pv.qtyR <== pvHints[3];
-    loadK * (1 - pv.valid) === 0;
+    (kPlace + kRestB) * (1 - pv.valid) === 0;
+
+    // --- REPLACE: the replaced order is the command's (owner, id: with relK below); its new
+    // client id is the command's, or the old one when the command's is 0. Keeping priority
+    // (RP_KEEP): same price, new qty = command qty <= old qty (REDUCE q = old - new >= 0), a
+    // valid qty. Moving (RP_HEAD / RP_CLEAR): valid qty, valid price if it changed, and not
+    // "keeps" (same price => qty larger). The moved order's side and client id go to registers.
+    component clZero = IsZero();
+    clZero.in <== cmd[BC_CLORD()];
+    signal clKept <== clZero.out * oldOrder[O_CLORD];
+    signal clEffNow <== cmd[BC_CLORD()] + clKept;
+    (kRk + rmSetK) * (1 - pv.qtyOk) === 0;
+    kRk * (oldOrder[O_PRICE] - cmd[BC_PRICE()]) === 0;
+    kRk * (newOrder[O_QTY] - cmd[BC_QTY()]) === 0;
+    kRk * (newOrder[O_CLORD] - clEffNow) === 0;
+    kRk * (oldOrder[O_ACCOUNT] - cmd[BC_ACCOUNT()]) === 0;
+    kRk * (oldOrder[O_OID] - cmd[BC_ORDER_ID()]) === 0;
+    component samePrice = IsZero();
+    samePrice.in <== cmd[BC_PRICE()] - oldOrder[O_PRICE];
+    signal movedPrice <== rmSetK * (1 - samePrice.out);
+    movedPrice * (1 - pv.priceOk) === 0;
+    signal movedSame <== rmSetK * samePrice.out;
+    component qtyUp = LessThan(48);
+    qtyUp.in[0] <== rmSetK * oldOrder[O_QTY];
+    signal rmQty <== rmSetK * cmd[BC_QTY()];
+    qtyUp.in[1] <== rmQty;
+    movedSame * (1 - qtyUp.out) === 0;
+    out[BR_RP_BUY()] <== r[BR_RP_BUY()] + rmSetK * (isBid - r[BR_RP_BUY()]);
+    out[BR_RP_CL()] <== r[BR_RP_CL()] + rmSetK * (clEffNow - r[BR_RP_CL()]);
 
     // --- the taker: side, flags, the opposite head and whether it crosses the limit.
     // On place kinds side is 1 or 2 (PlaceValid at the begin step, repeated since), else 0.
-    signal tIsBuy <== placeK * (2 - cmd[BC_SIDE()]);
+    // (a moved replace: the side of the removed order, register RP_BUY)
+    signal sideBuy <== 2 - cmd[BC_SIDE()] + isRep * (r[BR_RP_BUY()] + cmd[BC_SIDE()] - 2);
+    signal tIsBuy <== placeK * sideBuy;
     component isGtc = IsZero();
     isGtc.in <== cmd[BC_TIF()] - 1;
     component isFok = IsZero();
     isFok.in <== cmd[BC_TIF()] - 4;
     component isLimit = IsZero();
     isLimit.in <== cmd[BC_ORDER_TYPE()] - 1;
-    signal rests <== isGtc.out * isLimit.out;
+    signal rests0 <== isGtc.out * isLimit.out;
+    signal rests <== rests0 + isRep * (1 - rests0);   // a moved replace is GTC limit
     signal oppHead[3];
     for (var j = 0; j < 3; j++) {
         oppHead[j] <== r[BR_BID_HEAD() + j]
@@ -308,7 +396,7 @@ template BlockStep(D, A) {
     signal crosses <== (1 - below.out) * (1 - oppEmpty.out);
 
     // --- the book step, on the side isBid (bids 1, asks 0)
-    (kFill + kEnd) * (isBid + tIsBuy - 1) === 0;
+    (kFill + kEnd + stpK) * (isBid + tIsBuy - 1) === 0;
     (restAny + kPut) * (isBid - tIsBuy) === 0;
     r[BR_PEND()] * (isBid - r[BR_PEND_SIDE()]) === 0;
     out[BR_PEND_SIDE()] <== isBid;
@@ -324,8 +412,10 @@ template BlockStep(D, A) {
     for (var j = 0; j < 7; j++) {
         bs.pend[j] <== r[BR_PEND() + j];
     }
-    bs.op <== 7 * kFill + 8 * stpRead + restAny + linkFlag + 3 * kPut + 4 * (kCh + kMh)
-        + 5 * (kCu + kMu) + 6 * (kCc + kMc);
+    signal decRed <== kSd * stpReduce;
+    bs.op <== 7 * kFill + 8 * (stpRead + kRk + decRed) + restAny + linkFlag + 3 * kPut
+        + 4 * (kCh + kMh + kRh + kSm + kSb + kSd - decRed) + 5 * (kCu + kMu + kRu)
+        + 6 * (kCc + kMc + kRc);
     bs.index <== bookIndex;
     for (var i = 0; i < D; i++) {
         bs.siblings[i] <== siblings[i];
@@ -354,7 +444,13 @@ template BlockStep(D, A) {
     // post-only orders never trade; block accumulators.
     kFill * (1 - crosses) === 0;
     signal remaining <== r[BR_REMAINING()];
-    out[BR_REMAINING()] <== remaining - bs.fillQty + loadK * (cmd[BC_QTY()] - remaining);
+    // STP_DEC: d = min(remaining, head qty): REDUCE the head by q and the taker ends at 0, or
+    // REMOVE_HEAD (d = head qty <= remaining, by the range check of the new remaining)
+    signal decT <== stpReduce * (q - oldOrder[O_QTY]);
+    signal decQty <== kSd * (oldOrder[O_QTY] + decT);
+    out[BR_REMAINING()] <== remaining - bs.fillQty - decQty
+        + loadK * (cmd[BC_QTY()] - remaining);
+    decRed * out[BR_REMAINING()] === 0;
     component remRange = Num2Bits(48);
     remRange.in <== out[BR_REMAINING()];
     out[BR_REMAINING()] * bs.fillRemaining === 0;
@@ -373,14 +469,26 @@ template BlockStep(D, A) {
     remZero.in <== remaining;
     signal mustGo <== (1 - remZero.out) * crosses;
     (kEnd - stpRead) * mustGo === 0;
-    stpRead * (1 - crosses) === 0;
-    stpRead * (oldOrder[O_ACCOUNT] - cmd[BC_ACCOUNT()]) === 0;
     stpRead * cmd[BC_STP()] === 0;
     stpRead * q === 0;
-    stpRead * (newOrder[O_CLORD] - oldOrder[O_CLORD]) === 0;
-    stpRead * (bookIndex + 1 - oppHead[0]) === 0;
-    stpRead * (oldOrder[O_PRICE] - oppHead[1]) === 0;
-    stpRead * (oldOrder[O_PRIO] - oppHead[2]) === 0;
+    // STP on the opposite head (read, remove, reduce): it crosses, it is the taker's own
+    // account's order, the taker has quantity left, the mode is the command's
+    var stpAny = stpRead + stpK;
+    stpAny * (1 - crosses) === 0;
+    stpAny * (oldOrder[O_ACCOUNT] - cmd[BC_ACCOUNT()]) === 0;
+    stpK * remZero.out === 0;
+    stpK * cmd[BC_POST_ONLY()] === 0;
+    // an accepted FOK fills by trades alone (the engine's dry run): never decremented or
+    // cancelled by its own order (CANCEL_MAKER only skips the own order, STP_MAKER is allowed)
+    (kSb + kSd) * isFok.out === 0;
+    kSm * (cmd[BC_STP()] - 1) === 0;
+    kSb * (cmd[BC_STP()] - 2) === 0;
+    kSd * (cmd[BC_STP()] - 3) === 0;
+    var headRead = stpRead + decRed;     // REDUCE steps that must be at the opposite head
+    (stpRead + decRed) * (newOrder[O_CLORD] - oldOrder[O_CLORD]) === 0;
+    headRead * (bookIndex + 1 - oppHead[0]) === 0;
+    headRead * (oldOrder[O_PRICE] - oppHead[1]) === 0;
+    headRead * (oldOrder[O_PRIO] - oppHead[2]) === 0;
     signal endRests <== kEnd * rests;
     signal endRestsRem <== endRests * remaining;
     endRestsRem * (1 - stpRead) === 0;
@@ -395,8 +503,11 @@ template BlockStep(D, A) {
     putLike * (newOrder[O_QTY] - out[BR_REMAINING()]) === 0;   // REST_BEGIN: the loaded qty
     putLike * (newOrder[O_PRIO] - cmd[BC_SEQ()]) === 0;
     putLike * (newOrder[O_ACCOUNT] - cmd[BC_ACCOUNT()]) === 0;
-    putLike * (newOrder[O_OID] - cmd[BC_SEQ()]) === 0;
-    putLike * (newOrder[O_CLORD] - cmd[BC_CLORD()]) === 0;
+    // a moved replace keeps its order id and takes the client id of its removal step
+    signal oidEff <== cmd[BC_SEQ()] + isRep * (cmd[BC_ORDER_ID()] - cmd[BC_SEQ()]);
+    signal clEff <== cmd[BC_CLORD()] + isRep * (r[BR_RP_CL()] - cmd[BC_CLORD()]);
+    putLike * (newOrder[O_OID] - oidEff) === 0;
+    putLike * (newOrder[O_CLORD] - clEff) === 0;
     linkFlag * (link[1] - cmd[BC_PRICE()]) === 0;
     linkFlag * (link[2] - cmd[BC_SEQ()]) === 0;
 
@@ -407,8 +518,8 @@ template BlockStep(D, A) {
 
     // --- the account step
     component acs = AccountStepOps(A, 1);
-    acs.op <== 4 * loadK + 6 * kFill + 7 * (kEnd + kRest + kMe) + 5 * (relK + kMh + kMc) + kAdd
-        + 2 * kDep + 3 * kWd;
+    acs.op <== 4 * loadK + 6 * kFill + 7 * (kEnd + kRest + kMe + kSb) + 5 * (relK + kMh + kMc + kRk)
+        + kAdd + 2 * kDep + 3 * kWd;
     acs.oldRoot <== r[BR_ACC()];
     acs.index <== accIndex;
     for (var i = 0; i < A; i++) {
@@ -438,16 +549,17 @@ template BlockStep(D, A) {
     acs.reqAfter <== accHints[4];
     acs.remAfter <== accHints[5];
     out[BR_ACC()] <== acs.newRoot;
-    (loadK + kEnd + kRest + relK + kAdd + kDep + kWd + kMh + kMc + kMe)
+    (loadK + kEnd + kRest + relK + kAdd + kDep + kWd + kMh + kMc + kMe + kRk + kSb)
         * (accIndex - cmd[BC_ACCOUNT()]) === 0;
     kFill * (accIndex - oldOrder[O_ACCOUNT]) === 0;
     loadK * (accIsBuy - tIsBuy) === 0;
-    (kFill + relK + kMh + kMc) * (accIsBuy - isBid) === 0;
+    (kFill + relK + kMh + kMc + kRk) * (accIsBuy - isBid) === 0;
     loadK * (accPrice - cmd[BC_PRICE()]) === 0;
     kFill * (accPrice - oldOrder[O_PRICE]) === 0;
     loadK * (accQty - cmd[BC_QTY()]) === 0;
     kFill * (accQty - q) === 0;
     (relK + kMh + kMc) * (accQty - oldOrder[O_QTY]) === 0;
+    kRk * (accQty - q) === 0;
     // MC_END: the account is rewritten unchanged, with nothing open left in this market
     for (var j = 0; j < 5; j++) {
         kMe * (accNew[j] - accOld[j]) === 0;
@@ -472,25 +584,32 @@ template BlockStep(D, A) {
     tf.released <== takerHints[0];
     tf.divRem <== takerHints[1];
     signal buyFill <== tIsBuy * bs.fillQty;
+    // STP: the own head's quantity released on the opposite side (removed: all of it;
+    // decremented: d), and d off the taker's own reservation
+    signal rmHeadQty <== (kSm + kSb) * oldOrder[O_QTY];
+    var oppRel = rmHeadQty + decQty;
+    signal buyOwnRel <== tIsBuy * decQty;
+    signal buyOppRel <== tIsBuy * oppRel;
     var t1[5] = [
         tf.newCollateral + MONEY_OFF,
         tf.newPosition + POS_OFF,
-        r[BR_TAKER() + 2] - buyFill,
-        r[BR_TAKER() + 3] - bs.fillQty + buyFill,
+        r[BR_TAKER() + 2] - buyFill - buyOwnRel - oppRel + buyOppRel,
+        r[BR_TAKER() + 3] - bs.fillQty + buyFill - decQty + buyOwnRel - buyOppRel,
         tf.newBasis + MONEY_OFF
     ];
     for (var j = 0; j < 5; j++) {
         out[BR_TAKER() + j] <== t1[j] + loadK * (accNew[j] - t1[j]);
     }
-    // WRITE (END, REST): new fields = registers; END releases the remainder it cancels.
-    signal endRel <== kEnd * remaining;
+    // WRITE (END, REST, STP_BOTH): new fields = registers after this step (= before it on
+    // END/REST); END and STP_BOTH release the remainder they cancel.
+    signal endRel <== (kEnd + kSb) * remaining;
     signal endRelBuy <== tIsBuy * endRel;
-    var wK = kEnd + kRest;
-    wK * (accNew[0] - r[BR_TAKER()]) === 0;
-    wK * (accNew[1] - r[BR_TAKER() + 1]) === 0;
-    wK * (accNew[2] - r[BR_TAKER() + 2] + endRelBuy) === 0;
-    wK * (accNew[3] - r[BR_TAKER() + 3] + endRel - endRelBuy) === 0;
-    wK * (accNew[4] - r[BR_TAKER() + 4]) === 0;
+    var wK = kEnd + kRest + kSb;
+    wK * (accNew[0] - t1[0]) === 0;
+    wK * (accNew[1] - t1[1]) === 0;
+    wK * (accNew[2] - t1[2] + endRelBuy) === 0;
+    wK * (accNew[3] - t1[3] + endRel - endRelBuy) === 0;
+    wK * (accNew[4] - t1[4]) === 0;
 }
 
 // BlockSideRoot(): proofs.state.side_root from a tree root and a range-checked head.
@@ -591,6 +710,7 @@ template Block(N, S, D, A, CFG) {
     signal input pvHints[S][4];
     signal input linkFlag[S];
     signal input stpRead[S];
+    signal input stpReduce[S];
     signal input isBid[S];
     signal input bookIndex[S];
     signal input siblings[S][D];
@@ -678,6 +798,7 @@ template Block(N, S, D, A, CFG) {
         }
         st[s].linkFlag <== linkFlag[s];
         st[s].stpRead <== stpRead[s];
+        st[s].stpReduce <== stpReduce[s];
         st[s].isBid <== isBid[s];
         st[s].bookIndex <== bookIndex[s];
         for (var i = 0; i < D; i++) {
@@ -713,6 +834,7 @@ template Block(N, S, D, A, CFG) {
     // every command finished, nothing half-done, the commands are the public ones
     st[S - 1].out[BR_OPEN()] === 0;
     st[S - 1].out[BR_PEND()] === 0;
+    st[S - 1].out[BR_RP_PHASE()] === 0;
     cmdCommitment === st[S - 1].out[BR_CHAIN()];
     commandCount === st[S - 1].out[BR_INDEX()];
     component fits = LessThan(16);
