@@ -134,12 +134,12 @@ PROVABLE_GENESIS = Genesis(default_markets(1), account_depth=4, order_depth=4, b
 def trade_over_gateway(
     data: Path, *, traders: int = 6, rounds: int = 60, seed: int = 1,
     genesis: Genesis = PROVABLE_GENESIS, tick: Callable[[], None] = lambda: None,
-    replaces: bool = False,
+    replaces: bool = True,
 ) -> DemoResult:  # fmt: skip
     """Run the trading session of the demo against a fresh venue in ``data``.
 
-    ``replaces`` lets makers amend quotes with OrderCancelReplaceRequest; the v1 block circuit
-    cannot prove an accepted replace yet, so the provable demo requotes with cancel + new."""
+    With ``replaces`` makers sometimes amend a quote with OrderCancelReplaceRequest instead
+    of cancelling it and sending a new one."""
     g = genesis
     node = VenueNode(data, g, engine="cython" if CEngine is not None else "reference")
 
