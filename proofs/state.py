@@ -132,6 +132,17 @@ def _greedy_groups(widths: Sequence[int]) -> list[list[tuple[int, int]]]:
     return groups
 
 
+def _pack_groups(vals: Sequence[int], groups: Sequence[Sequence[tuple[int, int]]]) -> list[int]:
+    """Pack already range-checked ``vals`` into one element per group (``_greedy_groups``)."""
+    elems = []
+    for group in groups:
+        packed = 0
+        for i, shift in group:
+            packed |= vals[i] << shift
+        elems.append(packed)
+    return elems
+
+
 def _command_hash_slow(cmd: Command) -> list[int]:
     """The elements of ``command_hash`` by the definition (also raises the range errors)."""
     fields: list[tuple[int, int]] = [(type(cmd).__struct_config__.tag, 4)]  # type: ignore[list-item]
@@ -183,12 +194,7 @@ def _command_elems(cmd: Command) -> list[int]:
         if not 0 <= v < limit:
             return _command_hash_slow(cmd)  # raises FieldRangeError
         vals.append(v)
-    elems = []
-    for group in groups:
-        packed = 0
-        for i, shift in group:
-            packed |= vals[i] << shift
-        elems.append(packed)
+    elems = _pack_groups(vals, groups)
     for name in extra:
         elems.append(getattr(cmd, name))
     return elems
@@ -324,13 +330,7 @@ def _account_elems(a: AccountView) -> list[int]:
     if groups is None:
         widths = [w for _, w in _account_fields_widths(k)]
         groups = _ACCOUNT_GROUPS[k] = _greedy_groups(widths)
-    elems = []
-    for group in groups:
-        packed = 0
-        for i, shift in group:
-            packed |= vals[i] << shift
-        elems.append(packed)
-    return elems
+    return _pack_groups(vals, groups)
 
 
 def _account_fields_widths(k: int) -> list[tuple[int, int]]:

@@ -12,6 +12,8 @@ import pytest
 from proofs.merkle import SparseMerkleTree
 from venue.prover import ProofFailure, ProofResult, ProverPool
 
+from .test_circuit_merkle import _step
+
 CIRCUIT = Path(__file__).resolve().parent / "circuits" / "merkle_update4_test.circom"
 
 
@@ -20,17 +22,8 @@ def jobs(n: int) -> list[tuple[int, dict, list[int]]]:
     tree = SparseMerkleTree(4)
     out = []
     for h in range(1, n + 1):
-        index, value = (h * 7) % 16, 1000 + h
-        old_root = tree.root
-        old_leaf, siblings = tree.set_with_path(index, value)
-        inputs = {
-            "oldRoot": old_root,
-            "oldLeaf": old_leaf,
-            "newLeaf": value,
-            "index": index,
-            "siblings": siblings,
-        }
-        out.append((h, inputs, [tree.root, old_root]))
+        inputs, old_root, new_root = _step(tree, (h * 7) % 16, 1000 + h)
+        out.append((h, inputs, [new_root, old_root]))
     return out
 
 
