@@ -71,8 +71,10 @@ __all__ = [
     "InvalidCommand",
     "NodeError",
     "VenueNode",
+    "engine_from_snapshot",
     "engine_limits",
     "make_engine",
+    "snapshot_decoder",
 ]
 
 
@@ -107,7 +109,7 @@ class _Snapshot(msgspec.Struct, frozen=True, array_like=True):
     commitment: CommitmentSnapshot
 
 
-_snapshot_decoder = decoder(_Snapshot)
+snapshot_decoder = decoder(_Snapshot)
 _block_decoder = decoder(Block)
 
 
@@ -138,7 +140,7 @@ def make_engine(kind: str, genesis: Genesis) -> object:
     return _engine_class(kind)(genesis.markets, **engine_limits(genesis))
 
 
-def _engine_from_snapshot(kind: str, snap: EngineSnapshot, genesis: Genesis) -> object:
+def engine_from_snapshot(kind: str, snap: EngineSnapshot, genesis: Genesis) -> object:
     return _engine_class(kind).from_snapshot(snap, **engine_limits(genesis))  # type: ignore[attr-defined]
 
 
@@ -250,8 +252,8 @@ class VenueNode:
         g = self.genesis
         found = latest_snapshot(self.dir / "snapshots")
         if found.snapshot is not None:
-            snap = _snapshot_decoder.decode(found.snapshot.payload)
-            engine = _engine_from_snapshot(self.engine_kind, snap.engine, g)
+            snap = snapshot_decoder.decode(found.snapshot.payload)
+            engine = engine_from_snapshot(self.engine_kind, snap.engine, g)
             commitment = PoseidonState.restore(
                 snap.engine,
                 snap.commitment,

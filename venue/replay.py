@@ -19,7 +19,7 @@ from matching.encoding import decoder
 from proofs.state import PoseidonState
 
 from .blockstore import BlockStore
-from .node import Genesis, NodeError, _engine_from_snapshot, _snapshot_decoder, make_engine
+from .node import Genesis, NodeError, engine_from_snapshot, make_engine, snapshot_decoder
 from .snapshot import latest_snapshot
 
 __all__ = ["ReplayReport", "replay"]
@@ -71,8 +71,8 @@ def replay(
     if from_snapshot:
         found = latest_snapshot(root / "snapshots")
         if found.snapshot is not None:
-            snap = _snapshot_decoder.decode(found.snapshot.payload)
-            eng = _engine_from_snapshot(engine, snap.engine, g)
+            snap = snapshot_decoder.decode(found.snapshot.payload)
+            eng = engine_from_snapshot(engine, snap.engine, g)
             com = PoseidonState.restore(
                 snap.engine,
                 snap.commitment,
