@@ -149,6 +149,11 @@ def trade_over_gateway(
 
     try:
         res = asyncio.run(main())
+        # Cancel-on-disconnect ran after the last seal: close that block too, and wait until
+        # the committer has stored every cut block before reading the venue's final state.
+        node.seal()
+        node.flush()
+        assert node.committed_height == node.height
         dec = decoder(Block)
         res.blocks = [dec.decode(p) for _, p in node.blocks.iter_from(1)]
         res.root, res.height = node.commitment.root, node.height
