@@ -132,15 +132,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
         console.print(f"venue data directory: {data}")
         engine = "cython" if CEngine is not None else "reference"
 
-        console.rule("1. traders on the FIX-over-WebSocket gateway (127.0.0.1)")
+        console.rule("1. traders on the FIX-over-WebSocket gateway; every block proved live")
         with _progress() as p:
             task = p.add_task("trading rounds", total=args.rounds)
+            stages: dict[str, object] = {}
+
+            def stage(what: str, done: int, total: int) -> None:
+                label = {"keys": "circuit keys (compile + setup once, then cached)"}.get(what, what)
+                if what not in stages:
+                    stages[what] = p.add_task(label, total=total)
+                p.update(stages[what], completed=done, total=total)  # type: ignore[arg-type]
+
             res = trade_over_gateway(
                 data,
                 traders=args.traders,
                 rounds=args.rounds,
                 seed=args.seed,
                 tick=lambda: p.advance(task),
+                prove=args.prove,
+                workers=args.workers,
+                progress=stage,
             )
         console.print(
             f"{args.traders} traders (FIX JSON and tag=value, EdDSA-Poseidon logon) sent "
@@ -148,6 +159,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"{res.rejects} rejects"
         )
         console.print(f"finality of their orders as the traders see it: {res.finality}")
+        if res.proven_prices:
+            console.print(f"proven prices (U3) each trader received: {res.proven_prices}")
 
         console.rule("2. blocks: settlement price = VWAP of each block's fills")
         t = Table()
@@ -171,13 +184,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"settlement price per block {min(prices)}…{max(prices)}  {_sparkline(prices)}"
         )
 
-        console.rule(f"3. validity proofs of the first {args.prove} blocks (Groth16, BN254)")
+        console.rule("3. validity proofs, made live by the prover pool (Groth16, BN254)")
         proven: list[tuple[int, bool]] = []
-        if args.prove:
+        if args.prove != 0:
             from .proving import verify_stored
 
-            rep = _prove_with_progress(data, args.prove, args.workers, "local")
-            _print_proving(rep)
+            _print_live(res, args.workers)
             proven = verify_stored(data)
             good = sum(ok for _, ok in proven)
             console.print(
@@ -195,11 +207,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         again.close()
 
         console.rule("5. independent replay of every block, checking every stored proof")
-        reports = [_replay_with_progress(data, "reference", False, bool(args.prove))]
+        reports = [_replay_with_progress(data, "reference", False, args.prove != 0)]
         if CEngine is not None:
-            reports.append(_replay_with_progress(data, "cython", False, bool(args.prove)))
+            reports.append(_replay_with_progress(data, "cython", False, args.prove != 0))
         console.print(_report_table(reports))
-        proofs_ok = all(ok for _, ok in proven) and len(proven) == min(args.prove, res.height)
+        wanted = res.height if args.prove is None else min(args.prove, res.height)
+        proofs_ok = all(ok for _, ok in proven) and len(proven) >= wanted and not res.halted
         ok = (
             same
             and proofs_ok
@@ -257,6 +270,21 @@ def cmd_prove(args: argparse.Namespace) -> int:
     return 1 if rep.failed else 0  # type: ignore[attr-defined]
 
 
+def _print_live(res: object, workers: int) -> None:
+    import statistics
+
+    secs = res.prove_seconds  # type: ignore[attr-defined]
+    if secs:
+        console.print(
+            f"blocks 1..{res.proven} proven ({res.proven_live} of them while the traders "  # type: ignore[attr-defined]
+            f"were connected), p50 {statistics.median(secs):.1f} s per proof, {workers} "
+            "prover processes; the sequencer never waited for a proof"
+        )
+    if res.halted:  # type: ignore[attr-defined]
+        h, why = res.halted  # type: ignore[attr-defined]
+        console.print(f"[red]live proving halted at block {h}:[/] {why[:300]}")
+
+
 def _print_proving(rep: object) -> None:
     import statistics
 
@@ -291,8 +319,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="cmd", required=True)
     d = sub.add_parser("demo", help="run the end-to-end demo")
     d.add_argument("--traders", type=int, default=6)
-    d.add_argument("--rounds", type=int, default=30)
-    d.add_argument("--prove", type=int, default=8, help="prove the first N blocks (0: none)")
+    d.add_argument("--rounds", type=int, default=12)
+    d.add_argument(
+        "--prove", type=int, default=None,
+        help="prove every block live (default), wait only for the first N, or 0: none",
+    )  # fmt: skip
     d.add_argument("--workers", type=int, default=2, help="prover worker processes")
     d.add_argument("--seed", type=int, default=1)
     d.add_argument("--data", help="keep the venue's data here (default: a temporary dir)")

@@ -80,6 +80,8 @@ class FixClient:
         self.rejects: list[FixMessage] = []
         self.books: dict[str, LocalBook] = {}
         self.heights = dict.fromkeys(FINALITY_STATES[1:], 0)
+        #: (symbol, block height, price, kind) of every U3 proven price received, in order
+        self.proven_prices: list[tuple[str, int, int, str]] = []
         self.logout_text: str | None = None
         self.closed = asyncio.Event()
         self.drop_inbound = 0  # test hook: drop this many next application frames
@@ -380,6 +382,11 @@ class FixClient:
         elif kind == "U1":
             self.heights["in_block"] = max(self.heights["in_block"],
                                            int(msg.get(Tag.BlockHeight) or 0))
+        elif kind == "U3":
+            self.proven_prices.append((
+                msg.get(Tag.Symbol) or "", int(msg.get(Tag.BlockHeight) or 0),
+                int(msg.get(Tag.ProvenPrice) or 0), msg.get(Tag.ProvenPriceKind) or "block",
+            ))  # fmt: skip
         elif kind == "U2":
             state = msg.get(Tag.FinalityState)
             height = int(msg.get(Tag.BlockHeight) or 0)

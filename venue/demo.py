@@ -7,8 +7,10 @@
    IOC and market orders, makers cancel and replace. Every report is awaited.
 3. Blocks are sealed; each carries its settlement price (VWAP of the block's fills) and the
    traders see their orders' finality move from "sequenced" to "in block".
-4. The first blocks are proved with the v1 block circuit (Groth16, development keys) by the
-   prover pool, the proofs are stored beside the blocks and verified from the headers alone.
+4. Every block is proved live while the traders trade (``venue.liveprover``: the v1 block
+   circuit, Groth16, development keys, a pool of prover processes); proofs are stored beside
+   the blocks, and the traders see their orders become "proven" and each block's settlement
+   price arrive as a proven price.
 5. The venue is closed and restarted from disk: it must land on the same state root.
 6. Anyone can check the blocks: they are replayed from genesis with both engines, every root,
    price and event recomputed, and every stored proof verified against the recomputed header.
@@ -30,6 +32,7 @@ from proofs.eddsa import private_to_public
 from .client import FixClient
 from .fix import Encoding, Tag
 from .gateway import Gateway
+from .liveprover import LiveProver
 from .node import Genesis, VenueNode
 from .workload import default_markets
 
@@ -53,6 +56,12 @@ class DemoResult:
     finality: dict[str, int] = field(default_factory=dict)
     root: int = 0
     height: int = 0
+    #: proven height when the traders disconnected, and at the end
+    proven_live: int = 0
+    proven: int = 0
+    proven_prices: int = 0
+    halted: tuple[int, str] | None = None
+    prove_seconds: list[float] = field(default_factory=list)
 
 
 async def _trade(
@@ -62,6 +71,8 @@ async def _trade(
     seed: int,
     tick: Callable[[], None],
     replaces: bool,
+    prover: LiveProver | None,
+    prove: int | None,
 ) -> DemoResult:
     rng = random.Random(seed)
     res = DemoResult()
@@ -107,6 +118,11 @@ async def _trade(
             res.orders += len(sent)
             tick()
         await gw.seal()
+        if prover is not None:
+            # Wait (off the loop) for the proofs, so the traders see "proven" finality.
+            top = gw.node.height if prove is None else min(prove, gw.node.height)
+            await asyncio.get_running_loop().run_in_executor(None, prover.wait, top, 600.0)
+            res.proven_live = prover.proven_height
         for c in clients:
             for reports in c.reports.values():
                 for r in reports:
@@ -120,6 +136,7 @@ async def _trade(
             for cl in c.reports:
                 state = c.finality(cl) or "unknown"
                 res.finality[state] = res.finality.get(state, 0) + 1
+            res.proven_prices = max(res.proven_prices, len(c.proven_prices))
     finally:
         for c in clients:
             await c.close()
@@ -134,18 +151,29 @@ PROVABLE_GENESIS = Genesis(default_markets(1), account_depth=4, order_depth=4, b
 def trade_over_gateway(
     data: Path, *, traders: int = 6, rounds: int = 60, seed: int = 1,
     genesis: Genesis = PROVABLE_GENESIS, tick: Callable[[], None] = lambda: None,
-    replaces: bool = True,
+    replaces: bool = True, prove: int | None = 0, workers: int = 2,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> DemoResult:  # fmt: skip
     """Run the trading session of the demo against a fresh venue in ``data``.
 
     With ``replaces`` makers sometimes amend a quote with OrderCancelReplaceRequest instead
-    of cancelling it and sending a new one."""
+    of cancelling it and sending a new one. ``prove``: 0 proves nothing, None proves every
+    block live and waits for all of them, N waits only for the first N (later proofs in
+    flight at the end are abandoned; ``provenbook prove`` finishes them)."""
     g = genesis
     node = VenueNode(data, g, engine="cython" if CEngine is not None else "reference")
+    prover = None
+    if prove != 0:
+        prover = LiveProver(node, workers=workers, progress=progress)
+        prover.start()
 
     async def main() -> DemoResult:
         async with Gateway(node, seal_interval=None) as gw:
-            return await _trade(gw, list(range(1, traders + 1)), rounds, seed, tick, replaces)
+            if prover is not None:
+                prover.on_proven = gw.on_block_proven
+            return await _trade(
+                gw, list(range(1, traders + 1)), rounds, seed, tick, replaces, prover, prove
+            )
 
     try:
         res = asyncio.run(main())
@@ -154,9 +182,16 @@ def trade_over_gateway(
         node.seal()
         node.flush()
         assert node.committed_height == node.height
+        if prover is not None:
+            prover.on_proven = None
+            prover.wait(node.height if prove is None else min(prove, node.height), 600.0)
+            res.proven, res.halted = prover.proven_height, prover.halted
+            res.prove_seconds = list(prover.prove_seconds)
         dec = decoder(Block)
         res.blocks = [dec.decode(p) for _, p in node.blocks.iter_from(1)]
         res.root, res.height = node.commitment.root, node.height
         return res
     finally:
+        if prover is not None:
+            prover.close()
         node.close()

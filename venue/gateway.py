@@ -328,6 +328,14 @@ class Gateway:
         """The publisher's proof for ``height`` is on chain: U2 FinalityState=on_chain."""
         self._threadsafe(self._broadcast_finality, "on_chain", height, "verified", tx_hash)
 
+    def on_block_proven(self, height: int, block: Block) -> None:
+        """A live prover's hook (``venue.liveprover``): U2 proven, then U3 for each market's
+        settlement price, which is now a proven price (a carried price too: it is the proof's
+        public output either way)."""
+        self.on_proven(height)
+        for s in block.header.markets:
+            self.on_proven_price(self.router.symbol(s.market), height, s.price)
+
     def on_proven_price(self, symbol: str, height: int, price: int, kind: str = "block") -> None:
         """Broadcast a proven price (U3) for ``symbol`` at ``height``."""
         msg = FixMessage(
@@ -338,8 +346,12 @@ class Gateway:
         self._threadsafe(self._broadcast, msg)
 
     def _threadsafe(self, fn: Callable[..., None], *args: Any) -> None:
-        """Callable from any thread (prover, publisher) or from the loop itself."""
-        loop = self._loop
+        """Callable from any thread (prover, publisher) or from the loop itself; a no-op
+        once the gateway is stopped (no session is left to tell)."""
+        tasks = self._tasks
+        if not tasks:
+            return
+        loop = tasks[0].get_loop()
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
@@ -347,11 +359,8 @@ class Gateway:
         if running is loop:
             fn(*args)
         else:
-            loop.call_soon_threadsafe(fn, *args)
-
-    @property
-    def _loop(self) -> asyncio.AbstractEventLoop:
-        return self._tasks[0].get_loop()
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(fn, *args)
 
     def _broadcast_finality(
         self, state: str, height: int, proof_status: str, tx_hash: str | None

@@ -20,6 +20,7 @@ import msgspec
 
 from matching import Block
 from matching.encoding import decoder
+from proofs.circom import circuit_stats
 from proofs.verify import TEST_SIZE, BlockCircuit, CircuitSize, verify_block
 from proofs.witness import BlockProverState, UnsupportedInCircuit
 
@@ -27,7 +28,14 @@ from .blockstore import BlockStore
 from .node import Genesis
 from .prover import ProofFailure, ProverPool
 
-__all__ = ["PROOF_KIND", "ProvingReport", "circuit_for", "prove_blocks", "verify_stored"]
+__all__ = [
+    "PROOF_KIND",
+    "ProvingReport",
+    "circuit_for",
+    "ensure_keys",
+    "prove_blocks",
+    "verify_stored",
+]
 
 #: ``BlockStore.put_proof`` kind of the v1 block proofs (Groth16 on BN254, development keys).
 PROOF_KIND = "groth16-block-v1"
@@ -59,6 +67,12 @@ def circuit_for(genesis: Genesis, size: CircuitSize = TEST_SIZE) -> BlockCircuit
     return BlockCircuit(genesis.markets[0], size, wrapper_dir=WRAPPER_DIR)
 
 
+def ensure_keys(circuit: BlockCircuit) -> None:
+    """Compile + set up ``circuit`` into the key cache unless it is there already; unlike
+    ``circuit.compile()`` a cache hit loads nothing (the prover workers load the keys)."""
+    circuit_stats(circuit.write_wrapper(), cache_dir=circuit.cache_dir)
+
+
 def _genesis(data: Path) -> Genesis:
     return msgspec.msgpack.decode((data / "genesis.msgpack").read_bytes(), type=Genesis)
 
@@ -78,7 +92,7 @@ def prove_blocks(
     circuit = circuit_for(genesis, size)
     if progress:
         progress("keys", 0, 1)
-    circuit.compile()  # compile + set up once here, so the workers only load cached keys
+    ensure_keys(circuit)  # compile + set up once here, so the workers only load cached keys
     if progress:
         progress("keys", 1, 1)
     store = BlockStore(root / "blocks", first_height=1)

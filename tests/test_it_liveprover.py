@@ -1,0 +1,116 @@
+"""Live proving in the running venue: real node, real prover pool with the test-size block
+circuit, real gateway and client on 127.0.0.1; proofs are checked from the store."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from matching import AddAccount, Block, Deposit, MassCancel, Side, TimeInForce
+from proofs.eddsa import private_to_public
+from venue.client import FixClient
+from venue.demo import PROVABLE_GENESIS, trader_key
+from venue.fix import Tag
+from venue.gateway import Gateway
+from venue.liveprover import LiveProver
+from venue.node import VenueNode
+from venue.proving import verify_stored
+
+from .test_coverage_proving import ACCOUNTS, TRADES, Clock, place
+
+ROOT = Path(__file__).resolve().parent.parent
+SYM = "PB1-PERP"
+
+
+@pytest.fixture(autouse=True)
+def shared_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the same cache entry as tests/test_circuit_block.py and the demo test
+    monkeypatch.setenv("PROVENBOOK_CIRCUIT_CACHE", str(ROOT / ".cache" / "circuits"))
+
+
+def test_traders_see_their_orders_proven_and_the_proven_price(tmp_path: Path) -> None:
+    node = VenueNode(tmp_path, PROVABLE_GENESIS, engine="reference", fsync=False)
+    prover = LiveProver(node, workers=1)
+    prover.start()
+
+    async def main() -> tuple[str | None, list, int]:
+        async with Gateway(node, seal_interval=None) as gw:
+            prover.on_proven = gw.on_block_proven
+            cmds = []
+            for a in (1, 2):
+                x, y = private_to_public(trader_key(a))
+                cmds += [AddAccount(0, 0, a, x, y), Deposit(0, 0, a, 10**13)]
+            await gw.submit_commands(cmds)  # block 1 (4 commands)
+            maker = FixClient(gw.url, 1, trader_key(1))
+            taker = FixClient(gw.url, 2, trader_key(2))
+            await maker.connect()
+            await taker.connect()
+            try:
+                ask = await maker.place(SYM, "2", 5, 100_010)
+                await maker.report(ask)
+                bid = await taker.place(SYM, "1", 3, 100_015, tif="3")  # IOC, fills 3 @ 100010
+                rep = await taker.report(bid, "F")
+                height = int(rep.get(Tag.BlockHeight) or 0)
+                await gw.seal()
+                await taker.wait_for(lambda: taker.finality(bid) == "proven", 120)
+                return taker.finality(bid), list(taker.proven_prices), height
+            finally:
+                await maker.close()
+                await taker.close()
+
+    try:
+        finality, prices, height = asyncio.run(main())
+        node.seal()  # cancel-on-disconnect of the maker's rest
+        node.flush()
+        assert prover.wait(node.height, 120), prover.halted
+    finally:
+        prover.close()
+        node.close()
+    assert finality == "proven" and height == 2
+    # the trade's block publishes the fill price, proven, to every session
+    assert (SYM, 2, 100_010, "block") in prices
+    assert prover.halted is None and prover.proven_height == 3
+    assert verify_stored(tmp_path) == [(1, True), (2, True), (3, True)]
+
+
+def test_restart_proves_what_was_left_and_an_unprovable_block_halts(tmp_path: Path) -> None:
+    proven: list[int] = []
+
+    def on_proven(height: int, block: Block) -> None:
+        assert block.header.height == height
+        proven.append(height)
+
+    node = VenueNode(tmp_path, PROVABLE_GENESIS, engine="reference", fsync=False, clock=Clock())
+    with LiveProver(node, workers=1, on_proven=on_proven) as prover:
+        node.submit(ACCOUNTS)  # block 1
+        assert prover.wait(1, 120), prover.halted
+    # the venue goes on without a prover: blocks 2 and 3 are stored unproven
+    node.submit(TRADES)
+    node.submit([place(1, Side.SELL, 100_030, 1)])
+    node.seal()
+    node.close()
+    assert verify_stored(tmp_path) == [(1, True)]
+
+    node = VenueNode(tmp_path, engine="reference", fsync=False, clock=Clock())
+    try:
+        with LiveProver(node, workers=1, on_proven=on_proven) as prover:
+            assert prover.wait(3, 120), prover.halted
+            assert len(prover.prove_seconds) == 2  # block 1 was not proved again
+            # Ten resting bids, then a block whose mass cancel needs more steps than the
+            # test-size circuit has (12): proving halts there, the venue goes on.
+            node.submit([place(1, Side.BUY, 99_000 + i, 1) for i in range(10)])
+            node.submit([MassCancel(0, 0, 1, 1), Deposit(0, 0, 2, 5), Deposit(0, 0, 2, 5)])
+            node.submit([place(2, Side.BUY, 99_000, 1, TimeInForce.GTC)])
+            node.seal()
+            node.flush()
+            assert not prover.wait(node.height, 60)
+            assert prover.halted is not None
+            h, why = prover.halted
+            assert h == 6 and "step" in why.lower()
+            assert prover.proven_height == 5
+    finally:
+        node.close()
+    assert proven == [1, 2, 3, 4, 5]
+    assert verify_stored(tmp_path) == [(h, True) for h in range(1, 6)]
