@@ -12,7 +12,7 @@ as a ``StateCommitment``, which keeps the layering matching → proofs one-way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import msgspec
@@ -169,9 +169,19 @@ class BlockBuilder:
         max_interval_ns: int = 1_000_000_000,
         height: int = 0,
         parent_hash: int = 0,
+        max_steps: int = 0,
+        step_cost: Callable[[Command, Sequence[Event]], int] | None = None,
+        step_reserve: int = 0,
     ) -> None:
+        """``max_steps`` > 0 also cuts by the proof's size: ``step_cost(cmd, events)`` (e.g.
+        ``proofs.steps.command_steps``) is summed over the block, which is cut after a command
+        once fewer than ``step_reserve`` steps are left for the next one. A command costing
+        more than what is left still lands in the block (it has executed); the reserve is
+        sized to make that rare, and a prover reports such a block."""
         if max_commands < 1 or max_interval_ns < 1:
             raise ValueError("max_commands and max_interval_ns must be positive")
+        if max_steps < 0 or step_reserve < 0 or (max_steps and step_cost is None):
+            raise ValueError("max_steps needs a step_cost; budgets are not negative")
         self.engine = engine
         self.commitment = commitment
         self.max_commands = max_commands
@@ -179,6 +189,10 @@ class BlockBuilder:
         #: height of the last sealed block (0: genesis, nothing sealed yet)
         self.height = height
         self.parent_hash = parent_hash
+        self.max_steps = max_steps
+        self.step_cost = step_cost
+        self.step_reserve = step_reserve
+        self._steps = 0
         self._commands: list[Command] = []
         self._events: list[Event] = []
         self._offsets: list[int] = []
@@ -206,7 +220,11 @@ class BlockBuilder:
         self._offsets.append(len(self._events))
         self._commands.append(cmd)
         self._events.extend(events)
-        if len(self._commands) >= self.max_commands:
+        full = len(self._commands) >= self.max_commands
+        if self.max_steps and self.step_cost is not None:
+            self._steps += self.step_cost(cmd, events)
+            full = full or self._steps + self.step_reserve > self.max_steps
+        if full:
             cuts.append(self.cut())
         return events, cuts
 
@@ -240,6 +258,7 @@ class BlockBuilder:
         )
         self.height += 1
         self._commands, self._events, self._offsets = [], [], []
+        self._steps = 0
         return block
 
     def _seal_cut(self, cut: UnsealedBlock) -> Block:

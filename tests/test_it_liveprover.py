@@ -55,6 +55,7 @@ def test_traders_see_their_orders_proven_and_the_proven_price(tmp_path: Path) ->
                 height = int(rep.get(Tag.BlockHeight) or 0)
                 await gw.seal()
                 await taker.wait_for(lambda: taker.finality(bid) == "proven", 120)
+                await taker.wait_for(lambda: any(p[1] == height for p in taker.proven_prices), 10)
                 return taker.finality(bid), list(taker.proven_prices), height
             finally:
                 await maker.close()
@@ -62,17 +63,18 @@ def test_traders_see_their_orders_proven_and_the_proven_price(tmp_path: Path) ->
 
     try:
         finality, prices, height = asyncio.run(main())
-        node.seal()  # cancel-on-disconnect of the maker's rest
+        node.seal()  # cancel-on-disconnect, if it ran before the gateway stopped
         node.flush()
-        assert prover.wait(node.height, 120), prover.halted
+        top = node.height
+        assert prover.wait(top, 120), prover.halted
     finally:
         prover.close()
         node.close()
     assert finality == "proven" and height == 2
     # the trade's block publishes the fill price, proven, to every session
     assert (SYM, 2, 100_010, "block") in prices
-    assert prover.halted is None and prover.proven_height == 3
-    assert verify_stored(tmp_path) == [(1, True), (2, True), (3, True)]
+    assert prover.halted is None and prover.proven_height == top >= 2
+    assert verify_stored(tmp_path) == [(h, True) for h in range(1, top + 1)]
 
 
 def test_restart_proves_what_was_left_and_an_unprovable_block_halts(tmp_path: Path) -> None:

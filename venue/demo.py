@@ -143,9 +143,14 @@ async def _trade(
     return res
 
 
-#: A venue sized like the test block circuit, so every block it seals can be proved:
-#: 4 commands per block, 16 accounts, 16 order slots per side (``proofs.verify.TEST_SIZE``).
-PROVABLE_GENESIS = Genesis(default_markets(1), account_depth=4, order_depth=4, block_commands=4)
+#: A venue sized like the test block circuit (``proofs.verify.TEST_SIZE``: 4 commands and 12
+#: steps per block, 16 accounts, 16 order slots per side), cutting blocks by steps too so that
+#: they fit: a block closes once fewer than 6 steps are left (a command of up to 6 steps, e.g.
+#: an order sweeping 3 makers, always fits; a bigger one after others may not, see proofs.steps).
+PROVABLE_GENESIS = Genesis(
+    default_markets(1), account_depth=4, order_depth=4, block_commands=4, block_steps=12,
+    step_reserve=6,
+)  # fmt: skip
 
 
 def trade_over_gateway(

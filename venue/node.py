@@ -58,6 +58,7 @@ from matching.block import BlockHeader, UnsealedBlock
 from matching.encoding import DecodeError, decode_command, decoder
 from matching.engine import EngineSnapshot
 from proofs.state import CommitmentSnapshot, PoseidonState
+from proofs.steps import command_steps
 
 from .blockstore import BlockStore
 from .committer import Committer, CommitterError
@@ -94,12 +95,18 @@ class Genesis(msgspec.Struct, frozen=True):
     order_depth: int = 14
     block_commands: int = 64
     block_interval_ns: int = 1_000_000_000
+    #: > 0: blocks are also cut so that they fit a block circuit of this many steps
+    #: (``proofs.steps``); ``step_reserve`` is the room kept for the next command
+    block_steps: int = 0
+    step_reserve: int = 0
 
     def __post_init__(self) -> None:
         if not 1 <= self.account_depth <= 20 or not 1 <= self.order_depth <= 24:
             raise ValueError("tree depths out of range (accounts 1..20, orders 1..24)")
         if self.block_commands >= 1 << self.order_depth:
             raise ValueError("a block may not hold more commands than a book side has slots")
+        if self.block_steps < 0 or not 0 <= self.step_reserve <= self.block_steps:
+            raise ValueError("need block_steps >= 0 and 0 <= step_reserve <= block_steps")
 
 
 class _Snapshot(msgspec.Struct, frozen=True, array_like=True):
@@ -246,6 +253,9 @@ class VenueNode:
             max_interval_ns=g.block_interval_ns,
             height=height,
             parent_hash=parent,
+            max_steps=g.block_steps,
+            step_cost=command_steps if g.block_steps else None,
+            step_reserve=g.step_reserve,
         )
 
     def _recover(self) -> None:

@@ -64,6 +64,8 @@ def circuit_for(genesis: Genesis, size: CircuitSize = TEST_SIZE) -> BlockCircuit
         raise ValueError(
             f"blocks of {genesis.block_commands} commands exceed the circuit's {size.n}"
         )
+    if genesis.block_steps > size.s:
+        raise ValueError(f"blocks of {genesis.block_steps} steps exceed the circuit's {size.s}")
     return BlockCircuit(genesis.markets[0], size, wrapper_dir=WRAPPER_DIR)
 
 
