@@ -140,6 +140,7 @@ cdef int BOOK_FULL = ResultCode.BOOK_FULL
 cdef object R_USER = int(CancelReason.USER)
 cdef object R_IOC = int(CancelReason.IOC_REMAINDER)
 cdef object R_SELF = int(CancelReason.SELF_TRADE)
+cdef object R_MATCH_LIMIT = int(CancelReason.MATCH_LIMIT)
 cdef object R_MASS = int(CancelReason.MASS_CANCEL)
 
 cdef object _OrderAccepted = OrderAccepted
@@ -913,8 +914,9 @@ cdef inline bint crosses(bint is_buy, int64_t price, _COrder maker) noexcept:
 
 
 cdef bint fok_fillable(int64_t account, bint is_buy, int64_t price, int64_t qty, int64_t stp,
-                       BookSide* opp) noexcept:
-    """Dry run of ``execute``: would the order fill completely by trades alone?"""
+                       BookSide* opp, int64_t left) noexcept:
+    """Dry run of ``execute``: would the order fill completely by trades alone, touching at
+    most ``left`` makers (-1: any number)?"""
     cdef Py_ssize_t i = opp.n - 1
     cdef PyObject* p
     cdef _COrder maker
@@ -922,8 +924,9 @@ cdef bint fok_fillable(int64_t account, bint is_buy, int64_t price, int64_t qty,
         p = opp.lv[i].head
         while p != NULL:
             maker = <_COrder>p
-            if not crosses(is_buy, price, maker):
+            if not crosses(is_buy, price, maker) or left == 0:
                 return False
+            left -= 1
             if maker.acct == account:
                 if stp != STP_CANCEL_MAKER:
                     return False  # taker cancelled or decremented: not filled by trades
@@ -948,12 +951,20 @@ cdef int execute(CEngine e, object seq_o, _COrder taker, int64_t stp, bint rests
     cdef int64_t q, d, price
     cdef pb_i128 notional
     cdef list events = e._ev
+    cdef int64_t left = e.c_max_matches
     while taker.qty:
         if opp.n == 0:
             break
         maker = <_COrder>opp.lv[opp.n - 1].head
         if not (maker.price <= taker.price if is_buy else maker.price >= taker.price):
             break
+        if left == 0:  # still crossing: the rest may neither trade on nor rest
+            events.append(_OrderCancelled(
+                seq_o, taker.oid_o, taker.acct_o, taker.market_o, taker.qty, R_MATCH_LIMIT
+            ))
+            taker.qty = 0
+            return 0
+        left -= 1
         if maker.acct == taker.acct:
             if stp == STP_CANCEL_MAKER:
                 remove_order(e, maker, R_SELF, seq_o)
@@ -1075,7 +1086,7 @@ cdef int do_place(CEngine e, PyObject** f) except -1:
         opp = &m.asks if is_buy else &m.bids
         if post_only and crosses(is_buy, price, side_best(opp)):
             code = POST_ONLY_WOULD_CROSS
-        elif tif == FOK and not fok_fillable(a.id, is_buy, price, qty, stp, opp):
+        elif tif == FOK and not fok_fillable(a.id, is_buy, price, qty, stp, opp, e.c_max_matches):
             code = FOK_NOT_FILLABLE
     if code != OK:
         return reject(e, seq_o, acct_o, code, cl_o)
@@ -1509,8 +1520,8 @@ cdef class CEngine:
     cdef uint64_t epoch  # advanced by drain_touched; objects record it when touched
     cdef list _ev
     cdef list _keep
-    cdef int64_t c_max_accounts, max_resting
-    cdef readonly object max_accounts, max_resting_per_side
+    cdef int64_t c_max_accounts, max_resting, c_max_matches
+    cdef readonly object max_accounts, max_resting_per_side, max_matches
 
     """Deterministic price-time-priority engine in C; the reference engine is the spec."""
 
@@ -1521,14 +1532,20 @@ cdef class CEngine:
         memset(&self.cls, 0, sizeof(pb_clmap))
         self.t_accts.data = NULL
 
-    def __init__(self, markets, *, max_accounts=_PY_MAX_ACCOUNTS, max_resting_per_side=1 << 48):
-        """``max_accounts`` and ``max_resting_per_side``: as for ``ReferenceEngine``."""
+    def __init__(self, markets, *, max_accounts=_PY_MAX_ACCOUNTS, max_resting_per_side=1 << 48,
+                 max_matches=0):
+        """``max_accounts``, ``max_resting_per_side``, ``max_matches``: as for
+        ``ReferenceEngine``."""
         cdef int i
         cdef _CMarket m
-        if not 0 < max_accounts <= _PY_MAX_ACCOUNTS or max_resting_per_side < 1:
+        if (not 0 < max_accounts <= _PY_MAX_ACCOUNTS or max_resting_per_side < 1
+                or max_matches < 0):
             raise EngineError("invalid engine limits")
         self.max_accounts = max_accounts
         self.max_resting_per_side = max_resting_per_side
+        self.max_matches = max_matches
+        # -1: unlimited (a count that never reaches 0)
+        self.c_max_matches = max_matches if 0 < max_matches < INT64_MAX else -1
         self.c_max_accounts = max_accounts
         self.max_resting = max_resting_per_side if max_resting_per_side < INT64_MAX else INT64_MAX
         ids = [mc.market_id for mc in markets]

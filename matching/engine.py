@@ -288,15 +288,20 @@ class ReferenceEngine:
         *,
         max_accounts: int = MAX_ACCOUNTS,
         max_resting_per_side: int = 1 << 48,
+        max_matches: int = 0,
     ) -> None:
         """``max_accounts`` and ``max_resting_per_side`` are the capacity of the committed
         trees (the venue derives them from the tree depths): an account id at or above
         ``max_accounts`` is refused, and a GTC limit order is refused with ``BOOK_FULL``
-        while its side already holds ``max_resting_per_side`` orders."""
-        if not 0 < max_accounts <= MAX_ACCOUNTS or max_resting_per_side < 1:
+        while its side already holds ``max_resting_per_side`` orders. ``max_matches`` > 0
+        bounds the makers one taker command may touch (fills and self-trade actions, each a
+        step of the block proof): a taker that reaches it while it still crosses has its rest
+        cancelled (``MATCH_LIMIT``), and a FOK order that needs more is not fillable."""
+        if not 0 < max_accounts <= MAX_ACCOUNTS or max_resting_per_side < 1 or max_matches < 0:
             raise EngineError("invalid engine limits")
         self.max_accounts = max_accounts
         self.max_resting_per_side = max_resting_per_side
+        self.max_matches = max_matches
         ids = [m.market_id for m in markets]
         if not markets or sorted(set(ids)) != ids or ids[0] <= ALL_MARKETS or ids[-1] >= 1 << 16:
             raise EngineError("markets must be non-empty, with increasing ids in [1, 65535]")
@@ -668,9 +673,11 @@ class ReferenceEngine:
         self, account: int, side: int, price: int, qty: int, stp: int, opposite: _Side
     ) -> bool:
         """Dry run of ``_execute``: would the order fill completely by trades alone?"""
+        left = self.max_matches or -1
         for maker in opposite:
-            if not self._crosses(side, price, maker):
+            if not self._crosses(side, price, maker) or left == 0:
                 return False
+            left -= 1
             if maker.account == account:
                 if stp == StpMode.CANCEL_MAKER:
                     continue
@@ -686,11 +693,26 @@ class ReferenceEngine:
         opposite = m.asks if taker.side == Side.BUY else m.bids
         ta = self._accounts[taker.account]
         events = self._events
+        left = self.max_matches or -1
         while taker.qty:
             maker = opposite.best()
             if not self._crosses(taker.side, taker.price, maker):
                 break
             assert maker is not None
+            if left == 0:  # still crossing: the rest may neither trade on nor rest
+                events.append(
+                    OrderCancelled(
+                        seq,
+                        taker.order_id,
+                        taker.account,
+                        taker.market,
+                        taker.qty,
+                        CancelReason.MATCH_LIMIT,
+                    )
+                )
+                taker.qty = 0
+                return
+            left -= 1
             if maker.account == taker.account:
                 if stp == StpMode.CANCEL_MAKER:
                     self._remove(maker, CancelReason.SELF_TRADE, seq)

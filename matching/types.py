@@ -181,6 +181,9 @@ class CancelReason(IntEnum):
     IOC_REMAINDER = 2
     SELF_TRADE = 3
     MASS_CANCEL = 4
+    #: The rest of a taker that reached the venue's per-command match limit while it still
+    #: crossed (``max_matches``: bounds a command's size in the block proof).
+    MATCH_LIMIT = 5
 
 
 class ResultCode(IntEnum):

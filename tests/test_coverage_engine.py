@@ -25,7 +25,7 @@ from matching import (
 )
 from matching.types import CancelReason, MassCancelled
 
-from .harness import Harness
+from .harness import MARKET, Harness
 
 A, B, C = 1, 2, 3
 
@@ -375,6 +375,34 @@ class EngineRules:
 
         assert encode(again.snapshot()) == encode(snap)
         again._check()
+
+
+    # --- the per-command match limit (max_matches) -------------------------------------------
+
+    def test_match_limit_cuts_a_sweep_and_its_rest_never_rests(self) -> None:
+        h = Harness(self.engine_cls, max_matches=2)
+        for acct in (A, B, C):
+            h.fund(acct)
+        asks = [h.sell(A, 1010 + 5 * i, 1)[0].order_id for i in range(4)]
+        own = h.sell(C, 1005, 1)[0].order_id
+        ev = h.buy(C, 1030, 5, stp=StpMode.CANCEL_MAKER)
+        # the self-trade cancel of C's own ask is one of the two matches, then one fill; the
+        # rest still crosses (1015), so it is cancelled, not rested
+        assert any(isinstance(e, OrderCancelled) and e.order_id == own for e in ev)
+        assert trades(ev) == [(asks[0], 1010, 1)]
+        last = ev[-1]
+        assert isinstance(last, OrderCancelled) and last.reason == CancelReason.MATCH_LIMIT
+        assert last.remaining == 4 and h.engine.book(1, Side.BUY) == []
+        # a FOK that needs 3 makers is not fillable; one that needs 2 is
+        assert codes(h.buy(B, 1030, 3, tif=TimeInForce.FOK)) == [ResultCode.FOK_NOT_FILLABLE]
+        ev = h.buy(B, 1030, 2, tif=TimeInForce.FOK)
+        assert trades(ev) == [(asks[1], 1015, 1), (asks[2], 1020, 1)]
+        # a taker that stops crossing within the limit rests as usual
+        ev = h.buy(B, 1025, 3)
+        assert trades(ev) == [(asks[3], 1025, 1)]
+        assert [(o.price, o.qty) for o in h.engine.book(1, Side.BUY)] == [(1025, 2)]
+        with pytest.raises(EngineError):
+            self.engine_cls((MARKET,), max_matches=-1)
 
 
 class TestReferenceEngine(EngineRules):

@@ -14,6 +14,7 @@ import pytest
 
 from matching import Block, CEngine, encode
 from matching.encoding import decoder
+from proofs.steps import command_steps
 from venue.blockstore import BlockStore
 from venue.cli import main
 from venue.node import Genesis, NodeError, VenueNode
@@ -62,6 +63,41 @@ def test_workload_blocks_replay_same_roots(tmp_path: Path) -> None:
     # restart from snapshot + blocks + journal
     again = VenueNode(tmp_path, engine="reference", fsync=False)
     assert again.snapshot_from > 0
+    assert (again.height, again.commitment.root) == (height, root)
+    again.close()
+
+
+def test_match_limit_and_step_budget_replay_from_genesis_and_snapshots(tmp_path: Path) -> None:
+    # the genesis' engine limit and block-cutting budget are part of what replay re-runs
+    w = Workload(9, accounts=30, target_resting=300)
+    g = msgspec.structs.replace(genesis(w), max_matches=2, block_steps=48, step_reserve=12)
+    node = VenueNode(tmp_path, g, engine="reference", fsync=False, snapshot_every=10,
+                     clock=Clock())  # fmt: skip
+    feed(node, w, 1_500)
+    node.seal()
+    height, root = node.height, node.commitment.root
+    dec = decoder(Block)
+    blocks = [dec.decode(p) for _, p in node.blocks.iter_from(1)]
+    node.close()
+    limited = [
+        e for b in blocks for e in b.events if getattr(e, "reason", None) == 5  # MATCH_LIMIT
+    ]
+    assert limited
+    # cut by steps too: some blocks close before 16 commands, and none passes the budget
+    # while its commands stay within the reserve
+    assert min(len(b.commands) for b in blocks[:-1]) < 16
+    for b in blocks:
+        ends = [*b.event_offsets[1:], len(b.events)][: len(b.commands)]
+        costs = [command_steps(c, b.events[i:j]) for c, i, j in
+                 zip(b.commands, b.event_offsets, ends, strict=True)]  # fmt: skip
+        assert sum(costs) <= 48 or max(costs) > 12
+    engines = ["reference"] + (["cython"] if CEngine is not None else [])
+    for engine in engines:
+        for from_snapshot in (False, True):
+            r = replay(tmp_path, engine=engine, from_snapshot=from_snapshot)
+            assert r.ok, r.mismatch
+            assert (r.last_height, r.last_root) == (height, root)
+    again = VenueNode(tmp_path, engine="auto", fsync=False)
     assert (again.height, again.commitment.root) == (height, root)
     again.close()
 

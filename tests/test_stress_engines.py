@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from matching import (
     AddAccount,
     CancelOrder,
+    CancelReason,
     CEngine,
     Deposit,
     EngineError,
@@ -133,10 +134,10 @@ def canon(obj: object) -> object:
 class Pair:
     """Both engines side by side; every step compares their output byte for byte."""
 
-    def __init__(self, markets: Sequence[MarketConfig], seed: object = None) -> None:
+    def __init__(self, markets: Sequence[MarketConfig], seed: object = None, **limits: int) -> None:
         self.seed = seed
-        self.ref = ReferenceEngine(markets)
-        self.fast = CEngine(markets)  # type: ignore[misc]
+        self.ref = ReferenceEngine(markets, **limits)
+        self.fast = CEngine(markets, **limits)  # type: ignore[misc]
         self.step = 0
 
     def fail(self, what: str, a: object, b: object) -> None:
@@ -157,8 +158,13 @@ class Pair:
             self.fail("result", outcome[0], outcome[1])
         return va if ka == "ok" else None
 
+    limited = 0  # MATCH_LIMIT cancellations seen
+
     def process(self, cmd: object) -> None:
-        self.both(lambda e: e.process(cmd))
+        events = self.both(lambda e: e.process(cmd)) or ()
+        self.limited += sum(
+            getattr(ev, "reason", None) == CancelReason.MATCH_LIMIT for ev in events
+        )
 
     def end_block(self, close_ts: int) -> None:
         self.both(lambda e: e.end_block(close_ts))
@@ -316,8 +322,8 @@ def random_ops(rng: random.Random, n: int) -> list[tuple]:
     return ops
 
 
-def run_random(seed: int, n: int = 400) -> Pair:
-    pair = Pair(MARKETS, seed=seed)
+def run_random(seed: int, n: int = 400, **limits: int) -> Pair:
+    pair = Pair(MARKETS, seed=seed, **limits)
     seq, ts = _genesis(pair)
     for item in _materialize(random_ops(random.Random(seed), n), seq, ts):
         if isinstance(item, tuple):
@@ -331,6 +337,15 @@ def run_random(seed: int, n: int = 400) -> Pair:
 @pytest.mark.parametrize("seed", range(150))
 def test_dense_random_streams_match_reference(seed: int) -> None:
     run_random(seed)
+
+
+def test_dense_random_streams_with_a_match_limit_match_reference() -> None:
+    # max_matches cuts sweeps short (MATCH_LIMIT) and refuses FOKs that need more makers
+    limited = 0
+    for seed in range(40):
+        pair = run_random(seed, max_matches=1 + seed % 3)
+        limited += pair.limited
+    assert limited >= 5  # 12 with these seeds: the path is exercised, not just compiled
 
 
 def run_workload(n: int, seed: int, block: int = 64, snapshot_every: int = 100) -> Pair:

@@ -99,6 +99,9 @@ class Genesis(msgspec.Struct, frozen=True):
     #: (``proofs.steps``); ``step_reserve`` is the room kept for the next command
     block_steps: int = 0
     step_reserve: int = 0
+    #: > 0: makers one taker command may touch (``ReferenceEngine(max_matches=)``), which
+    #: bounds a placement's steps in the block proof by 3 + max_matches
+    max_matches: int = 0
 
     def __post_init__(self) -> None:
         if not 1 <= self.account_depth <= 20 or not 1 <= self.order_depth <= 24:
@@ -107,6 +110,8 @@ class Genesis(msgspec.Struct, frozen=True):
             raise ValueError("a block may not hold more commands than a book side has slots")
         if self.block_steps < 0 or not 0 <= self.step_reserve <= self.block_steps:
             raise ValueError("need block_steps >= 0 and 0 <= step_reserve <= block_steps")
+        if self.max_matches < 0:
+            raise ValueError("max_matches must be >= 0 (0: no limit)")
 
 
 class _Snapshot(msgspec.Struct, frozen=True, array_like=True):
@@ -129,6 +134,7 @@ def engine_limits(genesis: Genesis) -> dict[str, int]:
     return {
         "max_accounts": 1 << genesis.account_depth,
         "max_resting_per_side": (1 << genesis.order_depth) - genesis.block_commands,
+        "max_matches": genesis.max_matches,
     }
 
 

@@ -448,6 +448,8 @@ class OrderRouter:
                     text = None
                     if ev.reason == CancelReason.SELF_TRADE:
                         text = "self-trade prevention"
+                    elif ev.reason == CancelReason.MATCH_LIMIT:
+                        text = "match limit reached while still crossing"
                     elif ev.reason == CancelReason.MASS_CANCEL and p.text:
                         text = p.text
                     self._emit(out, order, "C" if expired else "4", ctx, text=text)
