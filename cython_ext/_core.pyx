@@ -133,6 +133,7 @@ cdef int INSUFFICIENT_COLLATERAL = ResultCode.INSUFFICIENT_COLLATERAL
 cdef int POST_ONLY_WOULD_CROSS = ResultCode.POST_ONLY_WOULD_CROSS
 cdef int FOK_NOT_FILLABLE = ResultCode.FOK_NOT_FILLABLE
 cdef int BOOK_FULL = ResultCode.BOOK_FULL
+cdef int TOO_MANY_ORDERS = ResultCode.TOO_MANY_ORDERS
 
 # Enum-valued event fields are plain ints (equal, and encoded the same, as the reference's
 # IntEnum members): an IntEnum member is a GC-tracked object, and a struct holding one is
@@ -1082,6 +1083,8 @@ cdef int do_place(CEngine e, PyObject** f) except -1:
         own = &m.bids if is_buy else &m.asks
         if own.count >= e.max_resting:
             code = BOOK_FULL
+        elif 0 < e.c_max_open <= a.norders:
+            code = TOO_MANY_ORDERS
     if code == OK:
         opp = &m.asks if is_buy else &m.bids
         if post_only and crosses(is_buy, price, side_best(opp)):
@@ -1520,8 +1523,8 @@ cdef class CEngine:
     cdef uint64_t epoch  # advanced by drain_touched; objects record it when touched
     cdef list _ev
     cdef list _keep
-    cdef int64_t c_max_accounts, max_resting, c_max_matches
-    cdef readonly object max_accounts, max_resting_per_side, max_matches
+    cdef int64_t c_max_accounts, max_resting, c_max_matches, c_max_open
+    cdef readonly object max_accounts, max_resting_per_side, max_matches, max_open_orders
 
     """Deterministic price-time-priority engine in C; the reference engine is the spec."""
 
@@ -1533,14 +1536,16 @@ cdef class CEngine:
         self.t_accts.data = NULL
 
     def __init__(self, markets, *, max_accounts=_PY_MAX_ACCOUNTS, max_resting_per_side=1 << 48,
-                 max_matches=0):
-        """``max_accounts``, ``max_resting_per_side``, ``max_matches``: as for
-        ``ReferenceEngine``."""
+                 max_matches=0, max_open_orders=0):
+        """``max_accounts``, ``max_resting_per_side``, ``max_matches``, ``max_open_orders``:
+        as for ``ReferenceEngine``."""
         cdef int i
         cdef _CMarket m
         if (not 0 < max_accounts <= _PY_MAX_ACCOUNTS or max_resting_per_side < 1
-                or max_matches < 0):
+                or max_matches < 0 or max_open_orders < 0):
             raise EngineError("invalid engine limits")
+        self.max_open_orders = max_open_orders
+        self.c_max_open = max_open_orders if max_open_orders < INT64_MAX else INT64_MAX
         self.max_accounts = max_accounts
         self.max_resting_per_side = max_resting_per_side
         self.max_matches = max_matches

@@ -289,6 +289,7 @@ class ReferenceEngine:
         max_accounts: int = MAX_ACCOUNTS,
         max_resting_per_side: int = 1 << 48,
         max_matches: int = 0,
+        max_open_orders: int = 0,
     ) -> None:
         """``max_accounts`` and ``max_resting_per_side`` are the capacity of the committed
         trees (the venue derives them from the tree depths): an account id at or above
@@ -296,9 +297,17 @@ class ReferenceEngine:
         while its side already holds ``max_resting_per_side`` orders. ``max_matches`` > 0
         bounds the makers one taker command may touch (fills and self-trade actions, each a
         step of the block proof): a taker that reaches it while it still crosses has its rest
-        cancelled (``MATCH_LIMIT``), and a FOK order that needs more is not fillable."""
-        if not 0 < max_accounts <= MAX_ACCOUNTS or max_resting_per_side < 1 or max_matches < 0:
+        cancelled (``MATCH_LIMIT``), and a FOK order that needs more is not fillable.
+        ``max_open_orders`` > 0 refuses a GTC limit order (``TOO_MANY_ORDERS``) while its
+        account already has that many resting orders, in all markets."""
+        if (
+            not 0 < max_accounts <= MAX_ACCOUNTS
+            or max_resting_per_side < 1
+            or max_matches < 0
+            or max_open_orders < 0
+        ):
             raise EngineError("invalid engine limits")
+        self.max_open_orders = max_open_orders
         self.max_accounts = max_accounts
         self.max_resting_per_side = max_resting_per_side
         self.max_matches = max_matches
@@ -622,6 +631,8 @@ class ReferenceEngine:
             own = m.bids if cmd.side == Side.BUY else m.asks
             if own.count >= self.max_resting_per_side:
                 code = ResultCode.BOOK_FULL
+            elif 0 < self.max_open_orders <= len(a.orders):
+                code = ResultCode.TOO_MANY_ORDERS
         if code == ResultCode.OK:
             opposite = m.asks if cmd.side == Side.BUY else m.bids
             if cmd.post_only and self._crosses(cmd.side, cmd.price, opposite.best()):

@@ -211,6 +211,9 @@ class ResultCode(IntEnum):
     FOK_NOT_FILLABLE = -3002
     #: the side already holds as many resting orders as its committed tree can take
     BOOK_FULL = -3003
+    #: the account already holds ``max_open_orders`` resting orders (bounds a mass cancel's
+    #: size in the block proof)
+    TOO_MANY_ORDERS = -3004
 
 
 class MarketConfig(Canonical):

@@ -4,6 +4,10 @@ The block circuit executes a block in S fixed steps (``proofs/circuits/BLOCK.md`
 venue whose blocks must all be provable cuts a block before its steps can exceed S:
 ``matching.BlockBuilder(max_steps=S, step_cost=command_steps, step_reserve=R)``.
 
+With the engine's limits ``max_matches`` and ``max_open_orders`` every command's steps are
+bounded (``worst_command_steps``), so a reserve of that many makes every block fit by
+construction.
+
 ``command_steps`` is an upper bound of what ``proofs.witness`` emits (equal to it for most
 commands): it cannot see from events alone whether an order rests at the head of its side
 (one step) or behind it (two: LINK + PUT), nor whether a cancel hits the head, so it counts
@@ -30,7 +34,7 @@ from matching import (
     Withdraw,
 )
 
-__all__ = ["command_steps"]
+__all__ = ["command_steps", "worst_command_steps"]
 
 
 def command_steps(cmd: Command, events: Sequence[Event]) -> int:
@@ -58,3 +62,16 @@ def command_steps(cmd: Command, events: Sequence[Event]) -> int:
     if isinstance(cmd, ReplaceOrder):
         steps += 2  # the removal (RP_UNLINK + RP_CLEAR) before the order re-enters
     return steps
+
+
+def worst_command_steps(max_matches: int, max_open_orders: int) -> int:
+    """The most steps any one command can take when a taker touches at most ``max_matches``
+    makers and an account holds at most ``max_open_orders`` resting orders (the engine's
+    limits of those names): with ``step_reserve`` at least this, every block the builder
+    cuts fits a circuit of ``max_steps`` steps."""
+    if max_matches < 1 or max_open_orders < 1:
+        raise ValueError("both limits must be positive for a finite bound")
+    place = 1 + max_matches + 2
+    replace = 2 + place
+    mass_cancel = 2 + 2 * max_open_orders
+    return max(replace, mass_cancel)

@@ -404,6 +404,22 @@ class EngineRules:
         with pytest.raises(EngineError):
             self.engine_cls((MARKET,), max_matches=-1)
 
+    def test_open_order_cap_refuses_resting_orders_only(self) -> None:
+        h = Harness(self.engine_cls, max_open_orders=2)
+        for acct in (A, B):
+            h.fund(acct)
+        h.sell(A, 1010, 1)
+        bid = h.buy(A, 990, 1)[0].order_id
+        assert codes(h.sell(A, 1020, 1)) == [ResultCode.TOO_MANY_ORDERS]
+        # an IOC never rests, so the cap does not apply; nor does A's cap bind B
+        assert codes(h.buy(A, 1000, 1, tif=TimeInForce.IOC)) == []
+        assert codes(h.sell(B, 1020, 1)) == []
+        # a cancel frees a place
+        h.cancel(A, bid)
+        assert codes(h.sell(A, 1020, 1)) == []
+        with pytest.raises(EngineError):
+            self.engine_cls((MARKET,), max_open_orders=-1)
+
 
 class TestReferenceEngine(EngineRules):
     engine_cls = ReferenceEngine

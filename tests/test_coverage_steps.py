@@ -3,11 +3,12 @@ builder emits, and a builder with a step budget seals blocks the test-size circu
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from matching import BlockBuilder, ReferenceEngine
 from proofs.state import PoseidonState
-from proofs.steps import command_steps
+from proofs.steps import command_steps, worst_command_steps
 from proofs.verify import TEST_SIZE
 from proofs.witness import BlockParams, BlockProverState
 from venue.demo import PROVABLE_GENESIS
@@ -20,8 +21,10 @@ D, A = G.order_depth, G.account_depth
 WIDE = BlockParams(TEST_SIZE.n, 64, D, A, MARKET)
 
 
-def _blocks(seed: int, commands: int, **budget: int):
-    engine = ReferenceEngine((MARKET,), max_accounts=1 << A, max_resting_per_side=(1 << D) - 4)
+def _blocks(seed: int, commands: int, engine_limits: dict[str, int] | None = None, **budget: int):
+    engine = ReferenceEngine(
+        (MARKET,), max_accounts=1 << A, max_resting_per_side=(1 << D) - 4, **(engine_limits or {})
+    )
     com = PoseidonState((MARKET,), account_depth=A, order_depth=D)
     builder = BlockBuilder(
         engine, com, max_commands=TEST_SIZE.n, max_interval_ns=1 << 62, **budget
@@ -79,3 +82,30 @@ def test_step_budget_arguments_are_checked() -> None:
         BlockBuilder(engine, com, max_steps=12)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="negative"):
         BlockBuilder(engine, com, max_steps=12, step_cost=command_steps, step_reserve=-1)  # type: ignore[arg-type]
+
+
+def test_engine_limits_bound_every_command_and_genesis_checks_the_reserve() -> None:
+    from venue.node import Genesis
+    from venue.workload import default_markets
+
+    assert worst_command_steps(3, 3) == 8  # a replace that trades 3 times; a mass cancel of 3
+    assert worst_command_steps(1, 10) == 22
+    with pytest.raises(ValueError, match="positive"):
+        worst_command_steps(0, 3)
+    ok = Genesis(default_markets(1), account_depth=4, order_depth=4, block_commands=4,
+                 block_steps=12, step_reserve=8, max_matches=3, max_open_orders=3)  # fmt: skip
+    assert ok.worst_command_steps == 8
+    with pytest.raises(ValueError, match="step_reserve"):
+        msgspec.structs.replace(ok, step_reserve=7)
+    assert msgspec.structs.replace(ok, max_matches=0).worst_command_steps is None
+
+
+def test_limits_make_every_block_fit_by_construction() -> None:
+    # the same workload with small limits: the bound holds for every block, with no exception
+    limits = {"max_matches": 3, "max_open_orders": 3}
+    blocks = _blocks(
+        11, 1000, limits, max_steps=TEST_SIZE.s, step_cost=command_steps,
+        step_reserve=worst_command_steps(3, 3),
+    )  # fmt: skip
+    assert all(sum(_costs(b)) <= TEST_SIZE.s for b, _ in blocks)
+    assert all(sum(w.steps_per_command) <= TEST_SIZE.s for _, w in blocks)

@@ -340,10 +340,11 @@ def test_dense_random_streams_match_reference(seed: int) -> None:
 
 
 def test_dense_random_streams_with_a_match_limit_match_reference() -> None:
-    # max_matches cuts sweeps short (MATCH_LIMIT) and refuses FOKs that need more makers
+    # max_matches cuts sweeps short (MATCH_LIMIT) and refuses FOKs that need more makers;
+    # max_open_orders refuses resting orders beyond an account's cap (TOO_MANY_ORDERS)
     limited = 0
     for seed in range(40):
-        pair = run_random(seed, max_matches=1 + seed % 3)
+        pair = run_random(seed, max_matches=1 + seed % 3, max_open_orders=1 + seed % 4)
         limited += pair.limited
     assert limited >= 5  # 12 with these seeds: the path is exercised, not just compiled
 

@@ -58,7 +58,7 @@ from matching.block import BlockHeader, UnsealedBlock
 from matching.encoding import DecodeError, decode_command, decoder
 from matching.engine import EngineSnapshot
 from proofs.state import CommitmentSnapshot, PoseidonState
-from proofs.steps import command_steps
+from proofs.steps import command_steps, worst_command_steps
 
 from .blockstore import BlockStore
 from .committer import Committer, CommitterError
@@ -102,6 +102,8 @@ class Genesis(msgspec.Struct, frozen=True):
     #: > 0: makers one taker command may touch (``ReferenceEngine(max_matches=)``), which
     #: bounds a placement's steps in the block proof by 3 + max_matches
     max_matches: int = 0
+    #: > 0: resting orders one account may hold, which bounds a mass cancel's steps
+    max_open_orders: int = 0
 
     def __post_init__(self) -> None:
         if not 1 <= self.account_depth <= 20 or not 1 <= self.order_depth <= 24:
@@ -110,8 +112,23 @@ class Genesis(msgspec.Struct, frozen=True):
             raise ValueError("a block may not hold more commands than a book side has slots")
         if self.block_steps < 0 or not 0 <= self.step_reserve <= self.block_steps:
             raise ValueError("need block_steps >= 0 and 0 <= step_reserve <= block_steps")
-        if self.max_matches < 0:
-            raise ValueError("max_matches must be >= 0 (0: no limit)")
+        if self.max_matches < 0 or self.max_open_orders < 0:
+            raise ValueError("max_matches and max_open_orders must be >= 0 (0: no limit)")
+        worst = self.worst_command_steps
+        if self.block_steps and worst is not None and worst > self.step_reserve:
+            raise ValueError(
+                f"step_reserve {self.step_reserve} < {worst}, the most steps one command "
+                "can take under these limits: a block could outgrow block_steps"
+            )
+
+    @property
+    def worst_command_steps(self) -> int | None:
+        """Most block-proof steps one command can take (``proofs.steps``), or None when the
+        limits leave it unbounded (``max_matches`` or ``max_open_orders`` is 0): then a
+        block cut by steps can still outgrow the budget on one very large command."""
+        if not (self.max_matches and self.max_open_orders):
+            return None
+        return worst_command_steps(self.max_matches, self.max_open_orders)
 
 
 class _Snapshot(msgspec.Struct, frozen=True, array_like=True):
@@ -135,6 +152,7 @@ def engine_limits(genesis: Genesis) -> dict[str, int]:
         "max_accounts": 1 << genesis.account_depth,
         "max_resting_per_side": (1 << genesis.order_depth) - genesis.block_commands,
         "max_matches": genesis.max_matches,
+        "max_open_orders": genesis.max_open_orders,
     }
 
 
