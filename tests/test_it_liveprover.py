@@ -116,3 +116,34 @@ def test_restart_proves_what_was_left_and_an_unprovable_block_halts(tmp_path: Pa
         node.close()
     assert proven == [1, 2, 3, 4, 5]
     assert verify_stored(tmp_path) == [(h, True) for h in range(1, 6)]
+
+
+def test_restart_starts_from_the_newest_snapshot_below_the_unproven_blocks(
+    tmp_path: Path,
+) -> None:
+    from venue.blockstore import BlockStore
+    from venue.proving import PROOF_KIND
+
+    node = VenueNode(tmp_path, PROVABLE_GENESIS, engine="reference", fsync=False, clock=Clock(),
+                     snapshot_every=2)  # fmt: skip
+    node.submit(ACCOUNTS)  # block 1
+    for i in range(4):  # blocks 2..5, one order each
+        node.submit([place(1, Side.SELL, 100_030 + 10 * i, 1)])
+        node.seal()
+    top = node.height
+    node.close()
+    assert top == 5
+    # pretend blocks 1..3 were proven before (placeholders: they are not checked again)
+    store = BlockStore(tmp_path / "blocks", first_height=1)
+    for h in range(1, 4):
+        store.put_proof(h, PROOF_KIND, b"placeholder")
+    store.close()
+    node = VenueNode(tmp_path, engine="reference", fsync=False, clock=Clock())
+    try:
+        with LiveProver(node, workers=1) as prover:
+            assert prover.wait(top, 120), prover.halted
+            assert prover.started_from == 2  # snapshots at 2 and 4; 4 is past the proven 3
+            assert len(prover.prove_seconds) == top - 3
+    finally:
+        node.close()
+    assert verify_stored(tmp_path)[3:] == [(h, True) for h in range(4, top + 1)]

@@ -13,8 +13,9 @@ made concurrently by the pool and published in order, which is what a verifier c
 (pre-state root = last accepted post-state root) and the traders' finality need.
 
 Restart: blocks stored without a proof (the venue stopped before they were proved) are
-proved first. The witness state is rebuilt by advancing over the stored blocks from genesis
-(cost: one witness build per stored block; a prover-state snapshot would bound it).
+proved first. The witness state starts from the venue's newest snapshot at or below the last
+proven height (``BlockProverState.from_snapshots``), or from genesis when there is none, and
+is advanced over the stored blocks from there.
 
 Halt: a block the circuit cannot describe (``UnsupportedInCircuit``, more steps than the
 circuit size has) or whose witness does not satisfy the circuit stops live proving at that
@@ -38,9 +39,10 @@ from matching.encoding import decoder
 from proofs.verify import TEST_SIZE, CircuitSize
 from proofs.witness import BlockProverState, BlockWitness, UnsupportedInCircuit
 
-from .node import VenueNode
+from .node import VenueNode, snapshot_decoder
 from .prover import ProofFailure, ProofResult, ProverPool
 from .proving import PROOF_KIND, circuit_for, ensure_keys
+from .snapshot import latest_snapshot
 
 __all__ = ["LiveProver"]
 
@@ -77,6 +79,8 @@ class LiveProver:
         self.halted: tuple[int, str] | None = None
         #: prove seconds of every proof made by this prover (worker wall time)
         self.prove_seconds: list[float] = []
+        #: height of the state live proving started from (a snapshot's, or 0: genesis)
+        self.started_from = 0
         self._proven = 0
         self._advanced = 0
         self._state: BlockProverState | None = None
@@ -100,10 +104,6 @@ class LiveProver:
         ensure_keys(self.circuit)  # here once, so the workers only load the cached keys
         if self.progress:
             self.progress("keys", 1, 1)
-        market = self.node.genesis.markets[0]
-        self._state = BlockProverState(
-            market, order_depth=self.size.order_depth, account_depth=self.size.account_depth
-        )
         # Hook first, then scan the store: a block stored in between is seen twice (the
         # thread skips heights it already has), never zero times.
         self._previous = self.node.on_block
@@ -111,13 +111,15 @@ class LiveProver:
         stored = self.node.blocks
         done = set(stored.proven_heights())
         first_unproven = next(h for h in range(1, stored.last_height + 2) if h not in done)
+        self._state, self._advanced = self._start_state(first_unproven - 1)
+        self.started_from = self._advanced
         self._pool = ProverPool(
             self.circuit.wrapper, workers=self.workers, backend=self.backend,
             cache_dir=self.circuit.cache_dir, first_height=first_unproven,
         )  # fmt: skip
         self._proven = first_unproven - 1
         top = stored.last_height
-        for h, payload in stored.iter_from(1):
+        for h, payload in stored.iter_from(self._advanced + 1):
             if h > top:
                 break
             self._take(_block_decoder.decode(payload), submit=h >= first_unproven)
@@ -125,6 +127,17 @@ class LiveProver:
                 self.progress("catch-up", h, top)
         self._thread = threading.Thread(target=self._run, name="live-prover", daemon=True)
         self._thread.start()
+
+    def _start_state(self, proven: int) -> tuple[BlockProverState, int]:
+        """The prover state after the newest snapshot at or below ``proven``, or genesis."""
+        depths = {"order_depth": self.size.order_depth, "account_depth": self.size.account_depth}
+        found = latest_snapshot(self.node.dir / "snapshots", at_most=proven).snapshot
+        if found is not None:
+            snap = snapshot_decoder.decode(found.payload)
+            return BlockProverState.from_snapshots(snap.engine, snap.commitment, **depths), (
+                snap.height
+            )
+        return BlockProverState(self.node.genesis.markets[0], **depths), 0
 
     def close(self) -> None:
         """Stop proving (proofs in flight are abandoned; they are made again on restart)."""

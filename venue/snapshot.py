@@ -160,8 +160,11 @@ def _listing(root: str) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
     return snaps, temps
 
 
-def latest_snapshot(directory: str | os.PathLike[str]) -> SnapshotLookup:
-    """The newest snapshot that verifies, skipping (and reporting) damaged newer ones.
+def latest_snapshot(
+    directory: str | os.PathLike[str], at_most: int | None = None
+) -> SnapshotLookup:
+    """The newest snapshot that verifies, skipping (and reporting) damaged newer ones;
+    with ``at_most``, the newest at or below that height (newer ones are simply not read).
 
     Never raises for a bad snapshot file: each one skipped is logged at WARNING and listed
     in ``SnapshotLookup.skipped``. A missing directory means no snapshot.
@@ -170,6 +173,9 @@ def latest_snapshot(directory: str | os.PathLike[str]) -> SnapshotLookup:
     if not os.path.isdir(root):
         return SnapshotLookup(None)
     snaps, temps = _listing(root)
+    if at_most is not None:
+        snaps = [(h, p) for h, p in snaps if h <= at_most]
+        temps = [(h, p) for h, p in temps if h <= at_most]
     skipped = [SnapshotSkipped(path, "unfinished write (temp file)") for _, path in temps]
     found = None
     for height, path in snaps:
