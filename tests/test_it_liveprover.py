@@ -74,6 +74,7 @@ def test_traders_see_their_orders_proven_and_the_proven_price(tmp_path: Path) ->
     # the trade's block publishes the fill price, proven, to every session
     assert (SYM, 2, 100_010, "block") in prices
     assert prover.halted is None and prover.proven_height == top >= 2
+    assert len(prover.lag_seconds) == top and min(prover.lag_seconds) > 0
     assert verify_stored(tmp_path) == [(h, True) for h in range(1, top + 1)]
 
 

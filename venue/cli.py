@@ -280,6 +280,12 @@ def _print_live(res: object, workers: int) -> None:
             f"were connected), p50 {statistics.median(secs):.1f} s per proof, {workers} "
             "prover processes; the sequencer never waited for a proof"
         )
+        lags = res.lag_seconds  # type: ignore[attr-defined]
+        console.print(
+            f"from a block's durability to its stored proof: p50 {statistics.median(lags):.1f} s,"
+            f" max {max(lags):.1f} s (blocks queue behind each other when trading outpaces "
+            "the provers)"
+        )
     if res.halted:  # type: ignore[attr-defined]
         h, why = res.halted  # type: ignore[attr-defined]
         console.print(f"[red]live proving halted at block {h}:[/] {why[:300]}")

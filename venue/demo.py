@@ -62,6 +62,7 @@ class DemoResult:
     proven_prices: int = 0
     halted: tuple[int, str] | None = None
     prove_seconds: list[float] = field(default_factory=list)
+    lag_seconds: list[float] = field(default_factory=list)
 
 
 async def _trade(
@@ -192,6 +193,7 @@ def trade_over_gateway(
             prover.wait(node.height if prove is None else min(prove, node.height), 600.0)
             res.proven, res.halted = prover.proven_height, prover.halted
             res.prove_seconds = list(prover.prove_seconds)
+            res.lag_seconds = list(prover.lag_seconds)
         dec = decoder(Block)
         res.blocks = [dec.decode(p) for _, p in node.blocks.iter_from(1)]
         res.root, res.height = node.commitment.root, node.height

@@ -81,6 +81,10 @@ class LiveProver:
         self.prove_seconds: list[float] = []
         #: height of the state live proving started from (a snapshot's, or 0: genesis)
         self.started_from = 0
+        #: per proof, seconds from the block reaching the prover to its proof being stored
+        #: (queueing behind earlier blocks included: what a trader waits for "proven")
+        self.lag_seconds: list[float] = []
+        self._since: dict[int, float] = {}
         self._proven = 0
         self._advanced = 0
         self._state: BlockProverState | None = None
@@ -204,6 +208,7 @@ class LiveProver:
         self._advanced = h
         if submit:
             self._blocks[h] = block
+            self._since[h] = time.monotonic()
             self._pool.submit(h, w.inputs, w.public_signals)
 
     def _halt(self, height: int, reason: str) -> None:
@@ -241,6 +246,7 @@ class LiveProver:
         h = res.height
         self.node.blocks.put_proof(h, PROOF_KIND, res.proof)
         self.prove_seconds.append(res.prove_seconds)
+        self.lag_seconds.append(time.monotonic() - self._since.pop(h))
         block = self._blocks.pop(h)
         with self._cond:
             self._proven = h
