@@ -2,9 +2,10 @@
 
 The state root of a block (``PoseidonState``), Poseidon over BN254 with circomlib's constants
 (``hash2``/``hash_chain``, compiled when ``proofs._poseidon`` is built), EdDSA-Poseidon on Baby
-Jubjub (``proofs.eddsa``), and the circuits with their Python models (``proofs/circuits/``,
-``booktrace``, ``accounttrace``, ``commandtrace``). ``proofs.circom`` is the one module that
-touches a cache directory (compiled circuits and development keys).
+Jubjub (``proofs.eddsa``) and what a command's signature covers (``proofs.signing``), and the
+circuits with their Python models (``proofs/circuits/``, ``booktrace``, ``accounttrace``,
+``commandtrace``). ``proofs.circom`` is the one module that touches a cache directory (compiled
+circuits and development keys).
 """
 
 from .poseidon import FIELD_MODULUS, hash2, hash_chain

@@ -20,7 +20,15 @@ from collections.abc import Sequence
 
 from matching.block import BlockHeader
 from matching.engine import MarketStateView
-from matching.types import Command, MarketConfig, MarketSummary, PlaceOrder
+from matching.types import (
+    Command,
+    MarketConfig,
+    MarketSummary,
+    OrderType,
+    PlaceOrder,
+    Side,
+    TimeInForce,
+)
 
 from .poseidon import FIELD_MODULUS, pack
 from .state import command_hash
@@ -32,6 +40,7 @@ __all__ = [
     "command_inputs",
     "meta_element",
     "place_valid_inputs",
+    "place_valid_outputs",
     "settle_element",
     "settle_inputs",
     "settle_outputs",
@@ -119,6 +128,33 @@ def place_valid_inputs(config: MarketConfig, mark: int, cmd: PlaceOrder) -> dict
         "qtyQ": q // config.lot_size,
         "qtyR": q % config.lot_size,
     }
+
+
+def place_valid_outputs(config: MarketConfig, mark: int, cmd: Command) -> tuple[int, ...]:
+    """``PlaceValid``'s outputs (qtyOk, priceOk, flagsOk, valid) for any command's fields (absent
+    ones 0): the values the circuit computes for every input, as the block's command slot
+    exposes them (``valid`` is the engine's check of an accepted PlaceOrder)."""
+    price, qty = int(getattr(cmd, "price", 0)), int(getattr(cmd, "qty", 0))
+    side, ot, tif = (int(getattr(cmd, k, 0)) for k in ("side", "order_type", "tif"))
+    post, stp = int(getattr(cmd, "post_only", 0)), int(getattr(cmd, "stp", 0))
+    c = config
+    qty_ok = 0 < qty <= c.max_qty and qty % c.lot_size == 0
+    band_ok = c.band_bps == 0 or abs(price - mark) * 10_000 <= c.band_bps * mark
+    price_ok = (
+        price > 0 and price % c.tick_size == 0 and c.min_price <= price <= c.max_price and band_ok
+    )
+    gtc = tif == TimeInForce.GTC
+    if ot == OrderType.MARKET:
+        kind_ok = not post and not gtc
+    else:
+        kind_ok = ot == OrderType.LIMIT and not (post and not gtc)
+    flags_ok = (
+        side in (Side.BUY, Side.SELL)
+        and stp < 4
+        and tif in (TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK)
+        and kind_ok
+    )
+    return int(qty_ok), int(price_ok), int(flags_ok), int(qty_ok and price_ok and flags_ok)
 
 
 def settle_inputs(

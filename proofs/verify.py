@@ -8,10 +8,11 @@ header the v1 circuit cannot describe) is a rejection, never an exception: calle
 boolean.
 
 ``BlockCircuit`` owns one size of the v1 block circuit for one market: it renders the 3-line
-wrapper ``component main {public [...]} = Block(N, S, D, A, CFG)``, compiles it with cached keys
-(``proofs.circom.compile_circuit``), proves a ``BlockWitness`` (self-verifying) and exports the
-Solidity verifier of its verifying key. ``TEST_SIZE`` is what the default test suite compiles;
-``PRODUCTION_SIZE`` is compiled only on request::
+wrapper ``component main {public [...]} = Block(N, S, D, A, CFG, SIGNED)``, compiles it with
+cached keys (``proofs.circom.compile_circuit``), proves a ``BlockWitness`` (self-verifying) and
+exports the Solidity verifier of its verifying key. ``TEST_SIZE`` is what the default test suite
+compiles (``TEST_SIZE_SIGNED`` too, in ``tests/test_circuit_signed.py``); ``PRODUCTION_SIZE``
+(signed) is compiled only on request::
 
     python -m proofs.verify --size production --solidity out/BlockVerifier.sol
 
@@ -39,6 +40,7 @@ from .witness import BlockParams, BlockWitness, UnsupportedInCircuit, public_sig
 __all__ = [
     "PRODUCTION_SIZE",
     "TEST_SIZE",
+    "TEST_SIZE_SIGNED",
     "BlockCircuit",
     "CircuitSize",
     "verify_block",
@@ -50,22 +52,28 @@ _PUBLIC = "preRoot, postRoot, cmdCommitment, meta, settle, cumPriceTime"
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class CircuitSize:
-    """``Block(n, s, order_depth, account_depth, ·)``: commands, steps, tree depths."""
+    """``Block(n, s, order_depth, account_depth, ·, signed)``: commands, steps, tree depths,
+    and whether the circuit checks the commands' signatures (``proofs.signing``)."""
 
     n: int
     s: int
     order_depth: int
     account_depth: int
+    signed: bool = False
 
     @property
     def name(self) -> str:
-        return f"{self.n}x{self.s}_d{self.order_depth}a{self.account_depth}"
+        tag = "_signed" if self.signed else ""
+        return f"{self.n}x{self.s}_d{self.order_depth}a{self.account_depth}{tag}"
 
 
-#: What the default tests compile (≈153k constraints; compile + setup ≈ 40 s, cached).
+#: What the default tests compile (≈136k constraints; compile + setup ≈ 25 s, cached).
 TEST_SIZE = CircuitSize(4, 12, 4, 4)
-#: A production-like size; compiled only by ``python -m proofs.verify --size production``.
-PRODUCTION_SIZE = CircuitSize(16, 48, 12, 16)
+#: The test size with signatures checked (≈154k constraints; compile + setup ≈ 35 s, cached).
+TEST_SIZE_SIGNED = CircuitSize(4, 12, 4, 4, signed=True)
+#: A production-like size, signed (≈1.07M constraints, 4.7 GB, ≈ 4 min); compiled only by
+#: ``python -m proofs.verify --size production``.
+PRODUCTION_SIZE = CircuitSize(16, 48, 12, 16, signed=True)
 
 
 def verify_block(header: BlockHeader, proof: bytes, verifying_key: groth16py.VerifyingKey) -> bool:
@@ -94,9 +102,12 @@ class BlockCircuit:
         wrapper_dir: str | os.PathLike[str],
         cache_dir: str | os.PathLike[str] | None = None,
     ) -> None:
-        self.params = BlockParams(size.n, size.s, size.order_depth, size.account_depth, market)
+        self.params = BlockParams(
+            size.n, size.s, size.order_depth, size.account_depth, market, signed=size.signed
+        )
         self.size = size
-        self.wrapper = Path(wrapper_dir) / f"block_{size.n}x{size.s}_test.circom"
+        tag = "_signed" if size.signed else ""
+        self.wrapper = Path(wrapper_dir) / f"block_{size.n}x{size.s}{tag}_test.circom"
         self.cache_dir = cache_dir
         self._compiled: CompiledCircuit | None = None
 
@@ -109,7 +120,7 @@ class BlockCircuit:
             "pragma circom 2.0.0;\n"
             f'include "{inc}";\n'
             f"component main {{public [{_PUBLIC}]}} = "
-            f"Block({s.n}, {s.s}, {s.order_depth}, {s.account_depth}, [{cfg}]);\n"
+            f"Block({s.n}, {s.s}, {s.order_depth}, {s.account_depth}, [{cfg}], {int(s.signed)});\n"
         )
 
     def write_wrapper(self) -> Path:
@@ -150,15 +161,18 @@ class BlockCircuit:
         return out
 
 
+_SIZES = {"test": TEST_SIZE, "test-signed": TEST_SIZE_SIGNED, "production": PRODUCTION_SIZE}
+
+
 def _main(argv: Sequence[str]) -> int:
     from venue.workload import default_markets
 
     ap = argparse.ArgumentParser(description="compile the block circuit, export its verifier")
-    ap.add_argument("--size", choices=("test", "production"), default="test")
+    ap.add_argument("--size", choices=tuple(_SIZES), default="test")
     ap.add_argument("--wrapper-dir", default="build/circuits")
     ap.add_argument("--solidity", help="write the Solidity verifier here")
     args = ap.parse_args(argv)
-    size = TEST_SIZE if args.size == "test" else PRODUCTION_SIZE
+    size = _SIZES[args.size]
     bc = BlockCircuit(default_markets()[0], size, wrapper_dir=args.wrapper_dir)
     stats = bc.compile().stats
     print(f"{bc.wrapper}: {stats.constraints} constraints")

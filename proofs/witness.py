@@ -40,6 +40,15 @@ order re-enters as a GTC limit taker with its order id and side, STP cancel-take
 steps change the taker's own account, whose fields are the registers: they release the head's
 quantity there (and DECREMENT the taker's own reservation), written by the final WRITE.
 
+Commands sit in N slots (``CmdSlot``: hash and chain, seq/ts, ``PlaceValid``, the signer key,
+and with ``BlockParams.signed`` the EdDSA-Poseidon signature of every accepted PlaceOrder,
+ReplaceOrder and Withdraw over its intent, ``proofs.signing``); a step carries the command's
+view (``CV_*`` of cmdslot.circom), which its beginning step links to the slot. Signers' keys
+come from the account state (``BlockProverState.pubkeys``), signatures from the commands'
+``sig``: a signed block whose accepted signed command has a missing or malformed signature
+raises ``proofs.signing.SignatureEncodingError``, a signature that is not the account's over
+that intent ``InvalidCommandSignatureError`` (both ``SigningError``, a ``ValueError``).
+
 Not supported by the v1 circuit (``UnsupportedInCircuit`` names the reason): more than one
 market, and a block needing more than S steps. Rejected commands of any type are supported.
 Pure: no I/O.
@@ -105,14 +114,18 @@ from .commandtrace import (
     COMMAND_INPUTS,
     command_inputs,
     meta_element,
+    place_valid_outputs,
     settle_element,
     settle_inputs,
 )
-from .poseidon import hash2
+from .eddsa import Signature, private_to_public, sign_poseidon
+from .poseidon import FIELD_MODULUS, hash2
+from .signing import require_command_signature
 from .state import CommitmentSnapshot, PoseidonState, command_hash
 
 __all__ = [
     "REG_COUNT",
+    "VIEW_COUNT",
     "BlockParams",
     "BlockProverState",
     "BlockWitness",
@@ -125,7 +138,13 @@ __all__ = [
 ]
 
 #: Number of registers between steps (``BR_COUNT`` in block.circom).
-REG_COUNT = 51
+REG_COUNT = 39
+#: Length of a command's view (``CV_COUNT`` in cmdslot.circom) and its flag bits (``CF_*``).
+VIEW_COUNT = 7
+_CF_REP, _CF_BUY, _CF_RESTS, _CF_FOK, _CF_POST, _CF_STP = 3, 4, 5, 6, 7, 8
+_CF_MARKET_OK, _CF_ORDER_OK, _CF_PRICE_OK, _CF_SIGNED = 10, 11, 12, 13
+#: A fixed key and signature for slots whose verifier is off (it still needs curve points).
+_PAD_KEY = bytes(32)
 _MONEY_OFF = 1 << 127
 _POS_OFF = 1 << 63
 
@@ -181,6 +200,15 @@ _BEGINS = {
     StepKind.RP_HEAD,
     StepKind.RP_UNLINK,
 }
+#: beginning kinds of an accepted signed command: its slot checks the signature
+_SIGNED_BEGINS = {
+    StepKind.PLACE,
+    StepKind.REST_BEGIN,
+    StepKind.WITHDRAW,
+    StepKind.RP_KEEP,
+    StepKind.RP_HEAD,
+    StepKind.RP_UNLINK,
+}
 _PLACE_KINDS = {
     StepKind.PLACE,
     StepKind.FILL,
@@ -210,13 +238,15 @@ class _Taker:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class BlockParams:
-    """Circuit size and the one market it proves: ``Block(n, s, order_depth, account_depth)``."""
+    """Circuit size and the one market it proves: ``Block(n, s, order_depth, account_depth,
+    cfg, signed)``; ``signed``: the circuit checks the commands' signatures."""
 
     n: int
     s: int
     order_depth: int
     account_depth: int
     market: MarketConfig
+    signed: bool = False
 
     def __post_init__(self) -> None:
         if not (1 <= self.n < 1 << 16 and self.s >= self.n):
@@ -267,16 +297,32 @@ class BlockWitness:
     #: the step-kind pattern of each command, e.g. ("PLACE", "FILL", "END")
     command_kinds: tuple[tuple[str, ...], ...]
     context: dict[str, object]
+    #: per command (slot): its ``CmdSlot`` outputs, hash then view
+    slot_outputs: tuple[tuple[int, ...], ...] = ()
+
+    def slot_inputs(self, i: int) -> tuple[dict[str, object], list[int]]:
+        """Inputs and public signals of the standalone ``CmdSlot`` wrapper
+        ``{public [cfg, mark, firstSeq, index, prevTs]}`` for command ``i``."""
+        ctx = {k: self.context[k] for k in ("cfg", "mark", "firstSeq")}
+        prev = self.inputs["slotCmd"][i - 1][2] if i else 0  # type: ignore[index]
+        inputs: dict[str, object] = {**ctx, "index": i, "prevTs": prev}
+        for name in ("active", "slotCmd", "pvHints", "signer", "sigOn", "sig"):
+            inputs["cmd" if name == "slotCmd" else name] = self.inputs[name][i]  # type: ignore[index]
+        cfg = ctx["cfg"]
+        assert isinstance(cfg, list)
+        public = [*self.slot_outputs[i], *cfg, ctx["mark"], ctx["firstSeq"], i, prev]
+        return inputs, [int(v) for v in public]  # type: ignore[call-overload]
 
     def step_inputs(self, i: int) -> tuple[dict[str, object], list[int]]:
         """Inputs and public signals of the standalone ``BlockStep`` wrapper
-        ``{public [cfg, mark, firstSeq, closeTs, r]}`` for step ``i`` (outputs first)."""
+        ``{public [cfg, mark, firstSeq, r]}`` for step ``i`` (outputs first: out, begins)."""
         st = self.steps[i]
-        ctx = {k: self.context[k] for k in ("cfg", "mark", "firstSeq", "closeTs")}
+        ctx = {k: self.context[k] for k in ("cfg", "mark", "firstSeq")}
         inputs = {**ctx, "r": list(st.regs_in), **st.inputs}
         cfg = ctx["cfg"]
         assert isinstance(cfg, list)
-        public = [*st.regs_out, *cfg, ctx["mark"], ctx["firstSeq"], ctx["closeTs"], *st.regs_in]
+        begins = int(st.kind in _BEGINS)
+        public = [*st.regs_out, begins, *cfg, ctx["mark"], ctx["firstSeq"], *st.regs_in]
         return inputs, [int(v) for v in public]  # type: ignore[call-overload]
 
 
@@ -303,6 +349,34 @@ def _cmd_fields(cmd: Command | None) -> list[int]:
         return [4] + [0] * len(COMMAND_INPUTS)
     d = command_inputs(cmd)
     return [d["type"], *(d[k] for k in COMMAND_INPUTS)]
+
+
+def _flags(cmd: Command, market: MarketConfig, mark: int, sig_on: bool) -> int:
+    """The slot's ``view[CV_FLAGS]``: type code, decoded codes, market match, ``PlaceValid``
+    outputs, signature checked (bit layout ``CF_*`` of cmdslot.circom)."""
+    d = command_inputs(cmd)
+    qty_ok, price_ok, _, valid = place_valid_outputs(market, mark, cmd)
+    m_ok = d["market"] == market.market_id or (isinstance(cmd, MassCancel) and d["market"] == 0)
+    rep = isinstance(cmd, ReplaceOrder)
+    order_ok = valid if isinstance(cmd, PlaceOrder) else qty_ok if rep else 0
+    gtc_limit = d["tif"] == TimeInForce.GTC and d["orderType"] == OrderType.LIMIT
+    bits = {
+        _CF_REP: rep,
+        _CF_BUY: d["side"] == Side.BUY,
+        _CF_RESTS: gtc_limit or rep,
+        _CF_FOK: d["tif"] == TimeInForce.FOK,
+        _CF_POST: d["postOnly"],
+        _CF_MARKET_OK: m_ok,
+        _CF_ORDER_OK: order_ok,
+        _CF_PRICE_OK: price_ok,
+        _CF_SIGNED: sig_on,
+    }
+    return sum(int(v) << b for b, v in bits.items()) + d["type"] + ((d["stp"] & 3) << _CF_STP)
+
+
+def _pad_signature() -> tuple[tuple[int, int], Signature]:
+    """A valid key and signature (of 0) for slots whose verifier is disabled."""
+    return private_to_public(_PAD_KEY), sign_poseidon(_PAD_KEY, 0)
 
 
 def _place_hints(cmd: Command | None, market: MarketConfig) -> list[int]:
@@ -347,6 +421,8 @@ class BlockProverState:
             Side.SELL: BookSide(order_depth, False),
         }
         self.accounts = AccountTrace(account_depth, market.market_id)
+        #: account -> its registered key (pubkey_x, pubkey_y): the signers' keys
+        self.pubkeys: dict[int, tuple[int, int]] = {}
         self.market = MarketStateView(market.market_id, market.initial_price, 0, 0)
         self.height = 0
 
@@ -371,6 +447,7 @@ class BlockProverState:
         for s in (Side.BUY, Side.SELL):
             st.sides[s] = BookSide.from_snapshots(engine, commitment, mid, s, order_depth)
         st.accounts = AccountTrace.from_views(account_depth, engine.accounts, mid)
+        st.pubkeys = {v.account: (int(v.pubkey_x), int(v.pubkey_y)) for v in engine.accounts}
         st.market = engine.market_states[0]
         st.height = commitment.height
         return st
@@ -432,12 +509,15 @@ class _Builder:
         # registers (those not read off the trees)
         self.chain = 0
         self.index = 0
-        self.cmd: list[int] = [0] * 17
+        self.cmd: list[int] = [0] * VIEW_COUNT
+        self.cur: Command | None = None
+        self.slots: list[dict[str, object]] = []
+        self.slot_outputs: list[tuple[int, ...]] = []
+        self._pad = _pad_signature() if params.signed else None
         self.remaining = 0
         self.taker = AccountFields()
         self.taker_enc: tuple[int, ...] = (_MONEY_OFF, _POS_OFF, 0, 0, _MONEY_OFF)
         self.notional = self.volume = self.trades = 0
-        self.last_ts = 0
         self.open = 0
         self.stopped = 0
         self.pend_side = 0
@@ -459,12 +539,12 @@ class _Builder:
             bids.tree.root, *bids.head,
             asks.tree.root, *asks.head,
             pend[0], *pend[1], *pend[2], self.pend_side,
-            self.chain, self.index,
+            self.index,
             *self.cmd,
             self.remaining,
             *self.taker_enc,
             self.notional, self.volume, self.trades,
-            self.last_ts, self.open, self.stopped,
+            self.open, self.stopped,
             self.rp_buy, self.rp_cl, self.rp_phase,
         )  # fmt: skip
 
@@ -493,19 +573,22 @@ class _Builder:
             book = self.st.sides[nop_side].nop()
         acc_in = _acc_inputs(acc if acc is not None else self.st.accounts.nop(self.m))
         acc_in.pop("_op")
-        fields = _cmd_fields(cmd)
         if kind in _BEGINS:
             assert cmd is not None
             self.chain = hash2(self.chain, command_hash(cmd))
             self.index += 1
-            self.last_ts = cmd.ts
+            self.cur, self.cmd = cmd, self._slot(cmd, kind in _SIGNED_BEGINS)
+        elif cmd is None:
+            self.cur, self.cmd = None, [0] * VIEW_COUNT
+        else:
+            assert cmd is self.cur, "a continuation step of another command"
+        fields = self.cmd
         t_buy = kind in _PLACE_KINDS and self.t_buy
         f_price, f_qty = book.fill[0], book.fill[1]
         new_taker, released, rem = apply_fill(self.taker, t_buy, f_price, f_qty)
         inputs: dict[str, object] = {
             "kind": int(kind),
             "cmd": fields,
-            "pvHints": _place_hints(cmd, self.p.market),
             "linkFlag": link_flag,
             "stpRead": stp_read,
             "stpReduce": stp_reduce,
@@ -540,11 +623,70 @@ class _Builder:
             self.rp_buy = int(book.is_bid)
             self.rp_cl = cmd.cl_ord_id or book.old_order[6]
         self.rp_phase = int(kind in (StepKind.RP_HEAD, StepKind.RP_CLEAR))
-        self.cmd = fields
         self.pend_side = int(book.is_bid)
         self.open = int(opens)
         self.stopped = int(kind == StepKind.NOP)
-        self.steps.append(StepRecord(kind, inputs, regs_in, self._regs()))
+        regs_out = self._regs()
+        assert len(regs_out) == REG_COUNT
+        self.steps.append(StepRecord(kind, inputs, regs_in, regs_out))
+
+    def _slot(self, cmd: Command, sig_on: bool) -> list[int]:
+        """Record ``cmd``'s slot (the next one) and return its view (``CV_*``). ``sig_on``: an
+        accepted signed command, whose signature the slot checks when the circuit is signed
+        (a missing, malformed or foreign signature raises a ``SigningError`` here)."""
+        signer = self.st.pubkeys.get(cmd.account, (0, 0)) if sig_on else (0, 0)
+        sig = [0, 0, 0]
+        if self._pad is not None:
+            pad_key, pad_sig = self._pad
+            if sig_on:
+                if cmd.account not in self.st.pubkeys:
+                    raise ValueError(f"command {cmd.seq}: account {cmd.account} has no key")
+                s = require_command_signature(cmd, *signer)
+            else:
+                signer, s = pad_key, pad_sig
+            sig = [s.S, s.R8[0], s.R8[1]]
+        d = command_inputs(cmd)
+        self.slots.append(
+            {
+                "slotCmd": _cmd_fields(cmd),
+                "pvHints": _place_hints(cmd, self.p.market),
+                "signer": list(signer),
+                "sigOn": int(sig_on),
+                "sig": sig,
+            }
+        )
+        key = (d["pubkeyX"], d["pubkeyY"]) if isinstance(cmd, AddAccount) else signer
+        view = [
+            d["account"],
+            d["clOrdId"],
+            d["price"],
+            d["qty"],
+            (d["orderId"] + d["amount"] + (d["seq"] if isinstance(cmd, PlaceOrder) else 0))
+            % FIELD_MODULUS,
+            hash2(*key),
+            _flags(cmd, self.p.market, self.m.mark, sig_on),
+        ]
+        self.slot_outputs.append((command_hash(cmd), *view))
+        return view
+
+    def _slot_inputs(self) -> dict[str, object]:
+        """The N slots' inputs: the block's commands, then inactive padding (a MassCancel of
+        zeros at ``close_ts``, which keeps the slots ordered by ts; the pad key and signature)."""
+        pad_key, pad_sig = self._pad or ((0, 0), None)
+        pad_cmd = _cmd_fields(None)
+        pad_cmd[2] = self.block.header.close_ts
+        pad = {
+            "slotCmd": pad_cmd,
+            "pvHints": [0, 0, 0, 0],
+            "signer": list(pad_key),
+            "sigOn": 0,
+            "sig": [pad_sig.S, *pad_sig.R8] if pad_sig is not None else [0, 0, 0],
+        }
+        slots = self.slots + [pad] * (self.p.n - len(self.slots))
+        out: dict[str, object] = {"active": [int(i < len(self.slots)) for i in range(self.p.n)]}
+        for name in pad:
+            out[name] = [s[name] for s in slots]
+        return out
 
     def _begin_regs(self) -> None:
         self._regs_before = self._regs()
@@ -630,11 +772,20 @@ class _Builder:
                 settle[k] for k in ("q", "r", "closeMs", "closeRem", "lastMs", "lastRem")
             ],
         }
+        inputs.update(self._slot_inputs())
         for name in self.steps[0].inputs:
             inputs[name] = [s.inputs[name] for s in self.steps]
         st.market = after
         st.height = h.height
-        return BlockWitness(inputs, pub, tuple(self.steps), tuple(per_command), tuple(kinds), ctx)
+        return BlockWitness(
+            inputs,
+            pub,
+            tuple(self.steps),
+            tuple(per_command),
+            tuple(kinds),
+            ctx,
+            tuple(self.slot_outputs),
+        )
 
     # -- commands ----------------------------------------------------------------------------
 
@@ -658,6 +809,7 @@ class _Builder:
                 ),
                 self.m,
             )
+            self.st.pubkeys[cmd.account] = (int(cmd.pubkey_x), int(cmd.pubkey_y))
             self._emit(StepKind.ADD, cmd, None, w, opens=False)
         elif isinstance(cmd, Deposit | Withdraw):
             (ev,) = events

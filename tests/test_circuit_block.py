@@ -7,7 +7,10 @@ the commitment on every block). Verification recomputes the public signals from 
 (``proofs.verify.verify_block``). Must-fail cases go through the self-verifying
 ``CompiledCircuit.prove`` (``UnsatisfiedWitnessError``) or through ``verify_block``.
 
-Runtime: one compile + setup of ``Block(4, 12, 4, 4)`` (≈ 155k constraints, cached under
+The unsigned circuit (``TEST_SIZE``, ``SIGNED = 0``): commands sit in N slots, each step
+linked to its slot; signatures are ``tests/test_circuit_signed.py``'s.
+
+Runtime: one compile + setup of ``Block(4, 12, 4, 4)`` (≈ 136k constraints, cached under
 ``.cache/circuits``), key load ≈ 30 s, six proofs of ≈ 9 s each in the default suite (two of
 them the replace and STP blocks); forged RP/STP steps are checked on ``BlockStep(4, 4)``
 (≈ 2 s each); the other witness-level tampers and the 2,000-command workloads are ``slow``.
@@ -63,7 +66,7 @@ D, A = TEST_SIZE.order_depth, TEST_SIZE.account_depth
 PARAMS = BlockParams(TEST_SIZE.n, TEST_SIZE.s, D, A, MARKET)
 #: only to move the state past a block that needs more than S steps (not proved)
 WIDE = BlockParams(TEST_SIZE.n, 64, D, A, MARKET)
-EXPECTED = {"block_step4x4": 12454, "block_4x12": 154531}
+EXPECTED = {"block_step4x4": 10153, "block_4x12": 136370}
 
 
 # --- building blocks ---------------------------------------------------------------------------
@@ -563,7 +566,8 @@ def _forged_step(
     ctx = w.context
     cfg = ctx["cfg"]
     assert isinstance(cfg, list)
-    public = [*r_out, *cfg, ctx["mark"], ctx["firstSeq"], ctx["closeTs"], *r_in]
+    begins = int(st.kind in BEGINS)
+    public = [*r_out, begins, *cfg, ctx["mark"], ctx["firstSeq"], *r_in]
     return forged, [int(v) for v in public]  # type: ignore[call-overload]
 
 
@@ -575,8 +579,14 @@ def _only(w: BlockWitness, kind: StepKind, **match: object) -> int:
     )
 
 
-BR_CHAIN, BR_CMD, BR_REMAINING, BR_TAKER = 17, 19, 36, 37
+BR_CMD, BR_REMAINING, BR_TAKER = 18, 25, 26
 BR_ASK_TREE = 5
+CV_ACCOUNT, CV_PRICE = 0, 2
+BEGINS = {
+    StepKind.REJECT, StepKind.PLACE, StepKind.REST_BEGIN, StepKind.CANCEL_HEAD,
+    StepKind.CANCEL_UNLINK, StepKind.ADD, StepKind.DEPOSIT, StepKind.WITHDRAW,
+    StepKind.MC_BEGIN, StepKind.RP_KEEP, StepKind.RP_HEAD, StepKind.RP_UNLINK,
+}  # fmt: skip
 
 
 def test_forged_replace_and_stp_steps_fail(replaces: Chain, stp_modes: Chain) -> None:
@@ -590,18 +600,8 @@ def test_forged_replace_and_stp_steps_fail(replaces: Chain, stp_modes: Chain) ->
     cmd = w.steps[i].inputs["cmd"]
     assert isinstance(cmd, list)
     bad_cmd = list(cmd)
-    bad_cmd[9] = 99_001
-    forged = replaces.blocks[-1].commands[0]
-    forged = msgspec.structs.replace(forged, price=99_001)  # type: ignore[arg-type]
-    chain_in = w.steps[i].regs_in[BR_CHAIN]
-    pv = list(w.steps[i].inputs["pvHints"])  # type: ignore[call-overload]
-    pv[0] = 99_001  # tick 1: priceQ = price
-    inputs, public = _forged_step(
-        w,
-        i,
-        {"cmd": bad_cmd, "pvHints": pv},
-        regs_out={BR_CMD + 9: 99_001, BR_CHAIN: hash2(chain_in, command_hash(forged))},
-    )
+    bad_cmd[CV_PRICE] = 99_001  # (its slot would accept it: a valid price, tick 1)
+    inputs, public = _forged_step(w, i, {"cmd": bad_cmd}, regs_out={BR_CMD + CV_PRICE: 99_001})
     with pytest.raises(UnsatisfiedWitnessError):
         step.prove(inputs, public)
 
@@ -611,9 +611,9 @@ def test_forged_replace_and_stp_steps_fail(replaces: Chain, stp_modes: Chain) ->
     i = _only(w, StepKind.STP_MAKER)
     step.prove(*_forged_step(w, i, {}))
     cmd = list(w.steps[i].inputs["cmd"])  # type: ignore[call-overload]
-    cmd[3] = 1
+    cmd[CV_ACCOUNT] = 1
     inputs, public = _forged_step(
-        w, i, {"cmd": cmd}, regs_in={BR_CMD + 3: 1}, regs_out={BR_CMD + 3: 1}
+        w, i, {"cmd": cmd}, regs_in={BR_CMD + CV_ACCOUNT: 1}, regs_out={BR_CMD + CV_ACCOUNT: 1}
     )
     with pytest.raises(UnsatisfiedWitnessError):
         step.prove(inputs, public)

@@ -8,6 +8,8 @@ include "pack.circom";
 include "book.circom";
 include "account.circom";
 include "command.circom";
+include "cmdslot.circom";
+include "cmdlink.circom";
 include "settle.circom";
 
 // The v1 block circuit for ONE market: S uniform steps over a block of at most N commands, then
@@ -15,8 +17,11 @@ include "settle.circom";
 // circuit"). Python witness builder and specification of the step schedule: proofs/witness.py.
 //
 // Every step is one BookStep(D) (one order-leaf write on the side isBid) + one AccountStepOps(A, 1)
-// (one account-leaf write) + CommandHash/chain + PlaceValid + the taker's ApplyFill, tied together
-// by a one-hot step kind that the witness chooses and these constraints pin down:
+// (one account-leaf write) + the taker's ApplyFill, tied together by a one-hot step kind that the
+// witness chooses and these constraints pin down. The per-command work (hash and chain, seq and
+// ts, PlaceValid, the signer key and its signature) is done once per command in N command slots
+// (CmdSlot, cmdslot.circom); a beginning step reads its slot through CmdLink (one-hot over N),
+// later steps of the command carry the slot's view in registers.
 //
 //   kind            begins  book op                       account op         then open
 //   0  NOP          -       NOP                           NOP                no (stopped for good)
@@ -61,9 +66,9 @@ include "settle.circom";
 // A rejected command (REJECT) is chained and changes nothing (BLOCK.md "Rejected commands");
 // an IOC/FOK order that trades nothing also leaves the state unchanged and is proved that way.
 // Registers (BlockRegs below) carry the roots and heads, the one pending half-operation of the
-// book (shared by both sides, with its side), the command chain and index, the current
-// command's fields, the taker's remaining quantity and account fields, the block's notional,
-// volume and trades, the last timestamp, and the open/stopped phase.
+// book (shared by both sides, with its side), the command index, the current command's view
+// (CV_* of cmdslot.circom), the taker's remaining quantity and account fields, the block's
+// notional, volume and trades, and the open/stopped phase.
 
 // Register layout (indices into r[]).
 function BR_ACC() { return 0; }
@@ -73,23 +78,22 @@ function BR_ASK_TREE() { return 5; }
 function BR_ASK_HEAD() { return 6; }      // 3 signals
 function BR_PEND() { return 9; }          // 7 signals (BookStep pend)
 function BR_PEND_SIDE() { return 16; }
-function BR_CHAIN() { return 17; }
-function BR_INDEX() { return 18; }
-function BR_CMD() { return 19; }          // 17 command fields, order of BC_* below
-function BR_REMAINING() { return 36; }
-function BR_TAKER() { return 37; }        // 5 offset-encoded account fields of the taker
-function BR_NOTIONAL() { return 42; }
-function BR_VOLUME() { return 43; }
-function BR_TRADES() { return 44; }
-function BR_LAST_TS() { return 45; }
-function BR_OPEN() { return 46; }
-function BR_STOPPED() { return 47; }
-function BR_RP_BUY() { return 48; }      // replace: the moved order's side (1 buy)
-function BR_RP_CL() { return 49; }       // replace: the moved order's client id
-function BR_RP_PHASE() { return 50; }    // replace: 1 right after the removal (RP_PLACE/REST next)
-function BR_COUNT() { return 51; }
+function BR_INDEX() { return 17; }
+function BR_CMD() { return 18; }          // CV_COUNT() = 7: the command's view (cmdslot.circom)
+function BR_REMAINING() { return 25; }
+function BR_TAKER() { return 26; }        // 5 offset-encoded account fields of the taker
+function BR_NOTIONAL() { return 31; }
+function BR_VOLUME() { return 32; }
+function BR_TRADES() { return 33; }
+function BR_OPEN() { return 34; }
+function BR_STOPPED() { return 35; }
+function BR_RP_BUY() { return 36; }      // replace: the moved order's side (1 buy)
+function BR_RP_CL() { return 37; }       // replace: the moved order's client id
+function BR_RP_PHASE() { return 38; }    // replace: 1 right after the removal (RP_PLACE/REST next)
+function BR_COUNT() { return 39; }
 
-// Command fields (CommandHash inputs, = proofs.commandtrace.COMMAND_INPUTS with the type first).
+// Command fields of a slot (CommandHash inputs, = proofs.commandtrace.COMMAND_INPUTS with the
+// type first).
 function BC_TYPE() { return 0; }
 function BC_SEQ() { return 1; }
 function BC_TS() { return 2; }
@@ -142,20 +146,21 @@ function BK_COUNT() { return 28; }
 
 // BlockStep(D, A): one step (table above). cfg = the market (id, tick, lot, minPrice, maxPrice,
 // maxQty, bandBps, imf), range-checked once by Block; mark is the pre-block mark (constant in a
-// block); firstSeq and closeTs come from the public meta. r = registers before, out = after.
+// block); firstSeq comes from the public meta. r = registers before, out = after. cmd = the
+// command's view (CV_*): at a beginning step Block links it to slot r[BR_INDEX] (`begins`), later
+// steps must repeat the registers' view.
 template BlockStep(D, A) {
     assert(D >= 1 && D <= 24);
     assert(A >= 1 && A <= 32);
     signal input cfg[8];
     signal input mark;
     signal input firstSeq;
-    signal input closeTs;
     signal input r[BR_COUNT()];
     signal output out[BR_COUNT()];
+    signal output begins;
     // --- witness
     signal input kind;
-    signal input cmd[BC_COUNT()];
-    signal input pvHints[4];       // PlaceValid priceQ, priceR, qtyQ, qtyR
+    signal input cmd[CV_COUNT()];
     signal input linkFlag;         // REST*: 1 LINK (PUT follows), 0 INSERT_HEAD
     signal input stpRead;          // END: the opposite head is the taker's own (cancel-taker)
     signal input stpReduce;        // STP_DEC: 1 REDUCE the head (taker exhausted), 0 REMOVE_HEAD
@@ -262,80 +267,46 @@ template BlockStep(D, A) {
     r[BR_RP_PHASE()] * (1 - kRp - kRr) === 0;
     (kRp + kRr) * (1 - r[BR_RP_PHASE()]) === 0;
 
-    // --- the command: hashed and chained when it begins; later steps repeat its fields
-    component ch = CommandHash();
-    ch.type <== cmd[BC_TYPE()];
-    ch.seq <== cmd[BC_SEQ()];
-    ch.ts <== cmd[BC_TS()];
-    ch.account <== cmd[BC_ACCOUNT()];
-    ch.market <== cmd[BC_MARKET()];
-    ch.clOrdId <== cmd[BC_CLORD()];
-    ch.side <== cmd[BC_SIDE()];
-    ch.orderType <== cmd[BC_ORDER_TYPE()];
-    ch.tif <== cmd[BC_TIF()];
-    ch.price <== cmd[BC_PRICE()];
-    ch.qty <== cmd[BC_QTY()];
-    ch.postOnly <== cmd[BC_POST_ONLY()];
-    ch.stp <== cmd[BC_STP()];
-    ch.orderId <== cmd[BC_ORDER_ID()];
-    ch.amount <== cmd[BC_AMOUNT()];
-    ch.pubkeyX <== cmd[BC_PUBKEY_X()];
-    ch.pubkeyY <== cmd[BC_PUBKEY_Y()];
-    for (var j = 0; j < BC_COUNT(); j++) {
+    // --- the command: its view comes from its slot when it begins (Block's CmdLink, on
+    // `begins`), later steps repeat it. Its seq is firstSeq + its index (the slot checks the
+    // same): r[BR_INDEX] if it begins here, r[BR_INDEX] - 1 if it began before.
+    begins <== beginK;
+    for (var j = 0; j < CV_COUNT(); j++) {
         contK * (cmd[j] - r[BR_CMD() + j]) === 0;
         out[BR_CMD() + j] <== cmd[j];
     }
-    component link0 = Poseidon(2);
-    link0.inputs[0] <== r[BR_CHAIN()];
-    link0.inputs[1] <== ch.out;
-    out[BR_CHAIN()] <== r[BR_CHAIN()] + beginK * (link0.out - r[BR_CHAIN()]);
     out[BR_INDEX()] <== r[BR_INDEX()] + beginK;
-    beginK * (cmd[BC_SEQ()] - firstSeq - r[BR_INDEX()]) === 0;
-    // lastTs <= ts <= closeTs for every command (ts is range-checked by CommandHash)
-    component tsBack = LessThan(64);
-    tsBack.in[0] <== cmd[BC_TS()];
-    tsBack.in[1] <== r[BR_LAST_TS()];
-    beginK * tsBack.out === 0;
-    component tsLate = LessThan(64);
-    tsLate.in[0] <== closeTs;
-    tsLate.in[1] <== cmd[BC_TS()];
-    beginK * tsLate.out === 0;
-    out[BR_LAST_TS()] <== r[BR_LAST_TS()] + beginK * (cmd[BC_TS()] - r[BR_LAST_TS()]);
+    var seq = firstSeq + r[BR_INDEX()] - 1 + beginK;
+    // the slot's booleans (unique: each bit boolean, the packing injective)
+    signal f[CF_COUNT()];
+    var fSum = 0;
+    for (var i = 0; i < CF_COUNT(); i++) {
+        f[i] <-- (cmd[CV_FLAGS()] >> i) & 1;
+        f[i] * (f[i] - 1) === 0;
+        fSum += f[i] * (1 << i);
+    }
+    fSum === cmd[CV_FLAGS()];
+    var fStp = f[CF_STP()] + 2 * f[CF_STP() + 1];
+    var fPost = f[CF_POST_ONLY()];
 
-    // --- what the command must be for the kind
-    signal isRep <== ch.isType[2];
-    (kPlace + kRestB) * (1 - ch.isType[0]) === 0;
-    sharedK * (1 - ch.isType[0] - isRep) === 0;
+    // --- what the command must be for the kind (type: matching.types.CommandType; the slot
+    // sets CF_REP exactly for type 3)
+    var type = f[CF_TYPE()] + 2 * f[CF_TYPE() + 1] + 4 * f[CF_TYPE() + 2];
+    var isRep = f[CF_REP()];
+    (kPlace + kRestB) * (type - 1) === 0;
+    sharedK * (type - 1 - 2 * isRep) === 0;
     repK * (1 - isRep) === 0;
-    cancelK * (1 - ch.isType[1]) === 0;
-    kDep * (1 - ch.isType[4]) === 0;
-    kWd * (1 - ch.isType[5]) === 0;
-    kAdd * (1 - ch.isType[6]) === 0;
-    massK * (1 - ch.isType[3]) === 0;
-    (placeK + cancelK + kRk + kRh + kRu + kRc) * (cmd[BC_MARKET()] - cfg[0]) === 0;
-    // MassCancel: this market or ALL_MARKETS (0)
-    signal massMarket <== massK * cmd[BC_MARKET()];
-    massMarket * (cmd[BC_MARKET()] - cfg[0]) === 0;
-    component pv = PlaceValid();
-    pv.tickSize <== cfg[1];
-    pv.lotSize <== cfg[2];
-    pv.minPrice <== cfg[3];
-    pv.maxPrice <== cfg[4];
-    pv.maxQty <== cfg[5];
-    pv.bandBps <== cfg[6];
-    pv.mark <== mark;
-    pv.side <== cmd[BC_SIDE()];
-    pv.orderType <== cmd[BC_ORDER_TYPE()];
-    pv.tif <== cmd[BC_TIF()];
-    pv.price <== cmd[BC_PRICE()];
-    pv.qty <== cmd[BC_QTY()];
-    pv.postOnly <== cmd[BC_POST_ONLY()];
-    pv.stp <== cmd[BC_STP()];
-    pv.priceQ <== pvHints[0];
-    pv.priceR <== pvHints[1];
-    pv.qtyQ <== pvHints[2];
-    pv.qtyR <== pvHints[3];
-    (kPlace + kRestB) * (1 - pv.valid) === 0;
+    cancelK * (type - 2) === 0;
+    massK * (type - 4) === 0;
+    kDep * (type - 5) === 0;
+    kWd * (type - 6) === 0;
+    kAdd * (type - 7) === 0;
+    // (MassCancel: this market or ALL_MARKETS, 0)
+    (placeK + cancelK + kRk + kRh + kRu + kRc + massK) * (1 - f[CF_MARKET_OK()]) === 0;
+    // PlaceValid: an accepted Place is valid, a Replace has a valid qty (below)
+    (kPlace + kRestB) * (1 - f[CF_ORDER_OK()]) === 0;
+    // an accepted PlaceOrder / ReplaceOrder / Withdraw had its signature checked in its slot
+    (kPlace + kRestB + kWd + kRk + kRh + kRu) * (1 - f[CF_SIGNED()]) === 0;
 
     // --- REPLACE: the replaced order is the command's (owner, id: with relK below); its new
     // client id is the command's, or the old one when the command's is 0. Keeping priority
@@ -343,41 +314,34 @@ template BlockStep(D, A) {
     // valid qty. Moving (RP_HEAD / RP_CLEAR): valid qty, valid price if it changed, and not
     // "keeps" (same price => qty larger). The moved order's side and client id go to registers.
     component clZero = IsZero();
-    clZero.in <== cmd[BC_CLORD()];
+    clZero.in <== cmd[CV_CLORD()];
     signal clKept <== clZero.out * oldOrder[O_CLORD];
-    signal clEffNow <== cmd[BC_CLORD()] + clKept;
-    (kRk + rmSetK) * (1 - pv.qtyOk) === 0;
-    kRk * (oldOrder[O_PRICE] - cmd[BC_PRICE()]) === 0;
-    kRk * (newOrder[O_QTY] - cmd[BC_QTY()]) === 0;
+    signal clEffNow <== cmd[CV_CLORD()] + clKept;
+    (kRk + rmSetK) * (1 - f[CF_ORDER_OK()]) === 0;
+    kRk * (oldOrder[O_PRICE] - cmd[CV_PRICE()]) === 0;
+    kRk * (newOrder[O_QTY] - cmd[CV_QTY()]) === 0;
     kRk * (newOrder[O_CLORD] - clEffNow) === 0;
-    kRk * (oldOrder[O_ACCOUNT] - cmd[BC_ACCOUNT()]) === 0;
-    kRk * (oldOrder[O_OID] - cmd[BC_ORDER_ID()]) === 0;
+    kRk * (oldOrder[O_ACCOUNT] - cmd[CV_ACCOUNT()]) === 0;
+    kRk * (oldOrder[O_OID] - cmd[CV_OID_AMOUNT()]) === 0;
     component samePrice = IsZero();
-    samePrice.in <== cmd[BC_PRICE()] - oldOrder[O_PRICE];
+    samePrice.in <== cmd[CV_PRICE()] - oldOrder[O_PRICE];
     signal movedPrice <== rmSetK * (1 - samePrice.out);
-    movedPrice * (1 - pv.priceOk) === 0;
+    movedPrice * (1 - f[CF_PRICE_OK()]) === 0;
     signal movedSame <== rmSetK * samePrice.out;
     component qtyUp = LessThan(48);
     qtyUp.in[0] <== rmSetK * oldOrder[O_QTY];
-    signal rmQty <== rmSetK * cmd[BC_QTY()];
+    signal rmQty <== rmSetK * cmd[CV_QTY()];
     qtyUp.in[1] <== rmQty;
     movedSame * (1 - qtyUp.out) === 0;
     out[BR_RP_BUY()] <== r[BR_RP_BUY()] + rmSetK * (isBid - r[BR_RP_BUY()]);
     out[BR_RP_CL()] <== r[BR_RP_CL()] + rmSetK * (clEffNow - r[BR_RP_CL()]);
 
     // --- the taker: side, flags, the opposite head and whether it crosses the limit.
-    // On place kinds side is 1 or 2 (PlaceValid at the begin step, repeated since), else 0.
-    // (a moved replace: the side of the removed order, register RP_BUY)
-    signal sideBuy <== 2 - cmd[BC_SIDE()] + isRep * (r[BR_RP_BUY()] + cmd[BC_SIDE()] - 2);
+    // A moved replace takes the side of the removed order (register RP_BUY; a Replace has
+    // side 0, so its CF_BUY is 0).
+    signal sideBuy <== f[CF_BUY()] + isRep * r[BR_RP_BUY()];
     signal tIsBuy <== placeK * sideBuy;
-    component isGtc = IsZero();
-    isGtc.in <== cmd[BC_TIF()] - 1;
-    component isFok = IsZero();
-    isFok.in <== cmd[BC_TIF()] - 4;
-    component isLimit = IsZero();
-    isLimit.in <== cmd[BC_ORDER_TYPE()] - 1;
-    signal rests0 <== isGtc.out * isLimit.out;
-    signal rests <== rests0 + isRep * (1 - rests0);   // a moved replace is GTC limit
+    var rests = f[CF_RESTS()];   // a GTC limit order, or a moved replace (GTC limit)
     signal oppHead[3];
     for (var j = 0; j < 3; j++) {
         oppHead[j] <== r[BR_BID_HEAD() + j]
@@ -387,7 +351,7 @@ template BlockStep(D, A) {
     oppEmpty.in <== oppHead[0];
     // buy: crosses iff head price <= limit; sell: iff head price >= limit. Inputs < 2^40 on
     // place kinds (validated limit, committed head price), 0 otherwise.
-    signal lim <== placeK * cmd[BC_PRICE()];
+    signal lim <== placeK * cmd[CV_PRICE()];
     signal hp <== placeK * oppHead[1];
     signal cx <== hp + tIsBuy * (lim - hp);
     component below = LessThan(40);
@@ -449,15 +413,15 @@ template BlockStep(D, A) {
     signal decT <== stpReduce * (q - oldOrder[O_QTY]);
     signal decQty <== kSd * (oldOrder[O_QTY] + decT);
     out[BR_REMAINING()] <== remaining - bs.fillQty - decQty
-        + loadK * (cmd[BC_QTY()] - remaining);
+        + loadK * (cmd[CV_QTY()] - remaining);
     decRed * out[BR_REMAINING()] === 0;
     component remRange = Num2Bits(48);
     remRange.in <== out[BR_REMAINING()];
     out[BR_REMAINING()] * bs.fillRemaining === 0;
     component selfTrade = IsZero();
-    selfTrade.in <== bs.fillAccount - cmd[BC_ACCOUNT()];
+    selfTrade.in <== bs.fillAccount - cmd[CV_ACCOUNT()];
     kFill * selfTrade.out === 0;
-    kFill * cmd[BC_POST_ONLY()] === 0;
+    kFill * fPost === 0;
     out[BR_NOTIONAL()] <== r[BR_NOTIONAL()] + bs.fillPrice * bs.fillQty;
     out[BR_VOLUME()] <== r[BR_VOLUME()] + bs.fillQty;
     out[BR_TRADES()] <== r[BR_TRADES()] + kFill;
@@ -469,21 +433,21 @@ template BlockStep(D, A) {
     remZero.in <== remaining;
     signal mustGo <== (1 - remZero.out) * crosses;
     (kEnd - stpRead) * mustGo === 0;
-    stpRead * cmd[BC_STP()] === 0;
+    stpRead * fStp === 0;
     stpRead * q === 0;
     // STP on the opposite head (read, remove, reduce): it crosses, it is the taker's own
     // account's order, the taker has quantity left, the mode is the command's
     var stpAny = stpRead + stpK;
     stpAny * (1 - crosses) === 0;
-    stpAny * (oldOrder[O_ACCOUNT] - cmd[BC_ACCOUNT()]) === 0;
+    stpAny * (oldOrder[O_ACCOUNT] - cmd[CV_ACCOUNT()]) === 0;
     stpK * remZero.out === 0;
-    stpK * cmd[BC_POST_ONLY()] === 0;
+    stpK * fPost === 0;
     // an accepted FOK fills by trades alone (the engine's dry run): never decremented or
     // cancelled by its own order (CANCEL_MAKER only skips the own order, STP_MAKER is allowed)
-    (kSb + kSd) * isFok.out === 0;
-    kSm * (cmd[BC_STP()] - 1) === 0;
-    kSb * (cmd[BC_STP()] - 2) === 0;
-    kSd * (cmd[BC_STP()] - 3) === 0;
+    (kSb + kSd) * f[CF_FOK()] === 0;
+    kSm * (fStp - 1) === 0;
+    kSb * (fStp - 2) === 0;
+    kSd * (fStp - 3) === 0;
     var headRead = stpRead + decRed;     // REDUCE steps that must be at the opposite head
     (stpRead + decRed) * (newOrder[O_CLORD] - oldOrder[O_CLORD]) === 0;
     headRead * (bookIndex + 1 - oppHead[0]) === 0;
@@ -492,29 +456,29 @@ template BlockStep(D, A) {
     signal endRests <== kEnd * rests;
     signal endRestsRem <== endRests * remaining;
     endRestsRem * (1 - stpRead) === 0;
-    signal endFok <== kEnd * isFok.out;
+    signal endFok <== kEnd * f[CF_FOK()];
     endFok * remaining === 0;
 
     // --- REST: a GTC limit order that does not cross rests with the taker's fields
     restAny * (1 - rests) === 0;
     restAny * crosses === 0;
     var putLike = restAny - linkFlag + kPut;
-    putLike * (newOrder[O_PRICE] - cmd[BC_PRICE()]) === 0;
+    putLike * (newOrder[O_PRICE] - cmd[CV_PRICE()]) === 0;
     putLike * (newOrder[O_QTY] - out[BR_REMAINING()]) === 0;   // REST_BEGIN: the loaded qty
-    putLike * (newOrder[O_PRIO] - cmd[BC_SEQ()]) === 0;
-    putLike * (newOrder[O_ACCOUNT] - cmd[BC_ACCOUNT()]) === 0;
+    putLike * (newOrder[O_PRIO] - seq) === 0;
+    putLike * (newOrder[O_ACCOUNT] - cmd[CV_ACCOUNT()]) === 0;
     // a moved replace keeps its order id and takes the client id of its removal step
-    signal oidEff <== cmd[BC_SEQ()] + isRep * (cmd[BC_ORDER_ID()] - cmd[BC_SEQ()]);
-    signal clEff <== cmd[BC_CLORD()] + isRep * (r[BR_RP_CL()] - cmd[BC_CLORD()]);
+    var oidEff = cmd[CV_OID_AMOUNT()];   // Place: its seq; Replace: the order it moves
+    signal clEff <== cmd[CV_CLORD()] + isRep * (r[BR_RP_CL()] - cmd[CV_CLORD()]);
     putLike * (newOrder[O_OID] - oidEff) === 0;
     putLike * (newOrder[O_CLORD] - clEff) === 0;
-    linkFlag * (link[1] - cmd[BC_PRICE()]) === 0;
-    linkFlag * (link[2] - cmd[BC_SEQ()]) === 0;
+    linkFlag * (link[1] - cmd[CV_PRICE()]) === 0;
+    linkFlag * (link[2] - seq) === 0;
 
     // --- CANCEL: the removed order is the command's (owner and order id)
-    relK * (oldOrder[O_ACCOUNT] - cmd[BC_ACCOUNT()]) === 0;
-    relK * (oldOrder[O_OID] - cmd[BC_ORDER_ID()]) === 0;
-    (kMh + kMc) * (oldOrder[O_ACCOUNT] - cmd[BC_ACCOUNT()]) === 0;
+    relK * (oldOrder[O_ACCOUNT] - cmd[CV_ACCOUNT()]) === 0;
+    relK * (oldOrder[O_OID] - cmd[CV_OID_AMOUNT()]) === 0;
+    (kMh + kMc) * (oldOrder[O_ACCOUNT] - cmd[CV_ACCOUNT()]) === 0;
 
     // --- the account step
     component acs = AccountStepOps(A, 1);
@@ -550,13 +514,13 @@ template BlockStep(D, A) {
     acs.remAfter <== accHints[5];
     out[BR_ACC()] <== acs.newRoot;
     (loadK + kEnd + kRest + relK + kAdd + kDep + kWd + kMh + kMc + kMe + kRk + kSb)
-        * (accIndex - cmd[BC_ACCOUNT()]) === 0;
+        * (accIndex - cmd[CV_ACCOUNT()]) === 0;
     kFill * (accIndex - oldOrder[O_ACCOUNT]) === 0;
     loadK * (accIsBuy - tIsBuy) === 0;
     (kFill + relK + kMh + kMc + kRk) * (accIsBuy - isBid) === 0;
-    loadK * (accPrice - cmd[BC_PRICE()]) === 0;
+    loadK * (accPrice - cmd[CV_PRICE()]) === 0;
     kFill * (accPrice - oldOrder[O_PRICE]) === 0;
-    loadK * (accQty - cmd[BC_QTY()]) === 0;
+    loadK * (accQty - cmd[CV_QTY()]) === 0;
     kFill * (accQty - q) === 0;
     (relK + kMh + kMc) * (accQty - oldOrder[O_QTY]) === 0;
     kRk * (accQty - q) === 0;
@@ -566,11 +530,11 @@ template BlockStep(D, A) {
     }
     kMe * accOld[2] === 0;
     kMe * accOld[3] === 0;
-    (kDep + kWd) * (accAmount - cmd[BC_AMOUNT()]) === 0;
-    component pk = Poseidon(2);
-    pk.inputs[0] <== cmd[BC_PUBKEY_X()];
-    pk.inputs[1] <== cmd[BC_PUBKEY_Y()];
-    kAdd * (pubkeyHash - pk.out) === 0;
+    (kDep + kWd) * (accAmount - cmd[CV_OID_AMOUNT()]) === 0;
+    // the leaf's key: ADD writes the command's key; every write of the own account by a signed
+    // command (PlaceOrder, ReplaceOrder, Withdraw) reads the key that signed it (its slot's)
+    var ownSignedK = loadK + kEnd + kRest + kRh + kRc + kWd + kRk + kSb;
+    (kAdd + ownSignedK) * (pubkeyHash - cmd[CV_PKHASH()]) === 0;
 
     // --- the taker's registers: loaded from OPEN_ORDER's result, each fill applied with
     // ApplyFill (qty 0 off FILL steps, which changes nothing), written once by END/REST.
@@ -669,12 +633,15 @@ template BlockStateRoot() {
     out <== state.out;
 }
 
-// Block(N, S, D, A, CFG): S chained BlockSteps over a block of at most N commands of the one
+// Block(N, S, D, A, CFG, SIGNED): N command slots (CmdSlot(SIGNED): hash, chain, seq/ts,
+// PlaceValid, signer key, and with SIGNED = 1 the signature of every accepted PlaceOrder,
+// ReplaceOrder and Withdraw) and S chained BlockSteps over a block of at most N commands of the one
 // market CFG = [id, tick, lot, minPrice, maxPrice, maxQty, bandBps, imf_bps] (a compile-time
 // constant: the proof is bound to its market, and the ranges PlaceValid expects are asserted at
 // compile time instead of costing constraints), the settlement and both state roots.
 // Public: preRoot, postRoot, cmdCommitment, meta, settle, cumPriceTime (BLOCK.md).
-template Block(N, S, D, A, CFG) {
+template Block(N, S, D, A, CFG, SIGNED) {
+    assert(SIGNED == 0 || SIGNED == 1);
     assert(N >= 1 && N < (1 << 16));
     assert(S >= N);
     assert(D >= 1 && D <= 24);
@@ -704,10 +671,16 @@ template Block(N, S, D, A, CFG) {
     signal input commandCount;
     signal input firstSeq;
     signal input settleHints[6];   // q, r, closeMs, closeRem, lastMs, lastRem
+    // command slots
+    signal input active[N];
+    signal input slotCmd[N][BC_COUNT()];
+    signal input pvHints[N][4];
+    signal input signer[N][2];     // (Ax, Ay): the key of the command's account
+    signal input sigOn[N];
+    signal input sig[N][3];        // (S, R8x, R8y); unused when SIGNED = 0
     // steps
     signal input kind[S];
-    signal input cmd[S][BC_COUNT()];
-    signal input pvHints[S][4];
+    signal input cmd[S][CV_COUNT()];
     signal input linkFlag[S];
     signal input stpRead[S];
     signal input stpReduce[S];
@@ -762,8 +735,56 @@ template Block(N, S, D, A, CFG) {
     pre.height <== height - 1;
     preRoot === pre.out;
 
-    // the steps
+    // the command slots: the chain over the active prefix, each slot checked once
+    component sl[N];
+    component chain[N];
+    signal acc[N + 1];
+    acc[0] <== 0;
+    var count = 0;
+    for (var i = 0; i < N; i++) {
+        sl[i] = CmdSlot(SIGNED);
+        for (var j = 0; j < 8; j++) {
+            sl[i].cfg[j] <== cfg[j];
+        }
+        sl[i].mark <== mark;
+        sl[i].firstSeq <== firstSeq;
+        sl[i].index <== i;
+        if (i == 0) {
+            sl[i].prevTs <== 0;
+        } else {
+            sl[i].prevTs <== slotCmd[i - 1][BC_TS()];
+            active[i] * (1 - active[i - 1]) === 0;
+        }
+        sl[i].active <== active[i];
+        for (var j = 0; j < BC_COUNT(); j++) {
+            sl[i].cmd[j] <== slotCmd[i][j];
+        }
+        for (var j = 0; j < 4; j++) {
+            sl[i].pvHints[j] <== pvHints[i][j];
+        }
+        sl[i].signer[0] <== signer[i][0];
+        sl[i].signer[1] <== signer[i][1];
+        sl[i].sigOn <== sigOn[i];
+        for (var j = 0; j < 3; j++) {
+            sl[i].sig[j] <== sig[i][j];
+        }
+        chain[i] = Poseidon(2);
+        chain[i].inputs[0] <== acc[i];
+        chain[i].inputs[1] <== sl[i].hash;
+        acc[i + 1] <== acc[i] + active[i] * (chain[i].out - acc[i]);
+        count += active[i];
+    }
+    cmdCommitment === acc[N];
+    commandCount === count;
+    // ts <= closeTs: slots are ordered by ts, padding included (closeTs: range-checked by BlockMeta)
+    component tsLate = LessThan(64);
+    tsLate.in[0] <== closeTs;
+    tsLate.in[1] <== slotCmd[N - 1][BC_TS()];
+    tsLate.out === 0;
+
+    // the steps; each beginning step reads its slot's view
     component st[S];
+    component ln[S];
     for (var s = 0; s < S; s++) {
         st[s] = BlockStep(D, A);
         for (var i = 0; i < 8; i++) {
@@ -771,7 +792,6 @@ template Block(N, S, D, A, CFG) {
         }
         st[s].mark <== mark;
         st[s].firstSeq <== firstSeq;
-        st[s].closeTs <== closeTs;
         if (s == 0) {
             for (var i = 0; i < BR_COUNT(); i++) {
                 var v = 0;
@@ -790,11 +810,8 @@ template Block(N, S, D, A, CFG) {
             }
         }
         st[s].kind <== kind[s];
-        for (var j = 0; j < BC_COUNT(); j++) {
+        for (var j = 0; j < CV_COUNT(); j++) {
             st[s].cmd[j] <== cmd[s][j];
-        }
-        for (var j = 0; j < 4; j++) {
-            st[s].pvHints[j] <== pvHints[s][j];
         }
         st[s].linkFlag <== linkFlag[s];
         st[s].stpRead <== stpRead[s];
@@ -830,17 +847,28 @@ template Block(N, S, D, A, CFG) {
         }
         st[s].takerHints[0] <== takerHints[s][0];
         st[s].takerHints[1] <== takerHints[s][1];
+        // step s begins command r[BR_INDEX] <= s: only slots 0 .. min(s, N - 1) can be its
+        var m = s + 1 < N ? s + 1 : N;
+        ln[s] = CmdLink(m, CV_COUNT());
+        if (s == 0) {
+            ln[s].index <== 0;
+        } else {
+            ln[s].index <== st[s - 1].out[BR_INDEX()];
+        }
+        ln[s].begin <== st[s].begins;
+        for (var j = 0; j < CV_COUNT(); j++) {
+            ln[s].val[j] <== cmd[s][j];
+            for (var i = 0; i < m; i++) {
+                ln[s].slots[i][j] <== sl[i].view[j];
+            }
+        }
     }
     // every command finished, nothing half-done, the commands are the public ones
     st[S - 1].out[BR_OPEN()] === 0;
     st[S - 1].out[BR_PEND()] === 0;
     st[S - 1].out[BR_RP_PHASE()] === 0;
-    cmdCommitment === st[S - 1].out[BR_CHAIN()];
     commandCount === st[S - 1].out[BR_INDEX()];
-    component fits = LessThan(16);
-    fits.in[0] <== commandCount;
-    fits.in[1] <== N + 1;
-    fits.out === 1;
+    // (commandCount <= N: it is the number of active slots)
 
     // settlement
     component se = Settle();

@@ -43,8 +43,10 @@ template CmdRange(n) {
     bits.in <== in;
 }
 
-// CommandHash(): out = proofs.state.command_hash(cmd) for a command given as its type code
-// (CommandType 1..7) and the union of all command fields; fields the type does not have must be 0
+// CommandPack(): the packed elements e1, e2 (below) and isType of a command, which CommandHash
+// (further down) hashes and a block's command slot also signs (proofs/signing.py: the intent is
+// Poseidon(e1 with seq and ts zeroed, e2)). CommandHash(): out = proofs.state.command_hash(cmd)
+// for a command given as its type code (CommandType 1..7) and the union of all command fields; fields the type does not have must be 0
 // (pubkeys included), so each command has exactly one encoding. Every field is range-checked to
 // its wire width, which makes the packing injective. isType[t - 1] = (type == t).
 //
@@ -64,7 +66,7 @@ template CmdRange(n) {
 // three products with selectors (absent fields are 0, so most terms need no selector), and the
 // two Poseidon permutations are shared: h1 = Poseidon(e1, e2 + pubkeyX), h2 = Poseidon(h1,
 // pubkeyY); out selects e1, h1 or h2 by type. Cost ≈ 2 × 240 + one constraint per field bit.
-template CommandHash() {
+template CommandPack() {
     // The layouts above fit one element each (253 bits max, proofs.poseidon.MAX_PACK_BITS).
     assert(CMD_TYPE_BITS() + CMD_SEQ_BITS() + CMD_TS_BITS() + CMD_ACCOUNT_BITS()
            + CMD_MARKET_BITS() + CMD_CL_ORD_ID_BITS() + 3 * CMD_CODE_BITS() == 228);
@@ -88,7 +90,9 @@ template CommandHash() {
     signal input pubkeyX;
     signal input pubkeyY;
     signal output isType[7];
-    signal output out;
+    signal output e1;
+    signal output e2;
+    signal output stpLow;   // stp mod 4 (from its range check's bits)
 
     // One-hot type selector: isType boolean, exactly one set, and type = sum t * isType[t - 1]
     // (so type is in 1..7).
@@ -131,8 +135,9 @@ template CommandHash() {
     rQty.in <== qtyOff;
     component rPostOnly = CmdRange(1);
     rPostOnly.in <== postOnly;
-    component rStp = CmdRange(CMD_CODE_BITS());
+    component rStp = Num2Bits(CMD_CODE_BITS());
     rStp.in <== stp;
+    stpLow <== rStp.out[0] + 2 * rStp.out[1];
     component rOrderId = CmdRange(CMD_SEQ_BITS());
     rOrderId.in <== orderId;
     component rAmount = CmdRange(CMD_AMOUNT_BITS());
@@ -165,7 +170,7 @@ template CommandHash() {
     signal replaceQty <== isReplace * qty;
 
     // e1: tag | seq | ts | account (all types) | market (1-4) | then per type.
-    var e1 = type + seq * (1 << 4) + ts * (1 << 52) + account * (1 << 116)
+    e1 <== type + seq * (1 << 4) + ts * (1 << 52) + account * (1 << 116)
         + market * (1 << 136)
         + orderId * (1 << 152)                                   // 2, 3
         + placeClOrdId * (1 << 152) + side * (1 << 216)          // 1
@@ -173,12 +178,25 @@ template CommandHash() {
         + (replacePrice + isReplace * (1 << 40)) * (1 << 200);   // 3: price offset
     // e2: Place: price | qty | post_only | stp; Replace: qty | cl_ord_id; Deposit/Withdraw:
     // amount; the others have none (0).
-    var e2 = (price - replacePrice + isPlace * (1 << 40))
+    e2 <== (price - replacePrice + isPlace * (1 << 40))
         + (qty - replaceQty + isPlace * (1 << 48)) * (1 << 41)
         + postOnly * (1 << 90) + stp * (1 << 91)
         + (replaceQty + isReplace * (1 << 48))
         + (clOrdId - placeClOrdId) * (1 << 49)
         + amount + hasAmount * (1 << 127);
+
+}
+
+// CommandHashPacked(): the Poseidon part of CommandHash from CommandPack's outputs (both
+// permutations computed, the type's result selected; see CommandHash).
+template CommandHashPacked() {
+    assert(CMD_NUM_TYPES() == 7);
+    signal input e1;
+    signal input e2;
+    signal input pubkeyX;
+    signal input pubkeyY;
+    signal input isType[7];
+    signal output out;
 
     component h1 = Poseidon(2);
     h1.inputs[0] <== e1;
@@ -191,6 +209,59 @@ template CommandHash() {
     signal double <== (isType[0] + isType[2] + isType[4] + isType[5]) * h1.out;
     signal triple <== isType[6] * h2.out;
     out <== single + double + triple;
+}
+
+// CommandHash() = CommandPack + CommandHashPacked (the interface the tests and Python model use).
+template CommandHash() {
+    assert(CMD_NUM_TYPES() == 7);
+    signal input type;
+    signal input seq;
+    signal input ts;
+    signal input account;
+    signal input market;
+    signal input clOrdId;
+    signal input side;
+    signal input orderType;
+    signal input tif;
+    signal input price;     // signed
+    signal input qty;       // signed
+    signal input postOnly;
+    signal input stp;
+    signal input orderId;
+    signal input amount;    // signed
+    signal input pubkeyX;
+    signal input pubkeyY;
+    signal output isType[7];
+    signal output out;
+
+    component p = CommandPack();
+    p.type <== type;
+    p.seq <== seq;
+    p.ts <== ts;
+    p.account <== account;
+    p.market <== market;
+    p.clOrdId <== clOrdId;
+    p.side <== side;
+    p.orderType <== orderType;
+    p.tif <== tif;
+    p.price <== price;
+    p.qty <== qty;
+    p.postOnly <== postOnly;
+    p.stp <== stp;
+    p.orderId <== orderId;
+    p.amount <== amount;
+    p.pubkeyX <== pubkeyX;
+    p.pubkeyY <== pubkeyY;
+    component h = CommandHashPacked();
+    h.e1 <== p.e1;
+    h.e2 <== p.e2;
+    h.pubkeyX <== pubkeyX;
+    h.pubkeyY <== pubkeyY;
+    for (var t = 0; t < 7; t++) {
+        h.isType[t] <== p.isType[t];
+        isType[t] <== p.isType[t];
+    }
+    out <== h.out;
 }
 
 // CommandChain(n): out = c_n with c_0 = 0, c_i = Poseidon(c_{i-1}, h[i-1]) for active slots and
