@@ -101,12 +101,16 @@ class BlockCircuit:
         *,
         wrapper_dir: str | os.PathLike[str],
         cache_dir: str | os.PathLike[str] | None = None,
+        max_matches: int = 0,
     ) -> None:
+        """``max_matches``: the venue's engine limit (``Genesis.max_matches``, 0: none); a
+        circuit proves the blocks of venues with that limit only."""
         self.params = BlockParams(
-            size.n, size.s, size.order_depth, size.account_depth, market, signed=size.signed
-        )
+            size.n, size.s, size.order_depth, size.account_depth, market, signed=size.signed,
+            max_matches=max_matches,
+        )  # fmt: skip
         self.size = size
-        tag = "_signed" if size.signed else ""
+        tag = ("_signed" if size.signed else "") + (f"_m{max_matches}" if max_matches else "")
         self.wrapper = Path(wrapper_dir) / f"block_{size.n}x{size.s}{tag}_test.circom"
         self.cache_dir = cache_dir
         self._compiled: CompiledCircuit | None = None

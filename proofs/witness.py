@@ -138,7 +138,9 @@ __all__ = [
 ]
 
 #: Number of registers between steps (``BR_COUNT`` in block.circom).
-REG_COUNT = 39
+REG_COUNT = 40
+#: ``cfg[8]`` of a venue without a match limit (a 16-bit value no step count reaches).
+_NO_MATCH_LIMIT = (1 << 16) - 1
 #: Length of a command's view (``CV_COUNT`` in cmdslot.circom) and its flag bits (``CF_*``).
 VIEW_COUNT = 7
 _CF_REP, _CF_BUY, _CF_RESTS, _CF_FOK, _CF_POST, _CF_STP = 3, 4, 5, 6, 7, 8
@@ -209,6 +211,8 @@ _SIGNED_BEGINS = {
     StepKind.RP_HEAD,
     StepKind.RP_UNLINK,
 }
+#: steps that touch a maker: what the engine's ``max_matches`` counts (``BR_MATCHES``)
+_MATCH_KINDS = {StepKind.FILL, StepKind.STP_MAKER, StepKind.STP_BOTH, StepKind.STP_DEC}
 _PLACE_KINDS = {
     StepKind.PLACE,
     StepKind.FILL,
@@ -247,6 +251,8 @@ class BlockParams:
     account_depth: int
     market: MarketConfig
     signed: bool = False
+    #: the venue's engine limit of makers per taker command (0: none), ``cfg[8]``
+    max_matches: int = 0
 
     def __post_init__(self) -> None:
         if not (1 <= self.n < 1 << 16 and self.s >= self.n):
@@ -254,14 +260,17 @@ class BlockParams:
         if not (1 <= self.order_depth <= 24 and 1 <= self.account_depth <= 32):
             raise ValueError("depths out of the circuit's range")
         m = self.market
-        bits = (16, 40, 48, 40, 40, 48, 64, 14)
+        bits = (16, 40, 48, 40, 40, 48, 64, 14, 16)
         if not all(0 <= v < 1 << b for v, b in zip(self.cfg(), bits, strict=True)):
             raise ValueError("market configuration outside the circuit's ranges")
+        if not 0 <= self.max_matches < _NO_MATCH_LIMIT or self.max_matches >= self.s:
+            raise ValueError("max_matches must be 0 (none) or below the step count")
         if m.tick_size < 1 or m.lot_size < 1:
             raise ValueError("tick and lot must be positive")
 
     def cfg(self) -> list[int]:
-        """The circuit's ``cfg`` signal: id, tick, lot, min/max price, max qty, band, imf."""
+        """The circuit's ``cfg`` signal: id, tick, lot, min/max price, max qty, band, imf, and
+        the match limit (``_NO_MATCH_LIMIT`` when there is none: no count of steps reaches it)."""
         m = self.market
         return [
             m.market_id,
@@ -272,6 +281,7 @@ class BlockParams:
             m.max_qty,
             m.band_bps,
             m.imf_bps,
+            self.max_matches or _NO_MATCH_LIMIT,
         ]
 
 
@@ -310,6 +320,8 @@ class BlockWitness:
             inputs["cmd" if name == "slotCmd" else name] = self.inputs[name][i]  # type: ignore[index]
         cfg = ctx["cfg"]
         assert isinstance(cfg, list)
+        cfg = cfg[:8]  # the slot's market fields (not the match limit)
+        inputs["cfg"] = cfg
         public = [*self.slot_outputs[i], *cfg, ctx["mark"], ctx["firstSeq"], i, prev]
         return inputs, [int(v) for v in public]  # type: ignore[call-overload]
 
@@ -525,6 +537,7 @@ class _Builder:
         self.rp_buy = 0
         self.rp_cl = 0
         self.rp_phase = 0
+        self.matches = 0
         self.steps: list[StepRecord] = []
         self._regs_before: tuple[int, ...] = ()
         self.queues: dict[int, deque[BookOp]] = {}
@@ -546,6 +559,7 @@ class _Builder:
             self.notional, self.volume, self.trades,
             self.open, self.stopped,
             self.rp_buy, self.rp_cl, self.rp_phase,
+            self.matches,
         )  # fmt: skip
 
     # -- one step ----------------------------------------------------------------------------
@@ -623,6 +637,9 @@ class _Builder:
             self.rp_buy = int(book.is_bid)
             self.rp_cl = cmd.cl_ord_id or book.old_order[6]
         self.rp_phase = int(kind in (StepKind.RP_HEAD, StepKind.RP_CLEAR))
+        if kind in _BEGINS:
+            self.matches = 0
+        self.matches += kind in _MATCH_KINDS
         self.pend_side = int(book.is_bid)
         self.open = int(opens)
         self.stopped = int(kind == StepKind.NOP)

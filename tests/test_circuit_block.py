@@ -19,6 +19,7 @@ them the replace and STP blocks); forged RP/STP steps are checked on ``BlockStep
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -66,7 +67,7 @@ D, A = TEST_SIZE.order_depth, TEST_SIZE.account_depth
 PARAMS = BlockParams(TEST_SIZE.n, TEST_SIZE.s, D, A, MARKET)
 #: only to move the state past a block that needs more than S steps (not proved)
 WIDE = BlockParams(TEST_SIZE.n, 64, D, A, MARKET)
-EXPECTED = {"block_step4x4": 10153, "block_4x12": 136370}
+EXPECTED = {"block_step4x4": 10160, "block_4x12": 136447}
 
 
 # --- building blocks ---------------------------------------------------------------------------
@@ -75,8 +76,10 @@ EXPECTED = {"block_step4x4": 10153, "block_4x12": 136370}
 class Chain:
     """Engine + commitment + block builder at the test size, and the prover state beside it."""
 
-    def __init__(self) -> None:
-        self.engine = ReferenceEngine((MARKET,), max_accounts=1 << A, max_resting_per_side=1 << D)
+    def __init__(self, **limits: int) -> None:
+        self.engine = ReferenceEngine(
+            (MARKET,), max_accounts=1 << A, max_resting_per_side=1 << D, **limits
+        )
         self.com = PoseidonState((MARKET,), account_depth=A, order_depth=D)
         self.builder = BlockBuilder(
             self.engine, self.com, max_commands=1 << 20, max_interval_ns=1 << 62
@@ -579,7 +582,7 @@ def _only(w: BlockWitness, kind: StepKind, **match: object) -> int:
     )
 
 
-BR_CMD, BR_REMAINING, BR_TAKER = 18, 25, 26
+BR_CMD, BR_REMAINING, BR_TAKER, BR_MATCHES = 18, 25, 26, 39
 BR_ASK_TREE = 5
 CV_ACCOUNT, CV_PRICE = 0, 2
 BEGINS = {
@@ -672,3 +675,37 @@ def test_full_workload_2000_commands_build(seed: int) -> None:
     assert seed != 7 or "RP_PLACE" in kinds  # a moved replace that trades (rare at 8 accounts)
     assert {"STP_MAKER", "STP_BOTH", "STP_DEC"} <= kinds
     assert c.state.root == c.com.root
+
+
+def test_match_limit_end_proves_and_is_the_only_way_to_stop_a_crossing_taker() -> None:
+    # max_matches = 2: a GTC bid crossing three asks takes two, and its crossing remainder is
+    # cancelled (END, MATCH_LIMIT) instead of resting or trading on
+    c = Chain(max_matches=2)
+    params = dataclasses.replace(PARAMS, max_matches=2)
+    c.block([AddAccount(*c.n(), 0), Deposit(*c.n(), 0, 10**12), AddAccount(*c.n(), 1),
+             Deposit(*c.n(), 1, 10**12)])  # fmt: skip
+    c.block([c.place(1, Side.SELL, 100_000 + 10 * i, 1) for i in range(3)])
+    c.builder.submit(c.place(0, Side.BUY, 100_050, 5))
+    blk = c.builder.seal()
+    w = c.state.copy().advance(blk, params)
+    assert ["+".join(k) for k in w.command_kinds] == ["PLACE+FILL+FILL+END"]
+    step = _step_circuit()
+    for i in range(len(w.steps)):
+        step.prove(*w.step_inputs(i))  # every step of the honest block, the END included
+    end = _only(w, StepKind.END)
+    assert w.steps[end].regs_in[BR_MATCHES] == 2
+    # the same END without the limit (cfg[8] = 65535): a crossing remainder may not stop
+    inputs, public = w.step_inputs(end)
+    cfg = list(inputs["cfg"])  # type: ignore[call-overload]
+    cfg[8] = (1 << 16) - 1
+    at = len(w.steps[end].regs_out) + 1 + 8  # cfg[8] among the public signals
+    public[at] = cfg[8]
+    with pytest.raises(UnsatisfiedWitnessError):
+        step.prove({**inputs, "cfg": cfg}, public)
+    # a third fill at the limit: the second FILL's step replayed with two matches behind it
+    fill = [i for i, s in enumerate(w.steps) if s.kind == StepKind.FILL][1]
+    inputs, public = _forged_step(
+        w, fill, {}, regs_in={BR_MATCHES: 2}, regs_out={BR_MATCHES: 3}
+    )
+    with pytest.raises(UnsatisfiedWitnessError):
+        step.prove(inputs, public)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from matching import AddAccount, Deposit, MassCancel, OrderType, PlaceOrder, Side, TimeInForce
 from venue.blockstore import BlockStore
 from venue.demo import PROVABLE_GENESIS
-from venue.node import VenueNode
+from venue.node import Genesis, VenueNode
 from venue.proving import PROOF_KIND, prove_blocks, verify_stored
 from venue.replay import replay
 
@@ -33,8 +34,14 @@ def place(account: int, side: Side, price: int, qty: int, tif: TimeInForce = Tim
     return PlaceOrder(0, 0, account, 1, 0, side, OrderType.LIMIT, tif, price, qty)
 
 
-def venue(path: Path, *batches: list) -> None:
-    node = VenueNode(path, PROVABLE_GENESIS, engine="reference", fsync=False, clock=Clock())
+#: PROVABLE_GENESIS without the limits that make every block fit: a block can outgrow S
+UNBOUNDED = msgspec.structs.replace(
+    PROVABLE_GENESIS, block_steps=0, step_reserve=0, max_matches=0, max_open_orders=0
+)
+
+
+def venue(path: Path, *batches: list, genesis: Genesis = PROVABLE_GENESIS) -> None:
+    node = VenueNode(path, genesis, engine="reference", fsync=False, clock=Clock())
     for batch in batches:
         node.submit(batch)
     node.seal()
@@ -85,7 +92,7 @@ def test_block_outside_the_circuit_is_reported_and_nothing_after_it_proved(
         Deposit(0, 0, 2, 5),
         Deposit(0, 0, 2, 5),
     ]
-    venue(tmp_path, ACCOUNTS, bids, crowded, TRADES)
+    venue(tmp_path, ACCOUNTS, bids, crowded, TRADES, genesis=UNBOUNDED)
     # 4-command blocks: accounts | 4 bids | 4 bids | 2 bids + mass cancel + deposit | ...
     # blocks 1-3 already carry (placeholder) proofs, so only witnesses are built, none proved
     store = BlockStore(tmp_path / "blocks", first_height=1)
@@ -99,7 +106,6 @@ def test_block_outside_the_circuit_is_reported_and_nothing_after_it_proved(
 
 
 def test_venue_that_does_not_fit_the_circuit_is_refused(tmp_path: Path) -> None:
-    from venue.node import Genesis
     from venue.workload import default_markets
 
     VenueNode(tmp_path, Genesis(default_markets(), account_depth=8, order_depth=10)).close()

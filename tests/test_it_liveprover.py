@@ -18,7 +18,7 @@ from venue.liveprover import LiveProver
 from venue.node import VenueNode
 from venue.proving import verify_stored
 
-from .test_coverage_proving import ACCOUNTS, TRADES, Clock, place
+from .test_coverage_proving import ACCOUNTS, TRADES, UNBOUNDED, Clock, place
 
 ROOT = Path(__file__).resolve().parent.parent
 SYM = "PB1-PERP"
@@ -85,7 +85,7 @@ def test_restart_proves_what_was_left_and_an_unprovable_block_halts(tmp_path: Pa
         assert block.header.height == height
         proven.append(height)
 
-    node = VenueNode(tmp_path, PROVABLE_GENESIS, engine="reference", fsync=False, clock=Clock())
+    node = VenueNode(tmp_path, UNBOUNDED, engine="reference", fsync=False, clock=Clock())
     with LiveProver(node, workers=1, on_proven=on_proven) as prover:
         node.submit(ACCOUNTS)  # block 1
         assert prover.wait(1, 120), prover.halted

@@ -145,12 +145,13 @@ async def _trade(
 
 
 #: A venue sized like the test block circuit (``proofs.verify.TEST_SIZE``: 4 commands and 12
-#: steps per block, 16 accounts, 16 order slots per side), cutting blocks by steps too so that
-#: they fit: a block closes once fewer than 6 steps are left (a command of up to 6 steps, e.g.
-#: an order sweeping 3 makers, always fits; a bigger one after others may not, see proofs.steps).
+#: steps per block, 16 accounts, 16 order slots per side) whose every block fits it by
+#: construction: a taker touches at most 3 makers, an account rests at most 3 orders, so no
+#: command takes more than 8 steps (``proofs.steps.worst_command_steps``), and a block closes
+#: once fewer than 8 of its 12 steps are left.
 PROVABLE_GENESIS = Genesis(
     default_markets(1), account_depth=4, order_depth=4, block_commands=4, block_steps=12,
-    step_reserve=6,
+    step_reserve=8, max_matches=3, max_open_orders=3,
 )  # fmt: skip
 
 

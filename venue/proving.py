@@ -66,7 +66,11 @@ def circuit_for(genesis: Genesis, size: CircuitSize = TEST_SIZE) -> BlockCircuit
         )
     if genesis.block_steps > size.s:
         raise ValueError(f"blocks of {genesis.block_steps} steps exceed the circuit's {size.s}")
-    return BlockCircuit(genesis.markets[0], size, wrapper_dir=WRAPPER_DIR)
+    if genesis.max_matches >= size.s:
+        raise ValueError(f"a match limit of {genesis.max_matches} needs more than {size.s} steps")
+    return BlockCircuit(
+        genesis.markets[0], size, wrapper_dir=WRAPPER_DIR, max_matches=genesis.max_matches
+    )
 
 
 def ensure_keys(circuit: BlockCircuit) -> None:

@@ -90,7 +90,8 @@ function BR_STOPPED() { return 35; }
 function BR_RP_BUY() { return 36; }      // replace: the moved order's side (1 buy)
 function BR_RP_CL() { return 37; }       // replace: the moved order's client id
 function BR_RP_PHASE() { return 38; }    // replace: 1 right after the removal (RP_PLACE/REST next)
-function BR_COUNT() { return 39; }
+function BR_MATCHES() { return 39; }     // makers the current command touched (FILL, STP_*)
+function BR_COUNT() { return 40; }
 
 // Command fields of a slot (CommandHash inputs, = proofs.commandtrace.COMMAND_INPUTS with the
 // type first).
@@ -152,7 +153,7 @@ function BK_COUNT() { return 28; }
 template BlockStep(D, A) {
     assert(D >= 1 && D <= 24);
     assert(A >= 1 && A <= 32);
-    signal input cfg[8];
+    signal input cfg[9];
     signal input mark;
     signal input firstSeq;
     signal input r[BR_COUNT()];
@@ -432,7 +433,18 @@ template BlockStep(D, A) {
     component remZero = IsZero();
     remZero.in <== remaining;
     signal mustGo <== (1 - remZero.out) * crosses;
-    (kEnd - stpRead) * mustGo === 0;
+    // the venue's match limit (cfg[8], ReferenceEngine max_matches): once the command has
+    // touched that many makers it touches no more; a remainder that still crosses is cancelled
+    // (END, engine MATCH_LIMIT), one that does not rests or expires as usual
+    component atLimit = IsZero();
+    atLimit.in <== r[BR_MATCHES()] - cfg[8];
+    var matchK = kFill + kSm + kSb + kSd;
+    matchK * atLimit.out === 0;
+    out[BR_MATCHES()] <== (1 - begins) * r[BR_MATCHES()] + matchK;
+    stpRead * atLimit.out === 0;         // the engine cancels at the limit before any STP
+    signal endLim <== kEnd * atLimit.out;
+    signal endLimCross <== endLim * crosses;
+    (kEnd - stpRead - endLimCross) * mustGo === 0;
     stpRead * fStp === 0;
     stpRead * q === 0;
     // STP on the opposite head (read, remove, reduce): it crosses, it is the taker's own
@@ -455,7 +467,7 @@ template BlockStep(D, A) {
     headRead * (oldOrder[O_PRIO] - oppHead[2]) === 0;
     signal endRests <== kEnd * rests;
     signal endRestsRem <== endRests * remaining;
-    endRestsRem * (1 - stpRead) === 0;
+    endRestsRem * (1 - stpRead - endLimCross) === 0;
     signal endFok <== kEnd * f[CF_FOK()];
     endFok * remaining === 0;
 
@@ -646,10 +658,11 @@ template Block(N, S, D, A, CFG, SIGNED) {
     assert(S >= N);
     assert(D >= 1 && D <= 24);
     assert(A >= 1 && A <= 32);
-    var cfgBits[8] = [16, 40, 48, 40, 40, 48, 64, 14];
-    for (var i = 0; i < 8; i++) {
+    var cfgBits[9] = [16, 40, 48, 40, 40, 48, 64, 14, 16];
+    for (var i = 0; i < 9; i++) {
         assert(CFG[i] >= 0 && CFG[i] < (1 << cfgBits[i]));
     }
+    assert(CFG[8] >= 1);   // the match limit (65535: none, a step count is always below it)
     assert(CFG[1] >= 1 && CFG[2] >= 1);
     signal input preRoot;
     signal input postRoot;
@@ -703,8 +716,8 @@ template Block(N, S, D, A, CFG, SIGNED) {
     signal input accHints[S][6];
     signal input takerHints[S][2];
 
-    signal cfg[8];
-    for (var i = 0; i < 8; i++) {
+    signal cfg[9];
+    for (var i = 0; i < 9; i++) {
         cfg[i] <== CFG[i];
     }
 
@@ -787,7 +800,7 @@ template Block(N, S, D, A, CFG, SIGNED) {
     component ln[S];
     for (var s = 0; s < S; s++) {
         st[s] = BlockStep(D, A);
-        for (var i = 0; i < 8; i++) {
+        for (var i = 0; i < 9; i++) {
             st[s].cfg[i] <== cfg[i];
         }
         st[s].mark <== mark;
