@@ -23,12 +23,9 @@ import pytest
 
 from matching import (
     AddAccount,
-    BlockBuilder,
     CancelOrder,
     Deposit,
-    OrderType,
     PlaceOrder,
-    ReferenceEngine,
     ReplaceOrder,
     Side,
     TimeInForce,
@@ -46,10 +43,11 @@ from proofs.signing import (
     is_signed_type,
     sign_command,
 )
-from proofs.state import PoseidonState
 from proofs.verify import TEST_SIZE_SIGNED, BlockCircuit, verify_block
-from proofs.witness import BlockParams, BlockProverState, BlockWitness, StepKind
+from proofs.witness import BlockParams, BlockWitness, StepKind
 from venue.workload import default_markets
+
+from .test_circuit_block import Chain
 
 ROOT = Path(__file__).resolve().parents[1]
 CIRCUITS = ROOT / "tests" / "circuits"
@@ -65,27 +63,10 @@ PUB = {a: private_to_public(k) for a, k in KEYS.items()}
 EXPECTED = {"cmd_slot0": 2009, "cmd_slot1": 6466, "cmd_link4": 33, "block_4x12_signed": 154275}
 
 
-class SignedChain:
-    """Engine + commitment + builder at the signed test size; commands signed by their
-    account's key (unless the test asks otherwise)."""
-
-    def __init__(self) -> None:
-        self.engine = ReferenceEngine((MARKET,), max_accounts=1 << A, max_resting_per_side=1 << D)
-        self.com = PoseidonState((MARKET,), account_depth=A, order_depth=D)
-        self.builder = BlockBuilder(
-            self.engine, self.com, max_commands=1 << 20, max_interval_ns=1 << 62
-        )
-        self.state = BlockProverState(MARKET, order_depth=D, account_depth=A)
-        self.seq = 0
-        self.ts = 1_700_000_000_000_000_000
-        self.blocks: list[Block] = []
-        self.pre: list[BlockProverState] = []
-        self.witnesses: list[BlockWitness] = []
-
-    def n(self) -> tuple[int, int]:
-        self.seq += 1
-        self.ts += 1_000_000
-        return self.seq, self.ts
+class SignedChain(Chain):
+    """``Chain`` (tests/test_circuit_block.py: engine, commitment, builder, prover state at
+    the test depths) whose commands are signed by their account's key unless the test asks
+    otherwise, with witnesses for the signed test size."""
 
     def signed(self, cmd: Command) -> Command:
         return sign_command(KEYS[cmd.account], cmd) if is_signed_type(cmd) else cmd  # type: ignore[type-var]
@@ -93,13 +74,6 @@ class SignedChain:
     def add(self, account: int) -> AddAccount:
         x, y = PUB[account]
         return AddAccount(*self.n(), account, x, y)
-
-    def place(
-        self, account: int, side: Side, price: int, qty: int, tif: TimeInForce = TimeInForce.GTC
-    ) -> PlaceOrder:
-        return PlaceOrder(
-            *self.n(), account, MARKET.market_id, 0, side, OrderType.LIMIT, tif, price, qty
-        )
 
     def seal(self, cmds: Sequence[Command]) -> Block:
         """Submit ``cmds`` (signed as they are) as one block; the state is not advanced."""
