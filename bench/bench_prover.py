@@ -19,7 +19,7 @@ from pathlib import Path
 
 from matching import Block
 from matching.encoding import decoder
-from proofs.verify import TEST_SIZE, verify_block
+from proofs.verify import verify_block
 from proofs.witness import BlockProverState
 from venue.blockstore import BlockStore
 from venue.demo import PROVABLE_GENESIS, trade_over_gateway
@@ -58,12 +58,12 @@ def run(blocks: int = 12) -> dict[str, object]:
         data = Path(tmp) / "venue"
         trade_over_gateway(data, traders=6, rounds=max(2, blocks // 2), seed=7)
         chain = _blocks(data, blocks)
-    circuit = circuit_for(PROVABLE_GENESIS, TEST_SIZE)
+    circuit = circuit_for(PROVABLE_GENESIS)  # the test size, signed like the demo venue
     circuit.compile()
     state = BlockProverState(
         PROVABLE_GENESIS.markets[0],
-        order_depth=TEST_SIZE.order_depth,
-        account_depth=TEST_SIZE.account_depth,
+        order_depth=circuit.size.order_depth,
+        account_depth=circuit.size.account_depth,
     )
     t0 = time.perf_counter()
     jobs = [(b.header.height, state.advance(b, circuit.params)) for b in chain]
@@ -78,7 +78,7 @@ def run(blocks: int = 12) -> dict[str, object]:
         assert verify_block(b.header, r.proof, vk)
     verify_ms = (time.perf_counter() - t0) * 1e3 / len(chain)
     return {
-        "circuit": f"Block{TEST_SIZE.name}",
+        "circuit": f"Block{circuit.size.name}",
         "constraints": circuit.compile().constraints,
         "blocks": len(chain),
         "commands": commands,

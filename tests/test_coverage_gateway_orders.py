@@ -18,7 +18,16 @@ from venue.fix import (
 )
 from venue.fix.codec import validate
 from venue.marketdata import LocalBook, MarketDataFeed, aggregate, book_checksum
-from venue.orders import Flush, OrderRouter, Pending, cl_ord_int, rej_reason
+from venue.orders import (
+    Flush,
+    OrderRouter,
+    OrderSignatureError,
+    Pending,
+    check_order_signature,
+    cl_ord_int,
+    place_command,
+    rej_reason,
+)
 from venue.workload import default_markets
 
 SYM = "PB1-PERP"
@@ -182,3 +191,30 @@ def test_snapshot_always_has_an_entry(count: int) -> None:
     w = v.feed.snapshot(1, None, 7)
     validate(FixMessage("W", (*HDR, *w.fields)))
     assert len(w.groups(Tag.NoMDEntries)) == 1 + count
+
+
+def test_signed_router_checks_the_command_it_builds() -> None:
+    import hashlib
+
+    from proofs.eddsa import private_to_public
+    from proofs.signing import sign_command
+
+    sk = hashlib.sha256(b"router-key-1").digest()
+    keys = {1: private_to_public(sk)}
+    (m,) = [mk for mk in default_markets() if mk.symbol == SYM]
+    router = OrderRouter(default_markets(), signing_keys=keys)
+    # market orders (protection price, IOC/FOK) and limit orders: the client's command is the
+    # router's, so a signature over it is accepted and carried
+    for tif, price in (("1", None), ("4", None), ("3", "100000"), ("1", "100000")):
+        cl = f"o{tif}{price}"
+        want = place_command(1, m, cl, "2", "1" if price is None else "2", tif,
+                             int(price) if price else None, 5)  # fmt: skip
+        sig = sign_command(sk, want).sig
+        p = router.prepare(1, new(cl, "2", "5", price, time_in_force=tif, signature=sig.hex()))
+        assert isinstance(p, Pending) and p.command == msgspec.structs.replace(want, sig=sig)
+    # account 2 has no registered key; S >= l is malformed though it is 64 bytes of hex
+    out = router.prepare(2, new("x", signature=sig.hex()))
+    assert isinstance(out, list) and "no registered key" in (out[0][1].get(Tag.Text) or "")
+    with pytest.raises(OrderSignatureError, match="malformed") as err:
+        check_order_signature(want, "ff" * 64, keys[1])
+    assert err.value.problem == "malformed"

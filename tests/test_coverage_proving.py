@@ -34,13 +34,15 @@ def place(account: int, side: Side, price: int, qty: int, tif: TimeInForce = Tim
     return PlaceOrder(0, 0, account, 1, 0, side, OrderType.LIMIT, tif, price, qty)
 
 
-#: PROVABLE_GENESIS without the limits that make every block fit: a block can outgrow S
+#: The demo venue without signatures: these tests sequence unsigned commands directly
+UNSIGNED = msgspec.structs.replace(PROVABLE_GENESIS, signed=False)
+#: UNSIGNED without the limits that make every block fit: a block can outgrow S
 UNBOUNDED = msgspec.structs.replace(
-    PROVABLE_GENESIS, block_steps=0, step_reserve=0, max_matches=0, max_open_orders=0
+    UNSIGNED, block_steps=0, step_reserve=0, max_matches=0, max_open_orders=0
 )
 
 
-def venue(path: Path, *batches: list, genesis: Genesis = PROVABLE_GENESIS) -> None:
+def venue(path: Path, *batches: list, genesis: Genesis = UNSIGNED) -> None:
     node = VenueNode(path, genesis, engine="reference", fsync=False, clock=Clock())
     for batch in batches:
         node.submit(batch)
@@ -111,3 +113,18 @@ def test_venue_that_does_not_fit_the_circuit_is_refused(tmp_path: Path) -> None:
     VenueNode(tmp_path, Genesis(default_markets(), account_depth=8, order_depth=10)).close()
     with pytest.raises(ValueError, match="depths"):
         prove_blocks(tmp_path)
+
+
+def test_circuit_signedness_follows_the_venue() -> None:
+    from proofs.verify import TEST_SIZE, TEST_SIZE_SIGNED
+    from venue.proving import circuit_for
+
+    assert PROVABLE_GENESIS.signed
+    assert circuit_for(PROVABLE_GENESIS).size == TEST_SIZE_SIGNED
+    assert circuit_for(UNSIGNED).size == TEST_SIZE
+    assert circuit_for(PROVABLE_GENESIS, TEST_SIZE_SIGNED).params.signed
+    # a signed venue's orders need a signed circuit, an unsigned venue's an unsigned one
+    with pytest.raises(ValueError, match=r"venue is signed.*unsigned"):
+        circuit_for(PROVABLE_GENESIS, TEST_SIZE)
+    with pytest.raises(ValueError, match=r"venue is unsigned.*signed"):
+        circuit_for(UNSIGNED, TEST_SIZE_SIGNED)

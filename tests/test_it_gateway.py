@@ -15,13 +15,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from matching import AddAccount, Deposit, Side, encode
+from matching import AddAccount, Block, Deposit, PlaceOrder, ReplaceOrder, Side, encode
 from proofs.eddsa import private_to_public
+from proofs.signing import command_signature_ok, sign_command
 from venue.client import FixClient, LogonRejected
-from venue.fix import Encoding, Tag
+from venue.fix import Encoding, FixMessage, Tag
+from venue.fix.codec import format_utc_timestamp
 from venue.gateway import Gateway
 from venue.marketdata import aggregate
 from venue.node import Genesis, VenueNode
+from venue.orders import place_command, replace_command
 from venue.workload import default_markets
 
 SYM = "PB1-PERP"
@@ -55,10 +58,10 @@ async def open_accounts(gw: Gateway, *accounts: int) -> None:
 
 def run(
     tmp_path: Path, body: Callable[[Gateway], Awaitable[None]], accounts: tuple[int, ...] = (1, 2),
-    **gw_kw: object,
+    *, signed: bool = False, **gw_kw: object,
 ) -> None:  # fmt: skip
     async def main() -> None:
-        node = make_node(tmp_path / "venue")
+        node = make_node(tmp_path / "venue", signed=signed)
         try:
             async with Gateway(node, **gw_kw) as gw:  # type: ignore[arg-type]
                 await open_accounts(gw, *accounts)
@@ -342,3 +345,121 @@ def test_pipelined_blocks_follow_reports_and_late_market_data(
             node.close()
 
     asyncio.run(main())
+
+
+# ---------------------------------------------------------------- signed orders
+
+MARKETS = default_markets()
+MARKET = next(m for m in MARKETS if m.symbol == SYM)
+
+
+def signer(gw: Gateway, account: int) -> FixClient:
+    """A client that signs its D and G (OrderSignature) with its account's key."""
+    return client(gw, account, markets=MARKETS)
+
+
+async def send_d(c: FixClient, cl: str, price: int, qty: int, signature: str | None) -> None:
+    """A limit GTC buy with whatever OrderSignature the test wants (None: none)."""
+    body = [(Tag.ClOrdID, cl), (Tag.Symbol, SYM), (Tag.Side, "1"),
+            (Tag.TransactTime, format_utc_timestamp(0)), (Tag.OrderQty, str(qty)),
+            (Tag.OrdType, "2"), (Tag.Price, str(price)), (Tag.TimeInForce, "1")]  # fmt: skip
+    if signature is not None:
+        body.append((Tag.OrderSignature, signature))
+    await c.send("D", body)
+
+
+def place_sig(account: int, cl: str, price: int, qty: int, *, by: int | None = None) -> str:
+    """OrderSignature of ``send_d``'s order, by ``by``'s key (default: the account's)."""
+    cmd = place_command(account, MARKET, cl, "1", "2", "1", price, qty)
+    return sign_command(key(by or account), cmd).sig.hex()
+
+
+def text(msg: FixMessage) -> str:
+    return msg.get(Tag.Text) or ""
+
+
+def test_signed_venue_sequences_only_orders_its_accounts_signed(tmp_path: Path) -> None:
+    async def body(gw: Gateway) -> None:
+        assert gw.node.genesis.signed
+        async with signer(gw, 1) as a:
+            seq = await gw.call(lambda n: n.next_seq)
+            refused = [  # (ClOrdID, OrderSignature, what the reject must say)
+                ("u", None, "missing"),
+                ("m", "zz" * 64, "malformed"),
+                ("short", "ab" * 63, "malformed"),
+                ("k", place_sig(1, "k", 99_000, 2, by=2), "does not match"),  # another key
+                ("p", place_sig(1, "p", 98_000, 2), "does not match"),  # signed another price
+            ]
+            for cl, sig, why in refused:
+                await send_d(a, cl, 99_000, 2, sig)
+                rej = await a.report(cl)
+                assert (rej.msg_type, rej.get(Tag.ExecType), rej.get(Tag.OrdStatus)) == (
+                    "8", "8", "8",
+                )
+                assert rej.get(Tag.OrdRejReason) == "99" and why in text(rej), text(rej)
+                assert "OrderSignature" in text(rej)
+            # nothing was sequenced, no order counted against the account
+            assert await gw.call(lambda n: n.next_seq) == seq
+            assert gw.router.open_orders(1) == 0
+            # the ClOrdID was not burnt: the same order, signed, is accepted
+            await send_d(a, "u", 99_000, 2, place_sig(1, "u", 99_000, 2))
+            await a.wait_for(lambda: any(r.get(Tag.ExecType) == "0" for r in a.reports["u"]))
+            # the client signs by itself
+            cl = await a.place(SYM, "2", 3, 100_010)
+            assert (await a.report(cl)).get(Tag.ExecType) == "0"
+            block = await gw.seal()
+            assert isinstance(block, Block)
+            orders = [c for c in block.commands if isinstance(c, PlaceOrder)]
+            assert len(orders) == 2
+            assert all(len(c.sig) == 64 and command_signature_ok(c, *pub(1)) for c in orders)
+
+    run(tmp_path, body, signed=True)
+
+
+def test_signed_replace_signs_new_total_minus_filled(tmp_path: Path) -> None:
+    async def body(gw: Gateway) -> None:
+        async with signer(gw, 1) as maker, signer(gw, 2) as taker:
+            sell = await maker.place(SYM, "2", 5, 100_010)
+            oid = (await maker.report(sell, "0")).get(Tag.OrderID) or ""
+            buy = await taker.place(SYM, "1", 2, 100_010, tif="3")
+            await taker.report(buy, "F")
+            await maker.report(sell, "F")  # CumQty 2
+            # a G signed as if nothing had filled: the gateway builds qty 6 - 2, not 6 - 0
+            stale = replace_command(1, MARKET.market_id, int(oid), "stale", 100_012, 6, 0)
+            g = [(Tag.OrigClOrdID, sell), (Tag.ClOrdID, "stale"), (Tag.OrderID, oid),
+                 (Tag.Symbol, SYM), (Tag.Side, "2"), (Tag.TransactTime, format_utc_timestamp(0)),
+                 (Tag.OrderQty, "6"), (Tag.OrdType, "2"), (Tag.Price, "100012")]  # fmt: skip
+            sig = sign_command(key(1), stale).sig.hex()
+            await maker.send("G", [*g, (Tag.OrderSignature, sig)])
+            rej = await maker.report("stale")
+            assert rej.msg_type == "9" and rej.get(Tag.CxlRejResponseTo) == "2"
+            assert "does not match" in text(rej) and "re-sign" in text(rej), text(rej)
+            # unsigned: refused too
+            await maker.send("G", [(t, "unsigned" if t == Tag.ClOrdID else v) for t, v in g])
+            rej = await maker.report("unsigned")
+            assert rej.msg_type == "9" and "missing" in text(rej)
+            # the client signs with the OrderID and CumQty of its reports: accepted
+            rep = await maker.replace(sell, SYM, "2", 6, 100_012)
+            done = await maker.report(rep, "5")
+            assert done.get(Tag.LeavesQty) == "4" and done.get(Tag.Price) == "100012"
+            block = await gw.seal()
+            assert block is not None
+            (cmd,) = [c for c in block.commands if isinstance(c, ReplaceOrder)]
+            assert (cmd.qty, cmd.price) == (4, 100_012) and command_signature_ok(cmd, *pub(1))
+
+    run(tmp_path, body, signed=True)
+
+
+def test_unsigned_venue_takes_unsigned_orders_and_ignores_signatures(tmp_path: Path) -> None:
+    async def body(gw: Gateway) -> None:
+        assert not gw.node.genesis.signed
+        async with client(gw, 1) as a, signer(gw, 2) as b:
+            plain = await a.place(SYM, "2", 1, 100_010)
+            assert (await a.report(plain)).get(Tag.ExecType) == "0"
+            signed = await b.place(SYM, "2", 1, 100_011)  # carries a signature nobody checks
+            assert (await b.report(signed)).get(Tag.ExecType) == "0"
+            block = await gw.seal()
+            assert block is not None
+            assert [c.sig for c in block.commands if isinstance(c, PlaceOrder)] == [b"", b""]
+
+    run(tmp_path, body)

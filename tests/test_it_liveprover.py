@@ -1,5 +1,6 @@
 """Live proving in the running venue: real node, real prover pool with the test-size block
-circuit, real gateway and client on 127.0.0.1; proofs are checked from the store."""
+circuit (signed for the demo venue, whose traders sign their orders), real gateway and client
+on 127.0.0.1; proofs are checked from the store."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from matching import AddAccount, Block, Deposit, MassCancel, Side, TimeInForce
+from matching import AddAccount, Block, Deposit, MassCancel, PlaceOrder, Side, TimeInForce
+from matching.encoding import decoder
 from proofs.eddsa import private_to_public
+from proofs.signing import command_signature_ok
 from venue.client import FixClient
 from venue.demo import PROVABLE_GENESIS, trader_key
 from venue.fix import Tag
@@ -18,7 +21,7 @@ from venue.liveprover import LiveProver
 from venue.node import VenueNode
 from venue.proving import verify_stored
 
-from .test_coverage_proving import ACCOUNTS, TRADES, UNBOUNDED, Clock, place
+from .test_coverage_proving import ACCOUNTS, TRADES, UNBOUNDED, UNSIGNED, Clock, place
 
 ROOT = Path(__file__).resolve().parent.parent
 SYM = "PB1-PERP"
@@ -30,9 +33,11 @@ def shared_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PROVENBOOK_CIRCUIT_CACHE", str(ROOT / ".cache" / "circuits"))
 
 
-def test_traders_see_their_orders_proven_and_the_proven_price(tmp_path: Path) -> None:
+def test_traders_see_their_signed_orders_proven_and_the_proven_price(tmp_path: Path) -> None:
+    assert PROVABLE_GENESIS.signed  # the signed circuit checks every order's signature
     node = VenueNode(tmp_path, PROVABLE_GENESIS, engine="reference", fsync=False)
     prover = LiveProver(node, workers=1)
+    assert prover.size.signed
     prover.start()
 
     async def main() -> tuple[str | None, list, int]:
@@ -43,8 +48,9 @@ def test_traders_see_their_orders_proven_and_the_proven_price(tmp_path: Path) ->
                 x, y = private_to_public(trader_key(a))
                 cmds += [AddAccount(0, 0, a, x, y), Deposit(0, 0, a, 10**13)]
             await gw.submit_commands(cmds)  # block 1 (4 commands)
-            maker = FixClient(gw.url, 1, trader_key(1))
-            taker = FixClient(gw.url, 2, trader_key(2))
+            markets = PROVABLE_GENESIS.markets  # the clients sign their orders
+            maker = FixClient(gw.url, 1, trader_key(1), markets=markets)
+            taker = FixClient(gw.url, 2, trader_key(2), markets=markets)
             await maker.connect()
             await taker.connect()
             try:
@@ -67,10 +73,16 @@ def test_traders_see_their_orders_proven_and_the_proven_price(tmp_path: Path) ->
         node.flush()
         top = node.height
         assert prover.wait(top, 120), prover.halted
+        block = decoder(Block).decode(node.blocks.get(height))
     finally:
         prover.close()
         node.close()
     assert finality == "proven" and height == 2
+    # the proven block holds both orders with the signatures their traders made
+    orders = [c for c in block.commands if isinstance(c, PlaceOrder)]
+    assert [c.account for c in orders] == [1, 2]
+    for c in orders:
+        assert command_signature_ok(c, *private_to_public(trader_key(c.account)))
     # the trade's block publishes the fill price, proven, to every session
     assert (SYM, 2, 100_010, "block") in prices
     assert prover.halted is None and prover.proven_height == top >= 2
@@ -125,7 +137,7 @@ def test_restart_starts_from_the_newest_snapshot_below_the_unproven_blocks(
     from venue.blockstore import BlockStore
     from venue.proving import PROOF_KIND
 
-    node = VenueNode(tmp_path, PROVABLE_GENESIS, engine="reference", fsync=False, clock=Clock(),
+    node = VenueNode(tmp_path, UNSIGNED, engine="reference", fsync=False, clock=Clock(),
                      snapshot_every=2)  # fmt: skip
     node.submit(ACCOUNTS)  # block 1
     for i in range(4):  # blocks 2..5, one order each

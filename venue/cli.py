@@ -132,7 +132,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         console.print(f"venue data directory: {data}")
         engine = "cython" if CEngine is not None else "reference"
 
-        console.rule("1. traders on the FIX-over-WebSocket gateway; every block proved live")
+        console.rule("1. traders send signed orders to the FIX gateway; every block proved live")
         with _progress() as p:
             task = p.add_task("trading rounds", total=args.rounds)
             stages: dict[str, object] = {}

@@ -8,6 +8,15 @@ detects gaps in the server's sequence and asks for a resend, keeps every Executi
 per ClOrdID, keeps ``LocalBook`` copies from W/X
 (re-requesting a snapshot on a gap or checksum mismatch) and follows finality from the
 BlockHeight of reports plus U1/U2 broadcasts.
+
+Signed orders (a venue with ``Genesis.signed``): created with ``markets`` (the venue's
+``MarketConfig``s), the client signs every NewOrderSingle and OrderCancelReplaceRequest with
+its key: OrderSignature(5017) = the signature of ``intent_hash`` of the engine command the
+gateway will build (``venue.orders.place_command`` / ``replace_command``, the same
+functions). A replace's command carries the order's engine id and ``OrderQty − CumQty``, so
+the client takes OrderID and CumQty from the reports it has received: a fill still in flight
+makes the gateway refuse the replace ("re-sign"), and a replace of an order it has no
+OrderID for yet (not acknowledged, or rejected) goes out unsigned for the gateway to refuse.
 """
 
 from __future__ import annotations
@@ -17,18 +26,20 @@ import contextlib
 import itertools
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
+from matching.types import MarketConfig, PlaceOrder, ReplaceOrder
 from proofs.eddsa import sign_poseidon
+from proofs.signing import sign_command
 
 from .fix import Codec, Encoding, FixMessage, Tag
 from .fix.codec import detect_encoding, format_utc_timestamp
 from .gateway import logon_message
 from .marketdata import LocalBook
-from .orders import FINALITY_STATES
+from .orders import FINALITY_STATES, place_command, replace_command
 
 __all__ = ["FixClient", "LogonRejected"]
 
@@ -49,6 +60,8 @@ class FixClient:
     :param private_key: 32-byte EdDSA-Poseidon private key.
     :param encoding: wire encoding (FIX JSON by default, or tag=value SOH/pipe).
     :param cancel_on_disconnect: False sends CancelOnDisconnect(5013)=N at logon.
+    :param markets: the venue's markets; given, ``place`` and ``replace`` sign their orders
+        (OrderSignature, see module docstring), as a signed venue requires.
     """
 
     def __init__(
@@ -62,8 +75,11 @@ class FixClient:
         target_comp_id: str = "PROVENBOOK",
         heartbeat: int = 30,
         cancel_on_disconnect: bool = True,
+        markets: Iterable[MarketConfig] | None = None,
     ) -> None:
         self.url = url
+        #: Symbol -> market, when the client signs its orders (None: it does not)
+        self.markets = {m.symbol: m for m in markets} if markets is not None else None
         self.account = account
         self.private_key = private_key
         self.codec = Codec(encoding, 1 << 22)
@@ -91,6 +107,9 @@ class FixClient:
         self._md_ids = itertools.count(1)
         self._resyncing: set[str] = set()
         self._sent: dict[int, FixMessage] = {}
+        #: ClOrdID -> OrderID, and OrderID -> CumQty, from ExecutionReports (signed replaces)
+        self._order_ids: dict[str, str] = {}
+        self._cum: dict[str, int] = {}
         #: sent application messages kept for ResendRequest
         self.max_stored = 10_000
 
@@ -194,6 +213,12 @@ class FixClient:
         body.append((Tag.TimeInForce, tif))
         if post_only:
             body.append((Tag.ExecInst, "6"))
+        m = self.markets.get(symbol) if self.markets is not None else None
+        if m is not None and qty > 0 and (price is None or price > 0):
+            # Otherwise unsigned: the gateway refuses the symbol / quantity / price itself.
+            cmd = place_command(self.account, m, cl, side, "1" if price is None else "2", tif,
+                                price, qty, post_only=post_only)  # fmt: skip
+            body.append((Tag.OrderSignature, self._signature(cmd)))
         await self.send("D", body)
         return cl
 
@@ -210,14 +235,28 @@ class FixClient:
         return cl
 
     async def replace(self, orig: str, symbol: str, side: str, qty: int, price: int) -> str:
-        """OrderCancelReplaceRequest; ``qty`` is the new total OrderQty (FIX semantics)."""
+        """OrderCancelReplaceRequest; ``qty`` is the new total OrderQty (FIX semantics).
+
+        Signing, it also sends the OrderID it signed for (module docstring)."""
         cl = self.new_cl_ord_id()
-        await self.send("G", [
+        body: list[tuple[int, str]] = [
             (Tag.OrigClOrdID, orig), (Tag.ClOrdID, cl), (Tag.Symbol, symbol), (Tag.Side, side),
             (Tag.TransactTime, format_utc_timestamp(time.time_ns())), (Tag.OrderQty, str(qty)),
             (Tag.OrdType, "2"), (Tag.Price, str(price)),
-        ])  # fmt: skip
+        ]  # fmt: skip
+        m = self.markets.get(symbol) if self.markets is not None else None
+        oid = self._order_ids.get(orig)
+        if m is not None and oid is not None and price > 0:
+            cum = self._cum.get(oid, 0)
+            if qty > cum:  # else unsigned: the gateway refuses OrderQty <= CumQty itself
+                cmd = replace_command(self.account, m.market_id, int(oid), cl, price, qty, cum)
+                body += [(Tag.OrderID, oid), (Tag.OrderSignature, self._signature(cmd))]
+        await self.send("G", body)
         return cl
+
+    def _signature(self, cmd: PlaceOrder | ReplaceOrder) -> str:
+        """OrderSignature(5017) for ``cmd``: hex of its 64-byte signature by our key."""
+        return sign_command(self.private_key, cmd).sig.hex()
 
     async def mass_cancel(
         self, symbol: str | None = None, *, dead_man_ms: int | None = None
@@ -307,6 +346,19 @@ class FixClient:
 
     # ------------------------------------------------------------------ receiving
 
+    def _track_order(self, report: FixMessage) -> None:
+        """Remember the engine order id of the report's ClOrdIDs and the order's CumQty (the
+        highest seen: reports may be resent late), which a signed replace must sign."""
+        oid = report.get(Tag.OrderID)
+        if not oid or not oid.isdigit():  # "NONE": rejected before the engine named it
+            return
+        for cl in (report.get(Tag.ClOrdID), report.get(Tag.OrigClOrdID)):
+            if cl:
+                self._order_ids[cl] = oid
+        cum = report.get(Tag.CumQty) or "0"
+        if cum.isdigit():
+            self._cum[oid] = max(self._cum.get(oid, 0), int(cum))
+
     def _decode(self, frame: str | bytes) -> FixMessage:
         text = frame if isinstance(frame, str) else frame.decode()
         if self.codec.encoding is not detect_encoding(text[:64]):
@@ -370,6 +422,8 @@ class FixClient:
             cl = msg.get(Tag.ClOrdID)
             if cl is not None:
                 self.reports[cl].append(msg)
+            if kind == "8":
+                self._track_order(msg)
         elif kind == "W":
             sym = msg.get(Tag.Symbol) or ""
             self.books.setdefault(sym, LocalBook(sym)).apply_snapshot(msg)

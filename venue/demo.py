@@ -4,11 +4,17 @@
    gateway on 127.0.0.1; accounts are opened with EdDSA-Poseidon keys.
 2. Traders connect as real FIX clients (FIX JSON and tag=value), log on by signing the
    gateway's challenge, and trade: market makers quote around a drifting mid, takers send
-   IOC and market orders, makers cancel and replace. Every report is awaited.
+   IOC and market orders, makers cancel and replace. Every report is awaited. The venue is
+   signed (``Genesis.signed``): every order and replace carries the trader's EdDSA-Poseidon
+   signature of the exact engine command (OrderSignature), the gateway refuses any other,
+   and the signatures travel in the blocks.
 3. Blocks are sealed; each carries its settlement price (VWAP of the block's fills) and the
    traders see their orders' finality move from "sequenced" to "in block".
 4. Every block is proved live while the traders trade (``venue.liveprover``: the v1 block
-   circuit, Groth16, development keys, a pool of prover processes); proofs are stored beside
+   circuit compiled signed, so each proof also checks every order's signature against the
+   key its account registered; Groth16, development keys, a pool of prover processes). The
+   first run compiles and sets up that circuit (a minute or two; cached in
+   ``~/.cache/provenbook/circuits``, or ``$PROVENBOOK_CIRCUIT_CACHE``). Proofs are stored beside
    the blocks, and the traders see their orders become "proven" and each block's settlement
    price arrive as a proven price.
 5. The venue is closed and restarted from disk: it must land on the same state root.
@@ -82,8 +88,13 @@ async def _trade(
         x, y = private_to_public(trader_key(a))
         cmds += [AddAccount(0, 0, a, x, y), Deposit(0, 0, a, 10**13)]
     await gw.submit_commands(cmds)
+    # a signed venue: the clients sign their orders (they know the markets to build the
+    # engine command they sign, exactly as the gateway will)
+    markets = gw.node.genesis.markets if gw.node.genesis.signed else None
     clients = [
-        FixClient(gw.url, a, trader_key(a), encoding=_ENCODINGS[i % len(_ENCODINGS)])
+        FixClient(
+            gw.url, a, trader_key(a), encoding=_ENCODINGS[i % len(_ENCODINGS)], markets=markets
+        )
         for i, a in enumerate(accounts)
     ]
     for c in clients:
@@ -148,10 +159,11 @@ async def _trade(
 #: steps per block, 16 accounts, 16 order slots per side) whose every block fits it by
 #: construction: a taker touches at most 3 makers, an account rests at most 3 orders, so no
 #: command takes more than 8 steps (``proofs.steps.worst_command_steps``), and a block closes
-#: once fewer than 8 of its 12 steps are left.
+#: once fewer than 8 of its 12 steps are left. Signed: orders carry the traders' signatures
+#: and the blocks are proved with ``proofs.verify.TEST_SIZE_SIGNED``.
 PROVABLE_GENESIS = Genesis(
     default_markets(1), account_depth=4, order_depth=4, block_commands=4, block_steps=12,
-    step_reserve=8, max_matches=3, max_open_orders=3,
+    step_reserve=8, max_matches=3, max_open_orders=3, signed=True,
 )  # fmt: skip
 
 

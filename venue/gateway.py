@@ -29,6 +29,11 @@ are now in_block. A U1 is sent only after the ExecutionReports of the commands i
 (FinalityState proven / on_chain) the same way; ``on_proven_price`` broadcasts U3. The
 client library (``venue.client``) turns these into per-ClOrdID finality.
 
+Signed venues (``Genesis.signed``): NewOrderSingle and OrderCancelReplaceRequest must carry
+OrderSignature(5017), the account key's signature of the engine command they become; the
+``OrderRouter`` checks it against the same key registry before anything is sequenced and
+rejects the order with a reason otherwise (``venue.orders`` module docstring).
+
 Cancel-on-disconnect: on by default; Logon CancelOnDisconnect(5013)=N opts out. When a
 connection of an account that did not opt out ends, a MassCancel of all the account's
 orders is submitted (account-wide: the engine scopes orders by account).
@@ -216,11 +221,15 @@ class Gateway:
         self.trusted = not check_outbound
         self.logger = logger or logging.getLogger("venue.gateway")
         markets = node.genesis.markets
-        self.router = OrderRouter(markets, max_open_orders=max_open_orders)
+        #: account -> registered key (x, y), from AddAccount: logon, and orders when signed
+        self._keys: dict[int, tuple[int, int]] = {}
+        self.router = OrderRouter(
+            markets, max_open_orders=max_open_orders,
+            signing_keys=self._keys if node.genesis.signed else None,
+        )  # fmt: skip
         self.feed = MarketDataFeed(markets)
         self._queue_size = queue_size
         self._queue: asyncio.Queue[tuple[Any, ...]] | None = None
-        self._keys: dict[int, tuple[int, int]] = {}
         self._by_account: dict[int, set[_Conn]] = {}
         self._conns: set[_Conn] = set()
         self._md_subs: dict[int, set[_Conn]] = {}

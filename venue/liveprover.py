@@ -36,7 +36,7 @@ from collections.abc import Callable
 
 from matching import Block
 from matching.encoding import decoder
-from proofs.verify import TEST_SIZE, CircuitSize
+from proofs.verify import CircuitSize
 from proofs.witness import BlockProverState, BlockWitness, UnsupportedInCircuit
 
 from .node import VenueNode, snapshot_decoder
@@ -62,15 +62,16 @@ class LiveProver:
         self,
         node: VenueNode,
         *,
-        size: CircuitSize = TEST_SIZE,
+        size: CircuitSize | None = None,
         workers: int = 1,
         backend: str = "local",
         on_proven: Callable[[int, Block], None] | None = None,
         progress: Callable[[str, int, int], None] | None = None,
     ) -> None:
         self.node = node
-        self.circuit = circuit_for(node.genesis, size)  # ValueError when the venue does not fit
-        self.size = size
+        # ValueError when the venue does not fit; None: the test size, signed iff the venue is
+        self.circuit = circuit_for(node.genesis, size)
+        self.size = self.circuit.size
         self.workers = workers
         self.backend = backend
         self.on_proven = on_proven

@@ -104,6 +104,10 @@ class Genesis(msgspec.Struct, frozen=True):
     max_matches: int = 0
     #: > 0: resting orders one account may hold, which bounds a mass cancel's steps
     max_open_orders: int = 0
+    #: PlaceOrder / ReplaceOrder / Withdraw must carry the account's signature
+    #: (``proofs.signing``): the gateway refuses unsigned ones and the blocks are proved with
+    #: the signed block circuit (``venue.proving.circuit_for``)
+    signed: bool = False
 
     def __post_init__(self) -> None:
         if not 1 <= self.account_depth <= 20 or not 1 <= self.order_depth <= 24:

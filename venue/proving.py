@@ -1,13 +1,13 @@
 """Proving a venue's blocks: witness builder → prover pool → proofs stored beside the blocks.
 
 The venue's genesis must match the compiled block circuit (one market, the circuit's tree
-depths, at most N commands per block): ``circuit_for(genesis)`` says which size fits or why
-none does. Witnesses are built in block order from genesis (each block's witness needs the
-state after the previous one); proofs are made in parallel by ``venue.prover.ProverPool`` and
-stored in block order with ``BlockStore.put_proof``. A block the v1 circuit cannot describe
-(``UnsupportedInCircuit``, or more steps than the circuit size has) is reported and left
-unproven; nothing after it can be proven
-either, because its post-state is what the next block's proof starts from.
+depths, at most N commands per block, signed iff ``Genesis.signed``):
+``circuit_for(genesis)`` says which size fits or why none does. Witnesses are built in block
+order from genesis (each block's witness needs the state after the previous one); proofs are
+made in parallel by ``venue.prover.ProverPool`` and stored in block order with
+``BlockStore.put_proof``. A block the v1 circuit cannot describe (``UnsupportedInCircuit``, or
+more steps than the circuit size has) is reported and left unproven; nothing after it can be
+proven either, because its post-state is what the next block's proof starts from.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import msgspec
 from matching import Block
 from matching.encoding import decoder
 from proofs.circom import circuit_stats
-from proofs.verify import TEST_SIZE, BlockCircuit, CircuitSize, verify_block
+from proofs.verify import TEST_SIZE, TEST_SIZE_SIGNED, BlockCircuit, CircuitSize, verify_block
 from proofs.witness import BlockProverState, UnsupportedInCircuit
 
 from .blockstore import BlockStore
@@ -51,8 +51,21 @@ class ProvingReport(msgspec.Struct):
     prove_seconds: list[float] = msgspec.field(default_factory=list)
 
 
-def circuit_for(genesis: Genesis, size: CircuitSize = TEST_SIZE) -> BlockCircuit:
-    """The block circuit for ``genesis``; ValueError when the venue does not fit ``size``."""
+def circuit_for(genesis: Genesis, size: CircuitSize | None = None) -> BlockCircuit:
+    """The block circuit for ``genesis``; ValueError when the venue does not fit ``size``.
+
+    ``size`` defaults to the test size, signed (``TEST_SIZE_SIGNED``) for a signed venue. A
+    signed venue needs a signed circuit and an unsigned venue an unsigned one: an unsigned
+    circuit would prove blocks whose orders nobody authorised, and a signed one cannot prove
+    the unsigned commands of a venue that never asked traders to sign."""
+    if size is None:
+        size = TEST_SIZE_SIGNED if genesis.signed else TEST_SIZE
+    if size.signed != genesis.signed:
+        want = "signed" if genesis.signed else "unsigned"
+        raise ValueError(
+            f"the venue is {want} (Genesis.signed={genesis.signed}) but circuit size "
+            f"{size.name} is {'signed' if size.signed else 'unsigned'}: use a {want} size"
+        )
     if len(genesis.markets) != 1:
         raise ValueError("the v1 block circuit proves venues with exactly one market")
     if (genesis.order_depth, genesis.account_depth) != (size.order_depth, size.account_depth):
@@ -89,13 +102,14 @@ def prove_blocks(
     last: int | None = None,
     workers: int = 2,
     backend: str = "local",
-    size: CircuitSize = TEST_SIZE,
+    size: CircuitSize | None = None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> ProvingReport:
     """Prove the stored blocks of the venue at ``data`` that have no proof yet, up to ``last``."""
     root = Path(data)
     genesis = _genesis(root)
     circuit = circuit_for(genesis, size)
+    size = circuit.size
     if progress:
         progress("keys", 0, 1)
     ensure_keys(circuit)  # compile + set up once here, so the workers only load cached keys
@@ -143,7 +157,7 @@ def prove_blocks(
 
 
 def verify_stored(
-    data: str | os.PathLike[str], *, size: CircuitSize = TEST_SIZE
+    data: str | os.PathLike[str], *, size: CircuitSize | None = None
 ) -> list[tuple[int, bool]]:
     """Check every stored proof against its stored block header: (height, ok) in height order."""
     root = Path(data)

@@ -80,7 +80,8 @@ class ApplicationRequest(SessionEvent, frozen=True, kw_only=True):
 
 
 class NewOrderRequest(ApplicationRequest, frozen=True, kw_only=True):
-    """NewOrderSingle (D). ``post_only`` is ExecInst(18) containing ``6``."""
+    """NewOrderSingle (D). ``post_only`` is ExecInst(18) containing ``6``; ``signature`` is
+    OrderSignature(5017) as sent (hex, checked by the venue: ``venue.orders``)."""
 
     cl_ord_id: str
     symbol: str
@@ -90,6 +91,7 @@ class NewOrderRequest(ApplicationRequest, frozen=True, kw_only=True):
     price: str | None
     time_in_force: str
     post_only: bool
+    signature: str | None = None
 
 
 class CancelOrderRequest(ApplicationRequest, frozen=True, kw_only=True):
@@ -103,7 +105,7 @@ class CancelOrderRequest(ApplicationRequest, frozen=True, kw_only=True):
 
 
 class ReplaceOrderRequest(ApplicationRequest, frozen=True, kw_only=True):
-    """OrderCancelReplaceRequest (G)."""
+    """OrderCancelReplaceRequest (G); ``signature`` as on ``NewOrderRequest``."""
 
     cl_ord_id: str
     orig_cl_ord_id: str
@@ -115,6 +117,7 @@ class ReplaceOrderRequest(ApplicationRequest, frozen=True, kw_only=True):
     price: str | None
     time_in_force: str
     post_only: bool
+    signature: str | None = None
 
 
 class MassCancelRequest(ApplicationRequest, frozen=True, kw_only=True):

@@ -33,6 +33,14 @@ tag   name                type        meaning
 5016  DeadManTimeout      INT         on OrderMassCancelRequest (q): defer the mass
                                       cancel by this many ms unless refreshed (dead-man's
                                       switch); 0 disarms
+5017  OrderSignature      STRING      on NewOrderSingle (D) and OrderCancelReplaceRequest
+                                      (G): hex of the 64-byte packed EdDSA-Poseidon
+                                      signature, by the account's key, of ``intent_hash``
+                                      (``proofs.signing``) of the engine command the
+                                      gateway builds from the message (``venue.orders``:
+                                      ``place_command`` / ``replace_command``; for G its
+                                      qty is OrderQty − CumQty). Required by a signed
+                                      venue (``Genesis.signed``), ignored by others
 ====  ==================  ==========  ===================================================
 
 Custom messages (MsgType values starting with ``U`` are user-defined in FIX):
@@ -219,6 +227,7 @@ class Tag(enum.IntEnum):
     SettlementPrice = 5014
     BookChecksum = 5015
     DeadManTimeout = 5016
+    OrderSignature = 5017
 
 
 class Field(msgspec.Struct, frozen=True):
@@ -352,6 +361,7 @@ _FIELD_LIST = [
     _f(Tag.SettlementPrice, _T.PRICE),
     _f(Tag.BookChecksum, _T.INT),
     _f(Tag.DeadManTimeout, _T.INT),
+    _f(Tag.OrderSignature, _T.STRING),
 ]
 
 #: tag number -> Field
@@ -435,7 +445,7 @@ _MESSAGE_LIST = [
         "NewOrderSingle",
         False,
         [Tag.ClOrdID, Tag.Symbol, Tag.Side, Tag.TransactTime, Tag.OrderQty, Tag.OrdType],
-        [Tag.Account, Tag.Price, Tag.TimeInForce, Tag.ExecInst],
+        [Tag.Account, Tag.Price, Tag.TimeInForce, Tag.ExecInst, Tag.OrderSignature],
     ),
     _m(
         "F",
@@ -457,7 +467,14 @@ _MESSAGE_LIST = [
             Tag.OrderQty,
             Tag.OrdType,
         ],
-        [Tag.OrderID, Tag.Account, Tag.Price, Tag.TimeInForce, Tag.ExecInst],
+        [
+            Tag.OrderID,
+            Tag.Account,
+            Tag.Price,
+            Tag.TimeInForce,
+            Tag.ExecInst,
+            Tag.OrderSignature,
+        ],
     ),
     _m(
         "q",

@@ -897,6 +897,7 @@ class Session:
                 "price": g(Tag.Price),
                 "time_in_force": g(Tag.TimeInForce) or "0",
                 "post_only": "6" in (g(Tag.ExecInst) or "").split(" "),
+                "signature": g(Tag.OrderSignature),
             }
             if kind == "D":
                 return NewOrderRequest(**common, **order)
