@@ -238,3 +238,30 @@ def test_explicit_snapshot_and_restart_every_committer(tmp_path: Path, committer
     assert r.ok and r.last_height == again.height
     assert replay(tmp_path, from_snapshot=True).ok
     assert height > 0 and root
+
+
+def test_a_signed_venue_sequences_only_commands_its_proof_accepts(tmp_path: Path) -> None:
+    from matching import AddAccount, Deposit, OrderType, PlaceOrder, Side, TimeInForce
+    from proofs.eddsa import private_to_public
+    from proofs.signing import sign_command
+    from venue.demo import PROVABLE_GENESIS
+    from venue.node import InvalidCommand
+
+    key = bytes([7]) * 32
+    x, y = private_to_public(key)
+    node = VenueNode(tmp_path, PROVABLE_GENESIS, engine="reference", fsync=False, clock=Clock())
+    try:
+        order = PlaceOrder(0, 0, 1, 1, 0, Side.SELL, OrderType.LIMIT, TimeInForce.GTC, 100_010, 1)
+        # the key registered in the same batch signs the order
+        node.submit([AddAccount(0, 0, 1, x, y), Deposit(0, 0, 1, 10**9), sign_command(key, order)])
+        seq = node.next_seq
+        other = sign_command(bytes([8]) * 32, order)
+        for bad in (order, other, msgspec.structs.replace(sign_command(key, order), price=100_020)):
+            with pytest.raises(InvalidCommand):
+                node.submit([Deposit(0, 0, 1, 5), bad])
+            assert node.next_seq == seq  # nothing of the batch was sequenced
+        # an unknown account's order needs no signature: the engine rejects it
+        node.submit([msgspec.structs.replace(order, account=9)])
+        assert node.next_seq == seq + 1
+    finally:
+        node.close()

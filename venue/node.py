@@ -44,6 +44,7 @@ from pathlib import Path
 import msgspec
 
 from matching import (
+    AddAccount,
     Block,
     BlockBuilder,
     CEngine,
@@ -57,6 +58,7 @@ from matching import (
 from matching.block import BlockHeader, UnsealedBlock
 from matching.encoding import DecodeError, decode_command, decoder
 from matching.engine import EngineSnapshot
+from proofs.signing import SigningError, command_signature_ok, is_signed_type
 from proofs.state import CommitmentSnapshot, PoseidonState
 from proofs.steps import command_steps, worst_command_steps
 
@@ -379,6 +381,8 @@ class VenueNode:
         """
         if self.committer is not None and self.committer.error is not None:
             self.committer.flush()  # raises
+        if self.genesis.signed:
+            self._check_signatures(cmds)
         seq = self.next_seq
         ts = max(self.clock(), self.engine.last_ts)  # type: ignore[attr-defined]
         numbered = [msgspec.structs.replace(c, seq=seq + i, ts=ts) for i, c in enumerate(cmds)]
@@ -395,6 +399,33 @@ class VenueNode:
         self.journal.commit()
         self.last_cuts = []
         return [self._execute(c) for c in numbered]
+
+    def _check_signatures(self, cmds: Sequence[Command]) -> None:
+        """A signed venue sequences no order, replace or withdrawal its proof would refuse:
+        each must be signed by its account's registered key (``proofs.signing``), or the
+        block holding it could never be proved and live proving would halt there. The
+        gateway checks first (to answer each order with a reason); this is the guarantee for
+        every other caller. A command for an unknown account needs none: the engine rejects it
+        and a rejected command is proved without its signature."""
+        added: dict[int, tuple[int, int]] = {}
+        for i, c in enumerate(cmds):
+            if isinstance(c, AddAccount):
+                added.setdefault(c.account, (int(c.pubkey_x), int(c.pubkey_y)))
+                continue
+            if not is_signed_type(c):
+                continue
+            view = self.engine.account_view(c.account)  # type: ignore[attr-defined]
+            key = (int(view.pubkey_x), int(view.pubkey_y)) if view else added.get(c.account)
+            if key is None:
+                continue
+            try:
+                ok = command_signature_ok(c, *key)
+            except SigningError as exc:
+                raise InvalidCommand(f"command {i} of the batch: {exc}") from exc
+            if not ok:
+                raise InvalidCommand(
+                    f"command {i} of the batch is not signed by account {c.account}'s key"
+                )
 
     def _execute(self, cmd: Command) -> list[Event]:
         if self.committer is None:
