@@ -711,17 +711,7 @@ class ReferenceEngine:
                 break
             assert maker is not None
             if left == 0:  # still crossing: the rest may neither trade on nor rest
-                events.append(
-                    OrderCancelled(
-                        seq,
-                        taker.order_id,
-                        taker.account,
-                        taker.market,
-                        taker.qty,
-                        CancelReason.MATCH_LIMIT,
-                    )
-                )
-                taker.qty = 0
+                self._cancel_taker(seq, taker, CancelReason.MATCH_LIMIT)
                 return
             left -= 1
             if maker.account == taker.account:
@@ -738,17 +728,7 @@ class ReferenceEngine:
                     continue
                 if stp == StpMode.CANCEL_BOTH:
                     self._remove(maker, CancelReason.SELF_TRADE, seq)
-                events.append(
-                    OrderCancelled(
-                        seq,
-                        taker.order_id,
-                        taker.account,
-                        taker.market,
-                        taker.qty,
-                        CancelReason.SELF_TRADE,
-                    )
-                )
-                taker.qty = 0
+                self._cancel_taker(seq, taker, CancelReason.SELF_TRADE)
                 return
             q = min(taker.qty, maker.qty)
             price = maker.price
@@ -789,16 +769,14 @@ class ReferenceEngine:
             if rests:
                 self._rest(taker)
             else:
-                events.append(
-                    OrderCancelled(
-                        seq,
-                        taker.order_id,
-                        taker.account,
-                        taker.market,
-                        taker.qty,
-                        CancelReason.IOC_REMAINDER,
-                    )
-                )
+                self._cancel_taker(seq, taker, CancelReason.IOC_REMAINDER)
+
+    def _cancel_taker(self, seq: int, taker: _Order, reason: int) -> None:
+        """The taker's remaining quantity is cancelled (it never rested)."""
+        self._events.append(
+            OrderCancelled(seq, taker.order_id, taker.account, taker.market, taker.qty, reason)
+        )
+        taker.qty = 0
 
     def _fill(self, a: _Account, market: int, side: int, price: int, q: int) -> None:
         """Apply a fill of ``q`` lots at ``price`` to ``a``'s position; realise PnL."""
