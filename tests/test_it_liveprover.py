@@ -160,3 +160,15 @@ def test_restart_starts_from_the_newest_snapshot_below_the_unproven_blocks(
     finally:
         node.close()
     assert verify_stored(tmp_path)[3:] == [(h, True) for h in range(4, top + 1)]
+
+
+def test_a_failed_start_leaves_the_node_as_it_was(tmp_path: Path) -> None:
+    node = VenueNode(tmp_path, PROVABLE_GENESIS, engine="reference", fsync=False)
+    try:
+        prover = LiveProver(node, backend="smoke-signals")
+        with pytest.raises(ValueError, match="backend"):
+            prover.start()
+        assert node.on_block is None  # unhooked again
+        node.seal()  # and the venue goes on
+    finally:
+        node.close()

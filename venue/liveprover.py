@@ -113,6 +113,16 @@ class LiveProver:
         # thread skips heights it already has), never zero times.
         self._previous = self.node.on_block
         self.node.on_block = self._on_block
+        try:
+            self._catch_up()
+        except BaseException:
+            self.close()  # unhook the node, stop the workers: nothing half-started is left
+            raise
+        self._thread = threading.Thread(target=self._run, name="live-prover", daemon=True)
+        self._thread.start()
+
+    def _catch_up(self) -> None:
+        """Rebuild the witness state and hand the stored blocks without a proof to the pool."""
         stored = self.node.blocks
         done = set(stored.proven_heights())
         first_unproven = next(h for h in range(1, stored.last_height + 2) if h not in done)
@@ -130,8 +140,6 @@ class LiveProver:
             self._take(_block_decoder.decode(payload), submit=h >= first_unproven)
             if self.progress:
                 self.progress("catch-up", h, top)
-        self._thread = threading.Thread(target=self._run, name="live-prover", daemon=True)
-        self._thread.start()
 
     def _start_state(self, proven: int) -> tuple[BlockProverState, int]:
         """The prover state after the newest snapshot at or below ``proven``, or genesis."""
