@@ -97,6 +97,11 @@ class Block(Canonical):
     event_offsets: tuple[int, ...]
     diff: StateDiff
 
+    def command_events(self) -> list[tuple[Command, tuple[Event, ...]]]:
+        """Each command with the events it caused, in block order."""
+        bounds = [*self.event_offsets, len(self.events)]
+        return [(c, self.events[bounds[i] : bounds[i + 1]]) for i, c in enumerate(self.commands)]
+
 
 class UnsealedBlock(Canonical):
     """A cut block: everything its header needs that only the engine can say, no hashes yet.

@@ -619,7 +619,6 @@ def command_ops(cmd: Command, events: Sequence[Event], ledger: OrderLedger) -> l
 def block_ops(block: Block, ledger: OrderLedger) -> list[StepParams]:
     """The account ops of a whole block, command by command (updates ``ledger``)."""
     ops: list[StepParams] = []
-    bounds = [*block.event_offsets, len(block.events)]
-    for i, cmd in enumerate(block.commands):
-        ops += command_ops(cmd, block.events[bounds[i] : bounds[i + 1]], ledger)
+    for cmd, events in block.command_events():
+        ops += command_ops(cmd, events, ledger)
     return ops

@@ -636,11 +636,10 @@ def derive_ops(
     """
     sh = _Shadow(side, final)
     our_side = Side(side_id)
-    bounds = [*block.event_offsets, len(block.events)]
-    for ci in range(len(block.commands)):
+    for _, events in block.command_events():
         taker: OrderView | None = None
         remaining = 0
-        for ev in block.events[bounds[ci] : bounds[ci + 1]]:
+        for ev in events:
             if isinstance(ev, OrderAccepted):
                 taker = None
                 if ev.market == market and ev.side == our_side:

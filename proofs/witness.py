@@ -732,12 +732,11 @@ class _Builder:
         for s in (Side.BUY, Side.SELL):
             final = final_slots(st.poseidon, mid, s)
             self.queues[s] = deque(derive_ops(st.sides[s], block, mid, s, final))
-        bounds = [*block.event_offsets, len(block.events)]
         per_command: list[int] = []
         kinds: list[tuple[str, ...]] = []
-        for i, cmd in enumerate(block.commands):
+        for cmd, events in block.command_events():
             n0 = len(self.steps)
-            self._command(cmd, block.events[bounds[i] : bounds[i + 1]])
+            self._command(cmd, events)
             per_command.append(len(self.steps) - n0)
             kinds.append(tuple(s.kind.name for s in self.steps[n0:]))
         if any(self.queues[s] for s in self.queues):

@@ -81,10 +81,9 @@ def _stream(seed: int, accounts: int, n: int, collateral: int) -> tuple[Workload
 
 def _check_rejections(trace: AccountTrace, b: Block, i: int, m: MarketParams) -> int:
     """The model agrees with the engine's margin/collateral rejections of command ``i``."""
-    cmd = b.commands[i]
-    end = b.event_offsets[i + 1] if i + 1 < len(b.commands) else len(b.events)
+    cmd, events = b.command_events()[i]
     n = 0
-    for ev in b.events[b.event_offsets[i] : end]:
+    for ev in events:
         if not isinstance(ev, Rejected):
             continue
         if ev.code == ResultCode.INSUFFICIENT_MARGIN and isinstance(cmd, PlaceOrder):

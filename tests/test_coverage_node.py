@@ -43,6 +43,16 @@ def feed(node: VenueNode, w: Workload, n: int, batch: int = 8) -> None:
         node.submit(cmds[i : i + batch])
 
 
+def assert_replays(data: Path, height: int, root: int) -> None:
+    """Every engine, from genesis and from the newest snapshot, lands on ``height``/``root``."""
+    for engine in ["reference"] + (["cython"] if CEngine is not None else []):
+        for from_snapshot in (False, True):
+            r = replay(data, engine=engine, from_snapshot=from_snapshot)
+            assert r.ok, r.mismatch
+            assert (r.last_height, r.last_root) == (height, root)
+            assert (r.start_height > 0) == from_snapshot
+
+
 def test_workload_blocks_replay_same_roots(tmp_path: Path) -> None:
     w = Workload(5, accounts=30, target_resting=300)
     node = VenueNode(
@@ -53,13 +63,7 @@ def test_workload_blocks_replay_same_roots(tmp_path: Path) -> None:
     height, root = node.height, node.commitment.root
     node.close()
     assert height > 20
-    engines = ["reference"] + (["cython"] if CEngine is not None else [])
-    for engine in engines:
-        for from_snapshot in (False, True):
-            r = replay(tmp_path, engine=engine, from_snapshot=from_snapshot)
-            assert r.ok, r.mismatch
-            assert (r.last_height, r.last_root) == (height, root)
-            assert (r.start_height > 0) == from_snapshot
+    assert_replays(tmp_path, height, root)
     # restart from snapshot + blocks + journal
     again = VenueNode(tmp_path, engine="reference", fsync=False)
     assert again.snapshot_from > 0
@@ -87,16 +91,9 @@ def test_match_limit_and_step_budget_replay_from_genesis_and_snapshots(tmp_path:
     # while its commands stay within the reserve
     assert min(len(b.commands) for b in blocks[:-1]) < 16
     for b in blocks:
-        ends = [*b.event_offsets[1:], len(b.events)][: len(b.commands)]
-        costs = [command_steps(c, b.events[i:j]) for c, i, j in
-                 zip(b.commands, b.event_offsets, ends, strict=True)]  # fmt: skip
+        costs = [command_steps(c, events) for c, events in b.command_events()]
         assert sum(costs) <= 48 or max(costs) > 12
-    engines = ["reference"] + (["cython"] if CEngine is not None else [])
-    for engine in engines:
-        for from_snapshot in (False, True):
-            r = replay(tmp_path, engine=engine, from_snapshot=from_snapshot)
-            assert r.ok, r.mismatch
-            assert (r.last_height, r.last_root) == (height, root)
+    assert_replays(tmp_path, height, root)
     again = VenueNode(tmp_path, engine="auto", fsync=False)
     assert (again.height, again.commitment.root) == (height, root)
     again.close()

@@ -39,11 +39,7 @@ def _blocks(seed: int, commands: int, engine_limits: dict[str, int] | None = Non
 
 
 def _costs(block) -> list[int]:
-    ends = [*block.event_offsets[1:], len(block.events)][: len(block.commands)]
-    return [
-        command_steps(c, block.events[a:b])
-        for c, a, b in zip(block.commands, block.event_offsets, ends, strict=True)
-    ]
+    return [command_steps(c, events) for c, events in block.command_events()]
 
 
 @pytest.mark.parametrize("seed", [5, 11])
