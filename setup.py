@@ -44,12 +44,18 @@ if mode != "no" and os.path.exists("cython_ext/_poseidon.pyx"):
             depends=[
                 "cython_ext/includes/bn254.h",
                 "cython_ext/includes/bn254_poseidon_constants.h",
+                "cython_ext/includes/babyjub.h",
             ],
             optional=(mode != "yes"),
             extra_compile_args=["-O3"] if not debug else ["-O0", "-g"],
             define_macros=[("CYTHON_TRACE", "1")] if debug else [],
         )
     )
+
+# BUILD_ONLY=proofs._poseidon builds just that extension (parallel work on another one).
+only = os.environ.get("BUILD_ONLY")
+if only:
+    extensions = [e for e in extensions if e.name == only]
 
 if extensions:
     import Cython

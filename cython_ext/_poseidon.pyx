@@ -1,5 +1,7 @@
 # cython: language_level=3, embedsignature=True
-"""Compiled circomlib ``Poseidon(2)`` over BN254 (the fast backend of ``proofs.poseidon``).
+"""Compiled circomlib ``Poseidon(2)`` and ``Poseidon(1..5)`` over BN254 (the fast backend of
+``proofs.poseidon``), and circomlib EdDSA-Poseidon verification on Baby Jubjub (the fast path of
+``proofs.eddsa.verify_poseidon``; curve arithmetic in ``cython_ext/includes/babyjub.h``).
 
 The field arithmetic and the permutation are C in ``cython_ext/includes/bn254.h``: four 64-bit
 limbs in Montgomery form, the optimised (sparse partial-round) form of the permutation, and
@@ -28,8 +30,25 @@ cdef extern from "includes/bn254.h":
     int pb_have_adx()
     int pb_fe_from_py(object o, uint64_t *a) except -1
     object pb_fe_to_py(const uint64_t *a)
+    int PB_POSEIDON_MAX_INPUTS
+    void pb_poseidon_groups(uint64_t *out, const uint64_t *inp, size_t groups, int n,
+                            int adx) nogil
 
-__all__ = ["ARITHMETIC", "FIELD_MODULUS", "hash2", "hash_pairs"]
+cdef extern from "includes/babyjub.h":
+    void pb_bj_init(int adx)
+    int pb_eddsa_poseidon_verify_portable(const uint64_t *inp) nogil
+    int pb_eddsa_poseidon_verify_adx(const uint64_t *inp) nogil
+
+__all__ = [
+    "ARITHMETIC",
+    "FIELD_MODULUS",
+    "WIDTHS",
+    "eddsa_poseidon_verify",
+    "hash2",
+    "hash_groups",
+    "hash_n",
+    "hash_pairs",
+]
 
 FIELD_MODULUS = 21888242871839275222246405745257275088548364400416034343698204186575808495617
 
@@ -37,6 +56,10 @@ FIELD_MODULUS = 2188824287183927522224640574525727508854836440041603434369820418
 cdef permutation_t pb_poseidon2 = pb_poseidon2_adx if pb_have_adx() else pb_poseidon2_portable
 ARITHMETIC = "adx" if pb_have_adx() else "portable"
 """Which field product the permutation uses on this CPU: ``"adx"`` or ``"portable"``."""
+cdef int _adx = pb_have_adx()
+
+WIDTHS = tuple(range(1, PB_POSEIDON_MAX_INPUTS + 1))
+"""Input counts ``hash_n`` / ``hash_groups`` accept: ``(1, 2, 3, 4, 5)``."""
 
 
 def _hash2_portable(a, b):
@@ -175,3 +198,108 @@ def hash_chains(list chains not None):
         free(start)
         free(buf)
         free(res)
+
+
+cdef int _check_width(Py_ssize_t n, str what) except -1:
+    if not 1 <= n <= PB_POSEIDON_MAX_INPUTS:
+        raise ValueError(f"{what} takes 1..{PB_POSEIDON_MAX_INPUTS} inputs, got {n}")
+    return 0
+
+
+# boundscheck/wraparound off: every index is below n = len(xs) <= 5, read once; nothing in the
+# loop runs Python code (pb_fe_from_py only reads ints), none negative.
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def hash_n(list xs not None, bint portable=False):
+    """hash_n(xs: list[int], portable: bool = False) -> int
+
+    circomlib ``Poseidon(len(xs))(xs)`` of 1..5 field elements in [0, p) (ValueError for
+    another length). ``portable=True`` forces the portable C product (lets tests cover it).
+    Raises TypeError for a non-int and ValueError for an int outside [0, p).
+    """
+    cdef Py_ssize_t n = len(xs)
+    cdef Py_ssize_t i
+    cdef uint64_t buf[4 * 5]
+    cdef uint64_t out[4]
+    _check_width(n, "hash_n")
+    for i in range(n):
+        pb_fe_from_py(xs[i], buf + 4 * i)
+    pb_poseidon_groups(out, buf, 1, <int>n, 0 if portable else _adx)
+    return pb_fe_to_py(out)
+
+
+# boundscheck/wraparound off: every index is in [0, total) with total = len(flat) read once;
+# nothing in the loops runs Python code (pb_fe_from_py only reads ints), none negative.
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def hash_groups(list flat not None, Py_ssize_t width, bint portable=False):
+    """hash_groups(flat: list[int], width: int, portable: bool = False) -> list[int]
+
+    ``[hash_n(flat[0:width]), hash_n(flat[width:2 * width]), ...]`` in one call: the batch
+    entry point for one level of a ``width``-ary Merkle tree. ``width`` must be in 1..5 and
+    ``len(flat)`` a multiple of it (ValueError otherwise); every element must be an int in
+    [0, p) (TypeError / ValueError, raised before any hashing). The hashing runs without the
+    GIL. ``portable=True`` forces the portable C product.
+    """
+    cdef Py_ssize_t total = len(flat)
+    cdef Py_ssize_t groups, i
+    cdef uint64_t *buf
+    cdef int adx = 0 if portable else _adx
+    cdef int w
+    cdef list out
+    _check_width(width, "hash_groups")
+    if total % width:
+        raise ValueError(f"hash_groups needs a multiple of {width} elements, got {total}")
+    if total == 0:
+        return []
+    groups = total // width
+    w = <int>width
+    # Inputs in limbs [0, 4 * total), outputs in limbs [4 * total, 4 * (total + groups)).
+    buf = <uint64_t *>malloc(4 * (total + groups) * sizeof(uint64_t))
+    if buf == NULL:
+        raise MemoryError()
+    try:
+        for i in range(total):
+            pb_fe_from_py(flat[i], buf + 4 * i)
+        with nogil:
+            pb_poseidon_groups(buf + 4 * total, buf, <size_t>groups, w, adx)
+        out = [None] * groups
+        for i in range(groups):
+            out[i] = pb_fe_to_py(buf + 4 * total + 4 * i)
+        return out
+    finally:
+        free(buf)
+
+
+cdef bint _bj_ready = False
+
+
+def eddsa_poseidon_verify(ax, ay, r8x, r8y, s, msg, bint portable=False):
+    """eddsa_poseidon_verify(ax: int, ay: int, r8x: int, r8y: int, s: int, msg: int, portable: bool = False) -> int
+
+    circomlib EdDSA-Poseidon verification of signature ``(R8, S)`` of field element ``msg``
+    under public key ``A``, with the checks of ``proofs.eddsa.verify_poseidon`` in its order.
+    Returns 1 (valid), 0 (invalid), -1 (``A`` not on the curve), -2 (``x(8A) == 0``: a
+    small-order key) or -3 (``R8`` not on the curve). Every argument must be an int in [0, p)
+    (TypeError / ValueError otherwise); ``S`` is used unreduced (``S * Base8`` is the same for
+    ``S`` and ``S mod l``). ``portable=True`` forces the portable C product. Runs without the GIL.
+    """
+    global _bj_ready
+    cdef uint64_t buf[24]
+    cdef int code
+    # Poseidon(5) input order first (R8.x, R8.y, A.x, A.y, msg), then S.
+    pb_fe_from_py(r8x, buf)
+    pb_fe_from_py(r8y, buf + 4)
+    pb_fe_from_py(ax, buf + 8)
+    pb_fe_from_py(ay, buf + 12)
+    pb_fe_from_py(msg, buf + 16)
+    pb_fe_from_py(s, buf + 20)
+    if not _bj_ready:  # the fixed-base table, built once under the GIL
+        pb_bj_init(_adx)
+        _bj_ready = True
+    with nogil:
+        if portable or not _adx:
+            code = pb_eddsa_poseidon_verify_portable(buf)
+        else:
+            code = pb_eddsa_poseidon_verify_adx(buf)
+    return code

@@ -51,7 +51,7 @@ from matching.types import (
     Trade,
 )
 
-from .merkle import SparseMerkleTree, compute_root
+from .merkle import SparseMerkleTree, compute_root, levels_for
 from .poseidon import FIELD_MODULUS, hash2
 from .state import MONEY_BITS, POSITION_BITS, PRICE_BITS, QTY_BITS, account_leaf
 
@@ -343,7 +343,7 @@ def check_step(w: StepWitness, depth: int) -> None:
     need(_fits(w.imf, BPS_BITS), "imf range")
     need(w.old.in_range(), "old fields out of range")
     need(w.new.in_range(), "new fields out of range")
-    need(len(w.siblings) == depth and _fits(w.index, depth), "path shape")
+    need(len(w.siblings) == 3 * levels_for(depth) and _fits(w.index, depth), "path shape")
     o = w.old
     # ApplyFill's division hint
     pos, size = o.position, abs(o.position)
@@ -493,7 +493,7 @@ class AccountTrace:
         z = AccountFields(-_MONEY_OFF, -_POS_OFF, 0, 0, -_MONEY_OFF)  # all-zero encodings
         root = self.tree.root
         return StepWitness(
-            AccountOp.NOP, 0, root, root, (0,) * self.depth, 0, z, z,
+            AccountOp.NOP, 0, root, root, (0,) * (3 * levels_for(self.depth)), 0, z, z,
             0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
         )  # fmt: skip
 

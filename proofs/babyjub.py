@@ -245,23 +245,39 @@ def pack_point(point: Point) -> bytes:
     return bytes(out)
 
 
+# Tonelli-Shanks constants: p - 1 = 2^_TS_S * _TS_Q with _TS_Q odd, and a generator of the
+# 2-Sylow subgroup, z^_TS_Q for the least quadratic non-residue z = 5.
+_TS_S = ((_P - 1) & -(_P - 1)).bit_length() - 1  # 28
+_TS_Q = (_P - 1) >> _TS_S
+_TS_C = pow(5, _TS_Q, _P)
+
+
 def _sqrt(n: int) -> int | None:
-    """Tonelli-Shanks square root mod p (p - 1 = 2^28 * odd), or None for a non-residue."""
+    """A square root of ``n`` mod p (Tonelli-Shanks, p - 1 = 2^28 * odd), or None for a
+    non-residue.
+
+    One exponentiation in all (``w = n^((q-1)/2)`` gives both ``n^q = w^2 n`` and
+    ``n^((q+1)/2) = w n``, and ``z^q`` is a constant); a non-residue shows up in the loop as
+    ``t`` of order 2^28, so no separate Euler-criterion exponentiation is needed. Point
+    decoding (``Signature.from_bytes``) is dominated by this, hence the care.
+    """
     n %= _P
     if n == 0:
         return 0
-    if pow(n, _HALF, _P) != 1:
-        return None
-    q, s = _P - 1, 0
-    while q % 2 == 0:
-        q, s = q // 2, s + 1
-    z = 5  # the least quadratic non-residue mod p
-    m, c, t, r = s, pow(z, q, _P), pow(n, q, _P), pow(n, (q + 1) // 2, _P)
+    w = pow(n, (_TS_Q - 1) // 2, _P)
+    r = w * n % _P  # n^((q+1)/2)
+    t = w * r % _P  # n^q
+    m, c = _TS_S, _TS_C
     while t != 1:
+        # Least i with t^(2^i) == 1; i == m means t has order 2^m: n is a non-residue.
         i, t2 = 0, t
         while t2 != 1:
             t2, i = t2 * t2 % _P, i + 1
-        b = pow(c, 1 << (m - i - 1), _P)
+            if i == m:
+                return None
+        b = c
+        for _ in range(m - i - 1):
+            b = b * b % _P
         m, c = i, b * b % _P
         t, r = t * c % _P, r * b % _P
     return r

@@ -68,7 +68,7 @@ from matching.block import Block
 from matching.engine import EngineSnapshot, OrderView
 from matching.types import OrderAccepted, OrderCancelled, OrderReduced, OrderReplaced, Side, Trade
 
-from .merkle import SparseMerkleTree
+from .merkle import SparseMerkleTree, levels_for
 from .poseidon import pack
 from .state import NO_LINK, CommitmentSnapshot, Link, PoseidonState, order_leaf, side_root
 
@@ -411,7 +411,7 @@ class BookSide:
                 new = (_with(o, qty=o.qty - q, cl_ord_id=cl), nxt)
         old_root = self.tree.root
         if op == StepOp.NOP:
-            siblings: list[int] = [0] * self.depth
+            siblings: list[int] = [0] * (3 * levels_for(self.depth))
             index = 0
         else:
             value = order_leaf(*new) if new is not None else 0
@@ -733,7 +733,8 @@ def steps_inputs(window: Sequence[Step], size: int, depth: int) -> tuple[dict[st
     if not window or len(window) > size:
         raise ValueError("window must hold 1..size steps")
     first, last = window[0], window[-1]
-    nop = Step(StepOp.NOP, last.is_bid, 0, (0,) * depth, _EMPTY_RECORD, _EMPTY_RECORD, NO_LINK,
+    sibs = (0,) * (3 * levels_for(depth))
+    nop = Step(StepOp.NOP, last.is_bid, 0, sibs, _EMPTY_RECORD, _EMPTY_RECORD, NO_LINK,
                0, last.new_root, last.new_root, last.head_after, last.head_after, NO_PENDING,
                NO_PENDING, (0, 0, 0, 0, 0))
     full = [*window, *[nop] * (size - len(window))]

@@ -1,54 +1,72 @@
-"""Sparse binary Merkle tree over Poseidon ``hash2``, updated incrementally once per block.
+"""Sparse quaternary Merkle tree over Poseidon, updated incrementally once per block.
 
-Shape: ``depth`` levels of internal nodes above ``2**depth`` leaves indexed ``0 .. 2**depth - 1``.
-Level 0 holds the leaves, level ``depth`` the root. A node at level ``l`` and position ``i`` has
-children ``(l - 1, 2i)`` (left) and ``(l - 1, 2i + 1)`` (right) and value
-``hash2(left, right)``. An empty leaf is 0, so an empty subtree of height ``l`` hashes to the
-precomputed ``zero_hashes(...)[l]`` and never needs to be stored or hashed again.
+Shape: ``2**depth`` leaves indexed ``0 .. 2**depth - 1`` under ``levels = ceil(depth / 2)``
+levels of 4-ary internal nodes. Level 0 holds the leaves, level ``levels`` the root. A node at
+level ``l`` and position ``i`` has children ``(l - 1, 4i + j)`` for ``j = 0..3`` and value
+``hash_n([c0, c1, c2, c3])`` (circomlib ``Poseidon(4)``). An empty leaf is 0, so an empty
+subtree of height ``l`` hashes to the precomputed ``zero_hashes(...)[l]`` and is never stored.
+With an odd ``depth`` the root's children 2 and 3 are always empty (the index has a top bit
+less), which is exactly the circuit's index decomposition padded with a zero bit.
+
+Why four children: a Merkle write costs two hashes per level in the circuit, and one
+``Poseidon(4)`` (297 constraints) replaces two levels of ``Poseidon(2)`` (2 x 240), so a leaf
+write of a depth-16 tree costs 8 x (2 x 297 + 13) = 4,856 constraints instead of 7,728
+(``proofs/circuits/merkle.circom``). Python hashes fewer, wider nodes too.
 
 Why the API looks like this: proving cost is dominated by Poseidon calls, in Python as in the
 circuit, so a block's leaf writes go through ``set_many``, which hashes every touched internal
-node at most once (shared upper paths once), hashing each level's nodes in one ``hash_pairs``
+node at most once (shared upper paths once), hashing each level's nodes in one ``hash_groups``
 call, and ``hash_count`` exposes the number of Poseidon hashes to tests and benchmarks. Only
-nodes of non-empty subtrees are stored, one dict per level, so depth 20-32 trees cost memory
-proportional to the number of non-empty leaves times the depth.
+nodes of non-empty subtrees are stored, one dict per level, so deep trees cost memory
+proportional to the number of non-empty leaves times the number of levels.
 
 Path convention, shared with ``MerkleRoot``/``MerkleUpdate`` in ``proofs/circuits/merkle.circom``:
-``path(index)`` lists the siblings bottom-up, and bit ``l`` of ``index`` (least significant first)
-says whether the running node is the right child (1) or the left child (0) at level ``l``.
+``path(index)`` lists, bottom-up, the three siblings of the running node at each level, in child
+order with the running node's own position left out (``3 * levels`` values); the running node's
+position at level ``l`` is bits ``2l`` and ``2l + 1`` of ``index`` (least significant first).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from .poseidon import FieldRangeError, check_field, hash2, hash_pairs
+from .poseidon import FieldRangeError, check_field, hash_groups, hash_n
 
 __all__ = [
+    "ARITY",
     "MAX_DEPTH",
     "SparseMerkleTree",
     "compute_root",
+    "levels_for",
     "zero_hashes",
 ]
 
+ARITY: int = 4
+"""Children per internal node."""
+
 MAX_DEPTH: int = 252
-"""Deepest supported tree: a leaf index must decompose into ``depth`` bits in-circuit without
-wrapping around p, and ``Num2Bits(n)`` is unique only for ``n <= 253``."""
+"""Deepest supported tree (index bits): a leaf index must decompose into ``depth`` bits
+in-circuit without wrapping around p, and ``Num2Bits(n)`` is unique only for ``n <= 253``."""
 
 _ZEROS: list[int] = [0]
 
 
-def zero_hashes(depth: int) -> tuple[int, ...]:
-    """Return ``(z0, ..., z_depth)``: ``z0 = 0`` (empty leaf), ``z(l+1) = hash2(zl, zl)``.
+def levels_for(depth: int) -> int:
+    """Internal levels of a tree of ``2**depth`` leaves: ``ceil(depth / 2)``."""
+    return (depth + 1) // 2
 
-    ``z_l`` is the root of an all-empty subtree of height ``l``; the list is computed once per
-    process and shared by every tree, whatever its depth.
+
+def zero_hashes(levels: int) -> tuple[int, ...]:
+    """Return ``(z0, ..., z_levels)``: ``z0 = 0`` (empty leaf), ``z(l+1) = hash_n([zl] * 4)``.
+
+    ``z_l`` is the root of an all-empty subtree of height ``l`` (levels, not bits); the list is
+    computed once per process and shared by every tree, whatever its depth.
     """
-    if not 0 <= depth <= MAX_DEPTH:
-        raise ValueError(f"depth must be in [0, {MAX_DEPTH}], got {depth}")
-    while len(_ZEROS) <= depth:
-        _ZEROS.append(hash2(_ZEROS[-1], _ZEROS[-1]))
-    return tuple(_ZEROS[: depth + 1])
+    if not 0 <= levels <= levels_for(MAX_DEPTH):
+        raise ValueError(f"levels must be in [0, {levels_for(MAX_DEPTH)}], got {levels}")
+    while len(_ZEROS) <= levels:
+        _ZEROS.append(hash_n([_ZEROS[-1]] * ARITY))
+    return tuple(_ZEROS[: levels + 1])
 
 
 def _check_index(index: int, depth: int) -> int:
@@ -59,17 +77,28 @@ def _check_index(index: int, depth: int) -> int:
     return int(index)
 
 
-def compute_root(index: int, leaf: int, siblings: Sequence[int]) -> int:
-    """Root implied by ``leaf`` at ``index`` with bottom-up ``siblings`` (tree depth =
-    ``len(siblings)``). This is exactly what circuit ``MerkleRoot(depth)`` computes."""
-    depth = len(siblings)
+def _children(node: int, position: int, siblings: Sequence[int]) -> list[int]:
+    """The four children of a level: ``siblings`` (three) with ``node`` at ``position``."""
+    out = list(siblings)
+    out.insert(position, node)
+    return out
+
+
+def compute_root(index: int, leaf: int, siblings: Sequence[int], depth: int | None = None) -> int:
+    """Root implied by ``leaf`` at ``index`` with bottom-up ``siblings`` (three per level). This
+    is exactly what circuit ``MerkleRoot(depth)`` computes; ``depth`` (index bits) defaults to
+    ``2 * levels`` and bounds the index."""
+    if len(siblings) % 3:
+        raise ValueError(f"siblings come in threes per level, got {len(siblings)}")
+    levels = len(siblings) // 3
+    depth = 2 * levels if depth is None else depth
+    if levels_for(depth) != levels:
+        raise ValueError(f"{levels} levels of siblings do not fit depth {depth}")
     index = _check_index(index, depth)
     node = check_field(leaf, "leaf")
-    for level, sibling in enumerate(siblings):
-        if (index >> level) & 1:
-            node = hash2(sibling, node)
-        else:
-            node = hash2(node, sibling)
+    for level in range(levels):
+        sibs = [check_field(s, "sibling") for s in siblings[3 * level : 3 * level + 3]]
+        node = hash_n(_children(node, (index >> (2 * level)) & 3, sibs))
     return node
 
 
@@ -77,23 +106,24 @@ class SparseMerkleTree:
     """Sparse Merkle tree of fixed ``depth`` with batched incremental updates.
 
     >>> t = SparseMerkleTree(4)
-    >>> t.root == zero_hashes(4)[4]
+    >>> t.root == zero_hashes(2)[2]
     True
     >>> t.set(5, 42)
     >>> SparseMerkleTree.verify_path(t.root, 5, 42, t.path(5))
     True
     """
 
-    __slots__ = ("_depth", "_levels", "_zeros", "hash_count")
+    __slots__ = ("_depth", "_height", "_levels", "_zeros", "hash_count")
 
     def __init__(self, depth: int) -> None:
         if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= MAX_DEPTH:
             raise ValueError(f"depth must be an int in [1, {MAX_DEPTH}], got {depth!r}")
         self._depth = depth
-        self._zeros = zero_hashes(depth)
+        self._height = levels_for(depth)
+        self._zeros = zero_hashes(self._height)
         # _levels[l] maps position -> value for every node at level l whose subtree holds a
         # non-empty leaf; absent means "empty subtree", i.e. value self._zeros[l].
-        self._levels: list[dict[int, int]] = [{} for _ in range(depth + 1)]
+        self._levels: list[dict[int, int]] = [{} for _ in range(self._height + 1)]
         self.hash_count: int = 0
         """Poseidon calls made by updates of this tree (zero hashes excluded), for cost tests."""
 
@@ -101,8 +131,13 @@ class SparseMerkleTree:
 
     @property
     def depth(self) -> int:
-        """Number of levels above the leaves (= siblings per path)."""
+        """Bits of a leaf index (``capacity = 2**depth``)."""
         return self._depth
+
+    @property
+    def levels(self) -> int:
+        """Internal 4-ary levels above the leaves (``3 * levels`` siblings per path)."""
+        return self._height
 
     @property
     def capacity(self) -> int:
@@ -111,8 +146,8 @@ class SparseMerkleTree:
 
     @property
     def root(self) -> int:
-        """Current root; the empty tree's root is ``zero_hashes(depth)[depth]``."""
-        return self._levels[self._depth].get(0, self._zeros[self._depth])
+        """Current root; the empty tree's root is ``zero_hashes(levels)[levels]``."""
+        return self._levels[self._height].get(0, self._zeros[self._height])
 
     def __len__(self) -> int:
         """Number of non-empty leaves."""
@@ -131,12 +166,15 @@ class SparseMerkleTree:
         return sorted(self._levels[0].items())
 
     def path(self, index: int) -> list[int]:
-        """Siblings of leaf ``index``, bottom-up (``depth`` values), as the circuits take them."""
+        """Siblings of leaf ``index``, bottom-up, three per level in child order without the
+        running node (``3 * levels`` values), as the circuits take them."""
         index = _check_index(index, self._depth)
         out = []
-        for level in range(self._depth):
-            sibling = (index >> level) ^ 1
-            out.append(self._levels[level].get(sibling, self._zeros[level]))
+        for level in range(self._height):
+            pos = index >> (2 * level)
+            nodes, zero = self._levels[level], self._zeros[level]
+            base = pos & ~3
+            out.extend(nodes.get(base + j, zero) for j in range(ARITY) if base + j != pos)
         return out
 
     @staticmethod
@@ -148,13 +186,13 @@ class SparseMerkleTree:
         """
         try:
             return compute_root(index, leaf, siblings) == root
-        except (IndexError, FieldRangeError, TypeError):
+        except (IndexError, FieldRangeError, TypeError, ValueError):
             return False
 
     # -- write side --------------------------------------------------------------------------
 
     def set(self, index: int, value: int) -> None:
-        """Write one leaf (``value`` 0 clears it); costs at most ``depth`` hashes."""
+        """Write one leaf (``value`` 0 clears it); costs at most ``levels`` hashes."""
         self.set_many({index: value})
 
     def set_with_path(self, index: int, value: int) -> tuple[int, list[int]]:
@@ -171,8 +209,8 @@ class SparseMerkleTree:
         All indices and values are validated before anything changes, so a bad update leaves the
         tree untouched. Writes that do not change a leaf are dropped. Going up level by level,
         the set of touched positions is deduplicated, so nodes shared by several updated leaves
-        (the upper path) are hashed once per batch, all of a level's nodes in one ``hash_pairs``
-        call; a node whose children are both empty takes the precomputed zero hash without a
+        (the upper path) are hashed once per batch, all of a level's nodes in one ``hash_groups``
+        call; a node whose children are all empty takes the precomputed zero hash without a
         Poseidon call.
         """
         depth = self._depth
@@ -192,25 +230,23 @@ class SparseMerkleTree:
                 del leaves[index]
         touched: Iterable[int] = changed.keys()
         zeros = self._zeros
-        for level in range(depth):
+        for level in range(self._height):
             below = self._levels[level]
             above = self._levels[level + 1]
             zero_below = zeros[level]
-            parents = {pos >> 1 for pos in touched}
-            # One hash_pairs call per level: the children of every touched non-empty parent.
+            parents = {pos >> 2 for pos in touched}
+            # One hash_groups call per level: the children of every touched non-empty parent.
             hashed: list[int] = []
             flat: list[int] = []
             for parent in parents:
-                left = below.get(2 * parent)
-                right = below.get(2 * parent + 1)
-                if left is None and right is None:
+                kids = [below.get(4 * parent + j) for j in range(ARITY)]
+                if kids == [None] * ARITY:
                     above.pop(parent, None)  # empty subtree: implicit zero hash
                     continue
                 hashed.append(parent)
-                flat.append(zero_below if left is None else left)
-                flat.append(zero_below if right is None else right)
+                flat.extend(zero_below if k is None else k for k in kids)
             if hashed:
-                above.update(zip(hashed, hash_pairs(flat), strict=True))
+                above.update(zip(hashed, hash_groups(flat, ARITY), strict=True))
                 self.hash_count += len(hashed)
             touched = parents
 
@@ -238,20 +274,19 @@ class SparseMerkleTree:
         children, and nothing else stored. Cost is one hash per stored internal node. Raises
         AssertionError with a dump of the offending level on failure.
         """
-        depth = self._depth
-        assert len(self._levels) == depth + 1, f"expected {depth + 1} levels"
-        assert len(self._zeros) == depth + 1 and self._zeros[0] == 0
+        depth, height = self._depth, self._height
+        assert len(self._levels) == height + 1, f"expected {height + 1} levels"
+        assert len(self._zeros) == height + 1 and self._zeros[0] == 0
         for index, value in self._levels[0].items():
             assert 0 <= index < (1 << depth), f"leaf index {index} out of range"
             assert value != 0, f"empty leaf {index} stored explicitly"
             check_field(value, "stored leaf")
-        for level in range(depth):
+        for level in range(height):
             below = self._levels[level]
+            zero = self._zeros[level]
             expected: dict[int, int] = {}
-            for parent in {pos >> 1 for pos in below}:
-                left = below.get(2 * parent, self._zeros[level])
-                right = below.get(2 * parent + 1, self._zeros[level])
-                expected[parent] = hash2(left, right)
+            for parent in {pos >> 2 for pos in below}:
+                expected[parent] = hash_n([below.get(4 * parent + j, zero) for j in range(ARITY)])
             stored = self._levels[level + 1]
             if stored != expected:
                 extra = sorted(set(stored) - set(expected))
@@ -262,5 +297,5 @@ class SparseMerkleTree:
                     f"wrong={wrong}; below={dict(sorted(below.items()))} "
                     f"stored={dict(sorted(stored.items()))}"
                 )
-        if depth and not self._levels[0]:
-            assert self.root == self._zeros[depth]
+        if not self._levels[0]:
+            assert self.root == self._zeros[height]

@@ -8,9 +8,18 @@ same function as circomlib's ``Poseidon(2)``. light-poseidon silently reduces in
 modulo p, which would let two different Python values commit to the same digest, so every input
 is validated here before it reaches either backend.
 
+Wider hashes (``hash_n``/``hash_groups``) run compiled for 1..5 inputs (``COMPILED_WIDTHS``).
+Other widths, or every width but 2 when the extension is not built, fall back to the pure-Python
+``proofs.poseidon_wide`` (about a millisecond per hash): light-poseidon-python 0.1.10's
+``Hasher`` accepts exactly two inputs, so it backs width 2 only.
+
 Definitions the circuits must match:
 
 * ``hash2(a, b)``: circomlib ``Poseidon(2)`` with ``inputs = [a, b]``.
+* ``hash_n([x0, ..., x(n-1)])``: circomlib ``Poseidon(n)`` with ``inputs = [x0, ..., x(n-1)]``,
+  for 1 <= n <= 16 (``hash_n([a, b]) == hash2(a, b)``).
+* ``hash_groups(flat, w)``: ``[hash_n(flat[0:w]), hash_n(flat[w:2w]), ...]`` in one call (one
+  level of a w-ary Merkle tree, e.g. ``w = 4``).
 * ``hash_pairs([x0, x1, x2, x3, ...])``: ``[hash2(x0, x1), hash2(x2, x3), ...]`` in one call
   (one Merkle tree level).
 * ``hash_chain([x0, x1, ..., xn])``: a left fold, ``hash2(...hash2(hash2(x0, x1), x2)..., xn)``;
@@ -32,6 +41,8 @@ from collections.abc import Sequence
 
 import light_poseidon_python
 
+from proofs import poseidon_wide
+
 try:
     from proofs import _poseidon as _compiled
 except ImportError:  # extension not built: light-poseidon only
@@ -39,7 +50,9 @@ except ImportError:  # extension not built: light-poseidon only
 
 __all__ = [
     "BACKEND",
+    "COMPILED_WIDTHS",
     "FIELD_MODULUS",
+    "MAX_INPUTS",
     "MAX_PACK_BITS",
     "FieldRangeError",
     "LayoutError",
@@ -47,6 +60,8 @@ __all__ = [
     "hash2",
     "hash_chain",
     "hash_chains",
+    "hash_groups",
+    "hash_n",
     "hash_pairs",
     "pack",
     "unpack",
@@ -54,6 +69,9 @@ __all__ = [
 
 FIELD_MODULUS: int = 21888242871839275222246405745257275088548364400416034343698204186575808495617
 """BN254 scalar field order p; every hashed or packed value lies in [0, p)."""
+
+MAX_INPUTS: int = 16
+"""``hash_n`` takes 1..16 inputs, the widths circomlib's ``Poseidon(n)`` provides."""
 
 MAX_PACK_BITS: int = 253
 """A packed element holds at most 253 bits: 2**253 < p, so a packing never wraps around p and the
@@ -85,6 +103,15 @@ def _light_hash_chains(chains: list[list[int]]) -> list[int]:
     return out
 
 
+def _wide_hash_groups(flat: list[int], width: int) -> list[int]:
+    """Fallback backend of ``hash_groups``: light-poseidon for width 2 (the only width its
+    ``Hasher`` takes), else the pure-Python ``poseidon_wide``. Inputs already validated."""
+    if width == 2:
+        return _light_hash_pairs(flat)
+    wide = poseidon_wide.poseidon
+    return [wide(flat[i : i + width]) for i in range(0, len(flat), width)]
+
+
 # The backends take canonical field elements only (validated by the public functions below).
 if _compiled is not None and hasattr(_compiled, "hash_chains"):
     _backend_hash2 = _compiled.hash2
@@ -98,6 +125,18 @@ else:
     _backend_hash2 = _light_hash2
     _backend_hash_pairs = _light_hash_pairs
     _backend_hash_chains = _light_hash_chains
+
+# hash_n / hash_groups backends; only called for widths in COMPILED_WIDTHS.
+if _compiled is not None and hasattr(_compiled, "hash_groups"):
+    _backend_hash_n = _compiled.hash_n
+    _backend_hash_groups = _compiled.hash_groups
+    COMPILED_WIDTHS: tuple[int, ...] = tuple(_compiled.WIDTHS)
+else:  # not built, or built before hash_groups existed
+    _backend_hash_n = poseidon_wide.poseidon
+    _backend_hash_groups = _wide_hash_groups
+    COMPILED_WIDTHS = ()
+"""Input counts ``hash_n``/``hash_groups`` hash in C: ``(1, 2, 3, 4, 5)`` with the extension,
+``()`` without. Other widths run on the fallback (see the module docstring)."""
 
 BACKEND: str = "compiled" if _compiled is not None else "light-poseidon"
 """Which backend ``hash2``/``hash_pairs`` use: ``"compiled"`` (``proofs._poseidon``) or
@@ -160,6 +199,47 @@ def hash_chain(xs: Sequence[int]) -> int:
     if len(xs) < 2:
         raise ValueError(f"hash_chain needs at least 2 elements, got {len(xs)}")
     return _backend_hash_chains([_checked(xs)])[0]
+
+
+def hash_n(xs: Sequence[int]) -> int:
+    """circomlib ``Poseidon(len(xs))([xs[0], ..., xs[-1]])`` of 1..16 field elements.
+
+    Elements are validated as in ``hash2`` (TypeError for a non-int or ``bool``,
+    FieldRangeError outside [0, p)); a length outside 1..16 raises ValueError. Compiled for
+    1..5 inputs, see ``COMPILED_WIDTHS``.
+    """
+    n = len(xs)
+    if not 1 <= n <= MAX_INPUTS:
+        raise ValueError(f"hash_n takes 1..{MAX_INPUTS} inputs, got {n}")
+    flat = _checked(xs)
+    if n in COMPILED_WIDTHS:
+        return _backend_hash_n(flat)
+    if n == 2:
+        return _backend_hash2(flat[0], flat[1])
+    return poseidon_wide.poseidon(flat)
+
+
+def hash_groups(flat: Sequence[int], width: int) -> list[int]:
+    """``[hash_n(flat[0:width]), hash_n(flat[width:2 * width]), ...]`` in one backend call.
+
+    The batch form of ``hash_n`` for hashing a whole level of a ``width``-ary Merkle tree.
+    ``width`` must be an int in 1..16 and ``len(flat)`` a multiple of it (ValueError
+    otherwise); every element is validated as in ``hash2`` before any hashing.
+    """
+    if isinstance(width, bool) or not isinstance(width, int):
+        raise TypeError(f"width must be an int, got {type(width).__name__}")
+    if not 1 <= width <= MAX_INPUTS:
+        raise ValueError(f"hash_groups width must be in 1..{MAX_INPUTS}, got {width}")
+    if len(flat) % width:
+        raise ValueError(f"hash_groups needs a multiple of {width} elements, got {len(flat)}")
+    checked = _checked(flat)
+    if not checked:
+        return []
+    if width in COMPILED_WIDTHS:
+        return _backend_hash_groups(checked, width)
+    if width == 2:
+        return _backend_hash_pairs(checked)
+    return _wide_hash_groups(checked, width)
 
 
 def _checked(xs: Sequence[int]) -> list[int]:

@@ -9,8 +9,8 @@ Layout (every hash is circomlib ``Poseidon(2)``; ``chain`` is ``poseidon.hash_ch
     side_root    = hash2(slot_tree_root, pack(head, head_price, head_priority))
     order leaf   = hash2(pack(price, qty, priority, account, next),
                          pack(order_id, cl_ord_id, side, next_price, next_priority))
-    account leaf = chain(hash2(pubkey_x, pubkey_y), *pack_greedy(collateral,
-                         per market: position, open_buy, open_sell, basis))
+    account leaf = hash_n([hash2(pubkey_x, pubkey_y), *pack_greedy(collateral,
+                          per market: position, open_buy, open_sell, basis)])
 
 ``head``/``next`` are a slot number + 1 (0: none); an empty side has head 0 and key 0/0.
 
@@ -50,7 +50,16 @@ from matching.engine import AccountView, EngineSnapshot, MarketStateView, OrderV
 from matching.types import Command, MarketConfig, Side
 
 from .merkle import SparseMerkleTree
-from .poseidon import MAX_PACK_BITS, hash2, hash_chain, hash_chains, hash_pairs, pack
+from .poseidon import (
+    MAX_PACK_BITS,
+    hash2,
+    hash_chain,
+    hash_chains,
+    hash_groups,
+    hash_n,
+    hash_pairs,
+    pack,
+)
 
 __all__ = [
     "COMMAND_FIELD_WIDTHS",
@@ -341,7 +350,7 @@ def _account_fields_widths(k: int) -> list[tuple[int, int]]:
 
 
 def account_leaf(a: AccountView, pubkey_hash: int) -> int:
-    return hash_chain([pubkey_hash, *_account_elems(a)])
+    return hash_n([pubkey_hash, *_account_elems(a)])
 
 
 def _market_root(bids: int, asks: int, ms: MarketStateView) -> int:
@@ -531,8 +540,9 @@ class PoseidonState:
     def apply(self, height: int, diff: StateDiff, markets: Sequence[MarketStateView]) -> int:
         """Apply one block's diff; each touched leaf and tree node is hashed once.
 
-        All of the block's new leaves (order leaves, account leaf chains) are hashed in one
-        ``hash_chains`` call; a leaf whose packed elements did not change is not rehashed.
+        All of the block's new order leaves are hashed in one ``hash_chains`` call and its
+        account leaves in one ``hash_groups`` call; a leaf whose packed elements did not change
+        is not rehashed.
         """
         self._apply_leaves(diff.orders, diff.accounts)
         self._set_markets(height, markets)
@@ -553,6 +563,8 @@ class PoseidonState:
         targets: list[_Target] = []
         order_updates = self._apply_orders(orders, chains, targets)
         updates: dict[int, int] = {}
+        acct_inputs: list[list[int]] = []
+        acct_ids: list[int] = []
         cache = self._acct_elems
         new_pk = [
             (aid, view) for aid, view in accounts if view is not None and aid not in self._pk_hash
@@ -577,12 +589,19 @@ class PoseidonState:
             if old is not None and old[0] == chain:
                 updates[aid] = old[1]
                 continue
-            chains.append(chain)
-            targets.append((updates, aid, cache))
+            acct_inputs.append(chain)
+            acct_ids.append(aid)
         leaves = hash_chains(chains)
         for (target, index, known), leaf, chain in zip(targets, leaves, chains, strict=True):
             target[index] = leaf
             known[index] = (chain, leaf)
+        # Every account leaf of a state hashes the same number of elements (markets are fixed).
+        width = len(acct_inputs[0]) if acct_inputs else 0
+        flat_in = [x for xs in acct_inputs for x in xs]
+        for aid, leaf, xs in zip(acct_ids, hash_groups(flat_in, width) if width else [],
+                                 acct_inputs, strict=True):  # fmt: skip
+            updates[aid] = leaf
+            cache[aid] = (xs, leaf)
         for side, upd in order_updates:
             if upd:
                 side.tree.set_many(upd)

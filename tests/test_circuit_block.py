@@ -67,7 +67,7 @@ D, A = TEST_SIZE.order_depth, TEST_SIZE.account_depth
 PARAMS = BlockParams(TEST_SIZE.n, TEST_SIZE.s, D, A, MARKET)
 #: only to move the state past a block that needs more than S steps (not proved)
 WIDE = BlockParams(TEST_SIZE.n, 64, D, A, MARKET)
-EXPECTED = {"block_step4x4": 10160, "block_4x12": 136447}
+EXPECTED = {"block_step4x4": 8286, "block_4x12": 113959}
 
 
 # --- building blocks ---------------------------------------------------------------------------

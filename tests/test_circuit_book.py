@@ -31,7 +31,7 @@ from proofs.booktrace import (
     windows,
 )
 from proofs.circom import CompiledCircuit, UnsatisfiedWitnessError, circuit_stats, compile_circuit
-from proofs.merkle import compute_root
+from proofs.merkle import compute_root, levels_for
 from proofs.poseidon import FIELD_MODULUS, hash2
 from proofs.state import PoseidonState
 from venue.workload import Workload
@@ -43,7 +43,7 @@ D = 8
 S = 12
 
 # Total constraints (groth16py 0.2.0 compiler, = circom --O2); proofs/circuits/README.md.
-EXPECTED = {"book_step8": 5429, "book_step12": 7361, "book_step14": 8327, "book_steps8x12": 65245}
+EXPECTED = {"book_step8": 3993, "book_step12": 5207, "book_step14": 5814, "book_steps8x12": 48013}
 
 
 def _compile(name: str) -> CompiledCircuit:
@@ -359,7 +359,7 @@ def test_half_operations_cannot_be_skipped(step8: CompiledCircuit, trace: Trace)
     inp.update(oldRoot=link.old_root, pend=[0] * 7)
     _must_fail(step8, inp)
     # NOP (or any other op) while the LINK is pending: the new order never gets its leaf.
-    inp = {**put.inputs(), "op": 0, "index": 0, "siblings": [0] * D, "q": 0}
+    inp = {**put.inputs(), "op": 0, "index": 0, "siblings": [0] * (3 * levels_for(D)), "q": 0}
     _must_fail(step8, inp)
 
 

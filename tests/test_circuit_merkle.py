@@ -9,12 +9,13 @@ import groth16py
 import pytest
 
 from proofs.circom import CompiledCircuit, compile_circuit
-from proofs.merkle import SparseMerkleTree, compute_root, zero_hashes
+from proofs.merkle import SparseMerkleTree, compute_root, levels_for, zero_hashes
 from proofs.poseidon import FIELD_MODULUS
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".cache" / "circuits"
 DEPTH = 8
+LEVELS = levels_for(DEPTH)
 
 
 def _compile(name: str) -> CompiledCircuit:
@@ -32,27 +33,32 @@ def update8() -> CompiledCircuit:
 
 
 @pytest.fixture(scope="module")
+def update5() -> CompiledCircuit:
+    return _compile("merkle_update5")
+
+
+@pytest.fixture(scope="module")
 def update_if8() -> CompiledCircuit:
     return _compile("merkle_update_if8")
 
 
-def _tree(seed: int = 3) -> SparseMerkleTree:
+def _tree(seed: int = 3, depth: int = DEPTH) -> SparseMerkleTree:
     rng = random.Random(seed)
-    tree = SparseMerkleTree(DEPTH)
-    tree.set_many({rng.randrange(1 << DEPTH): rng.randrange(FIELD_MODULUS) for _ in range(20)})
+    tree = SparseMerkleTree(depth)
+    tree.set_many({rng.randrange(1 << depth): rng.randrange(FIELD_MODULUS) for _ in range(20)})
     return tree
 
 
 def test_merkle_root_empty_tree(root8: CompiledCircuit) -> None:
-    empty_root = zero_hashes(DEPTH)[DEPTH]
-    siblings = list(zero_hashes(DEPTH)[:DEPTH])
+    empty_root = zero_hashes(LEVELS)[LEVELS]
+    siblings = [z for z in zero_hashes(LEVELS)[:LEVELS] for _ in range(3)]
     proof = root8.prove({"leaf": 0, "index": 0, "siblings": siblings}, [empty_root])
     assert root8.verify(proof, [empty_root])
 
 
 def test_merkle_root_matches_tree(root8: CompiledCircuit) -> None:
     tree = _tree()
-    for index in (0, 1, 170, 255):
+    for index in (0, 1, 2, 3, 170, 255):
         leaf = tree.get(index)
         inputs = {"leaf": leaf, "index": index, "siblings": tree.path(index)}
         proof = root8.prove(inputs, [tree.root])
@@ -95,6 +101,19 @@ def test_merkle_update_chain_matches_tree(update8: CompiledCircuit) -> None:
     tree._check()
 
 
+def test_merkle_update_odd_depth(update5: CompiledCircuit) -> None:
+    # Depth 5: three levels, the top one with children 2 and 3 always empty (index bit 5 is 0).
+    tree = _tree(4, depth=5)
+    for index, value in [(0, 3), (31, 4), (16, 0), (21, 9)]:
+        inputs, old_root, new_root = _step(tree, index, value)
+        proof = update5.prove(inputs, [new_root, old_root])
+        assert update5.verify(proof, [new_root, old_root])
+    # Index 32 is outside 2^5 even though three levels could address 64 leaves.
+    inputs, old_root, new_root = _step(tree, 0, 5)
+    with pytest.raises(groth16py.WitnessError):
+        update5.prove({**inputs, "index": 32}, [new_root, old_root])
+
+
 @pytest.mark.parametrize("tamper", ["sibling", "old_leaf", "old_root", "index"])
 def test_merkle_update_must_fail(update8: CompiledCircuit, tamper: str) -> None:
     tree = _tree()
@@ -131,14 +150,15 @@ def test_merkle_update_if_disabled_is_noop(update_if8: CompiledCircuit) -> None:
         "oldLeaf": 0,
         "newLeaf": 0,
         "index": 0,
-        "siblings": [0] * DEPTH,
+        "siblings": [0] * (3 * LEVELS),
     }
     proof = update_if8.prove(padding, [root, 0, root])
     assert update_if8.verify(proof, [root, 0, root])
     # Even a garbage newLeaf cannot move the root while disabled.
-    proof = update_if8.prove({**padding, "newLeaf": 5, "siblings": [7] * DEPTH}, [root, 0, root])
+    junk = [7] * (3 * LEVELS)
+    proof = update_if8.prove({**padding, "newLeaf": 5, "siblings": junk}, [root, 0, root])
     assert update_if8.verify(proof, [root, 0, root])
-    assert not update_if8.verify(proof, [compute_root(0, 5, [7] * DEPTH), 0, root])
+    assert not update_if8.verify(proof, [compute_root(0, 5, junk), 0, root])
 
 
 @pytest.mark.parametrize("enabled", [1, 2])

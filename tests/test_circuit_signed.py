@@ -60,7 +60,7 @@ KEYS = {a: bytes([a + 1]) * 32 for a in range(3)}
 SIGNED_BIT = 1 << 13  # CF_SIGNED of view[CV_FLAGS] (cmdslot.circom)
 CV_PKHASH, CV_FLAGS = 5, 6
 PUB = {a: private_to_public(k) for a, k in KEYS.items()}
-EXPECTED = {"cmd_slot0": 2009, "cmd_slot1": 6466, "cmd_link4": 33, "block_4x12_signed": 154275}
+EXPECTED = {"cmd_slot0": 2009, "cmd_slot1": 6466, "cmd_link4": 33, "block_4x12_signed": 131787}
 
 
 class SignedChain(Chain):

@@ -179,7 +179,7 @@ def test_every_operation_on_a_small_side() -> None:
                                    {o.order_id: s for s, (o, _) in side.orders.items()})
     assert rebuilt.root == side.root
     inp = steps[0].inputs()
-    assert inp["op"] == StepOp.LINK and inp["pend"] == [0] * 7 and len(inp["siblings"]) == 4
+    assert inp["op"] == StepOp.LINK and inp["pend"] == [0] * 7 and len(inp["siblings"]) == 3 * 2
     assert steps[0].public_signals()[4] == 1  # pending INSERT after the LINK
 
 

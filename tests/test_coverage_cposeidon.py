@@ -1,4 +1,8 @@
-"""Compiled Poseidon(2) (``proofs._poseidon``) against light-poseidon and the Python reference.
+"""Compiled Poseidon (``proofs._poseidon``) against light-poseidon and the Python reference.
+
+Poseidon(2) is checked against light-poseidon and ``proofs.poseidon_wide``; Poseidon(1..5)
+(``hash_n``/``hash_groups``) against ``proofs.poseidon_wide`` and circomlibjs, and against
+light-poseidon at width 2: light-poseidon-python 0.1.10's ``Hasher`` takes exactly 2 inputs.
 
 Skipped as a whole when the extension is not built (``BUILD_EXTENSION=no``): ``proofs.poseidon``
 then runs on light-poseidon alone.
@@ -19,6 +23,7 @@ from hypothesis import strategies as st
 from proofs import merkle, poseidon
 from proofs.merkle import SparseMerkleTree
 from proofs.poseidon_wide import poseidon as reference_poseidon
+from tests.node_helpers import run_node
 
 cposeidon = pytest.importorskip("proofs._poseidon")
 
@@ -52,11 +57,24 @@ field = st.one_of(
 
 
 def test_module_surface() -> None:
-    assert cposeidon.__all__ == ["ARITHMETIC", "FIELD_MODULUS", "hash2", "hash_pairs"]
+    assert cposeidon.__all__ == [
+        "ARITHMETIC",
+        "FIELD_MODULUS",
+        "WIDTHS",
+        "eddsa_poseidon_verify",
+        "hash2",
+        "hash_groups",
+        "hash_n",
+        "hash_pairs",
+    ]
     assert cposeidon.ARITHMETIC in ("adx", "portable")
     assert cposeidon.FIELD_MODULUS == P
+    assert cposeidon.WIDTHS == (1, 2, 3, 4, 5)
     assert poseidon.BACKEND == "compiled"
+    assert poseidon.COMPILED_WIDTHS == (1, 2, 3, 4, 5)
     assert poseidon._backend_hash2 is cposeidon.hash2
+    assert poseidon._backend_hash_n is cposeidon.hash_n
+    assert poseidon._backend_hash_groups is cposeidon.hash_groups
 
 
 def test_circomlib_vector() -> None:
@@ -137,16 +155,17 @@ def test_hash_pairs_argument_shape() -> None:
         cposeidon.hash_pairs(None)  # type: ignore[arg-type]
 
 
-def _naive_root(depth: int, leaves: dict[int, int], hash2: object) -> int:
-    """Root of a full binary tree hashed level by level with the given ``hash2``."""
+def _naive_root(depth: int, leaves: dict[int, int], hash4: object) -> int:
+    """Root of a full 4-ary tree of ``2**depth`` leaves (even depth), hashed level by level
+    with the given ``hash4`` of a list of four children."""
     level = [leaves.get(i, 0) for i in range(1 << depth)]
     while len(level) > 1:
-        level = [hash2(level[i], level[i + 1]) for i in range(0, len(level), 2)]  # type: ignore[operator]
+        level = [hash4(level[i : i + 4]) for i in range(0, len(level), 4)]  # type: ignore[operator]
     return level[0]
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_merkle_root_matches_light_poseidon(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_merkle_root_matches_reference(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     rng = random.Random(seed)
     depth = 6
     batches = [
@@ -158,13 +177,14 @@ def test_merkle_root_matches_light_poseidon(seed: int, monkeypatch: pytest.Monke
         compiled.set_many(batch)
         compiled._check()
     leaves = dict(compiled.items())
-    # Independent root with light-poseidon called directly.
-    assert compiled.root == _naive_root(depth, leaves, light_hash2)
+    # Independent root with the pure-Python Poseidon(4) called directly.
+    assert compiled.root == _naive_root(depth, leaves, reference_poseidon)
 
     # The same updates through the fallback backends (as when the extension is not built).
+    monkeypatch.setattr(poseidon, "COMPILED_WIDTHS", ())
     monkeypatch.setattr(poseidon, "_backend_hash2", poseidon._light_hash2)
     monkeypatch.setattr(poseidon, "_backend_hash_pairs", poseidon._light_hash_pairs)
-    monkeypatch.setattr(merkle, "_ZEROS", [0])  # recompute the zero hashes with light-poseidon
+    monkeypatch.setattr(merkle, "_ZEROS", [0])  # recompute the zero hashes on the fallback
     fallback = SparseMerkleTree(depth)
     for batch in batches:
         fallback.set_many(batch)
@@ -197,13 +217,19 @@ def test_fallback_module_without_extension() -> None:
         "import sys; sys.modules['proofs._poseidon'] = None\n"
         "from proofs import poseidon\n"
         "assert poseidon.BACKEND == 'light-poseidon', poseidon.BACKEND\n"
+        "assert poseidon.COMPILED_WIDTHS == (), poseidon.COMPILED_WIDTHS\n"
         "print(poseidon.hash2(1, 2), poseidon.hash_pairs([0, 0, 1, 2]))\n"
+        "print([poseidon.hash_n(list(range(1, n + 1))) for n in range(1, 6)])\n"
+        "print([poseidon.hash_groups(list(range(12)), w) for w in (1, 2, 3, 4)])\n"
     )
-    out = subprocess.run(
+    lines = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
-    ).stdout.split(maxsplit=1)
+    ).stdout.splitlines()
+    out = lines[0].split(maxsplit=1)
     assert int(out[0]) == CIRCOMLIB_POSEIDON_1_2
     assert out[1].strip() == str(cposeidon.hash_pairs([0, 0, 1, 2]))
+    assert lines[1] == str([cposeidon.hash_n(list(range(1, n + 1))) for n in range(1, 6)])
+    assert lines[2] == str([cposeidon.hash_groups(list(range(12)), w) for w in (1, 2, 3, 4)])
 
 
 def _fold(xs: list[int]) -> int:
@@ -266,3 +292,117 @@ def test_backends_without_compiled_hash_chains(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(poseidon, "_backend_hash_chains", poseidon._light_hash_chains)
     assert poseidon.hash_chain([1, 2, 3]) == _fold([1, 2, 3])
     assert poseidon.hash_chains([[0, 0], [5, 6, 7]]) == [_fold([0, 0]), _fold([5, 6, 7])]
+
+
+# --- Poseidon(1..5): hash_n / hash_groups ---------------------------------------------------
+
+WIDTHS = (1, 2, 3, 4, 5)
+
+
+def _cases(n: int) -> list[list[int]]:
+    """Inputs of width ``n``: all zeros, all p - 1, mixed edges and seeded random values."""
+    rng = random.Random(1000 + n)
+    cases = [[0] * n, [P - 1] * n, list(range(1, n + 1)), [P - 1 - i for i in range(n)]]
+    cases += [[rng.choice(EDGES) for _ in range(n)] for _ in range(6)]
+    cases += [[rng.randrange(P) for _ in range(n)] for _ in range(6)]
+    return cases
+
+
+@pytest.mark.parametrize("n", WIDTHS)
+def test_hash_n_matches_reference(n: int) -> None:
+    for xs in _cases(n):
+        expected = reference_poseidon(xs)
+        assert cposeidon.hash_n(xs) == expected, xs
+        assert cposeidon.hash_n(xs, True) == expected, xs  # the non-ADX product, on any CPU
+        assert poseidon.hash_n(xs) == expected, xs
+        if n == 2:
+            assert light_hash2(*xs) == expected
+            assert cposeidon.hash2(*xs) == expected
+
+
+@given(st.sampled_from(WIDTHS).flatmap(lambda n: st.lists(field, min_size=n, max_size=n)))
+def test_hash_n_matches_reference_random(xs: list[int]) -> None:
+    expected = reference_poseidon(xs)
+    assert cposeidon.hash_n(xs) == expected
+    assert cposeidon.hash_n(xs, True) == expected
+
+
+def test_hash_n_matches_circomlibjs() -> None:
+    """An independent reference for widths 1..5 (light-poseidon only does width 2)."""
+    cases = [xs for n in WIDTHS for xs in _cases(n)[:6]]
+    script = """
+const { buildPoseidon } = require("circomlibjs");
+(async () => {
+  const cases = JSON.parse(require("fs").readFileSync(0, "utf8"));
+  const poseidon = await buildPoseidon();
+  const out = cases.map((xs) => poseidon.F.toObject(poseidon(xs.map(BigInt))).toString());
+  process.stdout.write(JSON.stringify(out));
+  process.exit(0);
+})();
+"""
+    expected = run_node(script, [[str(x) for x in xs] for xs in cases])
+    assert [cposeidon.hash_n(xs) for xs in cases] == [int(v) for v in expected]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_hash_groups_is_repeated_hash_n(width: int) -> None:
+    rng = random.Random(width)
+    flat = [rng.choice([0, P - 1, rng.randrange(P)]) for _ in range(width * 37)]
+    expected = [reference_poseidon(flat[i : i + width]) for i in range(0, len(flat), width)]
+    assert cposeidon.hash_groups(flat, width) == expected
+    assert cposeidon.hash_groups(flat, width, True) == expected
+    assert poseidon.hash_groups(flat, width) == expected
+    assert poseidon._wide_hash_groups(flat, width) == expected
+    if width == 2:
+        assert cposeidon.hash_pairs(flat) == expected
+
+
+def test_hash_groups_large_batch() -> None:
+    rng = random.Random(5)
+    flat = [rng.randrange(P) for _ in range(4 * 1024)]
+    out = cposeidon.hash_groups(flat, 4)
+    assert len(out) == 1024 and all(type(x) is int and 0 <= x < P for x in out)
+    for i in (0, 1, 511, 1023):
+        assert out[i] == reference_poseidon(flat[4 * i : 4 * i + 4])
+
+
+def test_hash_n_argument_checks() -> None:
+    for bad_len in ([], [1] * 6, [0] * 17):
+        with pytest.raises(ValueError, match=r"1\.\.5 inputs"):
+            cposeidon.hash_n(bad_len)
+    for bad in (-1, P, 1 << 256):
+        with pytest.raises(ValueError):
+            cposeidon.hash_n([1, 2, bad])
+    with pytest.raises(TypeError):
+        cposeidon.hash_n([1, "2"])  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        cposeidon.hash_n((1, 2))  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        cposeidon.hash_n(None)  # type: ignore[arg-type]
+
+
+def test_hash_groups_argument_checks() -> None:
+    assert cposeidon.hash_groups([], 4) == []
+    for width in (0, 6, -1):
+        with pytest.raises(ValueError, match=r"1\.\.5 inputs"):
+            cposeidon.hash_groups([1] * 12, width)
+    with pytest.raises(ValueError, match="multiple of 4"):
+        cposeidon.hash_groups([1] * 6, 4)
+    with pytest.raises(ValueError):
+        cposeidon.hash_groups([1, 2, 3, P], 4)
+    with pytest.raises(TypeError):
+        cposeidon.hash_groups([1, 2, 3, 4.0], 4)  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        cposeidon.hash_groups((1, 2, 3, 4), 4)  # type: ignore[arg-type]
+
+
+def test_fallback_hash_n_and_hash_groups(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The public functions on the fallback backends (extension absent or older)."""
+    monkeypatch.setattr(poseidon, "COMPILED_WIDTHS", ())
+    monkeypatch.setattr(poseidon, "_backend_hash2", poseidon._light_hash2)
+    monkeypatch.setattr(poseidon, "_backend_hash_pairs", poseidon._light_hash_pairs)
+    for n in WIDTHS:
+        xs = _cases(n)[-1]
+        assert poseidon.hash_n(xs) == cposeidon.hash_n(xs)
+        flat = xs * 3
+        assert poseidon.hash_groups(flat, n) == cposeidon.hash_groups(flat, n)

@@ -1,9 +1,16 @@
 """proofs.babyjub and proofs.eddsa against circomlibjs 0.1.7 (keys, signatures, encodings,
-BLAKE-512) and the BLAKE specification's vectors."""
+BLAKE-512) and the BLAKE specification's vectors.
+
+Every test runs twice: with ``verify_poseidon`` on the native verifier (``proofs._poseidon``)
+and on the pure-Python path (the ``verify_path`` fixture); ``tests/test_stress_eddsa.py``
+compares the two on random and tampered signatures.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import random
+from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
@@ -18,6 +25,22 @@ from tests.node_helpers import run_node
 
 P = bj.FIELD_MODULUS
 L = bj.SUBGROUP_ORDER
+
+
+@pytest.fixture(scope="module", params=["native", "python"], autouse=True)
+def verify_path(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Run the module once per ``verify_poseidon`` path (module scope: hypothesis tests too)."""
+    saved = eddsa._native_verify
+    if request.param == "native":
+        if saved is None:
+            pytest.skip("proofs._poseidon is not built: no native verifier")
+    else:
+        eddsa._native_verify = None
+    try:
+        yield request.param
+    finally:
+        eddsa._native_verify = saved
+
 
 KEYS = [
     bytes(range(32)),
@@ -152,6 +175,21 @@ def test_group_law(a: int, b: int) -> None:
     g = bj.mul(bj.GENERATOR, a)
     assert bj.unpack_point(bj.pack_point(g)) == g
     assert bj.add(g, bj.mul(bj.GENERATOR, b)) == bj.mul(bj.GENERATOR, a + b)
+
+
+def test_sqrt_roots_and_non_residues() -> None:
+    """``_sqrt`` returns a root of every residue and None for every non-residue (Euler's
+    criterion decides which), including residues whose root needs every Tonelli-Shanks step."""
+    rng = random.Random(17)
+    values = [0, 1, 2, 4, 5, 25, P - 1, *(rng.randrange(P) for _ in range(300))]
+    # x^2 * c^k: t = n^q then has every order 2^j, exercising each loop depth.
+    values += [pow(rng.randrange(1, P), 2, P) * pow(bj._TS_C, k, P) % P for k in range(57)]
+    for n in values:
+        root = bj._sqrt(n)
+        if n and pow(n, (P - 1) // 2, P) != 1:
+            assert root is None, n
+        else:
+            assert root is not None and root * root % P == n, n
 
 
 def test_unpack_matches_circomlibjs() -> None:

@@ -11,25 +11,32 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from proofs import merkle
-from proofs.merkle import MAX_DEPTH, SparseMerkleTree, compute_root, zero_hashes
-from proofs.poseidon import FIELD_MODULUS, FieldRangeError, hash2
+from proofs.merkle import (
+    MAX_DEPTH,
+    SparseMerkleTree,
+    compute_root,
+    levels_for,
+    zero_hashes,
+)
+from proofs.poseidon import FIELD_MODULUS, FieldRangeError
+from proofs.poseidon_wide import poseidon
 
-# zero_hashes(4) computed here; z1 = Poseidon(0, 0) is circomlib's published value, and z8 is
-# cross-checked in-circuit (empty MerkleRoot(8)) by tests/test_circuit_merkle.py.
-ZEROS_4 = (
+# zero_hashes(3) from the slow reference Poseidon (proofs.poseidon_wide); z2 is cross-checked
+# in-circuit (empty MerkleRoot(4)) by tests/test_circuit_merkle.py.
+ZEROS_3 = (
     0,
-    14744269619966411208579211824598458697587494354926760081771325075741142829156,
-    7423237065226347324353380772367382631490014989348495481811164164159255474657,
-    11286972368698509976183087595462810875513684078608517520839298933882497716792,
-    3607627140608796879659380071776844901612302623152076817094415224584923813162,
+    2351654555892372227640888372176282444150254868378439619268573230312091195718,
+    13867732332339151465497925642082178974038372652152621168903203076445231043372,
+    12482638920258770416445069396084160696706909713694235655126678204295434816978,
 )
 
 
 def dense_root(depth: int, leaves: dict[int, int]) -> int:
-    """Independent reference: hash every node of the full tree."""
-    level = [leaves.get(i, 0) for i in range(1 << depth)]
+    """Independent reference: hash every node of the full 4-ary tree with the slow Poseidon.
+    An odd depth is the tree of the next even depth whose upper half of leaves stays empty."""
+    level = [leaves.get(i, 0) for i in range(4 ** levels_for(depth))]
     while len(level) > 1:
-        level = [hash2(level[i], level[i + 1]) for i in range(0, len(level), 2)]
+        level = [poseidon(level[i : i + 4]) for i in range(0, len(level), 4)]
     return level[0]
 
 
@@ -45,27 +52,30 @@ def test_exports() -> None:
         set(merkle.__all__)
         == public
         == {
+            "ARITY",
             "MAX_DEPTH",
             "SparseMerkleTree",
             "compute_root",
+            "levels_for",
             "zero_hashes",
         }
     )
 
 
 def test_zero_hashes_pinned() -> None:
-    assert zero_hashes(4) == ZEROS_4
+    assert zero_hashes(3) == ZEROS_3
     assert zero_hashes(0) == (0,)
-    assert zero_hashes(10)[:5] == ZEROS_4
+    assert zero_hashes(10)[:4] == ZEROS_3
     with pytest.raises(ValueError):
-        zero_hashes(MAX_DEPTH + 1)
+        zero_hashes(levels_for(MAX_DEPTH) + 1)
+    assert [levels_for(d) for d in (1, 2, 3, 12, 16, 17)] == [1, 1, 2, 6, 8, 9]
 
 
 def test_empty_tree() -> None:
     t = SparseMerkleTree(4)
-    assert t.root == ZEROS_4[4] == dense_root(4, {})
-    assert len(t) == 0 and t.capacity == 16 and t.depth == 4
-    assert t.path(3) == list(ZEROS_4[:4])
+    assert t.root == ZEROS_3[2] == dense_root(4, {})
+    assert len(t) == 0 and t.capacity == 16 and t.depth == 4 and t.levels == 2
+    assert t.path(3) == [0, 0, 0, ZEROS_3[1], ZEROS_3[1], ZEROS_3[1]]
     assert t.hash_count == 0
     t._check()
 
@@ -76,20 +86,35 @@ def test_bad_depth(depth: object) -> None:
         SparseMerkleTree(depth)  # type: ignore[arg-type]
 
 
-def test_set_get_and_dense_agreement() -> None:
-    rng = random.Random(1)
-    t = SparseMerkleTree(4)
+@pytest.mark.parametrize("depth", [3, 4])
+def test_set_get_and_dense_agreement(depth: int) -> None:
+    rng = random.Random(depth)
+    t = SparseMerkleTree(depth)
     ref: dict[int, int] = {}
-    for _ in range(40):
-        i = rng.randrange(16)
+    for _ in range(30):
+        i = rng.randrange(1 << depth)
         v = rng.choice([0, 1, rng.randrange(FIELD_MODULUS)])
         t.set(i, v)
         ref[i] = v
         t._check()
         assert t.get(i) == v
-        assert t.root == dense_root(4, ref)
+        assert t.root == dense_root(depth, ref)
         assert SparseMerkleTree.verify_path(t.root, i, v, t.path(i))
+        assert compute_root(i, v, t.path(i), depth) == t.root
     assert t.snapshot() == {i: v for i, v in ref.items() if v}
+
+
+def test_path_order_is_child_order_without_the_node() -> None:
+    t = SparseMerkleTree(2)  # one level: the root hashes the four leaves
+    t.set_many({0: 10, 1: 11, 2: 12, 3: 13})
+    assert t.path(0) == [11, 12, 13]
+    assert t.path(2) == [10, 11, 13]
+    assert t.root == poseidon([10, 11, 12, 13])
+    u = SparseMerkleTree(1)  # odd depth: children 2, 3 of the root are always empty
+    u.set_many({0: 5, 1: 6})
+    assert u.root == poseidon([5, 6, 0, 0]) and u.path(1) == [5, 0, 0]
+    with pytest.raises(IndexError):
+        u.set(2, 1)
 
 
 def test_clearing_everything_returns_to_empty_root() -> None:
@@ -97,29 +122,29 @@ def test_clearing_everything_returns_to_empty_root() -> None:
     t.set_many({1: 5, 40: 6, 63: 7})
     t.set_many({1: 0, 40: 0, 63: 0})
     t._check()
-    assert t.root == zero_hashes(6)[6]
+    assert t.root == zero_hashes(3)[3]
     assert all(not level for level in t._levels)
 
 
 def test_set_many_hashes_each_touched_node_once() -> None:
-    depth = 8
+    depth = 8  # 4 levels
     t = SparseMerkleTree(depth)
-    # Two sibling leaves: one shared path of `depth` nodes.
-    t.set_many({4: 1, 5: 2})
-    assert t.hash_count == depth
-    # Four leaves under one level-2 node: 2 level-1 nodes + (depth - 1) shared nodes.
+    # Two leaves under one bottom node: one shared path of 4 nodes.
+    t.set_many({4: 1, 7: 2})
+    assert t.hash_count == 4
+    # Leaves under two bottom nodes of one level-2 node: 2 + 3 shared.
     before = t.hash_count
-    t.set_many({8: 1, 9: 2, 10: 3, 11: 4})
-    assert t.hash_count - before == 2 + (depth - 1)
+    t.set_many({8: 1, 9: 2, 12: 3, 13: 4})
+    assert t.hash_count - before == 2 + 3
     # Leaves 0 and 255 share only the root.
     before = t.hash_count
     t.set_many({0: 7, 255: 7})
-    assert t.hash_count - before == 2 * (depth - 1) + 1
+    assert t.hash_count - before == 2 * 3 + 1
     # Same leaves one by one cost a full path each.
     u = SparseMerkleTree(depth)
-    for i, v in {4: 1, 5: 2, 8: 1, 9: 2, 10: 3, 11: 4, 0: 7, 255: 7}.items():
+    for i, v in {4: 1, 7: 2, 8: 1, 9: 2, 12: 3, 13: 4, 0: 7, 255: 7}.items():
         u.set(i, v)
-    assert u.hash_count == 8 * depth > t.hash_count
+    assert u.hash_count == 8 * 4 > t.hash_count
     assert u.root == t.root
     t._check()
 
@@ -132,7 +157,7 @@ def test_unchanged_writes_and_full_clears_cost_nothing() -> None:
     assert (t.hash_count, t.root) == before
     # Clearing the only leaf under a subtree takes zero hashes until the shared part.
     t.set(200, 0)
-    assert t.hash_count - before[0] == 1  # only the root mixes the two halves
+    assert t.hash_count - before[0] == 1  # only the root mixes the two subtrees
     t._check()
 
 
@@ -155,8 +180,8 @@ def test_set_with_path_is_update_witness() -> None:
     old_root = t.root
     old, siblings = t.set_with_path(9, 99)
     assert old == 12
-    assert compute_root(9, 12, siblings) == old_root
-    assert compute_root(9, 99, siblings) == t.root
+    assert compute_root(9, 12, siblings, 5) == old_root
+    assert compute_root(9, 99, siblings, 5) == t.root
     assert siblings == t.path(9)
 
 
@@ -173,6 +198,9 @@ def test_verify_path_rejects() -> None:
     bad[2] += 1
     assert not SparseMerkleTree.verify_path(t.root, 2, 20, bad)
     assert not SparseMerkleTree.verify_path(t.root, 2, 20, path[:-1])
+    assert not SparseMerkleTree.verify_path(t.root, 2, 20, path[:-3])
+    with pytest.raises(ValueError, match="depth"):
+        compute_root(2, 20, path, 6)
 
 
 def test_snapshot_roundtrip_rebuilds_tree() -> None:
@@ -195,7 +223,7 @@ def test_check_detects_corruption() -> None:
         t._check()
     t = SparseMerkleTree(4)
     t.set(1, 1)
-    t._levels[1][5] = 3
+    t._levels[1][3] = 3
     with pytest.raises(AssertionError, match="extra"):
         t._check()
 

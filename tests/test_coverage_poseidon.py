@@ -18,6 +18,8 @@ from proofs.poseidon import (
     check_field,
     hash2,
     hash_chain,
+    hash_groups,
+    hash_n,
     pack,
     unpack,
 )
@@ -34,6 +36,19 @@ POSEIDON_0_0 = 14744269619966411208579211824598458697587494354926760081771325075
 # Computed here and cross-checked in-circuit by tests/test_circuit_poseidon.py.
 HASH_CHAIN_1_2_3_4 = 11513292746329852516326840859386889450785527380888700527152707126542607443402
 POSEIDON_PMINUS1_0 = 12398508882227933492673204572813459761914093043589189755216261111298919601208
+# circomlib Poseidon(n)([1, ..., n]) for n = 1..5; computed here, cross-checked against
+# circomlibjs (tests/test_coverage_cposeidon.py) and in-circuit for n = 3, 4
+# (tests/test_circuit_poseidon.py).
+POSEIDON_1_TO_N = {
+    1: 18586133768512220936620570745912940619677854269274689475585506675881198879027,
+    2: CIRCOMLIB_POSEIDON_1_2,
+    3: 6542985608222806190361240322586112750744169038454362455181422643027100751666,
+    4: 18821383157269793795438455681495246036402687001665670618754263018637548127333,
+    5: 6183221330272524995739186171720101788151706631170188140075976616310159254464,
+}
+# The level-1 zero hashes of a 4-ary tree and of a Poseidon(3) leaf of zeros.
+POSEIDON4_ZEROS = 2351654555892372227640888372176282444150254868378439619268573230312091195718
+POSEIDON3_ZEROS = 5317387130258456662214331362918410991734007599705406860481038345552731150762
 
 
 def _public_names(module: types.ModuleType) -> set[str]:
@@ -166,3 +181,90 @@ def test_pack_unpack_roundtrip(case: tuple[list[int], tuple[int, ...]]) -> None:
     packed = pack(list(zip(values, widths, strict=True)))
     assert 0 <= packed < (1 << sum(widths))
     assert unpack(packed, widths) == list(values)
+
+
+# --- hash_n / hash_groups ---------------------------------------------------------------------
+
+
+def test_hash_n_pinned_vectors() -> None:
+    for n, expected in POSEIDON_1_TO_N.items():
+        assert hash_n(list(range(1, n + 1))) == expected
+        assert hash_n(tuple(range(1, n + 1))) == expected
+    assert hash_n([0, 0, 0, 0]) == POSEIDON4_ZEROS
+    assert hash_n([0, 0, 0]) == POSEIDON3_ZEROS
+    assert hash_n([1, 2]) == hash2(1, 2)
+    assert hash_n([P - 1, 0]) == POSEIDON_PMINUS1_0
+
+
+@pytest.mark.parametrize("n", [6, 7, 16])
+def test_hash_n_wider_than_compiled(n: int) -> None:
+    from proofs.poseidon_wide import poseidon as wide
+
+    xs = [P - 1 - i for i in range(n)]
+    assert hash_n(xs) == wide(xs)
+    assert hash_groups(xs * 2, n) == [wide(xs)] * 2
+
+
+@pytest.mark.parametrize("bad_len", [0, 17, 20])
+def test_hash_n_rejects_bad_length(bad_len: int) -> None:
+    with pytest.raises(ValueError, match=r"1\.\.16"):
+        hash_n([1] * bad_len)
+
+
+@pytest.mark.parametrize("bad", [-1, P, P + 1, 2**256])
+def test_hash_n_and_groups_reject_out_of_field(bad: int) -> None:
+    for n in (1, 3, 4, 5, 6):
+        xs = [1] * (n - 1) + [bad]
+        with pytest.raises(FieldRangeError):
+            hash_n(xs)
+        with pytest.raises(FieldRangeError):
+            hash_groups([0] * n + xs, n)
+
+
+@pytest.mark.parametrize("bad", [True, 1.0, "1", None, b"\x01"])
+def test_hash_n_and_groups_reject_non_ints(bad: object) -> None:
+    for n in (1, 3, 4, 5, 6):
+        xs = [1] * (n - 1) + [bad]
+        with pytest.raises(TypeError):
+            hash_n(xs)  # type: ignore[arg-type]
+        with pytest.raises(TypeError):
+            hash_groups([0] * n + xs, n)  # type: ignore[arg-type]
+
+
+def test_hash_groups_argument_shape() -> None:
+    assert hash_groups([], 4) == []
+    with pytest.raises(ValueError, match="multiple of 4"):
+        hash_groups([1, 2, 3, 4, 5], 4)
+    with pytest.raises(ValueError, match="multiple of 3"):
+        hash_groups([1, 2], 3)
+    for width in (0, -1, 17):
+        with pytest.raises(ValueError, match=r"1\.\.16"):
+            hash_groups([1] * 4, width)
+    for width in (True, 4.0, "4", None):
+        with pytest.raises(TypeError):
+            hash_groups([1] * 4, width)  # type: ignore[arg-type]
+
+
+@given(
+    st.integers(min_value=1, max_value=5).flatmap(
+        lambda w: st.tuples(
+            st.just(w), st.lists(st.integers(min_value=0, max_value=P - 1), max_size=4 * w)
+        )
+    )
+)
+def test_hash_groups_is_repeated_hash_n(case: tuple[int, list[int]]) -> None:
+    width, flat = case
+    flat = flat[: len(flat) - len(flat) % width]
+    expected = [hash_n(flat[i : i + width]) for i in range(0, len(flat), width)]
+    assert hash_groups(flat, width) == expected
+    assert hash_groups(tuple(flat), width) == expected
+
+
+def test_hash_n_accepts_int_subclasses() -> None:
+    class Code(enum.IntEnum):
+        A = 1
+        B = 2
+        C = 3
+
+    assert hash_n([Code.A, Code.B, Code.C]) == POSEIDON_1_TO_N[3]
+    assert hash_groups([Code.A, Code.B, Code.C], 3) == [POSEIDON_1_TO_N[3]]

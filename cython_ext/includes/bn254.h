@@ -22,6 +22,10 @@
  * Poseidon: t = 3, x^5 S-box, 8 full and 57 partial rounds, state [0, a, b], output lane 0,
  * in the optimised form (constants after the S-box, sparse partial-round matrices) whose
  * constants cython_ext/gen_poseidon_header.py generates from proofs.poseidon_wide.
+ *
+ * Poseidon(n) for n = 1..5 (pb_poseidon_groups): the same optimised permutation written once
+ * for any width T = n + 1 (pb_poseidon_t_impl), instantiated per width with constant T; width 2
+ * reuses the hand-written t = 3 code above.
  */
 #ifndef PB_BN254_H
 #define PB_BN254_H
@@ -248,6 +252,128 @@ static void pb_poseidon2_portable(uint64_t out[4], const uint64_t a[4], const ui
 
 static void pb_poseidon2_adx(uint64_t out[4], const uint64_t a[4], const uint64_t b[4]) {
     pb_poseidon2_impl(out, a, b, 1);
+}
+
+/* ---- Poseidon(n), n = 1..5 (state width T = n + 1 = 2..6) --------------------------------- */
+
+/* The same optimised permutation as pb_poseidon2_impl, written once for every width: T is a
+ * compile-time constant in each instantiation below (PB_INLINE all the way down), so the loops
+ * over lanes unroll as in the hand-written t = 3 version. Constants come flat from the PB_T<T>_*
+ * tables of bn254_poseidon_constants.h (same layout for every width). */
+
+/* r = sum_j m[j] * s[j] over T lanes, lane 0 added last (see pb_dot3). */
+PB_INLINE void pb_dot_t(uint64_t r[4], const uint64_t *m, const uint64_t s[][4], const int T,
+                        const int adx) {
+    uint64_t u[4], v[4];
+    pb_fe_mul(u, m + 4 * (T - 1), s[T - 1], adx);
+    for (int j = T - 2; j >= 1; j--) {
+        pb_fe_mul(v, m + 4 * j, s[j], adx);
+        pb_fe_add(u, u, v);
+    }
+    pb_fe_mul(r, m, s[0], adx);
+    pb_fe_add(r, r, u);
+}
+
+/* One full round: S-box on every lane, add c (T constants), multiply by m (T x T, row-major). */
+PB_INLINE void pb_full_round_t(uint64_t s[][4], const uint64_t *c, const uint64_t *m,
+                               const int T, const int adx) {
+    uint64_t out[PB_POSEIDON_MAX_T][4];
+    for (int i = 0; i < T; i++) {
+        pb_pow5(s[i], adx);
+        pb_fe_add(s[i], s[i], c + 4 * i);
+    }
+    for (int i = 0; i < T; i++) pb_dot_t(out[i], m + 4 * T * i, (const uint64_t(*)[4])s, T, adx);
+    memcpy(s, out, (size_t)T * 32);
+}
+
+/* out = Poseidon(T - 1)(in[0..T - 2]); inputs (< p, four limbs each, consecutive) and out
+ * (< p) are plain values, not Montgomery form. */
+PB_INLINE void pb_poseidon_t_impl(uint64_t out[4], const uint64_t *in, const int T, const int RP,
+                                  const uint64_t *initial, const uint64_t *first,
+                                  const uint64_t *partial, const uint64_t *last,
+                                  const uint64_t *mds, const uint64_t *pre,
+                                  const uint64_t *sparse_row, const uint64_t *sparse_col,
+                                  const int adx) {
+    static const uint64_t one[4] = {1, 0, 0, 0};
+    uint64_t s[PB_POSEIDON_MAX_T][4];
+    memcpy(s[0], initial, 32);
+    for (int i = 1; i < T; i++) {
+        pb_fe_mul(s[i], in + 4 * (i - 1), PB_BN254_R2, adx); /* to Montgomery form */
+        pb_fe_add(s[i], s[i], initial + 4 * i);
+    }
+
+    for (int r = 0; r < 3; r++) pb_full_round_t(s, first + 4 * T * r, mds, T, adx);
+    pb_full_round_t(s, first + 4 * T * 3, pre, T, adx);
+
+    for (int r = 0; r < RP; r++) {
+        const uint64_t *col = sparse_col + 4 * (T - 1) * r;
+        uint64_t z[4], y[4];
+        pb_pow5(s[0], adx);
+        pb_fe_add(s[0], s[0], partial + 4 * r);
+        pb_dot_t(z, sparse_row + 4 * T * r, (const uint64_t(*)[4])s, T, adx);
+        for (int i = 1; i < T; i++) {
+            pb_fe_mul(y, col + 4 * (i - 1), s[0], adx);
+            pb_fe_add(s[i], s[i], y);
+        }
+        memcpy(s[0], z, sizeof(z));
+    }
+
+    for (int r = 0; r < 3; r++) pb_full_round_t(s, last + 4 * T * r, mds, T, adx);
+    /* Last round: no constant, and only lane 0 of the output is needed. */
+    for (int i = 0; i < T; i++) pb_pow5(s[i], adx);
+    uint64_t y[4];
+    pb_dot_t(y, mds, (const uint64_t(*)[4])s, T, adx);
+    /* Out of Montgomery form, then canonical (as in pb_poseidon2_impl). */
+    pb_fe_mul(out, y, one, adx);
+    pb_sub_if_ge(out, out, PB_BN254_P);
+}
+
+/* pb_poseidon_t<T>_portable / _adx: Poseidon(T - 1) of T - 1 consecutive 4-limb inputs. */
+#define PB_DEFINE_POSEIDON_T(T)                                                                \
+    static void pb_poseidon_t##T##_portable(uint64_t out[4], const uint64_t *in) {             \
+        pb_poseidon_t_impl(out, in, T, PB_T##T##_PARTIAL_ROUNDS, PB_T##T##_INITIAL[0],         \
+                           PB_T##T##_FIRST[0][0], PB_T##T##_PARTIAL[0], PB_T##T##_LAST[0][0],  \
+                           PB_T##T##_MDS[0][0], PB_T##T##_PRE[0][0],                           \
+                           PB_T##T##_SPARSE_ROW[0][0], PB_T##T##_SPARSE_COL[0][0], 0);         \
+    }                                                                                          \
+    static void pb_poseidon_t##T##_adx(uint64_t out[4], const uint64_t *in) {                  \
+        pb_poseidon_t_impl(out, in, T, PB_T##T##_PARTIAL_ROUNDS, PB_T##T##_INITIAL[0],         \
+                           PB_T##T##_FIRST[0][0], PB_T##T##_PARTIAL[0], PB_T##T##_LAST[0][0],  \
+                           PB_T##T##_MDS[0][0], PB_T##T##_PRE[0][0],                           \
+                           PB_T##T##_SPARSE_ROW[0][0], PB_T##T##_SPARSE_COL[0][0], 1);         \
+    }
+
+PB_DEFINE_POSEIDON_T(2)
+PB_DEFINE_POSEIDON_T(4)
+PB_DEFINE_POSEIDON_T(5)
+PB_DEFINE_POSEIDON_T(6)
+
+/* Width 2 (T = 3) keeps the hand-written permutation of hash2. */
+static void pb_poseidon_t3_portable(uint64_t out[4], const uint64_t *in) {
+    pb_poseidon2_impl(out, in, in + 4, 0);
+}
+
+static void pb_poseidon_t3_adx(uint64_t out[4], const uint64_t *in) {
+    pb_poseidon2_impl(out, in, in + 4, 1);
+}
+
+/* Poseidon(n) of n consecutive 4-limb inputs. */
+typedef void (*pb_poseidon_n_fn)(uint64_t out[4], const uint64_t *in);
+
+#define PB_POSEIDON_MAX_INPUTS (PB_POSEIDON_MAX_T - 1)
+
+/* Indexed by the number of inputs n = 1..PB_POSEIDON_MAX_INPUTS (entry 0 unused). */
+static const pb_poseidon_n_fn PB_POSEIDON_N_PORTABLE[PB_POSEIDON_MAX_INPUTS + 1] = {
+    NULL, pb_poseidon_t2_portable, pb_poseidon_t3_portable, pb_poseidon_t4_portable,
+    pb_poseidon_t5_portable, pb_poseidon_t6_portable};
+static const pb_poseidon_n_fn PB_POSEIDON_N_ADX[PB_POSEIDON_MAX_INPUTS + 1] = {
+    NULL, pb_poseidon_t2_adx, pb_poseidon_t3_adx, pb_poseidon_t4_adx, pb_poseidon_t5_adx,
+    pb_poseidon_t6_adx};
+
+/* out[4 * i ..] = Poseidon(n)(in[4 * n * i ..]) for i < groups; n in 1..PB_POSEIDON_MAX_INPUTS. */
+static void pb_poseidon_groups(uint64_t *out, const uint64_t *in, size_t groups, int n, int adx) {
+    const pb_poseidon_n_fn f = adx ? PB_POSEIDON_N_ADX[n] : PB_POSEIDON_N_PORTABLE[n];
+    for (size_t i = 0; i < groups; i++) f(out + 4 * i, in + 4 * (size_t)n * i);
 }
 
 /* 1 iff this CPU has BMI2 (MULX) and ADX (ADCX/ADOX). */

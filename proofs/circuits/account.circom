@@ -2,7 +2,6 @@ pragma circom 2.0.0;
 
 include "bitify.circom";
 include "comparators.circom";
-include "hash_chain.circom";
 include "merkle.circom";
 include "pack.circom";
 include "range.circom";
@@ -59,10 +58,10 @@ template AbsValue(n) {
 }
 
 // AccountLeaf(): the account leaf of proofs.state.account_leaf for ONE market,
-//   chain(pubkeyHash, pack(collateral 128, position 64, openBuy 56), pack(openSell 56, basis 128))
+//   Poseidon(3)(pubkeyHash, pack(collateral 128, position 64, openBuy 56), pack(openSell 56, basis 128))
 // which is what pack_greedy makes of [collateral, position, open_buy, open_sell, basis] (248 bits
 // fit in the first element, open_sell would make it 304). Inputs are the OFFSET encodings;
-// Pack range-checks each to its width. Cost 432 + 2 Poseidon(2).
+// Pack range-checks each to its width. Cost 432 + Poseidon(3) 261.
 template AccountLeaf() {
     assert(ACC_MONEY_BITS() + ACC_POSITION_BITS() + ACC_OPEN_BITS() <= 253);
     signal input pubkeyHash;
@@ -80,11 +79,12 @@ template AccountLeaf() {
     component e1 = Pack(2, [56, 128]);
     e1.in[0] <== openSell;
     e1.in[1] <== basis;
-    component chain = HashChain(3);
-    chain.in[0] <== pubkeyHash;
-    chain.in[1] <== e0.out;
-    chain.in[2] <== e1.out;
-    out <== chain.out;
+    // One Poseidon(3) (261) instead of a chain of two Poseidon(2) (480).
+    component h = Poseidon(3);
+    h.inputs[0] <== pubkeyHash;
+    h.inputs[1] <== e0.out;
+    h.inputs[2] <== e1.out;
+    out <== h.out;
 }
 
 // ApplyFill(): one fill of qty lots at price on side isBuy (1 buy, 0 sell) applied to an
@@ -308,7 +308,7 @@ template AccountStepOps(A, W) {
     signal input op;
     signal input oldRoot;
     signal input index;
-    signal input siblings[A];
+    signal input siblings[MerkleSiblings(A)];
     signal input pubkeyHash;
     // offset-encoded fields: collateral + 2^127, position + 2^63, openBuy, openSell, basis + 2^127
     signal input oldCollateral;
@@ -468,7 +468,7 @@ template AccountStepOps(A, W) {
     update.oldLeaf <== oldLeafValue;
     update.newLeaf <== newLeaf.out;
     update.index <== index;
-    for (var i = 0; i < A; i++) {
+    for (var i = 0; i < MerkleSiblings(A); i++) {
         update.siblings[i] <== siblings[i];
     }
     newRoot <== update.newRoot;
@@ -480,7 +480,7 @@ template AccountStep(A) {
     signal input op;
     signal input oldRoot;
     signal input index;
-    signal input siblings[A];
+    signal input siblings[MerkleSiblings(A)];
     signal input pubkeyHash;
     signal input oldCollateral;
     signal input oldPosition;
@@ -510,7 +510,7 @@ template AccountStep(A) {
     s.op <== op;
     s.oldRoot <== oldRoot;
     s.index <== index;
-    for (var i = 0; i < A; i++) {
+    for (var i = 0; i < MerkleSiblings(A); i++) {
         s.siblings[i] <== siblings[i];
     }
     s.pubkeyHash <== pubkeyHash;

@@ -167,13 +167,13 @@ template BlockStep(D, A) {
     signal input stpReduce;        // STP_DEC: 1 REDUCE the head (taker exhausted), 0 REMOVE_HEAD
     signal input isBid;
     signal input bookIndex;
-    signal input siblings[D];
+    signal input siblings[MerkleSiblings(D)];
     signal input oldOrder[10];
     signal input newOrder[10];
     signal input link[3];
     signal input q;
     signal input accIndex;
-    signal input accSiblings[A];
+    signal input accSiblings[MerkleSiblings(A)];
     signal input pubkeyHash;
     signal input accOld[5];
     signal input accNew[5];
@@ -382,7 +382,7 @@ template BlockStep(D, A) {
         + 4 * (kCh + kMh + kRh + kSm + kSb + kSd - decRed) + 5 * (kCu + kMu + kRu)
         + 6 * (kCc + kMc + kRc);
     bs.index <== bookIndex;
-    for (var i = 0; i < D; i++) {
+    for (var i = 0; i < MerkleSiblings(D); i++) {
         bs.siblings[i] <== siblings[i];
     }
     for (var i = 0; i < 10; i++) {
@@ -498,7 +498,7 @@ template BlockStep(D, A) {
         + kAdd + 2 * kDep + 3 * kWd;
     acs.oldRoot <== r[BR_ACC()];
     acs.index <== accIndex;
-    for (var i = 0; i < A; i++) {
+    for (var i = 0; i < MerkleSiblings(A); i++) {
         acs.siblings[i] <== accSiblings[i];
     }
     acs.pubkeyHash <== pubkeyHash;
@@ -699,13 +699,13 @@ template Block(N, S, D, A, CFG, SIGNED) {
     signal input stpReduce[S];
     signal input isBid[S];
     signal input bookIndex[S];
-    signal input siblings[S][D];
+    signal input siblings[S][MerkleSiblings(D)];
     signal input oldOrder[S][10];
     signal input newOrder[S][10];
     signal input link[S][3];
     signal input q[S];
     signal input accIndex[S];
-    signal input accSiblings[S][A];
+    signal input accSiblings[S][MerkleSiblings(A)];
     signal input pubkeyHash[S];
     signal input accOld[S][5];
     signal input accNew[S][5];
@@ -831,7 +831,7 @@ template Block(N, S, D, A, CFG, SIGNED) {
         st[s].stpReduce <== stpReduce[s];
         st[s].isBid <== isBid[s];
         st[s].bookIndex <== bookIndex[s];
-        for (var i = 0; i < D; i++) {
+        for (var i = 0; i < MerkleSiblings(D); i++) {
             st[s].siblings[i] <== siblings[s][i];
         }
         for (var i = 0; i < 10; i++) {
@@ -843,7 +843,7 @@ template Block(N, S, D, A, CFG, SIGNED) {
         }
         st[s].q <== q[s];
         st[s].accIndex <== accIndex[s];
-        for (var i = 0; i < A; i++) {
+        for (var i = 0; i < MerkleSiblings(A); i++) {
             st[s].accSiblings[i] <== accSiblings[s][i];
         }
         st[s].pubkeyHash <== pubkeyHash[s];

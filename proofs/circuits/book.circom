@@ -85,7 +85,7 @@ template BookStep(D) {
     signal input isBid;
     signal input op;
     signal input index;
-    signal input siblings[D];
+    signal input siblings[MerkleSiblings(D)];
     signal input oldOrder[10];
     signal input newOrder[10];
     signal input link[3];
@@ -154,7 +154,7 @@ template BookStep(D) {
     mu.oldLeaf <== oldLeaf;
     mu.newLeaf <== newLeaf;
     mu.index <== index;
-    for (var i = 0; i < D; i++) {
+    for (var i = 0; i < MerkleSiblings(D); i++) {
         mu.siblings[i] <== siblings[i];
     }
     newRoot <== mu.newRoot;
@@ -276,7 +276,7 @@ template BookSteps(D, S) {
     signal input isBid;
     signal input op[S];
     signal input index[S];
-    signal input siblings[S][D];
+    signal input siblings[S][MerkleSiblings(D)];
     signal input oldOrder[S][10];
     signal input newOrder[S][10];
     signal input link[S][3];
@@ -300,7 +300,7 @@ template BookSteps(D, S) {
         }
         step[s].op <== op[s];
         step[s].index <== index[s];
-        for (var i = 0; i < D; i++) {
+        for (var i = 0; i < MerkleSiblings(D); i++) {
             step[s].siblings[i] <== siblings[s][i];
         }
         for (var i = 0; i < 10; i++) {

@@ -1,0 +1,3 @@
+pragma circom 2.0.0;
+include "poseidon.circom";
+component main = Poseidon(4);
