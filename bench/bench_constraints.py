@@ -2,7 +2,8 @@
 
 Two figures, because a fixed-size circuit is paid in full whatever a block holds:
 
-* **per command, at full use**: ``steps/command x (BlockStep + CmdLink) + CmdSlot``, from the
+* **per command, at full use**: ``steps/command x (BlockStep + CmdLink) + CmdSlot + its link
+  in the command chain``, from the
   compiled templates at the production depths (D = 12, A = 16, N = 16) and the witness
   builder's step counts on the standard mix (seed 7, 100 accounts, 2,000 resting, 6,000
   commands after genesis, blocks of 64, no venue limits): the cost a perfectly filled circuit
@@ -41,7 +42,7 @@ D, A, N, S = 12, 16, 16, 48
 MATCHES, OPEN_ORDERS = 12, 8
 
 _TEMPLATES = {
-    "step": ("block.circom", "{public [cfg, mark, firstSeq, r]}", f"BlockStep({D}, {A})"),
+    "step": ("block.circom", "{public [cfg, mark, firstSeq, r]}", f"BlockStep({D}, {A}, 1)"),
     "link": ("cmdlink.circom", "{public [index, begin]}", f"CmdLink({N}, 7)"),
     "slot_unsigned": (
         "cmdslot.circom",
@@ -53,7 +54,7 @@ _TEMPLATES = {
         "{public [cfg, mark, firstSeq, index, prevTs]}",
         "CmdSlot(1)",
     ),
-    "test_step": ("block.circom", "{public [cfg, mark, firstSeq, r]}", "BlockStep(4, 4)"),
+    "test_step": ("block.circom", "{public [cfg, mark, firstSeq, r]}", "BlockStep(4, 4, 1)"),
     "test_link": ("cmdlink.circom", "{public [index, begin]}", "CmdLink(4, 7)"),
 }
 
@@ -70,8 +71,11 @@ def template_counts() -> dict[str, int]:
             path.write_text(text)
         print(f"  compiling {main} ...", file=sys.stderr, flush=True)
         out[name] = circuit_stats(path, cache_dir=CACHE).constraints
-    block = ROOT / "tests" / "circuits" / "block_4x12_test.circom"
-    out["test_block"] = circuit_stats(block, cache_dir=CACHE).constraints
+    for name in ("block_4x12", "command_chain16"):
+        wrapper = ROOT / "tests" / "circuits" / f"{name}_test.circom"
+        out[name] = circuit_stats(wrapper, cache_dir=CACHE).constraints
+    # a slot's link in the command chain (one Poseidon(2) and its flags), from CommandChain(16)
+    out["chain"] = round(out["command_chain16"] / 16)
     return out
 
 
@@ -108,7 +112,8 @@ def measure(commands: int) -> dict[str, object]:
     step_cost = t["step"] + link_cost
     # per-block part (state roots, Settle, BlockMeta, chain links, last-ts check), measured on
     # the test size: what is left of Block(4, 12, 4, 4) without its steps, links and slots
-    per_block = t["test_block"] - 12 * (t["test_step"] + t["test_link"]) - 4 * t["slot_unsigned"]
+    slot = {sig: t[f"slot_{sig}"] + t["chain"] for sig in ("unsigned", "signed")}
+    per_block = t["block_4x12"] - 12 * (t["test_step"] + t["test_link"]) - 4 * slot["unsigned"]
 
     # 1. full use: steps per command on the standard mix, no venue limits
     mix = _run(Workload(7, accounts=100, target_resting=2_000), commands, {}, max_commands=64)
@@ -120,10 +125,7 @@ def measure(commands: int) -> dict[str, object]:
             steps += n
             cmds += 1
     spc = steps / cmds
-    full = {
-        "unsigned": spc * step_cost + t["slot_unsigned"],
-        "signed": spc * step_cost + t["slot_signed"],
-    }
+    full = {sig: spc * step_cost + slot[sig] for sig in slot}
 
     # 2. as proved: blocks cut by the production circuit's step budget and venue limits
     reserve = worst_command_steps(MATCHES, OPEN_ORDERS)
@@ -135,7 +137,7 @@ def measure(commands: int) -> dict[str, object]:
     per_block_cmds = [len(b.commands) for b, _ in cut if b.commands]
     used_steps = [sum(w.steps_per_command) for _, w in cut if w.steps_per_command]
     block_total = {
-        sig: S * step_cost + N * t[f"slot_{sig}"] + per_block for sig in ("unsigned", "signed")
+        sig: S * step_cost + N * slot[sig] + per_block for sig in ("unsigned", "signed")
     }
     mean_cmds = statistics.fmean(per_block_cmds)
     proved = {sig: block_total[sig] / mean_cmds for sig in block_total}
@@ -162,7 +164,8 @@ def main(argv: list[str] | None = None) -> None:
     t = r["templates"]
     print(f"BlockStep({D}, {A})            {t['step']:>9,}")
     print(f"CmdLink({N}, 7)              {t['link']:>9,}")
-    print(f"CmdSlot unsigned / signed    {t['slot_unsigned']:>9,} / {t['slot_signed']:,}")
+    print(f"CmdSlot unsigned / signed    {t['slot_unsigned']:>9,} / {t['slot_signed']:,}"
+          f"  (+ {t['chain']} chain link)")  # fmt: skip
     print(f"per-block part               {r['per_block_part']:>9,}")
     print(f"steps per command (mix)      {r['steps_per_command']:>9.3f}  ({r['commands']} cmds)")
     for sig in ("unsigned", "signed"):

@@ -124,6 +124,7 @@ cdef int INVALID_ORDER_FLAGS = ResultCode.INVALID_ORDER_FLAGS
 cdef int UNKNOWN_ORDER = ResultCode.UNKNOWN_ORDER
 cdef int NOT_ORDER_OWNER = ResultCode.NOT_ORDER_OWNER
 cdef int DUPLICATE_CLIENT_ORDER_ID = ResultCode.DUPLICATE_CLIENT_ORDER_ID
+cdef int STALE_NONCE = ResultCode.STALE_NONCE
 cdef int UNKNOWN_ACCOUNT = ResultCode.UNKNOWN_ACCOUNT
 cdef int ACCOUNT_EXISTS = ResultCode.ACCOUNT_EXISTS
 cdef int INVALID_AMOUNT = ResultCode.INVALID_AMOUNT
@@ -499,6 +500,9 @@ cdef class _CAccount:
     cdef int64_t id
     cdef uint64_t touched  # CEngine.epoch when last recorded as touched
     cdef object id_o, pkx, pky
+    # the replay guard (the reference's "Replay"): the accepted command's own cl_ord_id
+    # object, echoed into views as the reference does
+    cdef object nonce
     cdef pb_i128 collateral
     cdef Pos* pos
     cdef int npos
@@ -528,6 +532,7 @@ cdef _CAccount new_account(object id_o, int64_t aid, object pkx, object pky, int
     a.id_o = id_o
     a.pkx = pkx
     a.pky = pky
+    a.nonce = 0
     a.collateral = 0
     a.pos = <Pos*>calloc(nm if nm else 1, sizeof(Pos))
     if a.pos == NULL:
@@ -668,6 +673,37 @@ cdef int check_qty(_CMarket m, object qty_o) except -2:
     if qty % m.lot:
         return QUANTITY_OFF_LOT
     return OK
+
+
+cdef inline bint stale(CEngine e, object seq_o, object acct_o, object cl_o) except -1:
+    """The reference's ``_stale``: with ``signed_nonces``, reject (``STALE_NONCE``, ref the
+    client id) and return True when the account exists and ``cl_o`` is not above its nonce
+    (a replayed signed intent); an unknown account is left to the command's own check."""
+    cdef _CAccount a
+    cdef long long cl, n
+    cdef bint fresh
+    if not e.c_signed:
+        return False
+    a = find_account(e, acct_o)
+    if a is None:
+        return False
+    if pb_long_small(cl_o, &cl) and pb_long_small(a.nonce, &n):
+        fresh = cl > n
+    else:
+        fresh = cl_o > a.nonce  # beyond 63 bits (or not an int): Python's comparison
+    if fresh:
+        return False
+    reject(e, seq_o, acct_o, STALE_NONCE, cl_o)
+    return True
+
+
+cdef inline int accept_nonce(CEngine e, _CAccount a, object cl_o) except -1:
+    """An accepted signed command raises its account's nonce (the reference's
+    ``_accept_nonce``)."""
+    if e.c_signed:
+        a.nonce = cl_o
+        touch_account(e, a)
+    return 0
 
 
 cdef inline bint cl_in_range(object cl_o) except -1:
@@ -1043,6 +1079,8 @@ cdef int do_place(CEngine e, PyObject** f) except -1:
     cdef _COrder o
     if a is None:
         return reject(e, seq_o, acct_o, UNKNOWN_ACCOUNT, cl_o)
+    if stale(e, seq_o, acct_o, cl_o):
+        return 0
     midx = find_market(e, market_o)
     if midx < 0:
         return reject(e, seq_o, acct_o, UNKNOWN_MARKET, cl_o)
@@ -1093,6 +1131,7 @@ cdef int do_place(CEngine e, PyObject** f) except -1:
             code = FOK_NOT_FILLABLE
     if code != OK:
         return reject(e, seq_o, acct_o, code, cl_o)
+    accept_nonce(e, a, cl_o)
     as64(seq_o, &seq)
     o = _COrder.__new__(_COrder)
     o.oid = seq
@@ -1202,13 +1241,16 @@ cdef int do_replace(CEngine e, PyObject** f) except -1:
     cdef object price_o = <object>f[5]
     cdef object qty_o = <object>f[6]
     cdef object cmd_cl = <object>f[7]
-    cdef _COrder o = find_own(e, seq_o, acct_o, <object>f[3], oid_o)
+    cdef _COrder o
     cdef _CMarket m
     cdef _CAccount a
     cdef int code
     cdef int64_t price, qty, seq
     cdef bint price_fits, keeps, ok
     cdef Pos* p
+    if stale(e, seq_o, acct_o, cmd_cl):
+        return 0
+    o = find_own(e, seq_o, acct_o, <object>f[3], oid_o)
     if o is None:
         return 0
     m = mkt(e, o.midx)
@@ -1242,6 +1284,7 @@ cdef int do_replace(CEngine e, PyObject** f) except -1:
             code = INSUFFICIENT_MARGIN
     if code != OK:
         return reject(e, seq_o, acct_o, code, oid_o)
+    accept_nonce(e, a, cmd_cl)
     if new_cl != o.cl_o:
         if o.cl_o and not pb_clmap_del(&e.cls, a.id, cl_key(o.cl_o)):
             raise KeyError(o.cl_o)
@@ -1344,14 +1387,21 @@ cdef int do_deposit(CEngine e, PyObject** f) except -1:
 
 
 cdef int do_withdraw(CEngine e, PyObject** f) except -1:
+    # seq, ts, account, amount, cl_ord_id
     cdef object seq_o = <object>f[0]
     cdef object acct_o = <object>f[2]
     cdef object amount_o = <object>f[3]
+    cdef object cl_o = <object>f[4]
     cdef _CAccount a = find_account(e, acct_o)
     cdef pb_i128 amount, eq, req
     cdef bint refuse
     if a is None:
         return reject(e, seq_o, acct_o, UNKNOWN_ACCOUNT, acct_o)
+    if stale(e, seq_o, acct_o, cl_o):
+        return 0
+    if e.c_signed and not cl_in_range(cl_o):
+        # out of the committed width, as for an order's client id
+        return reject(e, seq_o, acct_o, INVALID_ORDER_FLAGS, cl_o)
     if not amount_ok(amount_o):
         return reject(e, seq_o, acct_o, INVALID_AMOUNT, amount_o)
     amount = py2i(amount_o)
@@ -1369,6 +1419,7 @@ cdef int do_withdraw(CEngine e, PyObject** f) except -1:
         return reject(e, seq_o, acct_o, INSUFFICIENT_COLLATERAL, amount_o)
     a.collateral -= amount
     touch_account(e, a)
+    accept_nonce(e, a, cl_o)
     e._ev.append(_CollateralChanged(seq_o, a.id_o, -amount_o, i2py(a.collateral)))
     return 0
 
@@ -1524,7 +1575,9 @@ cdef class CEngine:
     cdef list _ev
     cdef list _keep
     cdef int64_t c_max_accounts, max_resting, c_max_matches, c_max_open
+    cdef bint c_signed
     cdef readonly object max_accounts, max_resting_per_side, max_matches, max_open_orders
+    cdef readonly object signed_nonces
 
     """Deterministic price-time-priority engine in C; the reference engine is the spec."""
 
@@ -1536,15 +1589,17 @@ cdef class CEngine:
         self.t_accts.data = NULL
 
     def __init__(self, markets, *, max_accounts=_PY_MAX_ACCOUNTS, max_resting_per_side=1 << 48,
-                 max_matches=0, max_open_orders=0):
-        """``max_accounts``, ``max_resting_per_side``, ``max_matches``, ``max_open_orders``:
-        as for ``ReferenceEngine``."""
+                 max_matches=0, max_open_orders=0, signed_nonces=False):
+        """``max_accounts``, ``max_resting_per_side``, ``max_matches``, ``max_open_orders``,
+        ``signed_nonces``: as for ``ReferenceEngine``."""
         cdef int i
         cdef _CMarket m
         if (not 0 < max_accounts <= _PY_MAX_ACCOUNTS or max_resting_per_side < 1
                 or max_matches < 0 or max_open_orders < 0):
             raise EngineError("invalid engine limits")
         self.max_open_orders = max_open_orders
+        self.signed_nonces = bool(signed_nonces)
+        self.c_signed = self.signed_nonces
         self.c_max_open = max_open_orders if max_open_orders < INT64_MAX else INT64_MAX
         self.max_accounts = max_accounts
         self.max_resting_per_side = max_resting_per_side
@@ -1710,7 +1765,9 @@ cdef class CEngine:
                 mkt(self, i).mid_o, i2py(p.position), i2py(p.basis), i2py(p.open_buy),
                 i2py(p.open_sell),
             ))
-        return _AccountView(a.id_o, i2py(a.collateral), a.pkx, a.pky, tuple(positions))
+        return _AccountView(
+            a.id_o, i2py(a.collateral), a.pkx, a.pky, tuple(positions), a.nonce
+        )
 
     def market_state(self, market):
         cdef int i = find_market(self, market)
@@ -1773,6 +1830,7 @@ cdef class CEngine:
             add_account(eng, av.account, aid, av.pubkey_x, av.pubkey_y)
             a = acct_by_id(eng, aid)
             a.collateral = py2i(int(av.collateral))
+            a.nonce = av.nonce
             for pv in av.positions:
                 i = find_market(eng, pv.market)
                 if i < 0:
@@ -1904,5 +1962,9 @@ cdef class CEngine:
             assert len(cl_ord_ids) == sum(
                 1 for x in orders.values() if (<_COrder>x).acct == a.id and (<_COrder>x).cl_o
             ), (a.id, cl_ord_ids)
+            # the nonce only rises, and every live client id was a nonce when it was accepted
+            assert 0 <= a.nonce <= MAX_CL_ORD_ID, (a.id, a.nonce)
+            stale_ids = [cl for cl in cl_ord_ids if cl > a.nonce] if self.c_signed else []
+            assert not stale_ids, (a.id, a.nonce, stale_ids)
         for i in range(self.nm):
             assert net[i] == 0, ("positions do not net to zero", self.mids[i], net[i])

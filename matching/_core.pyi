@@ -12,12 +12,18 @@ class CEngine:
 
     max_accounts: int
     max_resting_per_side: int
+    max_matches: int
+    max_open_orders: int
+    signed_nonces: bool
     def __init__(
         self,
         markets: Sequence[MarketConfig],
         *,
         max_accounts: int = ...,
         max_resting_per_side: int = ...,
+        max_matches: int = ...,
+        max_open_orders: int = ...,
+        signed_nonces: bool = ...,
     ) -> None: ...
     @property
     def last_seq(self) -> int: ...

@@ -7,6 +7,8 @@ code and no state change). ``EngineError`` is raised only for misuse by the sequ
 
 Rules, in the order they are checked for a new order:
 
+0. with ``signed_nonces``: the account exists, then its client order id is above the
+   account's nonce (see "Replay" below);
 1. account exists, market exists, quantity > 0, multiple of the lot, <= max_qty;
 2. price > 0, on tick, inside [min_price, max_price] and inside the dynamic band around the
    mark (``|price - mark| * 10000 <= band_bps * mark``); a market order's price is its
@@ -21,6 +23,18 @@ Rules, in the order they are checked for a new order:
 
 Margin uses the mark price of each market, which is the previous block's settlement price:
 constant within a block, so a block's checks do not depend on the order of its fills.
+
+Replay (``signed_nonces``, a signed venue): a PlaceOrder, ReplaceOrder or Withdraw carries
+its account's signature over the command *without* the sequencer's seq and ts
+(``proofs.signing``), so the same signed intent could be included twice: a second copy of an
+order or of a withdrawal. Each account therefore keeps ``nonce``, the largest ``cl_ord_id``
+of its accepted signed commands (0 at first), and such a command is rejected with
+``STALE_NONCE`` unless ``cl_ord_id > nonce``. It is checked right after the account is
+found, before anything else about the command, so a replay is reported as one whatever else
+changed since (the order it names is gone, the market moved...). An accepted command sets
+``nonce = cl_ord_id``: a PlaceOrder once it is accepted (an IOC that then trades nothing
+too), a ReplaceOrder once it is applied, a Withdraw once it succeeds; a rejected command
+changes nothing. So a ReplaceOrder's ``cl_ord_id`` 0 ("keep the client id") is refused.
 """
 
 from __future__ import annotations
@@ -122,6 +136,9 @@ class AccountView(Canonical):
     pubkey_y: U256
     #: One entry per configured market, in market order (flat markets included).
     positions: tuple[PositionView, ...]
+    #: Largest ``cl_ord_id`` of the account's accepted signed commands (``signed_nonces``;
+    #: always 0 without). Last, with a default, so views built without it stay valid.
+    nonce: int = 0
 
     def __post_init__(self) -> None:
         _coerce_bigint(self, "collateral")
@@ -197,11 +214,13 @@ class _Position:
 
 
 class _Account:
-    __slots__ = ("account", "cl_ord_ids", "collateral", "orders", "positions", "pubkey")
+    __slots__ = ("account", "cl_ord_ids", "collateral", "nonce", "orders", "positions", "pubkey")
 
     def __init__(self, account: int, pubkey: tuple[int, int], market_ids: Iterable[int]) -> None:
         self.account = account
         self.collateral = 0
+        #: replay guard: see the module docstring ("Replay")
+        self.nonce = 0
         self.pubkey = pubkey
         self.positions = {m: _Position() for m in market_ids}
         #: live order ids (dict for insertion order; mass cancel sorts them)
@@ -290,6 +309,7 @@ class ReferenceEngine:
         max_resting_per_side: int = 1 << 48,
         max_matches: int = 0,
         max_open_orders: int = 0,
+        signed_nonces: bool = False,
     ) -> None:
         """``max_accounts`` and ``max_resting_per_side`` are the capacity of the committed
         trees (the venue derives them from the tree depths): an account id at or above
@@ -299,7 +319,8 @@ class ReferenceEngine:
         step of the block proof): a taker that reaches it while it still crosses has its rest
         cancelled (``MATCH_LIMIT``), and a FOK order that needs more is not fillable.
         ``max_open_orders`` > 0 refuses a GTC limit order (``TOO_MANY_ORDERS``) while its
-        account already has that many resting orders, in all markets."""
+        account already has that many resting orders, in all markets. ``signed_nonces``
+        turns on the replay guard of signed commands (module docstring, "Replay")."""
         if (
             not 0 < max_accounts <= MAX_ACCOUNTS
             or max_resting_per_side < 1
@@ -308,6 +329,7 @@ class ReferenceEngine:
         ):
             raise EngineError("invalid engine limits")
         self.max_open_orders = max_open_orders
+        self.signed_nonces = bool(signed_nonces)
         self.max_accounts = max_accounts
         self.max_resting_per_side = max_resting_per_side
         self.max_matches = max_matches
@@ -432,6 +454,7 @@ class ReferenceEngine:
                 PositionView(mid, p.position, p.basis, p.open_buy, p.open_sell)
                 for mid, p in a.positions.items()
             ),
+            a.nonce,
         )
 
     def market_state(self, market: int) -> MarketStateView:
@@ -475,6 +498,7 @@ class ReferenceEngine:
                 raise EngineError(f"snapshot account id {av.account} is out of range")
             a = _Account(av.account, (av.pubkey_x, av.pubkey_y), eng._markets)
             a.collateral = int(av.collateral)
+            a.nonce = av.nonce
             for pv in av.positions:
                 p = a.positions[pv.market]
                 # open_buy/open_sell are rebuilt by resting the orders below
@@ -524,6 +548,25 @@ class ReferenceEngine:
 
     def _reject(self, cmd: Command, code: ResultCode, ref: int) -> None:
         self._events.append(Rejected(cmd.seq, cmd.account, int(code), ref))
+
+    def _stale(self, cmd: PlaceOrder | ReplaceOrder | Withdraw) -> bool:
+        """With ``signed_nonces``: reject ``cmd`` (``STALE_NONCE``, ref its ``cl_ord_id``)
+        and return True when its account exists and ``cl_ord_id`` is not above the account's
+        nonce: a replay of a signed intent (module docstring). An unknown account is left to
+        the command's own UNKNOWN_ACCOUNT check."""
+        if not self.signed_nonces:
+            return False
+        a = self._accounts.get(cmd.account)
+        if a is None or cmd.cl_ord_id > a.nonce:
+            return False
+        self._reject(cmd, ResultCode.STALE_NONCE, cmd.cl_ord_id)
+        return True
+
+    def _accept_nonce(self, a: _Account, cl_ord_id: int) -> None:
+        """An accepted signed command raises its account's nonce (a state change)."""
+        if self.signed_nonces:
+            a.nonce = cl_ord_id
+            self._touched_accounts.add(a.account)
 
     # --- margin -------------------------------------------------------------------------
 
@@ -597,12 +640,18 @@ class ReferenceEngine:
         a = self._accounts.get(cmd.account)
         if a is None:
             return self._reject(cmd, ResultCode.UNKNOWN_ACCOUNT, cmd.account)
+        if self._stale(cmd):
+            return None
+        if self.signed_nonces and cmd.cl_ord_id > MAX_CL_ORD_ID:
+            # out of the committed width, as for an order's client id
+            return self._reject(cmd, ResultCode.INVALID_ORDER_FLAGS, cmd.cl_ord_id)
         if not 0 < cmd.amount <= MAX_AMOUNT:
             return self._reject(cmd, ResultCode.INVALID_AMOUNT, cmd.amount)
         if cmd.amount > a.collateral or self._equity(a) - cmd.amount < self._requirement(a):
             return self._reject(cmd, ResultCode.INSUFFICIENT_COLLATERAL, cmd.amount)
         a.collateral -= cmd.amount
         self._touched_accounts.add(a.account)
+        self._accept_nonce(a, cmd.cl_ord_id)
         self._events.append(CollateralChanged(cmd.seq, a.account, -cmd.amount, a.collateral))
         return None
 
@@ -610,6 +659,8 @@ class ReferenceEngine:
         a = self._accounts.get(cmd.account)
         if a is None:
             return self._reject(cmd, ResultCode.UNKNOWN_ACCOUNT, cmd.cl_ord_id)
+        if self._stale(cmd):
+            return None
         m = self._markets.get(cmd.market)
         if m is None:
             return self._reject(cmd, ResultCode.UNKNOWN_MARKET, cmd.cl_ord_id)
@@ -644,6 +695,7 @@ class ReferenceEngine:
         if code != ResultCode.OK:
             return self._reject(cmd, code, cmd.cl_ord_id)
 
+        self._accept_nonce(a, cmd.cl_ord_id)
         order = _Order(
             cmd.seq, cmd.account, cmd.market, cmd.side, cmd.price, cmd.qty, cmd.seq, cmd.cl_ord_id
         )
@@ -893,6 +945,8 @@ class ReferenceEngine:
         return None
 
     def _replace(self, cmd: ReplaceOrder) -> None:
+        if self._stale(cmd):
+            return None
         o = self._find_own(cmd)
         if o is None:
             return None
@@ -920,6 +974,7 @@ class ReferenceEngine:
                 code = ResultCode.INSUFFICIENT_MARGIN
         if code != ResultCode.OK:
             return self._reject(cmd, code, cmd.order_id)
+        self._accept_nonce(a, cmd.cl_ord_id)
         if new_cl != o.cl_ord_id:
             if o.cl_ord_id:
                 del a.cl_ord_ids[o.cl_ord_id]
@@ -985,6 +1040,10 @@ class ReferenceEngine:
             assert all(self._orders[oid].cl_ord_id == cl for cl, oid in a.cl_ord_ids.items()), (
                 a.cl_ord_ids
             )
+            # the nonce only rises, and every live client id was a nonce when it was accepted
+            assert 0 <= a.nonce <= MAX_CL_ORD_ID, (a.account, a.nonce)
+            stale = [cl for cl in a.cl_ord_ids if cl > a.nonce] if self.signed_nonces else []
+            assert not stale, (a.account, a.nonce, stale)
         for mid in self._markets:
             net = sum(a.positions[mid].position for a in self._accounts.values())
             assert net == 0, ("positions do not net to zero", mid, net)

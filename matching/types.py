@@ -199,6 +199,10 @@ class ResultCode(IntEnum):
     UNKNOWN_ORDER = -1101
     NOT_ORDER_OWNER = -1102
     DUPLICATE_CLIENT_ORDER_ID = -1103
+    #: a signed command (PlaceOrder, ReplaceOrder, Withdraw) whose ``cl_ord_id`` is not above
+    #: its account's nonce on a venue with ``signed_nonces``: a replayed or out-of-order
+    #: signed intent (the signature cannot cover the sequencer's seq; ``ReferenceEngine``)
+    STALE_NONCE = -1104
     UNKNOWN_ACCOUNT = -1201
     ACCOUNT_EXISTS = -1202
     INVALID_AMOUNT = -1203
@@ -240,7 +244,8 @@ class MarketConfig(Canonical):
 # --- commands ---------------------------------------------------------------------------
 # Every command carries the sequencer's global sequence number and timestamp. ``sig`` is the
 # account's signature over the command (checked by the validity proof); empty in tests that
-# do not sign.
+# do not sign. ``sig`` stays the last field: fields with defaults go after the required ones
+# and before it, so every command keeps one positional layout.
 
 
 class PlaceOrder(Canonical, tag=int(CommandType.PLACE_ORDER)):
@@ -273,7 +278,8 @@ class ReplaceOrder(Canonical, tag=int(CommandType.REPLACE_ORDER)):
 
     Lowering the quantity at the same price keeps time priority; a price change or a larger
     quantity moves the order to the back of its new level (and may trade if it now crosses).
-    ``cl_ord_id`` 0 keeps the order's client id.
+    ``cl_ord_id`` 0 keeps the order's client id (not with ``signed_nonces``, where the
+    client id is also the command's nonce and must rise: ``STALE_NONCE``).
     """
 
     seq: Seq
@@ -304,10 +310,18 @@ class Deposit(Canonical, tag=int(CommandType.DEPOSIT)):
 
 
 class Withdraw(Canonical, tag=int(CommandType.WITHDRAW)):
+    """Take ``amount`` of collateral out of the account.
+
+    ``cl_ord_id`` is the withdrawal's nonce: with ``signed_nonces`` it must be above the
+    account's nonce, like an order's client id, so a signed withdrawal cannot be included
+    twice (``ReferenceEngine``); 0 and ignored otherwise.
+    """
+
     seq: Seq
     ts: Ts
     account: AccountId
     amount: Amount
+    cl_ord_id: ClOrdId = 0
     sig: bytes = b""
 
 

@@ -53,7 +53,7 @@ from matching.types import (
 
 from .merkle import SparseMerkleTree, compute_root, levels_for
 from .poseidon import FIELD_MODULUS, hash2
-from .state import MONEY_BITS, POSITION_BITS, PRICE_BITS, QTY_BITS, account_leaf
+from .state import CL_ORD_ID_BITS, MONEY_BITS, POSITION_BITS, PRICE_BITS, QTY_BITS, account_leaf
 
 __all__ = [
     "ACC_OP_WRITE",
@@ -134,15 +134,19 @@ class AccountFields:
     open_buy: int = 0
     open_sell: int = 0
     basis: int = 0
+    #: the replay mark: largest client id of the account's accepted signed commands
+    nonce: int = 0
 
     @classmethod
     def from_view(cls, view: AccountView) -> AccountFields:
         if len(view.positions) != 1:
             raise ValueError("the account circuit covers exactly one market")
         p = view.positions[0]
-        return cls(int(view.collateral), p.position, p.open_buy, p.open_sell, int(p.basis))
+        return cls(
+            int(view.collateral), p.position, p.open_buy, p.open_sell, int(p.basis), view.nonce
+        )
 
-    def encoded(self) -> tuple[int, int, int, int, int]:
+    def encoded(self) -> tuple[int, int, int, int, int, int]:
         """The offset encodings the leaf packs, in layout order (``v + 2**(w-1)`` if signed)."""
         return (
             self.collateral + _MONEY_OFF,
@@ -150,11 +154,12 @@ class AccountFields:
             self.open_buy,
             self.open_sell,
             self.basis + _MONEY_OFF,
+            self.nonce,
         )
 
     def in_range(self) -> bool:
         """Every encoded field fits its committed width (what ``Pack`` checks in-circuit)."""
-        widths = (MONEY_BITS, POSITION_BITS, OPEN_BITS, OPEN_BITS, MONEY_BITS)
+        widths = (MONEY_BITS, POSITION_BITS, OPEN_BITS, OPEN_BITS, MONEY_BITS, CL_ORD_ID_BITS)
         return all(_fits(v, w) for v, w in zip(self.encoded(), widths, strict=True))
 
     def leaf(self, pubkey_hash: int, market: int = 1) -> int:
@@ -165,6 +170,7 @@ class AccountFields:
             0,
             0,
             (PositionView(market, self.position, self.basis, self.open_buy, self.open_sell),),
+            self.nonce,
         )
         return account_leaf(view, pubkey_hash)
 
@@ -249,6 +255,10 @@ class StepParams:
     amount: int = 0
     #: ADD only: Poseidon(pubkey_x, pubkey_y) of the new account
     pubkey_hash: int = 0
+    #: an accepted signed command on a signed venue: the nonce rises to ``nonce`` (its
+    #: client id), which must be above the account's (``matching.engine`` ``signed_nonces``)
+    bump: bool = False
+    nonce: int = 0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -275,11 +285,13 @@ class StepWitness:
     rem_before: int
     req_after: int
     rem_after: int
+    bump: int = 0
+    nonce_in: int = 0
 
     def inputs(self) -> dict[str, object]:
         """Circuit inputs by signal name."""
         old, new = self.old.encoded(), self.new.encoded()
-        names = ("Collateral", "Position", "OpenBuy", "OpenSell", "Basis")
+        names = ("Collateral", "Position", "OpenBuy", "OpenSell", "Basis", "Nonce")
         out: dict[str, object] = {
             "op": int(self.op),
             "oldRoot": self.old_root,
@@ -298,6 +310,8 @@ class StepWitness:
             "remBefore": self.rem_before,
             "reqAfter": self.req_after,
             "remAfter": self.rem_after,
+            "bumpNonce": self.bump,
+            "nonceIn": self.nonce_in,
         }
         for name, o, n in zip(names, old, new, strict=True):
             out[f"old{name}"] = o
@@ -341,6 +355,7 @@ def check_step(w: StepWitness, depth: int) -> None:
     need(_fits(w.price, PRICE_BITS) and _fits(w.mark, PRICE_BITS), "price/mark range")
     need(_fits(w.qty, QTY_BITS) and _fits(w.amount, AMOUNT_BITS), "qty/amount range")
     need(_fits(w.imf, BPS_BITS), "imf range")
+    need(w.bump in (0, 1) and _fits(w.nonce_in, CL_ORD_ID_BITS), "nonce input range")
     need(w.old.in_range(), "old fields out of range")
     need(w.new.in_range(), "new fields out of range")
     need(len(w.siblings) == 3 * levels_for(depth) and _fits(w.index, depth), "path shape")
@@ -377,7 +392,13 @@ def check_step(w: StepWitness, depth: int) -> None:
     if op == AccountOp.WITHDRAW:
         need(w.amount <= o.collateral, "amount exceeds collateral")
         need(equity(o, m) - w.amount >= w.req_before, "withdrawal beyond equity")
-    need(w.new == _next_fields(o, op, bool(w.is_buy), w.price, w.qty, w.amount), "new fields")
+    if w.bump:
+        need(op not in (AccountOp.NOP, AccountOp.ADD), "nonce raised by NOP/ADD")
+        need(w.nonce_in > o.nonce, "nonce not above the account's (a replayed signed command)")
+    nxt = _next_fields(o, op, bool(w.is_buy), w.price, w.qty, w.amount)
+    if w.bump:
+        nxt = dataclasses.replace(nxt, nonce=w.nonce_in)
+    need(w.new == nxt, "new fields")
     # Merkle paths
     if op == AccountOp.NOP:
         need(w.new_root == w.old_root, "NOP changed the root")
@@ -458,7 +479,11 @@ class AccountTrace:
             raise StepRejected(f"OPEN_ORDER: margin fails for account {p.account}")
         if enforce and op == AccountOp.WITHDRAW and not withdraw_ok(old, p.amount, m):
             raise StepRejected(f"WITHDRAW: insufficient collateral for account {p.account}")
+        if enforce and p.bump and not p.nonce > old.nonce:
+            raise StepRejected(f"{op.name}: nonce {p.nonce} not above {old.nonce} (replay)")
         new = _next_fields(old, op, is_buy, p.price, p.qty, p.amount)
+        if p.bump:
+            new = dataclasses.replace(new, nonce=p.nonce)
         _, released, div_rem = apply_fill(old, is_buy, p.price, p.qty)
         rb, remb, ra, rema = _margin_hints(old, is_buy, p.qty, m)
         siblings = tuple(self.tree.path(p.account))
@@ -487,10 +512,12 @@ class AccountTrace:
             rem_before=remb,
             req_after=ra,
             rem_after=rema,
+            bump=int(p.bump),
+            nonce_in=p.nonce,
         )
 
     def _nop(self) -> StepWitness:
-        z = AccountFields(-_MONEY_OFF, -_POS_OFF, 0, 0, -_MONEY_OFF)  # all-zero encodings
+        z = AccountFields(-_MONEY_OFF, -_POS_OFF, 0, 0, -_MONEY_OFF, 0)  # all-zero encodings
         root = self.tree.root
         return StepWitness(
             AccountOp.NOP, 0, root, root, (0,) * (3 * levels_for(self.depth)), 0, z, z,

@@ -24,11 +24,14 @@ range-checks, ``cmdslot.circom``). ``sig`` itself is never part of a hash.
 * Not AddAccount: it registers the key (a signature under a key not yet known proves nothing).
 
 **Replay.** The signature does not cover ``seq`` or ``ts`` (by design: signing precedes
-sequencing), so an operator could include the same signed intent twice, e.g. a second copy of
-an order. What would close it: a per-account high-water mark of client order ids in the
-account leaf, with the circuit requiring ``cl_ord_id > mark`` for a signed command and storing
-the new mark (Withdraw would need a client nonce field for the same purpose). Not implemented
-yet; until then, duplicates are visible in the public command stream.
+sequencing), so on its own it would let an operator include the same signed intent twice, e.g.
+a second copy of an order or of a withdrawal. Each account therefore keeps a replay mark in its
+leaf, ``nonce``: the client id (``cl_ord_id``; a Withdraw's own ``cl_ord_id`` field) of its
+last accepted signed command. On a signed venue the engine (``signed_nonces``) rejects a signed
+command whose client id is not above the mark (``STALE_NONCE``) and raises the mark on
+acceptance; the block circuit (``BlockStep`` ``NONCES``) demands the same at the account write
+of every accepted signed command. A rejected command leaves the mark alone, so a client that
+saw a rejection should move on to a higher client id before resubmitting.
 
 Errors (all :class:`SigningError`, a ``ValueError``): :class:`SignatureEncodingError` (``sig``
 is missing, or not a 64-byte packed signature with a valid ``R8`` and ``S < l``),

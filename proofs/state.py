@@ -10,7 +10,7 @@ Layout (every hash is circomlib ``Poseidon(2)``; ``chain`` is ``poseidon.hash_ch
     order leaf   = hash2(pack(price, qty, priority, account, next),
                          pack(order_id, cl_ord_id, side, next_price, next_priority))
     account leaf = hash_n([hash2(pubkey_x, pubkey_y), *pack_greedy(collateral,
-                          per market: position, open_buy, open_sell, basis)])
+                          per market: position, open_buy, open_sell, basis; nonce)])
 
 ``head``/``next`` are a slot number + 1 (0: none); an empty side has head 0 and key 0/0.
 
@@ -299,7 +299,7 @@ def _account_fields(a: AccountView) -> list[tuple[int, int]]:
             (p.open_sell, QTY_BITS + 8),
             _signed(p.basis, MONEY_BITS),
         ]
-    return fields
+    return [*fields, (a.nonce, CL_ORD_ID_BITS)]
 
 
 _H_MONEY = 1 << (MONEY_BITS - 1)
@@ -307,6 +307,7 @@ _H_POSITION = 1 << (POSITION_BITS - 1)
 _LIM_MONEY = 1 << MONEY_BITS
 _LIM_POSITION = 1 << POSITION_BITS
 _LIM_OPEN = 1 << (QTY_BITS + 8)
+_LIM_NONCE = 1 << CL_ORD_ID_BITS
 #: number of positions -> greedy groups of the account layout
 _ACCOUNT_GROUPS: dict[int, list[list[tuple[int, int]]]] = {}
 
@@ -332,7 +333,9 @@ def _account_elems(a: AccountView) -> list[int]:
             and type(sell) is not bool
         )
         vals += (pos, buy, sell, basis)
-    if not ok:
+    nonce = a.nonce
+    vals.append(nonce)
+    if not (ok and 0 <= nonce < _LIM_NONCE and type(nonce) is not bool):
         return pack_greedy(_account_fields(a))  # raises the range error
     k = len(a.positions)
     groups = _ACCOUNT_GROUPS.get(k)
@@ -346,7 +349,7 @@ def _account_fields_widths(k: int) -> list[tuple[int, int]]:
     widths = [(0, MONEY_BITS)]
     for _ in range(k):
         widths += [(0, POSITION_BITS), (0, QTY_BITS + 8), (0, QTY_BITS + 8), (0, MONEY_BITS)]
-    return widths
+    return [*widths, (0, CL_ORD_ID_BITS)]
 
 
 def account_leaf(a: AccountView, pubkey_hash: int) -> int:

@@ -138,7 +138,7 @@ __all__ = [
 ]
 
 #: Number of registers between steps (``BR_COUNT`` in block.circom).
-REG_COUNT = 40
+REG_COUNT = 41
 #: ``cfg[8]`` of a venue without a match limit (a 16-bit value no step count reaches).
 _NO_MATCH_LIMIT = (1 << 16) - 1
 #: Length of a command's view (``CV_COUNT`` in cmdslot.circom) and its flag bits (``CF_*``).
@@ -401,7 +401,7 @@ def _place_hints(cmd: Command | None, market: MarketConfig) -> list[int]:
 def _acc_inputs(w: StepWitness | dict[str, object]) -> dict[str, object]:
     """Rename ``AccountStep`` inputs to the block step's (``acc*``)."""
     d = w.inputs() if isinstance(w, StepWitness) else w
-    names = ("Collateral", "Position", "OpenBuy", "OpenSell", "Basis")
+    names = ("Collateral", "Position", "OpenBuy", "OpenSell", "Basis", "Nonce")
     return {
         "accIndex": d["index"],
         "accSiblings": d["siblings"],
@@ -528,7 +528,7 @@ class _Builder:
         self._pad = _pad_signature() if params.signed else None
         self.remaining = 0
         self.taker = AccountFields()
-        self.taker_enc: tuple[int, ...] = (_MONEY_OFF, _POS_OFF, 0, 0, _MONEY_OFF)
+        self.taker_enc: tuple[int, ...] = (_MONEY_OFF, _POS_OFF, 0, 0, _MONEY_OFF, 0)
         self.notional = self.volume = self.trades = 0
         self.open = 0
         self.stopped = 0
@@ -555,11 +555,12 @@ class _Builder:
             self.index,
             *self.cmd,
             self.remaining,
-            *self.taker_enc,
+            *self.taker_enc[:5],
             self.notional, self.volume, self.trades,
             self.open, self.stopped,
             self.rp_buy, self.rp_cl, self.rp_phase,
             self.matches,
+            self.taker_enc[5],
         )  # fmt: skip
 
     # -- one step ----------------------------------------------------------------------------
@@ -805,6 +806,13 @@ class _Builder:
 
     # -- commands ----------------------------------------------------------------------------
 
+    def _nonce(self, p: StepParams, cmd: Command) -> StepParams:
+        """``p`` raising the replay mark when ``cmd`` is an accepted PlaceOrder, ReplaceOrder or
+        Withdraw of a signed venue (``BlockStep`` NONCES): at its one account write that does."""
+        if self.p.signed and isinstance(cmd, PlaceOrder | ReplaceOrder | Withdraw):
+            return dataclasses.replace(p, bump=True, nonce=cmd.cl_ord_id)
+        return p
+
     def _take(self, side: int, kinds: tuple[OpKind, ...], order_id: int) -> BookOp:
         q = self.queues[side]
         if not q or q[0].kind not in kinds or (order_id and q[0].order_id != order_id):
@@ -832,7 +840,8 @@ class _Builder:
             assert isinstance(ev, CollateralChanged)
             op = AccountOp.DEPOSIT if isinstance(cmd, Deposit) else AccountOp.WITHDRAW
             self._begin_regs()
-            w = self.st.accounts.step(StepParams(op, cmd.account, amount=cmd.amount), self.m)
+            p = self._nonce(StepParams(op, cmd.account, amount=cmd.amount), cmd)
+            w = self.st.accounts.step(p, self.m)
             kind = StepKind.DEPOSIT if isinstance(cmd, Deposit) else StepKind.WITHDRAW
             self._emit(kind, cmd, None, w, opens=False)
         elif isinstance(cmd, CancelOrder):
@@ -917,9 +926,8 @@ class _Builder:
             op = self._take(side, (OpKind.REDUCE,), cmd.order_id)
             self._begin_regs()
             (bst,) = self.st.sides[side].apply(op)
-            w = self.st.accounts.step(
-                StepParams(AccountOp.RELEASE, cmd.account, side, qty=op.qty), self.m
-            )
+            p = self._nonce(StepParams(AccountOp.RELEASE, cmd.account, side, qty=op.qty), cmd)
+            w = self.st.accounts.step(p, self.m)
             self._emit(StepKind.RP_KEEP, cmd, bst, w, opens=False)
             return
         kinds = (StepKind.RP_HEAD, StepKind.RP_UNLINK, StepKind.RP_CLEAR)
@@ -953,14 +961,15 @@ class _Builder:
             if isinstance(e, Trade)
             or (isinstance(e, OrderCancelled | OrderReduced) and e.order_id != tk.order_id)
         ]
-        if not acts and taker_cancel is not None and place == StepKind.PLACE:
+        if not acts and taker_cancel is not None and place == StepKind.PLACE and not self.p.signed:
             # An order cancelled before it touches the book changes nothing: proved as REJECT.
+            # (Not on a signed venue: its acceptance raised the account's replay mark, so it
+            # is PLACE + END, which writes that.)
             self._step(StepKind.REJECT, cmd, None, None, opens=False)
             return
         self._begin_regs()
-        w = self.st.accounts.step(
-            StepParams(AccountOp.OPEN_ORDER, cmd.account, own, cmd.price, cmd.qty), self.m
-        )
+        p = self._nonce(StepParams(AccountOp.OPEN_ORDER, cmd.account, own, cmd.price, cmd.qty), cmd)
+        w = self.st.accounts.step(p, self.m)
         self.taker, self.taker_enc, self.remaining = w.new, w.new.encoded(), cmd.qty
         if not acts and taker_cancel is None:
             assert tk.rests

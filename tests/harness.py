@@ -98,8 +98,8 @@ class Harness:
     def deposit(self, account: int, amount: int) -> list[Event]:
         return self.run(Deposit(*self._n(), account, amount))
 
-    def withdraw(self, account: int, amount: int) -> list[Event]:
-        return self.run(Withdraw(*self._n(), account, amount))
+    def withdraw(self, account: int, amount: int, cl: int = 0) -> list[Event]:
+        return self.run(Withdraw(*self._n(), account, amount, cl))
 
     def state(self) -> bytes:
         """Canonical bytes of the whole state, to show a command changed nothing."""

@@ -27,6 +27,7 @@ from proofs.accounttrace import (
     MarketParams,
     OrderLedger,
     StepConstraintError,
+    StepRejected,
     StepParams,
     StepWitness,
     apply_fill,
@@ -47,12 +48,12 @@ IMF = 1_000
 # Measured with `python -m proofs.circom tests/circuits/<name>_test.circom` (README section
 # "Account circuit"); pinned so a template change that moves a count is noticed.
 EXPECTED = {
-    "account_leaf": 693,
+    "account_leaf": 757,
     "account_fill": 530,
     "account_margin": 966,
-    "account_step8": 5839,
-    "account_step12": 7053,
-    "account_step16": 8267,
+    "account_step8": 6101,
+    "account_step12": 7315,
+    "account_step16": 8529,
 }
 
 
@@ -166,6 +167,7 @@ def test_account_leaf_matches_state(leaf: CompiledCircuit) -> None:
         (AccountFields(), 1),
         (AccountFields(-5, -(1 << 63), (1 << 56) - 1, 7, -(1 << 127)), 2**250),
         (AccountFields((1 << 127) - 1, (1 << 63) - 1, 0, (1 << 56) - 1, (1 << 127) - 1), 3),
+        (AccountFields(1, 2, 3, 4, 5, (1 << 64) - 1), 4),
     ):
         enc = f.encoded()
         inputs = {
@@ -175,10 +177,13 @@ def test_account_leaf_matches_state(leaf: CompiledCircuit) -> None:
             "openBuy": enc[2],
             "openSell": enc[3],
             "basis": enc[4],
+            "nonce": enc[5],
         }
         leaf.prove(inputs, [f.leaf(pk)])
     with pytest.raises(UnsatisfiedWitnessError):  # open_buy one bit too wide
         leaf.prove({**inputs, "openBuy": 1 << 56}, [f.leaf(pk)])
+    with pytest.raises(UnsatisfiedWitnessError):  # the nonce one bit too wide
+        leaf.prove({**inputs, "nonce": 1 << 64}, [f.leaf(pk)])
 
 
 def _engine_fill(f: AccountFields, side: int, price: int, q: int) -> AccountFields:
@@ -371,6 +376,31 @@ def test_withdrawal_beyond_equity_fails(step8: CompiledCircuit) -> None:
     _must_fail(
         step8, t.preview(StepParams(AccountOp.WITHDRAW, 0, amount=200_001), rich, enforce=False)
     )
+
+
+def test_replay_mark(step8: CompiledCircuit) -> None:
+    # A signed command raises the account's nonce to its client id, which must be above it;
+    # every other op keeps the nonce (a DEPOSIT claiming a new one fails).
+    t, m = _funded_long()
+    bumped = StepParams(AccountOp.OPEN_ORDER, 0, Side.BUY, 100_000, 1, bump=True, nonce=40)
+    _prove_step(step8, t.preview(bumped, m))
+    t.step(bumped, m)
+    assert t.fields[0].nonce == 40
+    w = t.preview(StepParams(AccountOp.WITHDRAW, 0, amount=5, bump=True, nonce=41), m)
+    _prove_step(step8, w)
+    for replay in (40, 39):  # the same intent again, an older one
+        stale = StepParams(AccountOp.OPEN_ORDER, 0, Side.BUY, 100_000, 1, bump=True, nonce=replay)
+        with pytest.raises(StepRejected, match="replay"):
+            t.preview(stale, m)
+        _must_fail(step8, t.preview(stale, m, enforce=False))
+    dep = t.preview(StepParams(AccountOp.DEPOSIT, 0, amount=5), m)
+    _prove_step(step8, dep)
+    _must_fail(step8, dep.with_new(dataclasses.replace(dep.new, nonce=41)))
+    # the mark cannot be raised by an ADD (or a NOP)
+    add = AccountTrace(DEPTH).preview(
+        StepParams(AccountOp.ADD, 3, pubkey_hash=5, bump=True, nonce=1), m
+    )
+    _must_fail(step8, add)
 
 
 def test_wrong_old_leaf_fails(step8: CompiledCircuit) -> None:

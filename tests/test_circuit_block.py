@@ -67,7 +67,7 @@ D, A = TEST_SIZE.order_depth, TEST_SIZE.account_depth
 PARAMS = BlockParams(TEST_SIZE.n, TEST_SIZE.s, D, A, MARKET)
 #: only to move the state past a block that needs more than S steps (not proved)
 WIDE = BlockParams(TEST_SIZE.n, 64, D, A, MARKET)
-EXPECTED = {"block_step4x4": 8286, "block_4x12": 113959}
+EXPECTED = {"block_step4x4": 8548, "block_4x12": 117107}
 
 
 # --- building blocks ---------------------------------------------------------------------------

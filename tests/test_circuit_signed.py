@@ -60,7 +60,7 @@ KEYS = {a: bytes([a + 1]) * 32 for a in range(3)}
 SIGNED_BIT = 1 << 13  # CF_SIGNED of view[CV_FLAGS] (cmdslot.circom)
 CV_PKHASH, CV_FLAGS = 5, 6
 PUB = {a: private_to_public(k) for a, k in KEYS.items()}
-EXPECTED = {"cmd_slot0": 2009, "cmd_slot1": 6466, "cmd_link4": 33, "block_4x12_signed": 131787}
+EXPECTED = {"cmd_slot0": 2010, "cmd_slot1": 6467, "cmd_link4": 33, "block_4x12_signed": 134983}
 
 
 class SignedChain(Chain):
@@ -68,8 +68,23 @@ class SignedChain(Chain):
     the test depths) whose commands are signed by their account's key unless the test asks
     otherwise, with witnesses for the signed test size."""
 
+    def __init__(self, **limits: int) -> None:
+        # a signed venue's engine: signed intents are single-use (the replay mark)
+        super().__init__(signed_nonces=True, **limits)
+
+    def place(self, *args: object, **kw: object) -> PlaceOrder:  # type: ignore[override]
+        """``Chain.place`` with its seq as the client id (a nonce above the account's)."""
+        o = super().place(*args, **kw)  # type: ignore[arg-type]
+        return msgspec.structs.replace(o, cl_ord_id=o.seq)
+
     def signed(self, cmd: Command) -> Command:
-        return sign_command(KEYS[cmd.account], cmd) if is_signed_type(cmd) else cmd  # type: ignore[type-var]
+        """``cmd`` signed by its account's key; a signed type without a client id gets its
+        seq as the client id (its nonce: above every earlier one of the account)."""
+        if not is_signed_type(cmd):
+            return cmd
+        if not cmd.cl_ord_id:  # type: ignore[union-attr]
+            cmd = msgspec.structs.replace(cmd, cl_ord_id=cmd.seq)  # type: ignore[type-var]
+        return sign_command(KEYS[cmd.account], cmd)  # type: ignore[type-var]
 
     def add(self, account: int) -> AddAccount:
         x, y = PUB[account]
@@ -173,7 +188,8 @@ def test_witness_refuses_bad_signatures() -> None:
         return [c.place(0, Side.BUY, 99_000, 1)]
 
     def garbage(c: SignedChain) -> list[Command]:
-        return [Withdraw(*c.n(), 0, 5, sig=b"\x01" * 64)]
+        w = Withdraw(*c.n(), 0, 5)
+        return [msgspec.structs.replace(w, cl_ord_id=w.seq, sig=b"\x01" * 64)]
 
     _rejects(other_key, InvalidCommandSignatureError, "account 0")
     _rejects(other_price, InvalidCommandSignatureError, "does not verify")
@@ -187,17 +203,60 @@ def test_unsigned_types_and_rejections_need_no_signature() -> None:
     c.block([c.add(0), Deposit(*c.n(), 0, 10**12)])
     o = c.place(0, Side.BUY, 99_000, 1)
     c.block([o])
-    # a cancel and a deposit (unsigned types); an IOC that trades nothing (REJECT): no sig
+    # a cancel and a deposit (unsigned types); a FOK that cannot fill (rejected): no sig
     b = c.seal(
         [
             CancelOrder(*c.n(), 0, MARKET.market_id, o.seq),
             Deposit(*c.n(), 0, 1),
-            c.place(0, Side.SELL, 100_000, 1, TimeInForce.IOC),
+            c.place(0, Side.SELL, 100_000, 1, TimeInForce.FOK),
         ]
     )
     w = c.state.advance(b, PARAMS)
     assert _kinds(w) == ["CANCEL_HEAD", "DEPOSIT", "REJECT"]
     assert w.inputs["sigOn"] == [0, 0, 0, 0]
+
+
+def test_an_accepted_ioc_that_trades_nothing_raises_the_nonce() -> None:
+    # On a signed venue the engine accepts the IOC (raising the account's replay mark) and
+    # cancels it at once: no book change, but an account change, so PLACE + END (not REJECT),
+    # and its signature is needed like any accepted signed command.
+    c = SignedChain()
+    c.block([c.add(0), Deposit(*c.n(), 0, 10**12)])
+    ioc = c.place(0, Side.SELL, 100_000, 1, TimeInForce.IOC)
+    w = c.block([ioc])
+    assert _kinds(w) == ["PLACE+END"] and w.inputs["sigOn"][0] == 1  # type: ignore[index]
+    assert c.engine.snapshot().accounts[0].nonce == ioc.seq == c.state.accounts.fields[0].nonce
+    unsigned = c.place(0, Side.SELL, 100_000, 1, TimeInForce.IOC)
+    b = c.seal([unsigned])
+    with pytest.raises(SignatureEncodingError, match="missing"):
+        c.state.copy().advance(b, PARAMS)
+
+
+def test_a_replayed_signed_intent_is_refused() -> None:
+    # The honest engine rejects the second copy of a signed Place (STALE_NONCE): REJECT, no
+    # state change. An operator whose engine accepts it anyway cannot build a witness: the
+    # account's replay mark already holds that client id.
+    c = SignedChain()
+    c.block([c.add(0), Deposit(*c.n(), 0, 10**12)])
+    first = c.signed(c.place(0, Side.BUY, 99_000, 1))
+    c.block([first])
+    c.block([CancelOrder(*c.n(), 0, MARKET.market_id, first.seq)])  # its client id is free
+    seq, ts = c.n()
+    again = msgspec.structs.replace(first, seq=seq, ts=ts)  # same intent, same signature
+    w = c.block([again])
+    assert _kinds(w) == ["REJECT"] and c.state.root == c.com.root
+    cheat = SignedChain()  # the same blocks, then the replay mark switched off: accepted
+    for b in c.blocks[:3]:
+        for cmd in b.commands:
+            cheat.builder.submit(cmd)
+        assert cheat.builder.seal().header == b.header
+    cheat.engine.signed_nonces = False
+    cheat.builder.submit(again)
+    forged = cheat.builder.seal()
+    assert [type(e).__name__ for e in forged.events] == ["OrderAccepted"]
+    state = c.pre[3].copy()
+    with pytest.raises(ValueError, match="nonce"):
+        state.advance(forged, PARAMS)
 
 
 # --- the slot and the link on their own ---------------------------------------------------------

@@ -295,8 +295,10 @@ def test_rules_reject_forbidden_ops() -> None:
 
 def test_felt_and_fields() -> None:
     assert felt(-1) == FIELD_MODULUS - 1 and felt(5) == 5
-    assert AccountFields(-(1 << 127), -(1 << 63), 0, 0, -(1 << 127)).encoded() == (0,) * 5
+    assert AccountFields(-(1 << 127), -(1 << 63), 0, 0, -(1 << 127)).encoded() == (0,) * 6
     assert not AccountFields(open_buy=1 << 56).in_range()
+    assert AccountFields(nonce=(1 << 64) - 1).in_range()
+    assert not AccountFields(nonce=1 << 64).in_range()
     two = AccountView(0, 0, 0, 0, (PositionView(1, 0, 0, 0, 0), PositionView(2, 0, 0, 0, 0)))
     with pytest.raises(ValueError):
         AccountFields.from_view(two)

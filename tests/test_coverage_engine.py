@@ -376,7 +376,6 @@ class EngineRules:
         assert encode(again.snapshot()) == encode(snap)
         again._check()
 
-
     # --- the per-command match limit (max_matches) -------------------------------------------
 
     def test_match_limit_cuts_a_sweep_and_its_rest_never_rests(self) -> None:
@@ -419,6 +418,109 @@ class EngineRules:
         assert codes(h.sell(A, 1020, 1)) == []
         with pytest.raises(EngineError):
             self.engine_cls((MARKET,), max_open_orders=-1)
+
+    # --- signed nonces (replay of a signed intent) ------------------------------------------
+
+    def signed(self) -> Harness:
+        h = Harness(self.engine_cls, signed_nonces=True)
+        for acct in (A, B):
+            h.fund(acct)
+        return h
+
+    def test_stale_or_equal_nonce_rejected_without_change(self) -> None:
+        h = self.signed()
+        h.buy(A, 990, 1, cl=5)
+        assert h.engine.account_view(A).nonce == 5
+        before = h.state()
+        h.engine.drain_touched()
+        for cl in (5, 4, 0):  # the replay itself, an older one, "no id"
+            ev = h.buy(A, 985, 1, cl=cl)
+            assert codes(ev) == [ResultCode.STALE_NONCE] and ev[0].ref == cl
+        # checked right after the account: it wins over the duplicate live client id 5 and
+        # over an unknown market; an unknown account is still UNKNOWN_ACCOUNT
+        assert codes(h.buy(A, 985, 1, cl=5, market=7)) == [ResultCode.STALE_NONCE]
+        assert codes(h.buy(77, 985, 1, cl=1)) == [ResultCode.UNKNOWN_ACCOUNT]
+        assert h.state() == before and h.engine.drain_touched() == ([], [])
+        # nonces are per account
+        assert not codes(h.buy(B, 985, 1, cl=3))
+        assert h.engine.account_view(B).nonce == 3
+
+    def test_accepted_command_raises_the_nonce(self) -> None:
+        h = self.signed()
+        # an IOC that finds nothing is accepted, then cancelled: the nonce moves, the account
+        # is touched (its view changed) although no order rested
+        h.engine.drain_touched()
+        ev = h.buy(A, 1000, 1, tif=TimeInForce.IOC, cl=10)
+        assert isinstance(ev[0], OrderAccepted) and isinstance(ev[-1], OrderCancelled)
+        assert h.engine.account_view(A).nonce == 10
+        assert h.engine.drain_touched() == ([], [A])
+        # rejected for another reason: a fresh nonce is not used up
+        assert codes(h.buy(A, 1000, 1, tif=TimeInForce.FOK, cl=11)) == [ResultCode.FOK_NOT_FILLABLE]
+        assert codes(h.buy(A, 1000, 10**6, cl=12, market=2)) == [ResultCode.INVALID_QUANTITY]
+        assert h.engine.account_view(A).nonce == 10
+        assert not codes(h.buy(A, 990, 1, cl=11))  # so 11 is still good
+        assert h.engine.account_view(A).nonce == 11
+        # gaps are fine: only "above the last one" counts
+        assert not codes(h.sell(A, 1100, 1, cl=1_000))
+        assert h.engine.account_view(A).nonce == 1_000
+
+    def test_replace_needs_a_fresh_nonce_and_keep_id_is_refused(self) -> None:
+        h = self.signed()
+        oid = h.buy(A, 990, 5, cl=1)[0].order_id
+        before = h.state()
+        ev = h.replace(A, oid, 990, 3)  # cl 0: "keep the client id"
+        assert codes(ev) == [ResultCode.STALE_NONCE] and ev[0].ref == 0
+        assert codes(h.replace(A, oid, 990, 3, cl=1)) == [ResultCode.STALE_NONCE]
+        # before the order lookup: a replay is a replay even once the order is gone
+        assert codes(h.replace(A, 999_999, 990, 3, cl=1)) == [ResultCode.STALE_NONCE]
+        assert codes(h.replace(A, 999_999, 990, 3, cl=2)) == [ResultCode.UNKNOWN_ORDER]
+        assert h.state() == before
+        ev = h.replace(A, oid, 995, 3, cl=2)
+        assert isinstance(ev[0], OrderReplaced) and ev[0].cl_ord_id == 2
+        assert h.engine.account_view(A).nonce == 2
+        assert h.engine.order_view(oid).cl_ord_id == 2
+
+    def test_withdraw_nonce(self) -> None:
+        h = self.signed()
+        before = h.state()
+        assert codes(h.withdraw(A, 10)) == [ResultCode.STALE_NONCE]  # no nonce
+        assert codes(h.withdraw(A, 10**15, cl=3)) == [ResultCode.INSUFFICIENT_COLLATERAL]
+        assert codes(h.withdraw(A, 10, cl=1 << 64)) == [ResultCode.INVALID_ORDER_FLAGS]
+        assert h.state() == before
+        ev = h.withdraw(A, 10, cl=3)
+        assert ev[0].delta == -10 and h.engine.account_view(A).nonce == 3
+        before = h.state()
+        assert codes(h.withdraw(A, 10, cl=3)) == [ResultCode.STALE_NONCE]  # the replay
+        assert h.state() == before
+        # one counter for orders and withdrawals
+        assert codes(h.buy(A, 990, 1, cl=2)) == [ResultCode.STALE_NONCE]
+
+    def test_nonces_off_is_the_old_behaviour(self, h: Harness) -> None:
+        assert not h.engine.signed_nonces
+        oid = h.buy(A, 990, 5, cl=5)[0].order_id
+        assert not codes(h.buy(A, 985, 1, cl=3))
+        assert not codes(h.buy(A, 985, 1))
+        assert isinstance(h.replace(A, oid, 990, 3)[0], OrderReplaced)  # keeps cl 5
+        assert h.engine.order_view(oid).cl_ord_id == 5
+        assert h.withdraw(A, 10, cl=1 << 70)[0].delta == -10  # the field is ignored
+        assert h.engine.account_view(A).nonce == 0
+
+    def test_snapshot_round_trip_keeps_nonces(self) -> None:
+        from matching import AccountView, encode
+
+        h = self.signed()
+        h.buy(A, 990, 5, cl=7)
+        h.withdraw(B, 5, cl=9)
+        snap = h.engine.snapshot()
+        assert [(a.account, a.nonce) for a in snap.accounts] == [(A, 7), (B, 9)]
+        again = self.engine_cls.from_snapshot(snap, signed_nonces=True)
+        assert again.signed_nonces and encode(again.snapshot()) == encode(snap)
+        again._check()
+        h.engine = again
+        assert codes(h.buy(A, 985, 1, cl=7)) == [ResultCode.STALE_NONCE]
+        assert not codes(h.buy(B, 985, 1, cl=10))
+        # a view built without a nonce (older callers) is a nonce of 0
+        assert AccountView(1, 0, 0, 0, ()).nonce == 0
 
 
 class TestReferenceEngine(EngineRules):

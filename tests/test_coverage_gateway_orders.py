@@ -7,7 +7,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from matching import AddAccount, Deposit, ReferenceEngine, Side
+from matching import AddAccount, Deposit, ReferenceEngine, ResultCode, Side
 from venue.fix import (
     CancelOrderRequest,
     FixMessage,
@@ -25,8 +25,10 @@ from venue.orders import (
     Pending,
     check_order_signature,
     cl_ord_int,
+    parse_nonce,
     place_command,
     rej_reason,
+    replace_command,
 )
 from venue.workload import default_markets
 
@@ -35,13 +37,19 @@ HDR = ((49, "PROVENBOOK"), (56, "T"), (34, "1"), (52, "20260101-00:00:00.000"))
 
 
 class Venue:
-    def __init__(self, max_open_orders: int = 1000) -> None:
-        self.engine = ReferenceEngine(default_markets())
-        self.router = OrderRouter(default_markets(), max_open_orders=max_open_orders)
+    def __init__(
+        self, max_open_orders: int = 1000, keys: dict[int, tuple[int, int]] | None = None
+    ) -> None:
+        """``keys``: a signed venue (the router checks signatures and nonces, the engine
+        guards nonces) with these accounts' keys."""
+        self.engine = ReferenceEngine(default_markets(), signed_nonces=keys is not None)
+        self.router = OrderRouter(default_markets(), max_open_orders=max_open_orders,
+                                  signing_keys=keys)  # fmt: skip
         self.feed = MarketDataFeed(default_markets())
         self.seq = 0
         for a in (1, 2):
-            self.run_cmd(AddAccount(0, 0, a))
+            x, y = keys.get(a, (0, 0)) if keys is not None else (0, 0)
+            self.run_cmd(AddAccount(0, 0, a, x, y))
             self.run_cmd(Deposit(0, 0, a, 10**15))
 
     def run_cmd(self, cmd: object) -> list[object]:
@@ -88,6 +96,16 @@ def test_cl_ord_int_is_deterministic_and_in_range() -> None:
     assert cl_ord_int("abc") == cl_ord_int("abc") != cl_ord_int("abd")
     assert 1 <= cl_ord_int("") < 2**64
     assert rej_reason(-1002)[0] == 13 and rej_reason(12345) == (99, "UNKNOWN_RESULT (12345)")
+    reason, text = rej_reason(ResultCode.STALE_NONCE)
+    assert reason == 99 and text.startswith("STALE_NONCE (-1104): ") and "replayed" in text
+
+
+def test_parse_nonce() -> None:
+    assert parse_nonce("1") == 1 and parse_nonce(str(2**64 - 1)) == 2**64 - 1
+    for bad in (None, "", "0", "-3", "+3", " 3", "1.0", "٣", str(2**64), "9" * 5_000):
+        with pytest.raises(OrderSignatureError) as err:
+            parse_nonce(bad)
+        assert err.value.problem == "nonce" and "Nonce(5018)" in str(err.value)
 
 
 def test_lifecycle_fill_replace_cancel() -> None:
@@ -205,16 +223,61 @@ def test_signed_router_checks_the_command_it_builds() -> None:
     router = OrderRouter(default_markets(), signing_keys=keys)
     # market orders (protection price, IOC/FOK) and limit orders: the client's command is the
     # router's, so a signature over it is accepted and carried
-    for tif, price in (("1", None), ("4", None), ("3", "100000"), ("1", "100000")):
+    for n, (tif, price) in enumerate((("1", None), ("4", None), ("3", "100000"), ("1", "100000"))):
         cl = f"o{tif}{price}"
         want = place_command(1, m, cl, "2", "1" if price is None else "2", tif,
-                             int(price) if price else None, 5)  # fmt: skip
+                             int(price) if price else None, 5, nonce=10 + n)  # fmt: skip
         sig = sign_command(sk, want).sig
-        p = router.prepare(1, new(cl, "2", "5", price, time_in_force=tif, signature=sig.hex()))
+        p = router.prepare(1, new(cl, "2", "5", price, time_in_force=tif, signature=sig.hex(),
+                                  nonce=str(10 + n)))  # fmt: skip
         assert isinstance(p, Pending) and p.command == msgspec.structs.replace(want, sig=sig)
+        assert p.command.cl_ord_id == 10 + n  # the nonce, not the ClOrdID's hash
     # account 2 has no registered key; S >= l is malformed though it is 64 bytes of hex
-    out = router.prepare(2, new("x", signature=sig.hex()))
+    out = router.prepare(2, new("x", signature=sig.hex(), nonce="1"))
     assert isinstance(out, list) and "no registered key" in (out[0][1].get(Tag.Text) or "")
     with pytest.raises(OrderSignatureError, match="malformed") as err:
         check_order_signature(want, "ff" * 64, keys[1])
     assert err.value.problem == "malformed"
+
+
+def test_signed_router_nonces_end_to_end_without_sockets() -> None:
+    import hashlib
+
+    from proofs.eddsa import private_to_public
+    from proofs.signing import sign_command
+
+    sk = hashlib.sha256(b"router-key-1").digest()
+    v = Venue(keys={1: private_to_public(sk)})
+    (m,) = [mk for mk in default_markets() if mk.symbol == SYM]
+
+    def signed_new(cl: str, nonce: int, price: int = 99_000) -> NewOrderRequest:
+        cmd = place_command(1, m, cl, "1", "2", "1", price, 5, nonce=nonce)
+        return new(cl, price=str(price), signature=sign_command(sk, cmd).sig.hex(),
+                   nonce=str(nonce))  # fmt: skip
+
+    (_, ack), = v.request(1, signed_new("a", 7))
+    assert ack.get(Tag.ExecType) == "0" and v.engine.account_view(1).nonce == 7
+    # the same signed order under another ClOrdID reaches the engine, which refuses it
+    d = msgspec.structs.replace(signed_new("a", 7), cl_ord_id="b")
+    (_, rej), = v.request(1, d)
+    assert rej.get(Tag.ExecType) == "8" and "STALE_NONCE" in (rej.get(Tag.Text) or "")
+    # no Nonce: refused by the router, nothing reaches the engine
+    seq = v.seq
+    (_, rej), = v.request(1, msgspec.structs.replace(signed_new("c", 8), nonce=None))
+    assert rej.get(Tag.OrdRejReason) == "99" and "Nonce(5018) missing" in (rej.get(Tag.Text) or "")
+    assert v.seq == seq
+    # a replace: its nonce is the new engine client id; without one, refused
+    oid = int(ack.get(Tag.OrderID) or 0)
+    cmd = replace_command(1, m.market_id, oid, "g1", 99_005, 5, 0, nonce=9)
+    g = ReplaceOrderRequest(cl_ord_id="g1", orig_cl_ord_id="a", order_id=None, symbol=SYM,
+                            side="1", order_qty="5", ord_type="2", price="99005",
+                            time_in_force="1", post_only=False,
+                            signature=sign_command(sk, cmd).sig.hex(), **common())  # fmt: skip
+    (_, rej), = v.request(1, g)
+    assert rej.msg_type == "9" and "Nonce(5018) missing" in (rej.get(Tag.Text) or "")
+    (_, rep), = v.request(1, msgspec.structs.replace(g, nonce="9"))
+    assert rep.get(Tag.ExecType) == "5" and v.engine.order_view(oid).cl_ord_id == 9
+    # replayed, the replace is refused by the engine with the reason
+    (_, rej), = v.request(1, msgspec.structs.replace(g, cl_ord_id="g2", orig_cl_ord_id="g1",
+                                                    nonce="9"))  # fmt: skip
+    assert rej.msg_type == "9" and "STALE_NONCE" in (rej.get(Tag.Text) or "")

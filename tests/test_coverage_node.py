@@ -248,7 +248,7 @@ def test_a_signed_venue_sequences_only_commands_its_proof_accepts(tmp_path: Path
     x, y = private_to_public(key)
     node = VenueNode(tmp_path, PROVABLE_GENESIS, engine="reference", fsync=False, clock=Clock())
     try:
-        order = PlaceOrder(0, 0, 1, 1, 0, Side.SELL, OrderType.LIMIT, TimeInForce.GTC, 100_010, 1)
+        order = PlaceOrder(0, 0, 1, 1, 1, Side.SELL, OrderType.LIMIT, TimeInForce.GTC, 100_010, 1)
         # the key registered in the same batch signs the order
         node.submit([AddAccount(0, 0, 1, x, y), Deposit(0, 0, 1, 10**9), sign_command(key, order)])
         seq = node.next_seq
@@ -262,3 +262,53 @@ def test_a_signed_venue_sequences_only_commands_its_proof_accepts(tmp_path: Path
         assert node.next_seq == seq + 1
     finally:
         node.close()
+
+
+def test_a_signed_venue_refuses_replayed_signed_commands_and_replays_so(tmp_path: Path) -> None:
+    # a valid signature does not cover seq: the same signed order or withdrawal may be
+    # submitted again, and the engine (signed_nonces, from Genesis.signed) refuses the copy
+    from matching import (
+        AddAccount,
+        CollateralChanged,
+        Deposit,
+        OrderAccepted,
+        OrderType,
+        PlaceOrder,
+        Rejected,
+        ResultCode,
+        Side,
+        TimeInForce,
+        Withdraw,
+    )
+    from proofs.eddsa import private_to_public
+    from proofs.signing import sign_command
+    from venue.demo import PROVABLE_GENESIS
+    from venue.node import engine_limits
+
+    assert engine_limits(PROVABLE_GENESIS)["signed_nonces"] is True
+    unsigned = msgspec.structs.replace(PROVABLE_GENESIS, signed=False)
+    assert engine_limits(unsigned)["signed_nonces"] is False
+    key = bytes([7]) * 32
+    x, y = private_to_public(key)
+    node = VenueNode(tmp_path, PROVABLE_GENESIS, engine="reference", fsync=False,
+                     snapshot_every=1, clock=Clock())  # fmt: skip
+    try:
+        order = sign_command(key, PlaceOrder(0, 0, 1, 1, 10, Side.SELL, OrderType.LIMIT,
+                                             TimeInForce.GTC, 100_010, 1))  # fmt: skip
+        withdraw = sign_command(key, Withdraw(0, 0, 1, 5, cl_ord_id=11))
+        out = node.submit([AddAccount(0, 0, 1, x, y), Deposit(0, 0, 1, 10**9), order])
+        assert isinstance(out[2][0], OrderAccepted)
+        (again,) = node.submit([order])
+        assert [(type(e), e.code) for e in again] == [(Rejected, ResultCode.STALE_NONCE)]
+        (done,) = node.submit([withdraw])
+        assert isinstance(done[0], CollateralChanged) and done[0].delta == -5
+        for stale in (withdraw, order):
+            (ev,) = node.submit([stale])
+            assert isinstance(ev[0], Rejected) and ev[0].code == ResultCode.STALE_NONCE
+        assert node.engine.account_view(1).nonce == 11
+        node.seal()
+        height, root = node.height, node.commitment.root
+    finally:
+        node.close()
+    # replay re-runs the rule (from genesis and from a snapshot, which carries the nonce)
+    assert_replays(tmp_path, height, root)

@@ -56,7 +56,7 @@ TAMPER = {
     ReplaceOrder: {
         "account": 4, "market": 2, "order_id": 6, "price": 100_011, "qty": 3, "cl_ord_id": 0,
     },
-    Withdraw: {"account": 4, "amount": 10**9 + 1},
+    Withdraw: {"account": 4, "amount": 10**9 + 1, "cl_ord_id": 44},  # its nonce
 }  # fmt: skip
 
 

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matching import AddAccount, Block, Deposit, PlaceOrder, ReplaceOrder, Side, encode
+from matching.encoding import decoder
 from proofs.eddsa import private_to_public
 from proofs.signing import command_signature_ok, sign_command
 from venue.client import FixClient, LogonRejected
@@ -24,7 +25,7 @@ from venue.fix.codec import format_utc_timestamp
 from venue.gateway import Gateway
 from venue.marketdata import aggregate
 from venue.node import Genesis, VenueNode
-from venue.orders import place_command, replace_command
+from venue.orders import cl_ord_int, place_command, replace_command
 from venue.workload import default_markets
 
 SYM = "PB1-PERP"
@@ -358,19 +359,27 @@ def signer(gw: Gateway, account: int) -> FixClient:
     return client(gw, account, markets=MARKETS)
 
 
-async def send_d(c: FixClient, cl: str, price: int, qty: int, signature: str | None) -> None:
-    """A limit GTC buy with whatever OrderSignature the test wants (None: none)."""
+async def send_d(
+    c: FixClient, cl: str, price: int, qty: int, signature: str | None,
+    nonce: int | str | None = None,
+) -> None:  # fmt: skip
+    """A limit GTC buy with whatever OrderSignature and Nonce the test wants (None: none)."""
     body = [(Tag.ClOrdID, cl), (Tag.Symbol, SYM), (Tag.Side, "1"),
             (Tag.TransactTime, format_utc_timestamp(0)), (Tag.OrderQty, str(qty)),
             (Tag.OrdType, "2"), (Tag.Price, str(price)), (Tag.TimeInForce, "1")]  # fmt: skip
     if signature is not None:
         body.append((Tag.OrderSignature, signature))
+    if nonce is not None:
+        body.append((Tag.Nonce, str(nonce)))
     await c.send("D", body)
 
 
-def place_sig(account: int, cl: str, price: int, qty: int, *, by: int | None = None) -> str:
-    """OrderSignature of ``send_d``'s order, by ``by``'s key (default: the account's)."""
-    cmd = place_command(account, MARKET, cl, "1", "2", "1", price, qty)
+def place_sig(
+    account: int, cl: str, price: int, qty: int, *, nonce: int, by: int | None = None
+) -> str:
+    """OrderSignature of ``send_d``'s order with this nonce, by ``by``'s key (default: the
+    account's)."""
+    cmd = place_command(account, MARKET, cl, "1", "2", "1", price, qty, nonce=nonce)
     return sign_command(key(by or account), cmd).sig.hex()
 
 
@@ -387,11 +396,12 @@ def test_signed_venue_sequences_only_orders_its_accounts_signed(tmp_path: Path) 
                 ("u", None, "missing"),
                 ("m", "zz" * 64, "malformed"),
                 ("short", "ab" * 63, "malformed"),
-                ("k", place_sig(1, "k", 99_000, 2, by=2), "does not match"),  # another key
-                ("p", place_sig(1, "p", 98_000, 2), "does not match"),  # signed another price
+                ("k", place_sig(1, "k", 99_000, 2, nonce=5, by=2), "does not match"),  # key
+                ("p", place_sig(1, "p", 98_000, 2, nonce=5), "does not match"),  # price
+                ("n", place_sig(1, "n", 99_000, 2, nonce=4), "does not match"),  # nonce
             ]
             for cl, sig, why in refused:
-                await send_d(a, cl, 99_000, 2, sig)
+                await send_d(a, cl, 99_000, 2, sig, nonce=5)
                 rej = await a.report(cl)
                 assert (rej.msg_type, rej.get(Tag.ExecType), rej.get(Tag.OrdStatus)) == (
                     "8", "8", "8",
@@ -402,7 +412,7 @@ def test_signed_venue_sequences_only_orders_its_accounts_signed(tmp_path: Path) 
             assert await gw.call(lambda n: n.next_seq) == seq
             assert gw.router.open_orders(1) == 0
             # the ClOrdID was not burnt: the same order, signed, is accepted
-            await send_d(a, "u", 99_000, 2, place_sig(1, "u", 99_000, 2))
+            await send_d(a, "u", 99_000, 2, place_sig(1, "u", 99_000, 2, nonce=5), nonce=5)
             await a.wait_for(lambda: any(r.get(Tag.ExecType) == "0" for r in a.reports["u"]))
             # the client signs by itself
             cl = await a.place(SYM, "2", 3, 100_010)
@@ -425,10 +435,13 @@ def test_signed_replace_signs_new_total_minus_filled(tmp_path: Path) -> None:
             await taker.report(buy, "F")
             await maker.report(sell, "F")  # CumQty 2
             # a G signed as if nothing had filled: the gateway builds qty 6 - 2, not 6 - 0
-            stale = replace_command(1, MARKET.market_id, int(oid), "stale", 100_012, 6, 0)
+            n = maker.next_nonce()
+            stale = replace_command(1, MARKET.market_id, int(oid), "stale", 100_012, 6, 0,
+                                    nonce=n)  # fmt: skip
             g = [(Tag.OrigClOrdID, sell), (Tag.ClOrdID, "stale"), (Tag.OrderID, oid),
                  (Tag.Symbol, SYM), (Tag.Side, "2"), (Tag.TransactTime, format_utc_timestamp(0)),
-                 (Tag.OrderQty, "6"), (Tag.OrdType, "2"), (Tag.Price, "100012")]  # fmt: skip
+                 (Tag.OrderQty, "6"), (Tag.OrdType, "2"), (Tag.Price, "100012"),
+                 (Tag.Nonce, str(n))]  # fmt: skip
             sig = sign_command(key(1), stale).sig.hex()
             await maker.send("G", [*g, (Tag.OrderSignature, sig)])
             rej = await maker.report("stale")
@@ -437,7 +450,15 @@ def test_signed_replace_signs_new_total_minus_filled(tmp_path: Path) -> None:
             # unsigned: refused too
             await maker.send("G", [(t, "unsigned" if t == Tag.ClOrdID else v) for t, v in g])
             rej = await maker.report("unsigned")
-            assert rej.msg_type == "9" and "missing" in text(rej)
+            assert rej.msg_type == "9" and "OrderSignature(5017) missing" in text(rej)
+            # signed right but without its Nonce: refused, the gateway cannot build the command
+            right = replace_command(1, MARKET.market_id, int(oid), "nonce", 100_012, 6, 2,
+                                    nonce=n)  # fmt: skip
+            no_nonce = [(t, "nonce" if t == Tag.ClOrdID else v) for t, v in g if t != Tag.Nonce]
+            await maker.send("G", [*no_nonce, (Tag.OrderSignature, sign_command(key(1), right)
+                                                                  .sig.hex())])  # fmt: skip
+            rej = await maker.report("nonce")
+            assert rej.msg_type == "9" and "Nonce(5018) missing" in text(rej), text(rej)
             # the client signs with the OrderID and CumQty of its reports: accepted
             rep = await maker.replace(sell, SYM, "2", 6, 100_012)
             done = await maker.report(rep, "5")
@@ -446,8 +467,71 @@ def test_signed_replace_signs_new_total_minus_filled(tmp_path: Path) -> None:
             assert block is not None
             (cmd,) = [c for c in block.commands if isinstance(c, ReplaceOrder)]
             assert (cmd.qty, cmd.price) == (4, 100_012) and command_signature_ok(cmd, *pub(1))
+            assert cmd.cl_ord_id == maker.last_nonce > n  # the client's next nonce
 
     run(tmp_path, body, signed=True)
+
+
+def test_signed_order_replay_is_refused_with_the_reason(tmp_path: Path) -> None:
+    async def body(gw: Gateway) -> None:
+        async with signer(gw, 1) as a:
+            n = a.next_nonce()
+            sig = place_sig(1, "r1", 99_000, 2, nonce=n)
+            await send_d(a, "r1", 99_000, 2, sig, nonce=n)
+            assert (await a.report("r1")).get(Tag.ExecType) == "0"
+            # the very same signed D under a new ClOrdID (what a replay looks like): its
+            # signature still verifies, the engine refuses the nonce
+            await send_d(a, "r2", 99_000, 2, sig, nonce=n)
+            rej = await a.report("r2")
+            assert (rej.get(Tag.ExecType), rej.get(Tag.OrdStatus)) == ("8", "8")
+            assert "STALE_NONCE" in text(rej) and "replayed" in text(rej), text(rej)
+            # an older nonce, properly signed, is refused the same way
+            await send_d(a, "r3", 99_100, 2, place_sig(1, "r3", 99_100, 2, nonce=n - 1),
+                         nonce=n - 1)  # fmt: skip
+            assert "STALE_NONCE" in text(await a.report("r3"))
+            # no Nonce, or not a number in [1, 2**64): refused before sequencing
+            seq = await gw.call(lambda node: node.next_seq)
+            for cl, nonce, why in [
+                ("x1", None, "Nonce(5018) missing"),
+                ("x2", "12a", "whole number"),
+                ("x3", "0", "whole number"),
+                ("x4", str(1 << 64), "whole number"),
+            ]:
+                await send_d(a, cl, 99_000, 2, place_sig(1, cl, 99_000, 2, nonce=n + 1),
+                             nonce=nonce)  # fmt: skip
+                rej = await a.report(cl)
+                assert rej.get(Tag.ExecType) == "8" and rej.get(Tag.OrdRejReason) == "99"
+                assert why in text(rej), text(rej)
+            assert await gw.call(lambda node: node.next_seq) == seq
+            # a fresh nonce goes through, and the client's own ones keep rising
+            cl = await a.place(SYM, "1", 1, 99_200)
+            assert (await a.report(cl)).get(Tag.ExecType) == "0"
+            await gw.seal()
+
+            def placed(node: VenueNode) -> tuple[list[int], int]:
+                node.flush()  # every cut block stored
+                blocks = [decoder(Block).decode(b) for _, b in node.blocks.iter_from(1)]
+                cls = [c.cl_ord_id for b in blocks for c in b.commands
+                       if isinstance(c, PlaceOrder)]  # fmt: skip
+                return cls, node.engine.account_view(1).nonce
+
+            # the replays are in the blocks (sequenced, rejected); the nonce is the last one
+            assert await gw.call(placed) == ([n, n, n - 1, a.last_nonce], a.last_nonce)
+
+    run(tmp_path, body, signed=True)
+
+
+def test_client_nonces_rise_and_follow_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    import venue.client
+
+    now = [5_000_000]  # ns
+    monkeypatch.setattr(venue.client.time, "time_ns", lambda: now[0])
+    c = FixClient("ws://127.0.0.1:1", 1, key(1))
+    assert [c.next_nonce(), c.next_nonce()] == [5_000, 5_001]  # microseconds, then + 1
+    now[0] = 1_000  # the clock steps back: still rising
+    assert c.next_nonce() == 5_002
+    now[0] = 10**9  # a restart later starts from the clock, above the old nonces
+    assert c.next_nonce() == 10**6 == c.last_nonce
 
 
 def test_unsigned_venue_takes_unsigned_orders_and_ignores_signatures(tmp_path: Path) -> None:
@@ -460,6 +544,9 @@ def test_unsigned_venue_takes_unsigned_orders_and_ignores_signatures(tmp_path: P
             assert (await b.report(signed)).get(Tag.ExecType) == "0"
             block = await gw.seal()
             assert block is not None
-            assert [c.sig for c in block.commands if isinstance(c, PlaceOrder)] == [b"", b""]
+            places = [c for c in block.commands if isinstance(c, PlaceOrder)]
+            assert [c.sig for c in places] == [b"", b""]
+            # ... and a Nonce nobody uses: the engine ids stay the ClOrdID hashes
+            assert [c.cl_ord_id for c in places] == [cl_ord_int(plain), cl_ord_int(signed)]
 
     run(tmp_path, body)

@@ -2,7 +2,9 @@
 
 Random command streams (hypothesis) and the seeded venue workload are fed to both engines;
 events, block summaries, touched sets and snapshots must encode to the same bytes, and both
-engines' ``_check()`` must pass. Long runs::
+engines' ``_check()`` must pass. Streams run with and without ``signed_nonces`` (the replay
+guard of signed commands); their client ids are then mostly rising nonces, sometimes a step
+back or a repeat (a replay), sometimes raw values. Long runs::
 
     python -m tests.test_stress_engines 1000000 1        # N commands, seed
     python -m tests.test_stress_engines bench 1000000 1  # ops/s of both engines
@@ -33,7 +35,9 @@ from matching import (
     MassCancel,
     PlaceOrder,
     ReferenceEngine,
+    Rejected,
     ReplaceOrder,
+    ResultCode,
     Withdraw,
     encode,
 )
@@ -74,7 +78,15 @@ _order_ref = st.one_of(
     st.tuples(st.just("ref"), st.integers(0, 1_000)),
     st.tuples(st.just("raw"), st.sampled_from([0, 999_999, BIG, -1])),
 )
-_cl = st.one_of(st.integers(0, 6), st.sampled_from([-1, (1 << 64) - 1, 1 << 64, (1 << 63) + 5]))
+#: a client id: a raw value, or ("next", d) the nonce counter raised by d (0: a repeat),
+#: ("back", d) d below it (``_materialize`` resolves both)
+_cl = st.one_of(
+    st.integers(0, 6),
+    st.sampled_from([-1, (1 << 64) - 1, 1 << 64, (1 << 63) + 5]),
+    st.tuples(st.just("next"), st.integers(0, 3)),
+    st.tuples(st.just("next"), st.integers(1, 3)),
+    st.tuples(st.just("back"), st.integers(1, 3)),
+)
 _amount = st.one_of(
     st.sampled_from([10**9, 10**12, 10**15, (1 << 96) - 1, 1 << 96, 0, -5, 1 << 70]),
     st.integers(1, 10**13),
@@ -110,7 +122,7 @@ _replace = st.tuples(
 )  # fmt: skip
 _mass = st.tuples(st.just("mass"), _account, st.sampled_from([0, 1, 3, 2]))
 _deposit = st.tuples(st.just("deposit"), _account, _amount)
-_withdraw = st.tuples(st.just("withdraw"), _account, _amount)
+_withdraw = st.tuples(st.just("withdraw"), _account, _amount, _cl)
 _add = st.tuples(st.just("add"), _account)
 _end = st.tuples(st.just("end"), st.integers(0, 3_000_000_000))
 _op = st.one_of(
@@ -159,11 +171,15 @@ class Pair:
         return va if ka == "ok" else None
 
     limited = 0  # MATCH_LIMIT cancellations seen
+    stale = 0  # STALE_NONCE rejections seen
 
     def process(self, cmd: object) -> None:
         events = self.both(lambda e: e.process(cmd)) or ()
         self.limited += sum(
             getattr(ev, "reason", None) == CancelReason.MATCH_LIMIT for ev in events
+        )
+        self.stale += sum(
+            isinstance(ev, Rejected) and ev.code == ResultCode.STALE_NONCE for ev in events
         )
 
     def end_block(self, close_ts: int) -> None:
@@ -194,6 +210,17 @@ def _materialize(ops: list[tuple], start_seq: int = 0, start_ts: int = 10**9) ->
     out: list[Any] = []
     seq, ts = start_seq, start_ts
     placed: list[tuple[int, int, Any, Any]] = []  # (order id, price, account, market)
+    counter = 100  # one rising nonce counter for every account
+
+    def cl_of(v: Any) -> Any:
+        nonlocal counter
+        if not isinstance(v, tuple):
+            return v
+        if v[0] == "next":
+            counter += v[1]
+            return counter
+        return counter - v[1]
+
     for op in ops:
         kind = op[0]
         if kind == "end":
@@ -204,6 +231,7 @@ def _materialize(ops: list[tuple], start_seq: int = 0, start_ts: int = 10**9) ->
         if kind == "place":
             _, acct, mkt, cl, side, otype, tif, price, qty, post, stp = op
             placed.append((seq, price, acct, mkt))
+            cl = cl_of(cl)
             out.append(PlaceOrder(seq, ts, acct, mkt, cl, side, otype, tif, price, qty, post, stp))
         elif kind in ("cancel", "replace"):
             ref, acct, mkt = op[3], op[1], op[2]
@@ -218,13 +246,13 @@ def _materialize(ops: list[tuple], start_seq: int = 0, start_ts: int = 10**9) ->
             else:
                 price = oprice if op[7].startswith("same_price") and oprice else op[4]
                 qty = 1 if op[7] == "same_price_less" else op[5]
-                out.append(ReplaceOrder(seq, ts, acct, mkt, oid, price, qty, op[6]))
+                out.append(ReplaceOrder(seq, ts, acct, mkt, oid, price, qty, cl_of(op[6])))
         elif kind == "mass":
             out.append(MassCancel(seq, ts, op[1], op[2]))
         elif kind == "deposit":
             out.append(Deposit(seq, ts, op[1], op[2]))
         elif kind == "withdraw":
-            out.append(Withdraw(seq, ts, op[1], op[2]))
+            out.append(Withdraw(seq, ts, op[1], op[2], cl_of(op[3])))
         elif kind == "add":
             out.append(AddAccount(seq, ts, op[1], abs(op[1]) * 7, abs(op[1]) * 11))
     return out
@@ -247,9 +275,9 @@ def _genesis(pair: Pair) -> tuple[int, int]:
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(ops=st.lists(_op, min_size=10, max_size=100))
-def test_random_streams_match_reference(ops: list[tuple]) -> None:
-    pair = Pair(MARKETS, seed="hypothesis")
+@given(ops=st.lists(_op, min_size=10, max_size=100), signed=st.booleans())
+def test_random_streams_match_reference(ops: list[tuple], signed: bool) -> None:
+    pair = Pair(MARKETS, seed="hypothesis", signed_nonces=signed)
     seq, ts = _genesis(pair)
     for item in _materialize(ops, seq, ts):
         if isinstance(item, tuple):
@@ -261,19 +289,19 @@ def test_random_streams_match_reference(ops: list[tuple]) -> None:
     snap = pair.ref.snapshot()
     again = Pair.__new__(Pair)
     again.seed, again.step = "hypothesis/restored", 0
-    again.ref = ReferenceEngine.from_snapshot(snap)
-    again.fast = CEngine.from_snapshot(snap)  # type: ignore[union-attr]
+    again.ref = ReferenceEngine.from_snapshot(snap, signed_nonces=signed)
+    again.fast = CEngine.from_snapshot(snap, signed_nonces=signed)  # type: ignore[union-attr]
     again.compare()
 
 
 @settings(max_examples=40, deadline=None)
-@given(ops=st.lists(_op, min_size=1, max_size=60))
-def test_batch_equals_per_call_on_random_streams(ops: list[tuple]) -> None:
+@given(ops=st.lists(_op, min_size=1, max_size=60), signed=st.booleans())
+def test_batch_equals_per_call_on_random_streams(ops: list[tuple], signed: bool) -> None:
     genesis = [AddAccount(i + 1, 1, i) for i in range(5)]
     genesis += [Deposit(6 + i, 1, i, 10**15) for i in range(5)]
     cmds = [c for c in _materialize(ops, start_seq=10) if not isinstance(c, tuple)]
-    one = CEngine(MARKETS)  # type: ignore[misc]
-    two = CEngine(MARKETS)  # type: ignore[misc]
+    one = CEngine(MARKETS, signed_nonces=signed)  # type: ignore[misc]
+    two = CEngine(MARKETS, signed_nonces=signed)  # type: ignore[misc]
     per_call = [ev for c in genesis + cmds for ev in one.process(c)]
     batch = two.process_batch(genesis + cmds)
     assert canon(per_call) == canon(batch)
@@ -284,6 +312,18 @@ def test_batch_equals_per_call_on_random_streams(ops: list[tuple]) -> None:
 def random_ops(rng: random.Random, n: int) -> list[tuple]:
     """A dense stream (mostly valid orders around both marks, so many trades) plus misuse."""
     ops: list[tuple] = []
+
+    def cl(*raw: int) -> Any:
+        """Mostly the next nonce, sometimes a repeat (a replay) or a step back, else raw."""
+        r = rng.random()
+        if r < 0.6:
+            return ("next", rng.randint(1, 3))
+        if r < 0.7:
+            return ("next", 0)
+        if r < 0.8:
+            return ("back", rng.randint(1, 3))
+        return rng.choice(raw)
+
     for _ in range(n):
         r = rng.random()
         acct = rng.choice([0, 1, 2, 3] * 5 + [-1, 4, 1 << 20])
@@ -297,7 +337,7 @@ def random_ops(rng: random.Random, n: int) -> list[tuple]:
                 price = rng.choice([rng.randint(185, 215) * 5, rng.randint(-5, 1_300), BIG])
                 qty = rng.choice([rng.randint(1, 15) * 2, rng.randint(-1, 31), 1_000, BIG])
             ops.append((
-                "place", acct, mkt, rng.choice([0, 0, *range(1, 9), -1, (1 << 64) - 1]),
+                "place", acct, mkt, cl(0, 0, *range(1, 9), -1, (1 << 64) - 1),
                 rng.choice([1, 2] * 8 + [0, 3]), rng.choice([1] * 6 + [2, 2, 0]),
                 rng.choice([1, 1, 1, 3, 3, 4, 2]), price, qty, rng.random() < 0.15,
                 rng.choice([0, 1, 2, 3] * 4 + [4]),
@@ -308,13 +348,14 @@ def random_ops(rng: random.Random, n: int) -> list[tuple]:
             price = rng.randint(185, 215) * 5 if mkt == 1 else (1 << 39) + rng.randint(-6, 6)
             mode = rng.choice(["same_price", "same_price_less", "any", "any"])
             qty = rng.choice([2, 4, 10, 30, 1 << 46, -2])
-            ops.append(("replace", acct, mkt, ref, price, qty, rng.choice([0, 0, 1, 5, 9]), mode))
+            ops.append(("replace", acct, mkt, ref, price, qty, cl(0, 0, 1, 5, 9), mode))
         elif r < 0.91:
             ops.append(("mass", acct, rng.choice([0, 1, 3, 2])))
         elif r < 0.94:
             ops.append(("deposit", acct, rng.choice([10**6, 10**12, (1 << 96) - 1, 0, -1])))
         elif r < 0.97:
-            ops.append(("withdraw", acct, rng.choice([10**6, 10**12, 10**15, (1 << 96) - 1])))
+            amount = rng.choice([10**6, 10**12, 10**15, (1 << 96) - 1])
+            ops.append(("withdraw", acct, amount, cl(0, 3, 1 << 64)))
         elif r < 0.98:
             ops.append(("add", rng.choice([3, 4, 5, -1, 1 << 20])))
         else:
@@ -336,7 +377,19 @@ def run_random(seed: int, n: int = 400, **limits: int) -> Pair:
 
 @pytest.mark.parametrize("seed", range(150))
 def test_dense_random_streams_match_reference(seed: int) -> None:
-    run_random(seed)
+    # odd seeds run with the replay guard of signed commands
+    pair = run_random(seed, signed_nonces=seed % 2 == 1)
+    assert pair.stale == 0 or seed % 2
+
+
+def test_dense_random_streams_with_signed_nonces_reject_stale_ones() -> None:
+    stale = accepted = 0
+    for seed in range(1, 40, 2):
+        pair = run_random(seed, signed_nonces=True)
+        stale += pair.stale
+        accepted += sum(a.nonce > 0 for a in pair.ref.snapshot().accounts)
+    # both sides of the rule are exercised, not just compiled
+    assert stale >= 50 and accepted >= 40, (stale, accepted)
 
 
 def test_dense_random_streams_with_a_match_limit_match_reference() -> None:
@@ -344,15 +397,23 @@ def test_dense_random_streams_with_a_match_limit_match_reference() -> None:
     # max_open_orders refuses resting orders beyond an account's cap (TOO_MANY_ORDERS)
     limited = 0
     for seed in range(40):
-        pair = run_random(seed, max_matches=1 + seed % 3, max_open_orders=1 + seed % 4)
+        pair = run_random(
+            seed, max_matches=1 + seed % 3, max_open_orders=1 + seed % 4,
+            signed_nonces=seed % 3 == 0,
+        )  # fmt: skip
         limited += pair.limited
-    assert limited >= 5  # 12 with these seeds: the path is exercised, not just compiled
+    assert limited >= 5  # the path is exercised, not just compiled
 
 
-def run_workload(n: int, seed: int, block: int = 64, snapshot_every: int = 100) -> Pair:
-    """Feed ``n`` workload commands to both engines, in blocks; compare everything."""
-    w = Workload(seed)
-    pair = Pair(w.markets, seed=seed)
+def run_workload(
+    n: int, seed: int, block: int = 64, snapshot_every: int = 100, *, signed: bool = False
+) -> Pair:
+    """Feed ``n`` workload commands to both engines, in blocks; compare everything.
+
+    ``signed``: the engines guard signed nonces and the workload's replaces carry fresh ones.
+    """
+    w = Workload(seed, nonces=signed)
+    pair = Pair(w.markets, seed=seed, signed_nonces=signed)
     cmds = w.genesis() + list(w.commands(n))
     for i in range(0, len(cmds), block):
         chunk = cmds[i : i + block]
@@ -383,6 +444,14 @@ def run_workload(n: int, seed: int, block: int = 64, snapshot_every: int = 100) 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_seeded_workload_matches_reference(seed: int) -> None:
     run_workload(25_000, seed)
+
+
+def test_seeded_workload_with_signed_nonces_matches_reference() -> None:
+    # every workload client id is a fresh nonce: the guard refuses nothing, and it raised
+    # the nonces of the accounts that traded
+    pair = run_workload(8_000, 3, signed=True)
+    assert pair.stale == 0
+    assert sum(a.nonce > 0 for a in pair.ref.snapshot().accounts) >= 90
 
 
 def bench(n: int, seed: int) -> dict[str, float]:

@@ -17,6 +17,13 @@ functions). A replace's command carries the order's engine id and ``OrderQty −
 the client takes OrderID and CumQty from the reports it has received: a fill still in flight
 makes the gateway refuse the replace ("re-sign"), and a replace of an order it has no
 OrderID for yet (not acknowledged, or rejected) goes out unsigned for the gateway to refuse.
+
+Each signed D and G also carries Nonce(5018), the engine client id the signature covers,
+which must rise per account (the venue refuses a replayed signed order: ``venue.orders``).
+The client takes ``max(last + 1, microseconds since the epoch)``: rising within a process,
+and across restarts without stored state as long as the clock does not step back by more
+than the time between the two runs (two clients of one account at once would also need
+disjoint nonces: one connection per account, as the gateway assumes).
 """
 
 from __future__ import annotations
@@ -110,6 +117,8 @@ class FixClient:
         #: ClOrdID -> OrderID, and OrderID -> CumQty, from ExecutionReports (signed replaces)
         self._order_ids: dict[str, str] = {}
         self._cum: dict[str, int] = {}
+        #: last Nonce(5018) sent (signed orders)
+        self.last_nonce = 0
         #: sent application messages kept for ResendRequest
         self.max_stored = 10_000
 
@@ -197,6 +206,11 @@ class FixClient:
     def new_cl_ord_id(self) -> str:
         return f"{self.comp_id}-{next(self._cl)}"
 
+    def next_nonce(self) -> int:
+        """A Nonce(5018) above every one sent before (module docstring)."""
+        self.last_nonce = max(self.last_nonce + 1, time.time_ns() // 1000)
+        return self.last_nonce
+
     async def place(
         self, symbol: str, side: str, qty: int, price: int | None = None, *,
         tif: str = "1", post_only: bool = False, cl_ord_id: str | None = None,
@@ -216,9 +230,10 @@ class FixClient:
         m = self.markets.get(symbol) if self.markets is not None else None
         if m is not None and qty > 0 and (price is None or price > 0):
             # Otherwise unsigned: the gateway refuses the symbol / quantity / price itself.
+            nonce = self.next_nonce()
             cmd = place_command(self.account, m, cl, side, "1" if price is None else "2", tif,
-                                price, qty, post_only=post_only)  # fmt: skip
-            body.append((Tag.OrderSignature, self._signature(cmd)))
+                                price, qty, post_only=post_only, nonce=nonce)  # fmt: skip
+            body += [(Tag.OrderSignature, self._signature(cmd)), (Tag.Nonce, str(nonce))]
         await self.send("D", body)
         return cl
 
@@ -249,8 +264,11 @@ class FixClient:
         if m is not None and oid is not None and price > 0:
             cum = self._cum.get(oid, 0)
             if qty > cum:  # else unsigned: the gateway refuses OrderQty <= CumQty itself
-                cmd = replace_command(self.account, m.market_id, int(oid), cl, price, qty, cum)
-                body += [(Tag.OrderID, oid), (Tag.OrderSignature, self._signature(cmd))]
+                nonce = self.next_nonce()
+                cmd = replace_command(self.account, m.market_id, int(oid), cl, price, qty, cum,
+                                      nonce=nonce)  # fmt: skip
+                body += [(Tag.OrderID, oid), (Tag.OrderSignature, self._signature(cmd)),
+                         (Tag.Nonce, str(nonce))]  # fmt: skip
         await self.send("G", body)
         return cl
 

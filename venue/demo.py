@@ -6,7 +6,8 @@
    gateway's challenge, and trade: market makers quote around a drifting mid, takers send
    IOC and market orders, makers cancel and replace. Every report is awaited. The venue is
    signed (``Genesis.signed``): every order and replace carries the trader's EdDSA-Poseidon
-   signature of the exact engine command (OrderSignature), the gateway refuses any other,
+   signature of the exact engine command (OrderSignature) and a rising Nonce (its engine
+   client id: the engine refuses a replayed signed order), the gateway refuses any other,
    and the signatures travel in the blocks.
 3. Blocks are sealed; each carries its settlement price (VWAP of the block's fills) and the
    traders see their orders' finality move from "sequenced" to "in block".

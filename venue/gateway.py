@@ -30,9 +30,12 @@ are now in_block. A U1 is sent only after the ExecutionReports of the commands i
 client library (``venue.client``) turns these into per-ClOrdID finality.
 
 Signed venues (``Genesis.signed``): NewOrderSingle and OrderCancelReplaceRequest must carry
-OrderSignature(5017), the account key's signature of the engine command they become; the
-``OrderRouter`` checks it against the same key registry before anything is sequenced and
-rejects the order with a reason otherwise (``venue.orders`` module docstring).
+OrderSignature(5017), the account key's signature of the engine command they become, and
+Nonce(5018), that command's client id, which must rise per account so that a signed order
+cannot be sequenced twice (the engine refuses a replay with STALE_NONCE); the
+``OrderRouter`` checks signature and nonce format against the same key registry before
+anything is sequenced and rejects the order with a reason otherwise (``venue.orders``
+module docstring).
 
 Cancel-on-disconnect: on by default; Logon CancelOnDisconnect(5013)=N opts out. When a
 connection of an account that did not opt out ends, a MassCancel of all the account's

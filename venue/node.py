@@ -108,7 +108,8 @@ class Genesis(msgspec.Struct, frozen=True):
     max_open_orders: int = 0
     #: PlaceOrder / ReplaceOrder / Withdraw must carry the account's signature
     #: (``proofs.signing``): the gateway refuses unsigned ones and the blocks are proved with
-    #: the signed block circuit (``venue.proving.circuit_for``)
+    #: the signed block circuit (``venue.proving.circuit_for``); their ``cl_ord_id`` is a
+    #: rising per-account nonce (``engine_limits``: the engine's ``signed_nonces``)
     signed: bool = False
 
     def __post_init__(self) -> None:
@@ -149,16 +150,20 @@ _block_decoder = decoder(Block)
 
 
 def engine_limits(genesis: Genesis) -> dict[str, int]:
-    """Engine capacity that keeps every committed tree within its depth.
+    """Engine capacity that keeps every committed tree within its depth, and its rules.
 
     Slots freed in a block are reusable only from the next block, so a side may use up to
     ``resting + block_commands`` slots within a block: the headroom is one block's commands.
+    A signed venue also guards its signed commands against replay (``signed_nonces``: a
+    signature cannot cover the sequencer's seq, so without it one signed order or withdrawal
+    could be sequenced twice).
     """
     return {
         "max_accounts": 1 << genesis.account_depth,
         "max_resting_per_side": (1 << genesis.order_depth) - genesis.block_commands,
         "max_matches": genesis.max_matches,
         "max_open_orders": genesis.max_open_orders,
+        "signed_nonces": genesis.signed,
     }
 
 

@@ -15,7 +15,8 @@ Decisions the spec left open (documented here because traders see them on the wi
   ``BLAKE2b(ClOrdID UTF-8, person=b"PB-ClOrdID")`` read big-endian, with 0 (the engine's
   "none") mapped to 1 (``cl_ord_int``). Anyone holding the blocks can check which command
   carried their ClOrdID; a 64-bit collision between two *live* orders of one account is
-  refused by the engine (DUPLICATE_CLIENT_ORDER_ID), never merged.
+  refused by the engine (DUPLICATE_CLIENT_ORDER_ID), never merged. Not on a signed venue:
+  there the engine id is the order's Nonce (below), because a hash is not monotone.
 * **Scope of ClOrdID state.** Idempotency and the ClOrdID → order map are kept per account
   (the FIX session identity; it outlives one WebSocket connection), for the life of the
   gateway process. A repeated ClOrdID gets the first report sent for it again, with
@@ -47,6 +48,17 @@ Decisions the spec left open (documented here because traders see them on the wi
   not seen when signing makes the signature fail ("re-sign"). The check is pure Python
   (about 2 ms per order) on the engine task, which bounds a signed venue's order rate; a
   native verifier or a pool in front of the engine task would lift it.
+* **Nonces** (signed venues). A signature cannot cover the sequencer's seq, so the same
+  signed D could be sequenced twice (re-sent under a new ClOrdID, or by the operator). The
+  engine refuses that (``signed_nonces``): each account's signed commands carry rising
+  nonces as their engine ``cl_ord_id``. So a D or G on a signed venue must carry Nonce(5018),
+  a decimal integer in [1, 2**64) (``venue.client`` uses microseconds since the epoch, or
+  its last nonce + 1), which becomes the command's ``cl_ord_id`` and is covered by the
+  signature. Missing or not such a number: refused like a bad signature (OrdRejReason 99 /
+  CxlRejReason 99, Text saying why, nothing sequenced, ClOrdID not remembered). Not above
+  the account's last accepted nonce: the engine rejects it (STALE_NONCE) and the report's
+  Text says it is a replay or out of order. The ClOrdID string stays the FIX handle of the
+  order; only the engine id changes.
 """
 
 from __future__ import annotations
@@ -103,6 +115,7 @@ __all__ = [
     "Pending",
     "check_order_signature",
     "cl_ord_int",
+    "parse_nonce",
     "place_command",
     "rej_reason",
     "replace_command",
@@ -131,15 +144,23 @@ _ORD_REJ: dict[int, int] = {
     ResultCode.INSUFFICIENT_COLLATERAL: 3,
 }
 _CXL_REJ: dict[int, int] = {ResultCode.UNKNOWN_ORDER: 1, ResultCode.DUPLICATE_CLIENT_ORDER_ID: 6}
+#: Why, for result codes whose name alone does not tell a trader what to do.
+_REJ_WHY: dict[int, str] = {
+    ResultCode.STALE_NONCE: "Nonce(5018) is not above the last nonce this account used: a "
+    "replayed or out-of-order signed order (sign it again with a larger Nonce)",
+    ResultCode.TOO_MANY_ORDERS: "the account already rests the venue's maximum of open orders",
+}
 
 
 def rej_reason(code: int) -> tuple[int, str]:
-    """(OrdRejReason, Text) for an engine result code; Text names the code."""
+    """(OrdRejReason, Text) for an engine result code; Text names the code, and says why
+    where the name is not enough."""
     try:
         name = ResultCode(code).name
     except ValueError:
         name = "UNKNOWN_RESULT"
-    return _ORD_REJ.get(code, 99), f"{name} ({code})"
+    why = _REJ_WHY.get(code)
+    return _ORD_REJ.get(code, 99), f"{name} ({code})" + (f": {why}" if why else "")
 
 
 def cl_ord_int(cl_ord_id: str) -> int:
@@ -150,14 +171,15 @@ def cl_ord_int(cl_ord_id: str) -> int:
 
 def place_command(
     account: int, market: MarketConfig, cl_ord_id: str, side: str, ord_type: str, tif: str,
-    price: int | None, qty: int, *, post_only: bool = False,
+    price: int | None, qty: int, *, post_only: bool = False, nonce: int | None = None,
 ) -> PlaceOrder:  # fmt: skip
     """The engine command of a NewOrderSingle with these (validated) FIX values, unsigned and
     unsequenced: what the gateway sequences and what a client signs (module docstring).
 
     ``side`` "1" buy / "2" sell; ``ord_type`` "1" market (``price`` ignored: the engine gets
     the market's max (buy) or min (sell) price as protection, IOC unless ``tif`` is FOK) or
-    "2" limit; ``tif`` 3 IOC, 4 FOK, anything else GTC."""
+    "2" limit; ``tif`` 3 IOC, 4 FOK, anything else GTC. ``nonce`` (a signed venue's Nonce)
+    is the engine ``cl_ord_id``; without it the ClOrdID's hash is (``cl_ord_int``)."""
     buy = side == "1"
     if ord_type == "1":
         engine_tif = TimeInForce.FOK if tif == "4" else TimeInForce.IOC
@@ -167,8 +189,9 @@ def place_command(
             raise ValueError("a limit order needs a price")
         engine_tif = {"3": TimeInForce.IOC, "4": TimeInForce.FOK}.get(tif, TimeInForce.GTC)
         engine_price = price
+    cl = cl_ord_int(cl_ord_id) if nonce is None else nonce
     return PlaceOrder(
-        0, 0, account, market.market_id, cl_ord_int(cl_ord_id), Side.BUY if buy else Side.SELL,
+        0, 0, account, market.market_id, cl, Side.BUY if buy else Side.SELL,
         OrderType.MARKET if ord_type == "1" else OrderType.LIMIT, engine_tif, engine_price, qty,
         post_only=post_only,
     )  # fmt: skip
@@ -176,24 +199,42 @@ def place_command(
 
 def replace_command(
     account: int, market_id: int, order_id: int, cl_ord_id: str, price: int, order_qty: int,
-    cum_qty: int,
+    cum_qty: int, *, nonce: int | None = None,
 ) -> ReplaceOrder:  # fmt: skip
     """The engine command of an OrderCancelReplaceRequest (limit) for order ``order_id``:
     FIX ``order_qty`` is the new total, the engine's ``qty`` the new remaining, so it carries
-    ``order_qty − cum_qty``. Unsigned and unsequenced, like ``place_command``."""
-    return ReplaceOrder(
-        0, 0, account, market_id, order_id, price, order_qty - cum_qty, cl_ord_int(cl_ord_id)
-    )
+    ``order_qty − cum_qty``. Unsigned and unsequenced, like ``place_command``, whose
+    ``nonce`` it takes too."""
+    cl = cl_ord_int(cl_ord_id) if nonce is None else nonce
+    return ReplaceOrder(0, 0, account, market_id, order_id, price, order_qty - cum_qty, cl)
 
 
 class OrderSignatureError(ValueError):
     """An order's OrderSignature(5017) cannot authorise its command; ``problem`` is
-    ``"missing"``, ``"malformed"``, ``"mismatch"`` (well formed, wrong key or wrong command)
-    or ``"no key"`` (the account has no registered key)."""
+    ``"missing"``, ``"malformed"``, ``"mismatch"`` (well formed, wrong key or wrong command),
+    ``"no key"`` (the account has no registered key) or ``"nonce"`` (its Nonce(5018) is
+    missing or not a number the command can carry: ``parse_nonce``)."""
 
     def __init__(self, problem: str, text: str) -> None:
         super().__init__(text)
         self.problem = problem
+
+
+def parse_nonce(text: str | None) -> int:
+    """Nonce(5018) as sent -> the engine ``cl_ord_id`` (module docstring, "Nonces").
+
+    Raises OrderSignatureError (problem ``"nonce"``, the text is for the trader) unless it is
+    a plain decimal integer in [1, 2**64)."""
+    tag = "Nonce(5018)"
+    if not text:
+        raise OrderSignatureError("nonce", f"{tag} missing: this venue requires signed orders "
+                                  "to carry a nonce above the account's last one")  # fmt: skip
+    # the length first: int() of thousands of digits is slow, or refused outright
+    digits = text.isascii() and text.isdigit() and len(text) <= 20
+    if not digits or not 0 < int(text) <= _MAX_U64:
+        raise OrderSignatureError("nonce", f"{tag} must be a whole number in [1, 2**64), "
+                                  f"got {text[:24]!r}")  # fmt: skip
+    return int(text)
 
 
 _Signable = TypeVar("_Signable", PlaceOrder, ReplaceOrder)
@@ -410,17 +451,23 @@ class OrderRouter:
             entry.first_report = report
             acct.cl_ords[req.cl_ord_id] = entry
             return [(account, report)]
-        cmd = place_command(
-            account, m, req.cl_ord_id, req.side, req.ord_type, req.time_in_force, price, qty,
-            post_only=req.post_only,
-        )  # fmt: skip
         if self.signing_keys is not None:
             try:
+                # the nonce first: it is part of the command the signature covers
+                cmd = place_command(
+                    account, m, req.cl_ord_id, req.side, req.ord_type, req.time_in_force,
+                    price, qty, post_only=req.post_only, nonce=parse_nonce(req.nonce),
+                )  # fmt: skip
                 cmd = check_order_signature(cmd, req.signature, self.signing_keys.get(account))
             except OrderSignatureError as exc:
                 # Not remembered under the ClOrdID: the trader may send it again, signed.
                 order.status = "8"
                 return [(account, self._report(order, "8", reason=99, text=str(exc)))]
+        else:
+            cmd = place_command(
+                account, m, req.cl_ord_id, req.side, req.ord_type, req.time_in_force, price,
+                qty, post_only=req.post_only,
+            )  # fmt: skip
         acct.cl_ords[req.cl_ord_id] = entry
         acct.open_orders += 1
         return Pending("place", account, cmd, order=order, request=req, entry=entry)
@@ -474,9 +521,11 @@ class OrderRouter:
         if total is None or total <= cum:
             del acct.cl_ords[req.cl_ord_id]
             return refuse(99, f"OrderQty must be a whole number above CumQty ({cum})")
-        cmd = replace_command(account, m.market_id, order_id, req.cl_ord_id, price, total, cum)
         if self.signing_keys is not None:
             try:
+                nonce = parse_nonce(req.nonce)  # first: the signature covers it
+                cmd = replace_command(account, m.market_id, order_id, req.cl_ord_id, price,
+                                      total, cum, nonce=nonce)  # fmt: skip
                 cmd = check_order_signature(cmd, req.signature, self.signing_keys.get(account))
             except OrderSignatureError as exc:
                 del acct.cl_ords[req.cl_ord_id]  # the trader may send it again, signed
@@ -485,6 +534,8 @@ class OrderRouter:
                     text += (f" (signed qty must be OrderQty - CumQty = {total} - {cum}: the "
                              "order's filled quantity may have changed: re-sign)")  # fmt: skip
                 return [(account, self._cancel_reject(req, order, 99, text))]
+        else:
+            cmd = replace_command(account, m.market_id, order_id, req.cl_ord_id, price, total, cum)
         return Pending(
             "replace", account, cmd, order=order, request=req, entry=entry, new_qty=total
         )

@@ -7,6 +7,12 @@ adds become cancels so the book stays near that size. The generator does not loo
 engine: it tracks the orders it placed and forgets them when it cancels them, so some cancels
 name orders that already filled (a realistic UNKNOWN_ORDER rejection). Timestamps advance by a
 seeded 0–2 ms per command.
+
+Client order ids come from one counter that only rises, so they are valid nonces for every
+account (``ReferenceEngine(signed_nonces=True)``); with ``nonces`` the replaces take the next
+one too (by default they keep the order's client id, ``cl_ord_id`` 0, which a venue with
+signed nonces refuses). The switch draws nothing from the generator: the stream is otherwise
+the same.
 """
 
 from __future__ import annotations
@@ -63,6 +69,7 @@ class Workload:
         target_resting: int = 6_000,
         collateral: int = 10**15,
         spread_ticks: int = 40,
+        nonces: bool = False,
     ) -> None:
         self.rng = random.Random(seed)
         self.markets = markets or default_markets()
@@ -70,6 +77,7 @@ class Workload:
         self.target = target_resting
         self.collateral = collateral
         self.spread = spread_ticks
+        self.nonces = nonces
         self.seq = 0
         self.ts = 1_700_000_000_000_000_000
         self.mid = {m.market_id: m.initial_price for m in self.markets}
@@ -162,7 +170,12 @@ class Workload:
         off = self.rng.randint(1, self.spread) * m.tick_size
         price = mid - off if side == Side.BUY else mid + off
         seq, ts = self._next()
-        return ReplaceOrder(seq, ts, account, market, oid, price, self.rng.randint(1, 10))
+        qty = self.rng.randint(1, 10)
+        cl = 0
+        if self.nonces:
+            self.cl += 1
+            cl = self.cl
+        return ReplaceOrder(seq, ts, account, market, oid, price, qty, cl)
 
     def _aggressive(self) -> Command:
         m = self._market()

@@ -32,6 +32,7 @@ function ACC_QTY_BITS() { return 48; }
 function ACC_AMOUNT_BITS() { return 96; }    // engine MAX_AMOUNT = 2^96 - 1
 function ACC_BPS_BITS() { return 14; }       // imf_bps <= 10000 < 2^14
 function ACC_REQ_BITS() { return 110; }      // ceil(imf * mark * risk / 10^4) < 2^105
+function ACC_NONCE_BITS() { return 64; }     // the replay mark: a client order id
 
 // NonNegative(n): out = (in >= 0) for a signed in in [-2^n, 2^n) (fails outside). Cost n + 1.
 template NonNegative(n) {
@@ -58,27 +59,31 @@ template AbsValue(n) {
 }
 
 // AccountLeaf(): the account leaf of proofs.state.account_leaf for ONE market,
-//   Poseidon(3)(pubkeyHash, pack(collateral 128, position 64, openBuy 56), pack(openSell 56, basis 128))
-// which is what pack_greedy makes of [collateral, position, open_buy, open_sell, basis] (248 bits
-// fit in the first element, open_sell would make it 304). Inputs are the OFFSET encodings;
-// Pack range-checks each to its width. Cost 432 + Poseidon(3) 261.
+//   Poseidon(3)(pubkeyHash, pack(collateral 128, position 64, openBuy 56),
+//               pack(openSell 56, basis 128, nonce 64))
+// which is what pack_greedy makes of [collateral, position, open_buy, open_sell, basis, nonce]
+// (248 bits fit in the first element, open_sell would make it 304). Inputs are the OFFSET
+// encodings; Pack range-checks each to its width. Cost 496 + Poseidon(3) 261.
 template AccountLeaf() {
     assert(ACC_MONEY_BITS() + ACC_POSITION_BITS() + ACC_OPEN_BITS() <= 253);
+    assert(ACC_OPEN_BITS() + ACC_MONEY_BITS() + ACC_NONCE_BITS() <= 253);
     signal input pubkeyHash;
     signal input collateral;
     signal input position;
     signal input openBuy;
     signal input openSell;
     signal input basis;
+    signal input nonce;
     signal output out;
 
     component e0 = Pack(3, [128, 64, 56]);
     e0.in[0] <== collateral;
     e0.in[1] <== position;
     e0.in[2] <== openBuy;
-    component e1 = Pack(2, [56, 128]);
+    component e1 = Pack(3, [56, 128, 64]);
     e1.in[0] <== openSell;
     e1.in[1] <== basis;
+    e1.in[2] <== nonce;
     // One Poseidon(3) (261) instead of a chain of two Poseidon(2) (480).
     component h = Poseidon(3);
     h.inputs[0] <== pubkeyHash;
@@ -300,7 +305,10 @@ function ACC_OP_WRITE() { return 7; }
 //               the end of its command, and binds the new fields to them
 // Non-ADD ops keep pubkeyHash; it is an input so the block circuit can bind it to the
 // AddAccount command (Poseidon(pubkey_x, pubkey_y)) once, for ADD only. mark and imf must be
-// bound to the market by the caller. Public by design of the block circuit: oldRoot/newRoot
+// bound to the market by the caller.
+// Replay mark: with bumpNonce = 1 (any op but NOP, ADD and WRITE; the block sets it once per
+// accepted signed command on a signed venue) nonceIn > oldNonce and newNonce = nonceIn; else
+// the nonce is kept (ADD: 0; WRITE: the caller's). nonceIn is range-checked here. Public by design of the block circuit: oldRoot/newRoot
 // chain from step to step.
 template AccountStepOps(A, W) {
     assert(A >= 1 && A <= 32);
@@ -321,6 +329,8 @@ template AccountStepOps(A, W) {
     signal input newOpenBuy;
     signal input newOpenSell;
     signal input newBasis;
+    signal input oldNonce;
+    signal input newNonce;
     // op parameters
     signal input isBuy;
     signal input price;
@@ -328,6 +338,8 @@ template AccountStepOps(A, W) {
     signal input amount;
     signal input mark;
     signal input imf;
+    signal input bumpNonce;
+    signal input nonceIn;
     // hints
     signal input released;
     signal input divRem;
@@ -383,6 +395,7 @@ template AccountStepOps(A, W) {
     oldLeaf.openBuy <== oldOpenBuy;
     oldLeaf.openSell <== oldOpenSell;
     oldLeaf.basis <== oldBasis;
+    oldLeaf.nonce <== oldNonce;
     var coll = oldCollateral - MONEY_OFF;
     var pos = oldPosition - POS_OFF;
     var bas = oldBasis - MONEY_OFF;
@@ -451,6 +464,19 @@ template AccountStepOps(A, W) {
     (1 - isWrite) * (newOpenBuy - nextBuy) === 0;
     (1 - isWrite) * (newOpenSell - nextSell) === 0;
 
+    // Replay mark: raised to the command's client id, which must be above it.
+    bumpNonce * (bumpNonce - 1) === 0;
+    bumpNonce * (isNop + isAdd + isWrite) === 0;
+    component nonceRange = RangeCheck(ACC_NONCE_BITS());
+    nonceRange.in <== nonceIn;
+    component nonceAbove = LessThan(ACC_NONCE_BITS());
+    nonceAbove.in[0] <== oldNonce;
+    nonceAbove.in[1] <== nonceIn;
+    bumpNonce * (1 - nonceAbove.out) === 0;
+    signal raised <== oldNonce + bumpNonce * (nonceIn - oldNonce);
+    signal nextNonce <== keep * raised;
+    (1 - isWrite) * (newNonce - nextNonce) === 0;
+
     // New leaf (Pack range-checks the new fields: open qty >= 0, no overflow).
     component newLeaf = AccountLeaf();
     newLeaf.pubkeyHash <== pubkeyHash;
@@ -459,6 +485,7 @@ template AccountStepOps(A, W) {
     newLeaf.openBuy <== newOpenBuy;
     newLeaf.openSell <== newOpenSell;
     newLeaf.basis <== newBasis;
+    newLeaf.nonce <== newNonce;
 
     // ADD writes into an empty slot: the old leaf is 0, not the (unused) old fields' hash.
     signal oldLeafValue <== keep * oldLeaf.out;
@@ -492,12 +519,16 @@ template AccountStep(A) {
     signal input newOpenBuy;
     signal input newOpenSell;
     signal input newBasis;
+    signal input oldNonce;
+    signal input newNonce;
     signal input isBuy;
     signal input price;
     signal input qty;
     signal input amount;
     signal input mark;
     signal input imf;
+    signal input bumpNonce;
+    signal input nonceIn;
     signal input released;
     signal input divRem;
     signal input reqBefore;
@@ -524,6 +555,10 @@ template AccountStep(A) {
     s.newOpenBuy <== newOpenBuy;
     s.newOpenSell <== newOpenSell;
     s.newBasis <== newBasis;
+    s.oldNonce <== oldNonce;
+    s.newNonce <== newNonce;
+    s.bumpNonce <== bumpNonce;
+    s.nonceIn <== nonceIn;
     s.isBuy <== isBuy;
     s.price <== price;
     s.qty <== qty;

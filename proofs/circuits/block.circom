@@ -91,7 +91,8 @@ function BR_RP_BUY() { return 36; }      // replace: the moved order's side (1 b
 function BR_RP_CL() { return 37; }       // replace: the moved order's client id
 function BR_RP_PHASE() { return 38; }    // replace: 1 right after the removal (RP_PLACE/REST next)
 function BR_MATCHES() { return 39; }     // makers the current command touched (FILL, STP_*)
-function BR_COUNT() { return 40; }
+function BR_NONCE() { return 40; }       // the taker's replay mark (with BR_TAKER's fields)
+function BR_COUNT() { return 41; }
 
 // Command fields of a slot (CommandHash inputs, = proofs.commandtrace.COMMAND_INPUTS with the
 // type first).
@@ -145,14 +146,18 @@ function BK_STP_BOTH() { return 26; }
 function BK_STP_DEC() { return 27; }
 function BK_COUNT() { return 28; }
 
-// BlockStep(D, A): one step (table above). cfg = the market (id, tick, lot, minPrice, maxPrice,
+// BlockStep(D, A, NONCES): one step (table above). cfg = the market (id, tick, lot, minPrice, maxPrice,
 // maxQty, bandBps, imf), range-checked once by Block; mark is the pre-block mark (constant in a
 // block); firstSeq comes from the public meta. r = registers before, out = after. cmd = the
 // command's view (CV_*): at a beginning step Block links it to slot r[BR_INDEX] (`begins`), later
-// steps must repeat the registers' view.
-template BlockStep(D, A) {
+// steps must repeat the registers' view. NONCES = 1 (signed venues): every accepted
+// PlaceOrder, ReplaceOrder and Withdraw raises its account's replay mark to its client id,
+// which must be above it (at the account write that opens the order, RP_KEEP's release, or the
+// withdrawal: one per command), so a signed intent cannot be included twice.
+template BlockStep(D, A, NONCES) {
     assert(D >= 1 && D <= 24);
     assert(A >= 1 && A <= 32);
+    assert(NONCES == 0 || NONCES == 1);
     signal input cfg[9];
     signal input mark;
     signal input firstSeq;
@@ -175,8 +180,8 @@ template BlockStep(D, A) {
     signal input accIndex;
     signal input accSiblings[MerkleSiblings(A)];
     signal input pubkeyHash;
-    signal input accOld[5];
-    signal input accNew[5];
+    signal input accOld[6];
+    signal input accNew[6];
     signal input accIsBuy;
     signal input accPrice;
     signal input accQty;
@@ -512,6 +517,11 @@ template BlockStep(D, A) {
     acs.newOpenBuy <== accNew[2];
     acs.newOpenSell <== accNew[3];
     acs.newBasis <== accNew[4];
+    acs.oldNonce <== accOld[5];
+    acs.newNonce <== accNew[5];
+    // the replay mark: raised once per accepted signed command, to its client id
+    acs.bumpNonce <== NONCES * (loadK + kWd + kRk);
+    acs.nonceIn <== cmd[CV_CLORD()];
     acs.isBuy <== accIsBuy;
     acs.price <== accPrice;
     acs.qty <== accQty;
@@ -537,7 +547,7 @@ template BlockStep(D, A) {
     (relK + kMh + kMc) * (accQty - oldOrder[O_QTY]) === 0;
     kRk * (accQty - q) === 0;
     // MC_END: the account is rewritten unchanged, with nothing open left in this market
-    for (var j = 0; j < 5; j++) {
+    for (var j = 0; j < 6; j++) {
         kMe * (accNew[j] - accOld[j]) === 0;
     }
     kMe * accOld[2] === 0;
@@ -586,6 +596,9 @@ template BlockStep(D, A) {
     wK * (accNew[2] - t1[2] + endRelBuy) === 0;
     wK * (accNew[3] - t1[3] + endRel - endRelBuy) === 0;
     wK * (accNew[4] - t1[4]) === 0;
+    // the taker's replay mark: loaded with its fields (after the raise), written back as is
+    out[BR_NONCE()] <== r[BR_NONCE()] + loadK * (accNew[5] - r[BR_NONCE()]);
+    wK * (accNew[5] - r[BR_NONCE()]) === 0;
 }
 
 // BlockSideRoot(): proofs.state.side_root from a tree root and a range-checked head.
@@ -707,8 +720,8 @@ template Block(N, S, D, A, CFG, SIGNED) {
     signal input accIndex[S];
     signal input accSiblings[S][MerkleSiblings(A)];
     signal input pubkeyHash[S];
-    signal input accOld[S][5];
-    signal input accNew[S][5];
+    signal input accOld[S][6];
+    signal input accNew[S][6];
     signal input accIsBuy[S];
     signal input accPrice[S];
     signal input accQty[S];
@@ -799,7 +812,7 @@ template Block(N, S, D, A, CFG, SIGNED) {
     component st[S];
     component ln[S];
     for (var s = 0; s < S; s++) {
-        st[s] = BlockStep(D, A);
+        st[s] = BlockStep(D, A, SIGNED);
         for (var i = 0; i < 9; i++) {
             st[s].cfg[i] <== cfg[i];
         }
@@ -847,7 +860,7 @@ template Block(N, S, D, A, CFG, SIGNED) {
             st[s].accSiblings[i] <== accSiblings[s][i];
         }
         st[s].pubkeyHash <== pubkeyHash[s];
-        for (var j = 0; j < 5; j++) {
+        for (var j = 0; j < 6; j++) {
             st[s].accOld[j] <== accOld[s][j];
             st[s].accNew[j] <== accNew[s][j];
         }

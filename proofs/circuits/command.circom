@@ -59,7 +59,9 @@ template CmdRange(n) {
 //   3 ReplaceOrder  e1 = tag|seq|ts|account|market|order_id|price (241 bits)
 //                   e2 = qty|cl_ord_id (113 bits)                   -> Poseidon(e1, e2)
 //   4 MassCancel    e1 = tag|seq|ts|account|market (152 bits)       -> e1 itself
-//   5/6 Deposit/Withdraw  e1 = tag|seq|ts|account (136), e2 = amount (128) -> Poseidon(e1, e2)
+//   5 Deposit     e1 = tag|seq|ts|account (136), e2 = amount (128)             -> Poseidon(e1, e2)
+//   6 Withdraw    e1 = tag|seq|ts|account (136), e2 = amount|cl_ord_id (192)   -> Poseidon(e1, e2)
+//                 (cl_ord_id: the withdrawal's nonce, matching.types.Withdraw)
 //   7 AddAccount    e1 = tag|seq|ts|account, then pubkey_x, pubkey_y
 //                   -> Poseidon(Poseidon(e1, pubkey_x), pubkey_y)
 // All types share the bit decompositions; e1 and e2 are linear combinations of the fields plus
@@ -150,7 +152,7 @@ template CommandPack() {
     var hasAmount = isType[4] + isType[5];
     var notPlace = 1 - isPlace;
     market * (1 - hasMarket) === 0;
-    clOrdId * (1 - hasPriceQty) === 0;
+    clOrdId * (1 - hasPriceQty - isType[5]) === 0;
     side * notPlace === 0;
     orderType * notPlace === 0;
     tif * notPlace === 0;
@@ -168,6 +170,7 @@ template CommandPack() {
     signal placeClOrdId <== isPlace * clOrdId;
     signal replacePrice <== isReplace * price;
     signal replaceQty <== isReplace * qty;
+    signal withdrawClOrdId <== isType[5] * clOrdId;
 
     // e1: tag | seq | ts | account (all types) | market (1-4) | then per type.
     e1 <== type + seq * (1 << 4) + ts * (1 << 52) + account * (1 << 116)
@@ -176,14 +179,14 @@ template CommandPack() {
         + placeClOrdId * (1 << 152) + side * (1 << 216)          // 1
         + orderType * (1 << 220) + tif * (1 << 224)              // 1
         + (replacePrice + isReplace * (1 << 40)) * (1 << 200);   // 3: price offset
-    // e2: Place: price | qty | post_only | stp; Replace: qty | cl_ord_id; Deposit/Withdraw:
-    // amount; the others have none (0).
+    // e2: Place: price | qty | post_only | stp; Replace: qty | cl_ord_id; Deposit: amount;
+    // Withdraw: amount | cl_ord_id; the others have none (0).
     e2 <== (price - replacePrice + isPlace * (1 << 40))
         + (qty - replaceQty + isPlace * (1 << 48)) * (1 << 41)
         + postOnly * (1 << 90) + stp * (1 << 91)
         + (replaceQty + isReplace * (1 << 48))
-        + (clOrdId - placeClOrdId) * (1 << 49)
-        + amount + hasAmount * (1 << 127);
+        + (clOrdId - placeClOrdId - withdrawClOrdId) * (1 << 49)
+        + amount + hasAmount * (1 << 127) + withdrawClOrdId * (1 << 128);
 
 }
 

@@ -81,7 +81,8 @@ class ApplicationRequest(SessionEvent, frozen=True, kw_only=True):
 
 class NewOrderRequest(ApplicationRequest, frozen=True, kw_only=True):
     """NewOrderSingle (D). ``post_only`` is ExecInst(18) containing ``6``; ``signature`` is
-    OrderSignature(5017) as sent (hex, checked by the venue: ``venue.orders``)."""
+    OrderSignature(5017) and ``nonce`` Nonce(5018) as sent (hex and decimal text, checked by a
+    signed venue: ``venue.orders``)."""
 
     cl_ord_id: str
     symbol: str
@@ -92,6 +93,7 @@ class NewOrderRequest(ApplicationRequest, frozen=True, kw_only=True):
     time_in_force: str
     post_only: bool
     signature: str | None = None
+    nonce: str | None = None
 
 
 class CancelOrderRequest(ApplicationRequest, frozen=True, kw_only=True):
@@ -105,7 +107,7 @@ class CancelOrderRequest(ApplicationRequest, frozen=True, kw_only=True):
 
 
 class ReplaceOrderRequest(ApplicationRequest, frozen=True, kw_only=True):
-    """OrderCancelReplaceRequest (G); ``signature`` as on ``NewOrderRequest``."""
+    """OrderCancelReplaceRequest (G); ``signature`` and ``nonce`` as on ``NewOrderRequest``."""
 
     cl_ord_id: str
     orig_cl_ord_id: str
@@ -118,6 +120,7 @@ class ReplaceOrderRequest(ApplicationRequest, frozen=True, kw_only=True):
     time_in_force: str
     post_only: bool
     signature: str | None = None
+    nonce: str | None = None
 
 
 class MassCancelRequest(ApplicationRequest, frozen=True, kw_only=True):

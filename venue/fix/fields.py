@@ -41,6 +41,13 @@ tag   name                type        meaning
                                       ``place_command`` / ``replace_command``; for G its
                                       qty is OrderQty − CumQty). Required by a signed
                                       venue (``Genesis.signed``), ignored by others
+5018  Nonce               STRING      on D and G: the order's nonce, a decimal integer in
+                                      [1, 2**64) that must be above every nonce the
+                                      account used before (the engine's replay guard,
+                                      STALE_NONCE); it is the engine ``cl_ord_id`` the
+                                      signature covers. Required by a signed venue,
+                                      ignored by others. STRING, not INT: FIX INT stops
+                                      at 18 digits here, a nonce may take 20
 ====  ==================  ==========  ===================================================
 
 Custom messages (MsgType values starting with ``U`` are user-defined in FIX):
@@ -228,6 +235,7 @@ class Tag(enum.IntEnum):
     BookChecksum = 5015
     DeadManTimeout = 5016
     OrderSignature = 5017
+    Nonce = 5018
 
 
 class Field(msgspec.Struct, frozen=True):
@@ -362,6 +370,7 @@ _FIELD_LIST = [
     _f(Tag.BookChecksum, _T.INT),
     _f(Tag.DeadManTimeout, _T.INT),
     _f(Tag.OrderSignature, _T.STRING),
+    _f(Tag.Nonce, _T.STRING),
 ]
 
 #: tag number -> Field
@@ -445,7 +454,7 @@ _MESSAGE_LIST = [
         "NewOrderSingle",
         False,
         [Tag.ClOrdID, Tag.Symbol, Tag.Side, Tag.TransactTime, Tag.OrderQty, Tag.OrdType],
-        [Tag.Account, Tag.Price, Tag.TimeInForce, Tag.ExecInst, Tag.OrderSignature],
+        [Tag.Account, Tag.Price, Tag.TimeInForce, Tag.ExecInst, Tag.OrderSignature, Tag.Nonce],
     ),
     _m(
         "F",
@@ -474,6 +483,7 @@ _MESSAGE_LIST = [
             Tag.TimeInForce,
             Tag.ExecInst,
             Tag.OrderSignature,
+            Tag.Nonce,
         ],
     ),
     _m(

@@ -898,6 +898,7 @@ class Session:
                 "time_in_force": g(Tag.TimeInForce) or "0",
                 "post_only": "6" in (g(Tag.ExecInst) or "").split(" "),
                 "signature": g(Tag.OrderSignature),
+                "nonce": g(Tag.Nonce),
             }
             if kind == "D":
                 return NewOrderRequest(**common, **order)
