@@ -81,3 +81,21 @@ def run_node(script: str, payload: Any = None) -> Any:
     if done.returncode != 0:
         raise RuntimeError(f"node failed ({done.returncode}):\n{done.stderr[-4000:]}")
     return json.loads(done.stdout)
+
+
+_POSEIDON_JS = """
+const { buildPoseidon } = require("circomlibjs");
+(async () => {
+  const cases = JSON.parse(require("fs").readFileSync(0, "utf8"));
+  const poseidon = await buildPoseidon();
+  const out = cases.map((xs) => poseidon.F.toObject(poseidon(xs.map(BigInt))).toString());
+  process.stdout.write(JSON.stringify(out));
+  process.exit(0);
+})();
+"""
+
+
+def circomlibjs_poseidon(cases: list[list[int]]) -> list[int]:
+    """circomlibjs ``poseidon(xs)`` of each input list: the independent reference."""
+    out = run_node(_POSEIDON_JS, [[str(x) for x in xs] for xs in cases])
+    return [int(v) for v in out]
