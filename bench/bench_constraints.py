@@ -4,24 +4,30 @@ Two figures, because a fixed-size circuit is paid in full whatever a block holds
 
 * **per command, at full use**: ``steps/command x (BlockStep + CmdLink) + CmdSlot + its link
   in the command chain``, from the
-  compiled templates at the production depths (D = 12, A = 16, N = 16) and the witness
+  compiled templates at the production depths (D = 12, A = 16, N = 20) and the witness
   builder's step counts on the standard mix (seed 7, 100 accounts, 2,000 resting, 6,000
   commands after genesis, blocks of 64, no venue limits): the cost a perfectly filled circuit
   would have, and the figure earlier sessions reported.
-* **per command, as proved**: the production ``Block(16, 48, 12, 16)`` (total derived from
-  the same templates plus the per-block part measured on the test size) divided by the
-  commands a block really holds when the venue cuts blocks by the circuit's step budget
-  (48 steps, reserve 18, match limit 12, open-order cap 8; 400 accounts so the cap rarely
-  binds).
+* **per command, as proved**: the production ``Block(N, 48, 12, 16)`` (N = 20 command slots
+  by default, ``proofs.verify.PRODUCTION_SIZE``; ``--commands-per-block``; total derived from
+  the same templates plus the
+  per-block part measured on the test size) divided by the commands a block really holds
+  when the venue cuts blocks by the circuit's step budget (48 steps, match limit 12,
+  open-order cap 8; 400 accounts so the cap rarely binds). Two cuts of the same commands:
+  the venue's, by the pre-execution step bound (``proofs.steps.command_steps_before``: a
+  block closes before a command that might not fit), and the earlier one by a reserve of
+  ``worst_command_steps`` = 18 steps kept after every command, for comparison.
 
 Templates are compiled once into ``.cache/circuits`` (a few seconds each). Run::
 
-    PYTHONPATH=. python -m bench.bench_constraints [--commands 6000] [--json out.json]
+    PYTHONPATH=. python -m bench.bench_constraints [--commands 6000]
+        [--commands-per-block 20] [--json out.json]
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import sys
@@ -31,19 +37,20 @@ from pathlib import Path
 from matching import BlockBuilder, ReferenceEngine
 from proofs.circom import circuit_stats
 from proofs.state import PoseidonState
-from proofs.steps import command_steps, worst_command_steps
+from proofs.steps import command_steps, command_steps_before, worst_command_steps
+from proofs.verify import PRODUCTION_SIZE
 from proofs.witness import BlockParams, BlockProverState
 from venue.workload import Workload
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".cache" / "circuits"
 WRAPPERS = CACHE / "bench_wrappers"
-D, A, N, S = 12, 16, 16, 48
+P = PRODUCTION_SIZE
+D, A, N, S = P.order_depth, P.account_depth, P.n, P.s
 MATCHES, OPEN_ORDERS = 12, 8
 
 _TEMPLATES = {
     "step": ("block.circom", "{public [cfg, mark, firstSeq, r]}", f"BlockStep({D}, {A}, 1)"),
-    "link": ("cmdlink.circom", "{public [index, begin]}", f"CmdLink({N}, 7)"),
     "slot_unsigned": (
         "cmdslot.circom",
         "{public [cfg, mark, firstSeq, index, prevTs]}",
@@ -59,11 +66,13 @@ _TEMPLATES = {
 }
 
 
-def template_counts() -> dict[str, int]:
-    """Constraints of each template above (compiled once, cached)."""
+def template_counts(n: int = N) -> dict[str, int]:
+    """Constraints of each template above, and of ``CmdLink(n, 7)`` as ``link`` (compiled
+    once, cached; each n under its own name, so sizes do not recompile each other)."""
     WRAPPERS.mkdir(parents=True, exist_ok=True)
     out = {}
-    for name, (file, public, main) in _TEMPLATES.items():
+    link = {f"link{n}": ("cmdlink.circom", "{public [index, begin]}", f"CmdLink({n}, 7)")}
+    for name, (file, public, main) in {**_TEMPLATES, **link}.items():
         inc = ROOT / "proofs" / "circuits" / file
         path = WRAPPERS / f"{name}.circom"
         text = f'pragma circom 2.0.0;\ninclude "{inc}";\ncomponent main {public} = {main};\n'
@@ -74,19 +83,32 @@ def template_counts() -> dict[str, int]:
     for name in ("block_4x12", "command_chain16"):
         wrapper = ROOT / "tests" / "circuits" / f"{name}_test.circom"
         out[name] = circuit_stats(wrapper, cache_dir=CACHE).constraints
+    out["link"] = out.pop(f"link{n}")
     # a slot's link in the command chain (one Poseidon(2) and its flags), from CommandChain(16)
     out["chain"] = round(out["command_chain16"] / 16)
     return out
 
 
-def _run(workload: Workload, commands: int, engine_limits: dict[str, int], **budget: int):
+def _run(
+    workload: Workload,
+    commands: int,
+    engine_limits: dict[str, int],
+    *,
+    bound: bool = False,
+    **budget: int,
+):
+    """Workload blocks and their witnesses; ``bound``: cut by the pre-execution step bound
+    of this run's own engine (as ``venue.node`` does)."""
     market = workload.markets[0]
     engine = ReferenceEngine(
         workload.markets, max_accounts=1 << A, max_resting_per_side=(1 << D) - 64,
         **engine_limits,
     )  # fmt: skip
     com = PoseidonState(workload.markets, account_depth=A, order_depth=D)
-    builder = BlockBuilder(engine, com, max_interval_ns=1 << 62, **budget)  # type: ignore[arg-type]
+    step_bound = functools.partial(command_steps_before, engine=engine) if bound else None
+    builder = BlockBuilder(
+        engine, com, max_interval_ns=1 << 62, step_bound=step_bound, **budget
+    )  # type: ignore[arg-type]
     genesis = workload.genesis()
     blocks = builder.submit_many(genesis)
     blocks.append(builder.seal())
@@ -106,8 +128,9 @@ def _run(workload: Workload, commands: int, engine_limits: dict[str, int], **bud
     return out
 
 
-def measure(commands: int) -> dict[str, object]:
-    t = template_counts()
+def measure(commands: int, slots: int = N) -> dict[str, object]:
+    """All figures for ``commands`` workload commands and blocks of ``slots`` command slots."""
+    t = template_counts(slots)
     link_cost = t["link"]
     step_cost = t["step"] + link_cost
     # per-block part (state roots, Settle, BlockMeta, chain links, last-ts check), measured on
@@ -120,27 +143,38 @@ def measure(commands: int) -> dict[str, object]:
     kinds: Counter[str] = Counter()
     steps = cmds = 0
     for _, w in mix:
-        for k, n in zip(w.command_kinds, w.steps_per_command, strict=True):
+        for k, used in zip(w.command_kinds, w.steps_per_command, strict=True):
             kinds["+".join(k)] += 1
-            steps += n
+            steps += used
             cmds += 1
     spc = steps / cmds
     full = {sig: spc * step_cost + slot[sig] for sig in slot}
 
-    # 2. as proved: blocks cut by the production circuit's step budget and venue limits
-    reserve = worst_command_steps(MATCHES, OPEN_ORDERS)
-    cut = _run(
-        Workload(7, accounts=400, target_resting=2_000), commands,
-        {"max_matches": MATCHES, "max_open_orders": OPEN_ORDERS},
-        max_commands=N, max_steps=S, step_cost=command_steps, step_reserve=reserve,
-    )  # fmt: skip
-    per_block_cmds = [len(b.commands) for b, _ in cut if b.commands]
-    used_steps = [sum(w.steps_per_command) for _, w in cut if w.steps_per_command]
+    # 2. as proved: blocks cut by the production circuit's step budget and venue limits,
+    # by the pre-execution bound (the venue's rule) and, for comparison, by the reserve of
+    # the worst command kept after each one (the rule before it)
     block_total = {
-        sig: S * step_cost + N * slot[sig] + per_block for sig in ("unsigned", "signed")
+        sig: S * step_cost + slots * slot[sig] + per_block for sig in ("unsigned", "signed")
     }
-    mean_cmds = statistics.fmean(per_block_cmds)
-    proved = {sig: block_total[sig] / mean_cmds for sig in block_total}
+    limits = {"max_matches": MATCHES, "max_open_orders": OPEN_ORDERS}
+    reserve = worst_command_steps(MATCHES, OPEN_ORDERS)
+    cut_by = {}
+    for rule, rule_budget in (
+        ("bound", {"bound": True}),
+        ("reserve", {"step_reserve": reserve}),
+    ):
+        cut = _run(
+            Workload(7, accounts=400, target_resting=2_000), commands, limits,
+            max_commands=slots, max_steps=S, step_cost=command_steps, **rule_budget,
+        )  # type: ignore[arg-type]  # fmt: skip
+        used_steps = [sum(w.steps_per_command) for _, w in cut if w.steps_per_command]
+        assert max(used_steps) <= S, "a block outgrew the circuit"
+        mean_cmds = statistics.fmean(len(b.commands) for b, _ in cut if b.commands)
+        cut_by[rule] = {
+            "commands_per_block_cut": mean_cmds,
+            "steps_used_per_block_cut": statistics.fmean(used_steps),
+            "per_command_as_proved": {sig: block_total[sig] / mean_cmds for sig in block_total},
+        }
     return {
         "templates": t,
         "per_block_part": per_block,
@@ -148,22 +182,32 @@ def measure(commands: int) -> dict[str, object]:
         "commands": cmds,
         "kinds": dict(kinds.most_common()),
         "per_command_full_use": full,
+        "commands_per_block": slots,
         "production_block": block_total,
-        "commands_per_block_cut": mean_cmds,
-        "steps_used_per_block_cut": statistics.fmean(used_steps),
-        "per_command_as_proved": proved,
+        # the venue's cut (the pre-execution bound) ...
+        **cut_by["bound"],
+        # ... and the reserve-based cut it replaced
+        "step_reserve": reserve,
+        "reserve_cut": cut_by["reserve"],
     }
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--commands", type=int, default=6_000)
+    ap.add_argument(
+        "--commands-per-block", type=int, default=N, metavar="N",
+        help=f"command slots of the production block circuit (default {N})",
+    )  # fmt: skip
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
-    r = measure(args.commands)
+    n = args.commands_per_block
+    if not 1 <= n <= S:
+        ap.error(f"--commands-per-block must be in 1..{S} (a step per command at least)")
+    r = measure(args.commands, n)
     t = r["templates"]
     print(f"BlockStep({D}, {A})            {t['step']:>9,}")
-    print(f"CmdLink({N}, 7)              {t['link']:>9,}")
+    print(f"CmdLink({n}, 7)              {t['link']:>9,}")
     print(f"CmdSlot unsigned / signed    {t['slot_unsigned']:>9,} / {t['slot_signed']:,}"
           f"  (+ {t['chain']} chain link)")  # fmt: skip
     print(f"per-block part               {r['per_block_part']:>9,}")
@@ -171,11 +215,16 @@ def main(argv: list[str] | None = None) -> None:
     for sig in ("unsigned", "signed"):
         print(f"per command, full use, {sig:8} {r['per_command_full_use'][sig]:>9,.0f}")
     for sig in ("unsigned", "signed"):
-        print(f"Block({N}, {S}, {D}, {A}) {sig:8}  {r['production_block'][sig]:>9,}")
-    print(f"commands per block (cut)     {r['commands_per_block_cut']:>9.2f}"
-          f"  (steps used {r['steps_used_per_block_cut']:.1f} of {S})")  # fmt: skip
-    for sig in ("unsigned", "signed"):
-        print(f"per command, as proved, {sig:8} {r['per_command_as_proved'][sig]:>8,.0f}")
+        print(f"Block({n}, {S}, {D}, {A}) {sig:8}  {r['production_block'][sig]:>9,}")
+    for label, c in (
+        ("cut by the step bound", r),
+        (f"cut by a reserve of {r['step_reserve']} (before)", r["reserve_cut"]),
+    ):
+        print(f"{label}:")
+        print(f"  commands per block (cut)   {c['commands_per_block_cut']:>9.2f}"
+              f"  (steps used {c['steps_used_per_block_cut']:.1f} of {S})")  # fmt: skip
+        for sig in ("unsigned", "signed"):
+            print(f"  per command, as proved, {sig:8} {c['per_command_as_proved'][sig]:>6,.0f}")
     if args.json:
         args.json.write_text(json.dumps(r, indent=2))
 

@@ -1,11 +1,12 @@
-"""Proving at the production size: signed ``Block(16, 48, 12, 16)`` on signed workload blocks.
+"""Proving at the production size: signed ``Block(20, 48, 12, 16)`` on signed workload blocks.
 
 ``bench.bench_prover`` measures the test size on demo venue blocks; this measures the size a
 real venue would run. The blocks come from the standard workload (seed 7, 400 accounts, 2,000
 resting orders) made signed: every account registers a key, every PlaceOrder, ReplaceOrder and
 Withdraw is signed by it and carries a rising client id (its nonce), and the engine runs the
 production limits (12 makers per taker, 8 open orders per account, the replay mark). Blocks are
-cut by the circuit's 48-step budget the way the venue cuts them. The first ``--skip`` blocks
+cut by the circuit's 48-step budget the way the venue cuts them (each command's steps bounded
+before it runs, ``proofs.steps.command_steps_before``). The first ``--skip`` blocks
 (accounts, deposits, the book filling up) only advance the prover state; the next ``--blocks``
 are proved by one prover worker (the key loaded once), and verified in Python from their
 headers.
@@ -33,7 +34,7 @@ from proofs.circom import circuit_stats
 from proofs.eddsa import private_to_public
 from proofs.signing import is_signed_type, sign_command
 from proofs.state import PoseidonState
-from proofs.steps import command_steps, worst_command_steps
+from proofs.steps import command_steps, command_steps_before
 from proofs.verify import PRODUCTION_SIZE, BlockCircuit, verify_block
 from proofs.witness import BlockParams, BlockProverState
 from venue.prover import ProofResult, ProverPool
@@ -75,7 +76,7 @@ def production_blocks(skip: int, count: int) -> tuple[list[Block], BlockProverSt
     com = PoseidonState((market,), account_depth=A, order_depth=D)
     builder = BlockBuilder(
         engine, com, max_commands=N, max_interval_ns=1 << 62, max_steps=S,
-        step_cost=command_steps, step_reserve=worst_command_steps(MATCHES, OPEN_ORDERS),
+        step_cost=command_steps, step_bound=lambda cmd: command_steps_before(cmd, engine),
     )  # fmt: skip
     state = BlockProverState(market, order_depth=D, account_depth=A)
     wide = BlockParams(N, S, D, A, market, signed=True, max_matches=MATCHES)

@@ -1792,6 +1792,62 @@ cdef class CEngine:
         cdef _CAccount a
         return [a.id_o for a in self._accts if a is not None]
 
+    # --- read-only queries for the block builder's step bound (``proofs.steps``) --------
+
+    def crossing_count(self, market, side, price, cap):
+        """Resting orders a taker of ``side`` with limit ``price`` would cross in ``market``,
+        counted up to ``cap`` (>= 0); as ``ReferenceEngine.crossing_count``. O(cap)."""
+        cdef int i
+        cdef _CMarket m
+        cdef BookSide* opp
+        cdef bint is_buy
+        cdef int64_t c_price, c_cap, count = 0
+        cdef Py_ssize_t li
+        cdef PyObject* p
+        if cap < 0:
+            raise ValueError("cap must be >= 0")
+        i = find_market(self, market)
+        if i < 0:
+            return 0
+        m = mkt(self, i)
+        is_buy = side == Side.BUY
+        opp = &m.asks if is_buy else &m.bids
+        # clamped by sign when beyond 64 bits: still exact against book prices (< 2**40)
+        as64(price, &c_price)
+        as64(cap, &c_cap)
+        li = opp.n - 1  # the best level is last
+        while li >= 0 and count < c_cap:
+            if not (opp.lv[li].price <= c_price if is_buy else opp.lv[li].price >= c_price):
+                break  # levels are in priority order: no later one crosses either
+            p = opp.lv[li].head
+            while p != NULL and count < c_cap:
+                count += 1
+                p = (<_COrder>p).next
+            li -= 1
+        return count
+
+    def open_orders(self, account, market):
+        """Resting orders of ``account`` in ``market`` (every market for ``ALL_MARKETS``);
+        as ``ReferenceEngine.open_orders``."""
+        cdef _CAccount a = find_account(self, account)
+        cdef int i
+        cdef int64_t mid
+        cdef Py_ssize_t count = 0
+        cdef PyObject* p
+        if a is None:
+            return 0
+        if as64(market, &mid) and mid == 0:  # ALL_MARKETS, read as do_mass_cancel does
+            return a.norders
+        i = find_market(self, market)
+        if i < 0:
+            return 0
+        p = a.ohead
+        while p != NULL:
+            if (<_COrder>p).midx == i:
+                count += 1
+            p = (<_COrder>p).anext
+        return count
+
     def snapshot(self):
         cdef _CMarket m
         cdef _COrder o

@@ -177,16 +177,28 @@ class BlockBuilder:
         max_steps: int = 0,
         step_cost: Callable[[Command, Sequence[Event]], int] | None = None,
         step_reserve: int = 0,
+        step_bound: Callable[[Command], int] | None = None,
     ) -> None:
         """``max_steps`` > 0 also cuts by the proof's size: ``step_cost(cmd, events)`` (e.g.
         ``proofs.steps.command_steps``) is summed over the block, which is cut after a command
         once fewer than ``step_reserve`` steps are left for the next one. A command costing
         more than what is left still lands in the block (it has executed); the reserve is
-        sized to make that rare, and a prover reports such a block."""
+        sized to make that rare, and a prover reports such a block.
+
+        ``step_bound(cmd)`` (with ``max_steps``) bounds a command's ``step_cost`` *before* it
+        executes, from the engine's current state (e.g. ``lambda cmd:
+        proofs.steps.command_steps_before(cmd, engine)`` on this builder's engine): the block
+        is cut before a command whose bound does not fit what is left, so no reserve is
+        needed, and once no step is left the block is cut at once rather than before the
+        next command. A command whose bound exceeds ``max_steps`` still goes into an empty
+        block (never after other commands); that every command fits one is the caller's
+        guarantee (the engine's limits, ``proofs.steps.worst_command_steps``)."""
         if max_commands < 1 or max_interval_ns < 1:
             raise ValueError("max_commands and max_interval_ns must be positive")
         if max_steps < 0 or step_reserve < 0 or (max_steps and step_cost is None):
             raise ValueError("max_steps needs a step_cost; budgets are not negative")
+        if step_bound is not None and not max_steps:
+            raise ValueError("a step_bound needs max_steps (and a step_cost)")
         self.engine = engine
         self.commitment = commitment
         self.max_commands = max_commands
@@ -197,6 +209,7 @@ class BlockBuilder:
         self.max_steps = max_steps
         self.step_cost = step_cost
         self.step_reserve = step_reserve
+        self.step_bound = step_bound
         self._steps = 0
         self._commands: list[Command] = []
         self._events: list[Event] = []
@@ -221,6 +234,14 @@ class BlockBuilder:
         cuts = []
         if self._commands and cmd.ts - self._commands[0].ts >= self.max_interval_ns:
             cuts.append(self.cut())
+        # Asked after any time cut, on the state ``cmd`` executes on (a cut's ``end_block``
+        # moves no order); closed like a time cut, at the last command's timestamp.
+        if (
+            self.step_bound is not None
+            and self._commands
+            and self._steps + self.step_bound(cmd) > self.max_steps
+        ):
+            cuts.append(self.cut())
         events = self.engine.process(cmd)
         self._offsets.append(len(self._events))
         self._commands.append(cmd)
@@ -229,6 +250,9 @@ class BlockBuilder:
         if self.max_steps and self.step_cost is not None:
             self._steps += self.step_cost(cmd, events)
             full = full or self._steps + self.step_reserve > self.max_steps
+            # with the bound, a full block would only be cut before the next command: cut
+            # it now, so it is published (and proved) without waiting for one
+            full = full or (self.step_bound is not None and self._steps >= self.max_steps)
         if full:
             cuts.append(self.cut())
         return events, cuts

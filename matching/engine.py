@@ -469,6 +469,42 @@ class ReferenceEngine:
     def account_ids(self) -> list[int]:
         return sorted(self._accounts)
 
+    # --- read-only queries for the block builder's step bound (``proofs.steps``) ----------
+
+    def crossing_count(self, market: int, side: int, price: int, cap: int) -> int:
+        """Resting orders a taker of ``side`` with limit ``price`` would cross in ``market``,
+        counted up to ``cap`` (>= 0): asks at or below a buy's limit, bids at or above a
+        sell's (any side other than BUY counts as a sell, as ``_crosses`` does). A market
+        order's limit is its protection price, i.e. its ``price`` field. 0 for an unknown
+        market. O(cap): only the crossing levels are visited, each holding an order."""
+        if cap < 0:
+            raise ValueError("cap must be >= 0")
+        m = self._markets.get(market)
+        if m is None:
+            return 0
+        is_buy = side == Side.BUY
+        opposite = m.asks if is_buy else m.bids
+        count = 0
+        for k, level in opposite.levels.items():
+            if count >= cap:
+                break
+            level_price = -k if opposite.is_bid else k
+            if not (level_price <= price if is_buy else level_price >= price):
+                break  # levels are in priority order: no later one crosses either
+            count += min(len(level), cap - count)
+        return count
+
+    def open_orders(self, account: int, market: int) -> int:
+        """Resting orders of ``account`` in ``market`` (in every market for ``ALL_MARKETS``):
+        what a mass cancel of theirs would remove. 0 for an unknown account or market.
+        O(the account's orders), at most ``max_open_orders`` when that is set."""
+        a = self._accounts.get(account)
+        if a is None:
+            return 0
+        if market == ALL_MARKETS:
+            return len(a.orders)
+        return sum(self._orders[oid].market == market for oid in a.orders)
+
     def snapshot(self) -> EngineSnapshot:
         orders: list[OrderView] = []
         for m in self._markets.values():

@@ -67,13 +67,16 @@ class CircuitSize:
         return f"{self.n}x{self.s}_d{self.order_depth}a{self.account_depth}{tag}"
 
 
-#: What the default tests compile (≈136k constraints; compile + setup ≈ 25 s, cached).
+#: What the default tests compile (≈117k constraints; compile + setup ≈ 25 s, cached).
 TEST_SIZE = CircuitSize(4, 12, 4, 4)
-#: The test size with signatures checked (≈154k constraints; compile + setup ≈ 35 s, cached).
+#: The test size with signatures checked (≈135k constraints; compile + setup ≈ 35 s, cached).
 TEST_SIZE_SIGNED = CircuitSize(4, 12, 4, 4, signed=True)
-#: A production-like size, signed (≈1.07M constraints, 4.7 GB, ≈ 4 min); compiled only by
-#: ``python -m proofs.verify --size production``.
-PRODUCTION_SIZE = CircuitSize(16, 48, 12, 16, signed=True)
+#: A production-like size, signed (≈0.85M constraints, ≈ 4 GB, ≈ 4 min); compiled only by
+#: ``python -m proofs.verify --size production`` and ``bench.bench_prover_production``. 20
+#: command slots for 48 steps: the standard mix takes ≈ 2.15 steps per command, so blocks cut
+#: by the step bound hold ≈ 19 commands (16 slots would cap them at 16, 24 add little;
+#: ``bench/bench_constraints.py --commands-per-block``).
+PRODUCTION_SIZE = CircuitSize(20, 48, 12, 16, signed=True)
 
 
 def verify_block(header: BlockHeader, proof: bytes, verifying_key: groth16py.VerifyingKey) -> bool:

@@ -8,8 +8,10 @@ import msgspec
 import pytest
 
 from matching import (
+    AddAccount,
     BlockBuilder,
     CEngine,
+    Deposit,
     ReferenceEngine,
     Trade,
     encode,
@@ -64,6 +66,58 @@ def test_cut_by_time() -> None:
         span = b.commands[-1].ts - b.commands[0].ts
         assert span < 50_000_000
     assert len(blocks) > 3
+
+
+@pytest.mark.parametrize("engine_cls", ENGINES)
+def test_cut_before_a_command_whose_step_bound_does_not_fit(engine_cls: type) -> None:
+    # hand-picked steps (bound before, cost after) for deposits, budget 10, 3 commands a block
+    markets = Workload(1).markets
+    eng = engine_cls(markets)
+    com = PoseidonState(markets, account_depth=8, order_depth=9)
+    plan = {  # seq: (bound, cost)
+        1: (3, 3), 2: (4, 2),  # 5 used
+        3: (6, 1),  # 5 + 6 > 10: cut before it
+        4: (9, 9),  # 1 + 9 = 10: fits, and the full block is cut right after it
+        5: (50, 4),  # larger than any block: goes into an empty one
+        6: (7, 1),  # 4 + 7 > 10: so the large one stays alone
+        7: (1, 1), 8: (1, 1),  # then max_commands cuts as ever
+    }  # fmt: skip
+
+    def bound(cmd: Deposit | AddAccount) -> int:
+        assert eng.last_seq == cmd.seq - 1  # asked before the command executes
+        return plan[cmd.seq][0]
+
+    bb = BlockBuilder(
+        eng, com, max_commands=3, max_interval_ns=1 << 62, max_steps=10,
+        step_cost=lambda cmd, events: plan[cmd.seq][1], step_bound=bound,
+    )  # type: ignore[arg-type]  # fmt: skip
+    cmds = [AddAccount(1, 1_000, 1)] + [Deposit(s, 1_000 * s, 1, 5) for s in range(2, 9)]
+    sealed = []
+    for cmd in cmds:
+        events, blocks = bb.submit(cmd)
+        assert events and events[0].seq == cmd.seq  # the command always executes
+        sealed += [(cmd.seq, b) for b in blocks]
+    assert [(at, [c.seq for c in b.commands]) for at, b in sealed] == [
+        (3, [1, 2]), (4, [3, 4]), (6, [5]), (8, [6, 7, 8]),
+    ]  # fmt: skip
+    # a block cut before a command closes at its own last command, as a time cut does
+    assert [b.header.close_ts for _, b in sealed] == [2_000, 4_000, 5_000, 8_000]
+    assert [b.header.first_seq for _, b in sealed] == [1, 3, 5, 6]
+    assert replay_all([b for _, b in sealed], markets) is None
+
+
+def test_time_and_step_bound_cut_once_before_the_same_command() -> None:
+    markets = Workload(1).markets
+    eng = ReferenceEngine(markets)
+    com = PoseidonState(markets, account_depth=8, order_depth=9)
+    bb = BlockBuilder(
+        eng, com, max_interval_ns=10_000, max_steps=10, step_cost=lambda cmd, events: 4,
+        step_bound=lambda cmd: 8,
+    )  # type: ignore[arg-type]  # fmt: skip
+    assert bb.submit(AddAccount(1, 1_000, 1))[1] == []
+    # both rules cut before this one: the block it closes is the only one (none empty)
+    _, blocks = bb.submit(Deposit(2, 50_000, 1, 5))
+    assert [len(b.commands) for b in blocks] == [1] and bb.pending == 1
 
 
 def test_encoding_round_trip() -> None:

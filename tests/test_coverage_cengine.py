@@ -146,6 +146,43 @@ def test_out_of_range_fields_reject_alike() -> None:
     b.run(lambda s, t: Withdraw(s, t, 1, -big))
 
 
+def test_step_bound_queries_match_at_the_edges() -> None:
+    # crossing_count / open_orders with values beyond 64 bits, unknown markets and accounts,
+    # odd sides: the Cython engine clamps what the reference compares as Python ints
+    from proofs.steps import command_steps_before
+
+    b = Both()
+    for acct in (1, 2, 3):
+        b.fund(acct, (1 << 96) - 1)
+    hi = (1 << 40) - 1
+    for acct, side, price in ((1, 2, hi), (2, 2, hi - 1), (3, 2, hi), (1, 1, 5), (2, 1, 1)):
+        b.run(lambda s, t, x=(acct, side, price): PlaceOrder(s, t, x[0], 1, 0, x[1], 1, 1, x[2], 1))
+    for acct, side, price in ((1, 2, 1_010), (2, 1, 990), (3, 1, 990), (3, 1, 985)):
+        b.run(lambda s, t, x=(acct, side, price): PlaceOrder(s, t, x[0], 2, 0, x[1], 1, 1, x[2], 2))
+    big = 1 << 70
+    for market in (1, 2, 0, 3, -1, big):
+        for side in (1, 2, 0, 3, big):
+            for price in (big, -big, 0, 1, 5, 990, 1_010, hi - 1, hi, 1 << 40, 1 << 64):
+                for cap in (0, 1, 2, 5, 1 << 48, big):
+                    b.call(lambda e, x=(market, side, price, cap): e.crossing_count(*x))
+    for acct in (1, 2, 3, 4, -1, 1 << 20, big):
+        for market in (0, 1, 2, 3, -1, big):
+            b.call(lambda e, x=(acct, market): e.open_orders(*x))
+    for eng in b.engines:
+        with pytest.raises(ValueError):
+            eng.crossing_count(1, 1, 5, -1)
+    cmds = [
+        PlaceOrder(0, 0, 1, 1, 0, 1, 2, 3, big, 1), PlaceOrder(0, 0, 1, big, 0, 1, 1, 1, 5, 1),
+        PlaceOrder(0, 0, big, 1, 0, 2, 1, 1, -big, 1), ReplaceOrder(0, 0, 1, 1, 5, big, 1),
+        ReplaceOrder(0, 0, 1, 1, big, 5, 1), CancelOrder(0, 0, 1, 1, big),
+        MassCancel(0, 0, big, 0), MassCancel(0, 0, 3, big), MassCancel(0, 0, 3, 0),
+    ]  # fmt: skip
+    for cmd in cmds:
+        for m in (None, 0):
+            b.call(lambda e, c=cmd, m=m: command_steps_before(c, e, m))
+    assert b.call(lambda e: e.drain_touched())[0] == "ok"
+
+
 def test_128_bit_paths() -> None:
     """Notional, basis and released-basis products beyond 64 (and 128) bits."""
     b = Both()

@@ -419,6 +419,50 @@ class EngineRules:
         with pytest.raises(EngineError):
             self.engine_cls((MARKET,), max_open_orders=-1)
 
+    # --- read-only queries of the step bound (crossing_count, open_orders) -------------------
+
+    def test_crossing_count_and_open_orders_on_a_hand_built_book(self, h: Harness) -> None:
+        # asks 1010 (A, B), 1020 (C), 1030 (A); bids 990 (B), 980 (C, A)
+        for acct, price in ((A, 1010), (B, 1010), (C, 1020), (A, 1030)):
+            h.sell(acct, price, 1)
+        for acct, price in ((B, 990), (C, 980), (A, 980)):
+            h.buy(acct, price, 1)
+        h.buy(A, 490, 10, market=2)
+        before = h.state()
+        h.engine.drain_touched()
+        count = h.engine.crossing_count
+        # a buy crosses asks at or below its limit, best level first, counted up to the cap
+        assert [count(1, Side.BUY, p, 10) for p in (1005, 1010, 1020, 1025, 10**6)] == [
+            0, 2, 3, 3, 4,
+        ]  # fmt: skip
+        assert [count(1, Side.BUY, 10**6, cap) for cap in (0, 1, 2, 3, 4, 5)] == [
+            0, 1, 2, 3, 4, 4,
+        ]  # fmt: skip
+        # a sell crosses bids at or above its limit; a side other than BUY counts as a sell
+        assert [count(1, Side.SELL, p, 10) for p in (995, 990, 985, 980, 5)] == [0, 1, 1, 3, 3]
+        assert count(1, Side.SELL, 980, 2) == 2 and count(1, 0, 980, 10) == 3
+        assert count(2, Side.BUY, 10**6, 10) == 0  # an empty side
+        assert count(2, Side.SELL, 1, 10) == 1
+        assert count(7, Side.BUY, 10**6, 10) == 0  # an unknown market
+        with pytest.raises(ValueError, match="cap"):
+            count(1, Side.BUY, 1010, -1)
+        opens = h.engine.open_orders
+        assert [opens(A, 1), opens(A, 2), opens(A, 0), opens(B, 1), opens(B, 2)] == [3, 1, 4, 2, 0]
+        assert opens(77, 0) == 0 and opens(A, 7) == 0  # unknown account, unknown market
+        # queries change nothing, not even the touched sets
+        assert h.state() == before and h.engine.drain_touched() == ([], [])
+        # what they count is what the commands then do: a market order's limit is its
+        # protection price (two makers at 1010, none at 1020), a mass cancel removes them all
+        crossing = count(1, Side.BUY, 1015, 12)
+        ev = h.buy(B, 1015, 3, order_type=OrderType.MARKET, tif=TimeInForce.IOC,
+                   stp=StpMode.CANCEL_MAKER)  # fmt: skip
+        own = [e for e in ev if getattr(e, "reason", None) == CancelReason.SELF_TRADE]
+        assert crossing == 2 and len(trades(ev)) == len(own) == 1  # A's ask filled, B's removed
+        n = opens(A, 1)
+        ev = h.mass_cancel(A, 1)
+        assert isinstance(ev[-1], MassCancelled) and ev[-1].count == n == 2
+        assert opens(A, 1) == 0 and opens(A, 0) == 1
+
     # --- signed nonces (replay of a signed intent) ------------------------------------------
 
     def signed(self) -> Harness:

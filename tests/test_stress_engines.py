@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 from matching import (
     AddAccount,
+    BlockBuilder,
     CancelOrder,
     CancelReason,
     CEngine,
@@ -41,6 +42,8 @@ from matching import (
     Withdraw,
     encode,
 )
+from proofs.state import PoseidonState
+from proofs.steps import command_steps, command_steps_before, worst_command_steps
 from venue.workload import Workload
 
 pytestmark = pytest.mark.skipif(CEngine is None, reason="Cython engine not built")
@@ -173,7 +176,9 @@ class Pair:
     limited = 0  # MATCH_LIMIT cancellations seen
     stale = 0  # STALE_NONCE rejections seen
 
-    def process(self, cmd: object) -> None:
+    def process(self, cmd: Any) -> None:
+        # the block builder's step bound, read from the state the command then executes on
+        self.both(lambda e: command_steps_before(cmd, e))
         events = self.both(lambda e: e.process(cmd)) or ()
         self.limited += sum(
             getattr(ev, "reason", None) == CancelReason.MATCH_LIMIT for ev in events
@@ -201,8 +206,35 @@ class Pair:
                     self.fail("book", mc.market_id, side)
         if (self.ref.last_seq, self.ref.last_ts) != (self.fast.last_seq, self.fast.last_ts):
             self.fail("seq/ts", self.ref.last_seq, self.fast.last_seq)
+        self.compare_queries()
         self.ref._check()
         self.fast._check()
+
+    def compare_queries(self) -> None:
+        """The step bound's read-only queries agree: takers at every resting price (and one
+        tick either side, and beyond the book) under several caps, and every account's open
+        orders in every market; asking them changes no touched set."""
+        prices = {0, 1, BIG, -BIG}
+        for mc in self.ref.market_configs():
+            for side in (1, 2):
+                prices.update(p + d for o in self.ref.book(mc.market_id, side)
+                              for p in (o.price,) for d in (-1, 0, 1))  # fmt: skip
+        for market in (*(mc.market_id for mc in self.ref.market_configs()), 0, 2, BIG):
+            for side in (1, 2, 0):
+                for price in sorted(prices):
+                    for cap in (0, 1, 3, 1 << 48):
+                        a = self.ref.crossing_count(market, side, price, cap)
+                        b = self.fast.crossing_count(market, side, price, cap)
+                        if a != b:
+                            self.fail("crossing_count", (market, side, price, cap, a), b)
+        for account in (*range(-1, 6), 1 << 20, BIG):
+            for market in (0, 1, 2, 3, BIG):
+                a, b = self.ref.open_orders(account, market), self.fast.open_orders(account, market)
+                if a != b:
+                    self.fail("open_orders", (account, market, a), b)
+        ta, tb = self.ref.drain_touched(), self.fast.drain_touched()
+        if ta != ([], []) or tb != ([], []):
+            self.fail("touched by a query", ta, tb)
 
 
 def _materialize(ops: list[tuple], start_seq: int = 0, start_ts: int = 10**9) -> list[Any]:
@@ -452,6 +484,35 @@ def test_seeded_workload_with_signed_nonces_matches_reference() -> None:
     pair = run_workload(8_000, 3, signed=True)
     assert pair.stale == 0
     assert sum(a.nonce > 0 for a in pair.ref.snapshot().accounts) >= 90
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_the_step_bound_cuts_identical_blocks_in_both_engines(seed: int) -> None:
+    # the bound is read from each builder's own engine: the same cut points, byte-identical
+    # blocks and headers, and every block within its steps (with limits, by construction)
+    budget, limits = 24, {"max_matches": 4, "max_open_orders": 3}
+    assert worst_command_steps(4, 3) <= budget
+    w = Workload(seed, accounts=20, target_resting=200)
+    cmds = w.genesis() + list(w.commands(1_200))
+    chains = []
+    for cls in (ReferenceEngine, CEngine):
+        eng = cls(w.markets, **limits)  # type: ignore[misc]
+        com = PoseidonState(w.markets, account_depth=8, order_depth=9)
+        bb = BlockBuilder(
+            eng, com, max_commands=16, max_interval_ns=1 << 62, max_steps=budget,
+            step_cost=command_steps, step_bound=lambda c, e=eng: command_steps_before(c, e),
+        )  # fmt: skip
+        blocks = bb.submit_many(cmds)
+        blocks.append(bb.seal())
+        chains.append(blocks)
+    ref, fast = chains
+    assert [encode(b.header) for b in ref] == [encode(b.header) for b in fast]
+    assert [encode(b) for b in ref] == [encode(b) for b in fast]
+    steps = [sum(command_steps(c, ev) for c, ev in b.command_events()) for b in ref]
+    assert max(steps) <= budget
+    # cut by steps, not only by count: some blocks close early, and most fill up
+    assert min(len(b.commands) for b in ref[:-1]) < 16
+    assert sum(s > budget - 4 for s in steps) > len(steps) // 2
 
 
 def bench(n: int, seed: int) -> dict[str, float]:

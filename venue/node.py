@@ -22,13 +22,15 @@ Restart: load the newest valid snapshot, re-execute the stored blocks after it (
 against its stored header, so a damaged store is reported, never trusted), then re-submit the
 journalled commands that no stored block contains yet, which re-cuts the blocks that were cut
 but not yet stored when the node stopped. Those cuts are reproduced exactly because every
-automatic cut point is a function of the journalled commands (``block_commands`` and the
-commands' own timestamps). An explicit ``seal()`` is not in the journal, so it is made a
-barrier instead: it returns only once its block (and all before it) is durable, and no
-command is sequenced while it waits, so an explicit cut is either on disk or was never
-observed by anyone (no later block was cut, no later command acknowledged). The result is the
-state, roots and pending block the node had when it stopped, kill -9 included; ``__init__``
-returns only once the re-cut blocks are durable.
+automatic cut point is a function of the journalled commands (``block_commands``, the
+commands' own timestamps, and the step budget: the steps of the commands so far and the
+bound of the next one, read from the engine state those commands produced). An explicit
+``seal()`` is not in the journal, so it is made a barrier instead: it returns only once its
+block (and all before it) is durable, and no command is sequenced while it waits, so an
+explicit cut is either on disk or was never observed by anyone (no later block was cut, no
+later command acknowledged). The result is the state, roots and pending block the node had
+when it stopped, kill -9 included; ``__init__`` returns only once the re-cut blocks are
+durable.
 
 The data directory holds ``genesis.msgpack`` (markets and commitment parameters),
 ``journal/``, ``blocks/`` and ``snapshots/``.
@@ -36,6 +38,7 @@ The data directory holds ``genesis.msgpack`` (markets and commitment parameters)
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -60,7 +63,7 @@ from matching.encoding import DecodeError, decode_command, decoder
 from matching.engine import EngineSnapshot
 from proofs.signing import SigningError, command_signature_ok, is_signed_type
 from proofs.state import CommitmentSnapshot, PoseidonState
-from proofs.steps import command_steps, worst_command_steps
+from proofs.steps import command_steps, command_steps_before, worst_command_steps
 
 from .blockstore import BlockStore
 from .committer import Committer, CommitterError
@@ -90,7 +93,18 @@ class InvalidCommand(ValueError):
 
 
 class Genesis(msgspec.Struct, frozen=True):
-    """Parameters fixed for the life of a venue: changing any of them changes every root."""
+    """Parameters fixed for the life of a venue: changing any of them changes every root.
+
+    Blocks that must fit a block circuit of S steps: set ``block_steps`` = S and both
+    ``max_matches`` and ``max_open_orders`` (``uses_step_bound``). The builder then bounds
+    each command's steps before it executes (``proofs.steps.command_steps_before``) and
+    closes the block first when they might not fit, so every block fits by construction; the
+    check left here is that the largest command (``worst_command_steps``) fits an empty
+    block. ``step_reserve`` is then not needed, and kept for compatibility: 0 fills blocks
+    to S, while a reserve of at least ``worst_command_steps`` (which venues created before
+    the bound had to set) leaves the bound nothing to cut, so their cut points are kept.
+    Without both limits only ``step_reserve`` cuts by steps, with no guarantee.
+    """
 
     markets: tuple[MarketConfig, ...]
     account_depth: int = 16
@@ -98,7 +112,8 @@ class Genesis(msgspec.Struct, frozen=True):
     block_commands: int = 64
     block_interval_ns: int = 1_000_000_000
     #: > 0: blocks are also cut so that they fit a block circuit of this many steps
-    #: (``proofs.steps``); ``step_reserve`` is the room kept for the next command
+    #: (``proofs.steps``, class docstring); ``step_reserve`` is the room kept after each
+    #: command for the next one (not needed with the pre-execution bound, still honoured)
     block_steps: int = 0
     step_reserve: int = 0
     #: > 0: makers one taker command may touch (``ReferenceEngine(max_matches=)``), which
@@ -122,11 +137,22 @@ class Genesis(msgspec.Struct, frozen=True):
         if self.max_matches < 0 or self.max_open_orders < 0:
             raise ValueError("max_matches and max_open_orders must be >= 0 (0: no limit)")
         worst = self.worst_command_steps
-        if self.block_steps and worst is not None and worst > self.step_reserve:
+        if self.uses_step_bound and worst is not None and worst > self.block_steps:
+            # the bound cuts before a command that might not fit, but a command still goes
+            # into an empty block whatever its size: it must fit one
             raise ValueError(
-                f"step_reserve {self.step_reserve} < {worst}, the most steps one command "
-                "can take under these limits: a block could outgrow block_steps"
+                f"block_steps {self.block_steps} < {worst}, the most steps one command can "
+                "take under these limits: such a command could never fit a block"
             )
+
+    @property
+    def uses_step_bound(self) -> bool:
+        """True when blocks are cut by the pre-execution step bound: ``block_steps`` and both
+        limits set, so every command's steps are bounded and ``Genesis`` has checked that
+        the largest fits an empty block. Every block then fits by construction (with any
+        ``step_reserve``). Without both limits a block cut by steps can still outgrow the
+        budget on one very large command; the builder then cuts by ``step_reserve`` alone."""
+        return bool(self.block_steps and self.max_matches and self.max_open_orders)
 
     @property
     def worst_command_steps(self) -> int | None:
@@ -281,6 +307,10 @@ class VenueNode:
 
     def _builder(self, engine: object, commitment: PoseidonState, height: int, parent: int):
         g = self.genesis
+        bound: Callable[[Command], int] | None = None
+        if g.uses_step_bound:
+            # asks this builder's own engine, whose max_matches caps a taker's matches
+            bound = functools.partial(command_steps_before, engine=engine)
         return BlockBuilder(
             engine,  # type: ignore[arg-type]
             commitment,
@@ -291,6 +321,7 @@ class VenueNode:
             max_steps=g.block_steps,
             step_cost=command_steps if g.block_steps else None,
             step_reserve=g.step_reserve,
+            step_bound=bound,
         )
 
     def _recover(self) -> None:
