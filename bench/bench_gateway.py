@@ -20,7 +20,9 @@ durable in blocks with roots (after ``flush``).
 
 Run: ``python -m bench.bench_gateway [--clients 2] [--seconds 5] [--window 256]
 [--block-commands 64] [--committer process|thread|inline] [--json]``; ``--versions``
-prints the versions used.
+prints the versions used; ``--profile FILE`` writes a cProfile of the server's event-loop
+thread (read it with ``python -m pstats FILE``; for all threads, sample the process with
+``py-spy record --gil``).
 """
 
 from __future__ import annotations
@@ -327,6 +329,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--node-only", type=int, metavar="N",
                         help="no gateway: N commands straight into VenueNode.submit")
     parser.add_argument("--batch", type=int, default=256, help="group commit size, --node-only")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="cProfile the server's event-loop thread (gateway, FIX, router; "
+                        "not node.submit in the executor) into FILE (pstats format)")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--versions", action="store_true")
     args = parser.parse_args(argv)
@@ -348,9 +353,20 @@ def main(argv: list[str] | None = None) -> int:
     from venue.gateway import new_event_loop
 
     loop = new_event_loop()
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        # Deterministic profiling slows the loop (more so the small functions), so the run's
+        # figures are not comparable with unprofiled ones; use it for where, not how much.
+        profiler = cProfile.Profile()
+        profiler.enable()
     try:
         result = loop.run_until_complete(_serve_and_measure(args))
     finally:
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
         loop.close()
     result["versions"] = _versions()
     if args.json:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import datetime
+import gc
 import importlib
 import json
+import random
+from collections.abc import Callable
 
 import pytest
 import simplefix
 
+from venue.fix import codec
 from venue.fix.codec import (
     SOH,
     Codec,
@@ -39,6 +44,7 @@ from venue.fix.fields import (
     MESSAGES,
     BusinessRejectReason,
     SessionRejectReason,
+    Tag,
 )
 
 R = SessionRejectReason  # short name keeps the parametrize tables one row per case
@@ -462,3 +468,187 @@ def test_create_and_with_header() -> None:
     assert stamped.get(34) == "99" and stamped.get(52) is None
     header_tags = [t for t, _ in stamped.fields[:5]]
     assert header_tags == [49, 56, 34, 43, 122]
+
+
+# ---------------------------------------------------------------- fast paths vs references
+# The codec's hot paths accept in one step (a regex per value, set operations, one check
+# over the joined text) and fall back to the field-by-field code for anything doubtful.
+# These tests compare both on many generated inputs, good and bad, with a fixed seed: same
+# result, same error (class, reason, tag and text).
+
+SEED = 20261126
+_ALPHABET = "0123456789-.: YNéa|\x01\x7f\x1f=6"
+_VALUES = [
+    "", " ", "0", "00", "1", "-1", "+1", "2", "6", "7", "Y", "N", "YN", "1.5", ".5", "5.",
+    "-.5", "1e3", "0.000", "-0", "9" * 18, "9" * 19, "1." + "0" * 18, "1." + "0" * 19, "a",
+    "ab", "é", "a|b", "a\x01b", "a\x7f", "\x1f", "6 6", " 6", "6 ", "6  6", "A", "C", "E",
+    "8", "4", "3", "10", "20260101-12:00:00", "20260101-12:00:00.000", "20261301-12:00:00",
+    "20260100-12:00:00", "20260132-12:00:00", "20260131-24:00:00", "20260131-23:60:00",
+    "20260131-23:59:60", "20260131-23:59:61", "20260101-12:00:00.1", "20260101-12:00:00.123456",
+    "20260101-12:00:00.123456789", "20260230-00:00:00", "in_block", "sequenced", "0x" + "f" * 64,
+]  # fmt: skip
+
+
+def _corpus(rng: random.Random, n: int = 40) -> list[str]:
+    extra = ["".join(rng.choice(_ALPHABET) for _ in range(rng.randint(1, 8))) for _ in range(n)]
+    return _VALUES + extra
+
+
+def _outcome(fn: Callable[[], object]) -> object:
+    try:
+        return ("ok", fn())
+    except FixError as exc:
+        return (type(exc).__name__, str(exc), getattr(exc, "reason", None),
+                getattr(exc, "tag", None), getattr(exc, "business_reason", None))  # fmt: skip
+
+
+def test_accept_patterns_equal_check_value() -> None:
+    rng = random.Random(SEED)
+    for tag, field in FIELDS.items():
+        values = _corpus(rng) + sorted(field.values or ())
+        if field.values:
+            vs = sorted(field.values)
+            values += [" ".join(rng.choice(vs) for _ in range(rng.randint(1, 3))) for _ in range(9)]
+        for value in values:
+            fast = codec._ACCEPT[tag](value) is not None
+            slow = _outcome(lambda: codec._check_value(tag, value))  # noqa: B023
+            assert fast == (slow == ("ok", None)), (tag, value, slow)
+
+
+def _mutants(rng: random.Random, base: FixMessage, n: int) -> list[FixMessage]:
+    tags = [*FIELDS, 9999, 0]
+    out = [base]
+    for _ in range(n):
+        f = list(base.fields)
+        for _ in range(rng.randint(1, 2)):
+            op = rng.randrange(6)
+            i = rng.randrange(len(f))
+            if op == 0:
+                del f[i]
+            elif op == 1:
+                f.insert(rng.randrange(len(f) + 1), f[i])  # a repeat
+            elif op == 2:
+                j = rng.randrange(len(f))
+                f[i], f[j] = f[j], f[i]
+            elif op == 3:
+                f[i] = (f[i][0], rng.choice(_corpus(rng, 2)))
+            elif op == 4:
+                f.insert(rng.randrange(len(f) + 1), (rng.choice(tags), rng.choice(_VALUES)))
+            else:
+                f.append((rng.choice(HEADER_TAGS), "Y"))
+            if not f:
+                f = [(11, "x")]
+        out.append(FixMessage(base.msg_type, tuple(f)))
+    return out
+
+
+def _bases() -> list[FixMessage]:
+    return [
+        order(), order(_38="0", _44="-1"), order(_40="1", _44=""), snapshot(),
+        FixMessage("F", (*HDR, (41, "c0"), (11, "c1"), (55, "X"), (54, "2"), (60, TS))),
+        FixMessage("q", (*HDR, (11, "m"), (530, "7"), (60, TS))),
+        FixMessage("A", (*HDR, (98, "0"), (108, "30"), (553, "1"), (5012, "ab"))),
+        FixMessage("8", (*HDR, (37, "5"), (11, "c"), (17, "1.1"), (150, "0"), (39, "0"),
+                         (1, "1"), (55, "X"), (54, "1"), (38, "4"), (40, "2"), (44, "9"),
+                         (59, "1"), (151, "4"), (14, "0"), (6, "0"), (5001, "sequenced"))),
+    ]  # fmt: skip
+
+
+def test_validate_fast_path_equals_field_by_field() -> None:
+    rng = random.Random(SEED)
+    for base in _bases():
+        spec = MESSAGES[base.msg_type]
+        for msg in _mutants(rng, base, 300):
+            fast = _outcome(lambda: validate(msg))  # noqa: B023
+            slow = _outcome(lambda: codec._validate_checked(msg, spec))  # noqa: B023
+            assert fast == slow, msg
+
+
+_TAG_VALUES = {int(t) for t in Tag}
+
+
+def test_encode_fast_path_equals_checked() -> None:
+    rng = random.Random(SEED)
+    for base in _bases():
+        for msg in _mutants(rng, base, 150):
+            as_tags = tuple((Tag(t) if t in _TAG_VALUES else t, v) for t, v in msg.fields)
+            variants = [msg, FixMessage("", msg.fields), FixMessage("D|", msg.fields),
+                        FixMessage(msg.msg_type, ((35, "D"), *msg.fields)),
+                        FixMessage(msg.msg_type, as_tags)]  # fmt: skip
+            for m in variants:
+                for delim in (SOH, "|"):
+                    fast = _outcome(lambda: encode_tagvalue(m, delim))  # noqa: B023
+                    slow = _outcome(lambda: codec._encode_tagvalue_checked(m, delim))  # noqa: B023
+                    assert fast == slow, (m, delim)
+
+
+def _decode_reference(text: str, delim: str) -> FixMessage:
+    """``decode_tagvalue`` without the one-step split: the field-by-field loop only."""
+    if delim == "|" and SOH in text:
+        raise DecodeError("SOH inside a '|'-delimited message", R.VALUE_CONTAINS_DELIMITER)
+    if not text.endswith(delim):
+        raise DecodeError("frame does not end with a field delimiter")
+    parts = text[:-1].split(delim)
+    return codec._decode_pairs(text, parts, codec._split_pairs(parts))
+
+
+def test_decode_fast_path_equals_field_by_field() -> None:
+    rng = random.Random(SEED)
+    junk = ["=", "0=", "011=", "x=", "99999=", "1234567890=", "", "|", "\x01", "55", "10=000"]
+    for base in _bases():
+        for delim in (SOH, "|"):
+            good = encode_tagvalue(base, delim)
+            texts = [good]
+            for _ in range(200):
+                t = good
+                i = rng.randrange(len(t))
+                op = rng.randrange(3)
+                if op == 0:
+                    t = t[:i] + t[i + 1 :]
+                elif op == 1:
+                    t = t[:i] + rng.choice(junk) + t[i:]
+                else:
+                    t = t[:i] + rng.choice(_ALPHABET) + t[i + 1 :]
+                texts.append(t)
+            for t in texts:
+                fast = _outcome(lambda: decode_tagvalue(t, delim))  # noqa: B023
+                slow = _outcome(lambda: _decode_reference(t, delim))  # noqa: B023
+                assert fast == slow, t
+
+
+def _parse_reference(text: str) -> int:
+    """``parse_utc_timestamp`` without the one-entry cache (the formula it caches)."""
+    m = codec._TS_RE.fullmatch(text)
+    if m is None:
+        raise ValueError(text)
+    year, mon, day, hh, mm, ss = (int(g) for g in m.groups())
+    stamp = datetime.datetime(year, mon, day, hh, mm, min(ss, 59), tzinfo=datetime.UTC)
+    frac = text[18:]
+    return (int(stamp.timestamp()) + (ss == 60)) * 10**9 + (int(frac.ljust(9, "0")) if frac else 0)
+
+
+def test_parse_utc_timestamp_cache_equals_uncached() -> None:
+    rng = random.Random(SEED)
+    base = 1_767_268_800 * 10**9
+    stamps = [format_utc_timestamp(base + rng.randrange(3 * 10**9)) for _ in range(300)]
+    stamps += [s[:17] for s in stamps[:20]] + [s + "123456" for s in stamps[:20]]
+    stamps += ["20261231-23:59:60.500", "20260230-00:00:00", "20260230-00:00:00.000",
+               "20260101-12:00:00.1", "garbage", "20270101-00:00:00.000"]  # fmt: skip
+    for text in [*stamps, *rng.sample(stamps, len(stamps))]:
+        assert _outcome(lambda: _value_or_error(parse_utc_timestamp, text)) == _outcome(  # noqa: B023
+            lambda: _value_or_error(_parse_reference, text)  # noqa: B023
+        ), text
+
+
+def _value_or_error(fn: Callable[[str], int], text: str) -> object:
+    try:
+        return fn(text)
+    except ValueError:
+        return "ValueError"
+
+
+def test_built_messages_stay_out_of_the_collector() -> None:
+    """``gc=False``: the gateway keeps many messages alive (FixMessage docstring)."""
+    msg = FixMessage("8", ((37, "1"),))
+    assert not gc.is_tracked(msg)
+    assert encode_tagvalue(msg, "|") == encode_tagvalue(FixMessage("8", ((Tag.OrderID, "1"),)), "|")

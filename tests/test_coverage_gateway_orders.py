@@ -4,19 +4,27 @@ each validated against the dictionary."""
 
 from __future__ import annotations
 
+import gc
+import hashlib
+import random
+
 import msgspec
 import pytest
 
 from matching import AddAccount, Deposit, ReferenceEngine, ResultCode, Side
 from venue.fix import (
     CancelOrderRequest,
+    Codec,
+    Encoding,
     FixMessage,
+    MarketDataSubscription,
     MassCancelRequest,
     NewOrderRequest,
     ReplaceOrderRequest,
+    Session,
     Tag,
 )
-from venue.fix.codec import validate
+from venue.fix.codec import format_utc_timestamp, validate
 from venue.marketdata import LocalBook, MarketDataFeed, aggregate, book_checksum
 from venue.orders import (
     Flush,
@@ -281,3 +289,116 @@ def test_signed_router_nonces_end_to_end_without_sockets() -> None:
     (_, rej), = v.request(1, msgspec.structs.replace(g, cl_ord_id="g2", orig_cl_ord_id="g1",
                                                     nonce="9"))  # fmt: skip
     assert rej.msg_type == "9" and "STALE_NONCE" in (rej.get(Tag.Text) or "")
+
+
+# ---------------------------------------------------------------- byte-identical replay
+
+#: SHA-256 of every frame ``_replay`` writes, computed with the gateway code before the
+#: session-3 CPU work (precomputed tables, fast paths, untracked messages and orders). The
+#: wire must not change: a new value here needs a reason, not just a refresh.
+REPLAY_SHA256 = "1168f6fb7de7754923324a4dada91a2bfc3d96bbc803462e005cf21a9be7fd4f"
+
+
+def _replay(n: int = 1500, seed: int = 3) -> tuple[str, OrderRouter, list[Session]]:
+    """Logged-on sessions + router + ReferenceEngine, no sockets: a seeded mix of limit,
+    market, IOC and post-only orders, cancels, replaces, mass cancels, repeated ClOrdIDs,
+    bad symbols and quantities, and a market data subscription; every frame sent, hashed."""
+    rng = random.Random(seed)
+    t0 = 1_767_268_800 * 10**9
+    engine = ReferenceEngine(default_markets())
+    router = OrderRouter(default_markets(), max_open_orders=400)
+    feed = MarketDataFeed(default_markets())
+    seq = 0
+
+    def run(cmd: object) -> list[object]:
+        nonlocal seq
+        seq += 1
+        return engine.process(msgspec.structs.replace(cmd, seq=seq, ts=seq))  # type: ignore
+
+    for a in (1, 2):
+        run(AddAccount(0, 0, a, 0, 0))
+        run(Deposit(0, 0, a, 10**15))
+    codec = Codec(Encoding.TAGVALUE_PIPE)
+    digest = hashlib.sha256()
+    sessions = [Session(authenticate=lambda *_: True, challenge=bytes(16), now_ns=t0,
+                        max_rate=1e9, burst=10**9) for _ in (1, 2)]  # fmt: skip
+    client_seq = [1, 1]
+
+    def send(i: int, msg_type: str, body: list[tuple[int, str]], now: int) -> None:
+        head = [(49, f"B{i}"), (56, "PROVENBOOK"), (34, str(client_seq[i])),
+                (52, format_utc_timestamp(now))]  # fmt: skip
+        client_seq[i] += 1
+        sessions[i].receive_data(codec.encode(FixMessage(msg_type, (*head, *body))), now)
+
+    def drain(i: int) -> list[object]:
+        for frame in sessions[i].data_to_send():
+            digest.update(frame.encode() + b"\n")
+        return sessions[i].events_received()
+
+    for i in (0, 1):
+        send(i, "A", [(98, "0"), (108, "30"), (553, str(i + 1)), (5012, "ok")], t0)
+        drain(i)
+    send(0, "V", [(262, "md1"), (263, "0"), (264, "5"), (267, "2"), (269, "0"), (269, "1"),
+                  (146, "1"), (55, SYM)], t0)  # fmt: skip
+    live: list[list[str]] = [[], []]
+    for k in range(n):
+        i = rng.randrange(2)
+        now = t0 + k * 1_000_000
+        ts = format_utc_timestamp(now)
+        cl = f"{i}-{k}"
+        r = rng.random()
+        side = rng.choice("12")
+        if live[i] and r < 0.3:
+            orig = live[i].pop(rng.randrange(len(live[i])))
+            send(i, "F", [(41, orig), (11, cl), (55, SYM), (54, side), (60, ts)], now)
+        elif live[i] and r < 0.4:
+            orig = rng.choice(live[i])
+            send(i, "G", [(41, orig), (11, cl), (55, SYM), (54, side), (60, ts),
+                          (38, str(rng.randint(1, 9))), (40, "2"),
+                          (44, str(100_000 + rng.randint(-30, 30))), (59, "1")], now)  # fmt: skip
+        elif r < 0.42:
+            send(i, "q", [(11, cl), (530, rng.choice("17")), (55, SYM), (60, ts)], now)
+        elif r < 0.45 and live[i]:
+            send(i, "D", [(11, live[i][-1]), (55, SYM), (54, side), (60, ts), (38, "1"),
+                          (40, "2"), (44, "100000"), (59, "1")], now)  # a repeated ClOrdID
+        else:
+            px = 100_000 + (-1 if side == "1" else 1) * rng.randint(-3, 40)
+            body = [(11, cl), (55, rng.choice([SYM] * 30 + ["NOPE"])), (54, side), (60, ts),
+                    (38, rng.choice(["1", "2", "5", "1.5", "9"])), (40, rng.choice("2222221")),
+                    (59, rng.choice("11134"))]  # fmt: skip
+            if body[5][1] == "2":
+                body.append((44, str(px)))
+            if rng.random() < 0.1:
+                body.append((18, "6"))
+            send(i, "D", body, now)
+            live[i].append(cl)
+        for ev in drain(i):
+            if isinstance(ev, MarketDataSubscription):
+                sessions[i].send(feed.snapshot(1, ev.md_req_id, 1), now, trusted=True)
+                continue
+            if not isinstance(ev, NewOrderRequest | CancelOrderRequest | ReplaceOrderRequest
+                              | MassCancelRequest):  # fmt: skip
+                continue
+            p = router.prepare(i + 1, ev)
+            assert not isinstance(p, Flush)  # one command at a time: never in flight
+            out = p if isinstance(p, list) else router.apply(p, seq + 1, run(p.command), k + 2)
+            for account, msg in out:
+                sessions[account - 1].send(msg, now, trusted=True)
+        for j in (0, 1):
+            drain(j)
+    return digest.hexdigest(), router, sessions
+
+
+def test_replay_is_byte_identical_and_untracked() -> None:
+    digest, router, sessions = _replay()
+    assert digest == REPLAY_SHA256
+    # What lives long stays out of the collector (``FixMessage`` and ``Order`` docstrings).
+    orders = list(router.orders.values())
+    entries = [e for a in router.accounts.values() for e in a.cl_ords.values()]
+    stored = [m for s in sessions for _, m in s.store.load(1, s.next_outbound_seq)]
+    assert orders and entries and stored
+    assert not any(gc.is_tracked(x) for x in [*orders, *entries, *stored])
+    firsts = [e.first_report for e in entries if e.first_report is not None]
+    for msg in [*stored, *firsts]:
+        # plain ints: a Tag member would keep its (tag, value) pair tracked
+        assert all(type(t) is int for t, _ in msg.fields), msg

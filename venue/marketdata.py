@@ -66,6 +66,12 @@ def book_checksum(bids: Mapping[int, int], asks: Mapping[int, int]) -> int:
     return zlib.crc32(text.encode())
 
 
+def _plain(fields: list[tuple[int, str]]) -> tuple[tuple[int, str], ...]:
+    """``fields`` with plain-int tags: messages sent are kept in the resend store, and a
+    ``Tag`` member keeps its pair tracked by the garbage collector (``FixMessage`` doc)."""
+    return tuple((int(t), v) for t, v in fields)
+
+
 @dataclass
 class _Stream:
     market: MarketConfig
@@ -142,7 +148,7 @@ class MarketDataFeed:
                       (Tag.MDEntryPx, str(price))]  # fmt: skip
                 if action != "2":
                     f.append((Tag.MDEntrySize, str(qty)))
-            out.append((mid, FixMessage("X", tuple(f))))
+            out.append((mid, FixMessage("X", _plain(f))))
         return out
 
     def snapshot(self, market: int, md_req_id: str | None, height: int = 0) -> FixMessage:
@@ -163,7 +169,7 @@ class MarketDataFeed:
             for i, (price, qty) in enumerate(levels, 1):
                 f += [(Tag.MDEntryType, entry_type), (Tag.MDEntryPx, str(price)),
                       (Tag.MDEntrySize, str(qty)), (Tag.MDEntryPositionNo, str(i))]  # fmt: skip
-        return FixMessage("W", tuple(f))
+        return FixMessage("W", _plain(f))
 
 
 @dataclass

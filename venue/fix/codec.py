@@ -31,7 +31,7 @@ import datetime as _dt
 import enum
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -45,6 +45,7 @@ from .fields import (
     HEADER_TAGS,
     MESSAGES,
     BusinessRejectReason,
+    Field,
     FieldType,
     GroupSpec,
     MessageSpec,
@@ -84,6 +85,7 @@ _BAD_CHARS_RE = re.compile(r"[\x00-\x1f\x7f|]")
 _INT_RE = re.compile(r"-?[0-9]{1,18}")
 _UINT_RE = re.compile(r"[0-9]{1,18}")
 _FLOAT_RE = re.compile(r"-?(?:[0-9]{1,20}(?:\.[0-9]{0,18})?|\.[0-9]{1,18})")
+_SUM_RE = re.compile(r"[0-9]{3}")
 _TS_RE = re.compile(
     r"([0-9]{4})([0-9]{2})([0-9]{2})-([0-9]{2}):([0-9]{2}):([0-9]{2})"
     r"(?:\.(?:[0-9]{3}|[0-9]{6}|[0-9]{9}))?"
@@ -113,11 +115,17 @@ def _to_value(value: object) -> str:
     return str(value)
 
 
-class FixMessage(msgspec.Struct, frozen=True):
+class FixMessage(msgspec.Struct, frozen=True, gc=False):
     """MsgType plus ordered (tag, value) pairs of header and body; all values are strings.
 
     BeginString, BodyLength and CheckSum are not stored: they belong to the framing and the
     codec computes them. Repeating groups stay flat, in wire order.
+
+    ``gc=False``: a message holds only strings and tuples of (int, str), so it can never be
+    part of a reference cycle, and the gateway keeps tens of thousands alive (resend store,
+    first reports): tracked, they made the collector's full passes a large share of the
+    gateway's CPU. Build ``fields`` with plain ``int`` tags on long-lived messages for the
+    same reason (a ``Tag`` member is a tracked object, so its pair stays tracked).
     """
 
     msg_type: str
@@ -202,7 +210,7 @@ class FixMessage(msgspec.Struct, frozen=True):
                 header.append((tag, pending.pop(tag, value)))
             else:
                 body.append((tag, value))
-        header.extend(pending.items())
+        header.extend((int(t), v) for t, v in pending.items())  # plain ints: see class doc
         header.sort(key=lambda tv: HEADER_TAGS.index(tv[0]) if tv[0] in _HEADER_SET else 99)
         return FixMessage(self.msg_type, (*header, *body))
 
@@ -220,16 +228,26 @@ def format_utc_timestamp(now_ns: int) -> str:
     return f"{stamp:%Y%m%d-%H:%M:%S}.{rem // 1_000_000:03d}"
 
 
+#: (text[:17], its whole seconds) of the last timestamp parsed: every order carries one or
+#: two stamps and a client sends many per second, so the datetime arithmetic is mostly skipped
+_parsed_second: tuple[str, int] = ("", 0)
+
+
 def parse_utc_timestamp(text: str) -> int:
     """ns since the Unix epoch of a FIX UTCTimestamp; raises ``ValueError`` if malformed."""
+    global _parsed_second
     m = _TS_RE.fullmatch(text)
     if m is None:
         raise ValueError(f"not a FIX UTCTimestamp: {text[:30]!r}")
-    year, mon, day, hh, mm, ss = (int(g) for g in m.groups())
-    stamp = _dt.datetime(year, mon, day, hh, mm, min(ss, 59), tzinfo=_dt.UTC)
+    head, secs = _parsed_second
+    if text[:17] != head:  # "YYYYMMDD-HH:MM:SS" fixes the whole seconds
+        year, mon, day, hh, mm, ss = (int(g) for g in m.groups())
+        stamp = _dt.datetime(year, mon, day, hh, mm, min(ss, 59), tzinfo=_dt.UTC)
+        secs = int(stamp.timestamp()) + (ss == 60)
+        _parsed_second = (text[:17], secs)  # only reached when datetime() accepted it
     frac = text[18:]  # digits after "YYYYMMDD-HH:MM:SS."
     frac_ns = int(frac.ljust(9, "0")) if frac else 0
-    return (int(stamp.timestamp()) + (ss == 60)) * 1_000_000_000 + frac_ns
+    return secs * 1_000_000_000 + frac_ns
 
 
 def detect_encoding(text: str) -> Encoding:
@@ -256,6 +274,15 @@ def _ordered_fields(msg: FixMessage) -> list[tuple[int, str]]:
     return header + body
 
 
+def _header_first(fields: tuple[tuple[int, str], ...]) -> Sequence[tuple[int, str]]:
+    """``fields`` in ``_ordered_fields`` order, without copying when already so (the
+    session stamps the header in front of a body-only message: the usual case)."""
+    header = [tv for tv in fields if tv[0] in _HEADER_SET]
+    if tuple(header) == fields[: len(header)]:
+        return fields
+    return header + [tv for tv in fields if tv[0] not in _HEADER_SET]
+
+
 def _check_out_value(tag: int, value: str) -> None:
     if not value:
         raise EncodeError(f"tag {tag} has an empty value")
@@ -263,10 +290,45 @@ def _check_out_value(tag: int, value: str) -> None:
         raise EncodeError(f"tag {tag} value contains a delimiter or control character")
 
 
+#: "tag=" of every dictionary tag the caller may write (not the framing tags)
+_PREFIX: dict[int, str] = {tag: f"{tag}=" for tag in FIELDS if tag not in _FRAME_TAGS}
+#: Characters ``_check_out_value`` refuses, except the message's own delimiter (counted).
+_BAD_BUT_DELIMITER = {
+    PIPE: re.compile(r"[\x00-\x1f\x7f]"),
+    SOH: re.compile(r"[\x00\x02-\x1f\x7f|]"),
+}
+
+
 def encode_tagvalue(msg: FixMessage, delimiter: str = SOH) -> str:
     """Encode as tag=value text; header fields are written first whatever their order."""
     if delimiter not in (SOH, PIPE):
         raise EncodeError("delimiter must be SOH or '|'")
+    # Fast path: join first, then check the whole text at once instead of each value. It is
+    # exact: the text holds one delimiter per field unless a value holds one, "=" + delimiter
+    # only after an empty value (or a value ending in "=", which merely takes the slow path),
+    # and nothing else but digits and "=" besides the values; a framing tag, or one outside
+    # the dictionary, is not in ``_PREFIX``. Anything doubtful goes through
+    # ``_encode_tagvalue_checked``, which raises the same error as always, or gives the same
+    # text.
+    fields = _header_first(msg.fields)
+    try:
+        items = [_PREFIX[t] + v for t, v in fields]
+    except (KeyError, TypeError):
+        return _encode_tagvalue_checked(msg, delimiter)
+    body = delimiter.join(["35=" + msg.msg_type, *items, ""])
+    if (
+        body.count(delimiter) != len(fields) + 1
+        or f"={delimiter}" in body
+        or _BAD_BUT_DELIMITER[delimiter].search(body) is not None
+    ):
+        return _encode_tagvalue_checked(msg, delimiter)
+    size = len(body) if body.isascii() else len(body.encode())
+    head = f"8={BEGIN_STRING}{delimiter}9={size}{delimiter}"
+    return f"{head}{body}10={checksum(head + body):03d}{delimiter}"
+
+
+def _encode_tagvalue_checked(msg: FixMessage, delimiter: str) -> str:
+    """``encode_tagvalue`` checking field by field: the reference, and the error path."""
     _check_out_value(Tag.MsgType, msg.msg_type)
     parts = [f"35={msg.msg_type}"]
     for tag, value in _ordered_fields(msg):
@@ -286,6 +348,11 @@ def _seq_of(pairs: Iterable[tuple[int, str]]) -> int | None:
     return None
 
 
+#: Tag text -> plain int for every dictionary tag: a dict hit instead of a regex and int()
+#: per field. Other tags still go through ``_TAG_RE``.
+_TAG_INTS: dict[str, int] = {str(tag): int(tag) for tag in FIELDS}
+
+
 def decode_tagvalue(text: str, delimiter: str = SOH) -> FixMessage:
     """Parse one tag=value message, checking framing, BodyLength and CheckSum.
 
@@ -298,18 +365,38 @@ def decode_tagvalue(text: str, delimiter: str = SOH) -> FixMessage:
     if not text.endswith(delimiter):
         raise DecodeError("frame does not end with a field delimiter")
     parts = text[:-1].split(delimiter)
+    try:
+        # Every field "tag=value" with a dictionary tag: no per-field Python loop. A field
+        # without "=" fails to unpack, any other tag misses the table: the loop below then
+        # raises the same error as always, or reads the tag outside the dictionary.
+        pairs = [(_TAG_INTS[t], v) for t, v in [part.split("=", 1) for part in parts]]
+    except (KeyError, ValueError):
+        pairs = _split_pairs(parts)
+    return _decode_pairs(text, parts, pairs)
+
+
+def _split_pairs(parts: list[str]) -> list[tuple[int, str]]:
+    """(tag, value) of each "tag=value" field; the reference, and the error path."""
     pairs: list[tuple[int, str]] = []
     for part in parts:
         tag_text, eq, value = part.partition("=")
         if not eq:
             raise DecodeError(f"field {part[:20]!r} has no '='", seq_num=_seq_of(pairs))
-        if not _TAG_RE.fullmatch(tag_text):
-            raise DecodeError(
-                f"invalid tag number {tag_text[:20]!r}",
-                _R.INVALID_TAG_NUMBER,
-                seq_num=_seq_of(pairs),
-            )
-        pairs.append((int(tag_text), value))
+        tag = _TAG_INTS.get(tag_text)
+        if tag is None:
+            if not _TAG_RE.fullmatch(tag_text):
+                raise DecodeError(
+                    f"invalid tag number {tag_text[:20]!r}",
+                    _R.INVALID_TAG_NUMBER,
+                    seq_num=_seq_of(pairs),
+                )
+            tag = int(tag_text)
+        pairs.append((tag, value))
+    return pairs
+
+
+def _decode_pairs(text: str, parts: list[str], pairs: list[tuple[int, str]]) -> FixMessage:
+    """The framing checks of ``decode_tagvalue`` on its split fields."""
     if len(pairs) < 4:
         raise DecodeError("frame is too short to be a FIX message")
     seq = _seq_of(pairs)
@@ -329,7 +416,7 @@ def decode_tagvalue(text: str, delimiter: str = SOH) -> FixMessage:
         raise DecodeError(
             "third field must be MsgType(35)", _R.TAG_OUT_OF_ORDER, tag=35, seq_num=seq
         )
-    if tn != Tag.CheckSum or not re.fullmatch(r"[0-9]{3}", sum_text):
+    if tn != Tag.CheckSum or not _SUM_RE.fullmatch(sum_text):
         raise DecodeError(
             "last field must be CheckSum(10) with 3 digits", tag=10, seq_num=seq, msg_type=msg_type
         )
@@ -344,7 +431,8 @@ def decode_tagvalue(text: str, delimiter: str = SOH) -> FixMessage:
             )
     body_start = len(parts[0]) + len(parts[1]) + 2
     trailer_start = len(text) - len(parts[-1]) - 1
-    if len(text[body_start:trailer_start].encode()) != int(length):
+    body = text[body_start:trailer_start]
+    if (len(body) if body.isascii() else len(body.encode())) != int(length):
         raise DecodeError(
             "BodyLength(9) does not match the body", tag=9, seq_num=seq, msg_type=msg_type
         )
@@ -552,6 +640,62 @@ def _check_value(tag: int, value: str) -> None:
             )
 
 
+def _accept_pattern(field: Field) -> str:
+    """A regex whose full matches are exactly the values ``_check_value`` accepts for
+    ``field`` (tests/test_coverage_fix_codec.py compares the two on many values)."""
+    ok = r"[^\x00-\x1f\x7f|]"  # what _BAD_CHARS_RE allows
+    kind = field.type
+    if field.values is not None:
+        if kind is FieldType.MULTIPLEVALUESTRING:
+            token = re.compile(r"[^\x00-\x1f\x7f| ]+")
+            tokens = sorted(v for v in field.values if token.fullmatch(v))
+            alt = "|".join(map(re.escape, tokens)) or "(?!)"
+            return f"(?:{alt})(?: (?:{alt}))*"
+        good = []
+        for v in sorted(field.values):
+            try:
+                _check_value(field.tag, v)
+            except ValidationError:
+                continue
+            good.append(re.escape(v))
+        return "|".join(good) or "(?!)"
+    if kind is FieldType.INT:
+        return _INT_RE.pattern
+    if kind in (FieldType.SEQNUM, FieldType.LENGTH, FieldType.NUMINGROUP):
+        return _UINT_RE.pattern
+    if kind in (FieldType.PRICE, FieldType.QTY, FieldType.FLOAT):
+        return _FLOAT_RE.pattern
+    if kind is FieldType.CHAR:
+        return ok
+    if kind is FieldType.BOOLEAN:
+        return "Y|N"
+    if kind is FieldType.UTCTIMESTAMP:
+        return (
+            r"[0-9]{4}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])-(?:[01][0-9]|2[0-3]):[0-5][0-9]"
+            r":(?:[0-5][0-9]|60)(?:\.(?:[0-9]{3}|[0-9]{6}|[0-9]{9}))?"
+        )
+    if kind is FieldType.MULTIPLEVALUESTRING:
+        return r"[^\x00-\x1f\x7f| ]+(?: [^\x00-\x1f\x7f| ]+)*"
+    return f"{ok}+"
+
+
+#: tag -> fullmatch of ``_accept_pattern``: one regex call accepts a good value; only a
+#: value it refuses goes through ``_check_value`` (which then raises the precise error).
+_ACCEPT: dict[int, Callable[[str], re.Match[str] | None]] = {
+    tag: re.compile(_accept_pattern(field)).fullmatch for tag, field in FIELDS.items()
+}
+#: MsgType -> (top-level body tags, NumInGroup tag -> group, required tags incl. header):
+#: ``MessageSpec.body_tags`` builds a new frozenset on every call.
+_SPEC_TABLES: dict[str, tuple[frozenset[int], dict[int, GroupSpec], tuple[int, ...]]] = {
+    t: (
+        spec.body_tags,
+        {g.count_tag: g for g in reversed(spec.groups)},  # first one wins, as in _group_of
+        (*_REQUIRED_HEADER, *spec.required),
+    )
+    for t, spec in MESSAGES.items()
+}
+
+
 def _walk_group(fields: tuple[tuple[int, str], ...], i: int, group: GroupSpec, count: int) -> int:
     """Check ``count`` entries starting at ``i``; return the index after the group."""
     allowed = group.all_tags
@@ -614,6 +758,29 @@ def _check_order(msg: FixMessage) -> None:
         )
 
 
+def _valid_flat(
+    fields: tuple[tuple[int, str], ...], body_tags: frozenset[int], required: tuple[int, ...]
+) -> bool:
+    """True only if ``validate``'s loop and required-tag checks pass on a message type with
+    no repeating groups: header tags, then body tags of this type, none twice, every value
+    accepted, every required tag there. Set operations instead of a step per field; False
+    sends the message through the loop, which then finds the first problem in field order.
+    """
+    tags = [t for t, _ in fields]
+    unique = set(tags)
+    if len(unique) != len(tags) or not unique.issuperset(required):
+        return False
+    header = len(_HEADER_SET.intersection(unique))  # must be exactly the first ones
+    if not (_HEADER_SET.issuperset(tags[:header]) and body_tags.issuperset(tags[header:])):
+        return False
+    accept = _ACCEPT
+    for tag, value in fields:
+        check = accept.get(tag)  # every header and body tag has one unless the tables lie
+        if check is None or check(value) is None:
+            return False
+    return True
+
+
 def validate(msg: FixMessage) -> None:
     """Check ``msg`` against the dictionary; raise ``ValidationError`` with a FIX reason.
 
@@ -627,12 +794,24 @@ def validate(msg: FixMessage) -> None:
         raise ValidationError(
             f"unknown MsgType {msg.msg_type[:10]!r}", _R.INVALID_MSG_TYPE, tag=Tag.MsgType
         )
+    body_tags, groups, required = _SPEC_TABLES[spec.msg_type]
+    if not groups and _valid_flat(msg.fields, body_tags, required):
+        if spec.msg_type in ("D", "G"):
+            _check_order(msg)
+        return
+    _validate_checked(msg, spec)
+
+
+def _validate_checked(msg: FixMessage, spec: MessageSpec) -> None:
+    """``validate`` field by field: the reference, and the path that finds the error."""
+    body_tags, groups, required = _SPEC_TABLES[spec.msg_type]
     fields = msg.fields
     seen: set[int] = set()
     i = 0
+    n = len(fields)
     in_header = True
-    body_tags = spec.body_tags
-    while i < len(fields):
+    accept = _ACCEPT
+    while i < n:
         tag, value = fields[i]
         if tag not in FIELDS:
             raise ValidationError(f"tag {tag} is not defined", _R.INVALID_TAG_NUMBER, tag=tag)
@@ -654,12 +833,12 @@ def validate(msg: FixMessage) -> None:
                 f"tag {tag} appears more than once", _R.TAG_APPEARS_MORE_THAN_ONCE, tag=tag
             )
         seen.add(tag)
-        _check_value(tag, value)
-        group = _group_of(spec, tag)
+        if accept[tag](value) is None:
+            _check_value(tag, value)  # raises the precise error
         i += 1
-        if group is not None:
-            i = _walk_group(fields, i, group, int(value))
-    for tag in (*_REQUIRED_HEADER, *spec.required):
+        if tag in groups:
+            i = _walk_group(fields, i, groups[tag], int(value))
+    for tag in required:
         if tag not in seen:
             raise ValidationError(f"required tag {tag} missing", _R.REQUIRED_TAG_MISSING, tag=tag)
     for group in spec.groups:
@@ -687,14 +866,25 @@ class Codec:
     def __init__(self, encoding: Encoding, max_size: int = DEFAULT_MAX_SIZE) -> None:
         self.encoding = encoding
         self.max_size = max_size
+        # ``Encoding.delimiter`` builds a dict per call; cached, keyed by the encoding it
+        # was computed for in case someone reassigns ``encoding``.
+        self._delimiter_of: tuple[Encoding, str | None] = (encoding, encoding.delimiter)
+
+    def _delimiter(self) -> str | None:
+        enc, delimiter = self._delimiter_of
+        if enc is not self.encoding:
+            self._delimiter_of = (self.encoding, self.encoding.delimiter)
+            delimiter = self.encoding.delimiter
+        return delimiter
 
     def decode(self, text: str) -> FixMessage:
         """Frame -> message; raises ``DecodeError`` (framing only, see ``validate``)."""
-        if len(text) > self.max_size or len(text.encode()) > self.max_size:
+        size = len(text) if text.isascii() else len(text.encode())  # UTF-8 bytes
+        if size > self.max_size:
             raise MessageTooLarge(f"frame is over the {self.max_size}-byte limit")
         if self.encoding is Encoding.JSON:
             return decode_json(text)
-        delimiter = self.encoding.delimiter
+        delimiter = self._delimiter()
         assert delimiter is not None
         return decode_tagvalue(text, delimiter)
 
@@ -702,6 +892,6 @@ class Codec:
         """Message -> frame text in this connection's encoding; raises ``EncodeError``."""
         if self.encoding is Encoding.JSON:
             return encode_json(msg)
-        delimiter = self.encoding.delimiter
+        delimiter = self._delimiter()
         assert delimiter is not None
         return encode_tagvalue(msg, delimiter)

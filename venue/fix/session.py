@@ -97,13 +97,18 @@ __all__ = [
 _NS = 1_000_000_000
 _INBOUND_ADMIN = frozenset({"A", "0", "1", "2", "3", "4", "5"})
 _HEADER = frozenset(HEADER_TAGS)
-#: the tags ``_emit`` stamps, in header order (what ``with_header`` would produce)
+#: the tags ``_emit`` stamps, in header order (what ``with_header`` would produce), as
+#: plain ints: stored messages keep them (``FixMessage`` docstring: why not ``Tag``)
 _STAMPED = tuple(
-    sorted(
+    int(t)
+    for t in sorted(
         (Tag.SenderCompID, Tag.TargetCompID, Tag.MsgSeqNum, Tag.SendingTime),
         key=HEADER_TAGS.index,
     )
 )
+_SENDER, _TARGET, _SEQ, _TIME = (
+    int(Tag.SenderCompID), int(Tag.TargetCompID), int(Tag.MsgSeqNum), int(Tag.SendingTime)
+)  # fmt: skip
 
 _stamp_cache: tuple[int, str] = (-1, "")
 
@@ -397,10 +402,10 @@ class Session:
     def _emit(self, msg: FixMessage, now_ns: int, *, save: bool, check: bool = True) -> int:
         seq = self.next_outbound_seq
         stamp = {
-            Tag.SenderCompID: self.comp_id,
-            Tag.TargetCompID: self.peer_comp_id or "*",
-            Tag.MsgSeqNum: str(seq),
-            Tag.SendingTime: _sending_time(now_ns),
+            _SENDER: self.comp_id,
+            _TARGET: self.peer_comp_id or "*",
+            _SEQ: str(seq),
+            _TIME: _sending_time(now_ns),
         }
         if _HEADER.isdisjoint([tag for tag, _ in msg.fields]):
             # The usual case, a body-only message: same result as with_header, no sort.
@@ -879,7 +884,10 @@ class Session:
 
     def _request_event(self, msg: FixMessage, seq: int) -> ApplicationRequest:
         assert self.account is not None
-        g = msg.get
+        # One dict instead of a scan of the fields per ``msg.get``: for D, G, F and q the
+        # message passed ``validate``, which refuses a repeated tag (no groups), so the
+        # dict holds the same first occurrences. V has groups: it keeps ``msg.get``.
+        g = dict(msg.fields).get if msg.msg_type != "V" else msg.get
         common = {
             "seq_num": seq,
             "poss_dup": g(Tag.PossDupFlag) == "Y",
