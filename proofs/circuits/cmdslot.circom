@@ -48,7 +48,7 @@ function CF_COUNT() { return 14; }
 // kinds); with SIGNED = 1 it enables circomlib's EdDSAPoseidonVerifier over the intent, with
 // SIGNED = 0 it is only a flag. sig = (S, R8x, R8y); a disabled verifier still needs an
 // on-curve key and S < 2^253, so those slots carry a fixed valid signature (proofs.witness).
-// Cost 2,009 (SIGNED = 0), 6,466 (SIGNED = 1: + verifier 4,217 + intent Poseidon 240).
+// Cost 2,010 (SIGNED = 0), 6,467 (SIGNED = 1: + verifier 4,217 + intent Poseidon 240).
 template CmdSlot(SIGNED) {
     assert(SIGNED == 0 || SIGNED == 1);
     signal input cfg[8];
