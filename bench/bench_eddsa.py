@@ -1,16 +1,19 @@
-"""EdDSA-Poseidon verification benchmark: pure Python against the native verifier.
+"""EdDSA-Poseidon verification and signature decoding benchmark: pure Python against native.
 
 Synthetic and written by the verifier's author: one seeded set of keys and messages, one
 machine. Treat the figures as a rough guide and run it on your own hardware. Each contender
 runs in its own subprocess (``--one NAME``), after ``gc.collect()``, with 1 warm-up pass and
 ``--reps`` timed passes over the same ``--keys`` signatures; a pass verifies each once. The
-figure is microseconds per verification; min, median, max and mean are over the passes, and
-the speed-up is the ratio of minima against ``python-wide``.
+figure is microseconds per signature; min, median, max and mean are over the passes, and
+the speed-up is the ratio of minima against ``python-wide`` (verification) or
+``decode-python`` (decoding).
 
-What a figure includes: ``proofs.eddsa.verify_poseidon`` on an already decoded signature and
-key (message check, point checks, Poseidon(5), curve arithmetic). It excludes decoding the
-64-byte signature, reported separately as ``decode`` (``Signature.from_bytes``: the square
-root of point decompression dominates), and everything around it in the venue.
+What a figure includes: for the verification contenders, ``proofs.eddsa.verify_poseidon`` on
+an already decoded signature and key (message check, point checks, Poseidon(5), curve
+arithmetic); for the decode contenders, ``Signature.from_bytes`` on the 64 bytes (point
+decompression, whose square root dominates, then ``Signature``'s own checks); for
+``decode+verify``, both, as the gateway and the node run them per signed order. Everything
+else around them in the venue is excluded (parsing, key lookup, the message hash).
 
     python -m bench.bench_eddsa [--keys 32] [--reps 5] [--json] [--versions]
 
@@ -22,7 +25,12 @@ Contenders:
   the Poseidon part of the extension is available);
 * ``native``: ``verify_poseidon`` on the native verifier (``proofs._poseidon``), the default;
 * ``native-portable``: the native verifier called directly with the portable C field product
-  instead of the BMI2/ADX one (for CPUs without ADX).
+  instead of the BMI2/ADX one (for CPUs without ADX);
+* ``decode-python``: ``Signature.from_bytes`` with the pure-Python point decompression (the
+  decoder before native decompression);
+* ``decode``: ``Signature.from_bytes`` with the native decompression
+  (``proofs._poseidon.babyjub_unpack_point``), the default;
+* ``decode+verify``: ``from_bytes`` then ``verify_poseidon``, both native, the default.
 """
 
 from __future__ import annotations
@@ -42,7 +50,16 @@ from pathlib import Path
 __all__ = ["CONTENDERS", "main", "run_one", "workload"]
 
 ROOT = Path(__file__).resolve().parent.parent
-CONTENDERS = ("python-wide", "python", "native", "native-portable", "decode")
+CONTENDERS = (
+    "python-wide",
+    "python",
+    "native",
+    "native-portable",
+    "decode-python",
+    "decode",
+    "decode+verify",
+)
+_DECODE = ("decode-python", "decode", "decode+verify")
 
 
 def workload(keys: int, seed: int = 1) -> list[tuple[int, object, tuple[int, int], bytes]]:
@@ -61,7 +78,7 @@ def workload(keys: int, seed: int = 1) -> list[tuple[int, object, tuple[int, int
 
 def _pass_fn(name: str, work: list) -> Callable[[], None]:
     """One pass of contender ``name`` over ``work`` (set up in this process only)."""
-    from proofs import eddsa
+    from proofs import babyjub, eddsa
 
     if name in ("python-wide", "python"):
         eddsa._native_verify = None
@@ -80,11 +97,25 @@ def _pass_fn(name: str, work: list) -> Callable[[], None]:
                 assert code == 1
 
         return run
-    if name == "decode":
+    if name == "decode-python":
+        babyjub._native_unpack = None
+    if name in ("decode", "decode+verify"):
+        assert babyjub._native_unpack is not None, "proofs._poseidon has no native decoder"
+        assert eddsa._native_verify is not None, "proofs._poseidon has no native verifier"
+    if name in ("decode-python", "decode"):
+        from_bytes = eddsa.Signature.from_bytes
 
         def run() -> None:
             for _, _, _, raw in work:
-                eddsa.Signature.from_bytes(raw)
+                from_bytes(raw)
+
+        return run
+    if name == "decode+verify":
+        from_bytes, verify_ = eddsa.Signature.from_bytes, eddsa.verify_poseidon
+
+        def run() -> None:
+            for msg, _, pub, raw in work:
+                assert verify_(msg, from_bytes(raw), pub)
 
         return run
     if name == "native":
@@ -99,7 +130,7 @@ def _pass_fn(name: str, work: list) -> Callable[[], None]:
 
 
 def run_one(name: str, keys: int, reps: int) -> dict[str, object]:
-    """Time contender ``name`` in this process: µs per verification over ``reps`` passes."""
+    """Time contender ``name`` in this process: µs per signature over ``reps`` passes."""
     work = workload(keys)
     run = _pass_fn(name, work)
     run()  # warm-up (also builds the fixed-base tables)
@@ -163,15 +194,21 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     # Ratios of the minima: on a shared machine the minimum is the least disturbed pass.
     base = next(r for r in results if r["contender"] == "python-wide")["us_min"]
+    base_decode = next(r for r in results if r["contender"] == "decode-python")["us_min"]
     print(json.dumps(versions()))
     print(f"{'contender':<16} {'min':>9} {'median':>9} {'max':>9} {'mean':>9}  speed-up")
     for r in results:
-        ratio = "" if r["contender"] == "decode" else f"{base / r['us_min']:.1f}x"
+        if r["contender"] == "decode+verify":
+            ratio = ""
+        elif r["contender"] in _DECODE:
+            ratio = f"{base_decode / r['us_min']:.1f}x"
+        else:
+            ratio = f"{base / r['us_min']:.1f}x"
         print(
             f"{r['contender']:<16} {r['us_min']:>9.1f} {r['us_median']:>9.1f} "
             f"{r['us_max']:>9.1f} {r['us_mean']:>9.1f}  {ratio}"
         )
-    print(f"(us per verification, {args.keys} keys, {args.reps} passes; decode = from_bytes)")
+    print(f"(us per signature, {args.keys} keys, {args.reps} passes; decode = from_bytes)")
     return 0
 
 

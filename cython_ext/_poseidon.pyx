@@ -1,7 +1,8 @@
 # cython: language_level=3, embedsignature=True
 """Compiled circomlib ``Poseidon(2)`` and ``Poseidon(1..5)`` over BN254 (the fast backend of
-``proofs.poseidon``), and circomlib EdDSA-Poseidon verification on Baby Jubjub (the fast path of
-``proofs.eddsa.verify_poseidon``; curve arithmetic in ``cython_ext/includes/babyjub.h``).
+``proofs.poseidon``), circomlib EdDSA-Poseidon verification on Baby Jubjub (the fast path of
+``proofs.eddsa.verify_poseidon``) and Baby Jubjub point decompression (the fast path of
+``proofs.babyjub.unpack_point``); curve arithmetic in ``cython_ext/includes/babyjub.h``.
 
 The field arithmetic and the permutation are C in ``cython_ext/includes/bn254.h``: four 64-bit
 limbs in Montgomery form, the optimised (sparse partial-round) form of the permutation, and
@@ -15,6 +16,7 @@ Validation contract: callers (``proofs.poseidon``) validate inputs, including re
 an int outside [0, p) raises ValueError (it never reduces modulo p).
 """
 
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from libc.stdint cimport uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
@@ -38,11 +40,14 @@ cdef extern from "includes/babyjub.h":
     void pb_bj_init(int adx)
     int pb_eddsa_poseidon_verify_portable(const uint64_t *inp) nogil
     int pb_eddsa_poseidon_verify_adx(const uint64_t *inp) nogil
+    int pb_bj_unpack_portable(uint64_t *x_out, const uint64_t *y, int sign) nogil
+    int pb_bj_unpack_adx(uint64_t *x_out, const uint64_t *y, int sign) nogil
 
 __all__ = [
     "ARITHMETIC",
     "FIELD_MODULUS",
     "WIDTHS",
+    "babyjub_unpack_point",
     "eddsa_poseidon_verify",
     "hash2",
     "hash_groups",
@@ -274,6 +279,14 @@ def hash_groups(list flat not None, Py_ssize_t width, bint portable=False):
 cdef bint _bj_ready = False
 
 
+cdef inline void _bj_init():
+    """Build the curve constants and the fixed-base table once, under the GIL."""
+    global _bj_ready
+    if not _bj_ready:
+        pb_bj_init(_adx)
+        _bj_ready = True
+
+
 def eddsa_poseidon_verify(ax, ay, r8x, r8y, s, msg, bint portable=False):
     """eddsa_poseidon_verify(ax: int, ay: int, r8x: int, r8y: int, s: int, msg: int, portable: bool = False) -> int
 
@@ -284,7 +297,6 @@ def eddsa_poseidon_verify(ax, ay, r8x, r8y, s, msg, bint portable=False):
     (TypeError / ValueError otherwise); ``S`` is used unreduced (``S * Base8`` is the same for
     ``S`` and ``S mod l``). ``portable=True`` forces the portable C product. Runs without the GIL.
     """
-    global _bj_ready
     cdef uint64_t buf[24]
     cdef int code
     # Poseidon(5) input order first (R8.x, R8.y, A.x, A.y, msg), then S.
@@ -294,12 +306,40 @@ def eddsa_poseidon_verify(ax, ay, r8x, r8y, s, msg, bint portable=False):
     pb_fe_from_py(ay, buf + 12)
     pb_fe_from_py(msg, buf + 16)
     pb_fe_from_py(s, buf + 20)
-    if not _bj_ready:  # the fixed-base table, built once under the GIL
-        pb_bj_init(_adx)
-        _bj_ready = True
+    _bj_init()
     with nogil:
         if portable or not _adx:
             code = pb_eddsa_poseidon_verify_portable(buf)
         else:
             code = pb_eddsa_poseidon_verify_adx(buf)
     return code
+
+
+def babyjub_unpack_point(bytes data not None, bint portable=False):
+    """babyjub_unpack_point(data: bytes, portable: bool = False) -> tuple[int, int] | int
+
+    The Baby Jubjub point ``(x, y)`` packed in the 32 bytes ``data`` (``y`` little-endian, top
+    bit the sign of ``x``), as ``proofs.babyjub.unpack_point`` decodes it: the same root is
+    chosen and the same encodings refused, in the same order, each as a negative code instead
+    of an exception: -1 ``y >= p``, -2 no point has this ``y`` (``(1 - y^2) / (A - D y^2)`` is
+    not a square), -3 sign bit set with ``x == 0`` (non-canonical). ``data`` must be exactly
+    32 bytes (ValueError otherwise). ``portable=True`` forces the portable C product. Runs
+    without the GIL.
+    """
+    cdef uint64_t y[4]
+    cdef uint64_t x[4]
+    cdef int sign, code
+    if PyBytes_GET_SIZE(data) != 32:
+        raise ValueError(f"a packed point is 32 bytes, got {PyBytes_GET_SIZE(data)}")
+    memcpy(y, PyBytes_AS_STRING(data), 32)  # little-endian limbs (x86_64, see bn254.h)
+    sign = <int>(y[3] >> 63)
+    y[3] &= 0x7FFFFFFFFFFFFFFFULL
+    _bj_init()
+    with nogil:
+        if portable or not _adx:
+            code = pb_bj_unpack_portable(x, y, sign)
+        else:
+            code = pb_bj_unpack_adx(x, y, sign)
+    if code:
+        return code
+    return (pb_fe_to_py(x), pb_fe_to_py(y))

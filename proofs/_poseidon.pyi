@@ -1,5 +1,5 @@
-"""Compiled circomlib ``Poseidon(2)`` and ``Poseidon(1..5)`` over BN254, and EdDSA-Poseidon
-verification on Baby Jubjub (built from ``cython_ext/_poseidon.pyx``).
+"""Compiled circomlib ``Poseidon(2)`` and ``Poseidon(1..5)`` over BN254, EdDSA-Poseidon
+verification and point decompression on Baby Jubjub (built from ``cython_ext/_poseidon.pyx``).
 
 Callers validate inputs (``proofs.poseidon`` does); a non-int raises TypeError and an int outside
 [0, p) raises ValueError, never a silent reduction modulo p.
@@ -9,6 +9,7 @@ __all__ = [
     "ARITHMETIC",
     "FIELD_MODULUS",
     "WIDTHS",
+    "babyjub_unpack_point",
     "eddsa_poseidon_verify",
     "hash2",
     "hash_groups",
@@ -47,3 +48,8 @@ def eddsa_poseidon_verify(
     checks of ``proofs.eddsa.verify_poseidon`` in its order: 1 valid, 0 invalid, -1 ``A`` not
     on the curve, -2 ``x(8A) == 0`` (small-order key), -3 ``R8`` not on the curve. Every
     argument is an int in [0, p) (TypeError / ValueError otherwise)."""
+
+def babyjub_unpack_point(data: bytes, portable: bool = False) -> tuple[int, int] | int:
+    """The point ``(x, y)`` packed in 32 bytes, as ``proofs.babyjub.unpack_point`` decodes it,
+    or its refusal as a code, in its order: -1 ``y >= p``, -2 no point has this ``y``, -3 sign
+    bit set with ``x == 0``. ValueError unless ``data`` is 32 bytes."""

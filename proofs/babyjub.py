@@ -13,11 +13,22 @@ Points are affine ``(x, y)`` tuples of ints in [0, p); the identity is ``(0, 1)`
 multiplication runs internally in extended coordinates (no inversions) and, for ``Base8``,
 with a lazily built fixed-base table. Nothing here is constant-time: Python big integers
 cannot be, so sign with keys whose timing exposure is acceptable (see ``proofs.eddsa``).
+
+:func:`unpack_point` decompresses natively when the compiled ``proofs._poseidon`` provides
+``babyjub_unpack_point`` (the square root in C, ``cython_ext/includes/babyjub.h``; about 20
+times faster), else in pure Python (``_unpack_point_python``, the reference); ``UNPACK_BACKEND``
+names the one in use. Both return the same point, or raise the same error with the same
+message, on every input (``tests/test_stress_eddsa.py`` compares them).
 """
 
 from __future__ import annotations
 
 from functools import cache
+
+try:
+    from proofs._poseidon import babyjub_unpack_point as _native_unpack
+except ImportError:  # extension not built, or built before native decompression existed
+    _native_unpack = None
 
 __all__ = [
     "BASE8",
@@ -26,6 +37,7 @@ __all__ = [
     "GENERATOR",
     "IDENTITY",
     "SUBGROUP_ORDER",
+    "UNPACK_BACKEND",
     "A",
     "D",
     "InvalidPointError",
@@ -63,6 +75,10 @@ BASE8: Point = (
     16950150798460657717958625567821834550301663161624707787222815936182638968203,
 )
 """``8 * GENERATOR``: generates the prime-order subgroup; circomlib's ``BASE8``."""
+
+UNPACK_BACKEND: str = "native" if _native_unpack is not None else "python"
+"""Which implementation ``unpack_point`` uses: ``"native"`` (``proofs._poseidon``) or
+``"python"`` (the extension is not built)."""
 
 _P = FIELD_MODULUS
 _HALF = (_P - 1) // 2  # x > _HALF counts as "negative" (sign bit set) in packPoint
@@ -297,21 +313,41 @@ def unpack_point(data: bytes) -> Point:
     raw = bytes(data)
     if len(raw) != 32:
         raise InvalidPointError(f"a packed point is 32 bytes, got {len(raw)}")
+    if _native_unpack is None:
+        return _unpack_point_python(raw)
+    point = _native_unpack(raw)
+    if isinstance(point, tuple):
+        return point
+    # The errors _unpack_point_python raises at the same checks, with the same messages.
+    raise InvalidPointError(_UNPACK_ERRORS[point])
+
+
+_UNPACK_ERRORS = {
+    -1: "packed y is not below the field modulus",
+    -2: "no point has this y",
+    -3: "non-canonical encoding: sign bit set with x = 0",
+}
+"""Messages of the native decoder's refusal codes (``babyjub_unpack_point``)."""
+
+
+def _unpack_point_python(raw: bytes) -> Point:
+    """The pure-Python reference of :func:`unpack_point` after its type and length checks
+    (``raw`` is 32 bytes)."""
     negative = bool(raw[31] & 0x80)
     y = int.from_bytes(raw, "little") & ((1 << 255) - 1)
     if y >= _P:
-        raise InvalidPointError("packed y is not below the field modulus")
+        raise InvalidPointError(_UNPACK_ERRORS[-1])
     y2 = y * y % _P
     denominator = (A - D * y2) % _P
     if denominator == 0:  # cannot happen (A/D is a non-residue); kept as a guard
-        raise InvalidPointError("no point has this y")
+        raise InvalidPointError(_UNPACK_ERRORS[-2])
     x = _sqrt((1 - y2) * pow(denominator, -1, _P))
     if x is None:
-        raise InvalidPointError("no point has this y")
+        raise InvalidPointError(_UNPACK_ERRORS[-2])
     if x > _HALF:
         x = _P - x
     if negative:
         if x == 0:
-            raise InvalidPointError("non-canonical encoding: sign bit set with x = 0")
+            raise InvalidPointError(_UNPACK_ERRORS[-3])
         x = _P - x
     return x, y

@@ -1,9 +1,10 @@
 """proofs.babyjub and proofs.eddsa against circomlibjs 0.1.7 (keys, signatures, encodings,
 BLAKE-512) and the BLAKE specification's vectors.
 
-Every test runs twice: with ``verify_poseidon`` on the native verifier (``proofs._poseidon``)
-and on the pure-Python path (the ``verify_path`` fixture); ``tests/test_stress_eddsa.py``
-compares the two on random and tampered signatures.
+Every test runs twice: with ``verify_poseidon`` and ``babyjub.unpack_point`` on the native
+code (``proofs._poseidon``) and on the pure-Python paths (the ``verify_path`` fixture);
+``tests/test_stress_eddsa.py`` compares the two on random and tampered signatures and on
+random encodings.
 """
 
 from __future__ import annotations
@@ -29,17 +30,20 @@ L = bj.SUBGROUP_ORDER
 
 @pytest.fixture(scope="module", params=["native", "python"], autouse=True)
 def verify_path(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Run the module once per ``verify_poseidon`` path (module scope: hypothesis tests too)."""
-    saved = eddsa._native_verify
+    """Run the module once per path of ``verify_poseidon`` and ``unpack_point`` (native
+    verifier and decoder, or pure Python; module scope: hypothesis tests too)."""
+    saved, saved_unpack = eddsa._native_verify, bj._native_unpack
     if request.param == "native":
-        if saved is None:
-            pytest.skip("proofs._poseidon is not built: no native verifier")
+        if saved is None or saved_unpack is None:
+            pytest.skip("proofs._poseidon is not built: no native verifier or decoder")
     else:
         eddsa._native_verify = None
+        bj._native_unpack = None
     try:
         yield request.param
     finally:
         eddsa._native_verify = saved
+        bj._native_unpack = saved_unpack
 
 
 KEYS = [
@@ -228,6 +232,12 @@ def test_point_validation_errors() -> None:
     non_canonical[31] |= 0x80
     with pytest.raises(bj.InvalidPointError, match="non-canonical"):
         bj.unpack_point(bytes(non_canonical))
+    with pytest.raises(bj.InvalidPointError, match=r"^no point has this y$"):
+        bj.unpack_point((2).to_bytes(32, "little"))  # (1 - 4) / (A - 4D) is a non-residue
+    with pytest.raises(bj.InvalidPointError, match="32 bytes"):
+        bj.unpack_point("ab" * 16)  # type: ignore[arg-type]
+    packed = bj.pack_point(bj.BASE8)
+    assert bj.unpack_point(bytearray(packed)) == bj.unpack_point(memoryview(packed)) == bj.BASE8
 
 
 # --- keys and signatures against circomlibjs ----------------------------------------------

@@ -1,4 +1,5 @@
-/* Baby Jubjub and circomlib EdDSA-Poseidon verification for proofs._poseidon.
+/* Baby Jubjub, circomlib EdDSA-Poseidon verification and point decompression for
+ * proofs._poseidon.
  *
  * Why here: verifying an order signature in pure Python (proofs.eddsa) costs about 2 ms, and
  * the venue verifies every signed order twice (gateway and node). The curve's base field is
@@ -15,6 +16,11 @@
  * the curve). Points are extended twisted Edwards coordinates (X:Y:Z:T), x = X/Z, y = Y/Z,
  * xy = T/Z, each coordinate in Montgomery form and lazily reduced in [0, 2p) like bn254.h.
  * Two points are equal iff X1 Z2 == X2 Z1 and Y1 Z2 == Y2 Z1 (no inversion needed).
+ *
+ * Point decompression (pb_bj_unpack_*) is babyjub.unpack_point's x from (y, sign): the square
+ * root (Tonelli-Shanks, p - 1 = 2^28 q; one exponentiation plus the loop, some 600 field
+ * products) takes about 10 us here against about 200 us for the Python big-integer version,
+ * which made decoding a signature cost more than verifying it.
  *
  * Nothing here is constant-time in the scalars (window lookups and skipped zero nibbles
  * depend on them): verification handles only public data.
@@ -209,6 +215,175 @@ PB_INLINE void pb_bj_mul_base8(pb_bj_point *r, const uint64_t k[4], const int ad
     }
 }
 
+/* ---- point decompression (babyjub.unpack_point) ----------------------------------------- */
+
+/* Refusals of pb_bj_unpack, in the order proofs.babyjub.unpack_point makes them. */
+#define PB_BJ_UNPACK_OK 0
+#define PB_BJ_UNPACK_Y_NOT_BELOW_P (-1)   /* "packed y is not below the field modulus" */
+#define PB_BJ_UNPACK_NO_POINT (-2)        /* "no point has this y" (A - D y^2 == 0, or no root) */
+#define PB_BJ_UNPACK_NON_CANONICAL (-3)   /* "non-canonical encoding: sign bit set with x = 0" */
+
+/* Square-root constants, filled by pb_bj_init from p: p - 1 = 2^28 q with q odd.
+ * PB_BJ_SQRT_E = (q - 1) / 2 = (p - 1) >> 29 (plain), PB_BJ_HALF = (p - 1) / 2 (plain; x above it
+ * is "negative"), PB_BJ_TS_C = 5^q (Montgomery form; 5 is the least non-residue, so 5^q
+ * generates the 2-Sylow subgroup: babyjub._TS_C). */
+#define PB_BJ_TS_S 28
+static uint64_t PB_BJ_SQRT_E[4], PB_BJ_HALF[4], PB_BJ_TS_C[4];
+/* PB_BJ_TS_CPOW[i] = PB_BJ_TS_C^(2^i), i = 0..28 (Montgomery form): the loop's b and c. */
+static uint64_t PB_BJ_TS_CPOW[PB_BJ_TS_S + 1][4];
+
+/* r = a >> k for plain 256-bit a and 0 < k < 64. */
+static inline void pb_shr(uint64_t r[4], const uint64_t a[4], const int k) {
+    for (int i = 0; i < 3; i++) r[i] = (a[i] >> k) | (a[i + 1] << (64 - k));
+    r[3] = a[3] >> k;
+}
+
+/* 1 iff plain a > plain b. */
+static inline int pb_gt(const uint64_t a[4], const uint64_t b[4]) {
+    for (int i = 3; i >= 0; i--) {
+        if (a[i] != b[i]) return a[i] > b[i];
+    }
+    return 0;
+}
+
+/* r = p - a for plain a in [0, p]. */
+static inline void pb_neg_plain(uint64_t r[4], const uint64_t a[4]) {
+    unsigned char borrow = _subborrow_u64(0, PB_BN254_P[0], a[0], (pb_ull *)&r[0]);
+    borrow = _subborrow_u64(borrow, PB_BN254_P[1], a[1], (pb_ull *)&r[1]);
+    borrow = _subborrow_u64(borrow, PB_BN254_P[2], a[2], (pb_ull *)&r[2]);
+    _subborrow_u64(borrow, PB_BN254_P[3], a[3], (pb_ull *)&r[3]); /* no borrow: a <= p */
+}
+
+/* r = a^(2^n) (Montgomery form). r may alias a. */
+PB_INLINE void pb_fe_sqr_n(uint64_t r[4], const uint64_t a[4], int n, const int adx) {
+    if (r != a) memcpy(r, a, 32);
+    while (n-- > 0) pb_fe_mul(r, r, r, adx);
+}
+
+/* r = a^e for a plain 256-bit exponent e (a and r in Montgomery form), 4-bit fixed window.
+ * PB_BJ_ONE must be set. r may alias a. */
+PB_INLINE void pb_fe_pow(uint64_t r[4], const uint64_t a[4], const uint64_t e[4], const int adx) {
+    uint64_t table[16][4], acc[4];
+    memcpy(table[0], PB_BJ_ONE, 32);
+    memcpy(table[1], a, 32);
+    for (int j = 2; j < 16; j++) pb_fe_mul(table[j], table[j - 1], a, adx);
+    int top = 63;
+    while (top >= 0 && pb_nibble(e, top) == 0) top--;
+    memcpy(acc, PB_BJ_ONE, 32);
+    for (int i = top; i >= 0; i--) {
+        unsigned n = pb_nibble(e, i);
+        if (i != top) pb_fe_sqr_n(acc, acc, 4, adx);
+        if (n) pb_fe_mul(acc, acc, table[n], adx);
+    }
+    memcpy(r, acc, 32);
+}
+
+/* Fill the square-root constants (part of pb_bj_init, after PB_BJ_ONE). */
+static void pb_bj_init_sqrt(const int adx) {
+    static const uint64_t five_plain[4] = {5, 0, 0, 0};
+    uint64_t pm1[4], q[4], five[4];
+    memcpy(pm1, PB_BN254_P, 32);
+    pm1[0] -= 1; /* p is odd: no borrow */
+    pb_shr(PB_BJ_HALF, pm1, 1);
+    pb_shr(PB_BJ_SQRT_E, pm1, PB_BJ_TS_S + 1);
+    pb_shr(q, pm1, PB_BJ_TS_S);
+    pb_fe_mul(five, five_plain, PB_BN254_R2, adx);
+    pb_fe_pow(PB_BJ_TS_C, five, q, adx);
+    memcpy(PB_BJ_TS_CPOW[0], PB_BJ_TS_C, 32);
+    for (int i = 1; i <= PB_BJ_TS_S; i++) {
+        pb_fe_mul(PB_BJ_TS_CPOW[i], PB_BJ_TS_CPOW[i - 1], PB_BJ_TS_CPOW[i - 1], adx);
+    }
+}
+
+/* r = a square root of u / v (Montgomery form, v != 0), returning 1, or 0 when u / v is a
+ * non-residue. The Tonelli-Shanks of babyjub._sqrt on n = u / v, with its start values
+ * computed without an inversion (RFC 9380 appendix F.2.1.1, sqrt_ratio): one exponentiation
+ * by (q - 1) / 2 of u v^(2^29 - 1) gives tv = u^e v^(-e - 1) with e = (q - 1) / 2 (exponents
+ * of v taken mod p - 1 = 2^28 q), hence w = tv v = n^e, r = tv u = n^((q + 1) / 2) and
+ * t = w r = n^q, the loop's start. Which of the two roots comes out does not matter: the
+ * caller normalises it. u == 0 is the caller's (t would be 0 and the loop never end). */
+PB_INLINE int pb_fe_sqrt_ratio(uint64_t r[4], const uint64_t u[4], const uint64_t v[4],
+                               const int adx) {
+    uint64_t x2[4], x4[4], x8[4], x28[4], tmp[4], tv[4], w[4], t[4], t2[4];
+    /* x28 = v^(2^28 - 1) by an addition chain (27 squarings, 6 products). */
+    pb_fe_mul(x2, v, v, adx);
+    pb_fe_mul(x2, x2, v, adx);                 /* v^3 */
+    pb_fe_sqr_n(x4, x2, 2, adx);
+    pb_fe_mul(x4, x4, x2, adx);                /* v^(2^4 - 1) */
+    pb_fe_sqr_n(x8, x4, 4, adx);
+    pb_fe_mul(x8, x8, x4, adx);                /* v^(2^8 - 1) */
+    pb_fe_sqr_n(tmp, x8, 8, adx);
+    pb_fe_mul(tmp, tmp, x8, adx);              /* v^(2^16 - 1) */
+    pb_fe_sqr_n(tmp, tmp, 8, adx);
+    pb_fe_mul(tmp, tmp, x8, adx);              /* v^(2^24 - 1) */
+    pb_fe_sqr_n(tmp, tmp, 4, adx);
+    pb_fe_mul(x28, tmp, x4, adx);              /* v^(2^28 - 1) */
+    pb_fe_mul(tmp, x28, x28, adx);
+    pb_fe_mul(tmp, tmp, v, adx);               /* v^(2^29 - 1) */
+    pb_fe_mul(tmp, tmp, u, adx);
+    pb_fe_pow(tv, tmp, PB_BJ_SQRT_E, adx);
+    pb_fe_mul(tv, tv, x28, adx);               /* u^e v^(-e - 1) */
+    pb_fe_mul(w, tv, v, adx);
+    pb_fe_mul(r, tv, u, adx);
+    pb_fe_mul(t, w, r, adx);
+    /* babyjub._sqrt's loop. Its c is always C^(2^(28 - m)) (C = PB_BJ_TS_C: true at the
+     * start, and the new c = b^2 with b = c^(2^(m - i - 1)) = C^(2^(27 - i)) is
+     * C^(2^(28 - i)) for the new m = i), so b and c are table entries, not squarings. */
+    int m = PB_BJ_TS_S;
+    while (!pb_fe_eq(t, PB_BJ_ONE)) {
+        /* Least i with t^(2^i) == 1; i == m means t has order 2^m: n is a non-residue. */
+        int i = 0;
+        memcpy(t2, t, 32);
+        while (!pb_fe_eq(t2, PB_BJ_ONE)) {
+            pb_fe_mul(t2, t2, t2, adx);
+            if (++i == m) return 0;
+        }
+        m = i;
+        pb_fe_mul(t, t, PB_BJ_TS_CPOW[PB_BJ_TS_S - i], adx);
+        pb_fe_mul(r, r, PB_BJ_TS_CPOW[PB_BJ_TS_S - 1 - i], adx);
+    }
+    return 1;
+}
+
+/* x (plain, < p) of the point packed as (y, sign): babyjub.unpack_point after its byte checks.
+ * y is the plain 255-bit value with the sign bit already removed. Returns PB_BJ_UNPACK_OK or a
+ * refusal, with the checks of the Python code in its order: y < p, A - D y^2 != 0, a square
+ * root of (1 - y^2) / (A - D y^2) exists, then the root x <= (p - 1) / 2 is taken (p - x when
+ * the sign bit is set, refused when x == 0). pb_bj_init must have run. */
+PB_INLINE int pb_bj_unpack_impl(uint64_t x_out[4], const uint64_t y_plain[4], const int sign,
+                                const int adx) {
+    static const uint64_t one_plain[4] = {1, 0, 0, 0};
+    uint64_t y[4], y2[4], u[4], v[4], r[4];
+    if (!pb_fe_is_canonical(y_plain)) return PB_BJ_UNPACK_Y_NOT_BELOW_P;
+    pb_fe_mul(y, y_plain, PB_BN254_R2, adx); /* to Montgomery form */
+    pb_fe_mul(y2, y, y, adx);
+    pb_fe_mul(v, y2, PB_BJ_D, adx);
+    pb_fe_sub(v, PB_BJ_A, v);                /* A - D y^2 */
+    if (pb_fe_is_zero(v)) return PB_BJ_UNPACK_NO_POINT; /* cannot happen: A / D non-residue */
+    pb_fe_sub(u, PB_BJ_ONE, y2);             /* 1 - y^2 */
+    if (pb_fe_is_zero(u)) {
+        memset(x_out, 0, 32); /* y = +-1: x = 0 (babyjub._sqrt's n == 0) */
+    } else {
+        if (!pb_fe_sqrt_ratio(r, u, v, adx)) return PB_BJ_UNPACK_NO_POINT;
+        pb_fe_mul(x_out, r, one_plain, adx); /* out of Montgomery form: <= p ... */
+        pb_sub_if_ge(x_out, x_out, PB_BN254_P); /* ... then canonical */
+    }
+    if (pb_gt(x_out, PB_BJ_HALF)) pb_neg_plain(x_out, x_out);
+    if (sign) {
+        if ((x_out[0] | x_out[1] | x_out[2] | x_out[3]) == 0) return PB_BJ_UNPACK_NON_CANONICAL;
+        pb_neg_plain(x_out, x_out);
+    }
+    return PB_BJ_UNPACK_OK;
+}
+
+static int pb_bj_unpack_portable(uint64_t x_out[4], const uint64_t y[4], int sign) {
+    return pb_bj_unpack_impl(x_out, y, sign, 0);
+}
+
+static int pb_bj_unpack_adx(uint64_t x_out[4], const uint64_t y[4], int sign) {
+    return pb_bj_unpack_impl(x_out, y, sign, 1);
+}
+
 /* Fill the constants and the Base8 table (about 1,200 point operations, once per process).
  * Not thread-safe: the caller runs it once, holding the GIL, before any verification. */
 static void pb_bj_init(const int adx) {
@@ -221,6 +396,7 @@ static void pb_bj_init(const int adx) {
     pb_fe_mul(PB_BJ_A, a_plain, PB_BN254_R2, adx);
     pb_fe_mul(PB_BJ_D, d_plain, PB_BN254_R2, adx);
     pb_fe_mul(PB_BJ_ONE, one_plain, PB_BN254_R2, adx);
+    pb_bj_init_sqrt(adx);
     pb_fe_mul(bx, PB_BJ_BASE8_X, PB_BN254_R2, adx);
     pb_fe_mul(by, PB_BJ_BASE8_Y, PB_BN254_R2, adx);
     pb_bj_from_affine(&step, bx, by, adx);
