@@ -1,6 +1,8 @@
 """The state commitment: Poseidon trees over the engine's accounts, books and markets.
 
-Layout (every hash is circomlib ``Poseidon(2)``; ``chain`` is ``poseidon.hash_chain``)::
+Layout (circomlib Poseidon: ``hash2`` is ``Poseidon(2)``, ``chain`` is ``poseidon.hash_chain``
+of ``Poseidon(2)``; the trees are 4-ary, a node ``Poseidon(4)`` of its children,
+``proofs.merkle``)::
 
     state_root   = chain(accounts_root, markets_root, height)
     markets_root = chain(market_root(m1), ..., market_root(mk), k)
@@ -9,8 +11,10 @@ Layout (every hash is circomlib ``Poseidon(2)``; ``chain`` is ``poseidon.hash_ch
     side_root    = hash2(slot_tree_root, pack(head, head_price, head_priority))
     order leaf   = hash2(pack(price, qty, priority, account, next),
                          pack(order_id, cl_ord_id, side, next_price, next_priority))
-    account leaf = hash_n([hash2(pubkey_x, pubkey_y), *pack_greedy(collateral,
-                          per market: position, open_buy, open_sell, basis; nonce)])
+    account leaf = absorb4([hash2(pubkey_x, pubkey_y), *pack_greedy(collateral,
+                           per market: position, open_buy, open_sell, basis; nonce)])
+    absorb4(xs)  = Poseidon(4)-wide chain: h = Poseidon(xs[:4]), then h = Poseidon(h, next 3)
+                   (one market: 3 elements, one Poseidon(3))
 
 ``head``/``next`` are a slot number + 1 (0: none); an empty side has head 0 and key 0/0.
 
@@ -352,8 +356,19 @@ def _account_fields_widths(k: int) -> list[tuple[int, int]]:
     return [*widths, (0, CL_ORD_ID_BITS)]
 
 
+def _absorb4(xs: Sequence[int]) -> int:
+    """``Poseidon(4)``-wide chain: ``hash_n(xs[:4])``, then ``hash_n([acc, *next 3])`` until
+    ``xs`` is used up. Three or four elements are one hash (one market's account leaf is
+    ``Poseidon(3)``, the block circuit's ``AccountLeaf``); every hash stays within the
+    compiled widths, and the leaf of a venue with many markets any length."""
+    acc = hash_n(xs[:4])
+    for i in range(4, len(xs), 3):
+        acc = hash_n([acc, *xs[i : i + 3]])
+    return acc
+
+
 def account_leaf(a: AccountView, pubkey_hash: int) -> int:
-    return hash_n([pubkey_hash, *_account_elems(a)])
+    return _absorb4([pubkey_hash, *_account_elems(a)])
 
 
 def _market_root(bids: int, asks: int, ms: MarketStateView) -> int:
@@ -598,11 +613,15 @@ class PoseidonState:
         for (target, index, known), leaf, chain in zip(targets, leaves, chains, strict=True):
             target[index] = leaf
             known[index] = (chain, leaf)
-        # Every account leaf of a state hashes the same number of elements (markets are fixed).
+        # Every account leaf of a state hashes the same number of elements (markets are fixed):
+        # up to four (one market) they are one hash each, batched in one call.
         width = len(acct_inputs[0]) if acct_inputs else 0
-        flat_in = [x for xs in acct_inputs for x in xs]
-        for aid, leaf, xs in zip(acct_ids, hash_groups(flat_in, width) if width else [],
-                                 acct_inputs, strict=True):  # fmt: skip
+        if width <= 4:
+            flat_in = [x for xs in acct_inputs for x in xs]
+            acct_leaves = hash_groups(flat_in, width) if width else []
+        else:
+            acct_leaves = [_absorb4(xs) for xs in acct_inputs]
+        for aid, leaf, xs in zip(acct_ids, acct_leaves, acct_inputs, strict=True):
             updates[aid] = leaf
             cache[aid] = (xs, leaf)
         for side, upd in order_updates:

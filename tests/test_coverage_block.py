@@ -157,6 +157,33 @@ def test_incremental_root_equals_full_rebuild() -> None:
     com._check()
 
 
+@pytest.mark.parametrize("markets", [2, 13])
+def test_many_market_account_leaves_batch_like_the_definition(markets: int) -> None:
+    # One market's account leaf is one Poseidon(3) (the circuit's); more markets absorb their
+    # packed elements four wide (13 markets: 19 inputs, more than one Poseidon takes), and the
+    # incremental roots equal a rebuild from the snapshots.
+    from proofs import state
+    from proofs.poseidon import hash_n
+    from venue.workload import default_markets
+
+    w = Workload(5, markets=default_markets(markets), accounts=12, target_resting=60)
+    eng = ReferenceEngine(w.markets)
+    com = PoseidonState(w.markets, account_depth=8, order_depth=9)
+    bb = BlockBuilder(eng, com, max_commands=32)
+    bb.submit_many(w.genesis() + list(w.commands(300)))
+    bb.seal()
+    snap = eng.snapshot()
+    for a in snap.accounts:
+        xs = [7, *state._account_elems(a)]
+        acc = hash_n(xs[:4])
+        for i in range(4, len(xs), 3):
+            acc = hash_n([acc, *xs[i : i + 3]])
+        assert state.account_leaf(a, 7) == acc and len(xs) > 4
+    again = PoseidonState.restore(snap, com.snapshot(), account_depth=8, order_depth=9)
+    assert again.root == com.root
+    com._check()
+
+
 def _tamper(block: Block, **changes: object) -> Block:
     return msgspec.structs.replace(block, **changes)
 
