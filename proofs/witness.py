@@ -6,8 +6,8 @@ accumulators, and a ``PoseidonState`` for the slot rule and the cross-check of e
 advances block by block: ``advance(block, params)`` turns the block's commands and events into
 the circuit's steps and returns a ``BlockWitness`` (inputs of ``Block(N, S, D, A)``, the public
 signals, and every step with its registers before and after, which ``BlockStep(D, A, NONCES)``
-proves on its own). ``block_witness`` is the same on a copy (pure). ``public_signals(header)`` is what a
-verifier computes from a header alone.
+proves on its own). ``block_witness`` is the same on a copy (pure). ``public_signals(header)``
+is what a verifier computes from a header alone.
 
 The schedule of steps per command (the step kinds of block.circom) is this module's decision;
 the checks inside a step are the book/account models' (``BookSide.step``, ``AccountTrace.step``,
