@@ -2,21 +2,22 @@
 
 Two figures, because a fixed-size circuit is paid in full whatever a block holds:
 
-* **per command, at full use**: ``steps/command x (BlockStep + CmdLink) + CmdSlot + its link
-  in the command chain``, from the
-  compiled templates at the production depths (D = 12, A = 16, N = 20) and the witness
-  builder's step counts on the standard mix (seed 7, 100 accounts, 2,000 resting, 6,000
-  commands after genesis, blocks of 64, no venue limits): the cost a perfectly filled circuit
-  would have, and the figure earlier sessions reported.
-* **per command, as proved**: the production ``Block(N, 48, 12, 16)`` (N = 20 command slots
-  by default, ``proofs.verify.PRODUCTION_SIZE``; ``--commands-per-block``; total derived from
-  the same templates plus the
-  per-block part measured on the test size) divided by the commands a block really holds
-  when the venue cuts blocks by the circuit's step budget (48 steps, match limit 12,
-  open-order cap 8; 400 accounts so the cap rarely binds). Two cuts of the same commands:
-  the venue's, by the pre-execution step bound (``proofs.steps.command_steps_before``: a
-  block closes before a command that might not fit), and the earlier one by a reserve of
-  ``worst_command_steps`` = 18 steps kept after every command, for comparison.
+* **per command, at full use**: ``positions/command x (mean position + CmdLink) + CmdSlot +
+  its link in the command chain``, where a position is a full ``BlockStep(D, A, 1, 1)`` or an
+  order-only ``BlockStep(D, A, 1, 0)`` in the production layout (R = 2: they alternate), from
+  the compiled templates at the production depths (D = 12, A = 16, N = 20) and the witness
+  builder's positions (fillers included) on the standard mix (seed 7, 100 accounts, 2,000
+  resting, 6,000 commands after genesis, blocks of 64, no venue limits): the cost a perfectly
+  filled circuit would have, and the figure earlier sessions reported. The same commands in
+  the uniform layout (every step full, R = 1) are printed beside it.
+* **per command, as proved**: the production ``Block(N, 48, 12, 16, ·, 1, R)`` (N = 20 command
+  slots by default, ``proofs.verify.PRODUCTION_SIZE``; ``--commands-per-block``; total derived
+  from the same templates plus the per-block part measured on the test size) divided by the
+  commands a block really holds when the venue cuts blocks by the circuit's positions (48,
+  match limit 12, open-order cap 8; 400 accounts so the cap rarely binds). Two cuts of the
+  same commands: the venue's, by the pre-execution bound (``proofs.steps.command_steps_before``:
+  a block closes before a command that might not fit), and the earlier one by a reserve of
+  ``worst_command_steps`` positions kept after every command, for comparison.
 
 Templates are compiled once into ``.cache/circuits`` (a few seconds each). Run::
 
@@ -46,11 +47,16 @@ ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".cache" / "circuits"
 WRAPPERS = CACHE / "bench_wrappers"
 P = PRODUCTION_SIZE
-D, A, N, S = P.order_depth, P.account_depth, P.n, P.s
+D, A, N, S, RATIO = P.order_depth, P.account_depth, P.n, P.s, P.ratio
 MATCHES, OPEN_ORDERS = 12, 8
+#: CmdLink's fields: rank, accepted flag, the command's view (CV_COUNT = 8)
+LINK_FIELDS = 10
+TEST_BLOCK = "block_4x18r2"
+TEST_S = 18
 
 _TEMPLATES = {
-    "step": ("block.circom", "{public [cfg, mark, firstSeq, r]}", f"BlockStep({D}, {A}, 1)"),
+    "step": ("block.circom", "{public [cfg, mark, r]}", f"BlockStep({D}, {A}, 1, 1)"),
+    "step_order": ("block.circom", "{public [cfg, mark, r]}", f"BlockStep({D}, {A}, 1, 0)"),
     "slot_unsigned": (
         "cmdslot.circom",
         "{public [cfg, mark, firstSeq, index, prevTs]}",
@@ -61,17 +67,18 @@ _TEMPLATES = {
         "{public [cfg, mark, firstSeq, index, prevTs]}",
         "CmdSlot(1)",
     ),
-    "test_step": ("block.circom", "{public [cfg, mark, firstSeq, r]}", "BlockStep(4, 4, 1)"),
-    "test_link": ("cmdlink.circom", "{public [index, begin]}", "CmdLink(4, 7)"),
+    "test_step": ("block.circom", "{public [cfg, mark, r]}", "BlockStep(4, 4, 0, 1)"),
+    "test_step_order": ("block.circom", "{public [cfg, mark, r]}", "BlockStep(4, 4, 0, 0)"),
+    "test_link": ("cmdlink.circom", "{public [begin]}", f"CmdLink(4, {LINK_FIELDS})"),
 }
 
 
 def template_counts(n: int = N) -> dict[str, int]:
-    """Constraints of each template above, and of ``CmdLink(n, 7)`` as ``link`` (compiled
+    """Constraints of each template above, and of ``CmdLink(n, 10)`` as ``link`` (compiled
     once, cached; each n under its own name, so sizes do not recompile each other)."""
     WRAPPERS.mkdir(parents=True, exist_ok=True)
     out = {}
-    link = {f"link{n}": ("cmdlink.circom", "{public [index, begin]}", f"CmdLink({n}, 7)")}
+    link = {f"link{n}": ("cmdlink.circom", "{public [begin]}", f"CmdLink({n}, {LINK_FIELDS})")}
     for name, (file, public, main) in {**_TEMPLATES, **link}.items():
         inc = ROOT / "proofs" / "circuits" / file
         path = WRAPPERS / f"{name}.circom"
@@ -80,7 +87,7 @@ def template_counts(n: int = N) -> dict[str, int]:
             path.write_text(text)
         print(f"  compiling {main} ...", file=sys.stderr, flush=True)
         out[name] = circuit_stats(path, cache_dir=CACHE).constraints
-    for name in ("block_4x12", "command_chain16"):
+    for name in (TEST_BLOCK, "command_chain16"):
         wrapper = ROOT / "tests" / "circuits" / f"{name}_test.circom"
         out[name] = circuit_stats(wrapper, cache_dir=CACHE).constraints
     out["link"] = out.pop(f"link{n}")
@@ -105,7 +112,9 @@ def _run(
         **engine_limits,
     )  # fmt: skip
     com = PoseidonState(workload.markets, account_depth=A, order_depth=D)
-    step_bound = functools.partial(command_steps_before, engine=engine) if bound else None
+    step_bound = (
+        functools.partial(command_steps_before, engine=engine, ratio=RATIO) if bound else None
+    )
     builder = BlockBuilder(
         engine, com, max_interval_ns=1 << 62, step_bound=step_bound, **budget
     )  # type: ignore[arg-type]
@@ -113,18 +122,19 @@ def _run(
     blocks = builder.submit_many(genesis)
     blocks.append(builder.seal())
     state = BlockProverState(market, order_depth=D, account_depth=A)
+    wide = BlockParams(64, 64 * 8, D, A, market, ratio=RATIO)
     for b in blocks:  # genesis: accounts and deposits, not part of the mix
-        state.advance(b, BlockParams(64, 64 * 8, D, A, market))
+        state.advance(b, wide)
     out = []
     cmds = list(workload.commands(commands))
     for i in range(0, len(cmds), 500):
         new = builder.submit_many(cmds[i : i + 500])
         for b in new:
-            out.append((b, state.advance(b, BlockParams(64, 64 * 8, D, A, market))))
+            out.append((b, state.advance(b, wide)))
         print(f"  {min(i + 500, len(cmds))}/{len(cmds)} commands", file=sys.stderr, flush=True)
     last = builder.seal()
     if last is not None:
-        out.append((last, state.advance(last, BlockParams(64, 64 * 8, D, A, market))))
+        out.append((last, state.advance(last, wide)))
     return out
 
 
@@ -132,32 +142,39 @@ def measure(commands: int, slots: int = N) -> dict[str, object]:
     """All figures for ``commands`` workload commands and blocks of ``slots`` command slots."""
     t = template_counts(slots)
     link_cost = t["link"]
-    step_cost = t["step"] + link_cost
+    # a position's mean cost in the layout (1 full in RATIO), and a full step's
+    position_cost = (t["step"] + (RATIO - 1) * t["step_order"]) / RATIO + link_cost
+    full_cost = t["step"] + link_cost
     # per-block part (state roots, Settle, BlockMeta, chain links, last-ts check), measured on
-    # the test size: what is left of Block(4, 12, 4, 4) without its steps, links and slots
+    # the test size: what is left of Block(4, 18, 4, 4, ·, 0, 2) without steps, links, slots
     slot = {sig: t[f"slot_{sig}"] + t["chain"] for sig in ("unsigned", "signed")}
-    per_block = t["block_4x12"] - 12 * (t["test_step"] + t["test_link"]) - 4 * slot["unsigned"]
+    test_steps = TEST_S // 2 * (t["test_step"] + t["test_step_order"])
+    per_block = t[TEST_BLOCK] - test_steps - TEST_S * t["test_link"] - 4 * slot["unsigned"]
 
     # 1. full use: steps per command on the standard mix, no venue limits
     mix = _run(Workload(7, accounts=100, target_resting=2_000), commands, {}, max_commands=64)
     kinds: Counter[str] = Counter()
-    steps = cmds = 0
+    steps = cmds = uniform = 0
     for _, w in mix:
         for k, used in zip(w.command_kinds, w.steps_per_command, strict=True):
             kinds["+".join(k)] += 1
             steps += used
+            uniform += len(k)  # the same command's steps without fillers: R = 1
             cmds += 1
     spc = steps / cmds
-    full = {sig: spc * step_cost + slot[sig] for sig in slot}
+    full = {sig: spc * position_cost + slot[sig] for sig in slot}
+    full_uniform = {sig: uniform / cmds * full_cost + slot[sig] for sig in slot}
 
     # 2. as proved: blocks cut by the production circuit's step budget and venue limits,
     # by the pre-execution bound (the venue's rule) and, for comparison, by the reserve of
     # the worst command kept after each one (the rule before it)
     block_total = {
-        sig: S * step_cost + slots * slot[sig] + per_block for sig in ("unsigned", "signed")
+        sig: round(S * position_cost) + slots * slot[sig] + per_block
+        for sig in ("unsigned", "signed")
     }
     limits = {"max_matches": MATCHES, "max_open_orders": OPEN_ORDERS}
-    reserve = worst_command_steps(MATCHES, OPEN_ORDERS)
+    reserve = worst_command_steps(MATCHES, OPEN_ORDERS, ratio=RATIO)
+    cost = functools.partial(command_steps, ratio=RATIO)
     cut_by = {}
     for rule, rule_budget in (
         ("bound", {"bound": True}),
@@ -165,7 +182,7 @@ def measure(commands: int, slots: int = N) -> dict[str, object]:
     ):
         cut = _run(
             Workload(7, accounts=400, target_resting=2_000), commands, limits,
-            max_commands=slots, max_steps=S, step_cost=command_steps, **rule_budget,
+            max_commands=slots, max_steps=S, step_cost=cost, **rule_budget,
         )  # type: ignore[arg-type]  # fmt: skip
         used_steps = [sum(w.steps_per_command) for _, w in cut if w.steps_per_command]
         assert max(used_steps) <= S, "a block outgrew the circuit"
@@ -178,10 +195,13 @@ def measure(commands: int, slots: int = N) -> dict[str, object]:
     return {
         "templates": t,
         "per_block_part": per_block,
-        "steps_per_command": spc,
+        "layout_ratio": RATIO,
+        "positions_per_command": spc,
+        "steps_per_command_uniform": uniform / cmds,
         "commands": cmds,
         "kinds": dict(kinds.most_common()),
         "per_command_full_use": full,
+        "per_command_full_use_uniform": full_uniform,
         "commands_per_block": slots,
         "production_block": block_total,
         # the venue's cut (the pre-execution bound) ...
@@ -206,14 +226,16 @@ def main(argv: list[str] | None = None) -> None:
         ap.error(f"--commands-per-block must be in 1..{S} (a step per command at least)")
     r = measure(args.commands, n)
     t = r["templates"]
-    print(f"BlockStep({D}, {A})            {t['step']:>9,}")
-    print(f"CmdLink({n}, 7)              {t['link']:>9,}")
+    print(f"BlockStep({D}, {A}) full / order-only {t['step']:>7,} / {t['step_order']:,}")
+    print(f"CmdLink({n}, {LINK_FIELDS})             {t['link']:>9,}")
     print(f"CmdSlot unsigned / signed    {t['slot_unsigned']:>9,} / {t['slot_signed']:,}"
           f"  (+ {t['chain']} chain link)")  # fmt: skip
     print(f"per-block part               {r['per_block_part']:>9,}")
-    print(f"steps per command (mix)      {r['steps_per_command']:>9.3f}  ({r['commands']} cmds)")
+    print(f"positions per command (R={RATIO})  {r['positions_per_command']:>6.3f}"
+          f"  ({r['commands']} cmds; {r['steps_per_command_uniform']:.3f} steps at R=1)")
     for sig in ("unsigned", "signed"):
-        print(f"per command, full use, {sig:8} {r['per_command_full_use'][sig]:>9,.0f}")
+        print(f"per command, full use, {sig:8} {r['per_command_full_use'][sig]:>9,.0f}"
+              f"  (R=1: {r['per_command_full_use_uniform'][sig]:,.0f})")
     for sig in ("unsigned", "signed"):
         print(f"Block({n}, {S}, {D}, {A}) {sig:8}  {r['production_block'][sig]:>9,}")
     for label, c in (

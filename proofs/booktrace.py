@@ -28,7 +28,7 @@ Operations and step codes (``StepOp``; one write per step, all steps the same ci
     INSERT_HEAD(order, slot)         -> INSERT_HEAD                 (1 write)
     INSERT_AFTER(pred, order, slot)  -> LINK(pred) + PUT(slot)      (2 writes)
     REMOVE_HEAD                      -> REMOVE_HEAD                 (1 write)
-    REMOVE_AFTER(pred, slot)         -> UNLINK(pred) + CLEAR(slot)  (2 writes)
+    REMOVE_AFTER(pred, slot)         -> DETACH(slot) + RELINK(pred) (2 writes)
     FILL_HEAD(q)                     -> FILL_HEAD  (qty - q; at 0 the leaf is emptied, head :=
                                                     its next)       (1 write)
     REDUCE(slot, q[, cl_ord_id])     -> REDUCE     (qty - q, key kept; replace may change the
@@ -40,10 +40,14 @@ update slots: a slot costs ``MerkleUpdate(D)`` (483 D) plus two leaf hashes, and
 operations and reductions (most of an aggressive order's steps) need only one. The price of
 the split is a pending register ``(mode, X, N)`` carried between the halves (7 signals, no
 hashing): LINK records the new link X and P's old successor N, PUT must write X's key at X's
-slot with next N; UNLINK records P's old successor X and its new successor N, CLEAR must empty
-exactly X and find N as X's next. Every other step requires no pending half, and a sequence
-must end with none. This matches ``proofs/circuits/BLOCK.md`` (INSERT_AFTER + INSERT_LEAF,
-REMOVE_AFTER + REMOVE_LEAF).
+slot with next N; DETACH empties a leaf X and records X (slot and key) and its successor N,
+RELINK must find X as P's next and point P at N. Every other step requires no pending half, and
+a sequence must end with none. A removal empties the leaf first so that the step which writes
+the owner's account (DETACH, with the release of its open quantity) comes first and the
+order-only half second, which is what the block circuit's alternating layout of full and
+order-only steps wants (``proofs/circuits/BLOCK.md``). DETACH of the head is harmless: no leaf
+points at the head, so no RELINK can follow it and the block is unsatisfiable. This matches
+``proofs/circuits/BLOCK.md`` (INSERT_AFTER + INSERT_LEAF, REMOVE_AFTER + REMOVE_LEAF).
 
 Slots of new orders (``derive_ops``). An order that still rests after the block takes the slot
 ``PoseidonState`` gives it (the slot rule in ``proofs.state``: lowest slots free at the start
@@ -99,7 +103,7 @@ MAX_PRICE: int = (1 << 40) - 1
 KEY_SHIFT: int = 48
 """Priority width: ``key = key_price * 2**48 + priority`` (88 bits in all)."""
 
-#: Pending half-operation between LINK/PUT and UNLINK/CLEAR: (mode, X link, N link).
+#: Pending half-operation between LINK/PUT and DETACH/RELINK: (mode, X link, N link).
 Pending = tuple[int, Link, Link]
 NO_PENDING: Pending = (0, NO_LINK, NO_LINK)
 _PEND_INSERT = 1
@@ -119,8 +123,8 @@ class StepOp(IntEnum):
     LINK = 2
     PUT = 3
     REMOVE_HEAD = 4
-    UNLINK = 5
-    CLEAR = 6
+    DETACH = 5
+    RELINK = 6
     FILL_HEAD = 7
     REDUCE = 8
 
@@ -324,15 +328,15 @@ class BookSide:
     ) -> Step:
         """Apply one step after checking what ``BookStep`` checks; return its witness.
 
-        ``index``: the written slot (the predecessor's for LINK/UNLINK). Where the circuit
-        fixes it (the head's slot for REMOVE_HEAD/FILL_HEAD, X's for PUT/CLEAR) None means
-        "that slot" and any other value is rejected, as the circuit rejects it.
-        ``order``: the new order (INSERT_HEAD, PUT). ``link``: X for LINK, N for UNLINK.
+        ``index``: the written slot (the predecessor's for LINK/RELINK, the removed order's
+        for DETACH). Where the circuit fixes it (the head's slot for REMOVE_HEAD/FILL_HEAD,
+        X's for PUT) None means "that slot" and any other value is rejected, as the circuit
+        rejects it. ``order``: the new order (INSERT_HEAD, PUT). ``link``: X for LINK.
         Raises BookTraceError, leaving the side unchanged, where the circuit is unsatisfiable.
         """
         op = StepOp(op)
         mode, px, pn = self.pending
-        want = {StepOp.PUT: _PEND_INSERT, StepOp.CLEAR: _PEND_REMOVE}.get(op, 0)
+        want = {StepOp.PUT: _PEND_INSERT, StepOp.RELINK: _PEND_REMOVE}.get(op, 0)
         if mode != want:
             raise BookTraceError(f"{op.name} with pending mode {mode}")
         head = self.head
@@ -341,7 +345,7 @@ class BookSide:
             if not head[0]:
                 raise BookTraceError(f"{op.name} on an empty side")
             forced = head[0] - 1
-        elif op in (StepOp.PUT, StepOp.CLEAR):
+        elif op == StepOp.PUT:
             forced = px[0] - 1
         if forced is not None:
             if index is not None and index != forced:
@@ -385,13 +389,12 @@ class BookSide:
                 if nxt[0] and not self._link_key(link) < self._link_key(nxt):
                     raise BookTraceError("LINK: new key not before the predecessor's next")
                 new, new_pend = (o, link), (_PEND_INSERT, link, nxt)
-            elif op == StepOp.UNLINK:
-                if not nxt[0]:
-                    raise BookTraceError("UNLINK of a predecessor without successor")
-                new, new_pend = (o, link), (_PEND_REMOVE, nxt, link)
-            elif op == StepOp.CLEAR:
-                if (o.price, o.priority) != px[1:] or nxt != pn:
-                    raise BookTraceError("CLEAR of a leaf that is not the UNLINKed successor")
+            elif op == StepOp.DETACH:
+                new_pend = (_PEND_REMOVE, (index + 1, o.price, o.priority), nxt)
+            elif op == StepOp.RELINK:
+                if nxt != px:
+                    raise BookTraceError("RELINK of a leaf whose next is not the DETACHed order")
+                new = (o, pn)
             elif op == StepOp.REMOVE_HEAD:
                 new_head = nxt
             elif op == StepOp.FILL_HEAD:
@@ -431,7 +434,7 @@ class BookSide:
             siblings=tuple(siblings),
             old_order=order_record(*old) if old is not None else _EMPTY_RECORD,
             new_order=new_rec,
-            link=link if op in (StepOp.LINK, StepOp.UNLINK) else NO_LINK,
+            link=link if op == StepOp.LINK else NO_LINK,
             q=q if op in (StepOp.FILL_HEAD, StepOp.REDUCE) else 0,
             old_root=old_root,
             new_root=self.tree.root,
@@ -473,13 +476,11 @@ class BookSide:
             return [self.step(StepOp.REMOVE_HEAD, op.slot if op.slot >= 0 else None)]
         if k == OpKind.REMOVE_AFTER:
             target = self.orders.get(op.slot)
-            if target is None:
-                raise BookTraceError(f"REMOVE_AFTER of empty slot {op.slot}")
-            unlink = self.step(StepOp.UNLINK, op.pred, link=target[1])
+            detach = self.step(StepOp.DETACH, op.slot)
             try:
-                return [unlink, self.step(StepOp.CLEAR, op.slot)]
+                return [detach, self.step(StepOp.RELINK, op.pred)]
             except BookTraceError:
-                self._undo(unlink)
+                self._undo(detach, target)
                 raise
         if k == OpKind.FILL_HEAD:
             return [self.step(StepOp.FILL_HEAD, op.slot if op.slot >= 0 else None, q=op.qty)]
@@ -487,10 +488,15 @@ class BookSide:
             return [self.step(StepOp.REDUCE, op.slot, q=op.qty, cl_ord_id=op.cl_ord_id)]
         raise BookTraceError(f"unknown operation {op!r}")
 
-    def _undo(self, st: Step) -> None:
-        """Revert a LINK/UNLINK whose second half failed, so a rejected op changes nothing."""
-        o, _ = self.orders[st.index]
-        self.orders[st.index] = (o, st.pend_after[2] if st.op == StepOp.LINK else st.pend_after[1])
+    def _undo(self, st: Step, removed: tuple[OrderView, Link] | None = None) -> None:
+        """Revert a LINK/DETACH whose second half failed, so a rejected op changes nothing
+        (``removed``: the leaf DETACH emptied)."""
+        if st.op == StepOp.LINK:
+            o, _ = self.orders[st.index]
+            self.orders[st.index] = (o, st.pend_after[2])
+        else:
+            assert removed is not None
+            self.orders[st.index] = removed
         self.tree.set(st.index, order_leaf(*self.orders[st.index]))
         self.pending = st.pend_before
 

@@ -52,30 +52,33 @@ _PUBLIC = "preRoot, postRoot, cmdCommitment, meta, settle, cumPriceTime"
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class CircuitSize:
-    """``Block(n, s, order_depth, account_depth, ·, signed)``: commands, steps, tree depths,
-    and whether the circuit checks the commands' signatures (``proofs.signing``)."""
+    """``Block(n, s, order_depth, account_depth, ·, signed, ratio)``: commands, steps, tree
+    depths, whether the circuit checks the commands' signatures (``proofs.signing``), and the
+    layout: step ``i`` is full (order and account slot) iff ``i % ratio == 0``, else
+    order-only (BLOCK.md, "Full and order-only steps")."""
 
     n: int
     s: int
     order_depth: int
     account_depth: int
     signed: bool = False
+    ratio: int = 2
 
     @property
     def name(self) -> str:
         tag = "_signed" if self.signed else ""
-        return f"{self.n}x{self.s}_d{self.order_depth}a{self.account_depth}{tag}"
+        return f"{self.n}x{self.s}r{self.ratio}_d{self.order_depth}a{self.account_depth}{tag}"
 
 
-#: What the default tests compile (≈117k constraints; compile + setup ≈ 25 s, cached).
-TEST_SIZE = CircuitSize(4, 12, 4, 4)
-#: The test size with signatures checked (≈135k constraints; compile + setup ≈ 35 s, cached).
-TEST_SIZE_SIGNED = CircuitSize(4, 12, 4, 4, signed=True)
-#: A production-like size, signed (≈0.85M constraints, ≈ 4 GB, ≈ 4 min); compiled only by
-#: ``python -m proofs.verify --size production`` and ``bench.bench_prover_production``. 20
-#: command slots for 48 steps: the standard mix takes ≈ 2.15 steps per command, so blocks cut
-#: by the step bound hold ≈ 19 commands (16 slots would cap them at 16, 24 add little;
-#: ``bench/bench_constraints.py --commands-per-block``).
+#: What the default tests compile (≈120k constraints: 9 full and 9 order-only steps; cached).
+TEST_SIZE = CircuitSize(4, 18, 4, 4)
+#: The test size with signatures checked (≈138k constraints; cached).
+TEST_SIZE_SIGNED = CircuitSize(4, 18, 4, 4, signed=True)
+#: A production-like size, signed (≈0.63M constraints; compiled only by ``python -m
+#: proofs.verify --size production`` and ``bench.bench_prover_production``). 20 command slots
+#: for 48 positions (24 full, 24 order-only): the standard mix takes ≈ 2.45 positions per
+#: command, and blocks cut by the pre-execution bound hold ≈ 15 commands (the bound is coarser
+#: in positions than in uniform steps; ``bench/bench_constraints.py``, BLOCK.md).
 PRODUCTION_SIZE = CircuitSize(20, 48, 12, 16, signed=True)
 
 
@@ -110,11 +113,11 @@ class BlockCircuit:
         circuit proves the blocks of venues with that limit only."""
         self.params = BlockParams(
             size.n, size.s, size.order_depth, size.account_depth, market, signed=size.signed,
-            max_matches=max_matches,
+            max_matches=max_matches, ratio=size.ratio,
         )  # fmt: skip
         self.size = size
         tag = ("_signed" if size.signed else "") + (f"_m{max_matches}" if max_matches else "")
-        self.wrapper = Path(wrapper_dir) / f"block_{size.n}x{size.s}{tag}_test.circom"
+        self.wrapper = Path(wrapper_dir) / f"block_{size.n}x{size.s}r{size.ratio}{tag}_test.circom"
         self.cache_dir = cache_dir
         self._compiled: CompiledCircuit | None = None
 
@@ -127,7 +130,8 @@ class BlockCircuit:
             "pragma circom 2.0.0;\n"
             f'include "{inc}";\n'
             f"component main {{public [{_PUBLIC}]}} = "
-            f"Block({s.n}, {s.s}, {s.order_depth}, {s.account_depth}, [{cfg}], {int(s.signed)});\n"
+            f"Block({s.n}, {s.s}, {s.order_depth}, {s.account_depth}, [{cfg}], {int(s.signed)}, "
+            f"{s.ratio});\n"
         )
 
     def write_wrapper(self) -> Path:

@@ -13,17 +13,25 @@ The schedule of steps per command (the step kinds of block.circom) is this modul
 the checks inside a step are the book/account models' (``BookSide.step``, ``AccountTrace.step``,
 reused, not restated):
 
-    rejected command, or an IOC/FOK/STP order that trades nothing   REJECT            1 step
+    rejected command, or (unsigned venue) an IOC/FOK/STP order that
+    trades nothing                         none: only chained in its slot (accepted 0) 0 steps
     PlaceOrder resting without trading     REST_BEGIN (INSERT_HEAD | LINK) [+ PUT]     1-2
     PlaceOrder trading k times             PLACE, FILL x k, then END | REST [+ PUT]    k+2 (+1)
-    CancelOrder                            CANCEL_HEAD | CANCEL_UNLINK + CANCEL_CLEAR  1-2
+    CancelOrder                            CANCEL_HEAD | CANCEL_DETACH + CANCEL_RELINK 1-2
     AddAccount / Deposit / Withdraw        ADD / DEPOSIT / WITHDRAW                    1
-    MassCancel                             MC_BEGIN, per order MC_HEAD | MC_UNLINK +
-                                           MC_CLEAR, MC_END (nothing open is left)     2 + 1-2 each
+    MassCancel                             MC_BEGIN, per order MC_HEAD | MC_DETACH +
+                                           MC_RELINK, MC_END (nothing open is left)    2 + 1-2 each
     ReplaceOrder keeping priority          RP_KEEP (REDUCE + RELEASE)                  1
-    ReplaceOrder that moves                RP_HEAD | RP_UNLINK + RP_CLEAR (removal +
+    ReplaceOrder that moves                RP_HEAD | RP_DETACH + RP_RELINK (removal +
                                            RELEASE), then RP_REST [+ PUT] or RP_PLACE,
                                            FILL x k, END | REST [+ PUT]                2-3, k+3-5
+
+Layout (``BlockParams.ratio`` R): step ``i`` is full iff ``i % R == 0``, else order-only, and
+only the kinds in ``FULL_KINDS`` write an account. A step of such a kind that would fall on an
+order-only position is preceded by fillers: NOP between commands, SKIP inside one (both change
+nothing). With R = 2 the common two-step patterns (REST_BEGIN + PUT, CANCEL_DETACH +
+CANCEL_RELINK) fill one full and one order-only step; a taker's FILLs each take a full step and
+a SKIP. ``steps_per_command`` counts fillers, ``command_kinds`` does not.
     self-trade prevention in a taker       STP_MAKER (CANCEL_MAKER: own head removed),
                                            STP_BOTH (CANCEL_BOTH: removed, taker ends),
                                            STP_DEC (DECREMENT: head reduced/removed)   1 each
@@ -50,7 +58,7 @@ raises ``proofs.signing.SignatureEncodingError``, a signature that is not the ac
 that intent ``InvalidCommandSignatureError`` (both ``SigningError``, a ``ValueError``).
 
 Not supported by the v1 circuit (``UnsupportedInCircuit`` names the reason): more than one
-market, and a block needing more than S steps. Rejected commands of any type are supported.
+market, and a block needing more than S positions. Rejected commands of any type are supported.
 Pure: no I/O.
 """
 
@@ -119,11 +127,13 @@ from .commandtrace import (
     settle_inputs,
 )
 from .eddsa import Signature, private_to_public, sign_poseidon
+from .merkle import levels_for
 from .poseidon import FIELD_MODULUS, hash2
 from .signing import require_command_signature
 from .state import CommitmentSnapshot, PoseidonState, command_hash
 
 __all__ = [
+    "FULL_KINDS",
     "REG_COUNT",
     "VIEW_COUNT",
     "BlockParams",
@@ -138,11 +148,13 @@ __all__ = [
 ]
 
 #: Number of registers between steps (``BR_COUNT`` in block.circom).
-REG_COUNT = 41
+REG_COUNT = 42
 #: ``cfg[8]`` of a venue without a match limit (a 16-bit value no step count reaches).
 _NO_MATCH_LIMIT = (1 << 16) - 1
 #: Length of a command's view (``CV_COUNT`` in cmdslot.circom) and its flag bits (``CF_*``).
-VIEW_COUNT = 7
+VIEW_COUNT = 8
+#: Register indices the fillers read (``BR_PEND_SIDE``, ``BR_CMD``, ``BR_STOPPED``).
+_R_PEND_SIDE, _R_CMD, _R_STOPPED = 16, 18, 36
 _CF_REP, _CF_BUY, _CF_RESTS, _CF_FOK, _CF_POST, _CF_STP = 3, 4, 5, 6, 7, 8
 _CF_MARKET_OK, _CF_ORDER_OK, _CF_PRICE_OK, _CF_SIGNED = 10, 11, 12, 13
 #: A fixed key and signature for slots whose verifier is off (it still needs curve points).
@@ -159,7 +171,7 @@ class StepKind(IntEnum):
     """Step kinds of ``BlockStep`` (``BK_*`` in block.circom)."""
 
     NOP = 0
-    REJECT = 1
+    SKIP = 1
     PLACE = 2
     FILL = 3
     END = 4
@@ -167,20 +179,20 @@ class StepKind(IntEnum):
     REST = 6
     PUT = 7
     CANCEL_HEAD = 8
-    CANCEL_UNLINK = 9
-    CANCEL_CLEAR = 10
+    CANCEL_DETACH = 9
+    CANCEL_RELINK = 10
     ADD = 11
     DEPOSIT = 12
     WITHDRAW = 13
     MC_BEGIN = 14
     MC_HEAD = 15
-    MC_UNLINK = 16
-    MC_CLEAR = 17
+    MC_DETACH = 16
+    MC_RELINK = 17
     MC_END = 18
     RP_KEEP = 19
     RP_HEAD = 20
-    RP_UNLINK = 21
-    RP_CLEAR = 22
+    RP_DETACH = 21
+    RP_RELINK = 22
     RP_PLACE = 23
     RP_REST = 24
     STP_MAKER = 25
@@ -189,18 +201,17 @@ class StepKind(IntEnum):
 
 
 _BEGINS = {
-    StepKind.REJECT,
     StepKind.PLACE,
     StepKind.REST_BEGIN,
     StepKind.CANCEL_HEAD,
-    StepKind.CANCEL_UNLINK,
+    StepKind.CANCEL_DETACH,
     StepKind.ADD,
     StepKind.DEPOSIT,
     StepKind.WITHDRAW,
     StepKind.MC_BEGIN,
     StepKind.RP_KEEP,
     StepKind.RP_HEAD,
-    StepKind.RP_UNLINK,
+    StepKind.RP_DETACH,
 }
 #: beginning kinds of an accepted signed command: its slot checks the signature
 _SIGNED_BEGINS = {
@@ -209,8 +220,18 @@ _SIGNED_BEGINS = {
     StepKind.WITHDRAW,
     StepKind.RP_KEEP,
     StepKind.RP_HEAD,
-    StepKind.RP_UNLINK,
+    StepKind.RP_DETACH,
 }
+#: kinds that write an account: they run only on full steps (s % ratio == 0); the others
+#: (NOP, SKIP, PUT, the RELINKs, MC_BEGIN, STP_MAKER, STP_DEC) also on order-only steps
+FULL_KINDS = frozenset({
+    StepKind.PLACE, StepKind.FILL, StepKind.END, StepKind.REST_BEGIN, StepKind.REST,
+    StepKind.CANCEL_HEAD, StepKind.CANCEL_DETACH, StepKind.ADD, StepKind.DEPOSIT,
+    StepKind.WITHDRAW, StepKind.MC_HEAD, StepKind.MC_DETACH, StepKind.MC_END,
+    StepKind.RP_KEEP, StepKind.RP_HEAD, StepKind.RP_DETACH, StepKind.RP_PLACE,
+    StepKind.RP_REST, StepKind.STP_BOTH,
+})  # fmt: skip
+_FILLERS = (StepKind.NOP, StepKind.SKIP)
 #: steps that touch a maker: what the engine's ``max_matches`` counts (``BR_MATCHES``)
 _MATCH_KINDS = {StepKind.FILL, StepKind.STP_MAKER, StepKind.STP_BOTH, StepKind.STP_DEC}
 _PLACE_KINDS = {
@@ -243,7 +264,8 @@ class _Taker:
 @dataclasses.dataclass(frozen=True, slots=True)
 class BlockParams:
     """Circuit size and the one market it proves: ``Block(n, s, order_depth, account_depth,
-    cfg, signed)``; ``signed``: the circuit checks the commands' signatures."""
+    cfg, signed, ratio)``; ``signed``: the circuit checks the commands' signatures; ``ratio``:
+    step ``i`` is full (order and account slot) iff ``i % ratio == 0``, else order-only."""
 
     n: int
     s: int
@@ -253,10 +275,13 @@ class BlockParams:
     signed: bool = False
     #: the venue's engine limit of makers per taker command (0: none), ``cfg[8]``
     max_matches: int = 0
+    ratio: int = 1
 
     def __post_init__(self) -> None:
-        if not (1 <= self.n < 1 << 16 and self.s >= self.n):
-            raise ValueError("need 1 <= n < 2^16 and s >= n")
+        if not 1 <= self.n < 1 << 16:
+            raise ValueError("need 1 <= n < 2^16")
+        if not (1 <= self.ratio <= self.s and self.s % self.ratio == 0):
+            raise ValueError("the step count must be a positive multiple of the ratio")
         if not (1 <= self.order_depth <= 24 and 1 <= self.account_depth <= 32):
             raise ValueError("depths out of the circuit's range")
         m = self.market
@@ -302,9 +327,10 @@ class BlockWitness:
     inputs: dict[str, object]
     public_signals: list[int]
     steps: tuple[StepRecord, ...]
-    #: number of real (non-padding) steps each command took, in command order
+    #: number of steps each command took (its fillers included), in command order
     steps_per_command: tuple[int, ...]
-    #: the step-kind pattern of each command, e.g. ("PLACE", "FILL", "END")
+    #: the step-kind pattern of each command without fillers, e.g. ("PLACE", "FILL", "END");
+    #: () for a command that changes nothing
     command_kinds: tuple[tuple[str, ...], ...]
     context: dict[str, object]
     #: per command (slot): its ``CmdSlot`` outputs, hash then view
@@ -327,14 +353,15 @@ class BlockWitness:
 
     def step_inputs(self, i: int) -> tuple[dict[str, object], list[int]]:
         """Inputs and public signals of the standalone ``BlockStep`` wrapper
-        ``{public [cfg, mark, firstSeq, r]}`` for step ``i`` (outputs first: out, begins)."""
+        ``{public [cfg, mark, r]}`` for step ``i`` (outputs first: out, begins); a full step's
+        wrapper is ``BlockStep(D, A, NONCES, 1)``, an order-only step's ``(…, 0)``."""
         st = self.steps[i]
-        ctx = {k: self.context[k] for k in ("cfg", "mark", "firstSeq")}
+        ctx = {k: self.context[k] for k in ("cfg", "mark")}
         inputs = {**ctx, "r": list(st.regs_in), **st.inputs}
         cfg = ctx["cfg"]
         assert isinstance(cfg, list)
         begins = int(st.kind in _BEGINS)
-        public = [*st.regs_out, begins, *cfg, ctx["mark"], ctx["firstSeq"], *st.regs_in]
+        public = [*st.regs_out, begins, *cfg, ctx["mark"], *st.regs_in]
         return inputs, [int(v) for v in public]  # type: ignore[call-overload]
 
 
@@ -510,6 +537,16 @@ class _Builder:
         if len(block.commands) > params.n:
             raise UnsupportedInCircuit(f"{len(block.commands)} commands > N = {params.n}")
         self.m = MarketParams(st.market.mark, st.config.imf_bps)
+        # a filler's witness: no book write, no account write (only order-only positions
+        # take fillers, where the account inputs are not read)
+        acc_nop = _acc_inputs(st.accounts.nop(self.m))
+        acc_nop.pop("_op")
+        self._filler: dict[str, object] = {
+            "linkFlag": 0, "stpRead": 0, "stpReduce": 0, "bookIndex": 0,
+            "siblings": [0] * (3 * levels_for(params.order_depth)),
+            "oldOrder": [0] * 10, "newOrder": [0] * 10, "link": [0, 0, 0], "q": 0,
+            **acc_nop, "takerHints": [0, 0],
+        }  # fmt: skip
         self.prev_market = st.market
         self.pre = {
             "accRoot0": st.accounts.root,
@@ -582,8 +619,11 @@ class _Builder:
     ) -> None:
         """Record one step. ``book``/``acc`` are the already-applied slot writes (None: NOP);
         ``opens``: the command continues after this step; ``rel_opp``/``rel_own``: STP releases
-        of the taker's open quantity on the opposite/own side (own also off ``remaining``)."""
+        of the taker's open quantity on the opposite/own side (own also off ``remaining``).
+        A kind that writes an account on an order-only position is preceded by fillers."""
         regs_in = self._regs_before
+        if kind in FULL_KINDS and len(self.steps) % self.p.ratio:
+            regs_in = self._fill(regs_in, StepKind.NOP if kind in _BEGINS else StepKind.SKIP)
         if book is None:
             book = self.st.sides[nop_side].nop()
         acc_in = _acc_inputs(acc if acc is not None else self.st.accounts.nop(self.m))
@@ -633,11 +673,11 @@ class _Builder:
             t = dataclasses.replace(t, **{opp: getattr(t, opp) - rel_opp})
             self.taker, self.taker_enc = t, t.encoded()
             self.remaining -= rel_own
-        if kind in (StepKind.RP_HEAD, StepKind.RP_CLEAR):
+        if kind in (StepKind.RP_HEAD, StepKind.RP_DETACH):
             assert isinstance(cmd, ReplaceOrder)
             self.rp_buy = int(book.is_bid)
             self.rp_cl = cmd.cl_ord_id or book.old_order[6]
-        self.rp_phase = int(kind in (StepKind.RP_HEAD, StepKind.RP_CLEAR))
+        self.rp_phase = int(kind in (StepKind.RP_HEAD, StepKind.RP_RELINK))
         if kind in _BEGINS:
             self.matches = 0
         self.matches += kind in _MATCH_KINDS
@@ -648,10 +688,29 @@ class _Builder:
         assert len(regs_out) == REG_COUNT
         self.steps.append(StepRecord(kind, inputs, regs_in, regs_out))
 
-    def _slot(self, cmd: Command, sig_on: bool) -> list[int]:
+    def _fill(self, regs: tuple[int, ...], kind: StepKind) -> tuple[int, ...]:
+        """Fillers (NOP between commands, SKIP inside one) from registers ``regs`` up to the
+        next full position; they change nothing but the NOP flag. The next step's registers
+        before are the last filler's after (returned). No book half-operation is pending here:
+        the second halves (PUT, RELINK) run on any position, right after their first."""
+        while len(self.steps) % self.p.ratio:
+            out = list(regs)
+            out[_R_STOPPED] = int(kind == StepKind.NOP)
+            inputs: dict[str, object] = {
+                **self._filler,
+                "kind": int(kind),
+                "cmd": list(regs[_R_CMD : _R_CMD + VIEW_COUNT]),
+                "isBid": regs[_R_PEND_SIDE],
+            }
+            self.steps.append(StepRecord(kind, inputs, regs, tuple(out)))
+            regs = tuple(out)
+        return regs
+
+    def _slot(self, cmd: Command, sig_on: bool, accepted: bool = True) -> list[int]:
         """Record ``cmd``'s slot (the next one) and return its view (``CV_*``). ``sig_on``: an
         accepted signed command, whose signature the slot checks when the circuit is signed
-        (a missing, malformed or foreign signature raises a ``SigningError`` here)."""
+        (a missing, malformed or foreign signature raises a ``SigningError`` here).
+        ``accepted``: it executes (a rejected command is only chained)."""
         signer = self.st.pubkeys.get(cmd.account, (0, 0)) if sig_on else (0, 0)
         sig = [0, 0, 0]
         if self._pad is not None:
@@ -666,6 +725,7 @@ class _Builder:
         d = command_inputs(cmd)
         self.slots.append(
             {
+                "accepted": int(accepted),
                 "slotCmd": _cmd_fields(cmd),
                 "pvHints": _place_hints(cmd, self.p.market),
                 "signer": list(signer),
@@ -683,6 +743,7 @@ class _Builder:
             % FIELD_MODULUS,
             hash2(*key),
             _flags(cmd, self.p.market, self.m.mark, sig_on),
+            d["seq"],
         ]
         self.slot_outputs.append((command_hash(cmd), *view))
         return view
@@ -694,6 +755,7 @@ class _Builder:
         pad_cmd = _cmd_fields(None)
         pad_cmd[2] = self.block.header.close_ts
         pad = {
+            "accepted": 0,
             "slotCmd": pad_cmd,
             "pvHints": [0, 0, 0, 0],
             "signer": list(pad_key),
@@ -739,7 +801,7 @@ class _Builder:
             n0 = len(self.steps)
             self._command(cmd, events)
             per_command.append(len(self.steps) - n0)
-            kinds.append(tuple(s.kind.name for s in self.steps[n0:]))
+            kinds.append(tuple(s.kind.name for s in self.steps[n0:] if s.kind not in _FILLERS))
         if any(self.queues[s] for s in self.queues):
             raise ValueError("book operations left over: events and book disagree")
         real = len(self.steps)
@@ -757,7 +819,7 @@ class _Builder:
             st.sides[s].root != st.poseidon._sides[(mid, s)].root() for s in st.sides
         ):
             raise ValueError("the circuit's trees disagree with the commitment after the block")
-        if self.chain != int(h.command_commitment) or self.index != h.command_count:
+        if self.chain != int(h.command_commitment) or len(self.slots) != h.command_count:
             raise ValueError("command chain disagrees with the header")
         settle = settle_inputs(
             self.notional, self.volume, self.trades, self.prev_market, h.close_ts
@@ -819,9 +881,14 @@ class _Builder:
             raise ValueError(f"book operation for order {order_id} not next on side {side}")
         return q.popleft()
 
+    def _reject(self, cmd: Command) -> None:
+        """A command that changes nothing: chained in its slot, no step (BLOCK.md)."""
+        self.chain = hash2(self.chain, command_hash(cmd))
+        self._slot(cmd, False, accepted=False)
+
     def _command(self, cmd: Command, events: Sequence[Event]) -> None:
         if any(isinstance(e, Rejected) for e in events):
-            self._step(StepKind.REJECT, cmd, None, None, opens=False)
+            self._reject(cmd)
             return
         if isinstance(cmd, AddAccount):
             (ev,) = events
@@ -863,8 +930,9 @@ class _Builder:
         *,
         last_opens: bool,
     ) -> None:
-        """Remove ``order_id`` from its side as (HEAD) or (UNLINK, CLEAR) steps of ``kinds``
-        and release its quantity on the owner's account."""
+        """Remove ``order_id`` from its side as (HEAD) or (DETACH, RELINK) steps of ``kinds``
+        and release its quantity on the owner's account (at HEAD or DETACH: the account write
+        comes first, the order-only RELINK second)."""
         side = next(
             (s for s in self.queues if self.queues[s] and self.queues[s][0].order_id == order_id),
             None,
@@ -873,23 +941,20 @@ class _Builder:
             raise ValueError(f"cancel of order {order_id}: no book operation")
         op = self._take(side, (OpKind.REMOVE_HEAD, OpKind.REMOVE_AFTER), order_id)
         book = self.st.sides[side]
-        head_kind, unlink_kind, clear_kind = kinds
+        head_kind, detach_kind, relink_kind = kinds
         self._begin_regs()
-        if op.kind == OpKind.REMOVE_HEAD:
-            (bst,) = book.apply(op)
-            w = self.st.accounts.step(
-                StepParams(AccountOp.RELEASE, cmd.account, side, qty=bst.old_order[1]), self.m
-            )
-            self._emit(head_kind, cmd, bst, w, opens=last_opens)
-            return
-        unlink = book.step(StepOp.UNLINK, op.pred, link=book.orders[op.slot][1])
-        self._emit(unlink_kind, cmd, unlink, None, opens=True)
-        self._begin_regs()
-        clear = book.step(StepOp.CLEAR, op.slot)
+        head = op.kind == OpKind.REMOVE_HEAD
+        bst = book.apply(op)[0] if head else book.step(StepOp.DETACH, op.slot)
         w = self.st.accounts.step(
-            StepParams(AccountOp.RELEASE, cmd.account, side, qty=clear.old_order[1]), self.m
+            StepParams(AccountOp.RELEASE, cmd.account, side, qty=bst.old_order[1]), self.m
         )
-        self._emit(clear_kind, cmd, clear, w, opens=last_opens)
+        self._emit(
+            head_kind if head else detach_kind, cmd, bst, w, opens=last_opens if head else True
+        )
+        if not head:
+            self._begin_regs()
+            relink = book.step(StepOp.RELINK, op.pred)
+            self._emit(relink_kind, cmd, relink, None, opens=last_opens)
 
     def _mass_cancel(self, cmd: MassCancel, events: Sequence[Event]) -> None:
         """MC_BEGIN, a removal per cancelled order, MC_END (the account has nothing open)."""
@@ -899,7 +964,7 @@ class _Builder:
                 self._remove(
                     cmd,
                     ev.order_id,
-                    (StepKind.MC_HEAD, StepKind.MC_UNLINK, StepKind.MC_CLEAR),
+                    (StepKind.MC_HEAD, StepKind.MC_DETACH, StepKind.MC_RELINK),
                     last_opens=True,
                 )
         self._begin_regs()
@@ -909,11 +974,11 @@ class _Builder:
     def _cancel(self, cmd: CancelOrder, events: Sequence[Event]) -> None:
         (ev,) = events
         assert isinstance(ev, OrderCancelled) and ev.order_id == cmd.order_id
-        kinds = (StepKind.CANCEL_HEAD, StepKind.CANCEL_UNLINK, StepKind.CANCEL_CLEAR)
+        kinds = (StepKind.CANCEL_HEAD, StepKind.CANCEL_DETACH, StepKind.CANCEL_RELINK)
         self._remove(cmd, cmd.order_id, kinds, last_opens=False)
 
     def _replace(self, cmd: ReplaceOrder, events: Sequence[Event]) -> None:
-        """RP_KEEP (REDUCE + RELEASE), or the removal (RP_HEAD | RP_UNLINK + RP_CLEAR) and the
+        """RP_KEEP (REDUCE + RELEASE), or the removal (RP_HEAD | RP_DETACH + RP_RELINK) and the
         moved order as a taker: RP_PLACE + FILL.../END/REST, or RP_REST [+ PUT]."""
         ev = events[0]
         assert isinstance(ev, OrderReplaced) and ev.order_id == cmd.order_id
@@ -930,7 +995,7 @@ class _Builder:
             w = self.st.accounts.step(p, self.m)
             self._emit(StepKind.RP_KEEP, cmd, bst, w, opens=False)
             return
-        kinds = (StepKind.RP_HEAD, StepKind.RP_UNLINK, StepKind.RP_CLEAR)
+        kinds = (StepKind.RP_HEAD, StepKind.RP_DETACH, StepKind.RP_RELINK)
         self._remove(cmd, cmd.order_id, kinds, last_opens=True)
         taker = _Taker(cmd, cmd.order_id, Side(side), 0, True)
         self._execute(taker, events[1:], StepKind.RP_PLACE, StepKind.RP_REST)
@@ -962,10 +1027,10 @@ class _Builder:
             or (isinstance(e, OrderCancelled | OrderReduced) and e.order_id != tk.order_id)
         ]
         if not acts and taker_cancel is not None and place == StepKind.PLACE and not self.p.signed:
-            # An order cancelled before it touches the book changes nothing: proved as REJECT.
+            # An order cancelled before it touches the book changes nothing: no step.
             # (Not on a signed venue: its acceptance raised the account's replay mark, so it
             # is PLACE + END, which writes that.)
-            self._step(StepKind.REJECT, cmd, None, None, opens=False)
+            self._reject(cmd)
             return
         self._begin_regs()
         p = self._nonce(StepParams(AccountOp.OPEN_ORDER, cmd.account, own, cmd.price, cmd.qty), cmd)

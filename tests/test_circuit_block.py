@@ -50,6 +50,7 @@ from proofs.poseidon import hash2
 from proofs.state import PoseidonState, command_hash, order_leaf
 from proofs.verify import TEST_SIZE, BlockCircuit, verify_block
 from proofs.witness import (
+    FULL_KINDS,
     BlockParams,
     BlockProverState,
     BlockWitness,
@@ -64,10 +65,10 @@ CIRCUITS = ROOT / "tests" / "circuits"
 CACHE = ROOT / ".cache" / "circuits"
 MARKET = default_markets()[0]
 D, A = TEST_SIZE.order_depth, TEST_SIZE.account_depth
-PARAMS = BlockParams(TEST_SIZE.n, TEST_SIZE.s, D, A, MARKET)
+PARAMS = BlockParams(TEST_SIZE.n, TEST_SIZE.s, D, A, MARKET, ratio=TEST_SIZE.ratio)
 #: only to move the state past a block that needs more than S steps (not proved)
-WIDE = BlockParams(TEST_SIZE.n, 64, D, A, MARKET)
-EXPECTED = {"block_step4x4": 8548, "block_4x12": 117107}
+WIDE = BlockParams(TEST_SIZE.n, 64, D, A, MARKET, ratio=TEST_SIZE.ratio)
+EXPECTED = {"block_step4x4": 8544, "block_step4x4o": 3095, "block_4x18": 119691}
 
 
 # --- building blocks ---------------------------------------------------------------------------
@@ -232,7 +233,8 @@ def test_scenario_schedule(scenario: Chain) -> None:
 
 def test_workload_blocks_build_and_match_the_commitment(workload: Chain) -> None:
     kinds = {k for w in workload.witnesses for k in _kinds(w)}
-    assert {"REST_BEGIN+PUT", "CANCEL_UNLINK+CANCEL_CLEAR", "CANCEL_HEAD", "REJECT"} <= kinds
+    # a rejected command takes no step: its pattern is empty
+    assert {"REST_BEGIN+PUT", "CANCEL_DETACH+CANCEL_RELINK", "CANCEL_HEAD", ""} <= kinds
     assert any(k.startswith("PLACE+FILL") for k in kinds)
     assert workload.state.root == workload.com.root
     for b, w in zip(workload.blocks, workload.witnesses, strict=True):
@@ -263,7 +265,8 @@ def test_replace_and_stp_modes_are_supported() -> None:
         public_signals(msgspec.structs.replace(c.blocks[-1].header, markets=()))
     c, o = _with_resting_order()  # a rejected replace is only chained: supported
     w = c.block([ReplaceOrder(*c.n(), 0, MARKET.market_id, o.seq + 99, 99_001, 1)])
-    assert _kinds(w) == ["REJECT"]
+    assert _kinds(w) == [""] and w.steps_per_command == (0,)
+    assert w.inputs["accepted"] == [0] * TEST_SIZE.n and w.inputs["active"][0] == 1
 
 
 def test_block_witness_is_pure(scenario: Chain) -> None:
@@ -280,9 +283,9 @@ def test_block_witness_is_pure(scenario: Chain) -> None:
 
 
 def test_constraint_counts(compiled: CompiledCircuit) -> None:
-    assert compiled.constraints == EXPECTED["block_4x12"]
-    step = compile_circuit(CIRCUITS / "block_step4x4_test.circom", cache_dir=CACHE)
-    assert step.constraints == EXPECTED["block_step4x4"]
+    assert compiled.constraints == EXPECTED["block_4x18"]
+    assert _step_circuit().constraints == EXPECTED["block_step4x4"]
+    assert _step_circuit(full=False).constraints == EXPECTED["block_step4x4o"]
 
 
 def test_real_blocks_prove_and_verify(
@@ -297,12 +300,12 @@ def test_real_blocks_prove_and_verify(
     # self-trade (STP read), withdrawal, mass cancel
     proof = block_circuit.prove(scenario.witnesses[3])
     assert verify_block(scenario.blocks[3].header, proof, vk)
-    # a workload block with LINK+PUT and UNLINK+CLEAR
+    # a workload block with LINK+PUT and DETACH+RELINK
     i = next(
         i
         for i, w in enumerate(workload.witnesses)
         if len(w.steps) == TEST_SIZE.s
-        and {"REST_BEGIN+PUT", "CANCEL_UNLINK+CANCEL_CLEAR"} <= set(_kinds(w))
+        and {"REST_BEGIN+PUT", "CANCEL_DETACH+CANCEL_RELINK"} <= set(_kinds(w))
     )
     proof = block_circuit.prove(workload.witnesses[i])
     assert verify_block(workload.blocks[i].header, proof, vk)
@@ -417,6 +420,35 @@ def test_fill_at_a_wrong_price_fails(scenario: Chain, compiled: CompiledCircuit)
 
 
 @pytest.mark.slow
+def test_acceptance_flags_cannot_be_forged(
+    scenario: Chain, workload: Chain, compiled: CompiledCircuit
+) -> None:
+    # an executed command marked rejected: its beginning step finds no accepted command of
+    # its rank
+    w = scenario.witnesses[1]
+    inputs = copy.deepcopy(w.inputs)
+    inputs["accepted"][3] = 0  # type: ignore[index]
+    with pytest.raises(UnsatisfiedWitnessError):
+        compiled.prove(inputs, w.public_signals)
+    # a rejected command marked accepted without steps: more accepted commands than begun
+    w = next(
+        w for w in workload.witnesses
+        if len(w.steps) == TEST_SIZE.s and 0 in w.steps_per_command
+    )  # fmt: skip
+    inputs = copy.deepcopy(w.inputs)
+    inputs["accepted"][w.steps_per_command.index(0)] = 1  # type: ignore[index]
+    with pytest.raises(UnsatisfiedWitnessError):
+        compiled.prove(inputs, w.public_signals)
+    # an account write on an order-only step: a full step's REST_BEGIN on the order-only
+    # BlockStep, claiming the account root unchanged
+    w = scenario.witnesses[1]
+    i = next(i for i, s in enumerate(w.steps) if s.kind == StepKind.REST_BEGIN)
+    forged, public = _forged_step(w, i, {}, regs_out={0: w.steps[i].regs_in[0]})
+    with pytest.raises(UnsatisfiedWitnessError):
+        _step_circuit(full=False).prove(forged, public)
+
+
+@pytest.mark.slow
 def test_reordered_or_dropped_commands_fail(scenario: Chain, compiled: CompiledCircuit) -> None:
     w = scenario.witnesses[1]  # ADD, DEPOSIT, REST_BEGIN, REST_BEGIN+PUT
     inputs = copy.deepcopy(w.inputs)
@@ -444,17 +476,24 @@ def test_solidity_export(
 def test_every_step_kind_proves_alone(
     scenario: Chain, workload: Chain, replaces: Chain, stp_modes: Chain
 ) -> None:
-    """Each kind once on ``BlockStep(4, 4)`` with its registers public (where a witness bug
-    shows which step and kind it is in, unlike the whole block)."""
-    step = compile_circuit(CIRCUITS / "block_step4x4_test.circom", cache_dir=CACHE)
-    seen: set[StepKind] = set()
+    """Each kind once on ``BlockStep(4, 4)`` at a full and at an order-only position, with its
+    registers public (where a witness bug shows which step and kind it is in, unlike the
+    whole block)."""
+    circuits = (_step_circuit(full=False), _step_circuit())  # by position: order-only, full
+    seen: set[tuple[StepKind, int]] = set()
     chains = (scenario, workload, replaces, stp_modes)
     for w in [w for c in chains for w in c.witnesses]:
         for i, s in enumerate(w.steps):
-            if s.kind not in seen:
-                seen.add(s.kind)
-                step.prove(*w.step_inputs(i))
-    assert seen >= set(StepKind) - {StepKind.MC_UNLINK, StepKind.MC_CLEAR}
+            full = int(i % PARAMS.ratio == 0)
+            if (s.kind, full) not in seen:
+                seen.add((s.kind, full))
+                circuits[full].prove(*w.step_inputs(i))
+    kinds = {k for k, _ in seen}
+    assert kinds >= set(StepKind) - {StepKind.MC_DETACH, StepKind.MC_RELINK}
+    # order-only positions took only kinds without an account write, and some of each
+    order_only = {k for k, full in seen if not full}
+    assert not order_only & FULL_KINDS
+    assert {StepKind.PUT, StepKind.CANCEL_RELINK, StepKind.SKIP, StepKind.NOP} <= order_only
 
 
 # --- ReplaceOrder and self-trade prevention (RP_* and STP_* kinds) ------------------------------
@@ -517,9 +556,9 @@ def stp_modes() -> Chain:
 def test_replace_and_stp_schedules(replaces: Chain, stp_modes: Chain) -> None:
     assert _kinds(replaces.witnesses[-1]) == [
         "RP_KEEP",
-        "RP_UNLINK+RP_CLEAR+RP_REST",
+        "RP_DETACH+RP_RELINK+RP_REST",
         "RP_HEAD+RP_PLACE+FILL+REST",
-        "RP_UNLINK+RP_CLEAR+RP_REST+PUT",
+        "RP_DETACH+RP_RELINK+RP_REST+PUT",
     ]
     w = stp_modes.witnesses[-1]
     assert _kinds(w) == [
@@ -544,8 +583,10 @@ def test_replace_and_stp_blocks_prove_and_verify(
         assert not verify_block(c.blocks[-2].header, proof, vk)
 
 
-def _step_circuit() -> CompiledCircuit:
-    return compile_circuit(CIRCUITS / "block_step4x4_test.circom", cache_dir=CACHE)
+def _step_circuit(full: bool = True) -> CompiledCircuit:
+    """``BlockStep(4, 4, 0, 1)``, or the order-only ``BlockStep(4, 4, 0, 0)``."""
+    name = "block_step4x4" if full else "block_step4x4o"
+    return compile_circuit(CIRCUITS / f"{name}_test.circom", cache_dir=CACHE)
 
 
 def _forged_step(
@@ -570,7 +611,7 @@ def _forged_step(
     cfg = ctx["cfg"]
     assert isinstance(cfg, list)
     begins = int(st.kind in BEGINS)
-    public = [*r_out, begins, *cfg, ctx["mark"], ctx["firstSeq"], *r_in]
+    public = [*r_out, begins, *cfg, ctx["mark"], *r_in]
     return forged, [int(v) for v in public]  # type: ignore[call-overload]
 
 
@@ -582,13 +623,13 @@ def _only(w: BlockWitness, kind: StepKind, **match: object) -> int:
     )
 
 
-BR_CMD, BR_REMAINING, BR_TAKER, BR_MATCHES = 18, 25, 26, 39
+BR_CMD, BR_REMAINING, BR_TAKER, BR_MATCHES = 18, 26, 27, 40
 BR_ASK_TREE = 5
 CV_ACCOUNT, CV_PRICE = 0, 2
 BEGINS = {
-    StepKind.REJECT, StepKind.PLACE, StepKind.REST_BEGIN, StepKind.CANCEL_HEAD,
-    StepKind.CANCEL_UNLINK, StepKind.ADD, StepKind.DEPOSIT, StepKind.WITHDRAW,
-    StepKind.MC_BEGIN, StepKind.RP_KEEP, StepKind.RP_HEAD, StepKind.RP_UNLINK,
+    StepKind.PLACE, StepKind.REST_BEGIN, StepKind.CANCEL_HEAD,
+    StepKind.CANCEL_DETACH, StepKind.ADD, StepKind.DEPOSIT, StepKind.WITHDRAW,
+    StepKind.MC_BEGIN, StepKind.RP_KEEP, StepKind.RP_HEAD, StepKind.RP_DETACH,
 }  # fmt: skip
 
 
@@ -662,7 +703,7 @@ def _full_workload(seed: int, commands: int) -> Chain:
 def test_full_workload_witnesses_build() -> None:
     c = _full_workload(11, 300)
     kinds = {k for w in c.witnesses for ks in w.command_kinds for k in ks}
-    assert {"RP_HEAD", "RP_UNLINK", "RP_REST"} <= kinds
+    assert {"RP_HEAD", "RP_DETACH", "RP_REST"} <= kinds
     assert c.state.root == c.com.root
 
 
@@ -671,7 +712,7 @@ def test_full_workload_witnesses_build() -> None:
 def test_full_workload_2000_commands_build(seed: int) -> None:
     c = _full_workload(seed, 2000)
     kinds = {k for w in c.witnesses for ks in w.command_kinds for k in ks}
-    assert {"RP_KEEP", "RP_HEAD", "RP_UNLINK", "RP_CLEAR", "RP_REST"} <= kinds
+    assert {"RP_KEEP", "RP_HEAD", "RP_DETACH", "RP_RELINK", "RP_REST"} <= kinds
     assert seed != 7 or "RP_PLACE" in kinds  # a moved replace that trades (rare at 8 accounts)
     assert {"STP_MAKER", "STP_BOTH", "STP_DEC"} <= kinds
     assert c.state.root == c.com.root
@@ -689,9 +730,9 @@ def test_match_limit_end_proves_and_is_the_only_way_to_stop_a_crossing_taker() -
     blk = c.builder.seal()
     w = c.state.copy().advance(blk, params)
     assert ["+".join(k) for k in w.command_kinds] == ["PLACE+FILL+FILL+END"]
-    step = _step_circuit()
-    for i in range(len(w.steps)):
-        step.prove(*w.step_inputs(i))  # every step of the honest block, the END included
+    step, order_only = _step_circuit(), _step_circuit(full=False)
+    for i in range(len(w.steps)):  # every step of the honest block, the END included
+        (order_only if i % params.ratio else step).prove(*w.step_inputs(i))
     end = _only(w, StepKind.END)
     assert w.steps[end].regs_in[BR_MATCHES] == 2
     # the same END without the limit (cfg[8] = 65535): a crossing remainder may not stop

@@ -43,7 +43,7 @@ D = 8
 S = 12
 
 # Total constraints (groth16py 0.2.0 compiler, = circom --O2); proofs/circuits/README.md.
-EXPECTED = {"book_step8": 3993, "book_step12": 5207, "book_step14": 5814, "book_steps8x12": 48013}
+EXPECTED = {"book_step8": 3988, "book_step12": 5202, "book_step14": 5809, "book_steps8x12": 47955}
 
 
 def _compile(name: str) -> CompiledCircuit:
@@ -130,7 +130,7 @@ def _claimed(inp: dict[str, object]) -> list[int]:
     link = list(inp["link"])  # type: ignore[call-overload]
     q, index = int(inp["q"]), int(inp["index"])  # type: ignore[call-overload]
     gone = op == StepOp.FILL_HEAD and new[1] == 0
-    new_empty = op in (StepOp.REMOVE_HEAD, StepOp.CLEAR) or gone
+    new_empty = op in (StepOp.REMOVE_HEAD, StepOp.DETACH) or gone
     new_leaf = 0 if new_empty else _leaf(new)
     old_root = int(inp["oldRoot"])  # type: ignore[call-overload]
     siblings = list(inp["siblings"])  # type: ignore[call-overload]
@@ -145,8 +145,8 @@ def _claimed(inp: dict[str, object]) -> list[int]:
     pend_after = [0] * 7
     if op == StepOp.LINK:
         pend_after = [1, *link, *nxt]
-    elif op == StepOp.UNLINK:
-        pend_after = [2, *nxt, *link]
+    elif op == StepOp.DETACH:
+        pend_after = [2, index + 1, old[0], old[2], *nxt]
     fh = op == StepOp.FILL_HEAD
     fill = [old[0], q, old[3], old[5], new[1]] if fh else [0] * 5
     return [root, *head_after, *pend_after, *fill, old_root, *head, *pend, int(inp["isBid"])]  # type: ignore[call-overload]
@@ -302,29 +302,23 @@ def test_fill_fields_inconsistent_fail(step8: CompiledCircuit, trace: Trace, tam
 
 def test_remove_with_wrong_predecessor_fails(step8: CompiledCircuit, trace: Trace) -> None:
     side, op = _find(trace, lambda s, o: o.kind == OpKind.REMOVE_AFTER and _len(s) >= 4)
-    order = list(side.walk())
-    wrong = next(s for s in order if s != op.pred and side.orders[s][1][0] != op.slot + 1
+    wrong = next(s for s in side.walk() if s != op.pred and side.orders[s][1][0] != op.slot + 1
                  and side.orders[s][1][0] != 0)
-    unlink = side.copy().apply(op)[0]
-    # (a) UNLINK at the wrong predecessor, claiming its next is the removed order: leaf forged.
-    inp = unlink.inputs()
-    w, wnext = side.orders[wrong]
-    forged = list(order_record(w, wnext))
-    forged[4], forged[8], forged[9] = unlink.pend_after[1]
-    new = list(order_record(w, unlink.link))
-    inp.update(index=wrong, siblings=side.tree.path(wrong), oldOrder=forged, newOrder=new)
-    _must_fail(step8, inp)
-    # (b) a genuine UNLINK at the wrong predecessor, then CLEAR of the order meant: the CLEAR
-    # finds a different pending successor.
-    cheat = side.copy()
-    cheat.step(StepOp.UNLINK, wrong, link=side.orders[op.slot][1])
     honest = side.copy()
-    honest.step(StepOp.UNLINK, op.pred, link=side.orders[op.slot][1])
-    clear = honest.step(StepOp.CLEAR, op.slot)
-    inp = clear.inputs()
-    inp.update(oldRoot=cheat.tree.root, pend=[cheat.pending[0], *cheat.pending[1],
-                                             *cheat.pending[2]],
-               siblings=cheat.tree.path(op.slot))
+    detach, relink = honest.apply(op)
+    after_detach = side.copy()
+    after_detach.step(StepOp.DETACH, op.slot)
+    w, wnext = side.orders[wrong]
+    path = after_detach.tree.path(wrong)
+    # (a) RELINK at the wrong predecessor with its leaf forged to point at the detached order
+    forged = list(order_record(w, wnext))
+    forged[4], forged[8], forged[9] = detach.pend_after[1]
+    inp = relink.inputs()
+    inp.update(index=wrong, siblings=path, oldOrder=forged,
+               newOrder=list(order_record(w, detach.pend_after[2])))
+    _must_fail(step8, inp)
+    # (b) its genuine leaf, whose next is another order: the pending X differs
+    inp.update(oldOrder=list(order_record(w, wnext)))
     _must_fail(step8, inp)
 
 
@@ -368,9 +362,9 @@ def test_dropped_step_breaks_the_chain(steps8x12: CompiledCircuit, trace: Trace)
     side = trace[longest][0].copy()
     steps = [st for op in trace[longest][1] for st in side.apply(op)]
     win = windows(steps, S)[0]
-    # Drop a whole operation (both halves of a LINK/PUT or UNLINK/CLEAR pair), so the pending
+    # Drop a whole operation (both halves of a LINK/PUT or DETACH/RELINK pair), so the pending
     # register stays consistent and only the roots fail to chain.
-    drop = 1 if win[0].op in (StepOp.LINK, StepOp.UNLINK) else 0
+    drop = 1 if win[0].op in (StepOp.LINK, StepOp.DETACH) else 0
     assert win[-1].pend_after == NO_PENDING and len(win) > drop + 1
     _, public = steps_inputs(win, S, D)  # the cheater claims the honest end state
     inp, _ = steps_inputs(win[drop + 1 :], S, D)

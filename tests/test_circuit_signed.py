@@ -55,12 +55,12 @@ CACHE = ROOT / ".cache" / "circuits"
 MARKET = default_markets()[0]
 SIZE = TEST_SIZE_SIGNED
 D, A = SIZE.order_depth, SIZE.account_depth
-PARAMS = BlockParams(SIZE.n, SIZE.s, D, A, MARKET, signed=True)
+PARAMS = BlockParams(SIZE.n, SIZE.s, D, A, MARKET, signed=True, ratio=SIZE.ratio)
 KEYS = {a: bytes([a + 1]) * 32 for a in range(3)}
 SIGNED_BIT = 1 << 13  # CF_SIGNED of view[CV_FLAGS] (cmdslot.circom)
 CV_PKHASH, CV_FLAGS = 5, 6
 PUB = {a: private_to_public(k) for a, k in KEYS.items()}
-EXPECTED = {"cmd_slot0": 2010, "cmd_slot1": 6467, "cmd_link4": 33, "block_4x12_signed": 134983}
+EXPECTED = {"cmd_slot0": 2010, "cmd_slot1": 6467, "cmd_link4": 32, "block_4x18_signed": 137555}
 
 
 class SignedChain(Chain):
@@ -152,7 +152,7 @@ def test_mix_schedule_and_slots(mix: SignedChain) -> None:
     assert _kinds(mix.witnesses[1]) == ["REST_BEGIN", "REST_BEGIN+PUT", "REST_BEGIN", "WITHDRAW"]
     assert _kinds(mix.witnesses[2]) == [
         "PLACE+FILL+END",
-        "CANCEL_UNLINK+CANCEL_CLEAR",
+        "CANCEL_DETACH+CANCEL_RELINK",
         "RP_HEAD+RP_REST",
         "DEPOSIT",
     ]
@@ -212,13 +212,13 @@ def test_unsigned_types_and_rejections_need_no_signature() -> None:
         ]
     )
     w = c.state.advance(b, PARAMS)
-    assert _kinds(w) == ["CANCEL_HEAD", "DEPOSIT", "REJECT"]
+    assert _kinds(w) == ["CANCEL_HEAD", "DEPOSIT", ""]  # the rejected FOK takes no step
     assert w.inputs["sigOn"] == [0, 0, 0, 0]
 
 
 def test_an_accepted_ioc_that_trades_nothing_raises_the_nonce() -> None:
     # On a signed venue the engine accepts the IOC (raising the account's replay mark) and
-    # cancels it at once: no book change, but an account change, so PLACE + END (not REJECT),
+    # cancels it at once: no book change, but an account change, so PLACE + END (not stepless),
     # and its signature is needed like any accepted signed command.
     c = SignedChain()
     c.block([c.add(0), Deposit(*c.n(), 0, 10**12)])
@@ -233,7 +233,7 @@ def test_an_accepted_ioc_that_trades_nothing_raises_the_nonce() -> None:
 
 
 def test_a_replayed_signed_intent_is_refused() -> None:
-    # The honest engine rejects the second copy of a signed Place (STALE_NONCE): REJECT, no
+    # The honest engine rejects the second copy of a signed Place (STALE_NONCE): no step, no
     # state change. An operator whose engine accepts it anyway cannot build a witness: the
     # account's replay mark already holds that client id.
     c = SignedChain()
@@ -244,7 +244,7 @@ def test_a_replayed_signed_intent_is_refused() -> None:
     seq, ts = c.n()
     again = msgspec.structs.replace(first, seq=seq, ts=ts)  # same intent, same signature
     w = c.block([again])
-    assert _kinds(w) == ["REJECT"] and c.state.root == c.com.root
+    assert _kinds(w) == [""] and c.state.root == c.com.root
     cheat = SignedChain()  # the same blocks, then the replay mark switched off: accepted
     for b in c.blocks[:3]:
         for cmd in b.commands:
@@ -324,29 +324,33 @@ def test_unsigned_slot_needs_no_signature(mix: SignedChain) -> None:
     slot.prove({**inputs, "sig": [0, 0, 0]}, public)
 
 
-def test_link_selects_the_indexed_slot() -> None:
+def test_link_selects_the_accepted_command_of_that_rank() -> None:
     link = _compile("cmd_link4")
-    slots = [[10 * i + f for f in range(7)] for i in range(4)]
+    # fields: rank among accepted commands, accepted flag, then the view; slot 1 is rejected
+    accepted = [1, 0, 1, 1]
+    ranks = [sum(accepted[:i]) for i in range(4)]
+    slots = [[ranks[i], accepted[i], *(10 * i + f for f in range(5))] for i in range(4)]
 
-    def inputs(index: int, begin: int, val: list[int]) -> dict[str, object]:
-        return {"index": index, "begin": begin, "val": val, "slots": slots}
+    def inputs(begin: int, val: list[int]) -> dict[str, object]:
+        return {"begin": begin, "val": val, "slots": slots}
 
-    link.prove(inputs(2, 1, slots[2]), [2, 1])
-    link.prove(inputs(3, 0, [0] * 7), [3, 0])  # not a beginning step: nothing checked
+    link.prove(inputs(1, slots[2]), [1])  # the command of rank 1 is slot 2
+    link.prove(inputs(0, [0] * 7), [0])  # not a beginning step: nothing checked
     for bad in (
-        inputs(2, 1, [*slots[2][:6], slots[2][6] + 1]),  # one field differs
-        inputs(2, 1, slots[1]),  # another slot's fields
-        inputs(4, 1, slots[3]),  # no slot 4
+        [*slots[2][:6], slots[2][6] + 1],  # one field differs
+        [1, 1, *slots[3][2:]],  # another slot's fields under rank 1
+        [1, 1, *slots[1][2:]],  # the rejected slot (its rank is 1 too; Block passes val[1] = 1)
+        [3, 1, *slots[3][2:]],  # no command of rank 3
     ):
         with pytest.raises(UnsatisfiedWitnessError):
-            link.prove(bad, [bad["index"], 1])  # type: ignore[list-item]
+            link.prove(inputs(1, bad), [1])
 
 
 # --- signed blocks ------------------------------------------------------------------------------
 
 
 def test_signed_block_constraints(compiled: CompiledCircuit) -> None:
-    assert compiled.constraints == EXPECTED["block_4x12_signed"]
+    assert compiled.constraints == EXPECTED["block_4x18_signed"]
 
 
 def test_signed_mix_proves_and_verifies(

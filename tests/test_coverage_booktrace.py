@@ -167,7 +167,7 @@ def test_every_operation_on_a_small_side() -> None:
     side._check()
     assert [s.op for s in steps] == [
         StepOp.LINK, StepOp.PUT, StepOp.INSERT_HEAD, StepOp.FILL_HEAD, StepOp.FILL_HEAD,
-        StepOp.REDUCE, StepOp.UNLINK, StepOp.CLEAR, StepOp.REMOVE_HEAD, StepOp.NOP,
+        StepOp.REDUCE, StepOp.DETACH, StepOp.RELINK, StepOp.REMOVE_HEAD, StepOp.NOP,
     ]
     assert list(side.walk()) == [0, 2, 1]
     assert side.orders[2][0].qty == 1 and side.orders[2][0].cl_ord_id == 555
@@ -234,9 +234,9 @@ def test_half_operations_must_pair() -> None:
     with pytest.raises(BookTraceError):
         side.step(StepOp.PUT, order=_order(20, 102))  # no LINK pending
     with pytest.raises(BookTraceError):
-        side.step(StepOp.CLEAR)  # no UNLINK pending
+        side.step(StepOp.RELINK, 4)  # no DETACH pending
     side.step(StepOp.LINK, 2, link=(6, 102, 20))
-    for op in (StepOp.NOP, StepOp.LINK, StepOp.FILL_HEAD, StepOp.CLEAR):
+    for op in (StepOp.NOP, StepOp.LINK, StepOp.FILL_HEAD, StepOp.RELINK, StepOp.DETACH):
         with pytest.raises(BookTraceError):
             side.step(op, 2, link=(6, 102, 21))
     with pytest.raises(BookTraceError):
@@ -245,17 +245,30 @@ def test_half_operations_must_pair() -> None:
         side.step(StepOp.PUT, 6, order=_order(20, 102))  # not X's slot
     side.step(StepOp.PUT, order=_order(20, 102))
     side._check()
-    side.step(StepOp.UNLINK, 2, link=(2, 105, 11))
+    # remove slot 5 (after slot 2): DETACH empties it, then RELINK points 2 past it
+    st = side.step(StepOp.DETACH, 5)
+    assert st.pend_after == (2, (6, 102, 20), (2, 105, 11)) and 5 not in side.orders
     with pytest.raises(BookTraceError):
         side.step(StepOp.INSERT_HEAD, 7, order=_order(30, 1))
-    side.step(StepOp.CLEAR)
+    with pytest.raises(BookTraceError):
+        side.step(StepOp.DETACH, 1)  # one removal at a time
+    side.step(StepOp.RELINK, 2)
     side._check()
-    # an UNLINK whose claimed new successor is not the removed order's next: CLEAR refuses
-    side.step(StepOp.UNLINK, 0, link=NO_LINK)
+    # a RELINK at a leaf whose next is not the detached order is refused
+    side.step(StepOp.DETACH, 2)
+    for wrong in (4, 1):
+        with pytest.raises(BookTraceError):
+            side.step(StepOp.RELINK, wrong)
     with pytest.raises(BookTraceError):
-        side.step(StepOp.CLEAR)
-    with pytest.raises(BookTraceError):
-        side.step(StepOp.UNLINK, 1, link=NO_LINK)  # the last order has no successor
+        side.step(StepOp.DETACH, 3)  # an empty slot (and one removal at a time)
+    side.step(StepOp.RELINK, 0)
+    side._check()
+    assert list(side.walk()) == [4, 0, 1]
+    # the head has no predecessor: after DETACH of the head no RELINK exists
+    side.step(StepOp.DETACH, 4)
+    for slot in (0, 1):
+        with pytest.raises(BookTraceError):
+            side.step(StepOp.RELINK, slot)
 
 
 def test_dropped_step_breaks_the_chain() -> None:

@@ -179,7 +179,8 @@ def test_step_bound_queries_match_at_the_edges() -> None:
     ]  # fmt: skip
     for cmd in cmds:
         for m in (None, 0):
-            b.call(lambda e, c=cmd, m=m: command_steps_before(c, e, m))
+            for r in (1, 2):
+                b.call(lambda e, c=cmd, m=m, r=r: command_steps_before(c, e, m, ratio=r))
     assert b.call(lambda e: e.drain_touched())[0] == "ok"
 
 

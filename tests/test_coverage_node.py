@@ -85,7 +85,10 @@ def test_match_limit_and_step_budget_replay_from_genesis_and_snapshots(tmp_path:
     blocks = [dec.decode(p) for _, p in node.blocks.iter_from(1)]
     node.close()
     limited = [
-        e for b in blocks for e in b.events if getattr(e, "reason", None) == 5  # MATCH_LIMIT
+        e
+        for b in blocks
+        for e in b.events
+        if getattr(e, "reason", None) == 5  # MATCH_LIMIT
     ]
     assert limited
     # cut by steps too: some blocks close before 16 commands, and none passes the budget
@@ -100,11 +103,13 @@ def test_match_limit_and_step_budget_replay_from_genesis_and_snapshots(tmp_path:
     again.close()
 
 
-def bounded(w: Workload, reserve: int = 0) -> Genesis:
-    """Both limits and a step budget: the builder cuts by the pre-execution step bound."""
+def bounded(w: Workload, reserve: int = 0, layout: int = 1) -> Genesis:
+    """Both limits and a budget of 24 positions in layout ``layout``: the builder cuts by the
+    pre-execution step bound."""
     return msgspec.structs.replace(
-        genesis(w), max_matches=3, max_open_orders=4, block_steps=24, step_reserve=reserve
-    )
+        genesis(w), max_matches=3, max_open_orders=4, block_steps=24, step_reserve=reserve,
+        block_layout=layout,
+    )  # fmt: skip
 
 
 def _stored(data: Path) -> list[Block]:
@@ -114,14 +119,19 @@ def _stored(data: Path) -> list[Block]:
         return [dec.decode(p) for _, p in store.iter_from(1)]
 
 
-def test_step_bound_blocks_fit_fill_up_and_replay(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("layout", "worst", "filled"), [(1, 10, (21, 5)), (2, 12, (20, 4))], ids=["R1", "R2"]
+)
+def test_step_bound_blocks_fit_fill_up_and_replay(
+    tmp_path: Path, layout: int, worst: int, filled: tuple[int, int]
+) -> None:
     w = Workload(9, accounts=30, target_resting=300)
-    g = bounded(w)
-    assert g.uses_step_bound and g.worst_command_steps == 10
+    g = bounded(w, layout=layout)
+    assert g.uses_step_bound and g.worst_command_steps == worst
     runs = {}
     for reserve in (0, g.worst_command_steps):
         data = tmp_path / f"reserve{reserve}"
-        node = VenueNode(data, bounded(w, reserve), engine="reference", fsync=False,
+        node = VenueNode(data, bounded(w, reserve, layout), engine="reference", fsync=False,
                          snapshot_every=10, clock=Clock())  # fmt: skip
         feed(node, w, 1_200)
         node.seal()
@@ -133,26 +143,33 @@ def test_step_bound_blocks_fit_fill_up_and_replay(tmp_path: Path) -> None:
     assert sum(len(b.commands) for b in blocks) == sum(len(b.commands) for b in reserved)
     used = {}
     for name, chain in (("bound", blocks), ("reserve", reserved)):
-        steps = [sum(command_steps(c, ev) for c, ev in b.command_events()) for b in chain]
+        steps = [sum(command_steps(c, ev, layout) for c, ev in b.command_events()) for b in chain]
         assert max(steps) <= 24  # by construction, not by luck
-        used[name] = statistics.fmean(steps)
-    # the blocks fill up (22.8 of 24 steps against 15.4 with this seed). Block counts are not
-    # compared: the cut points move the settlement marks, so the two runs trade differently
-    assert used["bound"] > 21 and used["bound"] > used["reserve"] + 5, used
+        # blocks the budget closed (not the 16-command cap, which the many rejections of
+        # this workload, free in the proof, often reach first; not the final seal)
+        cut = [n for b, n in zip(chain[:-1], steps, strict=False) if len(b.commands) < 16]
+        used[name] = statistics.fmean(cut)
+    # the blocks fill up (22.9 of 24 positions against 15.6 with this seed, 21.5 against
+    # 15.9 in layout 2). Block counts are not compared: the cut points move the settlement
+    # marks, so the two runs trade differently
+    least, margin = filled
+    assert used["bound"] > least and used["bound"] > used["reserve"] + margin, used
     assert_replays(data, height, root)
     again = VenueNode(data, engine="auto", fsync=False)
     assert (again.height, again.commitment.root) == (height, root)
     again.close()
 
 
-def test_step_bound_cuts_survive_a_restart(tmp_path: Path) -> None:
+# ``split``: where the node stops, a point where a block is open in that layout
+@pytest.mark.parametrize(("layout", "split"), [(1, 350), (2, 357)], ids=["R1", "R2"])
+def test_step_bound_cuts_survive_a_restart(tmp_path: Path, layout: int, split: int) -> None:
     # commands journalled but in no block when the node stops are re-executed on restart:
     # the bound is read from the state they rebuild, so the cuts are those of a node that
     # never stopped
     w = Workload(10, accounts=20, target_resting=150)
     cmds = w.genesis() + list(w.commands(700))
-    straight = VenueNode(tmp_path / "straight", bounded(w), engine="reference", fsync=False,
-                         clock=Clock())  # fmt: skip
+    straight = VenueNode(tmp_path / "straight", bounded(w, layout=layout), engine="reference",
+                         fsync=False, clock=Clock())  # fmt: skip
     for i in range(0, len(cmds), 7):
         straight.submit(cmds[i : i + 7])
     straight.seal()
@@ -160,8 +177,8 @@ def test_step_bound_cuts_survive_a_restart(tmp_path: Path) -> None:
     expected = [encode(b) for b in _stored(tmp_path / "straight")]
     clock = Clock()
     data = tmp_path / "stopped"
-    for first, part in ((True, cmds[:350]), (False, cmds[350:])):
-        node = VenueNode(data, bounded(w), engine="auto", fsync=False, clock=clock)
+    for first, part in ((True, cmds[:split]), (False, cmds[split:])):
+        node = VenueNode(data, bounded(w, layout=layout), engine="auto", fsync=False, clock=clock)
         assert first or node.recovered_commands
         for i in range(0, len(part), 7):
             node.submit(part[i : i + 7])
@@ -171,6 +188,19 @@ def test_step_bound_cuts_survive_a_restart(tmp_path: Path) -> None:
             node.seal()
         node.close()
     assert [encode(b) for b in _stored(data)] == expected
+
+
+def test_genesis_files_from_before_the_layout_load_as_uniform(tmp_path: Path) -> None:
+    w = Workload(1)
+    g = genesis(w)
+    fields = msgspec.msgpack.decode(msgspec.msgpack.encode(g))
+    del fields["block_layout"]  # a genesis.msgpack written before the field existed
+    (tmp_path / "genesis.msgpack").write_bytes(msgspec.msgpack.encode(fields))
+    node = VenueNode(tmp_path, g, fsync=False)
+    assert node.genesis == g and node.genesis.block_layout == 1
+    node.close()
+    with pytest.raises(NodeError):
+        VenueNode(tmp_path, msgspec.structs.replace(g, block_layout=2), fsync=False)
 
 
 def test_pending_commands_survive_restart(tmp_path: Path) -> None:

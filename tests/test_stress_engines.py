@@ -510,9 +510,11 @@ def test_the_step_bound_cuts_identical_blocks_in_both_engines(seed: int) -> None
     assert [encode(b) for b in ref] == [encode(b) for b in fast]
     steps = [sum(command_steps(c, ev) for c, ev in b.command_events()) for b in ref]
     assert max(steps) <= budget
-    # cut by steps, not only by count: some blocks close early, and most fill up
-    assert min(len(b.commands) for b in ref[:-1]) < 16
-    assert sum(s > budget - 4 for s in steps) > len(steps) // 2
+    # cut by steps, not only by count: some blocks close early, and most of those fill up
+    # (rejected commands take no step, so many blocks reach the 16-command cap first)
+    by_steps = [s for b, s in zip(ref[:-1], steps, strict=False) if len(b.commands) < 16]
+    assert by_steps
+    assert sum(s > budget - 4 for s in by_steps) > len(by_steps) // 2
 
 
 def bench(n: int, seed: int) -> dict[str, float]:

@@ -156,18 +156,19 @@ async def _trade(
     return res
 
 
-#: A venue sized like the test block circuit (``proofs.verify.TEST_SIZE``: 4 commands and 12
-#: steps per block, 16 accounts, 16 order slots per side) whose every block fits it by
-#: construction: a taker touches at most 3 makers, an account rests at most 3 orders, so no
-#: command takes more than 8 <= 12 steps (``proofs.steps.worst_command_steps``), and the node
-#: bounds each command's steps before it runs (``Genesis.uses_step_bound``), closing a block
-#: first when the command might not fit; no reserve is kept, so blocks fill (3.98 commands per
-#: 4-command block on the standard mix against 2.85 with the old reserve of 8,
-#: ``tests/test_coverage_steps.py``). Signed: orders carry the traders' signatures and the
-#: blocks are proved with ``proofs.verify.TEST_SIZE_SIGNED``.
+#: A venue sized like the test block circuit (``proofs.verify.TEST_SIZE``: 4 commands and 18
+#: positions of layout R = 2 per block, 16 accounts, 16 order slots per side) whose every
+#: block fits it by construction: a taker touches at most 3 makers, an account rests at most
+#: 3 orders, so no command takes more than 12 <= 18 positions (a replace that trades 3 times;
+#: ``proofs.steps.worst_command_steps``), and the node bounds each command's positions before
+#: it runs (``Genesis.uses_step_bound``), closing a block first when the command might not
+#: fit; no reserve is kept, so blocks fill (3.98 commands per 4-command block on the standard
+#: mix against 3.02 with a reserve of 12, ``tests/test_coverage_steps.py``). Signed: orders
+#: carry the traders' signatures and the blocks are proved with
+#: ``proofs.verify.TEST_SIZE_SIGNED``.
 PROVABLE_GENESIS = Genesis(
-    default_markets(1), account_depth=4, order_depth=4, block_commands=4, block_steps=12,
-    step_reserve=0, max_matches=3, max_open_orders=3, signed=True,
+    default_markets(1), account_depth=4, order_depth=4, block_commands=4, block_steps=18,
+    block_layout=2, step_reserve=0, max_matches=3, max_open_orders=3, signed=True,
 )  # fmt: skip
 
 

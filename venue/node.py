@@ -95,15 +95,16 @@ class InvalidCommand(ValueError):
 class Genesis(msgspec.Struct, frozen=True):
     """Parameters fixed for the life of a venue: changing any of them changes every root.
 
-    Blocks that must fit a block circuit of S steps: set ``block_steps`` = S and both
-    ``max_matches`` and ``max_open_orders`` (``uses_step_bound``). The builder then bounds
-    each command's steps before it executes (``proofs.steps.command_steps_before``) and
-    closes the block first when they might not fit, so every block fits by construction; the
-    check left here is that the largest command (``worst_command_steps``) fits an empty
-    block. ``step_reserve`` is then not needed, and kept for compatibility: 0 fills blocks
-    to S, while a reserve of at least ``worst_command_steps`` (which venues created before
-    the bound had to set) leaves the bound nothing to cut, so their cut points are kept.
-    Without both limits only ``step_reserve`` cuts by steps, with no guarantee.
+    Blocks that must fit a block circuit of S positions in layout R: set ``block_steps`` =
+    S, ``block_layout`` = R and both ``max_matches`` and ``max_open_orders``
+    (``uses_step_bound``). The builder then bounds each command's positions before it
+    executes (``proofs.steps.command_steps_before``) and closes the block first when they
+    might not fit, so every block fits by construction; the check left here is that the
+    largest command (``worst_command_steps``) fits an empty block. ``step_reserve`` is then
+    not needed, and kept for compatibility: 0 fills blocks to S, while a reserve of at least
+    ``worst_command_steps`` (which venues created before the bound had to set) leaves the
+    bound nothing to cut, so their cut points are kept. Without both limits only
+    ``step_reserve`` cuts by positions, with no guarantee.
     """
 
     markets: tuple[MarketConfig, ...]
@@ -111,13 +112,13 @@ class Genesis(msgspec.Struct, frozen=True):
     order_depth: int = 14
     block_commands: int = 64
     block_interval_ns: int = 1_000_000_000
-    #: > 0: blocks are also cut so that they fit a block circuit of this many steps
+    #: > 0: blocks are also cut so that they fit a block circuit of this many positions
     #: (``proofs.steps``, class docstring); ``step_reserve`` is the room kept after each
     #: command for the next one (not needed with the pre-execution bound, still honoured)
     block_steps: int = 0
     step_reserve: int = 0
     #: > 0: makers one taker command may touch (``ReferenceEngine(max_matches=)``), which
-    #: bounds a placement's steps in the block proof by 3 + max_matches
+    #: bounds a placement's steps in the block proof (3 + max_matches with R = 1)
     max_matches: int = 0
     #: > 0: resting orders one account may hold, which bounds a mass cancel's steps
     max_open_orders: int = 0
@@ -126,6 +127,10 @@ class Genesis(msgspec.Struct, frozen=True):
     #: the signed block circuit (``venue.proving.circuit_for``); their ``cl_ord_id`` is a
     #: rising per-account nonce (``engine_limits``: the engine's ``signed_nonces``)
     signed: bool = False
+    #: the block circuit's layout ratio R: every R-th position is a full step (order and
+    #: account slot), the others order-only (``proofs.steps.positions``); 1 is the uniform
+    #: layout, and what genesis files written before this field decode to
+    block_layout: int = 1
 
     def __post_init__(self) -> None:
         if not 1 <= self.account_depth <= 20 or not 1 <= self.order_depth <= 24:
@@ -134,6 +139,14 @@ class Genesis(msgspec.Struct, frozen=True):
             raise ValueError("a block may not hold more commands than a book side has slots")
         if self.block_steps < 0 or not 0 <= self.step_reserve <= self.block_steps:
             raise ValueError("need block_steps >= 0 and 0 <= step_reserve <= block_steps")
+        if self.block_layout < 1:
+            raise ValueError(f"block_layout {self.block_layout} < 1")
+        if self.block_steps % self.block_layout:
+            # the circuit's positions come in groups of R, each starting with a full step
+            raise ValueError(
+                f"block_steps {self.block_steps} is not a multiple of block_layout "
+                f"{self.block_layout}"
+            )
         if self.max_matches < 0 or self.max_open_orders < 0:
             raise ValueError("max_matches and max_open_orders must be >= 0 (0: no limit)")
         worst = self.worst_command_steps
@@ -141,8 +154,8 @@ class Genesis(msgspec.Struct, frozen=True):
             # the bound cuts before a command that might not fit, but a command still goes
             # into an empty block whatever its size: it must fit one
             raise ValueError(
-                f"block_steps {self.block_steps} < {worst}, the most steps one command can "
-                "take under these limits: such a command could never fit a block"
+                f"block_steps {self.block_steps} < {worst}, the most positions one command "
+                "can take under these limits: such a command could never fit a block"
             )
 
     @property
@@ -156,12 +169,13 @@ class Genesis(msgspec.Struct, frozen=True):
 
     @property
     def worst_command_steps(self) -> int | None:
-        """Most block-proof steps one command can take (``proofs.steps``), or None when the
-        limits leave it unbounded (``max_matches`` or ``max_open_orders`` is 0): then a
-        block cut by steps can still outgrow the budget on one very large command."""
+        """Most block-proof positions one command can take in the ``block_layout``
+        (``proofs.steps``), or None when the limits leave it unbounded (``max_matches`` or
+        ``max_open_orders`` is 0): then a block cut by steps can still outgrow the budget on
+        one very large command."""
         if not (self.max_matches and self.max_open_orders):
             return None
-        return worst_command_steps(self.max_matches, self.max_open_orders)
+        return worst_command_steps(self.max_matches, self.max_open_orders, self.block_layout)
 
 
 class _Snapshot(msgspec.Struct, frozen=True, array_like=True):
@@ -308,9 +322,10 @@ class VenueNode:
     def _builder(self, engine: object, commitment: PoseidonState, height: int, parent: int):
         g = self.genesis
         bound: Callable[[Command], int] | None = None
+        cost = functools.partial(command_steps, ratio=g.block_layout)
         if g.uses_step_bound:
             # asks this builder's own engine, whose max_matches caps a taker's matches
-            bound = functools.partial(command_steps_before, engine=engine)
+            bound = functools.partial(command_steps_before, engine=engine, ratio=g.block_layout)
         return BlockBuilder(
             engine,  # type: ignore[arg-type]
             commitment,
@@ -319,7 +334,7 @@ class VenueNode:
             height=height,
             parent_hash=parent,
             max_steps=g.block_steps,
-            step_cost=command_steps if g.block_steps else None,
+            step_cost=cost if g.block_steps else None,
             step_reserve=g.step_reserve,
             step_bound=bound,
         )

@@ -79,6 +79,12 @@ def circuit_for(genesis: Genesis, size: CircuitSize | None = None) -> BlockCircu
         )
     if genesis.block_steps > size.s:
         raise ValueError(f"blocks of {genesis.block_steps} steps exceed the circuit's {size.s}")
+    if genesis.block_steps and genesis.block_layout != size.ratio:
+        # blocks are cut by positions of the venue's layout; another layout's may not fit
+        raise ValueError(
+            f"the venue cuts blocks for layout {genesis.block_layout} but circuit {size.name} "
+            f"has layout {size.ratio}"
+        )
     if genesis.max_matches >= size.s:
         raise ValueError(f"a match limit of {genesis.max_matches} needs more than {size.s} steps")
     return BlockCircuit(

@@ -16,16 +16,23 @@ include "settle.circom";
 // the settlement and both state roots (proofs/circuits/BLOCK.md, "Measured: the v1 block
 // circuit"). Python witness builder and specification of the step schedule: proofs/witness.py.
 //
-// Every step is one BookStep(D) (one order-leaf write on the side isBid) + one AccountStepOps(A, 1)
-// (one account-leaf write) + the taker's ApplyFill, tied together by a one-hot step kind that the
-// witness chooses and these constraints pin down. The per-command work (hash and chain, seq and
-// ts, PlaceValid, the signer key and its signature) is done once per command in N command slots
-// (CmdSlot, cmdslot.circom); a beginning step reads its slot through CmdLink (one-hot over N),
-// later steps of the command carry the slot's view in registers.
+// A full step is one BookStep(D) (one order-leaf write on the side isBid) + one
+// AccountStepOps(A, 1) (one account-leaf write) + the taker's ApplyFill; an order-only step
+// (ACC = 0) is the BookStep alone, and takes only the kinds whose account op is NOP (column
+// "account op" below). Block lays them out with ratio R: step s is full iff s % R == 0 (R = 1:
+// every step full; R = 2: full, order-only, ...). Every two-step pattern of the common commands
+// is full + order-only (a passive add REST_BEGIN + PUT, a cancel CANCEL_DETACH +
+// CANCEL_RELINK), so R = 2 drops the account slot from almost half the steps. The kinds are
+// tied together by a one-hot step kind that the witness chooses and these constraints pin down.
+// The per-command work (hash and chain, seq and ts, PlaceValid, the signer key and its
+// signature) is done once per command in N command slots (CmdSlot, cmdslot.circom); a
+// beginning step reads the next ACCEPTED command's slot through CmdLink (rejected commands are
+// only chained: they change nothing, so they take no step), later steps of the command carry
+// the slot's view in registers.
 //
 //   kind            begins  book op                       account op         then open
-//   0  NOP          -       NOP                           NOP                no (stopped for good)
-//   1  REJECT       yes     NOP                           NOP                no
+//   0  NOP          -       NOP                           NOP                no (between commands)
+//   1  SKIP         no      NOP                           NOP                as before (filler)
 //   2  PLACE        yes     NOP                           OPEN_ORDER taker   yes
 //   3  FILL         no      FILL_HEAD opposite side       FILL maker         yes
 //   4  END          no      NOP, or REDUCE(0) = read head WRITE taker regs   no
@@ -33,27 +40,27 @@ include "settle.circom";
 //   6  REST         no      INSERT_HEAD / LINK own side   WRITE taker regs   LINK ? yes : no
 //   7  PUT          no      PUT own side                  NOP                no
 //   8  CANCEL_HEAD  yes     REMOVE_HEAD                   RELEASE owner      no
-//   9  CANCEL_UNLINK yes    UNLINK                        NOP                yes
-//   10 CANCEL_CLEAR no      CLEAR                         RELEASE owner      no
+//   9  CANCEL_DETACH yes    DETACH the order              RELEASE owner      yes
+//   10 CANCEL_RELINK no     RELINK its predecessor        NOP                no
 //   11 ADD          yes     NOP                           ADD                no
 //   12 DEPOSIT      yes     NOP                           DEPOSIT            no
 //   13 WITHDRAW     yes     NOP                           WITHDRAW           no
 //   14 MC_BEGIN     yes     NOP                           NOP                yes
 //   15 MC_HEAD      no      REMOVE_HEAD                   RELEASE owner      yes
-//   16 MC_UNLINK    no      UNLINK                        NOP                yes
-//   17 MC_CLEAR     no      CLEAR                         RELEASE owner      yes
+//   16 MC_DETACH    no      DETACH                        RELEASE owner      yes
+//   17 MC_RELINK    no      RELINK                        NOP                yes
 //   18 MC_END       no      NOP                           WRITE = old fields no
 //   19 RP_KEEP      yes     REDUCE the order (any slot)   RELEASE owner q    no
 //   20 RP_HEAD      yes     REMOVE_HEAD                   RELEASE owner      yes, RP_PLACE/REST
-//   21 RP_UNLINK    yes     UNLINK                        NOP                yes
-//   22 RP_CLEAR     no      CLEAR                         RELEASE owner      yes, RP_PLACE/REST
+//   21 RP_DETACH    yes     DETACH the order              RELEASE owner      yes
+//   22 RP_RELINK    no      RELINK its predecessor        NOP                yes, RP_PLACE/REST
 //   23 RP_PLACE     no      NOP                           OPEN_ORDER taker   yes
 //   24 RP_REST      no      INSERT_HEAD / LINK own side   OPEN_ORDER taker   LINK ? yes : no
 //   25 STP_MAKER    no      REMOVE_HEAD opposite (own)    NOP (taker regs)   yes
 //   26 STP_BOTH     no      REMOVE_HEAD opposite (own)    WRITE taker regs   no
 //   27 STP_DEC      no      REDUCE head / REMOVE_HEAD opp NOP (taker regs)   yes
 // (ReplaceOrder: RP_KEEP when the engine keeps priority (same price, qty not larger); else the
-// order is removed (RP_HEAD | RP_UNLINK + RP_CLEAR, price/qty checked, "keeps" excluded) and
+// order is removed (RP_HEAD | RP_DETACH + RP_RELINK, price/qty checked, "keeps" excluded) and
 // re-enters as a GTC limit taker with the same order id and side, STP cancel-taker: RP_PLACE
 // (margin after the release) + FILL.../END/REST, or RP_REST when it does not cross. Self-trade
 // prevention on the taker's own crossing head: STP_MAKER removes it (CANCEL_MAKER), STP_BOTH
@@ -63,8 +70,10 @@ include "settle.circom";
 // (MassCancel: every removed order is the account's; at MC_END the account's open_buy and
 // open_sell are 0, which proves that every one of its orders was removed.)
 //
-// A rejected command (REJECT) is chained and changes nothing (BLOCK.md "Rejected commands");
-// an IOC/FOK order that trades nothing also leaves the state unchanged and is proved that way.
+// A rejected command is chained and changes nothing (BLOCK.md "Rejected commands"); so is an
+// IOC/FOK order that trades nothing on an unsigned venue: neither takes a step. NOP pads
+// between commands (the next command begins on a full step) and after the last; SKIP pads
+// inside a command before a step that needs the account slot, and keeps every register.
 // Registers (BlockRegs below) carry the roots and heads, the one pending half-operation of the
 // book (shared by both sides, with its side), the command index, the current command's view
 // (CV_* of cmdslot.circom), the taker's remaining quantity and account fields, the block's
@@ -79,20 +88,20 @@ function BR_ASK_HEAD() { return 6; }      // 3 signals
 function BR_PEND() { return 9; }          // 7 signals (BookStep pend)
 function BR_PEND_SIDE() { return 16; }
 function BR_INDEX() { return 17; }
-function BR_CMD() { return 18; }          // CV_COUNT() = 7: the command's view (cmdslot.circom)
-function BR_REMAINING() { return 25; }
-function BR_TAKER() { return 26; }        // 5 offset-encoded account fields of the taker
-function BR_NOTIONAL() { return 31; }
-function BR_VOLUME() { return 32; }
-function BR_TRADES() { return 33; }
-function BR_OPEN() { return 34; }
-function BR_STOPPED() { return 35; }
-function BR_RP_BUY() { return 36; }      // replace: the moved order's side (1 buy)
-function BR_RP_CL() { return 37; }       // replace: the moved order's client id
-function BR_RP_PHASE() { return 38; }    // replace: 1 right after the removal (RP_PLACE/REST next)
-function BR_MATCHES() { return 39; }     // makers the current command touched (FILL, STP_*)
-function BR_NONCE() { return 40; }       // the taker's replay mark (with BR_TAKER's fields)
-function BR_COUNT() { return 41; }
+function BR_CMD() { return 18; }          // CV_COUNT() = 8: the command's view (cmdslot.circom)
+function BR_REMAINING() { return 26; }
+function BR_TAKER() { return 27; }        // 5 offset-encoded account fields of the taker
+function BR_NOTIONAL() { return 32; }
+function BR_VOLUME() { return 33; }
+function BR_TRADES() { return 34; }
+function BR_OPEN() { return 35; }
+function BR_STOPPED() { return 36; }      // 1 after a NOP (informational)
+function BR_RP_BUY() { return 37; }      // replace: the moved order's side (1 buy)
+function BR_RP_CL() { return 38; }       // replace: the moved order's client id
+function BR_RP_PHASE() { return 39; }    // replace: 1 right after the removal (RP_PLACE/REST next)
+function BR_MATCHES() { return 40; }     // makers the current command touched (FILL, STP_*)
+function BR_NONCE() { return 41; }       // the taker's replay mark (with BR_TAKER's fields)
+function BR_COUNT() { return 42; }
 
 // Command fields of a slot (CommandHash inputs, = proofs.commandtrace.COMMAND_INPUTS with the
 // type first).
@@ -117,7 +126,7 @@ function BC_COUNT() { return 17; }
 
 // Step kinds (proofs.witness.StepKind).
 function BK_NOP() { return 0; }
-function BK_REJECT() { return 1; }
+function BK_SKIP() { return 1; }
 function BK_PLACE() { return 2; }
 function BK_FILL() { return 3; }
 function BK_END() { return 4; }
@@ -125,20 +134,20 @@ function BK_REST_BEGIN() { return 5; }
 function BK_REST() { return 6; }
 function BK_PUT() { return 7; }
 function BK_CANCEL_HEAD() { return 8; }
-function BK_CANCEL_UNLINK() { return 9; }
-function BK_CANCEL_CLEAR() { return 10; }
+function BK_CANCEL_DETACH() { return 9; }
+function BK_CANCEL_RELINK() { return 10; }
 function BK_ADD() { return 11; }
 function BK_DEPOSIT() { return 12; }
 function BK_WITHDRAW() { return 13; }
 function BK_MC_BEGIN() { return 14; }
 function BK_MC_HEAD() { return 15; }
-function BK_MC_UNLINK() { return 16; }
-function BK_MC_CLEAR() { return 17; }
+function BK_MC_DETACH() { return 16; }
+function BK_MC_RELINK() { return 17; }
 function BK_MC_END() { return 18; }
 function BK_RP_KEEP() { return 19; }
 function BK_RP_HEAD() { return 20; }
-function BK_RP_UNLINK() { return 21; }
-function BK_RP_CLEAR() { return 22; }
+function BK_RP_DETACH() { return 21; }
+function BK_RP_RELINK() { return 22; }
 function BK_RP_PLACE() { return 23; }
 function BK_RP_REST() { return 24; }
 function BK_STP_MAKER() { return 25; }
@@ -146,21 +155,22 @@ function BK_STP_BOTH() { return 26; }
 function BK_STP_DEC() { return 27; }
 function BK_COUNT() { return 28; }
 
-// BlockStep(D, A, NONCES): one step (table above). cfg = the market (id, tick, lot, minPrice, maxPrice,
-// maxQty, bandBps, imf), range-checked once by Block; mark is the pre-block mark (constant in a
-// block); firstSeq comes from the public meta. r = registers before, out = after. cmd = the
-// command's view (CV_*): at a beginning step Block links it to slot r[BR_INDEX] (`begins`), later
+// BlockStep(D, A, NONCES, ACC): one step (table above); ACC = 0: an order-only step (no account
+// slot; only kinds whose account op is NOP). cfg = the market (id, tick, lot, minPrice,
+// maxPrice, maxQty, bandBps, imf), range-checked once by Block; mark is the pre-block mark
+// (constant in a block). r = registers before, out = after. cmd = the command's view (CV_*): at
+// a beginning step Block links it to the accepted command of rank r[BR_INDEX] (`begins`), later
 // steps must repeat the registers' view. NONCES = 1 (signed venues): every accepted
 // PlaceOrder, ReplaceOrder and Withdraw raises its account's replay mark to its client id,
 // which must be above it (at the account write that opens the order, RP_KEEP's release, or the
 // withdrawal: one per command), so a signed intent cannot be included twice.
-template BlockStep(D, A, NONCES) {
+template BlockStep(D, A, NONCES, ACC) {
     assert(D >= 1 && D <= 24);
     assert(A >= 1 && A <= 32);
     assert(NONCES == 0 || NONCES == 1);
+    assert(ACC == 0 || ACC == 1);
     signal input cfg[9];
     signal input mark;
-    signal input firstSeq;
     signal input r[BR_COUNT()];
     signal output out[BR_COUNT()];
     signal output begins;
@@ -218,71 +228,73 @@ template BlockStep(D, A, NONCES) {
     var kRest = k[BK_REST()];
     var kPut = k[BK_PUT()];
     var kCh = k[BK_CANCEL_HEAD()];
-    var kCu = k[BK_CANCEL_UNLINK()];
-    var kCc = k[BK_CANCEL_CLEAR()];
+    var kSkip = k[BK_SKIP()];
+    var kCd = k[BK_CANCEL_DETACH()];
+    var kCr = k[BK_CANCEL_RELINK()];
     var kAdd = k[BK_ADD()];
     var kDep = k[BK_DEPOSIT()];
     var kWd = k[BK_WITHDRAW()];
     var kMb = k[BK_MC_BEGIN()];
     var kMh = k[BK_MC_HEAD()];
-    var kMu = k[BK_MC_UNLINK()];
-    var kMc = k[BK_MC_CLEAR()];
+    var kMd = k[BK_MC_DETACH()];
+    var kMr = k[BK_MC_RELINK()];
     var kMe = k[BK_MC_END()];
     var kRk = k[BK_RP_KEEP()];
     var kRh = k[BK_RP_HEAD()];
-    var kRu = k[BK_RP_UNLINK()];
-    var kRc = k[BK_RP_CLEAR()];
+    var kRd = k[BK_RP_DETACH()];
+    var kRl = k[BK_RP_RELINK()];
     var kRp = k[BK_RP_PLACE()];
     var kRr = k[BK_RP_REST()];
     var kSm = k[BK_STP_MAKER()];
     var kSb = k[BK_STP_BOTH()];
     var kSd = k[BK_STP_DEC()];
-    var massK = kMb + kMh + kMu + kMc + kMe;
-    var beginK = k[BK_REJECT()] + kPlace + kRestB + kCh + kCu + kAdd + kDep + kWd + kMb
-        + kRk + kRh + kRu;
-    var contK = kFill + kEnd + kRest + kPut + kCc + kMh + kMu + kMc + kMe
-        + kRc + kRp + kRr + kSm + kSb + kSd;
+    var massK = kMb + kMh + kMd + kMr + kMe;
+    var beginK = kPlace + kRestB + kCh + kCd + kAdd + kDep + kWd + kMb + kRk + kRh + kRd;
+    var contK = kSkip + kFill + kEnd + kRest + kPut + kCr + kMh + kMd + kMr + kMe
+        + kRl + kRp + kRr + kSm + kSb + kSd;
     var stpK = kSm + kSb + kSd;
     // taker-phase kinds shared by PlaceOrder and a moved ReplaceOrder
     var sharedK = kFill + kEnd + kRest + kPut + stpK;
     var placeK = kPlace + kRestB + sharedK + kRp + kRr;
-    var cancelK = kCh + kCu + kCc;
-    var repK = kRk + kRh + kRu + kRc + kRp + kRr;
+    var cancelK = kCh + kCd + kCr;
+    var repK = kRk + kRh + kRd + kRl + kRp + kRr;
     var restAny = kRestB + kRest + kRr;
     var loadK = kPlace + kRestB + kRp + kRr;
-    var rmSetK = kRh + kRc;                  // the moved order's leaf is removed here
-    var relK = kCh + kCc + rmSetK;
+    var rmSetK = kRh + kRd;                  // the moved order's leaf is removed here
+    var phaseK = kRh + kRl;                  // ... and its removal is complete here
+    var relK = kCh + kCd + rmSetK;
 
     // --- phase: a command begins only after the previous one ended; continuation steps only
-    // inside a command; once a NOP, always NOP (padding sits after the last command).
+    // inside a command; NOP only between commands, SKIP only inside one (keeping its phase).
     linkFlag * (linkFlag - 1) === 0;
     linkFlag * (1 - restAny) === 0;
     stpRead * (stpRead - 1) === 0;
     stpRead * (1 - kEnd) === 0;
     stpReduce * (stpReduce - 1) === 0;
     stpReduce * (1 - kSd) === 0;
-    r[BR_STOPPED()] * (1 - kNop) === 0;
     (beginK + kNop) * r[BR_OPEN()] === 0;
     contK * (1 - r[BR_OPEN()]) === 0;
     out[BR_STOPPED()] <== kNop;
-    out[BR_OPEN()] <== kPlace + kFill + linkFlag + kCu + kMb + kMh + kMu + kMc
-        + kRh + kRu + kRc + kRp + kSm + kSd;
-    // replace: the removal (RP_HEAD / RP_CLEAR) is followed by RP_PLACE or RP_REST, which
-    // only follow it (so a moved order is loaded exactly once, from its removal)
-    out[BR_RP_PHASE()] <== rmSetK;
-    r[BR_RP_PHASE()] * (1 - kRp - kRr) === 0;
+    out[BR_OPEN()] <== kPlace + kFill + linkFlag + kCd + kMb + kMh + kMd + kMr
+        + kRh + kRd + kRl + kRp + kSm + kSd + kSkip;
+    // replace: the removal (RP_HEAD / RP_RELINK) is followed by RP_PLACE or RP_REST (SKIPs
+    // between them keep the phase), which only follow it (so a moved order is loaded exactly
+    // once, from its removal)
+    signal skipPhase <== kSkip * r[BR_RP_PHASE()];
+    out[BR_RP_PHASE()] <== phaseK + skipPhase;
+    r[BR_RP_PHASE()] * (1 - kRp - kRr - kSkip) === 0;
     (kRp + kRr) * (1 - r[BR_RP_PHASE()]) === 0;
 
     // --- the command: its view comes from its slot when it begins (Block's CmdLink, on
-    // `begins`), later steps repeat it. Its seq is firstSeq + its index (the slot checks the
-    // same): r[BR_INDEX] if it begins here, r[BR_INDEX] - 1 if it began before.
+    // `begins`), later steps repeat it. Its seq is in the view (the slot checks it is
+    // firstSeq + the slot's index).
     begins <== beginK;
     for (var j = 0; j < CV_COUNT(); j++) {
         contK * (cmd[j] - r[BR_CMD() + j]) === 0;
         out[BR_CMD() + j] <== cmd[j];
     }
     out[BR_INDEX()] <== r[BR_INDEX()] + beginK;
-    var seq = firstSeq + r[BR_INDEX()] - 1 + beginK;
+    var seq = cmd[CV_SEQ()];
     // the slot's booleans (unique: each bit boolean, the packing injective)
     signal f[CF_COUNT()];
     var fSum = 0;
@@ -308,17 +320,18 @@ template BlockStep(D, A, NONCES) {
     kWd * (type - 6) === 0;
     kAdd * (type - 7) === 0;
     // (MassCancel: this market or ALL_MARKETS, 0)
-    (placeK + cancelK + kRk + kRh + kRu + kRc + massK) * (1 - f[CF_MARKET_OK()]) === 0;
+    (placeK + cancelK + kRk + kRh + kRd + kRl + massK) * (1 - f[CF_MARKET_OK()]) === 0;
     // PlaceValid: an accepted Place is valid, a Replace has a valid qty (below)
     (kPlace + kRestB) * (1 - f[CF_ORDER_OK()]) === 0;
     // an accepted PlaceOrder / ReplaceOrder / Withdraw had its signature checked in its slot
-    (kPlace + kRestB + kWd + kRk + kRh + kRu) * (1 - f[CF_SIGNED()]) === 0;
+    (kPlace + kRestB + kWd + kRk + kRh + kRd) * (1 - f[CF_SIGNED()]) === 0;
 
     // --- REPLACE: the replaced order is the command's (owner, id: with relK below); its new
     // client id is the command's, or the old one when the command's is 0. Keeping priority
     // (RP_KEEP): same price, new qty = command qty <= old qty (REDUCE q = old - new >= 0), a
-    // valid qty. Moving (RP_HEAD / RP_CLEAR): valid qty, valid price if it changed, and not
-    // "keeps" (same price => qty larger). The moved order's side and client id go to registers.
+    // valid qty. Moving (RP_HEAD / RP_DETACH): valid qty, valid price if it changed, and not
+    // "keeps" (same price => qty larger). The moved order's side and client id go to registers
+    // (at its removal's first step, RP_HEAD or RP_DETACH, whose old leaf is the order).
     component clZero = IsZero();
     clZero.in <== cmd[CV_CLORD()];
     signal clKept <== clZero.out * oldOrder[O_CLORD];
@@ -384,8 +397,8 @@ template BlockStep(D, A, NONCES) {
     }
     signal decRed <== kSd * stpReduce;
     bs.op <== 7 * kFill + 8 * (stpRead + kRk + decRed) + restAny + linkFlag + 3 * kPut
-        + 4 * (kCh + kMh + kRh + kSm + kSb + kSd - decRed) + 5 * (kCu + kMu + kRu)
-        + 6 * (kCc + kMc + kRc);
+        + 4 * (kCh + kMh + kRh + kSm + kSb + kSd - decRed) + 5 * (kCd + kMd + kRd)
+        + 6 * (kCr + kMr + kRl);
     bs.index <== bookIndex;
     for (var i = 0; i < MerkleSiblings(D); i++) {
         bs.siblings[i] <== siblings[i];
@@ -495,80 +508,96 @@ template BlockStep(D, A, NONCES) {
     // --- CANCEL: the removed order is the command's (owner and order id)
     relK * (oldOrder[O_ACCOUNT] - cmd[CV_ACCOUNT()]) === 0;
     relK * (oldOrder[O_OID] - cmd[CV_OID_AMOUNT()]) === 0;
-    (kMh + kMc) * (oldOrder[O_ACCOUNT] - cmd[CV_ACCOUNT()]) === 0;
+    (kMh + kMd) * (oldOrder[O_ACCOUNT] - cmd[CV_ACCOUNT()]) === 0;
 
-    // --- the account step
-    component acs = AccountStepOps(A, 1);
-    acs.op <== 4 * loadK + 6 * kFill + 7 * (kEnd + kRest + kMe + kSb) + 5 * (relK + kMh + kMc + kRk)
-        + kAdd + 2 * kDep + 3 * kWd;
-    acs.oldRoot <== r[BR_ACC()];
-    acs.index <== accIndex;
-    for (var i = 0; i < MerkleSiblings(A); i++) {
-        acs.siblings[i] <== accSiblings[i];
-    }
-    acs.pubkeyHash <== pubkeyHash;
-    acs.oldCollateral <== accOld[0];
-    acs.oldPosition <== accOld[1];
-    acs.oldOpenBuy <== accOld[2];
-    acs.oldOpenSell <== accOld[3];
-    acs.oldBasis <== accOld[4];
-    acs.newCollateral <== accNew[0];
-    acs.newPosition <== accNew[1];
-    acs.newOpenBuy <== accNew[2];
-    acs.newOpenSell <== accNew[3];
-    acs.newBasis <== accNew[4];
-    acs.oldNonce <== accOld[5];
-    acs.newNonce <== accNew[5];
-    // the replay mark: raised once per accepted signed command, to its client id
-    acs.bumpNonce <== NONCES * (loadK + kWd + kRk);
-    acs.nonceIn <== cmd[CV_CLORD()];
-    acs.isBuy <== accIsBuy;
-    acs.price <== accPrice;
-    acs.qty <== accQty;
-    acs.amount <== accAmount;
-    acs.mark <== mark;
-    acs.imf <== cfg[7];
-    acs.released <== accHints[0];
-    acs.divRem <== accHints[1];
-    acs.reqBefore <== accHints[2];
-    acs.remBefore <== accHints[3];
-    acs.reqAfter <== accHints[4];
-    acs.remAfter <== accHints[5];
-    out[BR_ACC()] <== acs.newRoot;
-    (loadK + kEnd + kRest + relK + kAdd + kDep + kWd + kMh + kMc + kMe + kRk + kSb)
-        * (accIndex - cmd[CV_ACCOUNT()]) === 0;
-    kFill * (accIndex - oldOrder[O_ACCOUNT]) === 0;
-    loadK * (accIsBuy - tIsBuy) === 0;
-    (kFill + relK + kMh + kMc + kRk) * (accIsBuy - isBid) === 0;
-    loadK * (accPrice - cmd[CV_PRICE()]) === 0;
-    kFill * (accPrice - oldOrder[O_PRICE]) === 0;
-    loadK * (accQty - cmd[CV_QTY()]) === 0;
-    kFill * (accQty - q) === 0;
-    (relK + kMh + kMc) * (accQty - oldOrder[O_QTY]) === 0;
-    kRk * (accQty - q) === 0;
-    // MC_END: the account is rewritten unchanged, with nothing open left in this market
-    for (var j = 0; j < 6; j++) {
-        kMe * (accNew[j] - accOld[j]) === 0;
-    }
-    kMe * accOld[2] === 0;
-    kMe * accOld[3] === 0;
-    (kDep + kWd) * (accAmount - cmd[CV_OID_AMOUNT()]) === 0;
-    // the leaf's key: ADD writes the command's key; every write of the own account by a signed
-    // command (PlaceOrder, ReplaceOrder, Withdraw) reads the key that signed it (its slot's)
-    var ownSignedK = loadK + kEnd + kRest + kRh + kRc + kWd + kRk + kSb;
-    (kAdd + ownSignedK) * (pubkeyHash - cmd[CV_PKHASH()]) === 0;
+    // --- the account step: an account-leaf write on full steps; an order-only step takes
+    // only kinds whose account op is NOP (all positive coefficients of one-hot kinds)
+    var accOp = 4 * loadK + 6 * kFill + 7 * (kEnd + kRest + kMe + kSb)
+        + 5 * (relK + kMh + kMd + kRk) + kAdd + 2 * kDep + 3 * kWd;
+    // the taker's collateral, position and basis after this step's fill (offset-encoded)
+    var tFill[3];
+    if (ACC == 0) {
+        accOp === 0;
+        out[BR_ACC()] <== r[BR_ACC()];
+        tFill[0] = r[BR_TAKER()];
+        tFill[1] = r[BR_TAKER() + 1];
+        tFill[2] = r[BR_TAKER() + 4];
+    } else {
+        component acs = AccountStepOps(A, 1);
+        acs.op <== accOp;
+        acs.oldRoot <== r[BR_ACC()];
+        acs.index <== accIndex;
+        for (var i = 0; i < MerkleSiblings(A); i++) {
+            acs.siblings[i] <== accSiblings[i];
+        }
+        acs.pubkeyHash <== pubkeyHash;
+        acs.oldCollateral <== accOld[0];
+        acs.oldPosition <== accOld[1];
+        acs.oldOpenBuy <== accOld[2];
+        acs.oldOpenSell <== accOld[3];
+        acs.oldBasis <== accOld[4];
+        acs.newCollateral <== accNew[0];
+        acs.newPosition <== accNew[1];
+        acs.newOpenBuy <== accNew[2];
+        acs.newOpenSell <== accNew[3];
+        acs.newBasis <== accNew[4];
+        acs.oldNonce <== accOld[5];
+        acs.newNonce <== accNew[5];
+        // the replay mark: raised once per accepted signed command, to its client id
+        acs.bumpNonce <== NONCES * (loadK + kWd + kRk);
+        acs.nonceIn <== cmd[CV_CLORD()];
+        acs.isBuy <== accIsBuy;
+        acs.price <== accPrice;
+        acs.qty <== accQty;
+        acs.amount <== accAmount;
+        acs.mark <== mark;
+        acs.imf <== cfg[7];
+        acs.released <== accHints[0];
+        acs.divRem <== accHints[1];
+        acs.reqBefore <== accHints[2];
+        acs.remBefore <== accHints[3];
+        acs.reqAfter <== accHints[4];
+        acs.remAfter <== accHints[5];
+        out[BR_ACC()] <== acs.newRoot;
+        (loadK + kEnd + kRest + relK + kAdd + kDep + kWd + kMh + kMd + kMe + kRk + kSb)
+            * (accIndex - cmd[CV_ACCOUNT()]) === 0;
+        kFill * (accIndex - oldOrder[O_ACCOUNT]) === 0;
+        loadK * (accIsBuy - tIsBuy) === 0;
+        (kFill + relK + kMh + kMd + kRk) * (accIsBuy - isBid) === 0;
+        loadK * (accPrice - cmd[CV_PRICE()]) === 0;
+        kFill * (accPrice - oldOrder[O_PRICE]) === 0;
+        loadK * (accQty - cmd[CV_QTY()]) === 0;
+        kFill * (accQty - q) === 0;
+        (relK + kMh + kMd) * (accQty - oldOrder[O_QTY]) === 0;
+        kRk * (accQty - q) === 0;
+        // MC_END: the account is rewritten unchanged, with nothing open left in this market
+        for (var j = 0; j < 6; j++) {
+            kMe * (accNew[j] - accOld[j]) === 0;
+        }
+        kMe * accOld[2] === 0;
+        kMe * accOld[3] === 0;
+        (kDep + kWd) * (accAmount - cmd[CV_OID_AMOUNT()]) === 0;
+        // the leaf's key: ADD writes the command's key; every write of the own account by a
+        // signed command (PlaceOrder, ReplaceOrder, Withdraw) reads the key that signed it
+        var ownSignedK = loadK + kEnd + kRest + kRh + kRd + kWd + kRk + kSb;
+        (kAdd + ownSignedK) * (pubkeyHash - cmd[CV_PKHASH()]) === 0;
 
-    // --- the taker's registers: loaded from OPEN_ORDER's result, each fill applied with
-    // ApplyFill (qty 0 off FILL steps, which changes nothing), written once by END/REST.
-    component tf = ApplyFill();
-    tf.position <== r[BR_TAKER() + 1] - POS_OFF;
-    tf.basis <== r[BR_TAKER() + 4] - MONEY_OFF;
-    tf.collateral <== r[BR_TAKER()] - MONEY_OFF;
-    tf.isBuy <== tIsBuy;
-    tf.price <== bs.fillPrice;
-    tf.qty <== bs.fillQty;
-    tf.released <== takerHints[0];
-    tf.divRem <== takerHints[1];
+        // the taker's registers: loaded from OPEN_ORDER's result, each fill applied with
+        // ApplyFill (qty 0 off FILL steps, which changes nothing), written once by END/REST
+        // (fills are full steps, so order-only steps carry the fields over unchanged)
+        component tf = ApplyFill();
+        tf.position <== r[BR_TAKER() + 1] - POS_OFF;
+        tf.basis <== r[BR_TAKER() + 4] - MONEY_OFF;
+        tf.collateral <== r[BR_TAKER()] - MONEY_OFF;
+        tf.isBuy <== tIsBuy;
+        tf.price <== bs.fillPrice;
+        tf.qty <== bs.fillQty;
+        tf.released <== takerHints[0];
+        tf.divRem <== takerHints[1];
+        tFill[0] = tf.newCollateral + MONEY_OFF;
+        tFill[1] = tf.newPosition + POS_OFF;
+        tFill[2] = tf.newBasis + MONEY_OFF;
+    }
     signal buyFill <== tIsBuy * bs.fillQty;
     // STP: the own head's quantity released on the opposite side (removed: all of it;
     // decremented: d), and d off the taker's own reservation
@@ -577,28 +606,35 @@ template BlockStep(D, A, NONCES) {
     signal buyOwnRel <== tIsBuy * decQty;
     signal buyOppRel <== tIsBuy * oppRel;
     var t1[5] = [
-        tf.newCollateral + MONEY_OFF,
-        tf.newPosition + POS_OFF,
+        tFill[0],
+        tFill[1],
         r[BR_TAKER() + 2] - buyFill - buyOwnRel - oppRel + buyOppRel,
         r[BR_TAKER() + 3] - bs.fillQty + buyFill - decQty + buyOwnRel - buyOppRel,
-        tf.newBasis + MONEY_OFF
+        tFill[2]
     ];
-    for (var j = 0; j < 5; j++) {
-        out[BR_TAKER() + j] <== t1[j] + loadK * (accNew[j] - t1[j]);
+    if (ACC == 0) {
+        for (var j = 0; j < 5; j++) {
+            out[BR_TAKER() + j] <== t1[j];
+        }
+        out[BR_NONCE()] <== r[BR_NONCE()];
+    } else {
+        for (var j = 0; j < 5; j++) {
+            out[BR_TAKER() + j] <== t1[j] + loadK * (accNew[j] - t1[j]);
+        }
+        // WRITE (END, REST, STP_BOTH): new fields = registers after this step (= before it on
+        // END/REST); END and STP_BOTH release the remainder they cancel.
+        signal endRel <== (kEnd + kSb) * remaining;
+        signal endRelBuy <== tIsBuy * endRel;
+        var wK = kEnd + kRest + kSb;
+        wK * (accNew[0] - t1[0]) === 0;
+        wK * (accNew[1] - t1[1]) === 0;
+        wK * (accNew[2] - t1[2] + endRelBuy) === 0;
+        wK * (accNew[3] - t1[3] + endRel - endRelBuy) === 0;
+        wK * (accNew[4] - t1[4]) === 0;
+        // the taker's replay mark: loaded with its fields (after the raise), written back as is
+        out[BR_NONCE()] <== r[BR_NONCE()] + loadK * (accNew[5] - r[BR_NONCE()]);
+        wK * (accNew[5] - r[BR_NONCE()]) === 0;
     }
-    // WRITE (END, REST, STP_BOTH): new fields = registers after this step (= before it on
-    // END/REST); END and STP_BOTH release the remainder they cancel.
-    signal endRel <== (kEnd + kSb) * remaining;
-    signal endRelBuy <== tIsBuy * endRel;
-    var wK = kEnd + kRest + kSb;
-    wK * (accNew[0] - t1[0]) === 0;
-    wK * (accNew[1] - t1[1]) === 0;
-    wK * (accNew[2] - t1[2] + endRelBuy) === 0;
-    wK * (accNew[3] - t1[3] + endRel - endRelBuy) === 0;
-    wK * (accNew[4] - t1[4]) === 0;
-    // the taker's replay mark: loaded with its fields (after the raise), written back as is
-    out[BR_NONCE()] <== r[BR_NONCE()] + loadK * (accNew[5] - r[BR_NONCE()]);
-    wK * (accNew[5] - r[BR_NONCE()]) === 0;
 }
 
 // BlockSideRoot(): proofs.state.side_root from a tree root and a range-checked head.
@@ -658,17 +694,17 @@ template BlockStateRoot() {
     out <== state.out;
 }
 
-// Block(N, S, D, A, CFG, SIGNED): N command slots (CmdSlot(SIGNED): hash, chain, seq/ts,
+// Block(N, S, D, A, CFG, SIGNED, R): N command slots (CmdSlot(SIGNED): hash, chain, seq/ts,
 // PlaceValid, signer key, and with SIGNED = 1 the signature of every accepted PlaceOrder,
-// ReplaceOrder and Withdraw) and S chained BlockSteps over a block of at most N commands of the one
-// market CFG = [id, tick, lot, minPrice, maxPrice, maxQty, bandBps, imf_bps] (a compile-time
+// ReplaceOrder and Withdraw) and S chained BlockSteps (step s full iff s % R == 0, else
+// order-only) over a block of at most N commands of the one market CFG = [id, tick, lot, minPrice, maxPrice, maxQty, bandBps, imf_bps] (a compile-time
 // constant: the proof is bound to its market, and the ranges PlaceValid expects are asserted at
 // compile time instead of costing constraints), the settlement and both state roots.
 // Public: preRoot, postRoot, cmdCommitment, meta, settle, cumPriceTime (BLOCK.md).
-template Block(N, S, D, A, CFG, SIGNED) {
+template Block(N, S, D, A, CFG, SIGNED, R) {
     assert(SIGNED == 0 || SIGNED == 1);
     assert(N >= 1 && N < (1 << 16));
-    assert(S >= N);
+    assert(R >= 1 && S >= R && S % R == 0);
     assert(D >= 1 && D <= 24);
     assert(A >= 1 && A <= 32);
     var cfgBits[9] = [16, 40, 48, 40, 40, 48, 64, 14, 16];
@@ -699,6 +735,7 @@ template Block(N, S, D, A, CFG, SIGNED) {
     signal input settleHints[6];   // q, r, closeMs, closeRem, lastMs, lastRem
     // command slots
     signal input active[N];
+    signal input accepted[N];      // active and executed (a rejected command only chains)
     signal input slotCmd[N][BC_COUNT()];
     signal input pvHints[N][4];
     signal input signer[N][2];     // (Ax, Ay): the key of the command's account
@@ -799,9 +836,18 @@ template Block(N, S, D, A, CFG, SIGNED) {
         chain[i].inputs[1] <== sl[i].hash;
         acc[i + 1] <== acc[i] + active[i] * (chain[i].out - acc[i]);
         count += active[i];
+        accepted[i] * (1 - active[i]) === 0;
     }
     cmdCommitment === acc[N];
     commandCount === count;
+    // each slot's rank among the accepted commands: a beginning step links to the accepted
+    // command whose rank is the number of commands begun before it
+    var rank[N];
+    var acceptedCount = 0;
+    for (var i = 0; i < N; i++) {
+        rank[i] = acceptedCount;
+        acceptedCount += accepted[i];
+    }
     // ts <= closeTs: slots are ordered by ts, padding included (closeTs: range-checked by BlockMeta)
     component tsLate = LessThan(64);
     tsLate.in[0] <== closeTs;
@@ -812,12 +858,11 @@ template Block(N, S, D, A, CFG, SIGNED) {
     component st[S];
     component ln[S];
     for (var s = 0; s < S; s++) {
-        st[s] = BlockStep(D, A, SIGNED);
+        st[s] = BlockStep(D, A, SIGNED, s % R == 0 ? 1 : 0);
         for (var i = 0; i < 9; i++) {
             st[s].cfg[i] <== cfg[i];
         }
         st[s].mark <== mark;
-        st[s].firstSeq <== firstSeq;
         if (s == 0) {
             for (var i = 0; i < BR_COUNT(); i++) {
                 var v = 0;
@@ -873,19 +918,23 @@ template Block(N, S, D, A, CFG, SIGNED) {
         }
         st[s].takerHints[0] <== takerHints[s][0];
         st[s].takerHints[1] <== takerHints[s][1];
-        // step s begins command r[BR_INDEX] <= s: only slots 0 .. min(s, N - 1) can be its
-        var m = s + 1 < N ? s + 1 : N;
-        ln[s] = CmdLink(m, CV_COUNT());
-        if (s == 0) {
-            ln[s].index <== 0;
-        } else {
-            ln[s].index <== st[s - 1].out[BR_INDEX()];
-        }
+        // (rank, accepted, view): the accepted command of rank r[BR_INDEX]
+        ln[s] = CmdLink(N, CV_COUNT() + 2);
         ln[s].begin <== st[s].begins;
+        if (s == 0) {
+            ln[s].val[0] <== 0;
+        } else {
+            ln[s].val[0] <== st[s - 1].out[BR_INDEX()];
+        }
+        ln[s].val[1] <== 1;
+        for (var i = 0; i < N; i++) {
+            ln[s].slots[i][0] <== rank[i];
+            ln[s].slots[i][1] <== accepted[i];
+        }
         for (var j = 0; j < CV_COUNT(); j++) {
-            ln[s].val[j] <== cmd[s][j];
-            for (var i = 0; i < m; i++) {
-                ln[s].slots[i][j] <== sl[i].view[j];
+            ln[s].val[2 + j] <== cmd[s][j];
+            for (var i = 0; i < N; i++) {
+                ln[s].slots[i][2 + j] <== sl[i].view[j];
             }
         }
     }
@@ -893,7 +942,7 @@ template Block(N, S, D, A, CFG, SIGNED) {
     st[S - 1].out[BR_OPEN()] === 0;
     st[S - 1].out[BR_PEND()] === 0;
     st[S - 1].out[BR_RP_PHASE()] === 0;
-    commandCount === st[S - 1].out[BR_INDEX()];
+    acceptedCount === st[S - 1].out[BR_INDEX()];
     // (commandCount <= N: it is the number of active slots)
 
     // settlement

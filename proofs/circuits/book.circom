@@ -28,9 +28,12 @@ include "pack.circom";
 //                  pending := (INSERT, X, N = P's old next)
 //   3 PUT          second half: empty slot X.slot := new order with X's key and next N
 //   4 REMOVE_HEAD  head leaf := empty; head := its next
-//   5 UNLINK       first half of REMOVE_AFTER(P): P.next (= X, non-empty) := N = link;
-//                  pending := (REMOVE, X, N)
-//   6 CLEAR        second half: leaf X (its key = X's key, its next = N) := empty
+//   5 DETACH       first half of REMOVE_AFTER(P): any non-empty leaf X := empty;
+//                  pending := (REMOVE, X = (slot1, key), N = X's next)
+//   6 RELINK       second half: P with P.next = X: P.next := N. (X the head: no leaf points
+//                  at it, so no RELINK exists and the block is unsatisfiable.) The removal
+//                  empties X first so that its account write (the release) is the first
+//                  step of a cancel and the order-only half the second (BLOCK.md layout).
 //   7 FILL_HEAD    head leaf qty -= q, 1 <= q <= qty; at 0 the leaf is emptied and
 //                  head := its next. Outputs fill price/qty/account/orderId/remaining.
 //   8 REDUCE       any leaf: qty -= q (0 <= q < qty), clOrdId may change (STP decrement,
@@ -114,8 +117,8 @@ template BookStep(D) {
     var LK = 2;
     var PT = 3;
     var RH = 4;
-    var UL = 5;
-    var CL = 6;
+    var DT = 5;
+    var RL = 6;
     var FH = 7;
     var RD = 8;
 
@@ -147,7 +150,7 @@ template BookStep(D) {
     // A resting order always has qty >= 1 (FILL_HEAD empties the leaf at 0).
     (f[IH] + f[PT] + f[RD]) * newQtyZero.out === 0;
     signal oldLeaf <== (1 - f[IH] - f[PT]) * oldHash.out;
-    signal newLeaf <== (1 - f[RH] - f[CL] - fillGone) * newHash.out;
+    signal newLeaf <== (1 - f[RH] - f[DT] - fillGone) * newHash.out;
     component mu = MerkleUpdateIfEnabled(D);
     mu.enabled <== 1 - f[NOP];
     mu.oldRoot <== oldRoot;
@@ -159,21 +162,21 @@ template BookStep(D) {
     }
     newRoot <== mu.newRoot;
 
-    // --- pending half-operations: PUT needs INSERT, CLEAR needs REMOVE, all else none.
+    // --- pending half-operations: PUT needs INSERT, RELINK needs REMOVE, all else none.
     f[PT] * (pend[0] - 1) === 0;
-    f[CL] * (pend[0] - 2) === 0;
-    (1 - f[PT] - f[CL]) * pend[0] === 0;
+    f[RL] * (pend[0] - 2) === 0;
+    (1 - f[PT] - f[RL]) * pend[0] === 0;
 
     // --- what a write may change
-    var keep = f[LK] + f[UL] + f[FH] + f[RD];
+    var keep = f[LK] + f[RL] + f[FH] + f[RD];
     keep * (newOrder[PRICE] - oldOrder[PRICE]) === 0;
     keep * (newOrder[PRIO] - oldOrder[PRIO]) === 0;
     keep * (newOrder[ACCOUNT] - oldOrder[ACCOUNT]) === 0;
     keep * (newOrder[OID] - oldOrder[OID]) === 0;
     keep * (newOrder[SIDE] - oldOrder[SIDE]) === 0;
-    (f[LK] + f[UL]) * (newOrder[QTY] - oldOrder[QTY]) === 0;
+    (f[LK] + f[RL]) * (newOrder[QTY] - oldOrder[QTY]) === 0;
     (f[FH] + f[RD]) * (newOrder[QTY] + q - oldOrder[QTY]) === 0;
-    (f[LK] + f[UL] + f[FH]) * (newOrder[CLORD] - oldOrder[CLORD]) === 0;
+    (f[LK] + f[RL] + f[FH]) * (newOrder[CLORD] - oldOrder[CLORD]) === 0;
     // q >= 0 (so REDUCE never adds quantity); FILL_HEAD fills at least 1 lot. q <= qty follows
     // from newOrder[QTY] = oldOrder[QTY] - q being range-checked to 48 bits.
     component qRange = Num2Bits(48);
@@ -188,23 +191,21 @@ template BookStep(D) {
     var NX[3] = [NEXT, NEXT_PRICE, NEXT_PRIO];
     for (var j = 0; j < 3; j++) {
         (f[FH] + f[RD]) * (newOrder[NX[j]] - oldOrder[NX[j]]) === 0;
-        (f[LK] + f[UL]) * (newOrder[NX[j]] - link[j]) === 0;
+        f[LK] * (newOrder[NX[j]] - link[j]) === 0;
         f[IH] * (newOrder[NX[j]] - head[j]) === 0;
-        f[PT] * (newOrder[NX[j]] - pend[4 + j]) === 0;
-        f[CL] * (oldOrder[NX[j]] - pend[4 + j]) === 0;
+        (f[PT] + f[RL]) * (newOrder[NX[j]] - pend[4 + j]) === 0;
+        f[RL] * (oldOrder[NX[j]] - pend[1 + j]) === 0;
     }
 
-    // --- which slot: the head's for REMOVE_HEAD/FILL_HEAD, X's for PUT/CLEAR, with the key the
-    // link promised. (INSERT_HEAD: any empty slot; LINK/UNLINK/REDUCE: any order.)
+    // --- which slot: the head's for REMOVE_HEAD/FILL_HEAD, X's for PUT, with the key the
+    // link promised. (INSERT_HEAD: any empty slot; LINK/DETACH/RELINK/REDUCE: any order.)
     var atHead = f[RH] + f[FH];
     atHead * (index + 1 - head[0]) === 0;
     atHead * (oldOrder[PRICE] - head[1]) === 0;
     atHead * (oldOrder[PRIO] - head[2]) === 0;
-    (f[PT] + f[CL]) * (index + 1 - pend[1]) === 0;
+    f[PT] * (index + 1 - pend[1]) === 0;
     f[PT] * (newOrder[PRICE] - pend[2]) === 0;
     f[PT] * (newOrder[PRIO] - pend[3]) === 0;
-    f[CL] * (oldOrder[PRICE] - pend[2]) === 0;
-    f[CL] * (oldOrder[PRIO] - pend[3]) === 0;
 
     // --- sortedness: LINK: key(P) < key(X) and (P.next empty or key(X) < key(P.next));
     // INSERT_HEAD: head empty or key(new) < key(head). Two shared 88-bit comparators.
@@ -247,13 +248,12 @@ template BookStep(D) {
         newHead[j] <== head[j] + toNew[j] + toNext[j];
     }
     signal pendX[3];
-    signal pendN[3];
-    newPend[0] <== f[LK] + 2 * f[UL];
+    newPend[0] <== f[LK] + 2 * f[DT];
+    var xLink[3] = [index + 1, oldOrder[PRICE], oldOrder[PRIO]];
     for (var j = 0; j < 3; j++) {
         pendX[j] <== f[LK] * link[j];
-        newPend[1 + j] <== pendX[j] + f[UL] * oldOrder[NX[j]];
-        pendN[j] <== f[LK] * oldOrder[NX[j]];
-        newPend[4 + j] <== pendN[j] + f[UL] * link[j];
+        newPend[1 + j] <== pendX[j] + f[DT] * xLink[j];
+        newPend[4 + j] <== (f[LK] + f[DT]) * oldOrder[NX[j]];
     }
 
     // --- the fill, for the block circuit (trades, volume, VWAP, crossing); 0 unless FILL_HEAD

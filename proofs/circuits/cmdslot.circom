@@ -13,8 +13,7 @@ include "command.circom";
 // command's intent (proofs/signing.py). Steps read the slot through `view` (CmdLink at the
 // beginning step, then registers).
 
-// The command view a step carries (indices into view[] / the step's cmd[]). seq is not in it:
-// the step knows it, firstSeq + the command's index.
+// The command view a step carries (indices into view[] / the step's cmd[]).
 function CV_ACCOUNT() { return 0; }
 function CV_CLORD() { return 1; }
 function CV_PRICE() { return 2; }
@@ -22,7 +21,8 @@ function CV_QTY() { return 3; }
 function CV_OID_AMOUNT() { return 4; }   // order id (Place: seq; Cancel, Replace) or amount
 function CV_PKHASH() { return 5; }       // Poseidon of the signer key (AddAccount: of its key)
 function CV_FLAGS() { return 6; }        // the CF_* bits below, packed
-function CV_COUNT() { return 7; }
+function CV_SEQ() { return 7; }          // the command's seq (= firstSeq + its slot index)
+function CV_COUNT() { return 8; }
 
 // Bits of view[CV_FLAGS] (computed once here, unpacked by the step: one constraint per bit).
 function CF_TYPE() { return 0; }         // 3 bits: the type code 1..7
@@ -174,6 +174,7 @@ template CmdSlot(SIGNED) {
     signal placeSeq <== pk.isType[0] * cmd[1];
     view[CV_OID_AMOUNT()] <== cmd[13] + cmd[14] + placeSeq;
     view[CV_PKHASH()] <== keyHash.out;
+    view[CV_SEQ()] <== cmd[1];
     // (the type code is 1..7 by CommandPack's one-hot selector, so it fits 3 bits)
     var flags = cmd[0] * (1 << CF_TYPE()) + pk.isType[2] * (1 << CF_REP());
     flags += isBuy.out * (1 << CF_BUY()) + (gtcLimit + pk.isType[2]) * (1 << CF_RESTS())

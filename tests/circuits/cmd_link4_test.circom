@@ -1,3 +1,3 @@
 pragma circom 2.0.0;
 include "../../proofs/circuits/cmdlink.circom";
-component main {public [index, begin]} = CmdLink(4, 7);
+component main {public [begin]} = CmdLink(4, 7);
