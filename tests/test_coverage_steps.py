@@ -41,7 +41,7 @@ G = PROVABLE_GENESIS
 MARKET = G.markets[0]
 D, A = G.order_depth, G.account_depth
 #: the witness tests' budget in the uniform layout (R = 1): 12 steps, the test circuit's before
-#: layouts (it is now ``TEST_SIZE``, 16 positions in the demo's layout R = 2)
+#: layouts (it is now ``TEST_SIZE``, 18 positions in the demo's layout R = 2)
 UNIFORM_S = 12
 #: the demo venue's limits, and the reserve a builder without the bound needs under them
 #: (in the uniform layout; ``RESERVE_DEMO`` in the demo's)
@@ -192,9 +192,9 @@ def test_engine_limits_bound_every_command_and_genesis_checks_they_fit_a_block()
         msgspec.structs.replace(ok, block_layout=0)
     assert msgspec.structs.replace(two, block_steps=0, max_matches=0).block_layout == 2
     # the demo venue: bounded in the R = 2 layout, and no reserve (its blocks fill up to the
-    # 16 positions)
+    # 18 positions)
     assert PROVABLE_GENESIS.uses_step_bound and PROVABLE_GENESIS.step_reserve == 0
-    assert (PROVABLE_GENESIS.block_layout, PROVABLE_GENESIS.block_steps) == (2, 16)
+    assert (PROVABLE_GENESIS.block_layout, PROVABLE_GENESIS.block_steps) == (2, 18)
     assert PROVABLE_GENESIS.worst_command_steps == RESERVE_DEMO == 12
 
 
@@ -355,7 +355,7 @@ def test_the_bound_before_covers_the_cost_in_every_layout(
 
 
 def test_the_demo_rule_fills_blocks_of_its_layout() -> None:
-    # PROVABLE_GENESIS: limits, the bound, no reserve, 16 positions in the R = 2 layout
+    # PROVABLE_GENESIS: limits, the bound, no reserve, 18 positions in the R = 2 layout
     ratio, size = G.block_layout, G.block_steps
     budget = {"max_steps": size, "step_cost": functools.partial(command_steps, ratio=ratio)}
     reserved = _built(11, 1000, LIMITS, step_reserve=RESERVE_DEMO, ratio=ratio, **budget)  # type: ignore[arg-type]
@@ -365,7 +365,7 @@ def test_the_demo_rule_fills_blocks_of_its_layout() -> None:
     assert sum(len(b.commands) for b in reserved) == sum(len(b.commands) for b in bounded)
     mean_r = statistics.fmean(len(b.commands) for b in reserved)
     mean_b = statistics.fmean(len(b.commands) for b in bounded)
-    # 3.02 -> 3.98 commands per 4-command block with this seed (venue/demo.py)
-    assert mean_b > 1.25 * mean_r and mean_b > 3.8, (mean_r, mean_b)
+    # 3.60 -> 3.98 commands per 4-command block with this seed (venue/demo.py)
+    assert mean_b > 1.08 * mean_r and mean_b > 3.9, (mean_r, mean_b)
     both = _built(11, 1000, LIMITS, step_reserve=RESERVE_DEMO, bound=True, ratio=ratio, **budget)  # type: ignore[arg-type]
     assert [len(b.commands) for b in both] == [len(b.commands) for b in reserved]

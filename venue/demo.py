@@ -163,7 +163,7 @@ async def _trade(
 #: ``proofs.steps.worst_command_steps``), and the node bounds each command's positions before
 #: it runs (``Genesis.uses_step_bound``), closing a block first when the command might not
 #: fit; no reserve is kept, so blocks fill (3.98 commands per 4-command block on the standard
-#: mix against 3.02 with a reserve of 12, ``tests/test_coverage_steps.py``). Signed: orders
+#: mix against 3.60 with a reserve of 12, ``tests/test_coverage_steps.py``). Signed: orders
 #: carry the traders' signatures and the blocks are proved with
 #: ``proofs.verify.TEST_SIZE_SIGNED``.
 PROVABLE_GENESIS = Genesis(
