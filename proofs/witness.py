@@ -25,6 +25,9 @@ reused, not restated):
     ReplaceOrder that moves                RP_HEAD | RP_DETACH + RP_RELINK (removal +
                                            RELEASE), then RP_REST [+ PUT] or RP_PLACE,
                                            FILL x k, END | REST [+ PUT]                2-3, k+3-5
+    self-trade prevention in a taker       STP_MAKER (CANCEL_MAKER: own head removed),
+                                           STP_BOTH (CANCEL_BOTH: removed, taker ends),
+                                           STP_DEC (DECREMENT: head reduced/removed)   1 each
 
 Layout (``BlockParams.ratio`` R): step ``i`` is full iff ``i % R == 0``, else order-only, and
 only the kinds in ``FULL_KINDS`` write an account. A step of such a kind that would fall on an
@@ -32,9 +35,6 @@ order-only position is preceded by fillers: NOP between commands, SKIP inside on
 nothing). With R = 2 the common two-step patterns (REST_BEGIN + PUT, CANCEL_DETACH +
 CANCEL_RELINK) fill one full and one order-only step; a taker's FILLs each take a full step and
 a SKIP. ``steps_per_command`` counts fillers, ``command_kinds`` does not.
-    self-trade prevention in a taker       STP_MAKER (CANCEL_MAKER: own head removed),
-                                           STP_BOTH (CANCEL_BOTH: removed, taker ends),
-                                           STP_DEC (DECREMENT: head reduced/removed)   1 each
 
 Why an order that trades needs PLACE and END of its own: the account slot of a FILL step writes
 the maker, so the taker's fields live in registers (updated with ``ApplyFill`` per fill) and are

@@ -46,7 +46,7 @@ from matching.types import Command, StpMode
 from proofs.booktrace import order_record
 from proofs.circom import CompiledCircuit, UnsatisfiedWitnessError, compile_circuit
 from proofs.merkle import compute_root
-from proofs.poseidon import hash2
+from proofs.poseidon import FIELD_MODULUS, hash2
 from proofs.state import PoseidonState, command_hash, order_leaf
 from proofs.verify import TEST_SIZE, BlockCircuit, verify_block
 from proofs.witness import (
@@ -68,7 +68,7 @@ D, A = TEST_SIZE.order_depth, TEST_SIZE.account_depth
 PARAMS = BlockParams(TEST_SIZE.n, TEST_SIZE.s, D, A, MARKET, ratio=TEST_SIZE.ratio)
 #: only to move the state past a block that needs more than S steps (not proved)
 WIDE = BlockParams(TEST_SIZE.n, 64, D, A, MARKET, ratio=TEST_SIZE.ratio)
-EXPECTED = {"block_step4x4": 8544, "block_step4x4o": 3095, "block_4x18": 119691}
+EXPECTED = {"block_step4x4": 8544, "block_step4x4o": 3095, "block_4x18": 119695}
 
 
 # --- building blocks ---------------------------------------------------------------------------
@@ -437,6 +437,19 @@ def test_acceptance_flags_cannot_be_forged(
     )  # fmt: skip
     inputs = copy.deepcopy(w.inputs)
     inputs["accepted"][w.steps_per_command.index(0)] = 1  # type: ignore[index]
+    with pytest.raises(UnsatisfiedWitnessError):
+        compiled.prove(inputs, w.public_signals)
+    # two rejected slots after the last executed one, flagged 2 and -2: the count and every
+    # executed slot's rank unchanged, so only the flags' booleanity refuses it (with other
+    # values a prefix sum could give a later command a lower rank: a reordering)
+    c, o = _with_resting_order()
+    n = len(c.blocks)
+    dep = Deposit(*c.n(), 0, 5)
+    bogus = [CancelOrder(*c.n(), 0, MARKET.market_id, o.seq + 99 + i) for i in range(2)]
+    w = c.block([dep, *bogus])
+    assert _kinds(w) == ["DEPOSIT", "", ""] and len(c.blocks) == n + 1
+    inputs = copy.deepcopy(w.inputs)
+    inputs["accepted"][1:3] = [2, FIELD_MODULUS - 2]  # type: ignore[index]
     with pytest.raises(UnsatisfiedWitnessError):
         compiled.prove(inputs, w.public_signals)
     # an account write on an order-only step: a full step's REST_BEGIN on the order-only

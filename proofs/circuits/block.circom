@@ -836,6 +836,9 @@ template Block(N, S, D, A, CFG, SIGNED, R) {
         chain[i].inputs[1] <== sl[i].hash;
         acc[i + 1] <== acc[i] + active[i] * (chain[i].out - acc[i]);
         count += active[i];
+        // boolean, so ranks are the accepted commands' order: with other values a prefix sum
+        // could give a later slot a lower rank and reorder commands
+        accepted[i] * (accepted[i] - 1) === 0;
         accepted[i] * (1 - active[i]) === 0;
     }
     cmdCommitment === acc[N];
