@@ -1794,18 +1794,21 @@ cdef class CEngine:
 
     # --- read-only queries for the block builder's step bound (``proofs.steps``) --------
 
-    def crossing_count(self, market, side, price, cap):
+    def crossing_count(self, market, side, price, cap, qty=0, account=-1):
         """Resting orders a taker of ``side`` with limit ``price`` would cross in ``market``,
-        counted up to ``cap`` (>= 0); as ``ReferenceEngine.crossing_count``. O(cap)."""
+        counted up to ``cap`` (>= 0), and with ``qty`` > 0 only until the counted orders not
+        of ``account`` hold ``qty``; as ``ReferenceEngine.crossing_count``. O(cap)."""
         cdef int i
         cdef _CMarket m
         cdef BookSide* opp
         cdef bint is_buy
-        cdef int64_t c_price, c_cap, count = 0
+        cdef int64_t c_price, c_cap, c_qty, c_acct, count = 0, filled = 0
         cdef Py_ssize_t li
         cdef PyObject* p
-        if cap < 0:
-            raise ValueError("cap must be >= 0")
+        if cap < 0 or qty < 0:
+            raise ValueError("cap and qty must be >= 0")
+        as64(qty, &c_qty)
+        as64(account, &c_acct)
         i = find_market(self, market)
         if i < 0:
             return 0
@@ -1816,12 +1819,14 @@ cdef class CEngine:
         as64(price, &c_price)
         as64(cap, &c_cap)
         li = opp.n - 1  # the best level is last
-        while li >= 0 and count < c_cap:
+        while li >= 0 and count < c_cap and not (c_qty and filled >= c_qty):
             if not (opp.lv[li].price <= c_price if is_buy else opp.lv[li].price >= c_price):
                 break  # levels are in priority order: no later one crosses either
             p = opp.lv[li].head
-            while p != NULL and count < c_cap:
+            while p != NULL and count < c_cap and not (c_qty and filled >= c_qty):
                 count += 1
+                if (<_COrder>p).acct != c_acct:
+                    filled += (<_COrder>p).qty
                 p = (<_COrder>p).next
             li -= 1
         return count

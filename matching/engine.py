@@ -471,27 +471,41 @@ class ReferenceEngine:
 
     # --- read-only queries for the block builder's step bound (``proofs.steps``) ----------
 
-    def crossing_count(self, market: int, side: int, price: int, cap: int) -> int:
+    def crossing_count(
+        self, market: int, side: int, price: int, cap: int, qty: int = 0, account: int = -1
+    ) -> int:
         """Resting orders a taker of ``side`` with limit ``price`` would cross in ``market``,
         counted up to ``cap`` (>= 0): asks at or below a buy's limit, bids at or above a
         sell's (any side other than BUY counts as a sell, as ``_crosses`` does). A market
         order's limit is its protection price, i.e. its ``price`` field. 0 for an unknown
-        market. O(cap): only the crossing levels are visited, each holding an order."""
-        if cap < 0:
-            raise ValueError("cap must be >= 0")
+        market. With ``qty`` > 0, counting stops once the orders counted that are not
+        ``account``'s hold ``qty`` in all: the makers a taker of that quantity can reach
+        (its own orders count without consuming quantity, the most self-trade prevention
+        lets them cost). O(cap): only the crossing levels are visited, each holding an
+        order."""
+        if cap < 0 or qty < 0:
+            raise ValueError("cap and qty must be >= 0")
         m = self._markets.get(market)
         if m is None:
             return 0
         is_buy = side == Side.BUY
         opposite = m.asks if is_buy else m.bids
-        count = 0
+        count = filled = 0
         for k, level in opposite.levels.items():
-            if count >= cap:
+            if count >= cap or (qty and filled >= qty):
                 break
             level_price = -k if opposite.is_bid else k
             if not (level_price <= price if is_buy else level_price >= price):
                 break  # levels are in priority order: no later one crosses either
-            count += min(len(level), cap - count)
+            if not qty:
+                count += min(len(level), cap - count)
+                continue
+            for o in level.values():
+                if count >= cap or filled >= qty:
+                    break
+                count += 1
+                if o.account != account:
+                    filled += o.qty
         return count
 
     def open_orders(self, account: int, market: int) -> int:

@@ -90,7 +90,9 @@ class BoundEngine(Protocol):
     @property
     def max_matches(self) -> int: ...
     def order_view(self, order_id: int) -> OrderView | None: ...
-    def crossing_count(self, market: int, side: int, price: int, cap: int) -> int: ...
+    def crossing_count(
+        self, market: int, side: int, price: int, cap: int, qty: int = 0, account: int = -1
+    ) -> int: ...
     def open_orders(self, account: int, market: int) -> int: ...
 
 
@@ -218,8 +220,13 @@ def command_steps_before(
       distinct maker that crossed the taker's limit when the command began: the opposite
       side only loses orders while a taker executes (a maker is filled, reduced to 0 or
       cancelled, or the taker stops), and a maker left partly filled or reduced ends the
-      sweep because the taker is then done. So matches <= min(M, c) with c the crossing
-      orders now (``engine.crossing_count``, capped at M): the bound is the taker pattern
+      sweep because the taker is then done. A fill takes min(remaining, maker qty) of the
+      taker's quantity, so once the makers of other accounts met in priority order hold the
+      taker's quantity, it has none left; its own makers count as matches without taking
+      any (CANCEL_MAKER takes none, DECREMENT some, CANCEL_TAKER and CANCEL_BOTH end the
+      sweep). So matches <= min(M, c) with c the crossing orders now counted that way
+      (``engine.crossing_count`` with the taker's qty and account, capped at M; a negative
+      qty, which the engine rejects, counts them all): the bound is the taker pattern
       with min(M, c) matches, ending in REST (+ PUT) when the order type may rest. When
       c = 0 nothing can trade or cancel the taker by self-trade or match limit, so a GTC
       limit order rests (F, O) and any other is cancelled (the PLACE + END bound).
@@ -251,7 +258,9 @@ def _pattern_before(cmd: Command, engine: BoundEngine, max_matches: int | None) 
     # no limit: every crossing order may be a match (O(book), as is the command itself)
     cap = max_matches or _NO_CAP
     if isinstance(cmd, PlaceOrder):
-        crossing = engine.crossing_count(cmd.market, cmd.side, cmd.price, cap)
+        crossing = engine.crossing_count(
+            cmd.market, cmd.side, cmd.price, cap, max(cmd.qty, 0), cmd.account
+        )
         return _taker(crossing, _rests(cmd))
     if isinstance(cmd, ReplaceOrder):
         view = _own_resting(engine, cmd)
@@ -259,7 +268,9 @@ def _pattern_before(cmd: Command, engine: BoundEngine, max_matches: int | None) 
             return ""
         if cmd.price == view.price and cmd.qty <= view.qty:
             return "F"  # keeps its place (the engine's ``keeps``)
-        crossing = engine.crossing_count(view.market, view.side, cmd.price, cap)
+        crossing = engine.crossing_count(
+            view.market, view.side, cmd.price, cap, max(cmd.qty, 0), cmd.account
+        )
         return _REMOVE + _taker(crossing, True)
     raise TypeError(f"not a command: {cmd!r}")
 

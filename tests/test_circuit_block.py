@@ -758,8 +758,6 @@ def test_match_limit_end_proves_and_is_the_only_way_to_stop_a_crossing_taker() -
         step.prove({**inputs, "cfg": cfg}, public)
     # a third fill at the limit: the second FILL's step replayed with two matches behind it
     fill = [i for i, s in enumerate(w.steps) if s.kind == StepKind.FILL][1]
-    inputs, public = _forged_step(
-        w, fill, {}, regs_in={BR_MATCHES: 2}, regs_out={BR_MATCHES: 3}
-    )
+    inputs, public = _forged_step(w, fill, {}, regs_in={BR_MATCHES: 2}, regs_out={BR_MATCHES: 3})
     with pytest.raises(UnsatisfiedWitnessError):
         step.prove(inputs, public)

@@ -165,12 +165,17 @@ def test_step_bound_queries_match_at_the_edges() -> None:
             for price in (big, -big, 0, 1, 5, 990, 1_010, hi - 1, hi, 1 << 40, 1 << 64):
                 for cap in (0, 1, 2, 5, 1 << 48, big):
                     b.call(lambda e, x=(market, side, price, cap): e.crossing_count(*x))
+                    for qa in ((1, 1), (2, 2), (3, 3), (big, big), (1, -big)):
+                        x = (market, side, price, cap, *qa)
+                        b.call(lambda e, x=x: e.crossing_count(*x))
     for acct in (1, 2, 3, 4, -1, 1 << 20, big):
         for market in (0, 1, 2, 3, -1, big):
             b.call(lambda e, x=(acct, market): e.open_orders(*x))
     for eng in b.engines:
         with pytest.raises(ValueError):
             eng.crossing_count(1, 1, 5, -1)
+        with pytest.raises(ValueError):
+            eng.crossing_count(1, 1, 5, 1, -1)
     cmds = [
         PlaceOrder(0, 0, 1, 1, 0, 1, 2, 3, big, 1), PlaceOrder(0, 0, 1, big, 0, 1, 1, 1, 5, 1),
         PlaceOrder(0, 0, big, 1, 0, 2, 1, 1, -big, 1), ReplaceOrder(0, 0, 1, 1, 5, big, 1),

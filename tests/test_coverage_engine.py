@@ -446,6 +446,15 @@ class EngineRules:
         assert count(7, Side.BUY, 10**6, 10) == 0  # an unknown market
         with pytest.raises(ValueError, match="cap"):
             count(1, Side.BUY, 1010, -1)
+        # with a quantity (every order above holds 1): counting stops once the orders of
+        # other accounts hold it; the taker's own orders count without holding any
+        assert [count(1, Side.BUY, 10**6, 10, q, C) for q in (1, 2, 3, 4)] == [1, 2, 4, 4]
+        assert [count(1, Side.BUY, 10**6, 10, q, A) for q in (1, 2, 3)] == [2, 3, 4]
+        assert count(1, Side.BUY, 10**6, 2, 3, C) == 2  # the cap still binds
+        assert count(1, Side.BUY, 10**6, 10, 0, A) == 4  # qty 0: no quantity limit
+        assert count(1, Side.SELL, 980, 10, 1, B) == 2  # B's own bid, then C's
+        with pytest.raises(ValueError, match="qty"):
+            count(1, Side.BUY, 1010, 1, -1)
         opens = h.engine.open_orders
         assert [opens(A, 1), opens(A, 2), opens(A, 0), opens(B, 1), opens(B, 2)] == [3, 1, 4, 2, 0]
         assert opens(77, 0) == 0 and opens(A, 7) == 0  # unknown account, unknown market

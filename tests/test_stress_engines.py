@@ -223,10 +223,12 @@ class Pair:
             for side in (1, 2, 0):
                 for price in sorted(prices):
                     for cap in (0, 1, 3, 1 << 48):
-                        a = self.ref.crossing_count(market, side, price, cap)
-                        b = self.fast.crossing_count(market, side, price, cap)
-                        if a != b:
-                            self.fail("crossing_count", (market, side, price, cap, a), b)
+                        for qty, acct in ((0, -1), (1, 0), (7, 1), (1 << 40, 2), (BIG, BIG)):
+                            x = (market, side, price, cap, qty, acct)
+                            a = self.ref.crossing_count(*x)
+                            b = self.fast.crossing_count(*x)
+                            if a != b:
+                                self.fail("crossing_count", (*x, a), b)
         for account in (*range(-1, 6), 1 << 20, BIG):
             for market in (0, 1, 2, 3, BIG):
                 a, b = self.ref.open_orders(account, market), self.fast.open_orders(account, market)
