@@ -1,12 +1,13 @@
-"""Proving at the production size: signed ``Block(20, 48, 12, 16)`` on signed workload blocks.
+"""Proving at the production size: signed ``Block(20, 48, 12, 16, R = 2)`` on signed workload
+blocks.
 
 ``bench.bench_prover`` measures the test size on demo venue blocks; this measures the size a
 real venue would run. The blocks come from the standard workload (seed 7, 400 accounts, 2,000
 resting orders) made signed: every account registers a key, every PlaceOrder, ReplaceOrder and
 Withdraw is signed by it and carries a rising client id (its nonce), and the engine runs the
 production limits (12 makers per taker, 8 open orders per account, the replay mark). Blocks are
-cut by the circuit's 48-step budget the way the venue cuts them (each command's steps bounded
-before it runs, ``proofs.steps.command_steps_before``). The first ``--skip`` blocks
+cut by the circuit's 48 positions the way the venue cuts them (each command's positions bounded
+before it runs, ``proofs.steps.command_steps_before``, in the circuit's layout). The first ``--skip`` blocks
 (accounts, deposits, the book filling up) only advance the prover state; the next ``--blocks``
 are proved by one prover worker (the key loaded once), and verified in Python from their
 headers.
@@ -44,6 +45,7 @@ from venue.workload import Workload
 __all__ = ["run"]
 
 N, S, D, A = PRODUCTION_SIZE.n, PRODUCTION_SIZE.s, PRODUCTION_SIZE.order_depth, 16
+RATIO = PRODUCTION_SIZE.ratio
 MATCHES, OPEN_ORDERS = 12, 8
 
 
@@ -76,10 +78,11 @@ def production_blocks(skip: int, count: int) -> tuple[list[Block], BlockProverSt
     com = PoseidonState((market,), account_depth=A, order_depth=D)
     builder = BlockBuilder(
         engine, com, max_commands=N, max_interval_ns=1 << 62, max_steps=S,
-        step_cost=command_steps, step_bound=lambda cmd: command_steps_before(cmd, engine),
+        step_cost=lambda cmd, events: command_steps(cmd, events, ratio=RATIO),
+        step_bound=lambda cmd: command_steps_before(cmd, engine, ratio=RATIO),
     )  # fmt: skip
     state = BlockProverState(market, order_depth=D, account_depth=A)
-    wide = BlockParams(N, S, D, A, market, signed=True, max_matches=MATCHES)
+    wide = BlockParams(N, S, D, A, market, signed=True, max_matches=MATCHES, ratio=RATIO)
     blocks: list[Block] = []
     for cmd in signed_stream(w, 40 * (skip + count)):
         for b in builder.submit(cmd)[1]:
