@@ -7,10 +7,10 @@ resting orders) made signed: every account registers a key, every PlaceOrder, Re
 Withdraw is signed by it and carries a rising client id (its nonce), and the engine runs the
 production limits (12 makers per taker, 8 open orders per account, the replay mark). Blocks are
 cut by the circuit's 48 positions the way the venue cuts them (each command's positions bounded
-before it runs, ``proofs.steps.command_steps_before``, in the circuit's layout). The first ``--skip`` blocks
-(accounts, deposits, the book filling up) only advance the prover state; the next ``--blocks``
-are proved by one prover worker (the key loaded once), and verified in Python from their
-headers.
+before it runs, ``proofs.steps.command_steps_before``, in the circuit's layout). The first
+``--skip`` blocks (accounts, deposits, the book filling up) only advance the prover state; the
+next ``--blocks`` are proved by one prover worker (the key loaded once), and verified in Python
+from their headers.
 
 The first run compiles and sets up the circuit into ``~/.cache/provenbook/circuits`` (about
 four minutes and 4-5 GB of memory); later runs load the cached keys. Run::
