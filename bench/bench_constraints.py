@@ -2,9 +2,10 @@
 
 Two figures, because a fixed-size circuit is paid in full whatever a block holds:
 
-* **per command, at full use**: ``positions/command x (mean position + CmdLink) + CmdSlot +
-  its link in the command chain``, where a position is a full ``BlockStep(D, A, 1, 1)`` or an
-  order-only ``BlockStep(D, A, 1, 0)`` in the production layout (R = 2: they alternate), from
+* **per command, at full use**: ``positions/command x mean position + CmdSlot + its link in
+  the command chain``, where a position is a full ``BlockStep(D, A, 1, 1)`` with its
+  ``CmdLink`` or an order-only ``BlockStep(D, A, 1, 0)`` in the production layout (R = 2:
+  they alternate), from
   the compiled templates at the production depths (D = 12, A = 16, N = 20) and the witness
   builder's positions (fillers included) on the standard mix (seed 7, 100 accounts, 2,000
   resting, 6,000 commands after genesis, blocks of 64, no venue limits): the cost a perfectly
@@ -142,14 +143,15 @@ def measure(commands: int, slots: int = N) -> dict[str, object]:
     """All figures for ``commands`` workload commands and blocks of ``slots`` command slots."""
     t = template_counts(slots)
     link_cost = t["link"]
-    # a position's mean cost in the layout (1 full in RATIO), and a full step's
-    position_cost = (t["step"] + (RATIO - 1) * t["step_order"]) / RATIO + link_cost
+    # a position's mean cost in the layout (1 full in RATIO; only full steps begin commands,
+    # so only they link to a slot), and a full step's
     full_cost = t["step"] + link_cost
+    position_cost = (full_cost + (RATIO - 1) * t["step_order"]) / RATIO
     # per-block part (state roots, Settle, BlockMeta, chain links, last-ts check), measured on
     # the test size: what is left of Block(4, 18, 4, 4, ·, 0, 2) without steps, links, slots
     slot = {sig: t[f"slot_{sig}"] + t["chain"] for sig in ("unsigned", "signed")}
-    test_steps = TEST_S // 2 * (t["test_step"] + t["test_step_order"])
-    per_block = t[TEST_BLOCK] - test_steps - TEST_S * t["test_link"] - 4 * slot["unsigned"]
+    test_steps = TEST_S // 2 * (t["test_step"] + t["test_link"] + t["test_step_order"])
+    per_block = t[TEST_BLOCK] - test_steps - 4 * slot["unsigned"]
 
     # 1. full use: steps per command on the standard mix, no venue limits
     mix = _run(Workload(7, accounts=100, target_resting=2_000), commands, {}, max_commands=64)

@@ -35,8 +35,7 @@ or an O becomes an F, that longest pattern bounds every alternative.
 Invariants: ``command_steps_before >= command_steps`` for every command, in any layout;
 ``command_steps >=`` what the witness builder emits, per command when R = 1, and for R > 1
 summed over every prefix of a block (so over the block): the witness counts the NOP fillers
-before a command's first full step in that command, not in the one before, and may run a
-mass cancel's MC_BEGIN on an order-only position, which only starts it earlier.
+before a command's first full step in that command, not in the one before.
 ``tests/test_coverage_steps.py`` checks them over the standard workload.
 """
 
@@ -152,7 +151,7 @@ def _pattern_after(cmd: Command, events: Sequence[Event]) -> str:
         return _REMOVE
     if isinstance(cmd, MassCancel):
         cancelled = sum(isinstance(e, OrderCancelled) for e in events)
-        return "O" + _REMOVE * cancelled + "F"  # MC_BEGIN, the removals, MC_END
+        return "F" + _REMOVE * cancelled + "F"  # MC_BEGIN, the removals, MC_END
     removal = ""
     if isinstance(cmd, ReplaceOrder):
         if any(isinstance(e, OrderReplaced) and e.priority_kept for e in events):
@@ -187,7 +186,7 @@ def worst_command_steps(max_matches: int, max_open_orders: int, ratio: int = 1) 
     candidates = (
         "F",  # Deposit, Withdraw, AddAccount, a kept replace
         _REMOVE,  # CancelOrder
-        "O" + _REMOVE * max_open_orders + "F",  # MassCancel
+        "F" + _REMOVE * max_open_orders + "F",  # MassCancel
         taker,
         _NO_TRADE_END,  # PlaceOrder
         _REMOVE + taker,
@@ -214,7 +213,7 @@ def command_steps_before(
     * Deposit, Withdraw, AddAccount: F, as counted afterwards.
     * CancelOrder: a removal (F, O), or nothing when the named order does not rest in that
       market under that account (the engine rejects such a cancel).
-    * MassCancel: O + (F, O) per order it removes + F, and it removes exactly the account's
+    * MassCancel: F + (F, O) per order it removes + F, and it removes exactly the account's
       resting orders in the market (every market for ``ALL_MARKETS``): ``engine.open_orders``.
     * PlaceOrder: a match is a fill or a self-trade action on a maker. Each match consumes a
       distinct maker that crossed the taker's limit when the command began: the opposite
@@ -252,7 +251,7 @@ def _pattern_before(cmd: Command, engine: BoundEngine, max_matches: int | None) 
     if isinstance(cmd, Deposit | Withdraw | AddAccount):
         return "F"
     if isinstance(cmd, MassCancel):
-        return "O" + _REMOVE * engine.open_orders(cmd.account, cmd.market) + "F"
+        return "F" + _REMOVE * engine.open_orders(cmd.account, cmd.market) + "F"
     if isinstance(cmd, CancelOrder):
         return _REMOVE if _own_resting(engine, cmd) is not None else ""
     # no limit: every crossing order may be a match (O(book), as is the command itself)

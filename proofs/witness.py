@@ -222,12 +222,13 @@ _SIGNED_BEGINS = {
     StepKind.RP_HEAD,
     StepKind.RP_DETACH,
 }
-#: kinds that write an account: they run only on full steps (s % ratio == 0); the others
-#: (NOP, SKIP, PUT, the RELINKs, MC_BEGIN, STP_MAKER, STP_DEC) also on order-only steps
+#: kinds that write an account or begin a command: they run only on full steps (s % ratio
+#: == 0), which alone link to command slots; the others (NOP, SKIP, PUT, the RELINKs,
+#: STP_MAKER, STP_DEC) also on order-only steps
 FULL_KINDS = frozenset({
     StepKind.PLACE, StepKind.FILL, StepKind.END, StepKind.REST_BEGIN, StepKind.REST,
     StepKind.CANCEL_HEAD, StepKind.CANCEL_DETACH, StepKind.ADD, StepKind.DEPOSIT,
-    StepKind.WITHDRAW, StepKind.MC_HEAD, StepKind.MC_DETACH, StepKind.MC_END,
+    StepKind.WITHDRAW, StepKind.MC_BEGIN, StepKind.MC_HEAD, StepKind.MC_DETACH, StepKind.MC_END,
     StepKind.RP_KEEP, StepKind.RP_HEAD, StepKind.RP_DETACH, StepKind.RP_PLACE,
     StepKind.RP_REST, StepKind.STP_BOTH,
 })  # fmt: skip

@@ -68,7 +68,7 @@ D, A = TEST_SIZE.order_depth, TEST_SIZE.account_depth
 PARAMS = BlockParams(TEST_SIZE.n, TEST_SIZE.s, D, A, MARKET, ratio=TEST_SIZE.ratio)
 #: only to move the state past a block that needs more than S steps (not proved)
 WIDE = BlockParams(TEST_SIZE.n, 64, D, A, MARKET, ratio=TEST_SIZE.ratio)
-EXPECTED = {"block_step4x4": 8544, "block_step4x4o": 3095, "block_4x18": 119695}
+EXPECTED = {"block_step4x4": 8544, "block_step4x4o": 3096, "block_4x18": 119290}
 
 
 # --- building blocks ---------------------------------------------------------------------------
@@ -459,6 +459,13 @@ def test_acceptance_flags_cannot_be_forged(
     forged, public = _forged_step(w, i, {}, regs_out={0: w.steps[i].regs_in[0]})
     with pytest.raises(UnsatisfiedWitnessError):
         _step_circuit(full=False).prove(forged, public)
+    # a command that begins on an order-only step (which has no link to a command slot): an
+    # MC_BEGIN, which writes no account, proves on a full step only
+    w = scenario.witnesses[3]
+    i = next(i for i, s in enumerate(w.steps) if s.kind == StepKind.MC_BEGIN)
+    _step_circuit().prove(*w.step_inputs(i))
+    with pytest.raises(UnsatisfiedWitnessError):
+        _step_circuit(full=False).prove(*w.step_inputs(i))
 
 
 @pytest.mark.slow

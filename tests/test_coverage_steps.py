@@ -233,8 +233,8 @@ def test_positions_bound_the_witness_in_the_demo_layout(
 ) -> None:
     # The witness counts the NOP fillers that align a command's first full step in that
     # command, where ``command_steps`` counts them in the one before (it rounds each command
-    # up to a full position), and it runs an MC_BEGIN wherever the last command ended: so the
-    # bound holds for every prefix of a block (and its total), not for each command.
+    # up to a full position): so the bound holds for every prefix of a block (and its total),
+    # not for each command.
     ratio, size = G.block_layout, G.block_steps
     bounds: dict[int, int] = {}
     budget = {"max_steps": size, "step_cost": functools.partial(command_steps, ratio=ratio)}
@@ -314,7 +314,7 @@ def test_command_positions_by_hand() -> None:
     # a cancel: the removal F, O; of an order that is gone: rejected, nothing
     assert costs(CancelOrder(s := next(seq), s, 2, m, second.seq)) == (2, 2, 2, 2)
     assert costs(CancelOrder(s := next(seq), s, 2, m, second.seq)) == (0, 0, 0, 0)
-    # a mass cancel of two orders: MC_BEGIN O, 2 x (F, O), MC_END F
+    # a mass cancel of two orders: MC_BEGIN F, 2 x (F, O), MC_END F
     assert costs(place(1, buy, 90_000, 1)) == costs(place(1, buy, 91_000, 1)) == (2, 2, 2, 2)
     assert costs(MassCancel(s := next(seq), s, 1, m)) == (6, 6, 8, 8)
     # rejected afterwards, though bounded before: a withdrawal of more than the account has

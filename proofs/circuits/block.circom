@@ -19,7 +19,7 @@ include "settle.circom";
 // A full step is one BookStep(D) (one order-leaf write on the side isBid) + one
 // AccountStepOps(A, 1) (one account-leaf write) + the taker's ApplyFill; an order-only step
 // (ACC = 0) is the BookStep alone, and takes only the kinds whose account op is NOP (column
-// "account op" below). Block lays them out with ratio R: step s is full iff s % R == 0 (R = 1:
+// "account op" below) and that do not begin a command (MC_BEGIN runs on a full step). Block lays them out with ratio R: step s is full iff s % R == 0 (R = 1:
 // every step full; R = 2: full, order-only, ...). Every two-step pattern of the common commands
 // is full + order-only (a passive add REST_BEGIN + PUT, a cancel CANCEL_DETACH +
 // CANCEL_RELINK), so R = 2 drops the account slot from almost half the steps. The kinds are
@@ -518,6 +518,8 @@ template BlockStep(D, A, NONCES, ACC) {
     var tFill[3];
     if (ACC == 0) {
         accOp === 0;
+        // commands begin on full steps only, so only those link to a command slot
+        beginK === 0;
         out[BR_ACC()] <== r[BR_ACC()];
         tFill[0] = r[BR_TAKER()];
         tFill[1] = r[BR_TAKER() + 1];
@@ -921,23 +923,26 @@ template Block(N, S, D, A, CFG, SIGNED, R) {
         }
         st[s].takerHints[0] <== takerHints[s][0];
         st[s].takerHints[1] <== takerHints[s][1];
-        // (rank, accepted, view): the accepted command of rank r[BR_INDEX]
-        ln[s] = CmdLink(N, CV_COUNT() + 2);
-        ln[s].begin <== st[s].begins;
-        if (s == 0) {
-            ln[s].val[0] <== 0;
-        } else {
-            ln[s].val[0] <== st[s - 1].out[BR_INDEX()];
-        }
-        ln[s].val[1] <== 1;
-        for (var i = 0; i < N; i++) {
-            ln[s].slots[i][0] <== rank[i];
-            ln[s].slots[i][1] <== accepted[i];
-        }
-        for (var j = 0; j < CV_COUNT(); j++) {
-            ln[s].val[2 + j] <== cmd[s][j];
+        // (rank, accepted, view): the accepted command of rank r[BR_INDEX]; an order-only
+        // step begins nothing (BlockStep), so it has no link
+        if (s % R == 0) {
+            ln[s] = CmdLink(N, CV_COUNT() + 2);
+            ln[s].begin <== st[s].begins;
+            if (s == 0) {
+                ln[s].val[0] <== 0;
+            } else {
+                ln[s].val[0] <== st[s - 1].out[BR_INDEX()];
+            }
+            ln[s].val[1] <== 1;
             for (var i = 0; i < N; i++) {
-                ln[s].slots[i][2 + j] <== sl[i].view[j];
+                ln[s].slots[i][0] <== rank[i];
+                ln[s].slots[i][1] <== accepted[i];
+            }
+            for (var j = 0; j < CV_COUNT(); j++) {
+                ln[s].val[2 + j] <== cmd[s][j];
+                for (var i = 0; i < N; i++) {
+                    ln[s].slots[i][2 + j] <== sl[i].view[j];
+                }
             }
         }
     }
