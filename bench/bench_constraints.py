@@ -40,7 +40,7 @@ from matching import BlockBuilder, ReferenceEngine
 from proofs.circom import circuit_stats
 from proofs.state import PoseidonState
 from proofs.steps import command_steps, command_steps_before, worst_command_steps
-from proofs.verify import PRODUCTION_SIZE
+from proofs.verify import PRODUCTION_SIZE, TEST_SIZE
 from proofs.witness import BlockParams, BlockProverState
 from venue.workload import Workload
 
@@ -52,8 +52,9 @@ D, A, N, S, RATIO = P.order_depth, P.account_depth, P.n, P.s, P.ratio
 MATCHES, OPEN_ORDERS = 12, 8
 #: CmdLink's fields: rank, accepted flag, the command's view (CV_COUNT = 8)
 LINK_FIELDS = 10
-TEST_BLOCK = "block_4x18r2"
-TEST_S = 18
+#: the unsigned test size, whose compiled wrapper (tests/circuits) gives the per-block part
+T = TEST_SIZE
+TEST_BLOCK = f"block_{T.n}x{T.s}r{T.ratio}"
 
 _TEMPLATES = {
     "step": ("block.circom", "{public [cfg, mark, r]}", f"BlockStep({D}, {A}, 1, 1)"),
@@ -68,9 +69,15 @@ _TEMPLATES = {
         "{public [cfg, mark, firstSeq, index, prevTs]}",
         "CmdSlot(1)",
     ),
-    "test_step": ("block.circom", "{public [cfg, mark, r]}", "BlockStep(4, 4, 0, 1)"),
-    "test_step_order": ("block.circom", "{public [cfg, mark, r]}", "BlockStep(4, 4, 0, 0)"),
-    "test_link": ("cmdlink.circom", "{public [begin]}", f"CmdLink(4, {LINK_FIELDS})"),
+    "test_step": (
+        "block.circom", "{public [cfg, mark, r]}",
+        f"BlockStep({T.order_depth}, {T.account_depth}, 0, 1)",
+    ),
+    "test_step_order": (
+        "block.circom", "{public [cfg, mark, r]}",
+        f"BlockStep({T.order_depth}, {T.account_depth}, 0, 0)",
+    ),
+    "test_link": ("cmdlink.circom", "{public [begin]}", f"CmdLink({T.n}, {LINK_FIELDS})"),
 }
 
 
@@ -148,10 +155,14 @@ def measure(commands: int, slots: int = N) -> dict[str, object]:
     full_cost = t["step"] + link_cost
     position_cost = (full_cost + (RATIO - 1) * t["step_order"]) / RATIO
     # per-block part (state roots, Settle, BlockMeta, chain links, last-ts check), measured on
-    # the test size: what is left of Block(4, 18, 4, 4, ·, 0, 2) without steps, links, slots
+    # the test size (proofs.verify.TEST_SIZE): what is left of its Block without steps, links
+    # and slots
     slot = {sig: t[f"slot_{sig}"] + t["chain"] for sig in ("unsigned", "signed")}
-    test_steps = TEST_S // 2 * (t["test_step"] + t["test_link"] + t["test_step_order"])
-    per_block = t[TEST_BLOCK] - test_steps - 4 * slot["unsigned"]
+    full_steps = T.s // T.ratio
+    test_steps = full_steps * (t["test_step"] + t["test_link"]) + (
+        (T.s - full_steps) * t["test_step_order"]
+    )
+    per_block = t[TEST_BLOCK] - test_steps - T.n * slot["unsigned"]
 
     # 1. full use: steps per command on the standard mix, no venue limits
     mix = _run(Workload(7, accounts=100, target_resting=2_000), commands, {}, max_commands=64)
