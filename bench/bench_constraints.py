@@ -38,6 +38,7 @@ from pathlib import Path
 
 from matching import BlockBuilder, ReferenceEngine
 from proofs.circom import circuit_stats
+from proofs.merkle import tier_levels
 from proofs.state import PoseidonState
 from proofs.steps import command_steps, command_steps_before, worst_command_steps
 from proofs.verify import PRODUCTION_SIZE, TEST_SIZE
@@ -78,6 +79,15 @@ _TEMPLATES = {
         f"BlockStep({T.order_depth}, {T.account_depth}, 0, 0)",
     ),
     "test_link": ("cmdlink.circom", "{public [begin]}", f"CmdLink({T.n}, {LINK_FIELDS})"),
+    # the trees' tiers hashed to their roots (twice per block and tree): the only part of the
+    # per-block work that depends on the depths (merkle.circom "Tiers")
+    **{
+        f"{size}tier_root_{tree}": (
+            "merkle.circom", "{public [tier]}", f"TierRoot({tier_levels(d)})"
+        )
+        for size, dd, aa in (("", D, A), ("test_", T.order_depth, T.account_depth))
+        for tree, d in (("d", dd), ("a", aa))
+    },
 }
 
 
@@ -154,15 +164,19 @@ def measure(commands: int, slots: int = N) -> dict[str, object]:
     # so only they link to a slot), and a full step's
     full_cost = t["step"] + link_cost
     position_cost = (full_cost + (RATIO - 1) * t["step_order"]) / RATIO
-    # per-block part (state roots, Settle, BlockMeta, chain links, last-ts check), measured on
-    # the test size (proofs.verify.TEST_SIZE): what is left of its Block without steps, links
-    # and slots
+    # per-block part (tier roots, state roots, Settle, BlockMeta, chain links, last-ts check),
+    # measured on the test size (proofs.verify.TEST_SIZE): what is left of its Block without
+    # steps, links and slots
     slot = {sig: t[f"slot_{sig}"] + t["chain"] for sig in ("unsigned", "signed")}
     full_steps = T.s // T.ratio
     test_steps = full_steps * (t["test_step"] + t["test_link"]) + (
         (T.s - full_steps) * t["test_step_order"]
     )
-    per_block = t[TEST_BLOCK] - test_steps - T.n * slot["unsigned"]
+    # its tiers' hashing at the test depths replaced by the production depths'
+    tiers = {
+        size: 2 * (2 * t[f"{size}tier_root_d"] + t[f"{size}tier_root_a"]) for size in ("", "test_")
+    }
+    per_block = t[TEST_BLOCK] - test_steps - T.n * slot["unsigned"] - tiers["test_"] + tiers[""]
 
     # 1. full use: steps per command on the standard mix, no venue limits
     mix = _run(Workload(7, accounts=100, target_resting=2_000), commands, {}, max_commands=64)

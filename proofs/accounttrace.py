@@ -51,7 +51,7 @@ from matching.types import (
     Trade,
 )
 
-from .merkle import SparseMerkleTree, compute_root, levels_for
+from .merkle import SparseMerkleTree, below_tier, compute_root, levels_for, tier_update
 from .poseidon import FIELD_MODULUS, hash2
 from .state import CL_ORD_ID_BITS, MONEY_BITS, POSITION_BITS, PRICE_BITS, QTY_BITS, account_leaf
 
@@ -287,6 +287,10 @@ class StepWitness:
     rem_after: int
     bump: int = 0
     nonce_in: int = 0
+    #: the tree's tier (``SparseMerkleTree.tier``) before and after: what the circuit reads
+    #: and writes instead of the root
+    old_tier: tuple[int, ...] = ()
+    new_tier: tuple[int, ...] = ()
 
     def inputs(self) -> dict[str, object]:
         """Circuit inputs by signal name."""
@@ -294,9 +298,9 @@ class StepWitness:
         names = ("Collateral", "Position", "OpenBuy", "OpenSell", "Basis", "Nonce")
         out: dict[str, object] = {
             "op": int(self.op),
-            "oldRoot": self.old_root,
+            "oldTier": list(self.old_tier),
             "index": self.index,
-            "siblings": list(self.siblings),
+            "siblings": below_tier(self.siblings),
             "pubkeyHash": self.pubkey_hash,
             "isBuy": self.is_buy,
             "price": self.price,
@@ -319,15 +323,17 @@ class StepWitness:
         return out
 
     def public_signals(self) -> list[int]:
-        """Circom order for the test wrapper ``{public [oldRoot]}``: newRoot, then oldRoot."""
-        return [self.new_root, self.old_root]
+        """Circom order for the test wrapper ``{public [oldTier]}``: newTier, then oldTier."""
+        return [*self.new_tier, *self.old_tier]
 
     def with_new(self, new: AccountFields) -> StepWitness:
         """The same step claiming other new fields; the new root follows them (tamper tests)."""
-        root = self.old_root
+        root, tier = self.old_root, self.old_tier
         if self.op != AccountOp.NOP:
-            root = compute_root(self.index, new.leaf(self.pubkey_hash), self.siblings)
-        return dataclasses.replace(self, new=new, new_root=root)
+            leaf = new.leaf(self.pubkey_hash)
+            root = compute_root(self.index, leaf, self.siblings)
+            tier = tuple(tier_update(tier, self.index, leaf, below_tier(self.siblings)))
+        return dataclasses.replace(self, new=new, new_root=root, new_tier=tier)
 
 
 def _margin_hints(
@@ -487,10 +493,13 @@ class AccountTrace:
         _, released, div_rem = apply_fill(old, is_buy, p.price, p.qty)
         rb, remb, ra, rema = _margin_hints(old, is_buy, p.qty, m)
         siblings = tuple(self.tree.path(p.account))
+        old_tier = tuple(self.tree.tier())
         # New fields outside their widths have no leaf (no root can commit them): root 0.
-        new_root = (
-            compute_root(p.account, new.leaf(pk, self.market_id), siblings) if new.in_range() else 0
-        )
+        new_root, new_tier = 0, old_tier
+        if new.in_range():
+            leaf = new.leaf(pk, self.market_id)
+            new_root = compute_root(p.account, leaf, siblings)
+            new_tier = tuple(tier_update(old_tier, p.account, leaf, below_tier(siblings)))
         return StepWitness(
             op=op,
             index=p.account,
@@ -514,14 +523,16 @@ class AccountTrace:
             rem_after=rema,
             bump=int(p.bump),
             nonce_in=p.nonce,
+            old_tier=old_tier,
+            new_tier=new_tier,
         )
 
     def _nop(self) -> StepWitness:
         z = AccountFields(-_MONEY_OFF, -_POS_OFF, 0, 0, -_MONEY_OFF, 0)  # all-zero encodings
-        root = self.tree.root
+        root, tier = self.tree.root, tuple(self.tree.tier())
         return StepWitness(
             AccountOp.NOP, 0, root, root, (0,) * (3 * levels_for(self.depth)), 0, z, z,
-            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, old_tier=tier, new_tier=tier,
         )  # fmt: skip
 
     def step(self, p: StepParams, m: MarketParams) -> StepWitness:
@@ -568,7 +579,8 @@ class AccountTrace:
         _, siblings = self.tree.set_with_path(account, new.leaf(pk, self.market_id))
         assert tuple(siblings) == w.siblings, "tree moved"
         self.fields[account] = new
-        inputs = dataclasses.replace(w, new=new, new_root=self.tree.root).inputs()
+        tier = tuple(self.tree.tier())
+        inputs = dataclasses.replace(w, new=new, new_root=self.tree.root, new_tier=tier).inputs()
         inputs["op"] = ACC_OP_WRITE
         return inputs
 

@@ -72,7 +72,7 @@ from matching.block import Block
 from matching.engine import EngineSnapshot, OrderView
 from matching.types import OrderAccepted, OrderCancelled, OrderReduced, OrderReplaced, Side, Trade
 
-from .merkle import SparseMerkleTree, levels_for
+from .merkle import SparseMerkleTree, below_tier, levels_for
 from .poseidon import pack
 from .state import NO_LINK, CommitmentSnapshot, Link, PoseidonState, order_leaf, side_root
 
@@ -201,13 +201,17 @@ class Step:
     pend_before: Pending
     pend_after: Pending
     fill: tuple[int, int, int, int, int]
+    #: the tree's tier (``SparseMerkleTree.tier``) before and after the write: what the circuit
+    #: step reads and writes instead of the root
+    old_tier: tuple[int, ...] = ()
+    new_tier: tuple[int, ...] = ()
 
     def private_inputs(self) -> dict[str, object]:
         """The per-step witness signals (shared by ``BookStep`` and ``BookSteps``)."""
         return {
             "op": int(self.op),
             "index": self.index,
-            "siblings": list(self.siblings),
+            "siblings": below_tier(self.siblings),
             "oldOrder": list(self.old_order),
             "newOrder": list(self.new_order),
             "link": list(self.link),
@@ -217,7 +221,7 @@ class Step:
     def inputs(self) -> dict[str, object]:
         """All inputs of circuit ``BookStep(D)``."""
         return {
-            "oldRoot": self.old_root,
+            "oldTier": list(self.old_tier),
             "head": list(self.head_before),
             "pend": list(_flat_pending(self.pend_before)),
             "isBid": int(self.is_bid),
@@ -226,13 +230,13 @@ class Step:
 
     def public_signals(self) -> list[int]:
         """Public signals of ``tests/circuits/book_step*_test.circom`` (outputs, then the
-        public inputs oldRoot, head, pend, isBid)."""
+        public inputs oldTier, head, pend, isBid)."""
         return [
-            self.new_root,
+            *self.new_tier,
             *self.head_after,
             *_flat_pending(self.pend_after),
             *self.fill,
-            self.old_root,
+            *self.old_tier,
             *self.head_before,
             *_flat_pending(self.pend_before),
             int(self.is_bid),
@@ -413,6 +417,7 @@ class BookSide:
                 cl = o.cl_ord_id if cl_ord_id is None else cl_ord_id
                 new = (_with(o, qty=o.qty - q, cl_ord_id=cl), nxt)
         old_root = self.tree.root
+        old_tier = tuple(self.tree.tier())
         if op == StepOp.NOP:
             siblings: list[int] = [0] * (3 * levels_for(self.depth))
             index = 0
@@ -443,6 +448,8 @@ class BookSide:
             pend_before=(mode, px, pn),
             pend_after=new_pend,
             fill=fill,
+            old_tier=old_tier,
+            new_tier=tuple(self.tree.tier()),
         )
 
     def nop(self) -> Step:
@@ -749,6 +756,7 @@ def steps_inputs(window: Sequence[Step], size: int, depth: int) -> tuple[dict[st
         "oldRoot": first.old_root,
         "oldHead": pack_head(first.head_before),
         "isBid": int(first.is_bid),
+        "tier0": list(first.old_tier),
     }
     for name in per[0]:
         inputs[name] = [p[name] for p in per]

@@ -36,8 +36,11 @@ __all__ = [
     "ARITY",
     "MAX_DEPTH",
     "SparseMerkleTree",
+    "below_tier",
     "compute_root",
     "levels_for",
+    "tier_levels",
+    "tier_update",
     "zero_hashes",
 ]
 
@@ -54,6 +57,38 @@ _ZEROS: list[int] = [0]
 def levels_for(depth: int) -> int:
     """Internal levels of a tree of ``2**depth`` leaves: ``ceil(depth / 2)``."""
     return (depth + 1) // 2
+
+
+def tier_levels(depth: int) -> int:
+    """Top levels of a depth-``depth`` tree that the block circuit keeps in registers (its
+    "tier": the ``4**t`` nodes ``t`` levels under the root), ``min(2, levels - 1)``.
+
+    A block's writes then hash only the ``levels - t`` levels under the tier, and the tier is
+    hashed up to the root once at the block's start and once at its end (``TierRoot``), which
+    is the circuit's way of hashing shared upper paths once per block. Two levels is the
+    measured optimum for production blocks (``proofs/circuits/BLOCK.md``, "Tiers"); at least one
+    level stays in every path so that small test trees still exercise it."""
+    return min(2, levels_for(depth) - 1)
+
+
+def below_tier(siblings: Sequence[int]) -> list[int]:
+    """The part of a bottom-up path (``path``) that a block circuit's write hashes: the levels
+    under the tier (``tier_levels``), the first ``3 * (levels - tier_levels)`` siblings."""
+    levels = len(siblings) // 3
+    return list(siblings[: 3 * (levels - min(2, levels - 1))]) if levels else []
+
+
+def tier_update(tier: Sequence[int], index: int, leaf: int, siblings: Sequence[int]) -> list[int]:
+    """The tier after writing ``leaf`` at ``index`` with the path under the tier (``below_tier``):
+    what circuit ``MerkleTierUpdateIfEnabled`` outputs when enabled (the old leaf unchecked)."""
+    below = len(siblings) // 3
+    node = check_field(leaf, "leaf")
+    for level in range(below):
+        sibs = [check_field(s, "sibling") for s in siblings[3 * level : 3 * level + 3]]
+        node = hash_n(_children(node, (index >> (2 * level)) & 3, sibs))
+    out = list(tier)
+    out[index >> (2 * below)] = node
+    return out
 
 
 def zero_hashes(levels: int) -> tuple[int, ...]:
@@ -164,6 +199,19 @@ class SparseMerkleTree:
     def items(self) -> list[tuple[int, int]]:
         """Non-empty leaves as ``(index, value)`` pairs in index order."""
         return sorted(self._levels[0].items())
+
+    def nodes(self, level: int) -> list[int]:
+        """Every node at ``level`` (0: the leaves, ``levels``: the root) left to right, empty
+        subtrees as their zero hash: ``4**(levels - level)`` values."""
+        if not 0 <= level <= self._height:
+            raise ValueError(f"level must be in [0, {self._height}], got {level}")
+        nodes, zero = self._levels[level], self._zeros[level]
+        return [nodes.get(i, zero) for i in range(1 << (2 * (self._height - level)))]
+
+    def tier(self) -> list[int]:
+        """The block circuit's register tier: the nodes ``tier_levels(depth)`` levels under the
+        root, left to right (``nodes(levels - tier_levels(depth))``)."""
+        return self.nodes(self._height - tier_levels(self._depth))
 
     def path(self, index: int) -> list[int]:
         """Siblings of leaf ``index``, bottom-up, three per level in child order without the

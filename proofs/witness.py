@@ -127,18 +127,18 @@ from .commandtrace import (
     settle_inputs,
 )
 from .eddsa import Signature, private_to_public, sign_poseidon
-from .merkle import levels_for
+from .merkle import below_tier, levels_for, tier_levels
 from .poseidon import FIELD_MODULUS, hash2
 from .signing import require_command_signature
 from .state import CommitmentSnapshot, PoseidonState, command_hash
 
 __all__ = [
     "FULL_KINDS",
-    "REG_COUNT",
     "VIEW_COUNT",
     "BlockParams",
     "BlockProverState",
     "BlockWitness",
+    "Reg",
     "StepKind",
     "StepRecord",
     "UnsupportedInCircuit",
@@ -147,14 +147,26 @@ __all__ = [
     "steps_per_command",
 ]
 
-#: Number of registers between steps (``BR_COUNT`` in block.circom).
-REG_COUNT = 42
+
+class Reg:
+    """Register indices between steps (``BR_*`` in block.circom): the fixed registers, then the
+    tiers of the account tree and of the bid and ask slot trees (``tiers``)."""
+
+    BID_HEAD, ASK_HEAD, PEND, PEND_SIDE, INDEX, CMD = 0, 3, 6, 13, 14, 15
+    REMAINING, TAKER, NOTIONAL, VOLUME, TRADES, OPEN = 23, 24, 29, 30, 31, 32
+    RP_BUY, RP_CL, RP_PHASE, MATCHES, NONCE, FIXED = 33, 34, 35, 36, 37, 38
+
+    @staticmethod
+    def tiers(order_depth: int, account_depth: int) -> tuple[int, int, int, int]:
+        """``(account tier, bid tier, ask tier, register count)`` of ``Block(…, D, A, …)``."""
+        ta, td = 4 ** tier_levels(account_depth), 4 ** tier_levels(order_depth)
+        return Reg.FIXED, Reg.FIXED + ta, Reg.FIXED + ta + td, Reg.FIXED + ta + 2 * td
+
+
 #: ``cfg[8]`` of a venue without a match limit (a 16-bit value no step count reaches).
 _NO_MATCH_LIMIT = (1 << 16) - 1
 #: Length of a command's view (``CV_COUNT`` in cmdslot.circom) and its flag bits (``CF_*``).
 VIEW_COUNT = 8
-#: Register indices the fillers read (``BR_PEND_SIDE``, ``BR_CMD``, ``BR_STOPPED``).
-_R_PEND_SIDE, _R_CMD, _R_STOPPED = 16, 18, 36
 _CF_REP, _CF_BUY, _CF_RESTS, _CF_FOK, _CF_POST, _CF_STP = 3, 4, 5, 6, 7, 8
 _CF_MARKET_OK, _CF_ORDER_OK, _CF_PRICE_OK, _CF_SIGNED = 10, 11, 12, 13
 #: A fixed key and signature for slots whose verifier is off (it still needs curve points).
@@ -544,18 +556,19 @@ class _Builder:
         acc_nop.pop("_op")
         self._filler: dict[str, object] = {
             "linkFlag": 0, "stpRead": 0, "stpReduce": 0, "bookIndex": 0,
-            "siblings": [0] * (3 * levels_for(params.order_depth)),
+            "siblings": below_tier([0] * (3 * levels_for(params.order_depth))),
             "oldOrder": [0] * 10, "newOrder": [0] * 10, "link": [0, 0, 0], "q": 0,
             **acc_nop, "takerHints": [0, 0],
         }  # fmt: skip
         self.prev_market = st.market
         self.pre = {
-            "accRoot0": st.accounts.root,
-            "bidTree0": st.sides[Side.BUY].tree.root,
+            "accTier0": st.accounts.tree.tier(),
+            "bidTier0": st.sides[Side.BUY].tree.tier(),
             "bidHead0": pack_head(st.sides[Side.BUY].head),
-            "askTree0": st.sides[Side.SELL].tree.root,
+            "askTier0": st.sides[Side.SELL].tree.tier(),
             "askHead0": pack_head(st.sides[Side.SELL].head),
         }
+        self.reg_count = Reg.tiers(params.order_depth, params.account_depth)[3]
         # registers (those not read off the trees)
         self.chain = 0
         self.index = 0
@@ -569,7 +582,6 @@ class _Builder:
         self.taker_enc: tuple[int, ...] = (_MONEY_OFF, _POS_OFF, 0, 0, _MONEY_OFF, 0)
         self.notional = self.volume = self.trades = 0
         self.open = 0
-        self.stopped = 0
         self.pend_side = 0
         self.t_buy = False
         self.rp_buy = 0
@@ -586,19 +598,19 @@ class _Builder:
         bids, asks = self.st.sides[Side.BUY], self.st.sides[Side.SELL]
         pend = bids.pending if bids.pending != NO_PENDING else asks.pending
         return (
-            self.st.accounts.root,
-            bids.tree.root, *bids.head,
-            asks.tree.root, *asks.head,
+            *bids.head,
+            *asks.head,
             pend[0], *pend[1], *pend[2], self.pend_side,
             self.index,
             *self.cmd,
             self.remaining,
             *self.taker_enc[:5],
             self.notional, self.volume, self.trades,
-            self.open, self.stopped,
+            self.open,
             self.rp_buy, self.rp_cl, self.rp_phase,
             self.matches,
             self.taker_enc[5],
+            *self.st.accounts.tree.tier(), *bids.tree.tier(), *asks.tree.tier(),
         )  # fmt: skip
 
     # -- one step ----------------------------------------------------------------------------
@@ -650,7 +662,7 @@ class _Builder:
             "stpReduce": stp_reduce,
             "isBid": int(book.is_bid),
             "bookIndex": book.index,
-            "siblings": list(book.siblings),
+            "siblings": below_tier(book.siblings),
             "oldOrder": list(book.old_order),
             "newOrder": list(book.new_order),
             "link": list(book.link),
@@ -684,27 +696,23 @@ class _Builder:
         self.matches += kind in _MATCH_KINDS
         self.pend_side = int(book.is_bid)
         self.open = int(opens)
-        self.stopped = int(kind == StepKind.NOP)
         regs_out = self._regs()
-        assert len(regs_out) == REG_COUNT
+        assert len(regs_out) == self.reg_count
         self.steps.append(StepRecord(kind, inputs, regs_in, regs_out))
 
     def _fill(self, regs: tuple[int, ...], kind: StepKind) -> tuple[int, ...]:
         """Fillers (NOP between commands, SKIP inside one) from registers ``regs`` up to the
-        next full position; they change nothing but the NOP flag. The next step's registers
-        before are the last filler's after (returned). No book half-operation is pending here:
-        the second halves (PUT, RELINK) run on any position, right after their first."""
+        next full position; they change nothing. The next step's registers before are the last
+        filler's after (returned). No book half-operation is pending here: the second halves
+        (PUT, RELINK) run on any position, right after their first."""
         while len(self.steps) % self.p.ratio:
-            out = list(regs)
-            out[_R_STOPPED] = int(kind == StepKind.NOP)
             inputs: dict[str, object] = {
                 **self._filler,
                 "kind": int(kind),
-                "cmd": list(regs[_R_CMD : _R_CMD + VIEW_COUNT]),
-                "isBid": regs[_R_PEND_SIDE],
+                "cmd": list(regs[Reg.CMD : Reg.CMD + VIEW_COUNT]),
+                "isBid": regs[Reg.PEND_SIDE],
             }
-            self.steps.append(StepRecord(kind, inputs, regs, tuple(out)))
-            regs = tuple(out)
+            self.steps.append(StepRecord(kind, inputs, regs, regs))
         return regs
 
     def _slot(self, cmd: Command, sig_on: bool, accepted: bool = True) -> list[int]:

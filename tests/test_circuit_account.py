@@ -51,9 +51,9 @@ EXPECTED = {
     "account_leaf": 757,
     "account_fill": 530,
     "account_margin": 966,
-    "account_step8": 6101,
-    "account_step12": 7315,
-    "account_step16": 8529,
+    "account_step8": 4941,
+    "account_step12": 6155,
+    "account_step16": 7369,
 }
 
 
@@ -429,7 +429,7 @@ def test_release_beyond_open_fails(step8: CompiledCircuit) -> None:
         check_step(bad, DEPTH)
     inputs = {**bad.inputs(), "newOpenSell": felt(-1)}
     with pytest.raises(UnsatisfiedWitnessError):
-        step8.prove(inputs, [ok.new_root, bad.old_root])
+        step8.prove(inputs, [*ok.new_tier, *bad.old_tier])
 
 
 def test_random_field_tampering_fails(step8: CompiledCircuit) -> None:

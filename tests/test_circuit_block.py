@@ -45,7 +45,7 @@ from matching.engine import OrderView
 from matching.types import Command, StpMode
 from proofs.booktrace import order_record
 from proofs.circom import CompiledCircuit, UnsatisfiedWitnessError, compile_circuit
-from proofs.merkle import compute_root
+from proofs.merkle import below_tier, tier_levels, tier_update
 from proofs.poseidon import FIELD_MODULUS, hash2
 from proofs.state import PoseidonState, command_hash, order_leaf
 from proofs.verify import TEST_SIZE, BlockCircuit, verify_block
@@ -54,6 +54,7 @@ from proofs.witness import (
     BlockParams,
     BlockProverState,
     BlockWitness,
+    Reg,
     StepKind,
     UnsupportedInCircuit,
     public_signals,
@@ -68,7 +69,7 @@ D, A = TEST_SIZE.order_depth, TEST_SIZE.account_depth
 PARAMS = BlockParams(TEST_SIZE.n, TEST_SIZE.s, D, A, MARKET, ratio=TEST_SIZE.ratio)
 #: only to move the state past a block that needs more than S steps (not proved)
 WIDE = BlockParams(TEST_SIZE.n, 64, D, A, MARKET, ratio=TEST_SIZE.ratio)
-EXPECTED = {"block_step4x4": 8544, "block_step4x4o": 3096, "block_4x18": 119290}
+EXPECTED = {"block_step4x4": 7361, "block_step4x4o": 2512, "block_4x18": 105142}
 
 
 # --- building blocks ---------------------------------------------------------------------------
@@ -375,13 +376,30 @@ def test_skipping_the_best_order_fails(scenario: Chain, compiled: CompiledCircui
         w,
         i,
         bookIndex=slot,
-        siblings=asks.tree.path(slot),
+        siblings=below_tier(asks.tree.path(slot)),
         oldOrder=list(order_record(o, nxt)),
         newOrder=list(order_record(msgspec.structs.replace(o, qty=0), nxt)),
         q=2,
     )
     with pytest.raises(UnsatisfiedWitnessError):
         compiled.prove(inputs, w.public_signals)
+
+
+def test_tiers_must_hash_to_the_pre_root(scenario: Chain, compiled: CompiledCircuit) -> None:
+    # the steps write the trees' tiers; a tier that does not hash to the pre-state's tree root
+    # cannot start the block: two distinct nodes swapped (each genuine, the order not), or a
+    # node changed where all are equal (an empty book side's)
+    w = scenario.witnesses[2]
+    for name in ("accTier0", "bidTier0", "askTier0"):
+        tier = list(w.inputs[name])  # type: ignore[call-overload]
+        j = next((j for j in range(1, len(tier)) if tier[j] != tier[0]), None)
+        if j is None:
+            tier[0] = (tier[0] + 1) % FIELD_MODULUS
+        else:
+            tier[0], tier[j] = tier[j], tier[0]
+        inputs = {**copy.deepcopy(w.inputs), name: tier}
+        with pytest.raises(UnsatisfiedWitnessError):
+            compiled.prove(inputs, w.public_signals)
 
 
 @pytest.mark.slow
@@ -456,7 +474,8 @@ def test_acceptance_flags_cannot_be_forged(
     # BlockStep, claiming the account root unchanged
     w = scenario.witnesses[1]
     i = next(i for i, s in enumerate(w.steps) if s.kind == StepKind.REST_BEGIN)
-    forged, public = _forged_step(w, i, {}, regs_out={0: w.steps[i].regs_in[0]})
+    acc_tier = range(BR_ACC_TIER, BR_ACC_TIER + 4 ** tier_levels(TEST_SIZE.account_depth))
+    forged, public = _forged_step(w, i, {}, regs_out={j: w.steps[i].regs_in[j] for j in acc_tier})
     with pytest.raises(UnsatisfiedWitnessError):
         _step_circuit(full=False).prove(forged, public)
     # a command that begins on an order-only step (which has no link to a command slot): an
@@ -643,8 +662,8 @@ def _only(w: BlockWitness, kind: StepKind, **match: object) -> int:
     )
 
 
-BR_CMD, BR_REMAINING, BR_TAKER, BR_MATCHES = 18, 26, 27, 40
-BR_ASK_TREE = 5
+BR_CMD, BR_REMAINING, BR_TAKER, BR_MATCHES = Reg.CMD, Reg.REMAINING, Reg.TAKER, Reg.MATCHES
+BR_ACC_TIER, _, BR_ASK_TIER, _ = Reg.tiers(TEST_SIZE.order_depth, TEST_SIZE.account_depth)
 CV_ACCOUNT, CV_PRICE = 0, 2
 BEGINS = {
     StepKind.PLACE, StepKind.REST_BEGIN, StepKind.CANCEL_HEAD,
@@ -693,13 +712,15 @@ def test_forged_replace_and_stp_steps_fail(replaces: Chain, stp_modes: Chain) ->
         new_order[2], new_order[6],
     )  # fmt: skip
     leaf = order_leaf(o, (new_order[4], new_order[8], new_order[9]))
-    root = compute_root(st.inputs["bookIndex"], leaf, st.inputs["siblings"])  # type: ignore[arg-type]
+    index = int(st.inputs["bookIndex"])  # type: ignore[call-overload]
+    old_tier = st.regs_in[BR_ASK_TIER : BR_ASK_TIER + 4]
+    tier = tier_update(old_tier, index, leaf, st.inputs["siblings"])  # type: ignore[arg-type]
     inputs, public = _forged_step(
         w,
         i,
         {"q": 1, "newOrder": new_order},
         regs_out={
-            BR_ASK_TREE: root,
+            **{BR_ASK_TIER + j: v for j, v in enumerate(tier)},
             BR_REMAINING: st.regs_out[BR_REMAINING] + 1,
             BR_TAKER + 2: st.regs_out[BR_TAKER + 2] + 1,  # own (buy) reservation: 1 less released
             BR_TAKER + 3: st.regs_out[BR_TAKER + 3] + 1,  # the maker's (sell) side: likewise

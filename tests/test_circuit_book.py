@@ -31,7 +31,7 @@ from proofs.booktrace import (
     windows,
 )
 from proofs.circom import CompiledCircuit, UnsatisfiedWitnessError, circuit_stats, compile_circuit
-from proofs.merkle import compute_root, levels_for
+from proofs.merkle import below_tier, tier_update
 from proofs.poseidon import FIELD_MODULUS, hash2
 from proofs.state import PoseidonState
 from venue.workload import Workload
@@ -43,7 +43,7 @@ D = 8
 S = 12
 
 # Total constraints (groth16py 0.2.0 compiler, = circom --O2); proofs/circuits/README.md.
-EXPECTED = {"book_step8": 3988, "book_step12": 5202, "book_step14": 5809, "book_steps8x12": 47955}
+EXPECTED = {"book_step8": 2828, "book_step12": 4042, "book_step14": 4649, "book_steps8x12": 37005}
 
 
 def _compile(name: str) -> CompiledCircuit:
@@ -132,9 +132,9 @@ def _claimed(inp: dict[str, object]) -> list[int]:
     gone = op == StepOp.FILL_HEAD and new[1] == 0
     new_empty = op in (StepOp.REMOVE_HEAD, StepOp.DETACH) or gone
     new_leaf = 0 if new_empty else _leaf(new)
-    old_root = int(inp["oldRoot"])  # type: ignore[call-overload]
+    old_tier = list(inp["oldTier"])  # type: ignore[call-overload]
     siblings = list(inp["siblings"])  # type: ignore[call-overload]
-    root = old_root if op == StepOp.NOP else compute_root(index, new_leaf, siblings)
+    tier = old_tier if op == StepOp.NOP else tier_update(old_tier, index, new_leaf, siblings)
     nxt = [old[4], old[8], old[9]]
     if op == StepOp.INSERT_HEAD:
         head_after = [index + 1, new[0], new[2]]
@@ -149,7 +149,7 @@ def _claimed(inp: dict[str, object]) -> list[int]:
         pend_after = [2, index + 1, old[0], old[2], *nxt]
     fh = op == StepOp.FILL_HEAD
     fill = [old[0], q, old[3], old[5], new[1]] if fh else [0] * 5
-    return [root, *head_after, *pend_after, *fill, old_root, *head, *pend, int(inp["isBid"])]  # type: ignore[call-overload]
+    return [*tier, *head_after, *pend_after, *fill, *old_tier, *head, *pend, int(inp["isBid"])]  # type: ignore[call-overload]
 
 
 def _must_fail(circuit: CompiledCircuit, inp: dict[str, object]) -> None:
@@ -236,7 +236,7 @@ def test_fill_of_a_maker_that_is_not_the_head_fails(step8: CompiledCircuit, trac
     rest = o.qty - 1
     inp.update(
         index=second,
-        siblings=side.tree.path(second),
+        siblings=below_tier(side.tree.path(second)),
         oldOrder=list(order_record(o, nxt)),
         newOrder=[o.price, rest, *order_record(o, nxt)[2:]],
         q=1,
@@ -309,7 +309,7 @@ def test_remove_with_wrong_predecessor_fails(step8: CompiledCircuit, trace: Trac
     after_detach = side.copy()
     after_detach.step(StepOp.DETACH, op.slot)
     w, wnext = side.orders[wrong]
-    path = after_detach.tree.path(wrong)
+    path = below_tier(after_detach.tree.path(wrong))
     # (a) RELINK at the wrong predecessor with its leaf forged to point at the detached order
     forged = list(order_record(w, wnext))
     forged[4], forged[8], forged[9] = detach.pend_after[1]
@@ -332,7 +332,7 @@ def test_new_order_into_occupied_slot_fails(
     if kind == StepOp.INSERT_HEAD:
         st = side.copy().apply(op)[0]
         inp = st.inputs()
-        inp.update(index=taken, siblings=side.tree.path(taken))
+        inp.update(index=taken, siblings=below_tier(side.tree.path(taken)))
     else:
         cheat = side.copy()
         assert op.order is not None
@@ -340,7 +340,8 @@ def test_new_order_into_occupied_slot_fails(
         honest = side.copy()
         st = honest.apply(op)[1]
         inp = st.inputs()
-        inp.update(oldRoot=cheat.tree.root, index=taken, siblings=cheat.tree.path(taken),
+        inp.update(oldTier=cheat.tree.tier(), index=taken,
+                   siblings=below_tier(cheat.tree.path(taken)),
                    pend=[1, taken + 1, *st.pend_before[1][1:], *st.pend_before[2]])
     _must_fail(step8, inp)
 
@@ -350,10 +351,11 @@ def test_half_operations_cannot_be_skipped(step8: CompiledCircuit, trace: Trace)
     link, put = side.copy().apply(op)
     # PUT without a pending LINK: a new leaf appears unlinked.
     inp = put.inputs()
-    inp.update(oldRoot=link.old_root, pend=[0] * 7)
+    inp.update(oldTier=list(link.old_tier), pend=[0] * 7)
     _must_fail(step8, inp)
     # NOP (or any other op) while the LINK is pending: the new order never gets its leaf.
-    inp = {**put.inputs(), "op": 0, "index": 0, "siblings": [0] * (3 * levels_for(D)), "q": 0}
+    inp = {**put.inputs(), "op": 0, "index": 0, "siblings": [0] * len(put.inputs()["siblings"]),  # type: ignore[arg-type]
+           "q": 0}
     _must_fail(step8, inp)
 
 
@@ -368,6 +370,7 @@ def test_dropped_step_breaks_the_chain(steps8x12: CompiledCircuit, trace: Trace)
     assert win[-1].pend_after == NO_PENDING and len(win) > drop + 1
     _, public = steps_inputs(win, S, D)  # the cheater claims the honest end state
     inp, _ = steps_inputs(win[drop + 1 :], S, D)
-    inp.update(oldRoot=win[0].old_root, oldHead=pack_head(win[0].head_before))
+    inp.update(oldRoot=win[0].old_root, oldHead=pack_head(win[0].head_before),
+               tier0=list(win[0].old_tier))
     with pytest.raises(UnsatisfiedWitnessError):
         steps8x12.prove(inp, public)

@@ -9,7 +9,7 @@ import groth16py
 import pytest
 
 from proofs.circom import CompiledCircuit, compile_circuit
-from proofs.merkle import SparseMerkleTree, compute_root, levels_for, zero_hashes
+from proofs.merkle import SparseMerkleTree, compute_root, levels_for, tier_levels, zero_hashes
 from proofs.poseidon import FIELD_MODULUS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -169,3 +169,100 @@ def test_merkle_update_if_must_fail(update_if8: CompiledCircuit, enabled: int) -
         inputs["oldLeaf"] = 12345  # wrong old leaf while enabled
     with pytest.raises(groth16py.WitnessError):
         update_if8.prove({"enabled": enabled, **inputs}, [new_root, enabled, old_root])
+
+
+# --- tiers: the block circuit's register-held top levels (proofs.merkle.tier_levels) ---------
+
+
+@pytest.fixture(scope="module")
+def tier_update8() -> CompiledCircuit:
+    return _compile("merkle_tier_update8")
+
+
+@pytest.fixture(scope="module")
+def tier_update5() -> CompiledCircuit:
+    return _compile("merkle_tier_update5")
+
+
+def _tier_step(
+    tree: SparseMerkleTree, index: int, value: int
+) -> tuple[dict[str, object], list[int], list[int]]:
+    """A write's tier witness: the path below the tier only; (inputs, tier before, after)."""
+    below = 3 * (tree.levels - tier_levels(tree.depth))
+    old_tier = tree.tier()
+    old_leaf, siblings = tree.set_with_path(index, value)
+    inputs = {
+        "oldTier": old_tier,
+        "oldLeaf": old_leaf,
+        "newLeaf": value,
+        "index": index,
+        "siblings": siblings[:below],
+    }
+    return inputs, old_tier, tree.tier()
+
+
+def test_tier_shape() -> None:
+    # two register levels from three levels up, one below, and never the whole path
+    assert [tier_levels(d) for d in (1, 2, 3, 4, 5, 6, 12, 16, 24)] == [0, 0, 1, 1, 2, 2, 2, 2, 2]
+    tree = _tree()
+    assert len(tree.tier()) == 16 and tree.nodes(tree.levels) == [tree.root]
+    assert tree.nodes(0)[170] == tree.get(170)
+    with pytest.raises(ValueError):
+        tree.nodes(tree.levels + 1)
+
+
+@pytest.mark.parametrize("depth", [5, 8])
+def test_tier_update_chain_matches_tree(
+    depth: int, tier_update8: CompiledCircuit, tier_update5: CompiledCircuit
+) -> None:
+    circuit = tier_update8 if depth == 8 else tier_update5
+    tree = _tree(5, depth=depth)
+    top = (1 << depth) - 1
+    # writes under different tier nodes and twice under the same one, a clear, an insert
+    for index, value in [(5, 1), (top, 2), (6, 3), (5, 0), (top // 2, FIELD_MODULUS - 1)]:
+        inputs, before, after = _tier_step(tree, index, value)
+        proof = circuit.prove({"enabled": 1, **inputs}, [*after, 1, *before])
+        assert circuit.verify(proof, [*after, 1, *before])
+        assert not circuit.verify(proof, [*before, 1, *before]) or before == after
+    tree._check()
+
+
+def test_tier_update_disabled_is_noop(tier_update8: CompiledCircuit) -> None:
+    tree = _tree()
+    tier = tree.tier()
+    junk = {"oldTier": tier, "oldLeaf": 3, "newLeaf": 5, "index": 77, "siblings": [7] * 6}
+    proof = tier_update8.prove({"enabled": 0, **junk}, [*tier, 0, *tier])
+    assert tier_update8.verify(proof, [*tier, 0, *tier])
+
+
+@pytest.mark.parametrize("tamper", ["sibling", "old_leaf", "tier_node", "other_node", "index"])
+def test_tier_update_must_fail(tier_update8: CompiledCircuit, tamper: str) -> None:
+    tree = _tree()
+    inputs, before, after = _tier_step(tree, 77, 1234)
+    node = 77 >> 4  # the tier node above leaf 77 (two levels below it)
+    if tamper == "sibling":
+        inputs["siblings"] = [*inputs["siblings"][:3], 1, *inputs["siblings"][4:]]  # type: ignore[index]
+    elif tamper == "old_leaf":
+        inputs["oldLeaf"] = int(inputs["oldLeaf"]) + 1  # type: ignore[call-overload]
+    elif tamper == "tier_node":
+        before = [*before]
+        before[node] += 1
+        inputs["oldTier"] = before
+    elif tamper == "other_node":
+        # the write may only change its own tier node: claim another one changed too
+        after = [*after]
+        after[(node + 1) % 16] += 1
+    else:
+        inputs["index"] = 77 + 16  # same path below, another tier node
+    with pytest.raises(groth16py.WitnessError):
+        tier_update8.prove({"enabled": 1, **inputs}, [*after, 1, *before])
+
+
+def test_tier_root_matches_tree() -> None:
+    circuit = _compile("tier_root2")
+    for depth in (5, 8):
+        tree = _tree(6, depth=depth)
+        tier = tree.tier()
+        proof = circuit.prove({"tier": tier}, [tree.root, *tier])
+        assert circuit.verify(proof, [tree.root, *tier])
+        assert not circuit.verify(proof, [tree.root + 1, *tier])

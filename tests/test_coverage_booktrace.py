@@ -9,6 +9,7 @@ raises ``BookTraceError`` without changing the side.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 
 import msgspec
@@ -179,8 +180,12 @@ def test_every_operation_on_a_small_side() -> None:
                                    {o.order_id: s for s, (o, _) in side.orders.items()})
     assert rebuilt.root == side.root
     inp = steps[0].inputs()
-    assert inp["op"] == StepOp.LINK and inp["pend"] == [0] * 7 and len(inp["siblings"]) == 3 * 2
-    assert steps[0].public_signals()[4] == 1  # pending INSERT after the LINK
+    # depth 4: two levels, the top one held in the circuit's tier (4 nodes), one in the path
+    assert inp["op"] == StepOp.LINK and inp["pend"] == [0] * 7 and len(inp["siblings"]) == 3
+    assert all(a.new_tier == b.old_tier for a, b in itertools.pairwise(steps))
+    assert steps[-1].new_tier == tuple(side.tree.tier()) and len(side.tree.tier()) == 4
+    assert all(len(st.new_tier) == 4 for st in steps)
+    assert steps[0].public_signals()[4 + 3] == 1  # pending INSERT after the LINK
 
 
 # -- cheating operations -----------------------------------------------------------------------

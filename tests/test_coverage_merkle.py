@@ -55,8 +55,11 @@ def test_exports() -> None:
             "ARITY",
             "MAX_DEPTH",
             "SparseMerkleTree",
+            "below_tier",
             "compute_root",
             "levels_for",
+            "tier_levels",
+            "tier_update",
             "zero_hashes",
         }
     )
@@ -256,3 +259,26 @@ def test_batches_match_dense_reference(batches: list[dict[int, int]]) -> None:
 def test_docstring_examples() -> None:
     result = doctest.testmod(merkle)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_tier_helpers_match_the_tree() -> None:
+    # the tier is the level tier_levels under the root; a write's tier follows from the path
+    # under it, and the tier hashes back to the root
+    rng = random.Random(11)
+    for depth in (3, 4, 5, 8, 12):
+        tree = SparseMerkleTree(depth)
+        tree.set_many({rng.randrange(1 << depth): rng.randrange(1, 1 << 200) for _ in range(9)})
+        t = merkle.tier_levels(depth)
+        assert tree.tier() == tree.nodes(tree.levels - t) and len(tree.tier()) == 4**t
+        index, leaf = rng.randrange(1 << depth), rng.randrange(1, 1 << 200)
+        path = tree.path(index)
+        below = merkle.below_tier(path)
+        assert below == path[: 3 * (tree.levels - t)]
+        expected = merkle.tier_update(tree.tier(), index, leaf, below)
+        tree.set(index, leaf)
+        assert tree.tier() == expected
+        level = tree.tier()
+        while len(level) > 1:
+            level = [merkle.hash_n(level[i : i + 4]) for i in range(0, len(level), 4)]
+        assert level == [tree.root]
+    assert merkle.below_tier([]) == []

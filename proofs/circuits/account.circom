@@ -308,15 +308,15 @@ function ACC_OP_WRITE() { return 7; }
 // bound to the market by the caller.
 // Replay mark: with bumpNonce = 1 (any op but NOP, ADD and WRITE; the block sets it once per
 // accepted signed command on a signed venue) nonceIn > oldNonce and newNonce = nonceIn; else
-// the nonce is kept (ADD: 0; WRITE: the caller's). nonceIn is range-checked here. Public by design of the block circuit: oldRoot/newRoot
-// chain from step to step.
+// the nonce is kept (ADD: 0; WRITE: the caller's). nonceIn is range-checked here. The write is made on the account tree's tier (merkle.circom
+// "Tiers"), which the block circuit chains from step to step and hashes to the root.
 template AccountStepOps(A, W) {
     assert(A >= 1 && A <= 32);
     assert(W == 0 || W == 1);
     signal input op;
-    signal input oldRoot;
+    signal input oldTier[TierWidth(A)];
     signal input index;
-    signal input siblings[MerkleSiblings(A)];
+    signal input siblings[TierSiblings(A)];
     signal input pubkeyHash;
     // offset-encoded fields: collateral + 2^127, position + 2^63, openBuy, openSell, basis + 2^127
     signal input oldCollateral;
@@ -347,7 +347,7 @@ template AccountStepOps(A, W) {
     signal input remBefore;
     signal input reqAfter;
     signal input remAfter;
-    signal output newRoot;
+    signal output newTier[TierWidth(A)];
 
     var MONEY_OFF = 1 << 127;
     var POS_OFF = 1 << 63;
@@ -489,25 +489,23 @@ template AccountStepOps(A, W) {
 
     // ADD writes into an empty slot: the old leaf is 0, not the (unused) old fields' hash.
     signal oldLeafValue <== keep * oldLeaf.out;
-    component update = MerkleUpdateIfEnabled(A);
+    component update = MerkleTierUpdateIfEnabled(A);
     update.enabled <== 1 - isNop;
-    update.oldRoot <== oldRoot;
+    update.oldTier <== oldTier;
     update.oldLeaf <== oldLeafValue;
     update.newLeaf <== newLeaf.out;
     update.index <== index;
-    for (var i = 0; i < MerkleSiblings(A); i++) {
-        update.siblings[i] <== siblings[i];
-    }
-    newRoot <== update.newRoot;
+    update.siblings <== siblings;
+    newTier <== update.newTier;
 }
 
 // AccountStep(A): the seven ops above (AccountStepOps without WRITE; same constraints).
 template AccountStep(A) {
     assert(A >= 1 && A <= 32);
     signal input op;
-    signal input oldRoot;
+    signal input oldTier[TierWidth(A)];
     signal input index;
-    signal input siblings[MerkleSiblings(A)];
+    signal input siblings[TierSiblings(A)];
     signal input pubkeyHash;
     signal input oldCollateral;
     signal input oldPosition;
@@ -535,15 +533,13 @@ template AccountStep(A) {
     signal input remBefore;
     signal input reqAfter;
     signal input remAfter;
-    signal output newRoot;
+    signal output newTier[TierWidth(A)];
 
     component s = AccountStepOps(A, 0);
     s.op <== op;
-    s.oldRoot <== oldRoot;
+    s.oldTier <== oldTier;
     s.index <== index;
-    for (var i = 0; i < MerkleSiblings(A); i++) {
-        s.siblings[i] <== siblings[i];
-    }
+    s.siblings <== siblings;
     s.pubkeyHash <== pubkeyHash;
     s.oldCollateral <== oldCollateral;
     s.oldPosition <== oldPosition;
@@ -571,5 +567,5 @@ template AccountStep(A) {
     s.remBefore <== remBefore;
     s.reqAfter <== reqAfter;
     s.remAfter <== remAfter;
-    newRoot <== s.newRoot;
+    newTier <== s.newTier;
 }

@@ -74,34 +74,38 @@ include "settle.circom";
 // IOC/FOK order that trades nothing on an unsigned venue: neither takes a step. NOP pads
 // between commands (the next command begins on a full step) and after the last; SKIP pads
 // inside a command before a step that needs the account slot, and keeps every register.
-// Registers (BlockRegs below) carry the roots and heads, the one pending half-operation of the
-// book (shared by both sides, with its side), the command index, the current command's view
-// (CV_* of cmdslot.circom), the taker's remaining quantity and account fields, the block's
-// notional, volume and trades, and the open/stopped phase.
+// Registers (BR_* below) carry the heads, the one pending half-operation of the book (shared by
+// both sides, with its side), the command index, the current command's view (CV_* of
+// cmdslot.circom), the taker's remaining quantity and account fields, the block's notional,
+// volume and trades, the open phase, and the three trees' tiers: each step writes a leaf under
+// a tier node (the levels below it only), and Block hashes the tiers to the trees' roots once
+// before the first step and once after the last (BLOCK.md "Tiers").
 
-// Register layout (indices into r[]).
-function BR_ACC() { return 0; }
-function BR_BID_TREE() { return 1; }
-function BR_BID_HEAD() { return 2; }      // 3 signals: slot1, price, prio
-function BR_ASK_TREE() { return 5; }
-function BR_ASK_HEAD() { return 6; }      // 3 signals
-function BR_PEND() { return 9; }          // 7 signals (BookStep pend)
-function BR_PEND_SIDE() { return 16; }
-function BR_INDEX() { return 17; }
-function BR_CMD() { return 18; }          // CV_COUNT() = 8: the command's view (cmdslot.circom)
-function BR_REMAINING() { return 26; }
-function BR_TAKER() { return 27; }        // 5 offset-encoded account fields of the taker
-function BR_NOTIONAL() { return 32; }
-function BR_VOLUME() { return 33; }
-function BR_TRADES() { return 34; }
-function BR_OPEN() { return 35; }
-function BR_STOPPED() { return 36; }      // 1 after a NOP (informational)
-function BR_RP_BUY() { return 37; }      // replace: the moved order's side (1 buy)
-function BR_RP_CL() { return 38; }       // replace: the moved order's client id
-function BR_RP_PHASE() { return 39; }    // replace: 1 right after the removal (RP_PLACE/REST next)
-function BR_MATCHES() { return 40; }     // makers the current command touched (FILL, STP_*)
-function BR_NONCE() { return 41; }       // the taker's replay mark (with BR_TAKER's fields)
-function BR_COUNT() { return 42; }
+// Register layout (indices into r[]): fixed registers, then the three trees' tiers
+// (merkle.circom "Tiers": the nodes TierLevels(depth) levels under each tree's root, which the
+// steps write instead of the root; Block hashes them to the roots at the start and the end).
+function BR_BID_HEAD() { return 0; }      // 3 signals: slot1, price, prio
+function BR_ASK_HEAD() { return 3; }      // 3 signals
+function BR_PEND() { return 6; }          // 7 signals (BookStep pend)
+function BR_PEND_SIDE() { return 13; }
+function BR_INDEX() { return 14; }
+function BR_CMD() { return 15; }          // CV_COUNT() = 8: the command's view (cmdslot.circom)
+function BR_REMAINING() { return 23; }
+function BR_TAKER() { return 24; }        // 5 offset-encoded account fields of the taker
+function BR_NOTIONAL() { return 29; }
+function BR_VOLUME() { return 30; }
+function BR_TRADES() { return 31; }
+function BR_OPEN() { return 32; }
+function BR_RP_BUY() { return 33; }      // replace: the moved order's side (1 buy)
+function BR_RP_CL() { return 34; }       // replace: the moved order's client id
+function BR_RP_PHASE() { return 35; }    // replace: 1 right after the removal (RP_PLACE/REST next)
+function BR_MATCHES() { return 36; }     // makers the current command touched (FILL, STP_*)
+function BR_NONCE() { return 37; }       // the taker's replay mark (with BR_TAKER's fields)
+function BR_FIXED() { return 38; }
+function BR_ACC_TIER(D, A) { return BR_FIXED(); }                          // TierWidth(A)
+function BR_BID_TIER(D, A) { return BR_FIXED() + TierWidth(A); }           // TierWidth(D)
+function BR_ASK_TIER(D, A) { return BR_FIXED() + TierWidth(A) + TierWidth(D); }
+function BR_COUNT(D, A) { return BR_FIXED() + TierWidth(A) + 2 * TierWidth(D); }
 
 // Command fields of a slot (CommandHash inputs, = proofs.commandtrace.COMMAND_INPUTS with the
 // type first).
@@ -171,8 +175,8 @@ template BlockStep(D, A, NONCES, ACC) {
     assert(ACC == 0 || ACC == 1);
     signal input cfg[9];
     signal input mark;
-    signal input r[BR_COUNT()];
-    signal output out[BR_COUNT()];
+    signal input r[BR_COUNT(D, A)];
+    signal output out[BR_COUNT(D, A)];
     signal output begins;
     // --- witness
     signal input kind;
@@ -182,13 +186,13 @@ template BlockStep(D, A, NONCES, ACC) {
     signal input stpReduce;        // STP_DEC: 1 REDUCE the head (taker exhausted), 0 REMOVE_HEAD
     signal input isBid;
     signal input bookIndex;
-    signal input siblings[MerkleSiblings(D)];
+    signal input siblings[TierSiblings(D)];
     signal input oldOrder[10];
     signal input newOrder[10];
     signal input link[3];
     signal input q;
     signal input accIndex;
-    signal input accSiblings[MerkleSiblings(A)];
+    signal input accSiblings[TierSiblings(A)];
     signal input pubkeyHash;
     signal input accOld[6];
     signal input accNew[6];
@@ -274,7 +278,6 @@ template BlockStep(D, A, NONCES, ACC) {
     stpReduce * (1 - kSd) === 0;
     (beginK + kNop) * r[BR_OPEN()] === 0;
     contK * (1 - r[BR_OPEN()]) === 0;
-    out[BR_STOPPED()] <== kNop;
     out[BR_OPEN()] <== kPlace + kFill + linkFlag + kCd + kMb + kMh + kMd + kMr
         + kRh + kRd + kRl + kRp + kSm + kSd + kSkip;
     // replace: the removal (RP_HEAD / RP_RELINK) is followed by RP_PLACE or RP_REST (SKIPs
@@ -385,8 +388,14 @@ template BlockStep(D, A, NONCES, ACC) {
     out[BR_PEND_SIDE()] <== isBid;
     component bs = BookStep(D);
     bs.isBid <== isBid;
-    signal selTree <== r[BR_ASK_TREE()] + isBid * (r[BR_BID_TREE()] - r[BR_ASK_TREE()]);
-    bs.oldRoot <== selTree;
+    var TD = TierWidth(D);
+    var bidT = BR_BID_TIER(D, A);
+    var askT = BR_ASK_TIER(D, A);
+    signal selTier[TD];
+    for (var j = 0; j < TD; j++) {
+        selTier[j] <== r[askT + j] + isBid * (r[bidT + j] - r[askT + j]);
+        bs.oldTier[j] <== selTier[j];
+    }
     signal selHead[3];
     for (var j = 0; j < 3; j++) {
         selHead[j] <== r[BR_ASK_HEAD() + j] + isBid * (r[BR_BID_HEAD() + j] - r[BR_ASK_HEAD() + j]);
@@ -400,9 +409,7 @@ template BlockStep(D, A, NONCES, ACC) {
         + 4 * (kCh + kMh + kRh + kSm + kSb + kSd - decRed) + 5 * (kCd + kMd + kRd)
         + 6 * (kCr + kMr + kRl);
     bs.index <== bookIndex;
-    for (var i = 0; i < MerkleSiblings(D); i++) {
-        bs.siblings[i] <== siblings[i];
-    }
+    bs.siblings <== siblings;
     for (var i = 0; i < 10; i++) {
         bs.oldOrder[i] <== oldOrder[i];
         bs.newOrder[i] <== newOrder[i];
@@ -411,8 +418,11 @@ template BlockStep(D, A, NONCES, ACC) {
         bs.link[j] <== link[j];
     }
     bs.q <== q;
-    out[BR_BID_TREE()] <== r[BR_BID_TREE()] + isBid * (bs.newRoot - r[BR_BID_TREE()]);
-    out[BR_ASK_TREE()] <== r[BR_ASK_TREE()] + (1 - isBid) * (bs.newRoot - r[BR_ASK_TREE()]);
+    // the written tier goes back to its side (the book step changed at most one node of it)
+    for (var j = 0; j < TD; j++) {
+        out[bidT + j] <== r[bidT + j] + isBid * (bs.newTier[j] - r[bidT + j]);
+        out[askT + j] <== bs.newTier[j] - isBid * (bs.newTier[j] - r[askT + j]);
+    }
     for (var j = 0; j < 3; j++) {
         out[BR_BID_HEAD() + j] <== r[BR_BID_HEAD() + j]
             + isBid * (bs.newHead[j] - r[BR_BID_HEAD() + j]);
@@ -516,22 +526,26 @@ template BlockStep(D, A, NONCES, ACC) {
         + 5 * (relK + kMh + kMd + kRk) + kAdd + 2 * kDep + 3 * kWd;
     // the taker's collateral, position and basis after this step's fill (offset-encoded)
     var tFill[3];
+    var TA = TierWidth(A);
+    var accT = BR_ACC_TIER(D, A);
     if (ACC == 0) {
         accOp === 0;
         // commands begin on full steps only, so only those link to a command slot
         beginK === 0;
-        out[BR_ACC()] <== r[BR_ACC()];
+        for (var j = 0; j < TA; j++) {
+            out[accT + j] <== r[accT + j];
+        }
         tFill[0] = r[BR_TAKER()];
         tFill[1] = r[BR_TAKER() + 1];
         tFill[2] = r[BR_TAKER() + 4];
     } else {
         component acs = AccountStepOps(A, 1);
         acs.op <== accOp;
-        acs.oldRoot <== r[BR_ACC()];
-        acs.index <== accIndex;
-        for (var i = 0; i < MerkleSiblings(A); i++) {
-            acs.siblings[i] <== accSiblings[i];
+        for (var j = 0; j < TA; j++) {
+            acs.oldTier[j] <== r[accT + j];
         }
+        acs.index <== accIndex;
+        acs.siblings <== accSiblings;
         acs.pubkeyHash <== pubkeyHash;
         acs.oldCollateral <== accOld[0];
         acs.oldPosition <== accOld[1];
@@ -560,7 +574,9 @@ template BlockStep(D, A, NONCES, ACC) {
         acs.remBefore <== accHints[3];
         acs.reqAfter <== accHints[4];
         acs.remAfter <== accHints[5];
-        out[BR_ACC()] <== acs.newRoot;
+        for (var j = 0; j < TA; j++) {
+            out[accT + j] <== acs.newTier[j];
+        }
         (loadK + kEnd + kRest + relK + kAdd + kDep + kWd + kMh + kMd + kMe + kRk + kSb)
             * (accIndex - cmd[CV_ACCOUNT()]) === 0;
         kFill * (accIndex - oldOrder[O_ACCOUNT]) === 0;
@@ -722,10 +738,10 @@ template Block(N, S, D, A, CFG, SIGNED, R) {
     signal input settle;
     signal input cumPriceTime;
     // pre-state (hashed into preRoot) and meta fields (packed into meta)
-    signal input accRoot0;
-    signal input bidTree0;
+    signal input accTier0[TierWidth(A)];
+    signal input bidTier0[TierWidth(D)];
     signal input bidHead0;
-    signal input askTree0;
+    signal input askTier0[TierWidth(D)];
     signal input askHead0;
     signal input mark;
     signal input lastCloseTs;
@@ -751,13 +767,13 @@ template Block(N, S, D, A, CFG, SIGNED, R) {
     signal input stpReduce[S];
     signal input isBid[S];
     signal input bookIndex[S];
-    signal input siblings[S][MerkleSiblings(D)];
+    signal input siblings[S][TierSiblings(D)];
     signal input oldOrder[S][10];
     signal input newOrder[S][10];
     signal input link[S][3];
     signal input q[S];
     signal input accIndex[S];
-    signal input accSiblings[S][MerkleSiblings(A)];
+    signal input accSiblings[S][TierSiblings(A)];
     signal input pubkeyHash[S];
     signal input accOld[S][6];
     signal input accNew[S][6];
@@ -786,10 +802,17 @@ template Block(N, S, D, A, CFG, SIGNED, R) {
     bh0.in <== bidHead0;
     component ah0 = Unpack(3, [25, 40, 48]);
     ah0.in <== askHead0;
+    // the trees' roots from their tiers, once per block (the steps work on the tiers)
+    component accRoot0 = TierRoot(TierLevels(A));
+    accRoot0.tier <== accTier0;
+    component bidRoot0 = TierRoot(TierLevels(D));
+    bidRoot0.tier <== bidTier0;
+    component askRoot0 = TierRoot(TierLevels(D));
+    askRoot0.tier <== askTier0;
     component pre = BlockStateRoot();
-    pre.accRoot <== accRoot0;
-    pre.bidTree <== bidTree0;
-    pre.askTree <== askTree0;
+    pre.accRoot <== accRoot0.root;
+    pre.bidTree <== bidRoot0.root;
+    pre.askTree <== askRoot0.root;
     for (var j = 0; j < 3; j++) {
         pre.bidHead[j] <== bh0.out[j];
         pre.askHead[j] <== ah0.out[j];
@@ -869,19 +892,22 @@ template Block(N, S, D, A, CFG, SIGNED, R) {
         }
         st[s].mark <== mark;
         if (s == 0) {
-            for (var i = 0; i < BR_COUNT(); i++) {
+            for (var i = 0; i < BR_COUNT(D, A); i++) {
                 var v = 0;
-                if (i == BR_ACC()) { v = accRoot0; }
-                if (i == BR_BID_TREE()) { v = bidTree0; }
+                var at = BR_ACC_TIER(D, A);
+                var bt = BR_BID_TIER(D, A);
+                var kt = BR_ASK_TIER(D, A);
+                if (i >= at && i < bt) { v = accTier0[i - at]; }
+                if (i >= bt && i < kt) { v = bidTier0[i - bt]; }
+                if (i >= kt) { v = askTier0[i - kt]; }
                 if (i >= BR_BID_HEAD() && i < BR_BID_HEAD() + 3) { v = bh0.out[i - BR_BID_HEAD()]; }
-                if (i == BR_ASK_TREE()) { v = askTree0; }
                 if (i >= BR_ASK_HEAD() && i < BR_ASK_HEAD() + 3) { v = ah0.out[i - BR_ASK_HEAD()]; }
                 if (i == BR_TAKER() || i == BR_TAKER() + 4) { v = 1 << 127; }
                 if (i == BR_TAKER() + 1) { v = 1 << 63; }
                 st[s].r[i] <== v;
             }
         } else {
-            for (var i = 0; i < BR_COUNT(); i++) {
+            for (var i = 0; i < BR_COUNT(D, A); i++) {
                 st[s].r[i] <== st[s - 1].out[i];
             }
         }
@@ -894,7 +920,7 @@ template Block(N, S, D, A, CFG, SIGNED, R) {
         st[s].stpReduce <== stpReduce[s];
         st[s].isBid <== isBid[s];
         st[s].bookIndex <== bookIndex[s];
-        for (var i = 0; i < MerkleSiblings(D); i++) {
+        for (var i = 0; i < TierSiblings(D); i++) {
             st[s].siblings[i] <== siblings[s][i];
         }
         for (var i = 0; i < 10; i++) {
@@ -906,7 +932,7 @@ template Block(N, S, D, A, CFG, SIGNED, R) {
         }
         st[s].q <== q[s];
         st[s].accIndex <== accIndex[s];
-        for (var i = 0; i < MerkleSiblings(A); i++) {
+        for (var i = 0; i < TierSiblings(A); i++) {
             st[s].accSiblings[i] <== accSiblings[s][i];
         }
         st[s].pubkeyHash <== pubkeyHash[s];
@@ -972,10 +998,20 @@ template Block(N, S, D, A, CFG, SIGNED, R) {
     cumPriceTime === se.cumPriceTimeOut;
 
     // post-state root
+    component accRoot1 = TierRoot(TierLevels(A));
+    component bidRoot1 = TierRoot(TierLevels(D));
+    component askRoot1 = TierRoot(TierLevels(D));
+    for (var j = 0; j < TierWidth(A); j++) {
+        accRoot1.tier[j] <== st[S - 1].out[BR_ACC_TIER(D, A) + j];
+    }
+    for (var j = 0; j < TierWidth(D); j++) {
+        bidRoot1.tier[j] <== st[S - 1].out[BR_BID_TIER(D, A) + j];
+        askRoot1.tier[j] <== st[S - 1].out[BR_ASK_TIER(D, A) + j];
+    }
     component post = BlockStateRoot();
-    post.accRoot <== st[S - 1].out[BR_ACC()];
-    post.bidTree <== st[S - 1].out[BR_BID_TREE()];
-    post.askTree <== st[S - 1].out[BR_ASK_TREE()];
+    post.accRoot <== accRoot1.root;
+    post.bidTree <== bidRoot1.root;
+    post.askTree <== askRoot1.root;
     for (var j = 0; j < 3; j++) {
         post.bidHead[j] <== st[S - 1].out[BR_BID_HEAD() + j];
         post.askHead[j] <== st[S - 1].out[BR_ASK_HEAD() + j];

@@ -74,7 +74,9 @@ template BookKey() {
     out <== keyPrice * (1 << 48) + prio;
 }
 
-// BookStep(D): one step (module comment). Preconditions for the caller: isBid is the side's
+// BookStep(D): one step (module comment), on the slot tree's tier (merkle.circom "Tiers":
+// the write hashes only the levels under it; the caller holds the tier and hashes it to the
+// side's tree root). Preconditions for the caller: isBid is the side's
 // constant (1 bids, 0 asks), head[] and pend[] are range-checked (they are outputs of the
 // previous BookStep, or unpacked from the committed side root) and pend is all-zero before the
 // first step; after the last step pend[0] must be 0 (no half-done INSERT/REMOVE).
@@ -82,18 +84,18 @@ template BookKey() {
 template BookStep(D) {
     // slot1 = slot + 1 lives in 25 bits (proofs.state SLOT_BITS + 1).
     assert(D >= 1 && D <= 24);
-    signal input oldRoot;
+    signal input oldTier[TierWidth(D)];
     signal input head[3];
     signal input pend[7];
     signal input isBid;
     signal input op;
     signal input index;
-    signal input siblings[MerkleSiblings(D)];
+    signal input siblings[TierSiblings(D)];
     signal input oldOrder[10];
     signal input newOrder[10];
     signal input link[3];
     signal input q;
-    signal output newRoot;
+    signal output newTier[TierWidth(D)];
     signal output newHead[3];
     signal output newPend[7];
     signal output fillPrice;
@@ -151,16 +153,14 @@ template BookStep(D) {
     (f[IH] + f[PT] + f[RD]) * newQtyZero.out === 0;
     signal oldLeaf <== (1 - f[IH] - f[PT]) * oldHash.out;
     signal newLeaf <== (1 - f[RH] - f[DT] - fillGone) * newHash.out;
-    component mu = MerkleUpdateIfEnabled(D);
+    component mu = MerkleTierUpdateIfEnabled(D);
     mu.enabled <== 1 - f[NOP];
-    mu.oldRoot <== oldRoot;
+    mu.oldTier <== oldTier;
     mu.oldLeaf <== oldLeaf;
     mu.newLeaf <== newLeaf;
     mu.index <== index;
-    for (var i = 0; i < MerkleSiblings(D); i++) {
-        mu.siblings[i] <== siblings[i];
-    }
-    newRoot <== mu.newRoot;
+    mu.siblings <== siblings;
+    newTier <== mu.newTier;
 
     // --- pending half-operations: PUT needs INSERT, RELINK needs REMOVE, all else none.
     f[PT] * (pend[0] - 1) === 0;
@@ -266,17 +266,20 @@ template BookStep(D) {
 
 // BookSteps(D, S): S chained BookSteps on one side. Public interface: the tree root and the
 // head packed as in proofs.state.side_root (slot1 25 | price 40 | prio 48, lowest bits first),
-// before and after. The head is unpacked (range-checked) once; later heads are outputs of
-// steps, so they stay in range. No half-done INSERT/REMOVE may be left after the last step.
+// before and after. The steps work on the tree's tier (merkle.circom "Tiers"): tier0 must hash
+// to oldRoot, the last step's tier gives newRoot. The head is unpacked (range-checked) once;
+// later heads are outputs of steps, so they stay in range. No half-done INSERT/REMOVE may be
+// left after the last step.
 template BookSteps(D, S) {
     assert(D >= 1 && D <= 24);
     assert(S >= 1);
     signal input oldRoot;
     signal input oldHead;
     signal input isBid;
+    signal input tier0[TierWidth(D)];
     signal input op[S];
     signal input index[S];
-    signal input siblings[S][MerkleSiblings(D)];
+    signal input siblings[S][TierSiblings(D)];
     signal input oldOrder[S][10];
     signal input newOrder[S][10];
     signal input link[S][3];
@@ -287,11 +290,16 @@ template BookSteps(D, S) {
     var hw[3] = [25, 40, 48];
     component head0 = Unpack(3, hw);
     head0.in <== oldHead;
+    component root0 = TierRoot(TierLevels(D));
+    root0.tier <== tier0;
+    root0.root === oldRoot;
     component step[S];
     for (var s = 0; s < S; s++) {
         step[s] = BookStep(D);
         step[s].isBid <== isBid;
-        step[s].oldRoot <== s == 0 ? oldRoot : step[s - 1].newRoot;
+        for (var i = 0; i < TierWidth(D); i++) {
+            step[s].oldTier[i] <== s == 0 ? tier0[i] : step[s - 1].newTier[i];
+        }
         for (var j = 0; j < 3; j++) {
             step[s].head[j] <== s == 0 ? head0.out[j] : step[s - 1].newHead[j];
         }
@@ -300,7 +308,7 @@ template BookSteps(D, S) {
         }
         step[s].op <== op[s];
         step[s].index <== index[s];
-        for (var i = 0; i < MerkleSiblings(D); i++) {
+        for (var i = 0; i < TierSiblings(D); i++) {
             step[s].siblings[i] <== siblings[s][i];
         }
         for (var i = 0; i < 10; i++) {
@@ -313,7 +321,9 @@ template BookSteps(D, S) {
         step[s].q <== q[s];
     }
     step[S - 1].newPend[0] === 0;
-    newRoot <== step[S - 1].newRoot;
+    component root1 = TierRoot(TierLevels(D));
+    root1.tier <== step[S - 1].newTier;
+    newRoot <== root1.root;
     newHead <== step[S - 1].newHead[0] + step[S - 1].newHead[1] * (1 << 25)
         + step[S - 1].newHead[2] * (1 << 65);
 }

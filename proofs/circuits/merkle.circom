@@ -18,6 +18,19 @@ function MerkleSiblings(depth) {
     return 3 * ((depth + 1) \ 2);
 }
 
+// OneHot4(): e[j] = (b0 + 2 b1 == j) for boolean b0, b1; one constraint.
+template OneHot4() {
+    signal input b0;
+    signal input b1;
+    signal output e[4];
+
+    signal both <== b0 * b1;
+    e[0] <== 1 - b0 - b1 + both;
+    e[1] <== b0 - both;
+    e[2] <== b1 - both;
+    e[3] <== both;
+}
+
 // MerklePlace(): the one-hot of position b0 + 2 b1 (b0, b1 boolean) and the two sibling-only
 // terms of the children muxes, so an update's old and new paths share them.
 template MerklePlace() {
@@ -28,11 +41,10 @@ template MerklePlace() {
     signal output t1;
     signal output t2;
 
-    signal both <== b0 * b1;
-    e[0] <== 1 - b0 - b1 + both;
-    e[1] <== b0 - both;
-    e[2] <== b1 - both;
-    e[3] <== both;
+    component oh = OneHot4();
+    oh.b0 <== b0;
+    oh.b1 <== b1;
+    e <== oh.e;
     // child 1 is sib[0] at position 0; child 2 is sib[1] at positions 0, 1
     t1 <== e[0] * (sib[0] - sib[1]);
     t2 <== (1 - b1) * (sib[1] - sib[2]);
@@ -78,28 +90,26 @@ template MerkleIndexBits(depth) {
     }
 }
 
-// MerklePaths(depth, P): P roots of P leaves at one index with shared siblings (P = 1: a read,
-// P = 2: a write's old and new path).
-template MerklePaths(depth, P) {
-    assert(depth >= 1 && depth <= 252 && P >= 1);
-    var L = MerkleLevels(depth);
+// MerklePathsBits(B, P): the B lowest levels of P paths at one index with shared siblings,
+// the index given as its 2 B lowest bits (boolean, checked by the caller); root[p] is the node B
+// levels above leaf[p] (the tree's root when B = MerkleLevels(depth); leaf[p] itself at B = 0).
+template MerklePathsBits(B, P) {
+    assert(B >= 0 && P >= 1);
     signal input leaf[P];
-    signal input index;
-    signal input siblings[3 * L];
+    signal input bits[2 * B];
+    signal input siblings[3 * B];
     signal output root[P];
 
-    component bits = MerkleIndexBits(depth);
-    bits.index <== index;
-    component place[L];
-    component h[L][P];
-    signal node[L + 1][P];
+    component place[B];
+    component h[B][P];
+    signal node[B + 1][P];
     for (var p = 0; p < P; p++) {
         node[0][p] <== leaf[p];
     }
-    for (var l = 0; l < L; l++) {
+    for (var l = 0; l < B; l++) {
         place[l] = MerklePlace();
-        place[l].b0 <== bits.bits[2 * l];
-        place[l].b1 <== bits.bits[2 * l + 1];
+        place[l].b0 <== bits[2 * l];
+        place[l].b1 <== bits[2 * l + 1];
         for (var k = 0; k < 3; k++) {
             place[l].sib[k] <== siblings[3 * l + k];
         }
@@ -118,8 +128,27 @@ template MerklePaths(depth, P) {
         }
     }
     for (var p = 0; p < P; p++) {
-        root[p] <== node[L][p];
+        root[p] <== node[B][p];
     }
+}
+
+// MerklePaths(depth, P): P roots of P leaves at one index with shared siblings (P = 1: a read,
+// P = 2: a write's old and new path).
+template MerklePaths(depth, P) {
+    assert(depth >= 1 && depth <= 252 && P >= 1);
+    var L = MerkleLevels(depth);
+    signal input leaf[P];
+    signal input index;
+    signal input siblings[3 * L];
+    signal output root[P];
+
+    component bits = MerkleIndexBits(depth);
+    bits.index <== index;
+    component paths = MerklePathsBits(L, P);
+    paths.leaf <== leaf;
+    paths.bits <== bits.bits;
+    paths.siblings <== siblings;
+    root <== paths.root;
 }
 
 // MerkleRoot(depth): root from leaf, numeric index (< 2^depth) and bottom-up siblings,
@@ -182,4 +211,116 @@ template MerkleUpdateIfEnabled(depth) {
     paths.siblings <== siblings;
     (paths.root[0] - oldRoot) * enabled === 0;
     newRoot <== oldRoot + enabled * (paths.root[1] - oldRoot);
+}
+
+// Tiers (proofs.merkle.tier_levels; BLOCK.md "Tiers"). A block keeps the 4^T nodes T levels
+// under a tree's root in registers ("the tier", left to right), so each write hashes only the
+// B = MerkleLevels(depth) - T levels under it, and the tier is hashed to the root once at the
+// block's start and once at its end. T = min(2, levels - 1).
+function TierLevels(depth) {
+    var L = MerkleLevels(depth);
+    return L >= 3 ? 2 : L - 1;
+}
+
+function TierWidth(depth) {
+    return 1 << (2 * TierLevels(depth));
+}
+
+function TierSiblings(depth) {
+    return 3 * (MerkleLevels(depth) - TierLevels(depth));
+}
+
+// TierRoot(T): the root over a tier of 4^T nodes (left to right), (4^T - 1) / 3 Poseidon(4);
+// = proofs.merkle: the root of the tree whose nodes T levels under the root are tier[].
+template TierRoot(T) {
+    assert(T >= 0 && T <= 8);
+    var W = 1 << (2 * T);
+    signal input tier[W];
+    signal output root;
+
+    var n = W;
+    var off = 0;
+    signal node[(4 * W - 1) \ 3];
+    component h[(W - 1) \ 3];
+    for (var i = 0; i < W; i++) {
+        node[i] <== tier[i];
+    }
+    var hc = 0;
+    for (var l = 0; l < T; l++) {
+        for (var j = 0; j < n \ 4; j++) {
+            h[hc] = Poseidon(4);
+            for (var c = 0; c < 4; c++) {
+                h[hc].inputs[c] <== node[off + 4 * j + c];
+            }
+            node[off + n + j] <== h[hc].out;
+            hc++;
+        }
+        off += n;
+        n = n \ 4;
+    }
+    root <== node[off];
+}
+
+// MerkleTierUpdateIfEnabled(depth): MerkleUpdateIfEnabled against a tier instead of the root.
+// The index's low 2 B bits place the leaf under its tier node (B levels hashed, siblings of
+// those levels only), its high 2 T bits choose the tier node (one-hot e[]). When enabled, the
+// old leaf's path must end at that node and the tier is returned with the node replaced by the
+// new leaf's path; when not, the tier is returned unchanged and nothing is checked. Cost: the
+// B levels of MerkleUpdate, + 3 W + 2 for the choice and the write (W = 4^T; 50 at T = 2).
+template MerkleTierUpdateIfEnabled(depth) {
+    assert(depth >= 1 && depth <= 252);
+    var L = MerkleLevels(depth);
+    var T = TierLevels(depth);
+    var B = L - T;
+    var W = 1 << (2 * T);
+    signal input enabled;
+    signal input oldTier[W];
+    signal input oldLeaf;
+    signal input newLeaf;
+    signal input index;
+    signal input siblings[3 * B];
+    signal output newTier[W];
+
+    enabled * (enabled - 1) === 0;
+    component bits = MerkleIndexBits(depth);
+    bits.index <== index;
+    component paths = MerklePathsBits(B, 2);
+    paths.leaf[0] <== oldLeaf;
+    paths.leaf[1] <== newLeaf;
+    for (var i = 0; i < 2 * B; i++) {
+        paths.bits[i] <== bits.bits[i];
+    }
+    paths.siblings <== siblings;
+
+    // e[j] = (index >> 2 B == j): a product of the T levels' one-hots of two bits each
+    signal e[T + 1][W];
+    e[0][0] <== 1;
+    component place[T];
+    for (var l = 0; l < T; l++) {
+        place[l] = OneHot4();
+        place[l].b0 <== bits.bits[2 * (B + l)];
+        place[l].b1 <== bits.bits[2 * (B + l) + 1];
+        var w = 1 << (2 * l);
+        for (var j = 0; j < w; j++) {
+            for (var c = 0; c < 4; c++) {
+                // child c at this level: tier position j + c * w (low bits first)
+                if (l == 0) {
+                    e[1][c] <== place[0].e[c];
+                } else {
+                    e[l + 1][j + c * w] <== e[l][j] * place[l].e[c];
+                }
+            }
+        }
+    }
+    signal pick[W];
+    var sel = 0;
+    for (var j = 0; j < W; j++) {
+        pick[j] <== e[T][j] * oldTier[j];
+        sel += pick[j];
+    }
+    (paths.root[0] - sel) * enabled === 0;
+    signal delta <== enabled * (paths.root[1] - sel);
+    for (var j = 0; j < W; j++) {
+        newTier[j] <== oldTier[j] + e[T][j] * delta;
+    }
 }

@@ -1,3 +1,3 @@
 pragma circom 2.0.0;
 include "../../proofs/circuits/account.circom";
-component main {public [oldRoot]} = AccountStep(8);
+component main {public [oldTier]} = AccountStep(8);

@@ -1,3 +1,3 @@
 pragma circom 2.0.0;
 include "../../proofs/circuits/book.circom";
-component main {public [oldRoot, head, pend, isBid]} = BookStep(12);
+component main {public [oldTier, head, pend, isBid]} = BookStep(12);
