@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -789,3 +790,20 @@ def test_match_limit_end_proves_and_is_the_only_way_to_stop_a_crossing_taker() -
     inputs, public = _forged_step(w, fill, {}, regs_in={BR_MATCHES: 2}, regs_out={BR_MATCHES: 3})
     with pytest.raises(UnsatisfiedWitnessError):
         step.prove(inputs, public)
+
+
+def test_register_indices_match_the_circuit() -> None:
+    # proofs.witness.Reg restates block.circom's BR_* functions: the witness's register tuple
+    # is positional, so a renumbering on one side only would misplace every register after it
+    text = (ROOT / "proofs" / "circuits" / "block.circom").read_text()
+    fixed = {
+        m[1]: int(m[2]) for m in re.finditer(r"function BR_(\w+)\(\) \{ return (\d+); \}", text)
+    }
+    assert fixed == {name: getattr(Reg, name) for name in fixed}
+    assert len(fixed) == 18 and max(fixed.values()) == Reg.FIXED
+    for depths in ((4, 4), (12, 16), (5, 3)):
+        acc, bid, ask, count = Reg.tiers(*depths)
+        assert (acc, bid - acc, ask - bid, count - ask) == (
+            Reg.FIXED, 4 ** tier_levels(depths[1]), 4 ** tier_levels(depths[0]),
+            4 ** tier_levels(depths[0]),
+        )  # fmt: skip

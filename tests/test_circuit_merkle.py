@@ -190,15 +190,10 @@ def _tier_step(
     """A write's tier witness: the path below the tier only; (inputs, tier before, after)."""
     below = 3 * (tree.levels - tier_levels(tree.depth))
     old_tier = tree.tier()
-    old_leaf, siblings = tree.set_with_path(index, value)
-    inputs = {
-        "oldTier": old_tier,
-        "oldLeaf": old_leaf,
-        "newLeaf": value,
-        "index": index,
-        "siblings": siblings[:below],
-    }
-    return inputs, old_tier, tree.tier()
+    inputs, _, _ = _step(tree, index, value)
+    del inputs["oldRoot"]
+    inputs["siblings"] = inputs["siblings"][:below]  # type: ignore[index]
+    return {"oldTier": old_tier, **inputs}, old_tier, tree.tier()
 
 
 def test_tier_shape() -> None:
