@@ -56,6 +56,7 @@ from .poseidon import FIELD_MODULUS, hash2
 from .state import CL_ORD_ID_BITS, MONEY_BITS, POSITION_BITS, PRICE_BITS, QTY_BITS, account_leaf
 
 __all__ = [
+    "ACC_OP_OPEN_WRITE",
     "ACC_OP_WRITE",
     "AMOUNT_BITS",
     "BPS",
@@ -94,6 +95,8 @@ _POS_OFF = 1 << (POSITION_BITS - 1)
 #: Op code of WRITE in ``AccountStepOps(A, 1)`` (the block circuit's account slot): not an
 #: ``AccountOp`` because the standalone ``AccountStep`` does not have it.
 ACC_OP_WRITE = 7
+#: ``AccountStepOps(A, 1)`` only: OPEN_ORDER's checks on the old leaf, the caller's new fields
+ACC_OP_OPEN_WRITE = 8
 
 
 class AccountOp(IntEnum):
@@ -582,6 +585,29 @@ class AccountTrace:
         tier = tuple(self.tree.tier())
         inputs = dataclasses.replace(w, new=new, new_root=self.tree.root, new_tier=tier).inputs()
         inputs["op"] = ACC_OP_WRITE
+        return inputs
+
+    def open_write(
+        self, p: StepParams, new: AccountFields, m: MarketParams
+    ) -> dict[str, object]:
+        """Apply and return the inputs of an OPEN_WRITE step (op ``ACC_OP_OPEN_WRITE``, block
+        circuit only): the OPEN_ORDER ``p`` checked on the account's leaf as it is (margin,
+        replay mark; StepRejected if either fails), then the leaf := ``new``, the taker's
+        registers after its fills, whose nonce must be the one ``p`` sets."""
+        if AccountOp(p.op) != AccountOp.OPEN_ORDER:
+            raise ValueError("OPEN_WRITE checks an OPEN_ORDER")
+        w = self.preview(p, m)
+        if new.nonce != w.new.nonce:
+            raise StepConstraintError("OPEN_WRITE: the new nonce is not the one the order sets")
+        if not new.in_range():
+            raise StepConstraintError("OPEN_WRITE: new fields out of range")
+        pk = self.pubkey_hash[p.account]
+        _, siblings = self.tree.set_with_path(p.account, new.leaf(pk, self.market_id))
+        assert tuple(siblings) == w.siblings, "tree moved"
+        self.fields[p.account] = new
+        tier = tuple(self.tree.tier())
+        inputs = dataclasses.replace(w, new=new, new_root=self.tree.root, new_tier=tier).inputs()
+        inputs["op"] = ACC_OP_OPEN_WRITE
         return inputs
 
     def run(self, ops: Iterable[StepParams], m: MarketParams) -> list[StepWitness]:

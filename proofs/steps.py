@@ -30,7 +30,11 @@ alone do not tell whether an order rests at the head of its side (REST: F) or be
 (+ PUT: O), whether a cancel hits the head (F) or not (DETACH + RELINK: F, O), or whether an
 IOC that trades nothing is proved by nothing (unsigned) or by PLACE + END (signed, whose
 acceptance raises the replay mark). Since ``positions`` never decreases when a step is added
-or an O becomes an F, that longest pattern bounds every alternative.
+or an O becomes an F, that longest pattern bounds every alternative. A PlaceOrder whose first
+match is a fill begins with it (FILL_BEGIN, no PLACE step): ``command_steps`` sees that in the
+events; ``command_steps_before`` cannot tell a fill from a self-trade action before the command
+runs and keeps PLACE, one F more, which only decides whether the last command of a block fits
+(the builder charges each command what ``command_steps`` counts once it has run).
 
 Invariants: ``command_steps_before >= command_steps`` for every command, in any layout;
 ``command_steps >=`` what the witness builder emits, per command when R = 1, and for R > 1
@@ -119,14 +123,15 @@ def positions(pattern: str, ratio: int = 1) -> int:
     return pos + -pos % ratio
 
 
-def _taker(matches: int, rests: bool) -> str:
+def _taker(matches: int, rests: bool, fill_begins: bool = False) -> str:
     """A taker's pattern from its load to its end: without a match REST_BEGIN (+ PUT) when it
     rests, else PLACE + END; with some, PLACE, one F per match (FILL and STP_BOTH write an
     account; STP_MAKER and STP_DEC, which do not, are counted as F too), then REST (+ PUT)
-    or END (nothing after STP_BOTH, which ends it)."""
+    or END (nothing after STP_BOTH, which ends it). ``fill_begins``: a PlaceOrder whose first
+    match is a fill begins with it (FILL_BEGIN), without PLACE."""
     if not matches:
         return _REST if rests else _NO_TRADE_END
-    return "F" + "F" * matches + (_REST if rests else "F")
+    return ("" if fill_begins else "F") + "F" * matches + (_REST if rests else "F")
 
 
 def _rests(cmd: PlaceOrder | ReplaceOrder) -> bool:
@@ -161,8 +166,10 @@ def _pattern_after(cmd: Command, events: Sequence[Event]) -> str:
     matches = 0
     left = cmd.qty  # the taker's quantity after its last match: it rests only if some is left
     cancelled = False
+    fill_begins = False
     for e in events:
         if isinstance(e, Trade):
+            fill_begins |= not matches and isinstance(cmd, PlaceOrder)
             matches += 1
             left = e.taker_remaining
         elif isinstance(e, OrderCancelled | OrderReduced):
@@ -172,7 +179,7 @@ def _pattern_after(cmd: Command, events: Sequence[Event]) -> str:
                 left = e.remaining  # STP decrement of the taker itself
             else:
                 cancelled = True  # IOC remainder, match limit, self-trade: it does not rest
-    return removal + _taker(matches, _rests(cmd) and not cancelled and left > 0)
+    return removal + _taker(matches, _rests(cmd) and not cancelled and left > 0, fill_begins)
 
 
 def worst_command_steps(max_matches: int, max_open_orders: int, ratio: int = 1) -> int:

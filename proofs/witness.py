@@ -154,7 +154,7 @@ class Reg:
 
     BID_HEAD, ASK_HEAD, PEND, PEND_SIDE, INDEX, CMD = 0, 3, 6, 13, 14, 15
     REMAINING, TAKER, NOTIONAL, VOLUME, TRADES, OPEN = 23, 24, 29, 30, 31, 32
-    RP_BUY, RP_CL, RP_PHASE, MATCHES, NONCE, FIXED = 33, 34, 35, 36, 37, 38
+    RP_BUY, RP_CL, RP_PHASE, MATCHES, NONCE, SNAP, DEFER, FIXED = 33, 34, 35, 36, 37, 38, 44, 45
 
     @staticmethod
     def tiers(order_depth: int, account_depth: int) -> tuple[int, int, int, int]:
@@ -210,6 +210,7 @@ class StepKind(IntEnum):
     STP_MAKER = 25
     STP_BOTH = 26
     STP_DEC = 27
+    FILL_BEGIN = 28
 
 
 _BEGINS = {
@@ -224,9 +225,11 @@ _BEGINS = {
     StepKind.RP_KEEP,
     StepKind.RP_HEAD,
     StepKind.RP_DETACH,
+    StepKind.FILL_BEGIN,
 }
 #: beginning kinds of an accepted signed command: its slot checks the signature
 _SIGNED_BEGINS = {
+    StepKind.FILL_BEGIN,
     StepKind.PLACE,
     StepKind.REST_BEGIN,
     StepKind.WITHDRAW,
@@ -242,12 +245,15 @@ FULL_KINDS = frozenset({
     StepKind.CANCEL_HEAD, StepKind.CANCEL_DETACH, StepKind.ADD, StepKind.DEPOSIT,
     StepKind.WITHDRAW, StepKind.MC_BEGIN, StepKind.MC_HEAD, StepKind.MC_DETACH, StepKind.MC_END,
     StepKind.RP_KEEP, StepKind.RP_HEAD, StepKind.RP_DETACH, StepKind.RP_PLACE,
-    StepKind.RP_REST, StepKind.STP_BOTH,
+    StepKind.RP_REST, StepKind.STP_BOTH, StepKind.FILL_BEGIN,
 })  # fmt: skip
 _FILLERS = (StepKind.NOP, StepKind.SKIP)
 #: steps that touch a maker: what the engine's ``max_matches`` counts (``BR_MATCHES``)
-_MATCH_KINDS = {StepKind.FILL, StepKind.STP_MAKER, StepKind.STP_BOTH, StepKind.STP_DEC}
+_MATCH_KINDS = {
+    StepKind.FILL, StepKind.FILL_BEGIN, StepKind.STP_MAKER, StepKind.STP_BOTH, StepKind.STP_DEC
+}
 _PLACE_KINDS = {
+    StepKind.FILL_BEGIN,
     StepKind.PLACE,
     StepKind.FILL,
     StepKind.END,
@@ -558,7 +564,7 @@ class _Builder:
             "linkFlag": 0, "stpRead": 0, "stpReduce": 0, "bookIndex": 0,
             "siblings": below_tier([0] * (3 * levels_for(params.order_depth))),
             "oldOrder": [0] * 10, "newOrder": [0] * 10, "link": [0, 0, 0], "q": 0,
-            **acc_nop, "takerHints": [0, 0],
+            **acc_nop, "takerHints": [0, 0], "takerPre": [0] * 6,
         }  # fmt: skip
         self.prev_market = st.market
         self.pre = {
@@ -588,6 +594,10 @@ class _Builder:
         self.rp_cl = 0
         self.rp_phase = 0
         self.matches = 0
+        #: FILL_BEGIN: the taker's leaf fields (offset-encoded) and "its end is OPEN_WRITE"
+        self.snap: tuple[int, ...] = (0,) * 6
+        self.defer = 0
+        self.open_params = StepParams(AccountOp.NOP)
         self.steps: list[StepRecord] = []
         self._regs_before: tuple[int, ...] = ()
         self.queues: dict[int, deque[BookOp]] = {}
@@ -610,6 +620,7 @@ class _Builder:
             self.rp_buy, self.rp_cl, self.rp_phase,
             self.matches,
             self.taker_enc[5],
+            *self.snap, self.defer,
             *self.st.accounts.tree.tier(), *bids.tree.tier(), *asks.tree.tier(),
         )  # fmt: skip
 
@@ -629,6 +640,7 @@ class _Builder:
         stp_reduce: int = 0,
         rel_opp: int = 0,
         rel_own: int = 0,
+        taker_pre: tuple[int, ...] = (0,) * 6,
     ) -> None:
         """Record one step. ``book``/``acc`` are the already-applied slot writes (None: NOP);
         ``opens``: the command continues after this step; ``rel_opp``/``rel_own``: STP releases
@@ -669,6 +681,7 @@ class _Builder:
             "q": book.q,
             **acc_in,
             "takerHints": [released, rem],
+            "takerPre": list(taker_pre),
         }
         if f_qty:
             side = "open_buy" if t_buy else "open_sell"
@@ -693,6 +706,9 @@ class _Builder:
         self.rp_phase = int(kind in (StepKind.RP_HEAD, StepKind.RP_RELINK))
         if kind in _BEGINS:
             self.matches = 0
+            self.defer = int(kind == StepKind.FILL_BEGIN)
+            if self.defer:
+                self.snap = taker_pre
         self.matches += kind in _MATCH_KINDS
         self.pend_side = int(book.is_bid)
         self.open = int(opens)
@@ -1043,15 +1059,25 @@ class _Builder:
             return
         self._begin_regs()
         p = self._nonce(StepParams(AccountOp.OPEN_ORDER, cmd.account, own, cmd.price, cmd.qty), cmd)
-        w = self.st.accounts.step(p, self.m)
+        # a PlaceOrder whose first match is a fill begins with it (FILL_BEGIN): its reservation
+        # is checked, not written, here, and its final write is OPEN_WRITE (``_write_taker``)
+        fill_begin = place == StepKind.PLACE and bool(acts) and isinstance(acts[0], Trade)
+        pre = self.st.accounts.fields.get(cmd.account)
+        if fill_begin:
+            assert pre is not None
+            w = self.st.accounts.preview(p, self.m)
+            self.open_params = p
+        else:
+            w = self.st.accounts.step(p, self.m)
         self.taker, self.taker_enc, self.remaining = w.new, w.new.encoded(), cmd.qty
         if not acts and taker_cancel is None:
             assert tk.rests
             self._rest(rest_begin, tk, w)
             return
-        self._emit(place, cmd, None, w, opens=True)
+        if not fill_begin:
+            self._emit(place, cmd, None, w, opens=True)
         both = False
-        for e in acts:
+        for i, e in enumerate(acts):
             self._begin_regs()
             book = self.st.sides[opp]
             if isinstance(e, Trade):
@@ -1060,7 +1086,13 @@ class _Builder:
                 mw = self.st.accounts.step(
                     StepParams(AccountOp.FILL, e.maker_account, opp, e.price, e.qty), self.m
                 )
-                self._emit(StepKind.FILL, cmd, bst, mw, opens=True)
+                if fill_begin and i == 0:
+                    assert pre is not None
+                    self._emit(
+                        StepKind.FILL_BEGIN, cmd, bst, mw, opens=True, taker_pre=pre.encoded()
+                    )
+                else:
+                    self._emit(StepKind.FILL, cmd, bst, mw, opens=True)
             elif isinstance(e, OrderCancelled):
                 if tk.stp not in (StpMode.CANCEL_MAKER, StpMode.CANCEL_BOTH):
                     raise UnsupportedInCircuit(f"maker cancelled with STP mode {tk.stp}")
@@ -1072,7 +1104,7 @@ class _Builder:
                     continue
                 both = True
                 final = self._final(cmd.account, own, rel_opp=qty)
-                fw = self.st.accounts.write(cmd.account, final, self.m)
+                fw = self._write_taker(cmd.account, final)
                 self._emit(StepKind.STP_BOTH, cmd, bst, fw, opens=False, rel_opp=qty)
             else:
                 if tk.stp != StpMode.DECREMENT:
@@ -1107,8 +1139,15 @@ class _Builder:
         t = dataclasses.replace(t, **{o_opp: getattr(t, o_opp) - rel_opp})
         return dataclasses.replace(t, **{o_own: getattr(t, o_own) - self.remaining})
 
+    def _write_taker(self, account: int, new: AccountFields) -> dict[str, object]:
+        """The taker's final account write: WRITE, or OPEN_WRITE when it began by FILL_BEGIN
+        (which checks the reservation it skipped on the still untouched leaf)."""
+        if self.defer:
+            return self.st.accounts.open_write(self.open_params, new, self.m)
+        return self.st.accounts.write(account, new, self.m)
+
     def _end(self, cmd: PlaceOrder | ReplaceOrder, own: Side, read: Step | None) -> None:
-        w = self.st.accounts.write(cmd.account, self._final(cmd.account, own), self.m)
+        w = self._write_taker(cmd.account, self._final(cmd.account, own))
         opp = Side.SELL if own == Side.BUY else Side.BUY
         self._emit(
             StepKind.END, cmd, read, w, opens=False, nop_side=opp, stp_read=int(read is not None)
@@ -1122,7 +1161,7 @@ class _Builder:
         book = self.st.sides[own]
         acc: StepWitness | dict[str, object] | None = begin_w
         if begin_w is None:
-            acc = self.st.accounts.write(cmd.account, self.taker, self.m)
+            acc = self._write_taker(cmd.account, self.taker)
         if op.kind == OpKind.INSERT_HEAD:
             (ins,) = book.apply(op)
             self._emit(kind, cmd, ins, acc, opens=False)

@@ -44,6 +44,7 @@ from matching import (
 from matching.block import Block
 from matching.engine import OrderView
 from matching.types import Command, StpMode
+from proofs.accounttrace import AccountFields, MarketParams, _margin_hints, margin_ok
 from proofs.booktrace import order_record
 from proofs.circom import CompiledCircuit, UnsatisfiedWitnessError, compile_circuit
 from proofs.merkle import below_tier, tier_levels, tier_update
@@ -70,7 +71,7 @@ D, A = TEST_SIZE.order_depth, TEST_SIZE.account_depth
 PARAMS = BlockParams(TEST_SIZE.n, TEST_SIZE.s, D, A, MARKET, ratio=TEST_SIZE.ratio)
 #: only to move the state past a block that needs more than S steps (not proved)
 WIDE = BlockParams(TEST_SIZE.n, 64, D, A, MARKET, ratio=TEST_SIZE.ratio)
-EXPECTED = {"block_step4x4": 7361, "block_step4x4o": 2512, "block_4x18": 105142}
+EXPECTED = {"block_step4x4": 7384, "block_step4x4o": 2524, "block_4x18": 105476}
 
 
 # --- building blocks ---------------------------------------------------------------------------
@@ -227,8 +228,9 @@ def _kinds(w: BlockWitness) -> list[str]:
 def test_scenario_schedule(scenario: Chain) -> None:
     ks = [_kinds(w) for w in scenario.witnesses]
     assert ks[1] == ["ADD", "DEPOSIT", "REST_BEGIN", "REST_BEGIN+PUT"]
-    assert ks[2] == ["PLACE+FILL+FILL+END", "CANCEL_HEAD", "REST_BEGIN", "DEPOSIT"]
-    assert ks[3] == ["REST_BEGIN", "PLACE+FILL+END", "WITHDRAW", "MC_BEGIN+MC_HEAD+MC_END"]
+    # a taker whose first match is a fill begins with it (FILL_BEGIN: no PLACE step)
+    assert ks[2] == ["FILL_BEGIN+FILL+END", "CANCEL_HEAD", "REST_BEGIN", "DEPOSIT"]
+    assert ks[3] == ["REST_BEGIN", "FILL_BEGIN+END", "WITHDRAW", "MC_BEGIN+MC_HEAD+MC_END"]
     end = next(s for s in scenario.witnesses[3].steps if s.kind == StepKind.END)
     assert end.inputs["stpRead"] == 1  # the crossing head is the taker's own: cancel-taker
 
@@ -237,7 +239,7 @@ def test_workload_blocks_build_and_match_the_commitment(workload: Chain) -> None
     kinds = {k for w in workload.witnesses for k in _kinds(w)}
     # a rejected command takes no step: its pattern is empty
     assert {"REST_BEGIN+PUT", "CANCEL_DETACH+CANCEL_RELINK", "CANCEL_HEAD", ""} <= kinds
-    assert any(k.startswith("PLACE+FILL") for k in kinds)
+    assert any(k.startswith("FILL_BEGIN") for k in kinds)
     assert workload.state.root == workload.com.root
     for b, w in zip(workload.blocks, workload.witnesses, strict=True):
         assert w.public_signals == public_signals(b.header)
@@ -362,7 +364,8 @@ def _tampered(w: BlockWitness, step: int, **changes: object) -> dict[str, object
 
 
 def _fill_step(w: BlockWitness, nth: int = 0) -> int:
-    return [i for i, s in enumerate(w.steps) if s.kind == StepKind.FILL][nth]
+    fills = (StepKind.FILL_BEGIN, StepKind.FILL)
+    return [i for i, s in enumerate(w.steps) if s.kind in fills][nth]
 
 
 def test_skipping_the_best_order_fails(scenario: Chain, compiled: CompiledCircuit) -> None:
@@ -771,7 +774,7 @@ def test_match_limit_end_proves_and_is_the_only_way_to_stop_a_crossing_taker() -
     c.builder.submit(c.place(0, Side.BUY, 100_050, 5))
     blk = c.builder.seal()
     w = c.state.copy().advance(blk, params)
-    assert ["+".join(k) for k in w.command_kinds] == ["PLACE+FILL+FILL+END"]
+    assert ["+".join(k) for k in w.command_kinds] == ["FILL_BEGIN+FILL+END"]
     step, order_only = _step_circuit(), _step_circuit(full=False)
     for i in range(len(w.steps)):  # every step of the honest block, the END included
         (order_only if i % params.ratio else step).prove(*w.step_inputs(i))
@@ -786,7 +789,7 @@ def test_match_limit_end_proves_and_is_the_only_way_to_stop_a_crossing_taker() -
     with pytest.raises(UnsatisfiedWitnessError):
         step.prove({**inputs, "cfg": cfg}, public)
     # a third fill at the limit: the second FILL's step replayed with two matches behind it
-    fill = [i for i, s in enumerate(w.steps) if s.kind == StepKind.FILL][1]
+    fill = _only(w, StepKind.FILL)
     inputs, public = _forged_step(w, fill, {}, regs_in={BR_MATCHES: 2}, regs_out={BR_MATCHES: 3})
     with pytest.raises(UnsatisfiedWitnessError):
         step.prove(inputs, public)
@@ -800,10 +803,59 @@ def test_register_indices_match_the_circuit() -> None:
         m[1]: int(m[2]) for m in re.finditer(r"function BR_(\w+)\(\) \{ return (\d+); \}", text)
     }
     assert fixed == {name: getattr(Reg, name) for name in fixed}
-    assert len(fixed) == 18 and max(fixed.values()) == Reg.FIXED
+    assert len(fixed) == 20 and max(fixed.values()) == Reg.FIXED
     for depths in ((4, 4), (12, 16), (5, 3)):
         acc, bid, ask, count = Reg.tiers(*depths)
         assert (acc, bid - acc, ask - bid, count - ask) == (
             Reg.FIXED, 4 ** tier_levels(depths[1]), 4 ** tier_levels(depths[0]),
             4 ** tier_levels(depths[0]),
         )  # fmt: skip
+
+
+def test_fill_begin_defers_the_reservation_to_a_checked_open_write(scenario: Chain) -> None:
+    # FILL_BEGIN opens nothing on the tree: the taker's leaf fields come in as a witness and
+    # its END is OPEN_WRITE, which requires the leaf to be those fields and checks the margin
+    # that PLACE's OPEN_ORDER would have checked on them
+    w = scenario.witnesses[2]
+    step = _step_circuit()
+    fb, end = _only(w, StepKind.FILL_BEGIN), _only(w, StepKind.END)
+    assert w.steps[end].regs_in[Reg.DEFER] == 1 and w.steps[fb].regs_in[Reg.DEFER] == 0
+    assert w.steps[end].inputs["accOld"] == w.steps[fb].inputs["takerPre"]
+    for i in (fb, end):
+        step.prove(*w.step_inputs(i))
+    # 1. the taker claims more collateral than its leaf holds: the snapshot FILL_BEGIN took
+    # is not the leaf END reads
+    inputs, public = _forged_step(
+        w, end, {}, regs_in={Reg.SNAP: w.steps[end].regs_in[Reg.SNAP] + 1}
+    )
+    public[Reg.SNAP] += 1  # (the snapshot register passes through END unchanged)
+    with pytest.raises(UnsatisfiedWitnessError):
+        step.prove(inputs, public)
+    # 2. the margin: the same END at the largest mark and initial margin the circuit takes,
+    # with hints honest for them, fails as OPEN_WRITE, and proves as a plain WRITE (a command
+    # begun by PLACE, whose OPEN_ORDER was checked there)
+    pre = [int(v) for v in w.steps[fb].inputs["takerPre"]]  # type: ignore[union-attr]
+    fields = AccountFields(pre[0] - 2**127, pre[1] - 2**63, pre[2], pre[3], pre[4] - 2**127,
+                           pre[5])  # fmt: skip
+    mark, imf = (1 << 40) - 1, (1 << 14) - 1
+    strict = MarketParams(mark, imf)
+    order = scenario.blocks[2].commands[0]
+    assert isinstance(order, PlaceOrder)
+    buy = order.side == Side.BUY
+    assert not margin_ok(fields, buy, order.price, order.qty, strict)
+    hints = list(_margin_hints(fields, buy, order.qty, strict))
+    acc = list(w.steps[end].inputs["accHints"])  # type: ignore[call-overload]
+    forged = {"accHints": [*acc[:2], *hints]}
+    cfg = [*w.context["cfg"][:7], imf, w.context["cfg"][8]]  # type: ignore[index]
+    at = len(w.steps[end].regs_out) + 1  # cfg, then mark, among the public signals
+    for defer, refused in ((1, True), (0, False)):
+        inputs, public = _forged_step(
+            w, end, forged, regs_in={Reg.DEFER: defer}, regs_out={Reg.DEFER: defer}
+        )
+        public[at : at + 10] = [*cfg, mark]
+        inputs = {**inputs, "cfg": cfg, "mark": mark}
+        if refused:
+            with pytest.raises(UnsatisfiedWitnessError):
+                step.prove(inputs, public)
+        else:
+            step.prove(inputs, public)

@@ -60,7 +60,7 @@ KEYS = {a: bytes([a + 1]) * 32 for a in range(3)}
 SIGNED_BIT = 1 << 13  # CF_SIGNED of view[CV_FLAGS] (cmdslot.circom)
 CV_PKHASH, CV_FLAGS = 5, 6
 PUB = {a: private_to_public(k) for a, k in KEYS.items()}
-EXPECTED = {"cmd_slot0": 2010, "cmd_slot1": 6467, "cmd_link4": 32, "block_4x18_signed": 123006}
+EXPECTED = {"cmd_slot0": 2010, "cmd_slot1": 6467, "cmd_link4": 32, "block_4x18_signed": 123340}
 
 
 class SignedChain(Chain):
@@ -151,7 +151,7 @@ def _compile(name: str) -> CompiledCircuit:
 def test_mix_schedule_and_slots(mix: SignedChain) -> None:
     assert _kinds(mix.witnesses[1]) == ["REST_BEGIN", "REST_BEGIN+PUT", "REST_BEGIN", "WITHDRAW"]
     assert _kinds(mix.witnesses[2]) == [
-        "PLACE+FILL+END",
+        "FILL_BEGIN+END",
         "CANCEL_DETACH+CANCEL_RELINK",
         "RP_HEAD+RP_REST",
         "DEPOSIT",
@@ -406,7 +406,7 @@ def test_forged_signatures_do_not_prove(mix: SignedChain, compiled: CompiledCirc
         cmd = list(inputs["cmd"][i])  # type: ignore[index]
         cmd[CV_FLAGS] -= SIGNED_BIT
         inputs["cmd"][i] = cmd  # type: ignore[index]
-    assert w.steps[0].kind == StepKind.PLACE
+    assert w.steps[0].kind == StepKind.FILL_BEGIN  # a taker that begins with its fill
     with pytest.raises(UnsatisfiedWitnessError):
         compiled.prove(inputs, w.public_signals)
     # ... or left on with an empty signature

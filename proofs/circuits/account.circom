@@ -282,8 +282,10 @@ function ACC_OP_OPEN_ORDER() { return 4; }
 function ACC_OP_RELEASE() { return 5; }
 function ACC_OP_FILL() { return 6; }
 function ACC_OP_COUNT() { return 7; }
-// Block circuit only (AccountStepOps(A, 1)): write the caller's new fields over the old leaf.
+// Block circuit only (AccountStepOps(A, 1)): write the caller's new fields over the old leaf;
+// OPEN_WRITE also checks OPEN_ORDER's margin on the old leaf and raises the replay mark.
 function ACC_OP_WRITE() { return 7; }
+function ACC_OP_OPEN_WRITE() { return 8; }
 
 // AccountStepOps(A, W): one account-leaf update slot of a depth-A accounts tree, one market
 // (AccountStep(A) is W = 0; the block circuit uses W = 1, which adds op 7 WRITE, below).
@@ -303,6 +305,9 @@ function ACC_OP_WRITE() { return 7; }
 //   WRITE       (W = 1 only) new fields = the caller's, old leaf must be in the tree: the block
 //               circuit writes the taker's registers (fills applied with ApplyFill) once, at
 //               the end of its command, and binds the new fields to them
+//   OPEN_WRITE  (W = 1 only) OPEN_ORDER's checks (qty > 0, MarginOk on the old fields, the
+//               replay mark) with the caller's new fields: the end of a command begun by
+//               FILL_BEGIN, which reserved nothing (block.circom)
 // Non-ADD ops keep pubkeyHash; it is an input so the block circuit can bind it to the
 // AddAccount command (Poseidon(pubkey_x, pubkey_y)) once, for ADD only. mark and imf must be
 // bound to the market by the caller.
@@ -353,10 +358,10 @@ template AccountStepOps(A, W) {
     var POS_OFF = 1 << 63;
 
     // One-hot op selector, pinned to op.
-    signal sel[ACC_OP_COUNT() + W];
+    signal sel[ACC_OP_COUNT() + 2 * W];
     var selSum = 0;
     var selIndex = 0;
-    for (var i = 0; i < ACC_OP_COUNT() + W; i++) {
+    for (var i = 0; i < ACC_OP_COUNT() + 2 * W; i++) {
         sel[i] <-- op == i ? 1 : 0;
         sel[i] * (sel[i] - 1) === 0;
         selSum += sel[i];
@@ -373,6 +378,9 @@ template AccountStepOps(A, W) {
     signal isFill <== sel[ACC_OP_FILL()];
     // WRITE (W = 1 only): the new fields are the caller's, the rule below does not apply.
     var isWrite = W == 1 ? sel[ACC_OP_WRITE()] : 0;
+    // OPEN_WRITE (W = 1 only): OPEN_ORDER's margin check and nonce rule, the caller's fields.
+    var isOpenWrite = W == 1 ? sel[ACC_OP_OPEN_WRITE()] : 0;
+    var isCaller = isWrite + isOpenWrite;
 
     // Op parameters in range.
     isBuy * (isBuy - 1) === 0;
@@ -429,13 +437,13 @@ template AccountStepOps(A, W) {
     // Positive quantities and amounts where the engine requires them.
     component qtyZero = IsZero();
     qtyZero.in <== qty;
-    (isOpen + isFill) * qtyZero.out === 0;
+    (isOpen + isOpenWrite + isFill) * qtyZero.out === 0;
     component amountZero = IsZero();
     amountZero.in <== amount;
     (isDep + isWd) * amountZero.out === 0;
 
     // OPEN_ORDER: the engine's pre-trade margin check on the old fields.
-    isOpen * (1 - margin.ok) === 0;
+    (isOpen + isOpenWrite) * (1 - margin.ok) === 0;
 
     // WITHDRAW: amount <= collateral and equity - amount >= requirement.
     component collCovers = NonNegative(ACC_MONEY_BITS());
@@ -458,11 +466,11 @@ template AccountStepOps(A, W) {
     signal nextBasis <== keep * (bas + fillBasisDelta);
     signal nextBuy <== keep * (oldOpenBuy + buyDelta);
     signal nextSell <== keep * (oldOpenSell + openDelta - buyDelta);
-    (1 - isWrite) * (newCollateral - nextColl - MONEY_OFF) === 0;
-    (1 - isWrite) * (newPosition - nextPos - POS_OFF) === 0;
-    (1 - isWrite) * (newBasis - nextBasis - MONEY_OFF) === 0;
-    (1 - isWrite) * (newOpenBuy - nextBuy) === 0;
-    (1 - isWrite) * (newOpenSell - nextSell) === 0;
+    (1 - isCaller) * (newCollateral - nextColl - MONEY_OFF) === 0;
+    (1 - isCaller) * (newPosition - nextPos - POS_OFF) === 0;
+    (1 - isCaller) * (newBasis - nextBasis - MONEY_OFF) === 0;
+    (1 - isCaller) * (newOpenBuy - nextBuy) === 0;
+    (1 - isCaller) * (newOpenSell - nextSell) === 0;
 
     // Replay mark: raised to the command's client id, which must be above it.
     bumpNonce * (bumpNonce - 1) === 0;

@@ -59,6 +59,13 @@ include "settle.circom";
 //   25 STP_MAKER    no      REMOVE_HEAD opposite (own)    NOP (taker regs)   yes
 //   26 STP_BOTH     no      REMOVE_HEAD opposite (own)    WRITE taker regs   no
 //   27 STP_DEC      no      REDUCE head / REMOVE_HEAD opp NOP (taker regs)   yes
+//   28 FILL_BEGIN   yes     FILL_HEAD opposite side       FILL maker         yes
+// (FILL_BEGIN: a PlaceOrder whose first match is a fill begins with it instead of PLACE + FILL.
+// It opens no reservation: the taker's registers are its leaf fields (witness takerPre) with
+// the order's quantity opened, and its final write (END, REST, STP_BOTH) is OPEN_WRITE, which
+// checks the margin of OPEN_ORDER on the leaf, requires the leaf to be exactly those fields
+// (no step in between writes the taker's leaf: a FILL's maker is another account, and the
+// self-trade kinds change the registers only) and writes the registers. BLOCK.md "FILL_BEGIN".)
 // (ReplaceOrder: RP_KEEP when the engine keeps priority (same price, qty not larger); else the
 // order is removed (RP_HEAD | RP_DETACH + RP_RELINK, price/qty checked, "keeps" excluded) and
 // re-enters as a GTC limit taker with the same order id and side, STP cancel-taker: RP_PLACE
@@ -101,7 +108,9 @@ function BR_RP_CL() { return 34; }       // replace: the moved order's client id
 function BR_RP_PHASE() { return 35; }    // replace: 1 right after the removal (RP_PLACE/REST next)
 function BR_MATCHES() { return 36; }     // makers the current command touched (FILL, STP_*)
 function BR_NONCE() { return 37; }       // the taker's replay mark (with BR_TAKER's fields)
-function BR_FIXED() { return 38; }
+function BR_SNAP() { return 38; }        // 6: the taker's leaf fields before a FILL_BEGIN command
+function BR_DEFER() { return 44; }       // 1: the command began with FILL_BEGIN (OPEN_WRITE at its end)
+function BR_FIXED() { return 45; }
 function BR_ACC_TIER(D, A) { return BR_FIXED(); }                          // TierWidth(A)
 function BR_BID_TIER(D, A) { return BR_FIXED() + TierWidth(A); }           // TierWidth(D)
 function BR_ASK_TIER(D, A) { return BR_FIXED() + TierWidth(A) + TierWidth(D); }
@@ -157,7 +166,8 @@ function BK_RP_REST() { return 24; }
 function BK_STP_MAKER() { return 25; }
 function BK_STP_BOTH() { return 26; }
 function BK_STP_DEC() { return 27; }
-function BK_COUNT() { return 28; }
+function BK_FILL_BEGIN() { return 28; }
+function BK_COUNT() { return 29; }
 
 // BlockStep(D, A, NONCES, ACC): one step (table above); ACC = 0: an order-only step (no account
 // slot; only kinds whose account op is NOP). cfg = the market (id, tick, lot, minPrice,
@@ -202,6 +212,7 @@ template BlockStep(D, A, NONCES, ACC) {
     signal input accAmount;
     signal input accHints[6];      // released, divRem, reqBefore, remBefore, reqAfter, remAfter
     signal input takerHints[2];    // ApplyFill released, divRem of the taker's registers
+    signal input takerPre[6];      // FILL_BEGIN: the taker's leaf fields (offset-encoded)
 
     var MONEY_OFF = 1 << 127;
     var POS_OFF = 1 << 63;
@@ -252,14 +263,15 @@ template BlockStep(D, A, NONCES, ACC) {
     var kSm = k[BK_STP_MAKER()];
     var kSb = k[BK_STP_BOTH()];
     var kSd = k[BK_STP_DEC()];
+    var kFb = k[BK_FILL_BEGIN()];
     var massK = kMb + kMh + kMd + kMr + kMe;
-    var beginK = kPlace + kRestB + kCh + kCd + kAdd + kDep + kWd + kMb + kRk + kRh + kRd;
+    var beginK = kPlace + kRestB + kCh + kCd + kAdd + kDep + kWd + kMb + kRk + kRh + kRd + kFb;
     var contK = kSkip + kFill + kEnd + kRest + kPut + kCr + kMh + kMd + kMr + kMe
         + kRl + kRp + kRr + kSm + kSb + kSd;
     var stpK = kSm + kSb + kSd;
     // taker-phase kinds shared by PlaceOrder and a moved ReplaceOrder
     var sharedK = kFill + kEnd + kRest + kPut + stpK;
-    var placeK = kPlace + kRestB + sharedK + kRp + kRr;
+    var placeK = kPlace + kRestB + sharedK + kRp + kRr + kFb;
     var cancelK = kCh + kCd + kCr;
     var repK = kRk + kRh + kRd + kRl + kRp + kRr;
     var restAny = kRestB + kRest + kRr;
@@ -278,7 +290,7 @@ template BlockStep(D, A, NONCES, ACC) {
     stpReduce * (1 - kSd) === 0;
     (beginK + kNop) * r[BR_OPEN()] === 0;
     contK * (1 - r[BR_OPEN()]) === 0;
-    out[BR_OPEN()] <== kPlace + kFill + linkFlag + kCd + kMb + kMh + kMd + kMr
+    out[BR_OPEN()] <== kPlace + kFill + kFb + linkFlag + kCd + kMb + kMh + kMd + kMr
         + kRh + kRd + kRl + kRp + kSm + kSd + kSkip;
     // replace: the removal (RP_HEAD / RP_RELINK) is followed by RP_PLACE or RP_REST (SKIPs
     // between them keep the phase), which only follow it (so a moved order is loaded exactly
@@ -314,7 +326,7 @@ template BlockStep(D, A, NONCES, ACC) {
     // sets CF_REP exactly for type 3)
     var type = f[CF_TYPE()] + 2 * f[CF_TYPE() + 1] + 4 * f[CF_TYPE() + 2];
     var isRep = f[CF_REP()];
-    (kPlace + kRestB) * (type - 1) === 0;
+    (kPlace + kRestB + kFb) * (type - 1) === 0;
     sharedK * (type - 1 - 2 * isRep) === 0;
     repK * (1 - isRep) === 0;
     cancelK * (type - 2) === 0;
@@ -325,9 +337,9 @@ template BlockStep(D, A, NONCES, ACC) {
     // (MassCancel: this market or ALL_MARKETS, 0)
     (placeK + cancelK + kRk + kRh + kRd + kRl + massK) * (1 - f[CF_MARKET_OK()]) === 0;
     // PlaceValid: an accepted Place is valid, a Replace has a valid qty (below)
-    (kPlace + kRestB) * (1 - f[CF_ORDER_OK()]) === 0;
+    (kPlace + kRestB + kFb) * (1 - f[CF_ORDER_OK()]) === 0;
     // an accepted PlaceOrder / ReplaceOrder / Withdraw had its signature checked in its slot
-    (kPlace + kRestB + kWd + kRk + kRh + kRd) * (1 - f[CF_SIGNED()]) === 0;
+    (kPlace + kRestB + kWd + kRk + kRh + kRd + kFb) * (1 - f[CF_SIGNED()]) === 0;
 
     // --- REPLACE: the replaced order is the command's (owner, id: with relK below); its new
     // client id is the command's, or the old one when the command's is 0. Keeping priority
@@ -382,7 +394,7 @@ template BlockStep(D, A, NONCES, ACC) {
     signal crosses <== (1 - below.out) * (1 - oppEmpty.out);
 
     // --- the book step, on the side isBid (bids 1, asks 0)
-    (kFill + kEnd + stpK) * (isBid + tIsBuy - 1) === 0;
+    (kFill + kFb + kEnd + stpK) * (isBid + tIsBuy - 1) === 0;
     (restAny + kPut) * (isBid - tIsBuy) === 0;
     r[BR_PEND()] * (isBid - r[BR_PEND_SIDE()]) === 0;
     out[BR_PEND_SIDE()] <== isBid;
@@ -405,7 +417,7 @@ template BlockStep(D, A, NONCES, ACC) {
         bs.pend[j] <== r[BR_PEND() + j];
     }
     signal decRed <== kSd * stpReduce;
-    bs.op <== 7 * kFill + 8 * (stpRead + kRk + decRed) + restAny + linkFlag + 3 * kPut
+    bs.op <== 7 * (kFill + kFb) + 8 * (stpRead + kRk + decRed) + restAny + linkFlag + 3 * kPut
         + 4 * (kCh + kMh + kRh + kSm + kSb + kSd - decRed) + 5 * (kCd + kMd + kRd)
         + 6 * (kCr + kMr + kRl);
     bs.index <== bookIndex;
@@ -435,25 +447,25 @@ template BlockStep(D, A, NONCES, ACC) {
 
     // --- FILL: the head crosses, q = min(remaining, maker qty), maker is not the taker,
     // post-only orders never trade; block accumulators.
-    kFill * (1 - crosses) === 0;
+    (kFill + kFb) * (1 - crosses) === 0;
     signal remaining <== r[BR_REMAINING()];
     // STP_DEC: d = min(remaining, head qty): REDUCE the head by q and the taker ends at 0, or
     // REMOVE_HEAD (d = head qty <= remaining, by the range check of the new remaining)
     signal decT <== stpReduce * (q - oldOrder[O_QTY]);
     signal decQty <== kSd * (oldOrder[O_QTY] + decT);
     out[BR_REMAINING()] <== remaining - bs.fillQty - decQty
-        + loadK * (cmd[CV_QTY()] - remaining);
+        + (loadK + kFb) * (cmd[CV_QTY()] - remaining);
     decRed * out[BR_REMAINING()] === 0;
     component remRange = Num2Bits(48);
     remRange.in <== out[BR_REMAINING()];
     out[BR_REMAINING()] * bs.fillRemaining === 0;
     component selfTrade = IsZero();
     selfTrade.in <== bs.fillAccount - cmd[CV_ACCOUNT()];
-    kFill * selfTrade.out === 0;
-    kFill * fPost === 0;
+    (kFill + kFb) * selfTrade.out === 0;
+    (kFill + kFb) * fPost === 0;
     out[BR_NOTIONAL()] <== r[BR_NOTIONAL()] + bs.fillPrice * bs.fillQty;
     out[BR_VOLUME()] <== r[BR_VOLUME()] + bs.fillQty;
-    out[BR_TRADES()] <== r[BR_TRADES()] + kFill;
+    out[BR_TRADES()] <== r[BR_TRADES()] + kFill + kFb;
 
     // --- END: stop condition (remaining 0, opposite side empty, or its head does not cross),
     // or the STP read: the crossing head is the taker's own order and the mode cancels the
@@ -465,10 +477,13 @@ template BlockStep(D, A, NONCES, ACC) {
     // touched that many makers it touches no more; a remainder that still crosses is cancelled
     // (END, engine MATCH_LIMIT), one that does not rests or expires as usual
     component atLimit = IsZero();
-    atLimit.in <== r[BR_MATCHES()] - cfg[8];
-    var matchK = kFill + kSm + kSb + kSd;
+    // (the count restarts at a command's first step, FILL_BEGIN being one and a match)
+    signal keptMatches <== (1 - begins) * r[BR_MATCHES()];
+    signal keptDefer <== (1 - begins) * r[BR_DEFER()];
+    atLimit.in <== keptMatches - cfg[8];
+    var matchK = kFill + kFb + kSm + kSb + kSd;
     matchK * atLimit.out === 0;
-    out[BR_MATCHES()] <== (1 - begins) * r[BR_MATCHES()] + matchK;
+    out[BR_MATCHES()] <== keptMatches + matchK;
     stpRead * atLimit.out === 0;         // the engine cancels at the limit before any STP
     signal endLim <== kEnd * atLimit.out;
     signal endLimCross <== endLim * crosses;
@@ -522,10 +537,31 @@ template BlockStep(D, A, NONCES, ACC) {
 
     // --- the account step: an account-leaf write on full steps; an order-only step takes
     // only kinds whose account op is NOP (all positive coefficients of one-hot kinds)
-    var accOp = 4 * loadK + 6 * kFill + 7 * (kEnd + kRest + kMe + kSb)
+    // a command begun by FILL_BEGIN opened no reservation: its final write (END, REST,
+    // STP_BOTH) is OPEN_WRITE (8), the margin check of OPEN_ORDER on the untouched leaf, which
+    // must be the fields FILL_BEGIN loaded, and the registers written
+    var wK = kEnd + kRest + kSb;
+    signal dw <== r[BR_DEFER()] * wK;
+    var accOp = 4 * loadK + 6 * (kFill + kFb) + 7 * (kEnd + kRest + kMe + kSb) + dw
         + 5 * (relK + kMh + kMd + kRk) + kAdd + 2 * kDep + 3 * kWd;
     // the taker's collateral, position and basis after this step's fill (offset-encoded)
     var tFill[3];
+    // the taker's registers this step starts from: FILL_BEGIN loads them from takerPre (its
+    // leaf, which END's OPEN_WRITE checks against the tree) with the order's quantity opened;
+    // the snapshot and the flag carry what that write needs
+    signal fbBuyQty <== tIsBuy * cmd[CV_QTY()];
+    var opened[5] = [
+        takerPre[0], takerPre[1], takerPre[2] + fbBuyQty,
+        takerPre[3] + cmd[CV_QTY()] - fbBuyQty, takerPre[4]
+    ];
+    signal base[5];
+    for (var j = 0; j < 5; j++) {
+        base[j] <== r[BR_TAKER() + j] + kFb * (opened[j] - r[BR_TAKER() + j]);
+    }
+    for (var j = 0; j < 6; j++) {
+        out[BR_SNAP() + j] <== r[BR_SNAP() + j] + kFb * (takerPre[j] - r[BR_SNAP() + j]);
+    }
+    out[BR_DEFER()] <== keptDefer + kFb;
     var TA = TierWidth(A);
     var accT = BR_ACC_TIER(D, A);
     if (ACC == 0) {
@@ -535,9 +571,9 @@ template BlockStep(D, A, NONCES, ACC) {
         for (var j = 0; j < TA; j++) {
             out[accT + j] <== r[accT + j];
         }
-        tFill[0] = r[BR_TAKER()];
-        tFill[1] = r[BR_TAKER() + 1];
-        tFill[2] = r[BR_TAKER() + 4];
+        tFill[0] = base[0];
+        tFill[1] = base[1];
+        tFill[2] = base[4];
     } else {
         component acs = AccountStepOps(A, 1);
         acs.op <== accOp;
@@ -560,7 +596,7 @@ template BlockStep(D, A, NONCES, ACC) {
         acs.oldNonce <== accOld[5];
         acs.newNonce <== accNew[5];
         // the replay mark: raised once per accepted signed command, to its client id
-        acs.bumpNonce <== NONCES * (loadK + kWd + kRk);
+        acs.bumpNonce <== NONCES * (loadK + kWd + kRk + dw);
         acs.nonceIn <== cmd[CV_CLORD()];
         acs.isBuy <== accIsBuy;
         acs.price <== accPrice;
@@ -579,13 +615,16 @@ template BlockStep(D, A, NONCES, ACC) {
         }
         (loadK + kEnd + kRest + relK + kAdd + kDep + kWd + kMh + kMd + kMe + kRk + kSb)
             * (accIndex - cmd[CV_ACCOUNT()]) === 0;
-        kFill * (accIndex - oldOrder[O_ACCOUNT]) === 0;
-        loadK * (accIsBuy - tIsBuy) === 0;
-        (kFill + relK + kMh + kMd + kRk) * (accIsBuy - isBid) === 0;
-        loadK * (accPrice - cmd[CV_PRICE()]) === 0;
-        kFill * (accPrice - oldOrder[O_PRICE]) === 0;
-        loadK * (accQty - cmd[CV_QTY()]) === 0;
-        kFill * (accQty - q) === 0;
+        (kFill + kFb) * (accIndex - oldOrder[O_ACCOUNT]) === 0;
+        (loadK + dw) * (accIsBuy - tIsBuy) === 0;
+        (kFill + kFb + relK + kMh + kMd + kRk) * (accIsBuy - isBid) === 0;
+        (loadK + dw) * (accPrice - cmd[CV_PRICE()]) === 0;
+        (kFill + kFb) * (accPrice - oldOrder[O_PRICE]) === 0;
+        (loadK + dw) * (accQty - cmd[CV_QTY()]) === 0;
+        (kFill + kFb) * (accQty - q) === 0;
+        for (var j = 0; j < 6; j++) {
+            dw * (accOld[j] - r[BR_SNAP() + j]) === 0;
+        }
         (relK + kMh + kMd) * (accQty - oldOrder[O_QTY]) === 0;
         kRk * (accQty - q) === 0;
         // MC_END: the account is rewritten unchanged, with nothing open left in this market
@@ -604,9 +643,9 @@ template BlockStep(D, A, NONCES, ACC) {
         // ApplyFill (qty 0 off FILL steps, which changes nothing), written once by END/REST
         // (fills are full steps, so order-only steps carry the fields over unchanged)
         component tf = ApplyFill();
-        tf.position <== r[BR_TAKER() + 1] - POS_OFF;
-        tf.basis <== r[BR_TAKER() + 4] - MONEY_OFF;
-        tf.collateral <== r[BR_TAKER()] - MONEY_OFF;
+        tf.position <== base[1] - POS_OFF;
+        tf.basis <== base[4] - MONEY_OFF;
+        tf.collateral <== base[0] - MONEY_OFF;
         tf.isBuy <== tIsBuy;
         tf.price <== bs.fillPrice;
         tf.qty <== bs.fillQty;
@@ -626,8 +665,8 @@ template BlockStep(D, A, NONCES, ACC) {
     var t1[5] = [
         tFill[0],
         tFill[1],
-        r[BR_TAKER() + 2] - buyFill - buyOwnRel - oppRel + buyOppRel,
-        r[BR_TAKER() + 3] - bs.fillQty + buyFill - decQty + buyOwnRel - buyOppRel,
+        base[2] - buyFill - buyOwnRel - oppRel + buyOppRel,
+        base[3] - bs.fillQty + buyFill - decQty + buyOwnRel - buyOppRel,
         tFill[2]
     ];
     if (ACC == 0) {
@@ -643,14 +682,16 @@ template BlockStep(D, A, NONCES, ACC) {
         // END/REST); END and STP_BOTH release the remainder they cancel.
         signal endRel <== (kEnd + kSb) * remaining;
         signal endRelBuy <== tIsBuy * endRel;
-        var wK = kEnd + kRest + kSb;
         wK * (accNew[0] - t1[0]) === 0;
         wK * (accNew[1] - t1[1]) === 0;
         wK * (accNew[2] - t1[2] + endRelBuy) === 0;
         wK * (accNew[3] - t1[3] + endRel - endRelBuy) === 0;
         wK * (accNew[4] - t1[4]) === 0;
         // the taker's replay mark: loaded with its fields (after the raise), written back as is
-        out[BR_NONCE()] <== r[BR_NONCE()] + loadK * (accNew[5] - r[BR_NONCE()]);
+        // (FILL_BEGIN: the mark its OPEN_WRITE will set, the client id on a signed venue)
+        var fbNonce = NONCES == 1 ? cmd[CV_CLORD()] : takerPre[5];
+        signal fbMark <== kFb * (fbNonce - r[BR_NONCE()]);
+        out[BR_NONCE()] <== r[BR_NONCE()] + loadK * (accNew[5] - r[BR_NONCE()]) + fbMark;
         wK * (accNew[5] - r[BR_NONCE()]) === 0;
     }
 }
@@ -783,6 +824,7 @@ template Block(N, S, D, A, CFG, SIGNED, R) {
     signal input accAmount[S];
     signal input accHints[S][6];
     signal input takerHints[S][2];
+    signal input takerPre[S][6];
 
     signal cfg[9];
     for (var i = 0; i < 9; i++) {
@@ -949,6 +991,9 @@ template Block(N, S, D, A, CFG, SIGNED, R) {
         }
         st[s].takerHints[0] <== takerHints[s][0];
         st[s].takerHints[1] <== takerHints[s][1];
+        for (var j = 0; j < 6; j++) {
+            st[s].takerPre[j] <== takerPre[s][j];
+        }
         // (rank, accepted, view): the accepted command of rank r[BR_INDEX]; an order-only
         // step begins nothing (BlockStep), so it has no link
         if (s % R == 0) {
