@@ -644,7 +644,8 @@ class _Builder:
     ) -> None:
         """Record one step. ``book``/``acc`` are the already-applied slot writes (None: NOP);
         ``opens``: the command continues after this step; ``rel_opp``/``rel_own``: STP releases
-        of the taker's open quantity on the opposite/own side (own also off ``remaining``).
+        of the taker's open quantity on the opposite/own side (own also off ``remaining``);
+        ``taker_pre``: FILL_BEGIN's witness, the taker's leaf fields (offset-encoded).
         A kind that writes an account on an order-only position is preceded by fillers."""
         regs_in = self._regs_before
         if kind in FULL_KINDS and len(self.steps) % self.p.ratio:
