@@ -859,3 +859,22 @@ def test_fill_begin_defers_the_reservation_to_a_checked_open_write(scenario: Cha
                 step.prove(inputs, public)
         else:
             step.prove(inputs, public)
+
+
+def test_fill_begin_ends_in_rest_or_stp_both() -> None:
+    # the two other writes that close a FILL_BEGIN command as OPEN_WRITE: the remainder rests
+    # (REST), or the next maker is the taker's own and STP cancels both (STP_BOTH)
+    c = Chain()
+    _funded(c)
+    c.block([c.place(1, Side.SELL, 100_010, 2), c.place(1, Side.SELL, 100_011, 1),
+             c.place(0, Side.SELL, 100_020, 1)])  # fmt: skip
+    rests = c.block([c.place(0, Side.BUY, 100_010, 5)])
+    both = c.block([c.place(0, Side.BUY, 100_020, 3, stp=int(StpMode.CANCEL_BOTH))])
+    assert _kinds(rests) == ["FILL_BEGIN+REST"] and _kinds(both) == ["FILL_BEGIN+STP_BOTH"]
+    step, order_only = _step_circuit(), _step_circuit(full=False)
+    for w, last in ((rests, StepKind.REST), (both, StepKind.STP_BOTH)):
+        end = _only(w, last)
+        assert w.steps[end].regs_in[Reg.DEFER] == 1
+        for i in range(len(w.steps)):
+            (order_only if i % PARAMS.ratio else step).prove(*w.step_inputs(i))
+    assert c.state.root == c.com.root
