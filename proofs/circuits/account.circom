@@ -288,7 +288,8 @@ function ACC_OP_WRITE() { return 7; }
 function ACC_OP_OPEN_WRITE() { return 8; }
 
 // AccountStepOps(A, W): one account-leaf update slot of a depth-A accounts tree, one market
-// (AccountStep(A) is W = 0; the block circuit uses W = 1, which adds op 7 WRITE, below).
+// (AccountStep(A) is W = 0; the block circuit uses W = 1, which adds ops 7 WRITE and 8
+// OPEN_WRITE, below).
 // The witness supplies the account's old and new fields (offset-encoded, as committed), the
 // op's parameters and the hints; the constraints pin the new fields to the op's rule:
 //   NOP         root unchanged (the path is not checked; all-zero witness allowed)
