@@ -16,7 +16,10 @@ reused, not restated):
     rejected command, or (unsigned venue) an IOC/FOK/STP order that
     trades nothing                         none: only chained in its slot (accepted 0) 0 steps
     PlaceOrder resting without trading     REST_BEGIN (INSERT_HEAD | LINK) [+ PUT]     1-2
-    PlaceOrder trading k times             PLACE, FILL x k, then END | REST [+ PUT]    k+2 (+1)
+    PlaceOrder trading k times, the first  FILL_BEGIN, FILL x (k - 1), then
+    match a fill                           END | REST [+ PUT] (OPEN_WRITE at the end)  k+1 (+1)
+    PlaceOrder trading k times, the first  PLACE, STP_* / FILL x k, then
+    match its own order                    END | REST [+ PUT]                          k+2 (+1)
     CancelOrder                            CANCEL_HEAD | CANCEL_DETACH + CANCEL_RELINK 1-2
     AddAccount / Deposit / Withdraw        ADD / DEPOSIT / WITHDRAW                    1
     MassCancel                             MC_BEGIN, per order MC_HEAD | MC_DETACH +
@@ -33,14 +36,17 @@ Layout (``BlockParams.ratio`` R): step ``i`` is full iff ``i % R == 0``, else or
 only the kinds in ``FULL_KINDS`` write an account. A step of such a kind that would fall on an
 order-only position is preceded by fillers: NOP between commands, SKIP inside one (both change
 nothing). With R = 2 the common two-step patterns (REST_BEGIN + PUT, CANCEL_DETACH +
-CANCEL_RELINK) fill one full and one order-only step; a taker's FILLs each take a full step and
-a SKIP. ``steps_per_command`` counts fillers, ``command_kinds`` does not.
+CANCEL_RELINK) fill one full and one order-only step; a taker's FILLs (FILL_BEGIN too) each take
+a full step and a SKIP. ``steps_per_command`` counts fillers, ``command_kinds`` does not.
 
-Why an order that trades needs PLACE and END of its own: the account slot of a FILL step writes
-the maker, so the taker's fields live in registers (updated with ``ApplyFill`` per fill) and are
-written once at the end; the PLACE step's account write reserves the order (OPEN_ORDER with the
-pre-trade margin check, BLOCK.md). An order that does not trade needs neither: its OPEN_ORDER is
-its only account write and it rests in the same step.
+Why an order that trades needs an END of its own: the account slot of a FILL step writes the
+maker, so the taker's fields live in registers (updated with ``ApplyFill`` per fill) and are
+written once at the end. When its first match is a fill, it begins with that fill
+(FILL_BEGIN): its leaf fields come in as a witness, and its final write is OPEN_WRITE, which
+checks the pre-trade margin on the still untouched leaf and that the leaf is those fields.
+Otherwise a PLACE step's account write reserves the order first (OPEN_ORDER with the pre-trade
+margin check, BLOCK.md). An order that does not trade needs neither: its OPEN_ORDER is its only
+account write and it rests in the same step.
 
 A moved replace is the engine's ``_replace``: the old order's quantity is released with its
 removal, the margin is checked by RP_PLACE/RP_REST's OPEN_ORDER on the released account, and the
