@@ -578,18 +578,9 @@ class AccountTrace:
         if not new.in_range():
             raise StepConstraintError("WRITE: new fields out of range")
         w = self.preview(StepParams(AccountOp.RELEASE, account, qty=0), m)
-        pk = self.pubkey_hash[account]
-        _, siblings = self.tree.set_with_path(account, new.leaf(pk, self.market_id))
-        assert tuple(siblings) == w.siblings, "tree moved"
-        self.fields[account] = new
-        tier = tuple(self.tree.tier())
-        inputs = dataclasses.replace(w, new=new, new_root=self.tree.root, new_tier=tier).inputs()
-        inputs["op"] = ACC_OP_WRITE
-        return inputs
+        return self._overwrite(w, new, ACC_OP_WRITE)
 
-    def open_write(
-        self, p: StepParams, new: AccountFields, m: MarketParams
-    ) -> dict[str, object]:
+    def open_write(self, p: StepParams, new: AccountFields, m: MarketParams) -> dict[str, object]:
         """Apply and return the inputs of an OPEN_WRITE step (op ``ACC_OP_OPEN_WRITE``, block
         circuit only): the OPEN_ORDER ``p`` checked on the account's leaf as it is (margin,
         replay mark; StepRejected if either fails), then the leaf := ``new``, the taker's
@@ -601,13 +592,17 @@ class AccountTrace:
             raise StepConstraintError("OPEN_WRITE: the new nonce is not the one the order sets")
         if not new.in_range():
             raise StepConstraintError("OPEN_WRITE: new fields out of range")
-        pk = self.pubkey_hash[p.account]
-        _, siblings = self.tree.set_with_path(p.account, new.leaf(pk, self.market_id))
+        return self._overwrite(w, new, ACC_OP_OPEN_WRITE)
+
+    def _overwrite(self, w: StepWitness, new: AccountFields, op: int) -> dict[str, object]:
+        """Write ``new`` over ``w``'s leaf and return ``w``'s inputs with those fields and
+        ``op`` (the block-only ops whose new fields are the caller's)."""
+        pk = self.pubkey_hash[w.index]
+        _, siblings = self.tree.set_with_path(w.index, new.leaf(pk, self.market_id))
         assert tuple(siblings) == w.siblings, "tree moved"
-        self.fields[p.account] = new
-        tier = tuple(self.tree.tier())
-        inputs = dataclasses.replace(w, new=new, new_root=self.tree.root, new_tier=tier).inputs()
-        inputs["op"] = ACC_OP_OPEN_WRITE
+        self.fields[w.index] = new
+        inputs = dataclasses.replace(w, new=new, new_root=self.tree.root).inputs()
+        inputs["op"] = op
         return inputs
 
     def run(self, ops: Iterable[StepParams], m: MarketParams) -> list[StepWitness]:

@@ -68,14 +68,18 @@ def tier_levels(depth: int) -> int:
     is the circuit's way of hashing shared upper paths once per block. Two levels is the
     measured optimum for production blocks (``proofs/circuits/BLOCK.md``, "Tiers"); at least one
     level stays in every path so that small test trees still exercise it."""
-    return min(2, levels_for(depth) - 1)
+    return _tier_of(levels_for(depth))
+
+
+def _tier_of(levels: int) -> int:
+    return min(2, levels - 1) if levels else 0
 
 
 def below_tier(siblings: Sequence[int]) -> list[int]:
     """The part of a bottom-up path (``path``) that a block circuit's write hashes: the levels
     under the tier (``tier_levels``), the first ``3 * (levels - tier_levels)`` siblings."""
     levels = len(siblings) // 3
-    return list(siblings[: 3 * (levels - min(2, levels - 1))]) if levels else []
+    return list(siblings[: 3 * (levels - _tier_of(levels))])
 
 
 def tier_update(tier: Sequence[int], index: int, leaf: int, siblings: Sequence[int]) -> list[int]:
