@@ -240,6 +240,7 @@ async def _serve_and_measure(args: argparse.Namespace) -> dict:
         "batches": stats.get("batches", 0),
         "mean_batch": round(stats.get("commands", 0) / max(1, stats.get("batches", 1)), 1),
         "blocks": height, "committer": getattr(node, "committer_mode", "inline (legacy)"),
+        "committer_priority": args.committer_priority,
         "server_cpu_s": round(server_cpu, 2), "committer_cpu_s": round(committer_cpu, 2),
         "server_cpu_us_per_order": round(server_cpu / max(1, acked) * 1e6, 1),
         "journal_commit_ms": _commit_pcts(commits),
@@ -253,6 +254,7 @@ def _commit_pcts(durations: list[int]) -> dict[str, float]:
 
 def _node_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     kw: dict[str, Any] = {"committer": args.committer} if args.committer else {}
+    kw["committer_priority"] = args.committer_priority
     if args.max_lag:
         kw["max_lag"] = args.max_lag
     return kw
@@ -286,6 +288,7 @@ def _node_only(args: argparse.Namespace) -> dict:
     return {"node_only": len(cmds), "batch": args.batch, "block_commands": args.block_commands,
             "engine": type(node.engine).__name__,
             "committer": getattr(node, "committer_mode", "inline (legacy)"),
+            "committer_priority": args.committer_priority,
             "acked_per_s": round(len(cmds) / acked, 1),
             "durable_per_s": round(len(cmds) / durable, 1), "blocks": height,
             "sequencer_cpu_s": round(cpu, 2), "journal_commit_ms": _commit_pcts(commits),
@@ -322,6 +325,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="run node.submit on the loop instead of the default executor")
     parser.add_argument("--committer", choices=("process", "thread", "inline"),
                         help="VenueNode committer mode (default: the node's own default)")
+    parser.add_argument("--committer-priority", choices=("background", "normal"),
+                        default="background",
+                        help="CPU priority of the committer process (venue.priority)")
     parser.add_argument("--max-lag", type=int,
                         help="blocks the committer may lag before submit waits (node default)")
     parser.add_argument("--check-outbound", action="store_true",

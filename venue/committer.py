@@ -19,7 +19,8 @@ Modes: ``"process"`` (default) runs H in a child process fed msgpack-encoded cut
 only mode with real parallelism, because the compiled ``hash2`` holds the GIL and
 ``hash_pairs`` releases it for too short a time (measured: two threads hashing take 88% of
 the serial time, see ``bench/RESULTS.md``). ``"thread"`` hashes on the writer thread (no
-copying; useful for tests and single-core hosts).
+copying; useful for tests and single-core hosts). ``priority="background"`` (default) runs
+the worker process as ``SCHED_IDLE`` so that hashing never delays an ack (``venue.priority``).
 
 Ordering: one writer thread takes results in submission order, so blocks are stored, and
 ``on_block`` called, in height order, each after its block is durable. Backpressure: at most
@@ -58,6 +59,7 @@ from matching.types import Command, MarketSummary
 from proofs.state import CommitmentSnapshot, PoseidonState
 
 from .blockstore import BlockStore
+from .priority import Priority, apply_priority, check_priority
 
 __all__ = ["Committer", "CommitterError", "CommitterMode", "SnapshotWriter"]
 
@@ -221,9 +223,11 @@ class Committer:
         on_block: Callable[[Block], None] | None = None,
         write_snapshot: SnapshotWriter | None = None,
         keep_hashes: int = 4096,
+        priority: Priority = "background",
     ) -> None:
         if mode not in ("thread", "process"):
             raise ValueError(f"unknown committer mode {mode!r}")
+        check_priority(priority)
         if max_lag < 1:
             raise ValueError("max_lag must be positive")
         self.store = store
@@ -259,8 +263,10 @@ class Committer:
             root = str(Path(__file__).resolve().parent.parent)
             path = os.environ.get("PYTHONPATH")
             env = {**os.environ, "PYTHONPATH": root + (os.pathsep + path if path else "")}
+            # The priority is the worker's own first act (``venue.priority``): in thread mode
+            # it would make the GIL's holder a background thread, so it applies here only.
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "venue.committer"],
+                [sys.executable, "-m", "venue.committer", priority],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, close_fds=True,
             )  # fmt: skip
             assert self._proc.stdin is not None and self._proc.stdout is not None
@@ -284,6 +290,11 @@ class Committer:
         self._thread.start()
 
     # --- sequencer side -------------------------------------------------------------------
+
+    @property
+    def pid(self) -> int | None:
+        """The worker process's pid (process mode), for monitoring."""
+        return self._proc.pid if self._proc is not None else None
 
     @property
     def lag(self) -> int:
@@ -433,4 +444,5 @@ if __name__ == "__main__":  # pragma: no cover - the worker process
     # Keep the message pipe to ourselves: anything else printing goes to stderr.
     _out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
+    apply_priority(sys.argv[1] if len(sys.argv) > 1 else "normal")
     _worker_main(_Pipe(sys.stdin.buffer, _out))

@@ -68,6 +68,7 @@ from proofs.steps import command_steps, command_steps_before, worst_command_step
 from .blockstore import BlockStore
 from .committer import Committer, CommitterError
 from .journal import Journal
+from .priority import PRIORITIES, Priority
 from .snapshot import latest_snapshot, prune, write_snapshot
 
 __all__ = [
@@ -255,6 +256,9 @@ class VenueNode:
     :param committer: ``"process"`` (default: hashing in a worker process, the only mode
         with real parallelism), ``"thread"`` or ``"inline"`` (seal on the sequencer).
     :param max_lag: blocks that may be cut but not yet durable before ``submit`` waits.
+    :param committer_priority: CPU priority of the committer's worker process:
+        ``"background"`` (default, ``SCHED_IDLE``: hashing yields the CPU to the ack path) or
+        ``"normal"`` (``venue.priority`` has the measured trade-off).
     :param on_block: called with each block once it is durable, in height order; from the
         committer's writer thread unless ``committer="inline"``, so it must not call back
         into the node (hand the block to your own thread or loop instead).
@@ -272,9 +276,12 @@ class VenueNode:
         on_block: Callable[[Block], None] | None = None,
         committer: str = "process",
         max_lag: int = 64,
+        committer_priority: Priority = "background",
     ) -> None:
         if committer not in ("inline", "thread", "process"):
             raise NodeError(f"unknown committer {committer!r}")
+        if committer_priority not in PRIORITIES:
+            raise NodeError(f"unknown committer priority {committer_priority!r}")
         self.dir = Path(data_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.genesis = self._load_genesis(genesis)
@@ -284,6 +291,7 @@ class VenueNode:
         self._on_block = on_block
         self.committer_mode = committer
         self.max_lag = max_lag
+        self.committer_priority = committer_priority
         self.committer: Committer | None = None
         #: (height, first_seq, command_count) of the blocks cut by the last ``submit``
         self.last_cuts: list[tuple[int, int, int]] = []
@@ -382,6 +390,7 @@ class VenueNode:
                 max_lag=self.max_lag,
                 on_block=self._on_block,
                 write_snapshot=self._write_snapshot_file,
+                priority=self.committer_priority,
             )
             hasher = PoseidonState(g.markets, account_depth=1, order_depth=1)
             self.commitment = CommittedState(self.committer, hasher)

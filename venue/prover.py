@@ -10,6 +10,9 @@ and results come back **in block order** for the publisher, whatever order they 
   submitted again to a fresh pool and proved there.
 * A job whose witness does not satisfy the circuit is a ``ProofFailure`` in the result
   stream: the block is not provable, which the publisher must treat as a halt, not a retry.
+* Workers run at background CPU priority by default (``priority="background"``,
+  ``SCHED_IDLE``: ``venue.priority``), so a proof never delays an order's ack on a shared
+  machine; ``priority="normal"`` on a host whose cores are the provers' own.
 * Backends: ``local`` (a process pool on this machine, the default) and ``ray://host:port``
   (the same worker as Ray actors on an existing Ray cluster; ``pip install ray``).
 
@@ -30,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+
+from .priority import Priority, apply_priority, check_priority
 
 __all__ = ["ProofFailure", "ProofResult", "ProverPool"]
 
@@ -59,10 +64,11 @@ _circuit = None
 _load_seconds = 0.0
 
 
-def _init_worker(source: str, cache_dir: str | None) -> None:
+def _init_worker(source: str, cache_dir: str | None, priority: str = "background") -> None:
     global _circuit, _load_seconds
     from proofs.circom import compile_circuit
 
+    apply_priority(priority)  # before the prover starts threads: they inherit it
     t0 = time.perf_counter()
     _circuit = compile_circuit(source, cache_dir=cache_dir)
     _load_seconds = time.perf_counter() - t0
@@ -91,8 +97,8 @@ def _worker_info() -> tuple[int, float]:
 class _RayActor:
     """The same worker as a Ray actor (wrapped with ``ray.remote`` at pool start)."""
 
-    def __init__(self, source: str, cache_dir: str | None) -> None:
-        _init_worker(source, cache_dir)
+    def __init__(self, source: str, cache_dir: str | None, priority: str) -> None:
+        _init_worker(source, cache_dir, priority)
 
     def prove(self, job: _Job) -> ProofResult | ProofFailure:
         return _prove(job)
@@ -112,9 +118,11 @@ class ProverPool:
         cache_dir: str | os.PathLike[str] | None = None,
         backend: str = "local",
         first_height: int = 1,
+        priority: Priority = "background",
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be >= 1")
+        self.priority = check_priority(priority)
         self.source = str(Path(circuit).resolve())
         self.cache_dir = None if cache_dir is None else str(cache_dir)
         self.workers = workers
@@ -139,7 +147,7 @@ class ProverPool:
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker,
-            initargs=(self.source, self.cache_dir),
+            initargs=(self.source, self.cache_dir, self.priority),
         )
 
     def worker_info(self) -> list[tuple[int, float]]:
@@ -153,6 +161,10 @@ class ProverPool:
 
     # ray -------------------------------------------------------------------------------
 
+    @property
+    def _actor_args(self) -> tuple[str, str | None, str]:
+        return (self.source, self.cache_dir, self.priority)
+
     def _start_ray(self, backend: str) -> None:
         import ray  # optional dependency
 
@@ -162,7 +174,7 @@ class ProverPool:
         self._ray = ray
         actor = ray.remote(_RayActor)
         self._actor_cls = actor
-        self._actors = [actor.remote(self.source, self.cache_dir) for _ in range(self.workers)]
+        self._actors = [actor.remote(*self._actor_args) for _ in range(self.workers)]
         self._refs: dict[Any, tuple[int, int]] = {}  # object ref -> (height, actor index)
         self._rr = 0
 
@@ -226,7 +238,7 @@ class ProverPool:
             try:
                 res = ray.get(ref)
             except ray.exceptions.RayActorError:
-                self._actors[i] = self._actor_cls.remote(self.source, self.cache_dir)
+                self._actors[i] = self._actor_cls.remote(*self._actor_args)
                 self.restarts += 1
                 self._dispatch(self._jobs[height])
                 continue
