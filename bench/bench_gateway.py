@@ -196,6 +196,8 @@ async def _serve_and_measure(args: argparse.Namespace) -> dict:
     node = VenueNode(tmp, genesis, fsync=True, engine=args.engine, **_node_kwargs(args))
     commits = _time_commits(node)
     extra = {"check_outbound": True} if args.check_outbound else {}
+    if args.inline_batch is not None:
+        extra["inline_batch"] = args.inline_batch
     gw = Gateway(node, max_rate=1e9, burst=10**9, max_open_orders=10**6,
                  max_send_queue=10**6, offload=not args.no_offload, **extra)  # fmt: skip
     await gw.start()
@@ -233,6 +235,7 @@ async def _serve_and_measure(args: argparse.Namespace) -> dict:
     return {
         "clients": args.clients, "window": args.window, "block_commands": args.block_commands,
         "engine": type(node.engine).__name__, "offload": not args.no_offload,
+        "inline_batch": gw.inline_batch,
         "orders_sent": sum(r["sent"] for r in results), "orders_acked": acked,
         "seconds": round(wall, 3), "orders_per_s": round(acked / wall, 1),
         "ack_ms": {"p50": _pct(lat, 50), "p99": _pct(lat, 99), "p99.9": _pct(lat, 99.9),
@@ -325,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="run node.submit on the loop instead of the default executor")
     parser.add_argument("--committer", choices=("process", "thread", "inline"),
                         help="VenueNode committer mode (default: the node's own default)")
+    parser.add_argument("--inline-batch", type=int, default=None,
+                        help="Gateway inline_batch (default: the gateway's; 0: always offload)")
     parser.add_argument("--committer-priority", choices=("background", "normal"),
                         default="background",
                         help="CPU priority of the committer process (venue.priority)")

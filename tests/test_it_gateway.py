@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from matching import AddAccount, Block, Deposit, PlaceOrder, ReplaceOrder, Side,
 from matching.encoding import decoder
 from proofs.eddsa import private_to_public
 from proofs.signing import command_signature_ok, sign_command
+from venue import journal
 from venue.client import FixClient, LogonRejected
 from venue.fix import Encoding, FixMessage, Tag
 from venue.fix.codec import format_utc_timestamp
@@ -548,5 +551,49 @@ def test_unsigned_venue_takes_unsigned_orders_and_ignores_signatures(tmp_path: P
             assert [c.sig for c in places] == [b"", b""]
             # ... and a Nonce nobody uses: the engine ids stay the ClOrdID hashes
             assert [c.cl_ord_id for c in places] == [cl_ord_int(plain), cl_ord_int(signed)]
+
+    run(tmp_path, body)
+
+
+def test_small_group_commits_run_on_the_loop_until_the_disk_is_slow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lone order is committed on the loop thread (no thread hop); a batch over
+    ``inline_batch`` and every commit after the disk turns slow go to the executor, and the
+    acks are the same either way. The slow disk is simulated at the OS call (outside the
+    system): ``fdatasync`` sleeping 3 ms."""
+    async def body(gw: Gateway) -> None:
+        loop_thread = threading.get_ident()
+        threads: list[tuple[int, bool]] = []  # (batch size, ran on the loop thread)
+        submit = gw.node.submit
+
+        def traced(cmds):  # type: ignore[no-untyped-def]
+            threads.append((len(cmds), threading.get_ident() == loop_thread))
+            return submit(cmds)
+
+        gw.node.submit = traced  # type: ignore[method-assign]
+        async with client(gw, 1) as c:
+            for i in range(3):
+                cl = await c.place(SYM, "2", 1, 100_100 + i)
+                assert (await c.report(cl, "0")).get(Tag.OrdStatus) == "0"
+            assert threads and all(on_loop for _, on_loop in threads)
+            threads.clear()
+            # more than inline_batch commands in one group commit: offloaded
+            await gw.submit_commands([Deposit(0, 0, 1, 1) for _ in range(gw.inline_batch + 1)])
+            assert threads == [(gw.inline_batch + 1, False)]
+            threads.clear()
+            fast = journal._fdatasync
+
+            def slow(fd: int) -> None:
+                time.sleep(0.003)
+                fast(fd)
+
+            monkeypatch.setattr(journal, "_fdatasync", slow)
+            for i in range(12):
+                cl = await c.place(SYM, "2", 1, 100_200 + i)
+                assert (await c.report(cl, "0")).get(Tag.OrdStatus) == "0"
+            # the moving average crosses 1 ms after a few slow commits; from then on, off the loop
+            assert [on_loop for _, on_loop in threads][-4:] == [False] * 4
+            assert gw._commit_ns > gw.inline_max_commit_ns
 
     run(tmp_path, body)

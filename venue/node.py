@@ -295,6 +295,8 @@ class VenueNode:
         self.committer: Committer | None = None
         #: (height, first_seq, command_count) of the blocks cut by the last ``submit``
         self.last_cuts: list[tuple[int, int, int]] = []
+        #: how long the last ``submit``'s journal commit (write + fsync) took, in ns
+        self.last_commit_ns = 0
         self.journal = Journal(self.dir / "journal", fsync="always" if fsync else "none")
         self.blocks = BlockStore(self.dir / "blocks", first_height=1, fsync=fsync)
         self.recovered_commands = 0
@@ -456,7 +458,9 @@ class VenueNode:
             payloads.append(data)
         for c, data in zip(numbered, payloads, strict=True):
             self.journal.append(c.seq, data)
+        t0 = time.perf_counter_ns()
         self.journal.commit()
+        self.last_commit_ns = time.perf_counter_ns() - t0
         self.last_cuts = []
         return [self._execute(c) for c in numbered]
 
