@@ -11,8 +11,8 @@ the loop keeps serving sockets during the fsync; the engine task awaits it, so t
 still exactly one writer. A small group commit (at most ``inline_batch`` commands, 4) runs on
 the loop itself while the journal's commits are fast (moving average at most
 ``inline_max_commit``, 1 ms): with little else to overlap, the two thread hops cost more
-than the fsync (measured at 1 client × 1 order in flight: server CPU per order −25%, ack p50
-0.65 → 0.53 ms, ``bench/RESULTS.md`` "Background priority"); a slow disk turns the offload
+than the fsync (measured at 1 client × 1 order in flight: server CPU per order −22%, ack p50
+0.62 → 0.53 ms, ``bench/RESULTS.md`` "Background priority"); a slow disk turns the offload
 back on. Nothing else reads the engine: logon signatures are checked
 against a key registry the engine task maintains from AddAccount.
 

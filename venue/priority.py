@@ -6,7 +6,7 @@ bounded elsewhere (``max_lag`` stops the sequencer when the committer falls too 
 proofs are never on the ack path). On a machine with fewer cores than busy processes the
 kernel otherwise shares a core between a trader's order and a block's hashing, and the
 order waits: measured on 2 vCPUs with one trader and one order in flight, the ack p99 fell
-from 2.2–2.6 ms to 1.0 ms when the committer ran as ``SCHED_IDLE`` (``bench/RESULTS.md``,
+from 2.2–3.9 ms to 1.1–1.2 ms when the committer ran as ``SCHED_IDLE`` (``bench/RESULTS.md``,
 "Background priority").
 
 ``"background"`` is ``SCHED_IDLE`` on Linux (the process runs only on a core nothing else
@@ -15,7 +15,7 @@ an unprivileged process cannot raise its priority again, so it is set once, in t
 before it starts any thread (on Linux a policy is per thread and new threads inherit it).
 ``"normal"`` leaves the process as it is. Trade-off, measured in the same bench: when the
 machine is saturated the committer gets only the CPU left over, so sustained throughput at
-saturation is lower (2 × 256 orders in flight: about −13%); give it ``"normal"`` where the
+saturation is lower (2 × 256 orders in flight: −12% to −16%); give it ``"normal"`` where the
 committer has cores of its own, or where throughput at saturation matters more than
 latency.
 """
