@@ -25,6 +25,8 @@ from __future__ import annotations
 import os
 from typing import Literal
 
+__all__ = ["PRIORITIES", "Priority", "apply_priority", "check_priority", "policy_of"]
+
 Priority = Literal["normal", "background"]
 PRIORITIES: tuple[str, ...] = ("normal", "background")
 
