@@ -311,6 +311,28 @@ def _print_proving(rep: object) -> None:
         )
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import ServeError, dev_accounts, load_accounts, load_genesis, serve
+
+    try:
+        genesis = load_genesis(args.genesis) if args.genesis else None
+        accounts = load_accounts(args.accounts) if args.accounts else []
+        accounts += dev_accounts(args.dev_accounts)
+        height, root = serve(
+            args.data, genesis=genesis, host=args.host, port=args.port, accounts=accounts,
+            prove=args.prove, workers=args.workers, committer_priority=args.committer_priority,
+            say=lambda line: print(line, flush=True),
+        )  # fmt: skip
+    except ServeError as exc:
+        console.print(f"[red]provenbook serve: {exc}[/]")
+        return 2
+    except OSError as exc:  # the port is taken, the data directory is not writable, ...
+        console.print(f"[red]provenbook serve: {exc}[/]")
+        return 1
+    print(f"stopped at height {height}, state root {root:#x}", flush=True)
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     node = run_workload(Path(args.data), args.commands, args.seed)
     console.print(f"{node.height} blocks, state root {node.commitment.root:#x}")
@@ -346,6 +368,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     pr.add_argument("--workers", type=int, default=2)
     pr.add_argument("--prover", default="local", help="local, or ray://host:port")
     pr.set_defaults(func=cmd_prove)
+    sv = sub.add_parser("serve", help="run a venue behind the FIX gateway until SIGINT/SIGTERM")
+    sv.add_argument("data", help="the venue's data directory (created if new)")
+    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--port", type=int, default=8765, help="0: any free port")
+    sv.add_argument("--genesis", help="JSON genesis for a new venue (default: the demo's)")
+    sv.add_argument("--accounts", help="JSON file of accounts to open (venue/serve.py)")
+    sv.add_argument("--dev-accounts", type=int, default=0, metavar="N",
+                    help="open accounts 1..N with the demo's public test keys (development)")
+    sv.add_argument("--prove", action="store_true", help="prove every block live")
+    sv.add_argument("--workers", type=int, default=2, help="prover worker processes")
+    sv.add_argument("--committer-priority", choices=("background", "normal"),
+                    default="background", help="CPU priority of the committer (venue/priority.py)")
+    sv.set_defaults(func=cmd_serve)
     w = sub.add_parser("run", help="feed a seeded workload into a venue data directory")
     w.add_argument("data")
     w.add_argument("--commands", type=int, default=10_000)

@@ -1,0 +1,122 @@
+"""``provenbook serve`` as an operator runs it: a real process, real sockets on 127.0.0.1,
+signed FIX clients, SIGTERM, and a restart from the same data directory."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from proofs.eddsa import private_to_public
+from venue.client import FixClient
+from venue.demo import PROVABLE_GENESIS, SYMBOL, trader_key
+from venue.fix import Tag
+from venue.node import VenueNode
+from venue.serve import AccountSpec, ServeError, account_commands, dev_accounts, load_accounts
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def start(data: Path, *args: str) -> tuple[subprocess.Popen[str], str, str]:
+    """Start ``provenbook serve``; once it listens, return the process, its URL and what it
+    printed until then."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "venue.cli", "serve", str(data), "--port", "0", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        m = re.match(r"listening on (ws://\S+)", line)
+        if m:
+            return proc, m.group(1), "".join(lines)
+    raise AssertionError(f"serve exited before listening: {''.join(lines)}")
+
+
+def stop(proc: subprocess.Popen[str]) -> tuple[int, int, str]:
+    """SIGTERM; return (height, state root) it reports on the way out, and its output."""
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    m = re.search(r"stopped at height (\d+), state root (0x[0-9a-f]+)", out)
+    assert m, out
+    return int(m.group(1)), int(m.group(2), 16), out
+
+
+def client(url: str, account: int) -> FixClient:
+    return FixClient(url, account, trader_key(account), markets=PROVABLE_GENESIS.markets)
+
+
+def test_serve_trade_stop_restart(tmp_path: Path) -> None:
+    data = tmp_path / "venue"
+    proc, url, head = start(data, "--dev-accounts", "2")
+    try:
+
+        async def trade() -> None:
+            async with client(url, 1) as maker, client(url, 2) as taker:
+                sell = await maker.place(SYMBOL, "2", 5, 100_010)
+                assert (await maker.report(sell, "0")).get(Tag.OrdStatus) == "0"
+                buy = await taker.place(SYMBOL, "1", 3, 100_020)
+                fill = await taker.report(buy, "F")
+                assert (fill.get(Tag.LastPx), fill.get(Tag.LastQty)) == ("100010", "3")
+
+        asyncio.run(asyncio.wait_for(trade(), 60))
+    except BaseException:
+        proc.kill()
+        raise
+    height, root, _ = stop(proc)
+    assert "created" in head and "2 account(s) opened" in head and height >= 1
+    # a restart lands on the same state and opens nothing twice
+    proc, url, head = start(data, "--dev-accounts", "2")
+    again, root_again, _ = stop(proc)
+    assert "restarted" in head and "0 account(s) opened" in head
+    assert (again, root_again) == (height, root)
+
+
+def test_bad_accounts_file_is_refused_before_anything_is_created(tmp_path: Path) -> None:
+    bad = tmp_path / "accounts.json"
+    bad.write_text(json.dumps([{"account": 3, "pubkey_x": "0x1", "pubkey_y": "zz"}]))
+    data = tmp_path / "venue"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    res = subprocess.run(
+        [sys.executable, "-m", "venue.cli", "serve", str(data), "--accounts", str(bad)],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert res.returncode == 2
+    assert "account 3: public key is not a number" in res.stdout + res.stderr
+    assert not data.exists()
+
+
+def test_account_specs_are_checked(tmp_path: Path) -> None:
+    f = tmp_path / "a.json"
+    f.write_text(json.dumps([{"account": 1, "pubkey_x": "1", "pubkey_y": "2", "extra": 0}]))
+    with pytest.raises(ServeError, match="accounts file"):
+        load_accounts(f)  # unknown field
+    f.write_text(json.dumps([{"account": 1, "pubkey_x": "1", "pubkey_y": "2", "deposit": -1}]))
+    with pytest.raises(ServeError, match="deposit not negative"):
+        load_accounts(f)
+    node = VenueNode(tmp_path / "v", PROVABLE_GENESIS, engine="reference", fsync=False)
+    try:
+        specs = dev_accounts(2)
+        cmds = account_commands(node, specs)
+        assert [type(c).__name__ for c in cmds] == ["AddAccount", "Deposit"] * 2
+        node.submit(cmds)
+        assert account_commands(node, specs) == []  # open already: nothing twice
+        x, y = private_to_public(trader_key(9))
+        with pytest.raises(ServeError, match="exists with another key"):
+            account_commands(node, [AccountSpec(1, hex(x), hex(y))])
+        with pytest.raises(ServeError, match="does not fit the venue"):
+            account_commands(node, [AccountSpec(1 << 4, hex(x), hex(y))])
+        with pytest.raises(ServeError, match="listed twice"):
+            account_commands(node, [AccountSpec(5, hex(x), hex(y))] * 2)
+    finally:
+        node.close()

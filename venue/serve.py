@@ -1,0 +1,182 @@
+"""``provenbook serve``: a venue behind the FIX gateway, until SIGINT or SIGTERM.
+
+What an operator runs; traders connect with any FIX-over-WebSocket client (``venue.client``
+is ours). The data directory is the venue: a new one is created with a genesis (the demo's
+provable one unless a JSON genesis file is given), an existing one restarts from its
+snapshot, blocks and journal to the same state. Accounts are opened by the operator, each
+once: from a JSON file of public keys and deposits, or, for development only, the demo's
+deterministic trader keys (``--dev-accounts N``, accounts 1..N, keys
+``venue.demo.trader_key``). With ``--prove`` every block is proved live by a pool of prover
+processes and the traders see their orders become "proven".
+
+Shutdown (signal): the gateway stops taking frames, the open block is sealed, the committer
+stores every block, and the node closes; acknowledged commands were durable before their
+acks anyway, so a ``kill -9`` loses nothing either (the next start replays the journal).
+Proofs still in flight are abandoned: the next ``serve --prove`` (or ``provenbook prove``)
+proves every stored block that has none, first.
+The address is printed as ``listening on ws://HOST:PORT`` once the gateway accepts
+connections, so a script can wait for that line.
+
+Accounts file (JSON)::
+
+    [{"account": 7, "pubkey_x": "0x…", "pubkey_y": "0x…", "deposit": 1000000000}, ...]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import msgspec
+
+from matching import AddAccount, CEngine, Deposit
+from matching.types import Command
+from proofs.eddsa import private_to_public
+
+from .demo import PROVABLE_GENESIS, trader_key
+from .gateway import Gateway, new_event_loop
+from .liveprover import LiveProver
+from .node import Genesis, VenueNode
+from .priority import Priority
+
+__all__ = ["AccountSpec", "ServeError", "account_commands", "dev_accounts", "load_accounts",
+           "load_genesis", "serve"]  # fmt: skip
+
+
+class ServeError(ValueError):
+    """A bad genesis or accounts file, or arguments that do not fit the venue."""
+
+
+class AccountSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One account to open: its id, EdDSA-Poseidon public key and initial deposit."""
+
+    account: int
+    pubkey_x: str
+    pubkey_y: str
+    deposit: int = 0
+
+    def key(self) -> tuple[int, int]:
+        try:
+            return int(self.pubkey_x, 0), int(self.pubkey_y, 0)
+        except ValueError as exc:
+            raise ServeError(f"account {self.account}: public key is not a number") from exc
+
+
+def load_accounts(path: str | Path) -> list[AccountSpec]:
+    """Read an accounts file (module docstring); ``ServeError`` says what is wrong."""
+    try:
+        specs = msgspec.json.decode(Path(path).read_bytes(), type=list[AccountSpec])
+    except (OSError, msgspec.DecodeError) as exc:  # ValidationError is a DecodeError
+        raise ServeError(f"accounts file {path}: {exc}") from exc
+    for s in specs:
+        s.key()
+        if s.account <= 0 or s.deposit < 0:
+            raise ServeError(f"account {s.account}: id must be positive, deposit not negative")
+    if len({s.account for s in specs}) != len(specs):
+        raise ServeError(f"accounts file {path}: an account is listed twice")
+    return specs
+
+
+def load_genesis(path: str | Path) -> Genesis:
+    """A genesis from JSON (``Genesis`` fields, markets as ``MarketConfig`` objects)."""
+    try:
+        return msgspec.json.decode(Path(path).read_bytes(), type=Genesis)
+    except (OSError, msgspec.DecodeError) as exc:
+        raise ServeError(f"genesis file {path}: {exc}") from exc
+
+
+def dev_accounts(n: int, deposit: int = 10**12) -> list[AccountSpec]:
+    """Accounts 1..n with the demo's deterministic keys: development only."""
+    out = []
+    for a in range(1, n + 1):
+        x, y = private_to_public(trader_key(a))
+        out.append(AccountSpec(a, hex(x), hex(y), deposit))
+    return out
+
+
+def account_commands(node: VenueNode, specs: Sequence[AccountSpec]) -> list[Command]:
+    """AddAccount + Deposit for each spec whose account the venue does not have yet.
+
+    An account that exists is left alone (a restart with the same file opens nothing twice);
+    one that exists under another key is an error, not silently kept.
+    """
+    cmds: list[Command] = []
+    limit = 1 << node.genesis.account_depth
+    seen: set[int] = set()
+    for s in specs:
+        x, y = s.key()
+        if s.account in seen:
+            raise ServeError(f"account {s.account} is listed twice")
+        seen.add(s.account)
+        if s.account >= limit:
+            raise ServeError(f"account {s.account} does not fit the venue (ids < {limit})")
+        view = node.engine.account_view(s.account)  # type: ignore[attr-defined]
+        if view is not None:
+            if (int(view.pubkey_x), int(view.pubkey_y)) != (x, y):
+                raise ServeError(f"account {s.account} exists with another key")
+            continue
+        cmds.append(AddAccount(0, 0, s.account, x, y))
+        if s.deposit:
+            cmds.append(Deposit(0, 0, s.account, s.deposit))
+    return cmds
+
+
+def serve(
+    data: str | Path, *, genesis: Genesis | None = None, host: str = "127.0.0.1",
+    port: int = 8765, accounts: Sequence[AccountSpec] = (), prove: bool = False,
+    workers: int = 2, committer_priority: Priority = "background",
+    say: Callable[[str], None] = print,
+    stop: Callable[[asyncio.AbstractEventLoop, asyncio.Event], None] | None = None,
+) -> tuple[int, int]:  # fmt: skip
+    """Run the venue in ``data`` until SIGINT/SIGTERM (or ``stop`` sets the event it is
+    given); return the final (height, state root). ``genesis`` is used only to create a new
+    venue (default: ``PROVABLE_GENESIS``); an existing one keeps its own."""
+    data = Path(data)
+    fresh = not (data / "genesis.msgpack").exists()
+    node = VenueNode(
+        data, (genesis or PROVABLE_GENESIS) if fresh else None,
+        engine="cython" if CEngine is not None else "reference",
+        committer_priority=committer_priority,
+    )  # fmt: skip
+    prover = None
+    try:
+        opening = account_commands(node, accounts)
+        if prove:
+            prover = LiveProver(node, workers=workers)
+            prover.start()
+
+        async def main() -> None:
+            done = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, done.set)
+            if stop is not None:
+                stop(loop, done)
+            async with Gateway(node, host=host, port=port) as gw:
+                if prover is not None:
+                    prover.on_proven = gw.on_block_proven
+                if opening:
+                    await gw.submit_commands(opening)
+                opened = sum(isinstance(c, AddAccount) for c in opening)
+                how = "created" if fresh else "restarted"
+                say(f"venue {how} in {data} at height {node.height}; {opened} account(s) opened")
+                say(f"listening on {gw.url}")
+                await done.wait()
+                say("stopping: sealing the open block")
+
+        loop = new_event_loop()
+        try:
+            loop.run_until_complete(main())
+        finally:
+            loop.close()
+        node.seal()
+        node.flush()
+        if prover is not None:
+            prover.on_proven = None
+        return node.height, node.commitment.root
+    finally:
+        if prover is not None:
+            prover.close()
+        node.close()
