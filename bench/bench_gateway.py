@@ -244,6 +244,7 @@ async def _serve_and_measure(args: argparse.Namespace) -> dict:
         "mean_batch": round(stats.get("commands", 0) / max(1, stats.get("batches", 1)), 1),
         "blocks": height, "committer": getattr(node, "committer_mode", "inline (legacy)"),
         "committer_priority": args.committer_priority,
+        "committer_shards": args.committer_shards,
         "server_cpu_s": round(server_cpu, 2), "committer_cpu_s": round(committer_cpu, 2),
         "server_cpu_us_per_order": round(server_cpu / max(1, acked) * 1e6, 1),
         "journal_commit_ms": _commit_pcts(commits),
@@ -258,6 +259,7 @@ def _commit_pcts(durations: list[int]) -> dict[str, float]:
 def _node_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     kw: dict[str, Any] = {"committer": args.committer} if args.committer else {}
     kw["committer_priority"] = args.committer_priority
+    kw["committer_shards"] = args.committer_shards
     if args.max_lag:
         kw["max_lag"] = args.max_lag
     return kw
@@ -292,6 +294,7 @@ def _node_only(args: argparse.Namespace) -> dict:
             "engine": type(node.engine).__name__,
             "committer": getattr(node, "committer_mode", "inline (legacy)"),
             "committer_priority": args.committer_priority,
+            "committer_shards": args.committer_shards,
             "acked_per_s": round(len(cmds) / acked, 1),
             "durable_per_s": round(len(cmds) / durable, 1), "blocks": height,
             "sequencer_cpu_s": round(cpu, 2), "journal_commit_ms": _commit_pcts(commits),
@@ -330,6 +333,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="VenueNode committer mode (default: the node's own default)")
     parser.add_argument("--inline-batch", type=int, default=None,
                         help="Gateway inline_batch (default: the gateway's; 0: always offload)")
+    parser.add_argument("--committer-shards", type=int, choices=(1, 2), default=1,
+                        help="committer worker processes (2: accounts | books)")
     parser.add_argument("--committer-priority", choices=("background", "normal"),
                         default="background",
                         help="CPU priority of the committer process (venue.priority)")

@@ -44,7 +44,8 @@ here and raise ``FieldRangeError``; the engine's own limits keep honest state in
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Literal
 
 import msgspec
 from sortedcontainers import SortedList
@@ -70,6 +71,7 @@ __all__ = [
     "CommitmentSnapshot",
     "PoseidonState",
     "account_leaf",
+    "combine_roots",
     "command_hash",
     "header_hash",
     "order_leaf",
@@ -415,6 +417,19 @@ def state_root(accounts_root: int, markets_root: int, height: int) -> int:
     return hash_chain([accounts_root, markets_root, height])
 
 
+def combine_roots(
+    accounts_root: int,
+    side_roots: Mapping[int, tuple[int, int]],
+    market_states: Iterable[MarketStateView],
+    height: int,
+) -> int:
+    """The state root from the accounts root, each market's (bids, asks) side roots and the
+    market states in genesis order: what ``PoseidonState`` computes, for a commitment whose
+    parts are hashed apart (``PoseidonState.apply_part``)."""
+    mroots = [_market_root(*side_roots[ms.market], ms) for ms in market_states]
+    return state_root(accounts_root, hash_chain([*mroots, len(mroots)]), height)
+
+
 #: where a queued leaf hash goes: (tree updates, index, leaf memo)
 _Target = tuple[dict[int, int], int, dict[int, tuple[list[int], int]]]
 
@@ -524,17 +539,21 @@ class PoseidonState:
         return self._root
 
     def _state_root(self) -> int:
-        return state_root(self.accounts.root, self._markets_root(), self.height)
+        return combine_roots(
+            self.accounts.root, self.side_roots(), self._market_states.values(), self.height
+        )
 
-    def _markets_root(self) -> int:
-        mroots = []
-        for mid, ms in self._market_states.items():
-            mroots.append(
-                _market_root(
-                    self._sides[(mid, Side.BUY)].root(), self._sides[(mid, Side.SELL)].root(), ms
-                )
-            )
-        return hash_chain([*mroots, len(mroots)])
+    def side_roots(self) -> dict[int, tuple[int, int]]:
+        """market -> (bids side root, asks side root)."""
+        return {
+            mid: (self._sides[(mid, Side.BUY)].root(), self._sides[(mid, Side.SELL)].root())
+            for mid in self._market_states
+        }
+
+    @property
+    def market_states(self) -> tuple[MarketStateView, ...]:
+        """The market states the root commits to, in genesis order."""
+        return tuple(self._market_states.values())
 
     def command_commitment(self, commands: Sequence[Command]) -> int:
         """Poseidon chain ``c_i = hash2(c_{i-1}, command_hash(cmd_i))`` from ``c_0 = 0``."""
@@ -566,6 +585,28 @@ class PoseidonState:
         self._set_markets(height, markets)
         self._root = self._state_root()
         return self._root
+
+    def apply_part(
+        self,
+        part: Literal["accounts", "books"],
+        height: int,
+        diff: StateDiff,
+        markets: Sequence[MarketStateView],
+    ) -> None:
+        """Apply one part of a block's diff: its accounts, or its orders (and market states).
+
+        For a commitment hashed by two workers (``venue.committer``, ``shards=2``): each
+        keeps a whole ``PoseidonState`` but hashes only its part, so only that part's roots
+        (``accounts.root``; ``side_roots()``) are current, and ``root`` is not updated;
+        ``combine_roots`` joins the parts.
+        """
+        if part == "accounts":
+            self._apply_leaves((), diff.accounts)
+        elif part == "books":
+            self._apply_leaves(diff.orders, ())
+        else:
+            raise ValueError(f"unknown part {part!r}")
+        self._set_markets(height, markets)
 
     def _set_markets(self, height: int, markets: Sequence[MarketStateView]) -> None:
         for ms in markets:

@@ -72,11 +72,11 @@ def snapshots(path: Path) -> list[bytes]:
     return [p.read_bytes() for p in sorted((path / "snapshots").rglob("*")) if p.is_file()]
 
 
-def run_mode(path: Path, mode: str) -> tuple[int, int, list[bytes], list[bytes]]:
+def run_mode(path: Path, mode: str, shards: int = 1) -> tuple[int, int, list[bytes], list[bytes]]:
     w = Workload(21, accounts=25, target_resting=200)
     heights: list[int] = []
     node = VenueNode(path, genesis(w), engine="reference", fsync=False, snapshot_every=7,
-                     clock=Clock(jump_every=13), committer=mode,
+                     clock=Clock(jump_every=13), committer=mode, committer_shards=shards,
                      on_block=lambda b: heights.append(b.header.height))  # fmt: skip
     drive(node, w, 900)
     height, root = node.height, node.commitment.root
@@ -90,6 +90,8 @@ def test_blocks_byte_identical_to_inline(tmp_path: Path) -> None:
     assert ref[0] > 40 and ref[3]  # enough blocks, and snapshots were taken
     for mode in MODES:
         assert run_mode(tmp_path / mode, mode) == ref, mode
+    # two worker processes (accounts + command commitment | books), joined by the committer
+    assert run_mode(tmp_path / "sharded", "process", shards=2) == ref
 
 
 def test_cut_then_seal_with_equals_seal() -> None:
@@ -165,10 +167,35 @@ def test_committer_failure_stops_the_node_and_restart_recovers(tmp_path: Path) -
     assert replay(tmp_path).ok
 
 
+def test_a_dead_shard_stops_the_node_and_restart_recovers(tmp_path: Path) -> None:
+    w = Workload(9, accounts=10, target_resting=50)
+    node = VenueNode(tmp_path, genesis(w), engine="reference", fsync=False, clock=Clock(),
+                     committer="process", committer_shards=2)  # fmt: skip
+    assert node.committer is not None and len(node.committer.pids) == 2
+    node.submit(w.genesis())
+    node.flush()
+    os.kill(node.committer.pids[1], signal.SIGKILL)  # the books shard
+    cmds = list(w.commands(60))
+    with pytest.raises(CommitterError):
+        node.submit(cmds)  # journalled; sealing fails at the first cut block
+        node.flush()
+    acked = node.engine.last_seq
+    with pytest.raises(CommitterError):
+        node.close()
+    again = VenueNode(tmp_path, engine="reference", fsync=False, committer="process",
+                      committer_shards=2)  # fmt: skip
+    assert again.engine.last_seq == acked
+    assert again.committed_height == again.height > 0
+    again.close()
+    assert replay(tmp_path).ok
+
+
 def test_committer_rejects_bad_arguments(tmp_path: Path) -> None:
     w = Workload(1)
     with pytest.raises(Exception, match="unknown committer"):
         VenueNode(tmp_path, genesis(w), fsync=False, committer="fork")
+    with pytest.raises(Exception, match="committer_shards"):
+        VenueNode(tmp_path, genesis(w), fsync=False, committer="thread", committer_shards=2)
     engine = make_engine("reference", genesis(w))
     state = PoseidonState(w.markets, account_depth=8, order_depth=10)
     store = BlockStore(tmp_path / "b", first_height=1, fsync=False)
@@ -178,6 +205,10 @@ def test_committer_rejects_bad_arguments(tmp_path: Path) -> None:
         Committer(store, mode="fork", **common)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         Committer(store, max_lag=0, **common)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="shards"):
+        Committer(store, mode="thread", shards=2, **common)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="shards"):
+        Committer(store, shards=3, **common)  # type: ignore[arg-type]
     store.close()
 
 
@@ -189,13 +220,15 @@ _CHILD = textwrap.dedent(
     from venue.workload import Workload
 
     data, mode = sys.argv[1], sys.argv[2]
+    shards = 2 if mode == "sharded" else 1
+    mode = "process" if mode == "sharded" else mode
     if mode == "thread":  # make the committer lag far behind the sequencer
         run = vc._Hasher.run
         vc._Hasher.run = lambda self, work: (time.sleep(0.02), run(self, work))[1]
     w = Workload(11, accounts=20, target_resting=200)
     g = Genesis(w.markets, account_depth=8, order_depth=10, block_commands=16)
     node = VenueNode(data, g, engine="reference", fsync=True, snapshot_every=5,
-                     committer=mode, max_lag=10_000)
+                     committer=mode, committer_shards=shards, max_lag=10_000)
     cmds = w.genesis() + list(w.commands(100_000))
     for i in range(0, len(cmds), 8):
         node.submit(cmds[i : i + 8])
@@ -205,7 +238,7 @@ _CHILD = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", [*MODES, "sharded"])
 def test_kill_9_while_the_committer_lags(tmp_path: Path, mode: str) -> None:
     data = tmp_path / "venue"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -225,7 +258,7 @@ def test_kill_9_while_the_committer_lags(tmp_path: Path, mode: str) -> None:
     assert lag >= 3, f"the committer never lagged (max lag {max_lag})"
     on_disk = len(stored(data))
     # restart: the blocks cut but not stored are re-cut from the journal and stored
-    node = VenueNode(data, engine="reference", committer=mode)
+    node = VenueNode(data, engine="reference", committer="process" if mode == "sharded" else mode)
     assert node.engine.last_seq >= acked
     assert node.committed_height == node.height > on_disk
     height, root = node.height, node.commitment.root

@@ -48,6 +48,12 @@ def test_committer_worker_runs_in_the_background_by_default(tmp_path: Path) -> N
         assert policy_of(node.committer.pid) == "normal"
     finally:
         node.close()
+    node = _node(tmp_path / "sharded", w, committer_shards=2)
+    try:
+        assert node.committer is not None
+        assert [policy_of(p) for p in node.committer.pids] == ["SCHED_IDLE"] * 2
+    finally:
+        node.close()
 
 
 def _spin(seconds: float) -> None:

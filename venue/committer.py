@@ -37,6 +37,7 @@ the journal (see ``venue.node``). Exceptions tree::
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import os
 import queue
@@ -56,7 +57,7 @@ from matching.block import BlockHeader, StateDiff, UnsealedBlock
 from matching.encoding import decoder
 from matching.engine import EngineSnapshot, MarketStateView
 from matching.types import Command, MarketSummary
-from proofs.state import CommitmentSnapshot, PoseidonState
+from proofs.state import CommitmentSnapshot, PoseidonState, combine_roots, header_hash
 
 from .blockstore import BlockStore
 from .priority import Priority, apply_priority, check_priority
@@ -122,10 +123,35 @@ class _Done(msgspec.Struct, frozen=True, array_like=True):
     snapshot: CommitmentSnapshot | None
 
 
-class _Hasher:
-    """The commitment after the last sealed block, and its header hash (the next parent)."""
+class _Part(msgspec.Struct, frozen=True, array_like=True):
+    """One shard's result (``shards=2``): its roots as 32-byte big-endian values."""
 
-    def __init__(self, init: _Init, state: PoseidonState | None = None) -> None:
+    accounts_root: bytes = b""
+    command_commitment: bytes = b""
+    #: (market, bids side root, asks side root), in genesis order
+    sides: tuple[tuple[int, bytes, bytes], ...] = ()
+    snapshot: CommitmentSnapshot | None = None
+
+
+def _b32(x: int) -> bytes:
+    return x.to_bytes(32, "big")
+
+
+def _int(b: bytes) -> int:
+    return int.from_bytes(b, "big")
+
+
+class _Hasher:
+    """The commitment after the last sealed block, and its header hash (the next parent).
+
+    ``role`` ``"all"`` seals whole blocks; ``"accounts"`` and ``"books"`` hash one part
+    each (``shards=2``) and return a ``_Part``, joined by ``Committer._combine``.
+    """
+
+    def __init__(self, init: _Init, state: PoseidonState | None = None, role: str = "all") -> None:
+        if role not in _ROLES:
+            raise ValueError(f"unknown committer role {role!r}")
+        self.role = role
         # In a thread the live object is handed over (the sequencer never touches it
         # again); a process rebuilds it from the snapshot, hashing the state once.
         self.state = state or PoseidonState.restore(
@@ -136,13 +162,32 @@ class _Hasher:
         )
         self.parent = int.from_bytes(init.parent_hash, "big")
 
-    def run(self, work: _Work) -> _Done:
+    def run(self, work: _Work) -> _Done | _Part:
+        if self.role != "all":
+            return self._run_part(work)
         header = None
         if work.cut is not None:
             header = work.cut.seal_with(self.state, self.parent).header
             self.parent = self.state.header_hash(header)
         snap = self.state.snapshot() if work.snapshot else None
         return _Done(header, self.parent.to_bytes(32, "big"), snap)
+
+    def _run_part(self, work: _Work) -> _Part:
+        st, cut = self.state, work.cut
+        if self.role == "accounts":
+            if cut is None:
+                return _Part()
+            st.apply_part("accounts", cut.height, cut.diff, cut.markets)
+            cc = st.command_commitment(cut.commands)
+            return _Part(_b32(st.accounts.root), _b32(cc))
+        if cut is not None:
+            st.apply_part("books", cut.height, cut.diff, cut.markets)
+        sides = tuple((m, _b32(b), _b32(a)) for m, (b, a) in st.side_roots().items())
+        return _Part(sides=sides, snapshot=st.snapshot() if work.snapshot else None)
+
+
+#: what a worker process hashes: whole blocks, or one part of each (``shards=2``)
+_ROLES = ("all", "accounts", "books")
 
 
 _LEN = struct.Struct("<I")
@@ -173,11 +218,12 @@ class _Pipe:
         return data
 
 
-def _worker_main(pipe: _Pipe) -> None:  # pragma: no cover - runs in the child process
-    """Child process loop: init, then one ``_Done`` (or ``b"E"`` + traceback) per job."""
+def _worker_main(pipe: _Pipe, role: str) -> None:  # pragma: no cover - the child process
+    """Child process loop: init, then one ``_Done`` or ``_Part`` (or ``b"E"`` + traceback)
+    per job."""
     work_dec = decoder(_WorkIn)
     try:
-        hasher = _Hasher(decoder(_Init).decode(pipe.recv()))
+        hasher = _Hasher(decoder(_Init).decode(pipe.recv()), role=role)
         pipe.send(b"R")
         while True:
             data = pipe.recv()
@@ -224,10 +270,13 @@ class Committer:
         write_snapshot: SnapshotWriter | None = None,
         keep_hashes: int = 4096,
         priority: Priority = "background",
+        shards: int = 1,
     ) -> None:
         if mode not in ("thread", "process"):
             raise ValueError(f"unknown committer mode {mode!r}")
         check_priority(priority)
+        if shards not in (1, 2) or (shards == 2 and mode != "process"):
+            raise ValueError("shards must be 1, or 2 with mode='process'")
         if max_lag < 1:
             raise ValueError("max_lag must be positive")
         self.store = store
@@ -256,29 +305,22 @@ class Committer:
             engine_snapshot,
             commitment.snapshot(),
         )
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._procs: list[subprocess.Popen[bytes]] = []
+        self._pipes: list[_Pipe] = []
         self._hasher: _Hasher | None = None
         self._jobs: collections.deque[_Work] = collections.deque()
+        #: what the combiner of a sharded commitment knows (``_combine``)
+        self._pre_root = commitment.root
+        self._market_states = {ms.market: ms for ms in commitment.market_states}
         if mode == "process":
-            root = str(Path(__file__).resolve().parent.parent)
-            path = os.environ.get("PYTHONPATH")
-            env = {**os.environ, "PYTHONPATH": root + (os.pathsep + path if path else "")}
-            # The priority is the worker's own first act (``venue.priority``): in thread mode
-            # it would make the GIL's holder a background thread, so it applies here only.
-            self._proc = subprocess.Popen(
-                [sys.executable, "-m", "venue.committer", priority],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, close_fds=True,
-            )  # fmt: skip
-            assert self._proc.stdin is not None and self._proc.stdout is not None
-            self._pipe = _Pipe(self._proc.stdout, self._proc.stdin)
+            roles = ("all",) if shards == 1 else ("accounts", "books")
             try:
-                self._pipe.send(encode(init))
-                ready = self._pipe.recv()
-            except (EOFError, OSError) as exc:
-                ready = repr(exc).encode()
-            if ready != b"R":
-                self._proc.kill()
-                raise CommitterError(f"committer process failed to start: {ready[:2000]!r}")
+                for role in roles:
+                    self._start_worker(init, priority, role)
+            except BaseException:
+                for proc in self._procs:
+                    proc.kill()
+                raise
             # The sequencer never blocks on the pipe (its buffer holds ~2 blocks): a feeder
             # thread writes, so the lag is bounded by ``max_lag`` only.
             self._outbox: queue.SimpleQueue[bytes] = queue.SimpleQueue()
@@ -289,12 +331,39 @@ class Committer:
         self._thread = threading.Thread(target=self._writer, name="pb-committer", daemon=True)
         self._thread.start()
 
+    def _start_worker(self, init: _Init, priority: str, role: str) -> None:
+        root = str(Path(__file__).resolve().parent.parent)
+        path = os.environ.get("PYTHONPATH")
+        env = {**os.environ, "PYTHONPATH": root + (os.pathsep + path if path else "")}
+        # The priority is the worker's own first act (``venue.priority``): in thread mode
+        # it would make the GIL's holder a background thread, so it applies here only.
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "venue.committer", priority, role],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, close_fds=True,
+        )  # fmt: skip
+        self._procs.append(proc)
+        assert proc.stdin is not None and proc.stdout is not None
+        pipe = _Pipe(proc.stdout, proc.stdin)
+        self._pipes.append(pipe)
+        try:
+            pipe.send(encode(init))
+            ready = pipe.recv()
+        except (EOFError, OSError) as exc:
+            ready = repr(exc).encode()
+        if ready != b"R":
+            raise CommitterError(f"committer process failed to start: {ready[:2000]!r}")
+
     # --- sequencer side -------------------------------------------------------------------
 
     @property
     def pid(self) -> int | None:
-        """The worker process's pid (process mode), for monitoring."""
-        return self._proc.pid if self._proc is not None else None
+        """The (first) worker process's pid (process mode), for monitoring."""
+        return self._procs[0].pid if self._procs else None
+
+    @property
+    def pids(self) -> list[int]:
+        """Every worker process's pid (two with ``shards=2``)."""
+        return [p.pid for p in self._procs]
 
     @property
     def lag(self) -> int:
@@ -314,10 +383,10 @@ class Committer:
             self._inflight += 1
             self._pending.append((cut, engine_snapshot))
             work = _Work(cut, engine_snapshot is not None)
-            if self._proc is None:
+            if not self._procs:
                 self._jobs.append(work)
                 self._cond.notify_all()
-        if self._proc is not None:
+        if self._procs:
             self._outbox.put(encode(work))
 
     def flush(self) -> None:
@@ -335,17 +404,20 @@ class Committer:
             self.flush()
         finally:
             self._closed = True
-            if self._proc is not None:
+            if self._procs:
                 self._outbox.put(b"")
                 self._feeder.join(5)
                 self._thread.join(5)
-                try:
-                    self._proc.wait(5)
-                except subprocess.TimeoutExpired:
-                    self._proc.kill()
-                    self._proc.wait()
-                self._pipe.wfile.close()
-                self._pipe.rfile.close()
+                for proc, pipe in zip(self._procs, self._pipes, strict=True):
+                    try:
+                        proc.wait(5)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+                        proc.wait()
+                    # A dead worker leaves a broken pipe: nothing left to say to it.
+                    with contextlib.suppress(OSError):
+                        pipe.wfile.close()
+                    pipe.rfile.close()
             else:
                 with self._cond:
                     self._cond.notify_all()
@@ -376,7 +448,8 @@ class Committer:
         while True:
             data = self._outbox.get()
             try:
-                self._pipe.send(data)
+                for pipe in self._pipes:  # every shard sees every job, in the same order
+                    pipe.send(data)
             except OSError as exc:
                 self._fail(CommitterError(f"committer process is gone: {exc}"))
                 return
@@ -384,7 +457,7 @@ class Committer:
                 return
 
     def _next_result(self) -> _Done | None:
-        if self._proc is None:
+        if not self._procs:
             with self._cond:
                 while not self._jobs and not self._closed:
                     self._cond.wait()
@@ -393,12 +466,35 @@ class Committer:
                 work = self._jobs.popleft()
             assert self._hasher is not None
             return self._hasher.run(work)
-        data = self._pipe.recv()
-        if data == b"Q":
+        replies = [pipe.recv() for pipe in self._pipes]
+        for data in replies:
+            if data[:1] == b"E":
+                raise CommitterError("committer process: " + data[1:].decode(errors="replace"))
+        if replies[0] == b"Q":
             return None
-        if data[:1] == b"E":
-            raise CommitterError("committer process: " + data[1:].decode(errors="replace"))
-        return _done_decoder.decode(data)
+        if len(replies) == 1:
+            return _done_decoder.decode(replies[0])
+        accounts, books = (_part_decoder.decode(r) for r in replies)
+        return self._combine(accounts, books)
+
+    def _combine(self, accounts: _Part, books: _Part) -> _Done:
+        """Join the two shards' roots into the header ``_Hasher`` would have built (the
+        few hashes above the trees: market roots, state root, header hash)."""
+        cut, _ = self._pending[0]  # only this thread pops; the job was queued before its result
+        if cut is None:
+            return _Done(None, _b32(self._parent), books.snapshot)
+        for ms in cut.markets:
+            self._market_states[ms.market] = ms
+        sides = {m: (_int(b), _int(a)) for m, b, a in books.sides}
+        post = combine_roots(
+            _int(accounts.accounts_root), sides, self._market_states.values(), cut.height
+        )
+        header = BlockHeader(
+            cut.height, self._parent, self._pre_root, _int(accounts.command_commitment), post,
+            cut.close_ts, cut.first_seq, len(cut.commands), cut.summaries,
+        )  # fmt: skip
+        self._pre_root = post
+        return _Done(header, _b32(header_hash(header)), books.snapshot)
 
     def _writer(self) -> None:
         try:
@@ -439,10 +535,11 @@ class Committer:
 
 
 _done_decoder = decoder(_Done)
+_part_decoder = decoder(_Part)
 
 if __name__ == "__main__":  # pragma: no cover - the worker process
     # Keep the message pipe to ourselves: anything else printing goes to stderr.
     _out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     apply_priority(sys.argv[1] if len(sys.argv) > 1 else "normal")
-    _worker_main(_Pipe(sys.stdin.buffer, _out))
+    _worker_main(_Pipe(sys.stdin.buffer, _out), sys.argv[2] if len(sys.argv) > 2 else "all")
