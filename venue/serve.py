@@ -128,11 +128,10 @@ def serve(
     port: int = 8765, accounts: Sequence[AccountSpec] = (), prove: bool = False,
     workers: int = 2, committer_priority: Priority = "background",
     say: Callable[[str], None] = print,
-    stop: Callable[[asyncio.AbstractEventLoop, asyncio.Event], None] | None = None,
 ) -> tuple[int, int]:  # fmt: skip
-    """Run the venue in ``data`` until SIGINT/SIGTERM (or ``stop`` sets the event it is
-    given); return the final (height, state root). ``genesis`` is used only to create a new
-    venue (default: ``PROVABLE_GENESIS``); an existing one keeps its own."""
+    """Run the venue in ``data`` until SIGINT/SIGTERM; return the final (height, state root).
+    ``genesis`` is used only to create a new venue (default: ``PROVABLE_GENESIS``); an
+    existing one keeps its own."""
     data = Path(data)
     fresh = not (data / "genesis.msgpack").exists()
     node = VenueNode(
@@ -152,8 +151,6 @@ def serve(
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, done.set)
-            if stop is not None:
-                stop(loop, done)
             async with Gateway(node, host=host, port=port) as gw:
                 if prover is not None:
                     prover.on_proven = gw.on_block_proven
