@@ -105,6 +105,9 @@ def test_fill_between_two_clients(tmp_path: Path, encoding: Encoding) -> None:
             cxl = await maker.cancel(rep, SYM, "2")
             done = await maker.report(cxl, "4")
             assert done.get(Tag.OrdStatus) == "4" and done.get(Tag.OrigClOrdID) == rep
+            # each request's ack latency, as the client measured it (send -> first report)
+            assert set(maker.ack_ns) == {sell, rep, cxl} and set(taker.ack_ns) == {buy}
+            assert all(0 < ns < 10**10 for ns in maker.ack_ns.values())
             # engine reject -> ExecutionReport rejected with OrdRejReason and Text
             bad = await taker.place(SYM, "1", 10**9, 100_000)
             rej = await taker.report(bad, "8")

@@ -158,6 +158,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"{res.orders} orders, cancels and replaces: {res.fills} fill reports, "
             f"{res.rejects} rejects"
         )
+        if res.ack_ms:
+            a = res.ack_ms
+            console.print(
+                f"ack latency as the traders measured it (request sent -> first report, "
+                f"{len(a)} requests, provers and committer at background priority): "
+                f"p50 {a[len(a) // 2]:.2f} ms, p99 {a[min(len(a) - 1, len(a) * 99 // 100)]:.2f}"
+                f" ms, max {a[-1]:.2f} ms"
+            )
         console.print(f"finality of their orders as the traders see it: {res.finality}")
         if res.proven_prices:
             console.print(f"proven prices (U3) each trader received: {res.proven_prices}")

@@ -51,6 +51,8 @@ from .orders import FINALITY_STATES, place_command, replace_command
 __all__ = ["FixClient", "LogonRejected"]
 
 _ADMIN = frozenset({"0", "1", "2", "3", "4", "5", "A"})
+#: requests whose first ExecutionReport / OrderCancelReject / OrderMassCancelReport is their ack
+_ORDER_TYPES = frozenset({"D", "F", "G", "q"})
 _HEADER = frozenset({Tag.SenderCompID, Tag.TargetCompID, Tag.MsgSeqNum, Tag.SendingTime,
                      Tag.PossDupFlag, Tag.OrigSendingTime})  # fmt: skip
 
@@ -119,6 +121,10 @@ class FixClient:
         self._cum: dict[str, int] = {}
         #: last Nonce(5018) sent (signed orders)
         self.last_nonce = 0
+        #: ClOrdID -> ns from sending the request (D, F, G, q) to its first reply (8, 9 or
+        #: r): the ack latency as this trader sees it, network and venue together
+        self.ack_ns: dict[str, int] = {}
+        self._sent_ns: dict[str, int] = {}
         #: sent application messages kept for ResendRequest
         self.max_stored = 10_000
 
@@ -192,7 +198,12 @@ class FixClient:
             seq = int(msg.get(Tag.MsgSeqNum) or 0)
             self._sent[seq] = msg
             self._sent.pop(seq - self.max_stored, None)
-        await self.send_raw(self.codec.encode(msg))
+        frame = self.codec.encode(msg)
+        if msg_type in _ORDER_TYPES and "seq" not in kw:
+            cl = msg.get(Tag.ClOrdID)
+            if cl is not None:
+                self._sent_ns.setdefault(cl, time.perf_counter_ns())
+        await self.send_raw(frame)
 
     async def send_raw(self, frame: str | bytes) -> None:
         """Send a frame as is (tests use it for garbage)."""
@@ -440,6 +451,9 @@ class FixClient:
             cl = msg.get(Tag.ClOrdID)
             if cl is not None:
                 self.reports[cl].append(msg)
+                sent = self._sent_ns.pop(cl, None)
+                if sent is not None:
+                    self.ack_ns[cl] = time.perf_counter_ns() - sent
             if kind == "8":
                 self._track_order(msg)
         elif kind == "W":

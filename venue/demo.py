@@ -70,6 +70,8 @@ class DemoResult:
     halted: tuple[int, str] | None = None
     prove_seconds: list[float] = field(default_factory=list)
     lag_seconds: list[float] = field(default_factory=list)
+    #: ms from each request sent to its first report, as the traders measured it
+    ack_ms: list[float] = field(default_factory=list)
 
 
 async def _trade(
@@ -143,6 +145,7 @@ async def _trade(
                         res.fills += 1
                     elif r.get(Tag.ExecType) == "8":
                         res.rejects += 1
+        res.ack_ms = sorted(ns / 1e6 for c in clients for ns in c.ack_ns.values())
         # finality as the traders see it
         await asyncio.sleep(0.2)
         for c in clients:
