@@ -76,7 +76,7 @@ def test_serve_trade_stop_restart(tmp_path: Path) -> None:
     height, root, _ = stop(proc)
     assert "created" in head and "2 account(s) opened" in head and height >= 1
     # a restart lands on the same state and opens nothing twice
-    proc, url, head = start(data, "--dev-accounts", "2")
+    proc, url, head = start(data, "--dev-accounts", "2", "--committer-shards", "2")
     again, root_again, _ = stop(proc)
     assert "restarted" in head and "0 account(s) opened" in head
     assert (again, root_again) == (height, root)

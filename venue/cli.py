@@ -331,6 +331,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         height, root = serve(
             args.data, genesis=genesis, host=args.host, port=args.port, accounts=accounts,
             prove=args.prove, workers=args.workers, committer_priority=args.committer_priority,
+            committer_shards=args.committer_shards,
             say=lambda line: print(line, flush=True),
         )  # fmt: skip
     except ServeError as exc:
@@ -384,12 +385,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     sv.add_argument("--port", type=int, default=8765, help="0: any free port")
     sv.add_argument("--genesis", help="JSON genesis for a new venue (default: the demo's)")
     sv.add_argument("--accounts", help="JSON file of accounts to open (venue/serve.py)")
-    sv.add_argument("--dev-accounts", type=int, default=0, metavar="N",
-                    help="open accounts 1..N with the demo's public test keys (development)")
+    sv.add_argument(
+        "--dev-accounts",
+        type=int,
+        default=0,
+        metavar="N",
+        help="open accounts 1..N with the demo's public test keys (development)",
+    )
     sv.add_argument("--prove", action="store_true", help="prove every block live")
     sv.add_argument("--workers", type=int, default=2, help="prover worker processes")
-    sv.add_argument("--committer-priority", choices=("background", "normal"),
-                    default="background", help="CPU priority of the committer (venue/priority.py)")
+    sv.add_argument(
+        "--committer-priority",
+        choices=("background", "normal"),
+        default="background",
+        help="CPU priority of the committer (venue/priority.py)",
+    )
+    sv.add_argument(
+        "--committer-shards",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="committer worker processes (2: accounts | books, on spare cores)",
+    )
     sv.set_defaults(func=cmd_serve)
     w = sub.add_parser("run", help="feed a seeded workload into a venue data directory")
     w.add_argument("data")

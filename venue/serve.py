@@ -126,7 +126,7 @@ def account_commands(node: VenueNode, specs: Sequence[AccountSpec]) -> list[Comm
 def serve(
     data: str | Path, *, genesis: Genesis | None = None, host: str = "127.0.0.1",
     port: int = 8765, accounts: Sequence[AccountSpec] = (), prove: bool = False,
-    workers: int = 2, committer_priority: Priority = "background",
+    workers: int = 2, committer_priority: Priority = "background", committer_shards: int = 1,
     say: Callable[[str], None] = print,
 ) -> tuple[int, int]:  # fmt: skip
     """Run the venue in ``data`` until SIGINT/SIGTERM; return the final (height, state root).
@@ -137,7 +137,7 @@ def serve(
     node = VenueNode(
         data, (genesis or PROVABLE_GENESIS) if fresh else None,
         engine="cython" if CEngine is not None else "reference",
-        committer_priority=committer_priority,
+        committer_priority=committer_priority, committer_shards=committer_shards,
     )  # fmt: skip
     prover = None
     try:
