@@ -69,9 +69,10 @@ import collections
 import contextlib
 import logging
 import os
+import signal
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,13 +127,27 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
     return _uvloop.new_event_loop() if _uvloop is not None else asyncio.new_event_loop()
 
 
-def run_gateway(node: VenueNode, **kwargs: Any) -> None:
-    """Serve ``node`` until interrupted, on uvloop when installed (``Gateway`` kwargs)."""
+def run_gateway(
+    node: VenueNode, *, ready: Callable[[Gateway], Awaitable[None]] | None = None, **kwargs: Any
+) -> None:
+    """Serve ``node`` until SIGINT or SIGTERM, on uvloop when installed (``Gateway`` kwargs).
+
+    ``ready(gw)`` runs once the gateway accepts connections (``venue.serve`` opens accounts
+    and prints the address there). Returns after the gateway has stopped; sealing and
+    closing the node is the caller's.
+    """
 
     async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows
+                loop.add_signal_handler(sig, stop.set)
         async with Gateway(node, **kwargs) as gw:
             gw.logger.info("gateway listening on %s", gw.url)
-            await asyncio.Event().wait()
+            if ready is not None:
+                await ready(gw)
+            await stop.wait()
 
     loop = new_event_loop()
     try:

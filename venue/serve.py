@@ -24,19 +24,17 @@ Accounts file (JSON)::
 
 from __future__ import annotations
 
-import asyncio
-import signal
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import msgspec
 
-from matching import AddAccount, CEngine, Deposit
+from matching import AddAccount, Deposit
 from matching.types import Command
 from proofs.eddsa import private_to_public
 
 from .demo import PROVABLE_GENESIS, trader_key
-from .gateway import Gateway, new_event_loop
+from .gateway import Gateway, run_gateway
 from .liveprover import LiveProver
 from .node import Genesis, VenueNode
 from .priority import Priority
@@ -136,7 +134,6 @@ def serve(
     fresh = not (data / "genesis.msgpack").exists()
     node = VenueNode(
         data, (genesis or PROVABLE_GENESIS) if fresh else None,
-        engine="cython" if CEngine is not None else "reference",
         committer_priority=committer_priority, committer_shards=committer_shards,
     )  # fmt: skip
     prover = None
@@ -146,28 +143,18 @@ def serve(
             prover = LiveProver(node, workers=workers)
             prover.start()
 
-        async def main() -> None:
-            done = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, done.set)
-            async with Gateway(node, host=host, port=port) as gw:
-                if prover is not None:
-                    prover.on_proven = gw.on_block_proven
-                if opening:
-                    await gw.submit_commands(opening)
-                opened = sum(isinstance(c, AddAccount) for c in opening)
-                how = "created" if fresh else "restarted"
-                say(f"venue {how} in {data} at height {node.height}; {opened} account(s) opened")
-                say(f"listening on {gw.url}")
-                await done.wait()
-                say("stopping: sealing the open block")
+        async def ready(gw: Gateway) -> None:
+            if prover is not None:
+                prover.on_proven = gw.on_block_proven
+            if opening:
+                await gw.submit_commands(opening)
+            opened = sum(isinstance(c, AddAccount) for c in opening)
+            how = "created" if fresh else "restarted"
+            say(f"venue {how} in {data} at height {node.height}; {opened} account(s) opened")
+            say(f"listening on {gw.url}")
 
-        loop = new_event_loop()
-        try:
-            loop.run_until_complete(main())
-        finally:
-            loop.close()
+        run_gateway(node, ready=ready, host=host, port=port)
+        say("stopping: sealing the open block")
         node.seal()
         node.flush()
         if prover is not None:
