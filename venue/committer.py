@@ -53,7 +53,7 @@ import subprocess
 import sys
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO, Literal
 
@@ -193,6 +193,30 @@ class _Hasher:
         return _Part(sides=sides, snapshot=st.snapshot() if work.snapshot else None)
 
 
+class _Joined:
+    """The shards' results of one block as the ``StateCommitment`` ``seal_with`` reads: the
+    pre-state root, the post-state root from the parts' roots, the command commitment."""
+
+    def __init__(
+        self, root: int, accounts: _Part, books: _Part, markets: dict[int, MarketStateView]
+    ) -> None:
+        self.root = root
+        self._accounts, self._books, self._markets = accounts, books, markets
+
+    def apply(self, height: int, diff: StateDiff, markets: Sequence[MarketStateView]) -> int:
+        for ms in markets:  # the committer's copy of the market states moves on
+            self._markets[ms.market] = ms
+        sides = {m: (_int(b), _int(a)) for m, b, a in self._books.sides}
+        accounts_root = _int(self._accounts.accounts_root)
+        return combine_roots(accounts_root, sides, self._markets.values(), height)
+
+    def command_commitment(self, commands: Sequence[Command]) -> int:
+        return _int(self._accounts.command_commitment)
+
+    def header_hash(self, header: BlockHeader) -> int:
+        return header_hash(header)
+
+
 #: what a worker process hashes: whole blocks, or one part of each (``shards=2``)
 _ROLES = ("all", "accounts", "books")
 
@@ -316,8 +340,7 @@ class Committer:
         self._pipes: list[_Pipe] = []
         self._hasher: _Hasher | None = None
         self._jobs: collections.deque[_Work] = collections.deque()
-        #: what the combiner of a sharded commitment knows (``_combine``)
-        self._pre_root = commitment.root
+        #: the market states after the last durable block, for a sharded commitment's join
         self._market_states = {ms.market: ms for ms in commitment.market_states}
         if mode == "process":
             roles = ("all",) if shards == 1 else ("accounts", "books")
@@ -485,22 +508,13 @@ class Committer:
         return self._combine(accounts, books)
 
     def _combine(self, accounts: _Part, books: _Part) -> _Done:
-        """Join the two shards' roots into the header ``_Hasher`` would have built (the
-        few hashes above the trees: market roots, state root, header hash)."""
+        """Join the two shards' roots into the header ``_Hasher`` would have built: the same
+        ``seal_with``, on a commitment whose trees were hashed by the shards."""
         cut, _ = self._pending[0]  # only this thread pops; the job was queued before its result
         if cut is None:
             return _Done(None, _b32(self._parent), books.snapshot)
-        for ms in cut.markets:
-            self._market_states[ms.market] = ms
-        sides = {m: (_int(b), _int(a)) for m, b, a in books.sides}
-        post = combine_roots(
-            _int(accounts.accounts_root), sides, self._market_states.values(), cut.height
-        )
-        header = BlockHeader(
-            cut.height, self._parent, self._pre_root, _int(accounts.command_commitment), post,
-            cut.close_ts, cut.first_seq, len(cut.commands), cut.summaries,
-        )  # fmt: skip
-        self._pre_root = post
+        joined = _Joined(self.root, accounts, books, self._market_states)
+        header = cut.seal_with(joined, self._parent).header  # type: ignore[arg-type]
         return _Done(header, _b32(header_hash(header)), books.snapshot)
 
     def _writer(self) -> None:
