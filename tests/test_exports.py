@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import matching
+import oracle
 import proofs
 import venue
 
@@ -19,7 +20,7 @@ SKIP = {"proofs._poseidon_constants", "proofs.gen_poseidon_constants"}
 
 def _modules() -> list[str]:
     out = []
-    for pkg in (matching, proofs, venue):
+    for pkg in (matching, proofs, oracle, venue):
         for info in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
             if info.name not in SKIP and not info.name.endswith("__main__"):
                 out.append(info.name)

@@ -55,6 +55,8 @@ class LiveProver:
 
     :param on_proven: called with ``(height, block)`` from the prover thread once the proof
         of ``block`` is stored, in height order (e.g. ``Gateway.on_block_proven``).
+    :param on_proof: called with ``(block, proof)`` just before ``on_proven``, in height order
+        (e.g. ``oracle.publish.LivePublisher.submit`` with the header).
     :param progress: ``(stage, done, total)`` for the key set-up and the catch-up.
     """
 
@@ -66,6 +68,7 @@ class LiveProver:
         workers: int = 1,
         backend: str = "local",
         on_proven: Callable[[int, Block], None] | None = None,
+        on_proof: Callable[[Block, bytes], None] | None = None,
         progress: Callable[[str, int, int], None] | None = None,
     ) -> None:
         self.node = node
@@ -75,6 +78,7 @@ class LiveProver:
         self.workers = workers
         self.backend = backend
         self.on_proven = on_proven
+        self.on_proof = on_proof
         self.progress = progress
         #: (height, reason) of the block where proving stopped for good, else None
         self.halted: tuple[int, str] | None = None
@@ -260,6 +264,11 @@ class LiveProver:
         with self._cond:
             self._proven = h
             self._cond.notify_all()
+        if self.on_proof is not None:
+            try:
+                self.on_proof(block, res.proof)
+            except Exception:  # the proof is stored; a listener's bug must not stop proving
+                log.exception("on_proof hook failed for block %d", h)
         hook = self.on_proven
         if hook is not None:
             try:

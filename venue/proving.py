@@ -34,6 +34,7 @@ __all__ = [
     "circuit_for",
     "ensure_keys",
     "prove_blocks",
+    "stored_genesis",
     "verify_stored",
 ]
 
@@ -98,7 +99,8 @@ def ensure_keys(circuit: BlockCircuit) -> None:
     circuit_stats(circuit.write_wrapper(), cache_dir=circuit.cache_dir)
 
 
-def _genesis(data: Path) -> Genesis:
+def stored_genesis(data: Path) -> Genesis:
+    """The genesis a venue's data directory was created with."""
     return msgspec.msgpack.decode((data / "genesis.msgpack").read_bytes(), type=Genesis)
 
 
@@ -113,7 +115,7 @@ def prove_blocks(
 ) -> ProvingReport:
     """Prove the stored blocks of the venue at ``data`` that have no proof yet, up to ``last``."""
     root = Path(data)
-    genesis = _genesis(root)
+    genesis = stored_genesis(root)
     circuit = circuit_for(genesis, size)
     size = circuit.size
     if progress:
@@ -167,7 +169,7 @@ def verify_stored(
 ) -> list[tuple[int, bool]]:
     """Check every stored proof against its stored block header: (height, ok) in height order."""
     root = Path(data)
-    circuit = circuit_for(_genesis(root), size)
+    circuit = circuit_for(stored_genesis(root), size)
     vk = circuit.verifying_key
     store = BlockStore(root / "blocks", first_height=1)
     try:

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+pragma solidity 0.8.37;
+
+import {IBlockVerifier} from "./interfaces/IBlockVerifier.sol";
+
+/// @title StateCommitments
+/// @notice The chain of proven blocks of one ProvenBook venue (v1: one market). A block is
+/// accepted only if its pre-state root is the last accepted post-state root, its height and
+/// first sequence number follow the last accepted block's, and its Groth16 validity proof
+/// verifies against its public inputs. Anyone may submit: the proof, not the sender, is what
+/// is trusted (validity mode).
+/// @dev The public inputs are the circuit's own (proofs/circuits/BLOCK.md, "Public inputs"):
+/// `meta = pack(height 32, close_ts 64, command_count 16, first_seq 48)` and
+/// `settle = pack(price 40, carried 1, volume 64, trade_count 32)`, first field in the lowest
+/// bits. The state root commits to height, marks, close time and the TWAP accumulator, so a
+/// proof that verifies fixes every field read here.
+contract StateCommitments {
+    /// @notice What the chain keeps of a proven block.
+    /// @param postStateRoot state root after the block (accounts can be proven against it)
+    /// @param cumPriceTime TWAP accumulator: sum of price * (close_ms - previous close_ms)
+    /// @param closeTs close time in nanoseconds (the venue's clock)
+    /// @param volume traded quantity in lots
+    /// @param price settlement price (VWAP of the block's fills, or the previous price carried)
+    /// @param carried true when the block had no fills and `price` is carried forward
+    /// @param tradeCount number of fills
+    /// @param firstSeq sequence number of the block's first command
+    struct ProvenBlock {
+        uint256 postStateRoot;
+        uint256 cumPriceTime;
+        uint64 closeTs;
+        uint64 volume;
+        uint40 price;
+        bool carried;
+        uint32 tradeCount;
+        uint48 firstSeq;
+    }
+
+    /// @notice Index of each public input in `submitBlock`'s array.
+    uint256 internal constant PRE_ROOT = 0;
+    uint256 internal constant POST_ROOT = 1;
+    uint256 internal constant COMMANDS = 2;
+    uint256 internal constant META = 3;
+    uint256 internal constant SETTLE = 4;
+    uint256 internal constant CUM_PRICE_TIME = 5;
+
+    /// @notice The verifier of the block circuit this venue proves with.
+    IBlockVerifier public immutable verifier;
+    /// @notice The venue's market (the v1 circuit proves one market).
+    uint32 public immutable marketId;
+    /// @notice Height of the state this contract starts from (0 for a new venue).
+    uint32 public immutable genesisHeight;
+    /// @notice State root this contract starts from.
+    uint256 public immutable genesisStateRoot;
+
+    /// @notice Height of the last accepted block (`genesisHeight` while none is).
+    uint32 public latestHeight;
+    /// @notice Post-state root of the last accepted block (the next block's pre-state root).
+    uint256 public stateRoot;
+    /// @notice Sequence number the next block's first command must carry.
+    uint64 public nextSeq;
+
+    mapping(uint32 height => ProvenBlock) private _blocks;
+
+    /// @notice A block was proven and accepted.
+    event BlockProven(
+        uint32 indexed height,
+        uint256 postStateRoot,
+        uint256 commandCommitment,
+        uint256 price,
+        bool carried,
+        uint256 volume,
+        uint256 tradeCount,
+        uint64 closeTs
+    );
+
+    /// @notice The block does not start from the last accepted state.
+    error PreStateRootMismatch(uint256 expected, uint256 provided);
+    /// @notice The block is not the next height.
+    error HeightMismatch(uint32 expected, uint32 provided);
+    /// @notice The block's first command does not follow the last accepted block's commands.
+    error SequenceMismatch(uint64 expected, uint64 provided);
+    /// @notice A packed public input has bits outside its layout.
+    error MalformedPublicInput(uint256 index);
+    /// @notice The validity proof does not verify against the block's public inputs.
+    error InvalidProof(uint32 height);
+    /// @notice No accepted block at this height.
+    error UnknownBlock(uint32 height);
+
+    /// @param verifier_ the block circuit's verifier
+    /// @param marketId_ the venue's market
+    /// @param genesisHeight_ height of the starting state (the first block to submit is one more)
+    /// @param genesisStateRoot_ the starting state root
+    /// @param firstSeq_ sequence number of the first block's first command
+    constructor(
+        IBlockVerifier verifier_,
+        uint32 marketId_,
+        uint32 genesisHeight_,
+        uint256 genesisStateRoot_,
+        uint64 firstSeq_
+    ) {
+        verifier = verifier_;
+        marketId = marketId_;
+        genesisHeight = genesisHeight_;
+        genesisStateRoot = genesisStateRoot_;
+        latestHeight = genesisHeight_;
+        stateRoot = genesisStateRoot_;
+        nextSeq = firstSeq_;
+    }
+
+    /// @notice Accept the next block with its validity proof.
+    /// @param publicInputs (preStateRoot, postStateRoot, commandCommitment, meta, settle,
+    /// cumPriceTime): the block circuit's public inputs, computed from the block header
+    /// @param proof the Groth16 proof (256 bytes)
+    /// @return height the accepted block's height
+    function submitBlock(uint256[6] calldata publicInputs, bytes calldata proof)
+        external
+        returns (uint32 height)
+    {
+        uint256 meta = publicInputs[META];
+        uint256 settle = publicInputs[SETTLE];
+        if (meta >> 160 != 0) revert MalformedPublicInput(META);
+        if (settle >> 137 != 0) revert MalformedPublicInput(SETTLE);
+        if (publicInputs[PRE_ROOT] != stateRoot) {
+            revert PreStateRootMismatch(stateRoot, publicInputs[PRE_ROOT]);
+        }
+        height = uint32(meta);
+        if (height != latestHeight + 1) revert HeightMismatch(latestHeight + 1, height);
+        uint64 firstSeq = uint64(uint48(meta >> 112));
+        if (firstSeq != nextSeq) revert SequenceMismatch(nextSeq, firstSeq);
+        if (!verifier.verifyProof(proof, publicInputs)) revert InvalidProof(height);
+
+        ProvenBlock memory b = ProvenBlock({
+            postStateRoot: publicInputs[POST_ROOT],
+            cumPriceTime: publicInputs[CUM_PRICE_TIME],
+            closeTs: uint64(meta >> 32),
+            volume: uint64(settle >> 41),
+            price: uint40(settle),
+            carried: (settle >> 40) & 1 == 1,
+            tradeCount: uint32(settle >> 105),
+            firstSeq: uint48(firstSeq)
+        });
+        _blocks[height] = b;
+        latestHeight = height;
+        stateRoot = b.postStateRoot;
+        nextSeq = firstSeq + uint16(meta >> 96);
+        emit BlockProven(
+            height,
+            b.postStateRoot,
+            publicInputs[COMMANDS],
+            b.price,
+            b.carried,
+            b.volume,
+            b.tradeCount,
+            b.closeTs
+        );
+    }
+
+    /// @notice The accepted block at `height`; reverts with UnknownBlock if there is none.
+    function getBlock(uint32 height) external view returns (ProvenBlock memory) {
+        if (!isProven(height)) revert UnknownBlock(height);
+        return _blocks[height];
+    }
+
+    /// @notice Whether a block at `height` has been proven and accepted here.
+    function isProven(uint32 height) public view returns (bool) {
+        return height > genesisHeight && height <= latestHeight;
+    }
+}

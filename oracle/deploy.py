@@ -1,0 +1,149 @@
+"""Deploy a venue's contracts: the block verifier (with the circuit's verifying key), the state
+commitments that accept proven blocks in order, and the market's Chainlink-style price feed.
+
+The verifier contract is one committed artifact whose constructor takes the verifying key
+(``contracts/src/BlockVerifier.sol`` says why), so deploying needs no Solidity compiler. A
+deployment is written as JSON beside the venue's data so that publishing can resume after a
+restart and readers know where the feed is.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import groth16py
+import msgspec
+
+from matching.block import BlockHeader
+
+from .artifacts import load_artifact
+from .chain import Chain
+
+__all__ = [
+    "DEPLOYMENT_FILE",
+    "PUBLIC_INPUTS",
+    "Deployment",
+    "DeploymentError",
+    "deploy_venue",
+    "load_deployment",
+    "verifier_args",
+]
+
+#: Public inputs of the v1 block circuit (``proofs.witness.public_signals``).
+PUBLIC_INPUTS = 6
+#: Where ``provenbook`` keeps a venue's deployment, inside its data directory.
+DEPLOYMENT_FILE = "chain.json"
+_ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+
+
+class DeploymentError(ValueError):
+    """A verifying key, starting point or deployment file that cannot be used."""
+
+
+class Deployment(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a venue's contracts are, and the state they started from."""
+
+    chain_id: int
+    verifier: str
+    commitments: str
+    feed: str
+    market_id: int
+    genesis_height: int
+    genesis_state_root: int
+    first_seq: int
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write as JSON (atomically: a crash leaves the old file or the new one)."""
+        p = Path(path)
+        tmp = p.with_suffix(p.suffix + ".tmp")
+        tmp.write_bytes(msgspec.json.format(msgspec.json.encode(self), indent=1) + b"\n")
+        os.replace(tmp, p)
+
+
+def load_deployment(path: str | os.PathLike[str]) -> Deployment:
+    """Read a deployment written by ``Deployment.save``; DeploymentError if it is not one."""
+    try:
+        return msgspec.json.decode(Path(path).read_bytes(), type=Deployment)
+    except (OSError, msgspec.DecodeError) as exc:
+        raise DeploymentError(f"{path}: not a deployment file ({exc})") from exc
+
+
+def _g2(point: list[list[str]]) -> list[int]:
+    # snarkjs JSON holds (c0, c1) pairs; the EVM precompile reads c1 first.
+    (x0, x1), (y0, y1) = point[0], point[1]
+    return [int(x1), int(x0), int(y1), int(y0)]
+
+
+def verifier_args(
+    vk: groth16py.VerifyingKey,
+) -> tuple[list[int], list[int], list[int], list[int], list[int]]:
+    """``BlockVerifier``'s constructor arguments (alpha, beta, gamma, delta, IC) for ``vk``.
+
+    DeploymentError unless ``vk`` is a key of the v1 block circuit's shape (six public inputs),
+    which is all the contract can check: any other circuit's key would verify other proofs.
+    """
+    key = json.loads(vk.to_json())
+    if key.get("protocol") != "groth16" or key.get("curve") != "bn128":
+        raise DeploymentError("not a Groth16 BN254 verifying key")
+    if int(key["nPublic"]) != PUBLIC_INPUTS or len(key["IC"]) != PUBLIC_INPUTS + 1:
+        raise DeploymentError(
+            f"the verifying key has {key['nPublic']} public inputs; the v1 block circuit has "
+            f"{PUBLIC_INPUTS}"
+        )
+    alpha = [int(c) for c in key["vk_alpha_1"][:2]]
+    ic = [int(c) for point in key["IC"] for c in point[:2]]
+    return alpha, _g2(key["vk_beta_2"]), _g2(key["vk_gamma_2"]), _g2(key["vk_delta_2"]), ic
+
+
+def deploy_venue(
+    chain: Chain,
+    vk: groth16py.VerifyingKey,
+    *,
+    start: BlockHeader,
+    asset: str = _ZERO_ADDRESS,
+    decimals: int = 0,
+    description: str = "",
+    sender: str | None = None,
+) -> Deployment:
+    """Deploy verifier, state commitments and price feed, starting from ``start``'s pre-state.
+
+    ``start`` is the first block to publish: the contracts begin at its parent's state (its
+    ``pre_state_root``, ``height - 1``, ``first_seq``), which the deployer vouches for, as any
+    validity rollup's deployer vouches for its genesis. ``asset`` is the priced asset's token
+    (for Opyn-style expiry queries), ``decimals`` the decimals of the venue's price unit.
+    """
+    if len(start.markets) != 1:
+        raise DeploymentError("the v1 block circuit proves exactly one market")
+    if not 0 <= decimals <= 255:
+        raise DeploymentError(f"decimals must fit a uint8, got {decimals}")
+    market = start.markets[0].market
+    verifier = chain.deploy(load_artifact("BlockVerifier"), *verifier_args(vk), sender=sender)
+    commitments = chain.deploy(
+        load_artifact("StateCommitments"),
+        verifier.address,
+        market,
+        start.height - 1,
+        int(start.pre_state_root),
+        start.first_seq,
+        sender=sender,
+    )
+    feed = chain.deploy(
+        load_artifact("ProvenPriceFeed"),
+        commitments.address,
+        chain.w3.to_checksum_address(asset),
+        decimals,
+        description,
+        sender=sender,
+    )
+    return Deployment(
+        chain_id=chain.w3.eth.chain_id,
+        verifier=verifier.address,
+        commitments=commitments.address,
+        feed=feed.address,
+        market_id=market,
+        genesis_height=start.height - 1,
+        genesis_state_root=int(start.pre_state_root),
+        first_seq=start.first_seq,
+    )
