@@ -9,7 +9,6 @@ answers as Chainlink's AggregatorV3Interface with the proven prices.
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,9 +16,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from matching import Block, Deposit
 from matching.block import BlockHeader
-from matching.encoding import decoder
 from oracle.chain import Chain, open_chain
 from oracle.deploy import Deployment, DeploymentError, deploy_venue, load_deployment
 from oracle.feed import PriceFeed
@@ -27,56 +24,9 @@ from oracle.publish import BlockRejected, LivePublisher, Publisher
 from oracle.reverts import ContractRevert
 from proofs.poseidon import FIELD_MODULUS
 from proofs.verify import verify_block
-from venue.blockstore import BlockStore
-from venue.node import VenueNode
-from venue.proving import circuit_for, prove_blocks
 
-from .test_coverage_proving import ACCOUNTS, TRADES, UNSIGNED
-
-ROOT = Path(__file__).resolve().parent.parent
-_block = decoder(Block)
-
-
-class SlowClock:
-    """0.7 s per reading, so the blocks close in different seconds (expiry queries)."""
-
-    t = 1_800_000_000 * 10**9
-
-    def __call__(self) -> int:
-        self.t += 700_000_000
-        return self.t
-
-
-@dataclasses.dataclass
-class Proven:
-    headers: list[BlockHeader]
-    proofs: list[bytes]
-    vk: object
-
-
-@pytest.fixture(scope="module")
-def proven(tmp_path_factory: pytest.TempPathFactory) -> Proven:
-    mp = pytest.MonkeyPatch()
-    mp.setenv("PROVENBOOK_CIRCUIT_CACHE", str(ROOT / ".cache" / "circuits"))
-    try:
-        data = tmp_path_factory.mktemp("venue")
-        node = VenueNode(data, UNSIGNED, engine="reference", fsync=False, clock=SlowClock())
-        for batch in (ACCOUNTS, TRADES, [Deposit(0, 0, 1, 5)]):
-            node.submit(batch)
-        node.seal()
-        node.close()
-        report = prove_blocks(data, workers=2)
-        assert report.proven == [1, 2, 3] and not report.failed
-        store = BlockStore(data / "blocks", first_height=1)
-        try:
-            headers = [_block.decode(store.get(h)).header for h in (1, 2, 3)]
-            proofs = [store.get_proof(h).payload for h in (1, 2, 3)]
-        finally:
-            store.close()
-        vk = circuit_for(UNSIGNED).verifying_key
-        return Proven(headers, proofs, vk)
-    finally:
-        mp.undo()
+from .chain_helpers import Proven
+from .test_coverage_proving import UNSIGNED
 
 
 @pytest.fixture(scope="module")
