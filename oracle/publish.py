@@ -100,7 +100,8 @@ class LivePublisher:
     """Publishes a running venue's proven blocks from one thread, in the order given.
 
     :param publisher: a ``Publisher``, or a function that makes one from the first block's
-        header (e.g. deploying the contracts at that block's pre-state), called on the thread.
+        header and proof (e.g. deploying the contracts at that block's pre-state with the key
+        that verifies that proof), called on the thread.
     :param on_published: ``(height, tx_hash)`` after each block lands (from this thread).
     A rejected block halts publishing (``halted`` says which and why): every later block's
     pre-state is its post-state.
@@ -108,13 +109,13 @@ class LivePublisher:
 
     def __init__(
         self,
-        publisher: Publisher | Callable[[BlockHeader], Publisher],
+        publisher: Publisher | Callable[[BlockHeader, bytes], Publisher],
         *,
         on_published: Callable[[int, str], None] | None = None,
     ) -> None:
         if isinstance(publisher, Publisher):
             self.publisher: Publisher | None = publisher
-            self._make: Callable[[BlockHeader], Publisher] = lambda _header: publisher
+            self._make: Callable[[BlockHeader, bytes], Publisher] = lambda _h, _p: publisher
         else:
             self.publisher, self._make = None, publisher
         self.on_published = on_published
@@ -154,7 +155,7 @@ class LivePublisher:
                 continue
             try:
                 if self.publisher is None:
-                    self.publisher = self._make(header)
+                    self.publisher = self._make(header, proof)
                 done = self.publisher.publish(header, proof)
             except Exception as exc:  # a rejection or a chain failure: stop here, say why
                 log.error("publishing block %d failed: %s", header.height, exc)

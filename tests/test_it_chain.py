@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import groth16py
 import msgspec
 import pytest
 
@@ -25,7 +26,7 @@ from oracle.reverts import ContractRevert
 from proofs.poseidon import FIELD_MODULUS
 from proofs.verify import verify_block
 
-from .chain_helpers import Proven
+from .chain_helpers import CIRCUIT_CACHE, Proven
 from .test_coverage_proving import UNSIGNED
 
 
@@ -197,3 +198,59 @@ def test_the_same_contracts_on_anvil(proven: Proven) -> None:
         gas = [pub.publish(h, p).gas_used for h, p in pairs]
         assert all(200_000 < g < 600_000 for g in gas)
         assert feed.latest_round().answer == proven.headers[2].markets[0].price
+
+
+def _same_vk(path: Path, vk: groth16py.VerifyingKey) -> bool:
+    return groth16py.VerifyingKey.load(str(path)).to_json() == vk.to_json()
+
+
+def _six_input_key(tmp: Path) -> groth16py.VerifyingKey:
+    """A fresh setup's key with the block circuit's shape (six public inputs)."""
+    src = tmp / "six.circom"
+    src.write_text(
+        "pragma circom 2.0.0;\n"
+        "template Six() { signal input x[6]; signal output y; y <== x[0] * x[1]; }\n"
+        "component main {public [x]} = Six();\n"
+    )
+    return groth16py.setup_circom(str(src), [])[1]
+
+
+def test_provenbook_publish_deploys_publishes_and_resumes(
+    proven: Proven,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from venue.cli import main
+
+    # keys from a cache that did not make these proofs (another setup's verifying key in the
+    # block circuit's entry): refused before anything is deployed
+    other = tmp_path / "other-keys"
+    entry = next(p.parent for p in CIRCUIT_CACHE.glob("*/circuit.vk") if _same_vk(p, proven.vk))
+    (other / entry.name).mkdir(parents=True)
+    shutil.copy(entry / "stats.json", other / entry.name / "stats.json")
+    _six_input_key(tmp_path).save(str(other / entry.name / "circuit.vk"))
+    monkeypatch.setenv("PROVENBOOK_CIRCUIT_CACHE", str(other))
+    assert main(["publish", str(proven.data), "--chain", "embedded"]) == 2
+    assert "does not verify block 1's stored proof" in capsys.readouterr().out.replace("\n", "")
+    monkeypatch.setenv("PROVENBOOK_CIRCUIT_CACHE", str(CIRCUIT_CACHE))
+    assert main(["publish", str(proven.data), "--chain", "embedded"]) == 0
+    out = capsys.readouterr().out
+    assert "published blocks 1..3" in out and "round 3" in out
+    # a deployment file only makes sense on a chain that outlives the command
+    assert main(["publish", str(proven.data), "--chain", "embedded", "--deployment", "x"]) == 2
+    if shutil.which("npm") is None:
+        return
+    with open_chain("anvil") as node:  # an RPC node that outlives each command
+        dep = tmp_path / "chain.json"
+        assert (
+            main(["publish", str(proven.data), "--chain", node.url, "--deployment", str(dep)]) == 0
+        )
+        first = load_deployment(dep)
+        assert Publisher(node, first).latest_height == 3
+        # resumed: nothing new to publish, the same contracts
+        assert (
+            main(["publish", str(proven.data), "--chain", node.url, "--deployment", str(dep)]) == 0
+        )
+        assert load_deployment(dep) == first
+        assert "round 3" in capsys.readouterr().out

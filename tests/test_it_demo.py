@@ -1,5 +1,7 @@
 """The main job end to end: ``provenbook demo`` must succeed (it checks itself): gateway
-trading, blocks, validity proofs of the first blocks, restart, replay with proofs."""
+trading, blocks, validity proofs of the first blocks, restart, replay with proofs, and the
+proven blocks published on the embedded chain (the default where Node is absent; anvil is
+``tests/test_it_chain.py``'s) with the feed answering the last proven price."""
 
 from __future__ import annotations
 
@@ -17,6 +19,6 @@ def test_demo_runs_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("PROVENBOOK_CIRCUIT_CACHE", str(ROOT / ".cache" / "circuits"))
     data = tmp_path / "v"
     argv = ["demo", "--rounds", "4", "--traders", "4", "--prove", "2", "--data", str(data)]
-    assert main(argv) == 0
+    assert main([*argv, "--chain", "embedded"]) == 0
     # the venue it left behind replays cleanly, proofs included, from the command line too
     assert main(["replay", str(data), "--engine", "auto", "--proofs"]) == 0

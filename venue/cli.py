@@ -4,6 +4,8 @@ provenbook demo [--commands N] [--data DIR]   run everything that exists end to 
 provenbook replay DIR [--engine E] [--from-snapshot]
                                              re-execute and check a venue's blocks
 provenbook run DIR [--commands N] [--seed S] feed a seeded workload into a venue
+provenbook publish DIR [--chain C] [--deployment F]
+                                             publish proven blocks on chain, read the feed
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -22,6 +25,11 @@ from rich.table import Table
 from matching import CEngine
 
 from .node import Genesis, NodeError, VenueNode
+
+if TYPE_CHECKING:
+    from oracle.chain import Chain
+
+    from .demo import DemoResult
 from .replay import ReplayReport, replay
 from .workload import Workload
 
@@ -121,16 +129,23 @@ def _sparkline(values: Sequence[int], width: int = 60) -> str:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from oracle.chain import open_chain
+
     from .demo import trade_over_gateway
 
     tmp = None
     data = Path(args.data) if args.data else Path(tmp := tempfile.mkdtemp(prefix="provenbook-"))
     if args.data and data.exists():
         shutil.rmtree(data)
+    chain = None
     try:
         console.rule("[bold]ProvenBook demo")
         console.print(f"venue data directory: {data}")
         engine = "cython" if CEngine is not None else "reference"
+        if args.chain != "none" and args.prove != 0:
+            chain = open_chain(args.chain)
+            where = chain.url or "the in-process EVM (eth-tester on py-evm)"
+            console.print(f"chain: {chain.kind}, {where}")
 
         console.rule("1. traders send signed orders to the FIX gateway; every block proved live")
         with _progress() as p:
@@ -152,6 +167,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 prove=args.prove,
                 workers=args.workers,
                 progress=stage,
+                chain=chain,
             )
         console.print(
             f"{args.traders} traders (FIX JSON and tag=value, EdDSA-Poseidon logon) sent "
@@ -223,17 +239,65 @@ def cmd_demo(args: argparse.Namespace) -> int:
         console.print(_report_table(reports))
         wanted = res.height if args.prove is None else min(args.prove, res.height)
         proofs_ok = all(ok for _, ok in proven) and len(proven) >= wanted and not res.halted
+        chain_ok = True
+        if chain is not None:
+            console.rule("6. on chain: proven blocks published, the price feed read back")
+            chain_ok = _print_chain(res, chain)
         ok = (
             same
             and proofs_ok
+            and chain_ok
             and all(r.ok and r.last_root == res.root for r in reports)
             and res.fills > 0
         )
         console.print("[bold green]demo OK[/]" if ok else "[bold red]demo FAILED[/]")
         return 0 if ok else 1
     finally:
+        if chain is not None:
+            chain.close()
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _print_chain(res: DemoResult, chain: Chain) -> bool:
+    """What the chain holds after the demo; True iff every proven block landed and the feed
+    answers with the last one's proven price."""
+    import statistics
+
+    from oracle.feed import PriceFeed
+
+    pub = res.chain
+    if pub is None or pub.publisher is None:
+        console.print("[red]nothing was published[/]")
+        return False
+    d = pub.publisher.deployment
+    console.print(
+        f"contracts: BlockVerifier {d.verifier}, StateCommitments {d.commitments}, "
+        f"ProvenPriceFeed {d.feed}"
+    )
+    gas = [b.gas_used for b in pub.published]
+    if gas:
+        console.print(
+            f"{len(gas)} blocks published in order (each: pre-state root = last post-state root, "
+            f"Groth16 proof verified on chain), gas per block p50 {statistics.median(gas):,.0f}"
+        )
+    if pub.halted is not None:
+        console.print(f"[red]publishing halted at block {pub.halted[0]}: {pub.halted[1]}[/]")
+    feed = PriceFeed(chain, d.feed)
+    last = feed.latest_round()
+    want = next(b for b in res.blocks if b.header.height == last.round_id).header
+    console.print(
+        f"{feed.description()}: latestRoundData() = (roundId {last.round_id}, answer "
+        f"{last.answer}, startedAt {last.started_at}, updatedAt {last.updated_at}, "
+        f"answeredInRound {last.answered_in_round}); block {want.height}'s proven price is "
+        f"{want.markets[0].price}"
+    )
+    return (
+        pub.halted is None
+        and pub.published_height == res.proven
+        and last.round_id == res.proven
+        and last.answer == want.markets[0].price
+    )
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -278,6 +342,62 @@ def cmd_prove(args: argparse.Namespace) -> int:
         return 2
     _print_proving(rep)
     return 1 if rep.failed else 0  # type: ignore[attr-defined]
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    import statistics
+
+    from oracle.chain import ChainError, open_chain
+    from oracle.deploy import DeploymentError
+    from oracle.feed import PriceFeed
+    from oracle.publish import BlockRejected
+
+    from .onchain import publish_stored
+
+    persistent = args.chain.startswith(("http://", "https://", "ws://", "wss://"))
+    if args.deployment and not persistent:
+        console.print(
+            "[red]error:[/] --deployment needs a chain that outlives this command (an RPC URL); "
+            f"{args.chain!r} is started here and gone when it ends"
+        )
+        return 2
+    try:
+        chain = open_chain(args.chain)
+    except (ChainError, ValueError) as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 2
+    with chain, _progress() as p:
+        task = p.add_task(f"publishing on {chain.kind}", total=None)
+        try:
+            rep = publish_stored(
+                Path(args.data),
+                chain,
+                deployment_file=args.deployment,
+                progress=lambda done, total: p.update(task, completed=done, total=total),
+            )
+        except (NodeError, DeploymentError, ValueError, OSError) as exc:
+            console.print(f"[red]error:[/] {exc}")
+            return 2
+        except BlockRejected as exc:
+            console.print(f"[red]{exc}[/]")
+            return 1
+        if rep.deployment is None:
+            console.print("no proven block to publish (run `provenbook prove` first)")
+            return 0
+        d = rep.deployment
+        console.print(f"StateCommitments {d.commitments}, ProvenPriceFeed {d.feed}")
+        if rep.published:
+            gas = [b.gas_used for b in rep.published]
+            console.print(
+                f"published blocks {rep.published[0].height}..{rep.published[-1].height}, gas "
+                f"per block p50 {statistics.median(gas):,.0f}"
+            )
+        last = PriceFeed(chain, d.feed).latest_round()
+        console.print(
+            f"latestRoundData(): round {last.round_id}, answer {last.answer}, "
+            f"updatedAt {last.updated_at}"
+        )
+    return 0
 
 
 def _print_live(res: object, workers: int) -> None:
@@ -366,6 +486,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     d.add_argument("--workers", type=int, default=2, help="prover worker processes")
     d.add_argument("--seed", type=int, default=1)
     d.add_argument("--data", help="keep the venue's data here (default: a temporary dir)")
+    d.add_argument(
+        "--chain", default="auto",
+        help="auto (anvil if Node is present, else the embedded EVM), embedded, anvil, an RPC "
+        "URL, or none",
+    )  # fmt: skip
     d.set_defaults(func=cmd_demo)
     r = sub.add_parser("replay", help="re-execute and check a venue's blocks")
     r.add_argument("data")
@@ -379,6 +504,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     pr.add_argument("--workers", type=int, default=2)
     pr.add_argument("--prover", default="local", help="local, or ray://host:port")
     pr.set_defaults(func=cmd_prove)
+    pb = sub.add_parser("publish", help="publish a venue's proven blocks on chain")
+    pb.add_argument("data")
+    pb.add_argument(
+        "--chain", default="auto",
+        help="auto (anvil if Node is present, else the embedded EVM), embedded, anvil, or an "
+        "RPC URL",
+    )  # fmt: skip
+    pb.add_argument(
+        "--deployment",
+        help="deployment JSON (RPC chains): resumed after the chain's latest block if it "
+        "exists, else written after deploying",
+    )
+    pb.set_defaults(func=cmd_publish)
     sv = sub.add_parser("serve", help="run a venue behind the FIX gateway until SIGINT/SIGTERM")
     sv.add_argument("data", help="the venue's data directory (created if new)")
     sv.add_argument("--host", default="127.0.0.1")

@@ -21,6 +21,11 @@
 5. The venue is closed and restarted from disk: it must land on the same state root.
 6. Anyone can check the blocks: they are replayed from genesis with both engines, every root,
    price and event recomputed, and every stored proof verified against the recomputed header.
+7. On chain (``oracle``): when the first proof lands, the venue's contracts are deployed (the
+   block verifier with the circuit's verifying key, the state commitments, the Chainlink-style
+   price feed) on anvil when Node is present, else on the embedded in-process EVM; every
+   proven block is published in order while the traders trade, so they see their orders
+   become "on_chain", and the feed answers ``latestRoundData()`` with the proven price.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ from pathlib import Path
 
 from matching import AddAccount, Block, CEngine, Deposit
 from matching.encoding import decoder
+from oracle.chain import Chain
+from oracle.publish import LivePublisher
 from proofs.eddsa import private_to_public
 
 from .client import FixClient
@@ -41,6 +48,7 @@ from .fix import Encoding, Tag
 from .gateway import Gateway
 from .liveprover import LiveProver
 from .node import Genesis, VenueNode
+from .onchain import live_publisher
 from .workload import default_markets
 
 __all__ = ["PROVABLE_GENESIS", "DemoResult", "trade_over_gateway"]
@@ -72,6 +80,8 @@ class DemoResult:
     lag_seconds: list[float] = field(default_factory=list)
     #: ms from each request sent to its first report, as the traders measured it
     ack_ms: list[float] = field(default_factory=list)
+    #: the on-chain publisher (None without a chain): deployment, published blocks, halt
+    chain: LivePublisher | None = None
 
 
 async def _trade(
@@ -83,6 +93,7 @@ async def _trade(
     replaces: bool,
     prover: LiveProver | None,
     prove: int | None,
+    publisher: LivePublisher | None,
 ) -> DemoResult:
     rng = random.Random(seed)
     res = DemoResult()
@@ -138,6 +149,10 @@ async def _trade(
             top = gw.node.height if prove is None else min(prove, gw.node.height)
             await asyncio.get_running_loop().run_in_executor(None, prover.wait, top, 600.0)
             res.proven_live = prover.proven_height
+            if publisher is not None:  # and for them on chain, for "on_chain" finality
+                await asyncio.get_running_loop().run_in_executor(
+                    None, publisher.wait, res.proven_live, 300.0
+                )
         for c in clients:
             for reports in c.reports.values():
                 for r in reports:
@@ -179,28 +194,39 @@ def trade_over_gateway(
     data: Path, *, traders: int = 6, rounds: int = 60, seed: int = 1,
     genesis: Genesis = PROVABLE_GENESIS, tick: Callable[[], None] = lambda: None,
     replaces: bool = True, prove: int | None = 0, workers: int = 2,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: Callable[[str, int, int], None] | None = None, chain: Chain | None = None,
 ) -> DemoResult:  # fmt: skip
     """Run the trading session of the demo against a fresh venue in ``data``.
 
     With ``replaces`` makers sometimes amend a quote with OrderCancelReplaceRequest instead
     of cancelling it and sending a new one. ``prove``: 0 proves nothing, None proves every
     block live and waits for all of them, N waits only for the first N (later proofs in
-    flight at the end are abandoned; ``provenbook prove`` finishes them)."""
+    flight at the end are abandoned; ``provenbook prove`` finishes them). With ``chain`` (and
+    proving) every proven block is also published there (``venue.onchain.live_publisher``)."""
     g = genesis
     node = VenueNode(data, g, engine="cython" if CEngine is not None else "reference")
-    prover = None
+    prover = publisher = None
     if prove != 0:
         prover = LiveProver(node, workers=workers, progress=progress)
+        if chain is not None:
+            publisher = live_publisher(chain, data)
+            prover.on_proof = lambda block, proof: publisher.submit(block.header, proof)
         prover.start()
 
     async def main() -> DemoResult:
         async with Gateway(node, seal_interval=None) as gw:
             if prover is not None:
                 prover.on_proven = gw.on_block_proven
-            return await _trade(
-                gw, list(range(1, traders + 1)), rounds, seed, tick, replaces, prover, prove
-            )
+            if publisher is not None:
+                publisher.on_published = gw.on_published
+            try:
+                return await _trade(
+                    gw, list(range(1, traders + 1)), rounds, seed, tick, replaces, prover, prove,
+                    publisher,
+                )  # fmt: skip
+            finally:
+                if publisher is not None:
+                    publisher.on_published = None  # the gateway is closing
 
     try:
         res = asyncio.run(main())
@@ -215,6 +241,9 @@ def trade_over_gateway(
             res.proven, res.halted = prover.proven_height, prover.halted
             res.prove_seconds = list(prover.prove_seconds)
             res.lag_seconds = list(prover.lag_seconds)
+        if publisher is not None:
+            publisher.wait(res.proven, 300.0)
+            res.chain = publisher
         dec = decoder(Block)
         res.blocks = [dec.decode(p) for _, p in node.blocks.iter_from(1)]
         res.root, res.height = node.commitment.root, node.height
@@ -222,4 +251,6 @@ def trade_over_gateway(
     finally:
         if prover is not None:
             prover.close()
+        if publisher is not None:
+            publisher.close()  # publishes what is queued first
         node.close()

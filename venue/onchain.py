@@ -20,8 +20,10 @@ from matching.block import BlockHeader
 from matching.encoding import decoder
 from matching.types import MarketConfig
 from oracle.chain import Chain
-from oracle.deploy import Deployment, deploy_venue, load_deployment
+from oracle.deploy import Deployment, DeploymentError, deploy_venue, load_deployment
 from oracle.publish import LivePublisher, PublishedBlock, Publisher
+from proofs.circom import default_cache_dir
+from proofs.verify import verify_block
 
 from .blockstore import BlockStore
 from .proving import circuit_for, stored_genesis
@@ -31,11 +33,23 @@ __all__ = ["PublishReport", "live_publisher", "publish_stored", "stored_proven_b
 _block_decoder = decoder(Block)
 
 
-def _deployer(chain: Chain, data: Path, market: MarketConfig) -> Callable[[BlockHeader], Publisher]:
-    """Deploy at a header's pre-state with the venue's verifying key (the one its proofs use)."""
+def _deployer(
+    chain: Chain, data: Path, market: MarketConfig
+) -> Callable[[BlockHeader, bytes], Publisher]:
+    """Deploy at a header's pre-state with the venue's verifying key, once that key is seen to
+    verify the block's proof: keys live in a cache, and a verifier deployed with another
+    setup's key would refuse every proof, which is far better said before deploying."""
 
-    def make(header: BlockHeader) -> Publisher:
-        vk = circuit_for(stored_genesis(data)).verifying_key
+    def make(header: BlockHeader, proof: bytes) -> Publisher:
+        circuit = circuit_for(stored_genesis(data))
+        vk = circuit.verifying_key
+        if not verify_block(header, proof, vk):
+            where = circuit.cache_dir or default_cache_dir()
+            raise DeploymentError(
+                f"the verifying key in {where} does not verify block {header.height}'s stored "
+                "proof: the proofs were made with another key (another key cache, "
+                "PROVENBOOK_CIRCUIT_CACHE?); nothing was deployed"
+            )
         d = deploy_venue(chain, vk, start=header, description=f"{market.symbol} / ProvenBook")
         return Publisher(chain, d)
 
@@ -103,7 +117,7 @@ def publish_stored(
     make = _deployer(chain, root, stored_genesis(root).markets[0])
     for n, (header, proof) in enumerate(todo, 1):
         if publisher is None:
-            publisher = make(header)
+            publisher = make(header, proof)
             report.deployment = publisher.deployment
             if deployment_file is not None:
                 report.deployment.save(deployment_file)
