@@ -9,24 +9,37 @@ answers as Chainlink's AggregatorV3Interface with the proven prices.
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import groth16py
 import msgspec
 import pytest
+from web3.exceptions import ContractLogicError
 
 from matching.block import BlockHeader
+from oracle.artifacts import load_artifact
 from oracle.chain import Chain, open_chain
-from oracle.deploy import Deployment, DeploymentError, deploy_venue, load_deployment
+from oracle.deploy import (
+    Deployment,
+    DeploymentError,
+    deploy_venue,
+    load_deployment,
+    verifier_args,
+)
 from oracle.feed import PriceFeed
 from oracle.publish import BlockRejected, LivePublisher, Publisher
 from oracle.reverts import ContractRevert
 from proofs.poseidon import FIELD_MODULUS
 from proofs.verify import verify_block
+from proofs.witness import public_signals
 
 from .chain_helpers import CIRCUIT_CACHE, Proven
+from .test_contracts_artifacts import CONTRACTS, contracts_node_modules  # noqa: F401
 from .test_coverage_proving import UNSIGNED
 
 
@@ -254,3 +267,50 @@ def test_provenbook_publish_deploys_publishes_and_resumes(
         )
         assert load_deployment(dep) == first
         assert "round 3" in capsys.readouterr().out
+
+
+def _exported_verifier(chain: Chain, vk: groth16py.VerifyingKey, modules: Path, tmp: Path) -> Any:
+    """groth16py's own Solidity export of ``vk`` (snarkjs style), compiled by our pinned solc."""
+    work = tmp / "exported"
+    (work / "src").mkdir(parents=True)
+    shutil.copy2(CONTRACTS / "compile.cjs", work / "compile.cjs")
+    os.symlink(modules, work / "node_modules", target_is_directory=True)
+    (work / "src" / "Exported.sol").write_text(vk.to_solidity(contract_name="ExportedVerifier"))
+    done = subprocess.run(
+        ["node", "compile.cjs"], cwd=work, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return chain.deploy(load_artifact("ExportedVerifier", directory=work / "artifacts"))
+
+
+def test_block_verifier_agrees_with_groth16pys_exported_verifier(
+    proven: Proven,
+    embedded: Chain,
+    tmp_path: Path,
+    contracts_node_modules: Path,  # noqa: F811
+) -> None:
+    """Two independent Solidity verifiers of the same key (ours with the key in immutables,
+    groth16py's generated one) accept and refuse the same proofs."""
+    exported = _exported_verifier(embedded, proven.vk, contracts_node_modules, tmp_path)
+    ours = embedded.deploy(load_artifact("BlockVerifier"), *verifier_args(proven.vk))
+    h1, h2, _ = proven.headers
+    p1, p2, p3 = proven.proofs
+    flipped = bytearray(p2)
+    flipped[200] ^= 1
+    moved = public_signals(h2)
+    moved[4] += 1  # the settlement price, one tick up
+    cases = [
+        (p1, public_signals(h1), True),
+        (p2, public_signals(h2), True),
+        (p3, public_signals(h2), False),  # another block's proof
+        (bytes(flipped), public_signals(h2), False),
+        (p2, moved, False),
+    ]
+    for proof, inputs, want in cases:
+        w = [int.from_bytes(proof[i : i + 32], "big") for i in range(0, 256, 32)]
+        try:  # its pairing library aborts (invalid opcode) on a point off the curve
+            theirs = exported.functions.verifyProof(w[0:2], [w[2:4], w[4:6]], w[6:8], inputs).call()
+        except ContractLogicError:
+            theirs = False
+        assert ours.functions.verifyProof(proof, inputs).call() is want
+        assert theirs is want
