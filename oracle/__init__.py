@@ -5,15 +5,19 @@ proven blocks, reading proven prices.
 node); ``oracle.deploy.deploy_venue`` deploys a venue's verifier, state commitments and price
 feed from the committed artifacts (``contracts/artifacts``, no Node needed);
 ``oracle.publish.Publisher`` submits proven blocks in order; ``oracle.feed.PriceFeed`` reads
-them back as a Chainlink consumer would. Contract reverts surface as
-``oracle.reverts.ContractRevert`` with the contract's custom error.
+them back as a Chainlink consumer would; ``oracle.options.Options`` writes and settles
+cash-settled options on those proven prices, with collateral in an ERC-20
+(``oracle.token.Token``). Contract reverts surface as ``oracle.reverts.ContractRevert`` with
+the contract's custom error.
 """
 
 from .chain import Chain, ChainError, open_chain
 from .deploy import Deployment, DeploymentError, deploy_venue
 from .feed import PriceFeed, Round
+from .options import Options
 from .publish import BlockRejected, LivePublisher, Publisher
 from .reverts import ContractRevert
+from .token import Token
 
 __all__ = [
     "BlockRejected",
@@ -23,9 +27,11 @@ __all__ = [
     "Deployment",
     "DeploymentError",
     "LivePublisher",
+    "Options",
     "PriceFeed",
     "Publisher",
     "Round",
+    "Token",
     "deploy_venue",
     "open_chain",
 ]

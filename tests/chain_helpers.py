@@ -2,7 +2,9 @@
 
 A venue (the demo's genesis, unsigned, test-size circuit) seals three blocks: accounts;
 trades with fills (a settlement price); a deposit (no fills: the price carried). Its clock
-moves 0.7 s per reading, so the blocks close in different seconds, which expiry queries need.
+moves 0.7 s per reading, so the blocks close in different seconds, which expiry queries need,
+from a start far in the future (2096), so that a chain's own clock, which follows the wall
+clock, is always before them (options tests create series expiring at these close times).
 The prover pool proves them with the cached test-size keys. Treat ``data`` as read-only: it
 is shared by every test of the session.
 """
@@ -31,9 +33,14 @@ _block = decoder(Block)
 
 
 class SlowClock:
-    """0.7 s per reading, so the blocks close in different seconds (expiry queries)."""
+    """0.7 s per reading, so the blocks close in different seconds (expiry queries).
 
-    def __init__(self, start_s: int = 1_800_000_000) -> None:
+    The default start (4e9 s, October 2096) must stay ahead of the wall clock: a local chain's
+    ``block.timestamp`` starts at the wall clock and can only move forward, and the options
+    tests need it before the blocks' close times.
+    """
+
+    def __init__(self, start_s: int = 4_000_000_000) -> None:
         self.t = start_s * 10**9
 
     def __call__(self) -> int:

@@ -10,15 +10,12 @@ byte-identical to the committed artifacts.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import re
 import shutil
 import subprocess
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +31,9 @@ from oracle.artifacts import (
 )
 from oracle.chain import ANVIL_VERSION, open_chain
 
+from .contracts_helpers import CONTRACTS, OPENZEPPELIN_VERSION, SOLC_VERSION
+
 ROOT = Path(__file__).resolve().parent.parent
-CONTRACTS = ROOT / "contracts"
-SOLC_VERSION = "0.8.37"
 PINNED_SETTINGS: dict[str, Any] = {
     "evmVersion": "cancun",
     "metadata": {"bytecodeHash": "none"},
@@ -47,7 +44,6 @@ PINNED_SETTINGS: dict[str, Any] = {
     "remappings": [],
     "viaIR": False,
 }
-HAVE_NODE = shutil.which("node") is not None and shutil.which("npm") is not None
 _COMMENT_RE = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
 _DEPLOYABLE_RE = re.compile(r"^\s*(abstract\s+)?(contract|library|interface)\s+(\w+)", re.MULTILINE)
 
@@ -81,10 +77,14 @@ def test_package_json_pins_exact_versions() -> None:
     assert package["private"] is True
     assert package["license"] == "GPL-3.0-or-later"
     pins = {**package.get("dependencies", {}), **package.get("devDependencies", {})}
-    assert pins == {"solc": SOLC_VERSION, "@foundry-rs/anvil": ANVIL_VERSION}
+    assert pins == {
+        "solc": SOLC_VERSION,
+        "@foundry-rs/anvil": ANVIL_VERSION,
+        "@openzeppelin/contracts": OPENZEPPELIN_VERSION,
+    }
     lock = json.loads((CONTRACTS / "package-lock.json").read_text(encoding="utf-8"))
-    assert lock["packages"]["node_modules/solc"]["version"] == SOLC_VERSION
-    assert lock["packages"]["node_modules/@foundry-rs/anvil"]["version"] == ANVIL_VERSION
+    for name, version in pins.items():
+        assert lock["packages"][f"node_modules/{name}"]["version"] == version
     root = lock["packages"][""]
     assert {**root.get("dependencies", {}), **root.get("devDependencies", {})} == pins
 
@@ -191,50 +191,6 @@ def test_non_json_and_bad_names_raise(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------------------------
 # With Node: compile.cjs itself, and reproducibility of the committed artifacts
-
-
-@contextlib.contextmanager
-def _lock(name: str) -> Iterator[None]:
-    """Serialise ``npm ci`` in contracts/ across concurrent test runs on this machine."""
-    try:
-        import fcntl
-    except ImportError:
-        yield
-        return
-    with open(Path(tempfile.gettempdir()) / name, "w", encoding="utf-8") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _installed_solc(modules: Path) -> str | None:
-    try:
-        return json.loads((modules / "solc" / "package.json").read_text("utf-8"))["version"]
-    except (OSError, ValueError, KeyError):
-        return None
-
-
-@pytest.fixture(scope="session")
-def contracts_node_modules() -> Path:
-    """``contracts/node_modules`` with the pinned solc, from ``npm ci`` when it is missing."""
-    if not HAVE_NODE:
-        pytest.skip("node/npm not installed: compiling needs them")
-    modules = CONTRACTS / "node_modules"
-    with _lock("provenbook-contracts-npm-ci.lock"):
-        if _installed_solc(modules) != SOLC_VERSION:
-            done = subprocess.run(
-                ["npm", "ci", "--no-audit", "--no-fund"],
-                cwd=CONTRACTS,
-                capture_output=True,
-                text=True,
-                timeout=600,
-                check=False,
-            )
-            assert done.returncode == 0, f"npm ci failed:\n{done.stderr[-4000:]}"
-    assert _installed_solc(modules) == SOLC_VERSION
-    return modules
 
 
 def _compile(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:

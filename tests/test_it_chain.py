@@ -33,13 +33,13 @@ from oracle.deploy import (
 )
 from oracle.feed import PriceFeed
 from oracle.publish import BlockRejected, LivePublisher, Publisher
-from oracle.reverts import ContractRevert
+from oracle.reverts import ContractRevert, raising_reverts
 from proofs.poseidon import FIELD_MODULUS
 from proofs.verify import verify_block
 from proofs.witness import public_signals
 
 from .chain_helpers import CIRCUIT_CACHE, Proven
-from .test_contracts_artifacts import CONTRACTS, contracts_node_modules  # noqa: F401
+from .contracts_helpers import CONTRACTS
 from .test_coverage_proving import UNSIGNED
 
 
@@ -287,7 +287,7 @@ def test_block_verifier_agrees_with_groth16pys_exported_verifier(
     proven: Proven,
     embedded: Chain,
     tmp_path: Path,
-    contracts_node_modules: Path,  # noqa: F811
+    contracts_node_modules: Path,
 ) -> None:
     """Two independent Solidity verifiers of the same key (ours with the key in immutables,
     groth16py's generated one) accept and refuse the same proofs."""
@@ -314,3 +314,19 @@ def test_block_verifier_agrees_with_groth16pys_exported_verifier(
             theirs = False
         assert ours.functions.verifyProof(proof, inputs).call() is want
         assert theirs is want
+
+
+@pytest.mark.parametrize("gas", [60_000, 200_000])
+def test_too_little_gas_reverts_instead_of_refusing_a_valid_proof(
+    proven: Proven, embedded: Chain, gas: int
+) -> None:
+    """A precompile starved of gas fails like a bad proof would; the verifier must revert
+    (InsufficientGas), or anyone could make a valid block look invalid by sending too little
+    gas (60k: starved at an ecMul; 200k: at the pairing)."""
+    ours = embedded.deploy(load_artifact("BlockVerifier"), *verifier_args(proven.vk))
+    h, p = proven.headers[1], proven.proofs[1]
+    fn = ours.functions.verifyProof(p, public_signals(h))
+    assert fn.call() is True
+    with pytest.raises(ContractRevert) as info:
+        raising_reverts(load_artifact("BlockVerifier").abi, lambda: fn.call({"gas": gas}))
+    assert info.value.name == "InsufficientGas"

@@ -30,6 +30,13 @@ contract BlockVerifier is IBlockVerifier {
     error BadProofLength(uint256 length);
     /// @notice A verifying key coordinate is not a base field element.
     error KeyOutOfField();
+    /// @notice Too little gas left for a precompile call to run to completion.
+    error InsufficientGas(uint256 left, uint256 needed);
+
+    /// @dev Gas the precompiles charge (EIP-1108): ecAdd, ecMul, and a 4-pair pairing check.
+    uint256 internal constant EC_ADD_GAS = 150;
+    uint256 internal constant EC_MUL_GAS = 6_000;
+    uint256 internal constant PAIRING_GAS = 45_000 + 4 * 34_000;
 
     // alpha (G1), beta, gamma, delta (G2, each as x.c1, x.c0, y.c1, y.c0: the precompile's
     // order), IC[0..6] (G1).
@@ -90,9 +97,12 @@ contract BlockVerifier is IBlockVerifier {
     }
 
     /// @inheritdoc IBlockVerifier
-    /// @dev Reverts only on malformed arguments (length, an input outside the scalar field);
-    /// a proof that does not verify, including one whose points are off the curve or not
-    /// canonical, returns false.
+    /// @dev Reverts on malformed arguments (length, an input outside the scalar field) and
+    /// when too little gas is left for a precompile (InsufficientGas): a precompile that fails
+    /// for want of gas must not pass for a proof that does not verify, or a caller could make
+    /// a valid proof look invalid by sending too little gas. With enough gas, a proof that does
+    /// not verify, including one whose points are off the curve or not canonical, returns
+    /// false.
     function verifyProof(bytes calldata proof, uint256[6] calldata publicInputs)
         external
         view
@@ -123,10 +133,18 @@ contract BlockVerifier is IBlockVerifier {
         ];
         uint256[1] memory out;
         bool ok;
+        _gasFor(PAIRING_GAS);
         assembly ("memory-safe") {
             ok := staticcall(gas(), 0x08, p, 0x300, out, 0x20)
         }
         return ok && out[0] == 1;
+    }
+
+    /// @dev Reverts unless a call forwarding all but 1/64 of the gas left (EIP-150) gets
+    /// `needed`, with a margin for the instructions before the call.
+    function _gasFor(uint256 needed) private view {
+        uint256 want = needed + needed / 63 + 500;
+        if (gasleft() < want) revert InsufficientGas(gasleft(), want);
     }
 
     /// @dev acc[0..1] += s * (x, y) through ecMul (0x07) and ecAdd (0x06); false if either fails.
@@ -136,6 +154,7 @@ contract BlockVerifier is IBlockVerifier {
         returns (bool ok)
     {
         uint256[3] memory m = [x, y, s];
+        _gasFor(EC_MUL_GAS + EC_ADD_GAS);
         assembly ("memory-safe") {
             ok := staticcall(gas(), 0x07, m, 0x60, add(acc, 0x40), 0x40)
             if ok { ok := staticcall(gas(), 0x06, acc, 0x80, acc, 0x40) }
