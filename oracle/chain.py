@@ -199,7 +199,8 @@ class Chain:
     ) -> None:
         self.close()
 
-    def _sender(self, sender: str | None) -> str:
+    def sender(self, sender: str | None = None) -> str:
+        """``sender`` checksummed, or the first unlocked account (ChainError if none)."""
         if sender is not None:
             return Web3.to_checksum_address(sender)
         if not self.accounts:
@@ -225,7 +226,7 @@ class Chain:
         what = f"deploying {artifact.name}"
         factory = self.w3.eth.contract(abi=list(artifact.abi), bytecode=artifact.bytecode)
         try:
-            tx_hash = factory.constructor(*args).transact({"from": self._sender(sender)})
+            tx_hash = factory.constructor(*args).transact({"from": self.sender(sender)})
         except ContractLogicError as exc:
             raise ChainError(f"{what}: the constructor reverted ({exc})") from exc
         receipt = self._wait(tx_hash, what)
@@ -250,7 +251,7 @@ class Chain:
         mined yet fails (status 0, e.g. out of gas under an explicit limit) raises ChainError, so
         a returned receipt always means success.
         """
-        params: dict[str, Any] = {"from": self._sender(sender)}
+        params: dict[str, Any] = {"from": self.sender(sender)}
         if gas is not None:
             params["gas"] = gas
         tx_hash = fn.transact(cast(TxParams, params))

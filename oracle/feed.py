@@ -68,6 +68,11 @@ class PriceFeed:
         """The round's block: price, carried flag, volume, trades, close time (ns)."""
         return RoundDetails(*self._call("getRoundDetails", round_id))  # type: ignore[misc]
 
+    def round_at(self, timestamp: int) -> int:
+        """The last proven round closed at or before ``timestamp`` (s); ContractRevert
+        ``NoRoundBefore`` if none."""
+        return int(self._call("roundAt", timestamp))  # type: ignore[call-overload]
+
     def twap(self, from_round: int, to_round: int) -> int:
         """Time-weighted average price between two proven rounds' closes."""
         return int(self._call("twap", from_round, to_round))  # type: ignore[call-overload]

@@ -254,6 +254,6 @@ class Options:
     ) -> Tx:
         """Move ``amount`` longs from ``sender`` to ``to`` (ERC-1155 ``safeTransferFrom``;
         value: the amount)."""
-        frm = self.chain._sender(sender)
+        frm = self.chain.sender(sender)
         fn = self.contract.functions.safeTransferFrom(frm, to, series_id, amount, b"")
         return self._send(fn, frm, "TransferSingle", "value")

@@ -1,7 +1,8 @@
 """The main job end to end: ``provenbook demo`` must succeed (it checks itself): gateway
-trading, blocks, validity proofs of the first blocks, restart, replay with proofs, and the
-proven blocks published on the embedded chain (the default where Node is absent; anvil is
-``tests/test_it_chain.py``'s) with the feed answering the last proven price."""
+trading, blocks, validity proofs of every block, restart, replay with proofs, the proven
+blocks published on the embedded chain (the default where Node is absent; anvil is
+``tests/test_it_chain.py``'s) with the feed answering the last proven price, and a European
+call settled on the proven price at its expiry."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ def test_demo_runs_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     # Share the block circuit's keys with tests/test_circuit_block.py (same cache entry).
     monkeypatch.setenv("PROVENBOOK_CIRCUIT_CACHE", str(ROOT / ".cache" / "circuits"))
     data = tmp_path / "v"
-    argv = ["demo", "--rounds", "4", "--traders", "4", "--prove", "2", "--data", str(data)]
+    # every block proved (so the demo's option settles on the proven price), few rounds
+    argv = ["demo", "--rounds", "3", "--traders", "4", "--data", str(data)]
     assert main([*argv, "--chain", "embedded"]) == 0
     # the venue it left behind replays cleanly, proofs included, from the command line too
     assert main(["replay", str(data), "--engine", "auto", "--proofs"]) == 0

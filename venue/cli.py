@@ -292,12 +292,29 @@ def _print_chain(res: DemoResult, chain: Chain) -> bool:
         f"answeredInRound {last.answered_in_round}); block {want.height}'s proven price is "
         f"{want.markets[0].price}"
     )
-    return (
+    ok = (
         pub.halted is None
         and pub.published_height == res.proven
         and last.round_id == res.proven
         and last.answer == want.markets[0].price
     )
+    o = res.option
+    if o is not None:
+        at = next(b for b in res.blocks if b.header.height == o.height).header.markets[0].price
+        per = max(0, min(o.price, o.cap) - o.strike) * 10_000
+        console.print(
+            f"European call (series {o.series_id}, strike {o.strike}, cap {o.cap}, expiry "
+            f"{o.expiry}): {o.written} written for {o.collateral:,} tUSD units of collateral, "
+            f"{o.held} held by a second account; settled on chain at {o.price}, block "
+            f"{o.height}'s proven price (final once a later block was proven); holder paid "
+            f"{o.holder_paid:,}, writer paid back {o.writer_paid:,}"
+        )
+        ok = ok and (
+            o.price == at
+            and o.holder_paid == o.held * per
+            and o.holder_paid + o.writer_paid == o.collateral
+        )
+    return ok
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

@@ -26,6 +26,11 @@
    price feed) on anvil when Node is present, else on the embedded in-process EVM; every
    proven block is published in order while the traders trade, so they see their orders
    become "on_chain", and the feed answers ``latestRoundData()`` with the proven price.
+8. An option settled on the proven price (``venue.onchain.settle_option_on_proven_price``): a
+   European call is written in a test collateral token, expires a few seconds later, the
+   venue seals a block after the expiry, and once that block is proven and published the
+   call settles at the proven price at expiry; holder and writer are paid from the
+   collateral, to the unit.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +54,7 @@ from .fix import Encoding, Tag
 from .gateway import Gateway
 from .liveprover import LiveProver
 from .node import Genesis, VenueNode
-from .onchain import live_publisher
+from .onchain import OptionResult, live_publisher, settle_option_on_proven_price
 from .workload import default_markets
 
 __all__ = ["PROVABLE_GENESIS", "DemoResult", "trade_over_gateway"]
@@ -82,6 +88,8 @@ class DemoResult:
     ack_ms: list[float] = field(default_factory=list)
     #: the on-chain publisher (None without a chain): deployment, published blocks, halt
     chain: LivePublisher | None = None
+    #: the European call settled on the proven price (a chain and every block proven)
+    option: OptionResult | None = None
 
 
 async def _trade(
@@ -174,6 +182,24 @@ async def _trade(
     return res
 
 
+def _option(node: VenueNode, prover: LiveProver, publisher: LivePublisher, chain: Chain,
+            feed: str) -> OptionResult:  # fmt: skip
+    """A European call on the feed, settled once a block closing after its expiry is proven."""
+
+    def seal_after(t: int) -> int:
+        while time.time() < t + 1:  # the block must close in a later second than the expiry
+            time.sleep(0.1)
+        node.submit([Deposit(0, 0, 1, 1)])
+        node.seal()
+        node.flush()
+        return node.height
+
+    def published(height: int) -> bool:
+        return prover.wait(height, 300.0) and publisher.wait(height, 300.0)
+
+    return settle_option_on_proven_price(chain, feed, seal_after, published)
+
+
 #: A venue sized like the test block circuit (``proofs.verify.TEST_SIZE``: 4 commands and 18
 #: positions of layout R = 2 per block, 16 accounts, 16 order slots per side) whose every
 #: block fits it by construction: a taker touches at most 3 makers, an account rests at most
@@ -244,6 +270,10 @@ def trade_over_gateway(
         if publisher is not None:
             publisher.wait(res.proven, 300.0)
             res.chain = publisher
+            deployed = publisher.publisher
+            if prove is None and deployed is not None and prover is not None and chain:
+                res.option = _option(node, prover, publisher, chain, deployed.deployment.feed)
+                res.proven = prover.proven_height  # the block that made the expiry final
         dec = decoder(Block)
         res.blocks = [dec.decode(p) for _, p in node.blocks.iter_from(1)]
         res.root, res.height = node.commitment.root, node.height

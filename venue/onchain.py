@@ -10,6 +10,7 @@ deployment when given its file.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -28,7 +29,14 @@ from proofs.verify import verify_block
 from .blockstore import BlockStore
 from .proving import circuit_for, stored_genesis
 
-__all__ = ["PublishReport", "live_publisher", "publish_stored", "stored_proven_blocks"]
+__all__ = [
+    "OptionResult",
+    "PublishReport",
+    "live_publisher",
+    "publish_stored",
+    "settle_option_on_proven_price",
+    "stored_proven_blocks",
+]
 
 _block_decoder = decoder(Block)
 
@@ -125,3 +133,78 @@ def publish_stored(
         if progress is not None:
             progress(n, len(todo))
     return report
+
+
+class OptionResult(msgspec.Struct):
+    """A European call written, held and settled on the venue's proven price (the demo's)."""
+
+    options: str
+    series_id: int
+    strike: int
+    cap: int
+    expiry: int
+    #: the block whose proven price was the price at expiry, and that price
+    height: int
+    price: int
+    written: int
+    held: int
+    holder_paid: int
+    writer_paid: int
+    collateral: int
+
+
+def settle_option_on_proven_price(
+    chain: Chain,
+    feed: str,
+    seal_after: Callable[[int], int],
+    wait_published: Callable[[int], bool],
+    *,
+    written: int = 10,
+    held: int = 4,
+    multiplier: int = 10_000,
+) -> OptionResult:
+    """Write a European call on the venue's feed, let it expire, and settle it on the proven
+    price; the money moves in a test collateral token.
+
+    The call is struck 3 price units under the latest proven price (cap 7 above it) and expires
+    a few seconds from now on the chain's clock. ``seal_after(t)`` makes the venue seal a block
+    that closes after unix second ``t`` and returns its height; ``wait_published(h)`` waits
+    until that block is proven and on chain. That block is what makes the expiry price final:
+    no block can any more close at or before the expiry.
+    """
+    from oracle.feed import PriceFeed
+    from oracle.options import Options
+    from oracle.token import Token
+
+    writer, holder = chain.accounts[1], chain.accounts[2]
+    last = PriceFeed(chain, feed).latest_round()
+    token = Token.deploy_test_collateral(chain)
+    options = Options.deploy(chain, feed, token.address, multiplier=multiplier, max_price_age=3600)
+    strike, cap = last.answer - 3, last.answer + 7
+    now = int(chain.w3.eth.get_block("latest")["timestamp"])
+    expiry = max(now, int(time.time())) + 8  # room for the writes before it
+    series = options.create_series(
+        is_call=True, american=False, strike=strike, expiry=expiry, cap=cap
+    ).value
+    need = written * (cap - strike) * multiplier
+    token.mint(writer, need)
+    token.approve(options.address, need, sender=writer)
+    collateral = options.write(series, written, sender=writer).value
+    options.transfer_longs(series, holder, held, sender=writer)
+
+    height = seal_after(expiry)
+    if not wait_published(height):
+        raise RuntimeError(f"block {height} was not proven and published in time")
+    while int(chain.w3.eth.get_block("latest")["timestamp"]) < expiry:
+        time.sleep(0.2)  # the chain's own clock must pass the expiry too
+        if chain.kind == "embedded":
+            chain.w3.testing.mine()  # eth-tester mines only on demand
+    price = options.settle(series).value
+    holder_paid = options.redeem(series, held, sender=holder).value
+    writer_paid = options.redeem(series, written - held, sender=writer).value
+    writer_paid += options.withdraw(series, sender=writer).value
+    at_expiry = PriceFeed(chain, feed).round_at(expiry)
+    return OptionResult(
+        options.address, series, strike, cap, expiry, at_expiry, price, written, held,
+        holder_paid, writer_paid, collateral,
+    )  # fmt: skip
