@@ -76,10 +76,7 @@ contract ProvenPriceFeed is AggregatorV3Interface {
             uint80 answeredInRound
         )
     {
-        if (_roundId > type(uint32).max || !commitments.isProven(uint32(_roundId))) {
-            revert RoundNotProven(_roundId);
-        }
-        StateCommitments.ProvenBlock memory b = commitments.getBlock(uint32(_roundId));
+        StateCommitments.ProvenBlock memory b = _round(_roundId);
         updatedAt = _seconds(b.closeTs);
         startedAt = commitments.isProven(uint32(_roundId - 1))
             ? _seconds(commitments.getBlock(uint32(_roundId - 1)).closeTs)
@@ -112,10 +109,7 @@ contract ProvenPriceFeed is AggregatorV3Interface {
         view
         returns (uint256 price, bool carried, uint256 volume, uint256 tradeCount, uint64 closeTs)
     {
-        if (roundId > type(uint32).max || !commitments.isProven(uint32(roundId))) {
-            revert RoundNotProven(roundId);
-        }
-        StateCommitments.ProvenBlock memory b = commitments.getBlock(uint32(roundId));
+        StateCommitments.ProvenBlock memory b = _round(roundId);
         return (b.price, b.carried, b.volume, b.tradeCount, b.closeTs);
     }
 
@@ -175,6 +169,14 @@ contract ProvenPriceFeed is AggregatorV3Interface {
         uint32 latest = commitments.latestHeight();
         isFinal = _seconds(commitments.getBlock(latest).closeTs) > expiry;
         return (b.price, isFinal);
+    }
+
+    /// @dev The proven block of a round, or RoundNotProven.
+    function _round(uint80 roundId) private view returns (StateCommitments.ProvenBlock memory) {
+        if (roundId > type(uint32).max || !commitments.isProven(uint32(roundId))) {
+            revert RoundNotProven(roundId);
+        }
+        return commitments.getBlock(uint32(roundId));
     }
 
     function _seconds(uint64 closeTsNs) private pure returns (uint256) {
