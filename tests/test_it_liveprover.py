@@ -11,6 +11,8 @@ import pytest
 
 from matching import AddAccount, Block, Deposit, MassCancel, PlaceOrder, Side, TimeInForce
 from matching.encoding import decoder
+from oracle.chain import open_chain
+from oracle.feed import PriceFeed
 from proofs.eddsa import private_to_public
 from proofs.signing import command_signature_ok
 from venue.client import FixClient
@@ -19,6 +21,7 @@ from venue.fix import Tag
 from venue.gateway import Gateway
 from venue.liveprover import LiveProver
 from venue.node import VenueNode
+from venue.onchain import live_publisher
 from venue.proving import verify_stored
 
 from .test_coverage_proving import ACCOUNTS, TRADES, UNBOUNDED, UNSIGNED, Clock, place
@@ -33,16 +36,23 @@ def shared_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PROVENBOOK_CIRCUIT_CACHE", str(ROOT / ".cache" / "circuits"))
 
 
-def test_traders_see_their_signed_orders_proven_and_the_proven_price(tmp_path: Path) -> None:
+def test_traders_see_their_signed_orders_proven_on_chain_and_the_proven_price(
+    tmp_path: Path,
+) -> None:
+    """Gateway, live prover and live publisher on the embedded chain: a trader's fill goes
+    from in_block to proven to on_chain, and the U2 on_chain message names the transaction."""
     assert PROVABLE_GENESIS.signed  # the signed circuit checks every order's signature
     node = VenueNode(tmp_path, PROVABLE_GENESIS, engine="reference", fsync=False)
-    prover = LiveProver(node, workers=1)
+    chain = open_chain("embedded")
+    publisher = live_publisher(chain, tmp_path)
+    prover = LiveProver(node, workers=1, on_proof=lambda b, p: publisher.submit(b.header, p))
     assert prover.size.signed
     prover.start()
 
     async def main() -> tuple[str | None, list, int]:
         async with Gateway(node, seal_interval=None) as gw:
             prover.on_proven = gw.on_block_proven
+            publisher.on_published = gw.on_published
             cmds = []
             for a in (1, 2):
                 x, y = private_to_public(trader_key(a))
@@ -60,10 +70,15 @@ def test_traders_see_their_signed_orders_proven_and_the_proven_price(tmp_path: P
                 rep = await taker.report(bid, "F")
                 height = int(rep.get(Tag.BlockHeight) or 0)
                 await gw.seal()
-                await taker.wait_for(lambda: taker.finality(bid) == "proven", 120)
+                await taker.wait_for(lambda: taker.finality(bid) == "on_chain", 180)
                 await taker.wait_for(lambda: any(p[1] == height for p in taker.proven_prices), 10)
+                tx = [m.get(Tag.ChainTxHash) for m in taker.received
+                      if m.get(Tag.FinalityState) == "on_chain"
+                      and m.get(Tag.BlockHeight) == str(height)]  # fmt: skip
+                assert tx and tx[0] == publisher.published[height - 1].tx_hash
                 return taker.finality(bid), list(taker.proven_prices), height
             finally:
+                publisher.on_published = None
                 await maker.close()
                 await taker.close()
 
@@ -74,10 +89,15 @@ def test_traders_see_their_signed_orders_proven_and_the_proven_price(tmp_path: P
         top = node.height
         assert prover.wait(top, 120), prover.halted
         block = decoder(Block).decode(node.blocks.get(height))
+        assert publisher.wait(top, 120), publisher.halted
+        feed = PriceFeed(chain, publisher.publisher.deployment.feed)  # type: ignore[union-attr]
+        assert feed.round(height).answer == 100_010  # the fill's price, proven, on chain
     finally:
         prover.close()
+        publisher.close()
+        chain.close()
         node.close()
-    assert finality == "proven" and height == 2
+    assert finality == "on_chain" and height == 2
     # the proven block holds both orders with the signatures their traders made
     orders = [c for c in block.commands if isinstance(c, PlaceOrder)]
     assert [c.account for c in orders] == [1, 2]

@@ -94,6 +94,9 @@ def stored_proven_blocks(
 
 
 class PublishReport(msgspec.Struct):
+    """What ``publish_stored`` did: the deployment used (None: nothing proven to publish)
+    and the blocks it landed."""
+
     deployment: Deployment | None = None
     published: list[PublishedBlock] = msgspec.field(default_factory=list)
 
