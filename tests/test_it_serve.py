@@ -7,13 +7,19 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from oracle.chain import open_chain
+from oracle.deploy import load_deployment
+from oracle.feed import PriceFeed
+from oracle.publish import Publisher
 from proofs.eddsa import private_to_public
 from venue.client import FixClient
 from venue.demo import PROVABLE_GENESIS, SYMBOL, trader_key
@@ -24,10 +30,12 @@ from venue.serve import AccountSpec, ServeError, account_commands, dev_accounts,
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def start(data: Path, *args: str) -> tuple[subprocess.Popen[str], str, str]:
+def start(
+    data: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], str, str]:
     """Start ``provenbook serve``; once it listens, return the process, its URL and what it
     printed until then."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     proc = subprocess.Popen(
         [sys.executable, "-m", "venue.cli", "serve", str(data), "--port", "0", *args],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
@@ -120,3 +128,50 @@ def test_account_specs_are_checked(tmp_path: Path) -> None:
             account_commands(node, [AccountSpec(5, hex(x), hex(y))] * 2)
     finally:
         node.close()
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="a chain that outlives serve: anvil (npm)")
+def test_serve_publishes_proven_blocks_and_resumes_after_restart(tmp_path: Path) -> None:
+    """``serve --prove --chain URL``: a trader's fill reaches on_chain; after SIGTERM and a
+    restart, the blocks proven since are published on the same contracts, in order."""
+    data = tmp_path / "venue"
+    env_cache = {"PROVENBOOK_CIRCUIT_CACHE": str(ROOT / ".cache" / "circuits")}
+    with open_chain("anvil") as node_chain:
+        url = node_chain.url
+        assert url is not None
+        args = ("--dev-accounts", "2", "--prove", "--workers", "1", "--chain", url)
+        proc, ws, head = start(data, *args, env=env_cache)
+        try:
+
+            async def trade() -> str | None:
+                async with client(ws, 1) as maker, client(ws, 2) as taker:
+                    sell = await maker.place(SYMBOL, "2", 5, 100_010)
+                    await maker.report(sell, "0")
+                    buy = await taker.place(SYMBOL, "1", 3, 100_020, tif="3")
+                    await taker.report(buy, "F")
+                    await taker.wait_for(lambda: taker.finality(buy) == "on_chain", 240)
+                    return taker.finality(buy)
+
+            assert asyncio.run(asyncio.wait_for(trade(), 300)) == "on_chain"
+        except BaseException:
+            proc.kill()
+            raise
+        height, _, _ = stop(proc)
+        assert "publishing proven blocks on rpc" in head
+        deployment = load_deployment(data / "chain.json")
+        pub = Publisher(node_chain, deployment)
+        on_chain = pub.latest_height
+        assert 2 <= on_chain <= height  # blocks in flight at SIGTERM wait for the restart
+
+        proc, _, _ = start(data, *args, env=env_cache)
+        try:
+            deadline = time.monotonic() + 240
+            while pub.latest_height < height and time.monotonic() < deadline:
+                time.sleep(1)
+        finally:
+            again, _, _ = stop(proc)
+        assert pub.latest_height >= height  # everything proven since is on chain, in order
+        assert load_deployment(data / "chain.json") == deployment  # the same contracts
+        last = PriceFeed(node_chain, deployment.feed).round(2)
+        assert last.answer == 100_010  # block 2's fill, proven, on chain
+        assert again >= height

@@ -459,6 +459,9 @@ def _print_proving(rep: object) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from oracle.chain import ChainError
+    from oracle.deploy import DeploymentError
+
     from .serve import ServeError, dev_accounts, load_accounts, load_genesis, serve
 
     try:
@@ -468,10 +471,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         height, root = serve(
             args.data, genesis=genesis, host=args.host, port=args.port, accounts=accounts,
             prove=args.prove, workers=args.workers, committer_priority=args.committer_priority,
-            committer_shards=args.committer_shards,
+            committer_shards=args.committer_shards, chain=args.chain,
             say=lambda line: print(line, flush=True),
         )  # fmt: skip
-    except ServeError as exc:
+    except (ServeError, ChainError, DeploymentError) as exc:
         console.print(f"[red]provenbook serve: {exc}[/]")
         return 2
     except OSError as exc:  # the port is taken, the data directory is not writable, ...
@@ -548,6 +551,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="open accounts 1..N with the demo's public test keys (development)",
     )
     sv.add_argument("--prove", action="store_true", help="prove every block live")
+    sv.add_argument(
+        "--chain",
+        help="with --prove, publish every proven block on this chain: an RPC URL (deployment "
+        "kept in DIR/chain.json, resumed on restart), or embedded / anvil / auto for a chain "
+        "that lives as long as this run",
+    )
     sv.add_argument("--workers", type=int, default=2, help="prover worker processes")
     sv.add_argument(
         "--committer-priority",

@@ -42,11 +42,15 @@ _block_decoder = decoder(Block)
 
 
 def _deployer(
-    chain: Chain, data: Path, market: MarketConfig
+    chain: Chain,
+    data: Path,
+    market: MarketConfig,
+    deployment_file: str | os.PathLike[str] | None = None,
 ) -> Callable[[BlockHeader, bytes], Publisher]:
     """Deploy at a header's pre-state with the venue's verifying key, once that key is seen to
     verify the block's proof: keys live in a cache, and a verifier deployed with another
-    setup's key would refuse every proof, which is far better said before deploying."""
+    setup's key would refuse every proof, which is far better said before deploying. The
+    deployment is written to ``deployment_file`` if given."""
 
     def make(header: BlockHeader, proof: bytes) -> Publisher:
         circuit = circuit_for(stored_genesis(data))
@@ -59,6 +63,8 @@ def _deployer(
                 "PROVENBOOK_CIRCUIT_CACHE?); nothing was deployed"
             )
         d = deploy_venue(chain, vk, start=header, description=f"{market.symbol} / ProvenBook")
+        if deployment_file is not None:
+            d.save(deployment_file)
         return Publisher(chain, d)
 
     return make
@@ -69,19 +75,34 @@ def live_publisher(
     data: str | os.PathLike[str],
     *,
     on_published: Callable[[int, str], None] | None = None,
+    deployment_file: str | os.PathLike[str] | None = None,
+    store: BlockStore | None = None,
 ) -> LivePublisher:
-    """Publish a running venue's proven blocks (feed it with ``LiveProver.on_proof``)."""
+    """Publish a running venue's proven blocks (feed it with ``LiveProver.on_proof``).
+
+    With ``deployment_file``, blocks already proven are published first, synchronously
+    (resuming that deployment if the file exists, else deploying and writing it), so that a
+    restarted venue's chain sees every block once and in order; call it before the live
+    prover starts (``store``: the running node's ``BlockStore``). Without it the contracts are
+    deployed when the first proof arrives."""
     root = Path(data)
     market = stored_genesis(root).markets[0]
-    return LivePublisher(_deployer(chain, root, market), on_published=on_published)
+    if deployment_file is not None:
+        done = publish_stored(root, chain, deployment_file=deployment_file, store=store)
+        if done.deployment is not None:
+            return LivePublisher(Publisher(chain, done.deployment), on_published=on_published)
+    make = _deployer(chain, root, market, deployment_file)
+    return LivePublisher(make, on_published=on_published)
 
 
 def stored_proven_blocks(
-    data: str | os.PathLike[str], *, after: int = 0
+    data: str | os.PathLike[str] | BlockStore, *, after: int = 0
 ) -> Iterator[tuple[BlockHeader, bytes]]:
     """(header, proof) of a venue's stored blocks above ``after``, in height order, up to the
-    first block without a proof (every later block builds on it)."""
-    store = BlockStore(Path(data) / "blocks", first_height=1)
+    first block without a proof (every later block builds on it). ``data``: the venue's
+    directory, or the open ``BlockStore`` of a running node (which holds its writer lock)."""
+    own = not isinstance(data, BlockStore)
+    store = BlockStore(Path(data) / "blocks", first_height=1) if own else data  # type: ignore[arg-type]
     try:
         for h in range(after + 1, store.last_height + 1):
             proof = store.get_proof(h)
@@ -90,7 +111,8 @@ def stored_proven_blocks(
                 return
             yield _block_decoder.decode(payload).header, proof.payload
     finally:
-        store.close()
+        if own:
+            store.close()
 
 
 class PublishReport(msgspec.Struct):
@@ -107,6 +129,7 @@ def publish_stored(
     *,
     deployment_file: str | os.PathLike[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    store: BlockStore | None = None,
 ) -> PublishReport:
     """Publish a venue's stored proven blocks on ``chain``, in order.
 
@@ -114,7 +137,7 @@ def publish_stored(
     after the chain's latest height; otherwise the contracts are deployed at the first
     proven block's pre-state (and the deployment written to ``deployment_file`` if given).
     A block the chain refuses raises ``oracle.publish.BlockRejected``; blocks before it stay
-    published.
+    published. ``store``: the running node's ``BlockStore``, when there is one.
     """
     root = Path(data)
     report = PublishReport()
@@ -124,14 +147,12 @@ def publish_stored(
         report.deployment = load_deployment(deployment_file)
         publisher = Publisher(chain, report.deployment)
         after = publisher.latest_height
-    todo = list(stored_proven_blocks(root, after=after))
-    make = _deployer(chain, root, stored_genesis(root).markets[0])
+    todo = list(stored_proven_blocks(store if store is not None else root, after=after))
+    make = _deployer(chain, root, stored_genesis(root).markets[0], deployment_file)
     for n, (header, proof) in enumerate(todo, 1):
         if publisher is None:
             publisher = make(header, proof)
             report.deployment = publisher.deployment
-            if deployment_file is not None:
-                report.deployment.save(deployment_file)
         report.published.append(publisher.publish(header, proof))
         if progress is not None:
             progress(n, len(todo))

@@ -7,7 +7,11 @@ snapshot, blocks and journal to the same state. Accounts are opened by the opera
 once: from a JSON file of public keys and deposits, or, for development only, the demo's
 deterministic trader keys (``--dev-accounts N``, accounts 1..N, keys
 ``venue.demo.trader_key``). With ``--prove`` every block is proved live by a pool of prover
-processes and the traders see their orders become "proven".
+processes and the traders see their orders become "proven"; with ``--chain`` (and ``--prove``)
+every proven block is also published on chain and they see "on_chain". On a chain reached by
+URL the deployment is kept in ``DIR/chain.json``: a restart publishes what was proven while it
+was down, then goes on live, on the same contracts. ``--chain embedded`` or ``anvil`` start a
+chain for this run only (a development venue), deployed afresh at every start.
 
 Shutdown (signal): the gateway stops taking frames, the open block is sealed, the committer
 stores every block, and the node closes; acknowledged commands were durable before their
@@ -31,12 +35,15 @@ import msgspec
 
 from matching import AddAccount, Deposit
 from matching.types import Command
+from oracle.chain import open_chain
+from oracle.deploy import DEPLOYMENT_FILE
 from proofs.eddsa import private_to_public
 
 from .demo import PROVABLE_GENESIS, trader_key
 from .gateway import Gateway, run_gateway
 from .liveprover import LiveProver
 from .node import Genesis, VenueNode
+from .onchain import live_publisher
 from .priority import Priority
 
 __all__ = ["AccountSpec", "ServeError", "account_commands", "dev_accounts", "load_accounts",
@@ -125,27 +132,40 @@ def serve(
     data: str | Path, *, genesis: Genesis | None = None, host: str = "127.0.0.1",
     port: int = 8765, accounts: Sequence[AccountSpec] = (), prove: bool = False,
     workers: int = 2, committer_priority: Priority = "background", committer_shards: int = 1,
-    say: Callable[[str], None] = print,
+    chain: str | None = None, say: Callable[[str], None] = print,
 ) -> tuple[int, int]:  # fmt: skip
     """Run the venue in ``data`` until SIGINT/SIGTERM; return the final (height, state root).
     ``genesis`` is used only to create a new venue (default: ``PROVABLE_GENESIS``); an
     existing one keeps its own."""
     data = Path(data)
+    if chain is not None and not prove:
+        raise ServeError("--chain publishes proven blocks: it needs --prove")
     fresh = not (data / "genesis.msgpack").exists()
     node = VenueNode(
         data, (genesis or PROVABLE_GENESIS) if fresh else None,
         committer_priority=committer_priority, committer_shards=committer_shards,
     )  # fmt: skip
-    prover = None
+    prover = onchain = publisher = None
     try:
         opening = account_commands(node, accounts)
         if prove:
             prover = LiveProver(node, workers=workers)
+            if chain is not None:
+                onchain = open_chain(chain)
+                persistent = onchain.kind == "rpc"  # a URL: the deployment outlives this run
+                publisher = live_publisher(
+                    onchain, data, store=node.blocks,
+                    deployment_file=data / DEPLOYMENT_FILE if persistent else None,
+                )  # fmt: skip
+                prover.on_proof = lambda b, p: publisher.submit(b.header, p)
+                say(f"publishing proven blocks on {onchain.kind} {onchain.url or ''}".rstrip())
             prover.start()
 
         async def ready(gw: Gateway) -> None:
             if prover is not None:
                 prover.on_proven = gw.on_block_proven
+            if publisher is not None:
+                publisher.on_published = gw.on_published
             if opening:
                 await gw.submit_commands(opening)
             opened = sum(isinstance(c, AddAccount) for c in opening)
@@ -159,8 +179,14 @@ def serve(
         node.flush()
         if prover is not None:
             prover.on_proven = None
+        if publisher is not None:
+            publisher.on_published = None
         return node.height, node.commitment.root
     finally:
         if prover is not None:
             prover.close()
+        if publisher is not None:
+            publisher.close()  # what was proven goes on chain before the chain is closed
+        if onchain is not None:
+            onchain.close()
         node.close()
