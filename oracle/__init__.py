@@ -7,13 +7,16 @@ feed from the committed artifacts (``contracts/artifacts``, no Node needed);
 ``oracle.publish.Publisher`` submits proven blocks in order; ``oracle.feed.PriceFeed`` reads
 them back as a Chainlink consumer would; ``oracle.options.Options`` writes and settles
 cash-settled options on those proven prices, with collateral in an ERC-20
-(``oracle.token.Token``). Contract reverts surface as ``oracle.reverts.ContractRevert`` with
-the contract's custom error.
+(``oracle.token.Token``). ``oracle.optimistic.deploy_optimistic`` and ``Optimistic`` run the
+optimistic mode beside it: blocks proposed without proofs, pending at once, final after a
+challenge window unless a validity proof refutes them and slashes the operator's bond. Contract
+reverts surface as ``oracle.reverts.ContractRevert`` with the contract's custom error.
 """
 
 from .chain import Chain, ChainError, open_chain
 from .deploy import Deployment, DeploymentError, deploy_venue
 from .feed import PriceFeed, Round
+from .optimistic import Optimistic, deploy_optimistic
 from .options import Options
 from .publish import BlockRejected, LivePublisher, Publisher
 from .reverts import ContractRevert
@@ -27,11 +30,13 @@ __all__ = [
     "Deployment",
     "DeploymentError",
     "LivePublisher",
+    "Optimistic",
     "Options",
     "PriceFeed",
     "Publisher",
     "Round",
     "Token",
+    "deploy_optimistic",
     "deploy_venue",
     "open_chain",
 ]

@@ -241,7 +241,12 @@ class Chain:
         return self.w3.eth.contract(address=address, abi=list(artifact.abi))
 
     def transact(
-        self, fn: ContractFunction, sender: str | None = None, *, gas: int | None = None
+        self,
+        fn: ContractFunction,
+        sender: str | None = None,
+        *,
+        gas: int | None = None,
+        value: int = 0,
     ) -> TxReceipt:
         """Send ``fn`` (a bound contract function call) and return its receipt.
 
@@ -249,11 +254,14 @@ class Chain:
         estimating gas, and the caller maps them to its own errors. ``gas`` skips the estimate
         (on the embedded chain that saves two runs of the transaction); a transaction that is
         mined yet fails (status 0, e.g. out of gas under an explicit limit) raises ChainError, so
-        a returned receipt always means success.
+        a returned receipt always means success. ``value`` is the wei sent with the call (a
+        payable function, e.g. posting a bond).
         """
         params: dict[str, Any] = {"from": self.sender(sender)}
         if gas is not None:
             params["gas"] = gas
+        if value:
+            params["value"] = value
         tx_hash = fn.transact(cast(TxParams, params))
         receipt = self._wait(tx_hash, f"calling {fn.fn_name}")
         if receipt["status"] != 1:

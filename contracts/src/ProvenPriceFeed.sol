@@ -2,19 +2,21 @@
 pragma solidity 0.8.37;
 
 import {AggregatorV3Interface} from "./interfaces/AggregatorV3Interface.sol";
-import {StateCommitments} from "./StateCommitments.sol";
+import {ICommitments} from "./interfaces/ICommitments.sol";
 
 /// @title ProvenPriceFeed
 /// @notice A market's proven settlement prices behind Chainlink's AggregatorV3Interface, so any
 /// Chainlink consumer reads them unchanged: a round is a proven block (roundId = height),
 /// `answer` its settlement price, `updatedAt` its close time. Also a TWAP between two rounds,
 /// and expiry prices in the Opyn (`getExpiryPrice`) and Derive (`getSettlementPrice`) styles.
-/// @dev Nothing here is trusted beyond StateCommitments: every value read is a public input of
-/// a block whose validity proof verified. Prices are integers in the venue's price unit, so
-/// `decimals` is the number of decimals of that unit (set at deployment).
+/// @dev Nothing here is trusted beyond the commitments it reads (ICommitments): every value read
+/// is a public input of a final block, one whose validity proof verified (StateCommitments), or,
+/// in optimistic mode (OptimisticCommitments), one whose challenge window passed unchallenged or
+/// that was proven; pending optimistic blocks are never rounds here. Prices are integers in the
+/// venue's price unit, so `decimals` is the number of decimals of that unit (set at deployment).
 contract ProvenPriceFeed is AggregatorV3Interface {
-    /// @notice The proven blocks this feed reads.
-    StateCommitments public immutable commitments;
+    /// @notice The final blocks this feed reads (a StateCommitments or OptimisticCommitments).
+    ICommitments public immutable commitments;
     /// @notice The asset this feed prices (what `getExpiryPrice` answers for).
     address public immutable asset;
     uint8 private immutable _decimals;
@@ -31,12 +33,12 @@ contract ProvenPriceFeed is AggregatorV3Interface {
     /// @notice This feed prices another asset.
     error UnknownAsset(address asset);
 
-    /// @param commitments_ the venue's StateCommitments
+    /// @param commitments_ the venue's StateCommitments (or OptimisticCommitments)
     /// @param asset_ the priced asset's token address (for Opyn-style expiry queries)
     /// @param decimals_ decimals of the venue's price unit
     /// @param description_ e.g. "BTC-USD / ProvenBook"
     constructor(
-        StateCommitments commitments_,
+        ICommitments commitments_,
         address asset_,
         uint8 decimals_,
         string memory description_
@@ -76,7 +78,7 @@ contract ProvenPriceFeed is AggregatorV3Interface {
             uint80 answeredInRound
         )
     {
-        StateCommitments.ProvenBlock memory b = _round(_roundId);
+        ICommitments.ProvenBlock memory b = _round(_roundId);
         updatedAt = _seconds(b.closeTs);
         startedAt = commitments.isProven(uint32(_roundId - 1))
             ? _seconds(commitments.getBlock(uint32(_roundId - 1)).closeTs)
@@ -109,7 +111,7 @@ contract ProvenPriceFeed is AggregatorV3Interface {
         view
         returns (uint256 price, bool carried, uint256 volume, uint256 tradeCount, uint64 closeTs)
     {
-        StateCommitments.ProvenBlock memory b = _round(roundId);
+        ICommitments.ProvenBlock memory b = _round(roundId);
         return (b.price, b.carried, b.volume, b.tradeCount, b.closeTs);
     }
 
@@ -122,8 +124,8 @@ contract ProvenPriceFeed is AggregatorV3Interface {
                 || !commitments.isProven(uint32(fromRoundId))
                 || !commitments.isProven(uint32(toRoundId))
         ) revert BadTwapWindow(fromRoundId, toRoundId);
-        StateCommitments.ProvenBlock memory a = commitments.getBlock(uint32(fromRoundId));
-        StateCommitments.ProvenBlock memory b = commitments.getBlock(uint32(toRoundId));
+        ICommitments.ProvenBlock memory a = commitments.getBlock(uint32(fromRoundId));
+        ICommitments.ProvenBlock memory b = commitments.getBlock(uint32(toRoundId));
         uint256 ms = b.closeTs / 1e6 - a.closeTs / 1e6;
         if (ms == 0) revert BadTwapWindow(fromRoundId, toRoundId);
         return (b.cumPriceTime - a.cumPriceTime) / ms;
@@ -165,14 +167,14 @@ contract ProvenPriceFeed is AggregatorV3Interface {
     }
 
     function _expiryPrice(uint256 expiry) private view returns (uint256 price, bool isFinal) {
-        StateCommitments.ProvenBlock memory b = commitments.getBlock(uint32(roundAt(expiry)));
+        ICommitments.ProvenBlock memory b = commitments.getBlock(uint32(roundAt(expiry)));
         uint32 latest = commitments.latestHeight();
         isFinal = _seconds(commitments.getBlock(latest).closeTs) > expiry;
         return (b.price, isFinal);
     }
 
     /// @dev The proven block of a round, or RoundNotProven.
-    function _round(uint80 roundId) private view returns (StateCommitments.ProvenBlock memory) {
+    function _round(uint80 roundId) private view returns (ICommitments.ProvenBlock memory) {
         if (roundId > type(uint32).max || !commitments.isProven(uint32(roundId))) {
             revert RoundNotProven(roundId);
         }

@@ -2,6 +2,7 @@
 pragma solidity 0.8.37;
 
 import {IBlockVerifier} from "./interfaces/IBlockVerifier.sol";
+import {ICommitments} from "./interfaces/ICommitments.sol";
 
 /// @title StateCommitments
 /// @notice The chain of proven blocks of one ProvenBook venue (v1: one market). A block is
@@ -13,28 +14,10 @@ import {IBlockVerifier} from "./interfaces/IBlockVerifier.sol";
 /// `meta = pack(height 32, close_ts 64, command_count 16, first_seq 48)` and
 /// `settle = pack(price 40, carried 1, volume 64, trade_count 32)`, first field in the lowest
 /// bits. The state root commits to height, marks, close time and the TWAP accumulator, so a
-/// proof that verifies fixes every field read here.
-contract StateCommitments {
-    /// @notice What the chain keeps of a proven block.
-    /// @param postStateRoot state root after the block (accounts can be proven against it)
-    /// @param cumPriceTime TWAP accumulator: sum of price * (close_ms - previous close_ms)
-    /// @param closeTs close time in nanoseconds (the venue's clock)
-    /// @param volume traded quantity in lots
-    /// @param price settlement price (VWAP of the block's fills, or the previous price carried)
-    /// @param carried true when the block had no fills and `price` is carried forward
-    /// @param tradeCount number of fills
-    /// @param firstSeq sequence number of the block's first command
-    struct ProvenBlock {
-        uint256 postStateRoot;
-        uint256 cumPriceTime;
-        uint64 closeTs;
-        uint64 volume;
-        uint40 price;
-        bool carried;
-        uint32 tradeCount;
-        uint48 firstSeq;
-    }
-
+/// proof that verifies fixes every field read here. The read side (`ProvenBlock`, `getBlock`,
+/// `isProven`, `latestHeight`, `genesisHeight`, `UnknownBlock`) is ICommitments, which
+/// OptimisticCommitments implements too, so one ProvenPriceFeed serves either mode.
+contract StateCommitments is ICommitments {
     /// @notice Index of each public input in `submitBlock`'s array.
     uint256 internal constant PRE_ROOT = 0;
     uint256 internal constant POST_ROOT = 1;
@@ -83,8 +66,6 @@ contract StateCommitments {
     error MalformedPublicInput(uint256 index);
     /// @notice The validity proof does not verify against the block's public inputs.
     error InvalidProof(uint32 height);
-    /// @notice No accepted block at this height.
-    error UnknownBlock(uint32 height);
 
     /// @param verifier_ the block circuit's verifier
     /// @param marketId_ the venue's market

@@ -1,0 +1,409 @@
+"""Optimistic mode on chain: a typed client for ``OptimisticCommitments``.
+
+Why a second mode: DESIGN §5's table. In validity mode (``oracle.publish``) a price is on chain
+only once its block's proof verified, so its latency is the prover's. In optimistic mode the
+operator proposes a block with no proof; its price is readable at once as *pending* and becomes
+*final* after a challenge window, unless a challenger refutes it first with a validity proof of
+the same block (same pre-state, commands and meta) with another outcome. The operator's
+standing bond pays for a refuted block: half to the challenger, half locked in the contract.
+The model, and the data-availability assumption it rests on (a challenger needs the block's
+commands and pre-state), are in the contract's NatSpec
+(``contracts/src/interfaces/IOptimisticCommitments.sol``).
+
+``deploy_optimistic`` deploys the verifier, ``OptimisticCommitments`` and a ``ProvenPriceFeed``
+on it (the feed reads final blocks only, so ``oracle.feed.PriceFeed`` works unchanged);
+``Optimistic`` proposes, finalizes, proves and challenges blocks from their headers, and reads
+both the final and the pending chain. Every transaction returns an ``oracle.options.Tx`` (the
+value its event reports, the hash, the gas used); reverts come back as
+``oracle.reverts.ContractRevert`` with the custom error's name, whichever contract raised it
+(the commitments, the verifier, the feed).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import groth16py
+import msgspec
+from web3.contract.contract import ContractFunction
+from web3.logs import DISCARD
+from web3.types import TxReceipt
+
+from matching.block import BlockHeader
+from proofs.witness import public_signals
+
+from .artifacts import load_artifact
+from .chain import Chain
+from .deploy import DeploymentError, verifier_args
+from .options import Tx
+from .reverts import raising_reverts
+
+__all__ = [
+    "OPTIMISTIC",
+    "CommittedBlock",
+    "Optimistic",
+    "OptimisticDeployment",
+    "PendingBlock",
+    "deploy_optimistic",
+    "load_optimistic_deployment",
+]
+
+OPTIMISTIC = "OptimisticCommitments"
+"""The optimistic commitments' artifact name."""
+_ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+
+
+class OptimisticDeployment(msgspec.Struct, frozen=True, kw_only=True):
+    """Where an optimistic venue's contracts are, its starting state and its security terms.
+
+    ``bond`` is the operator's standing bond in wei, ``challenge_window`` in seconds.
+    """
+
+    chain_id: int
+    verifier: str
+    commitments: str
+    feed: str
+    market_id: int
+    genesis_height: int
+    genesis_state_root: int
+    first_seq: int
+    operator: str
+    bond: int
+    challenge_window: int
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write as JSON (atomically: a crash leaves the old file or the new one)."""
+        p = Path(path)
+        tmp = p.with_suffix(p.suffix + ".tmp")
+        tmp.write_bytes(msgspec.json.format(msgspec.json.encode(self), indent=1) + b"\n")
+        os.replace(tmp, p)
+
+
+def load_optimistic_deployment(path: str | os.PathLike[str]) -> OptimisticDeployment:
+    """Read a file written by ``OptimisticDeployment.save``; DeploymentError if it is not one."""
+    try:
+        return msgspec.json.decode(Path(path).read_bytes(), type=OptimisticDeployment)
+    except (OSError, msgspec.DecodeError) as exc:
+        raise DeploymentError(f"{path}: not an optimistic deployment file ({exc})") from exc
+
+
+class CommittedBlock(msgspec.Struct, frozen=True, kw_only=True):
+    """A block as the contract stores it (``ICommitments.ProvenBlock``): what the feed reads
+    once it is final. ``close_ts`` is in nanoseconds, ``price`` in the venue's price unit."""
+
+    post_state_root: int
+    cum_price_time: int
+    close_ts: int
+    volume: int
+    price: int
+    carried: bool
+    trade_count: int
+    first_seq: int
+
+
+class PendingBlock(msgspec.Struct, frozen=True, kw_only=True):
+    """A block of the proposed chain and how far it is from final.
+
+    ``proposed_at``: when its current content was recorded (the proposal, or the challenge
+    that replaced it), unix seconds; ``challenge_deadline``: challenges are accepted before it,
+    ``finalize`` from it on; ``proven``: a validity proof of it verified (``prove_early`` or a
+    challenge); ``final``: the feed serves it.
+    """
+
+    height: int
+    block: CommittedBlock
+    command_commitment: int
+    proposed_at: int
+    challenge_deadline: int
+    proven: bool
+    final: bool
+
+
+def _committed(raw: Sequence[Any]) -> CommittedBlock:
+    post, cum, close, volume, price, carried, trades, first_seq = raw
+    return CommittedBlock(
+        post_state_root=int(post),
+        cum_price_time=int(cum),
+        close_ts=int(close),
+        volume=int(volume),
+        price=int(price),
+        carried=bool(carried),
+        trade_count=int(trades),
+        first_seq=int(first_seq),
+    )
+
+
+def deploy_optimistic(
+    chain: Chain,
+    vk: groth16py.VerifyingKey,
+    *,
+    start: BlockHeader,
+    operator: str,
+    bond: int,
+    challenge_window: int,
+    asset: str = _ZERO_ADDRESS,
+    decimals: int = 0,
+    description: str = "",
+    sender: str | None = None,
+) -> OptimisticDeployment:
+    """Deploy verifier, ``OptimisticCommitments`` and a ``ProvenPriceFeed`` on it, starting
+    from ``start``'s pre-state (as ``oracle.deploy.deploy_venue`` does for validity mode).
+
+    ``operator`` is the only proposer; it must post the ``bond`` (wei, > 0) with
+    ``Optimistic.post_bond`` before proposing. ``challenge_window`` (seconds, > 0) is how long
+    a proposal stays open to challenges: long enough for a watcher to replay the block and
+    prove it, short enough for the price consumers who wait for finality.
+    """
+    if len(start.markets) != 1:
+        raise DeploymentError("the v1 block circuit proves exactly one market")
+    if not 0 <= decimals <= 255:
+        raise DeploymentError(f"decimals must fit a uint8, got {decimals}")
+    if bond <= 0 or challenge_window <= 0:
+        raise DeploymentError("the bond and the challenge window must be positive")
+    market = start.markets[0].market
+    operator = chain.w3.to_checksum_address(operator)
+    verifier = chain.deploy(load_artifact("BlockVerifier"), *verifier_args(vk), sender=sender)
+    commitments = chain.deploy(
+        load_artifact(OPTIMISTIC),
+        verifier.address,
+        market,
+        start.height - 1,
+        int(start.pre_state_root),
+        start.first_seq,
+        operator,
+        bond,
+        challenge_window,
+        sender=sender,
+    )
+    feed = chain.deploy(
+        load_artifact("ProvenPriceFeed"),
+        commitments.address,
+        chain.w3.to_checksum_address(asset),
+        decimals,
+        description,
+        sender=sender,
+    )
+    return OptimisticDeployment(
+        chain_id=chain.w3.eth.chain_id,
+        verifier=verifier.address,
+        commitments=commitments.address,
+        feed=feed.address,
+        market_id=market,
+        genesis_height=start.height - 1,
+        genesis_state_root=int(start.pre_state_root),
+        first_seq=start.first_seq,
+        operator=operator,
+        bond=bond,
+        challenge_window=challenge_window,
+    )
+
+
+class Optimistic:
+    """A deployed ``OptimisticCommitments`` at ``address``, used through ``chain``.
+
+    ``sender`` on every transaction defaults to the chain's first account; ``propose``,
+    ``post_bond`` and ``withdraw_bond`` must come from the operator. ``gas`` on the calls that
+    verify a proof skips the estimate (on the embedded chain an estimate runs the verification
+    twice more).
+    """
+
+    def __init__(self, chain: Chain, address: str) -> None:
+        self.chain = chain
+        own = list(load_artifact(OPTIMISTIC).abi)
+        self.contract = chain.w3.eth.contract(address=address, abi=own)
+        # A revert can come from the callee: the verifier (BadProofLength, InputOutOfField,
+        # InsufficientGas).
+        self._abi: list[dict[str, Any]] = [
+            *own,
+            *load_artifact("BlockVerifier").abi,
+            *load_artifact("ProvenPriceFeed").abi,
+        ]
+
+    @property
+    def address(self) -> str:
+        return str(self.contract.address)
+
+    # ----------------------------------------------------------------------------------------
+    # Reads
+
+    def _call(self, fn: ContractFunction) -> Any:
+        return raising_reverts(self._abi, fn.call)
+
+    def operator(self) -> str:
+        return str(self._call(self.contract.functions.operator()))
+
+    def bond_amount(self) -> int:
+        """The standing bond the operator must have posted to propose (wei)."""
+        return int(self._call(self.contract.functions.bondAmount()))
+
+    def challenge_window(self) -> int:
+        return int(self._call(self.contract.functions.challengeWindow()))
+
+    def bonded(self) -> bool:
+        """Whether the operator's bond is standing (False after a slash until it posts anew)."""
+        return bool(self._call(self.contract.functions.bonded()))
+
+    def slash_count(self) -> int:
+        """Successful challenges so far."""
+        return int(self._call(self.contract.functions.slashCount()))
+
+    def burned(self) -> int:
+        """Wei locked in the contract for good by slashing."""
+        return int(self._call(self.contract.functions.burned()))
+
+    def credit(self, account: str) -> int:
+        """Wei ``account`` may ``withdraw`` (challenge rewards, a withdrawn bond)."""
+        return int(self._call(self.contract.functions.credits(account)))
+
+    def genesis_height(self) -> int:
+        return int(self._call(self.contract.functions.genesisHeight()))
+
+    def latest_height(self) -> int:
+        """Height of the last final block (what the feed's latest round is)."""
+        return int(self._call(self.contract.functions.latestHeight()))
+
+    def latest_pending_height(self) -> int:
+        """Height of the last proposed block, pending or final."""
+        return int(self._call(self.contract.functions.latestPendingHeight()))
+
+    def state_root(self) -> int:
+        """Post-state root of the last final block."""
+        return int(self._call(self.contract.functions.stateRoot()))
+
+    def pending_state_root(self) -> int:
+        """Post-state root of the last proposed block (the next proposal's pre-state root)."""
+        return int(self._call(self.contract.functions.pendingStateRoot()))
+
+    def next_seq(self) -> int:
+        """First sequence number the next proposal must carry."""
+        return int(self._call(self.contract.functions.nextSeq()))
+
+    def is_final(self, height: int) -> bool:
+        return bool(self._call(self.contract.functions.isFinal(height)))
+
+    def block(self, height: int) -> CommittedBlock:
+        """The final block at ``height``; ContractRevert ``UnknownBlock`` if it is not final."""
+        return _committed(self._call(self.contract.functions.getBlock(height)))
+
+    def pending_block(self, height: int) -> PendingBlock:
+        """The block at ``height`` of the proposed chain (pending or final); ContractRevert
+        ``UnknownBlock`` if none (never proposed, or discarded by a challenge)."""
+        raw = self._call(self.contract.functions.getPendingBlock(height))
+        block, commands, proposed_at, deadline, proven = raw
+        return PendingBlock(
+            height=height,
+            block=_committed(block),
+            command_commitment=int(commands),
+            proposed_at=int(proposed_at),
+            challenge_deadline=int(deadline),
+            proven=bool(proven),
+            final=self.is_final(height),
+        )
+
+    # ----------------------------------------------------------------------------------------
+    # Transactions
+
+    def _send(
+        self,
+        fn: ContractFunction,
+        sender: str | None,
+        event: str,
+        field: str,
+        *,
+        value: int = 0,
+        gas: int | None = None,
+    ) -> Tx:
+        receipt: TxReceipt = raising_reverts(
+            self._abi, lambda: self.chain.transact(fn, sender=sender, gas=gas, value=value)
+        )
+        logs = getattr(self.contract.events, event)().process_receipt(receipt, errors=DISCARD)
+        ours = [log for log in logs if log["address"] == self.contract.address]
+        if len(ours) != 1:  # the contract emits exactly one per call: anything else is a bug
+            raise RuntimeError(f"{fn.fn_name}: expected one {event} event, got {len(ours)}")
+        return Tx(
+            int(ours[0]["args"][field]),
+            receipt["transactionHash"].to_0x_hex(),
+            int(receipt["gasUsed"]),
+        )
+
+    def post_bond(self, *, sender: str | None = None) -> Tx:
+        """Post the standing bond (value: the wei posted; the exact ``bond_amount`` is sent).
+        Refusals: ``NotOperator``, ``BondAlreadyPosted``."""
+        fn = self.contract.functions.postBond()
+        return self._send(fn, sender, "BondPosted", "amount", value=self.bond_amount())
+
+    def withdraw_bond(self, *, sender: str | None = None) -> Tx:
+        """Take the bond back once every proposed block is final (value: the wei credited;
+        then ``withdraw``). Refusals: ``NotOperator``, ``NotBonded``, ``BlocksPending``."""
+        fn = self.contract.functions.withdrawBond()
+        return self._send(fn, sender, "BondWithdrawn", "amount")
+
+    def withdraw(self, *, sender: str | None = None) -> Tx:
+        """Send ``sender`` everything credited to it (value: the wei sent). Refusal:
+        ``NothingToWithdraw``."""
+        return self._send(self.contract.functions.withdraw(), sender, "Withdrawn", "amount")
+
+    def propose(self, header: BlockHeader, *, sender: str | None = None) -> Tx:
+        """Propose ``header``'s block with no proof (value: its height); pending at once.
+
+        Refusals: ``NotOperator``, ``NotBonded``, ``PreStateRootMismatch``, ``HeightMismatch``,
+        ``SequenceMismatch``, ``CloseTimeBeforeParent``, ``MalformedPublicInput``. A header the
+        circuit cannot express raises ``proofs.witness.UnsupportedInCircuit``.
+        """
+        return self.propose_inputs(public_signals(header), sender=sender)
+
+    def propose_inputs(self, inputs: Sequence[int], *, sender: str | None = None) -> Tx:
+        """``propose`` from the six public inputs themselves (what a header gives, or not)."""
+        fn = self.contract.functions.propose(list(inputs))
+        return self._send(fn, sender, "Proposed", "height")
+
+    def finalize(self, height: int, *, sender: str | None = None) -> Tx:
+        """Make the next unfinalized block final (value: its height). Refusals:
+        ``ChallengeWindowOpen``, ``FinalizeOutOfOrder``, ``BlockAlreadyFinal``,
+        ``BlockNotPending``."""
+        fn = self.contract.functions.finalize(height)
+        return self._send(fn, sender, "Finalized", "height")
+
+    def prove_early(
+        self, height: int, proof: bytes, *, sender: str | None = None, gas: int | None = None
+    ) -> Tx:
+        """Prove the pending block at ``height`` with the proof of exactly its inputs (value:
+        its height); final at once if the blocks before it are. Refusals: ``InvalidProof``,
+        ``BlockAlreadyProven``, ``BlockAlreadyFinal``, ``BlockNotPending``."""
+        fn = self.contract.functions.proveEarly(height, bytes(proof))
+        return self._send(fn, sender, "ProvenEarly", "height", gas=gas)
+
+    def challenge(
+        self,
+        height: int,
+        header: BlockHeader,
+        proof: bytes,
+        *,
+        sender: str | None = None,
+        gas: int | None = None,
+    ) -> Tx:
+        """Refute the pending block at ``height`` with ``header``'s proven block (value: the
+        challenger's reward in wei, credited; then ``withdraw``).
+
+        ``header`` must be the same block (pre-state, commands, meta) with another outcome.
+        Refusals: ``ChallengeInputMismatch`` (not the same block), ``NoFraud`` (the same
+        outcome), ``InvalidProof``, ``ChallengeWindowClosed``, ``BlockAlreadyProven``,
+        ``BlockAlreadyFinal``, ``BlockNotPending``.
+        """
+        return self.challenge_inputs(height, public_signals(header), proof, sender=sender, gas=gas)
+
+    def challenge_inputs(
+        self,
+        height: int,
+        inputs: Sequence[int],
+        proof: bytes,
+        *,
+        sender: str | None = None,
+        gas: int | None = None,
+    ) -> Tx:
+        """``challenge`` from the six public inputs themselves."""
+        fn = self.contract.functions.challenge(height, list(inputs), bytes(proof))
+        return self._send(fn, sender, "Slashed", "reward", gas=gas)
