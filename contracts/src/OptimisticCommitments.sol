@@ -4,6 +4,7 @@ pragma solidity 0.8.37;
 import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 
+import {BlockInputs} from "./BlockInputs.sol";
 import {IBlockVerifier} from "./interfaces/IBlockVerifier.sol";
 import {ICommitments} from "./interfaces/ICommitments.sol";
 import {IOptimisticCommitments} from "./interfaces/IOptimisticCommitments.sol";
@@ -39,13 +40,7 @@ contract OptimisticCommitments is IOptimisticCommitments, ReentrancyGuard {
         bool proven;
     }
 
-    /// @dev Index of each public input in the `uint256[6]` arrays.
-    uint256 internal constant PRE_ROOT = 0;
-    uint256 internal constant POST_ROOT = 1;
-    uint256 internal constant COMMANDS = 2;
-    uint256 internal constant META = 3;
-    uint256 internal constant SETTLE = 4;
-    uint256 internal constant CUM_PRICE_TIME = 5;
+    using BlockInputs for uint256[6];
     /// @dev BN254 scalar field: public inputs are its elements.
     uint256 internal constant FIELD =
         21888242871839275222246405745257275088548364400416034343698204186575808495617;
@@ -158,35 +153,34 @@ contract OptimisticCommitments is IOptimisticCommitments, ReentrancyGuard {
         for (uint256 i = 0; i < 6; i++) {
             if (publicInputs[i] >= FIELD) revert MalformedPublicInput(i);
         }
-        uint256 meta = publicInputs[META];
-        if (meta >> 160 != 0) revert MalformedPublicInput(META);
-        if (publicInputs[SETTLE] >> 137 != 0) revert MalformedPublicInput(SETTLE);
+        uint256 bad = publicInputs.malformed();
+        if (bad < 6) revert MalformedPublicInput(bad);
         uint32 parent = latestPendingHeight;
         uint256 root = _postRoot(parent);
-        if (publicInputs[PRE_ROOT] != root) {
-            revert PreStateRootMismatch(root, publicInputs[PRE_ROOT]);
+        if (publicInputs[BlockInputs.PRE_ROOT] != root) {
+            revert PreStateRootMismatch(root, publicInputs[BlockInputs.PRE_ROOT]);
         }
-        height = uint32(meta);
+        height = publicInputs.height();
         if (height != parent + 1) revert HeightMismatch(parent + 1, height);
         uint64 seq = _nextSeq(parent);
-        uint64 firstSeq = uint48(meta >> 112);
+        uint64 firstSeq = publicInputs.firstSeq();
         if (firstSeq != seq) revert SequenceMismatch(seq, firstSeq);
-        uint64 closeTs = uint64(meta >> 32);
+        uint64 closeTs = publicInputs.closeTs();
         if (parent != genesisHeight && closeTs < _entries[parent].block.closeTs) {
             revert CloseTimeBeforeParent(_entries[parent].block.closeTs, closeTs);
         }
 
         Entry storage e = _entries[height];
-        e.block = _unpack(publicInputs);
-        e.commandCommitment = publicInputs[COMMANDS];
+        e.block = publicInputs.unpack();
+        e.commandCommitment = publicInputs[BlockInputs.COMMANDS];
         e.proposedAt = uint64(block.timestamp);
-        e.commandCount = uint16(meta >> 96);
+        e.commandCount = publicInputs.commandCount();
         e.proven = false;
         latestPendingHeight = height;
         emit Proposed(
             height,
             e.block.postStateRoot,
-            publicInputs[COMMANDS],
+            publicInputs[BlockInputs.COMMANDS],
             e.block.price,
             closeTs,
             block.timestamp + challengeWindow
@@ -224,25 +218,33 @@ contract OptimisticCommitments is IOptimisticCommitments, ReentrancyGuard {
         if (block.timestamp >= deadline) revert ChallengeWindowClosed(height, deadline);
         uint256[6] memory claimed = _inputs(height, e);
         // The same block: same pre-state, same commands, same meta ...
-        _sameInput(height, PRE_ROOT, claimed, publicInputs);
-        _sameInput(height, COMMANDS, claimed, publicInputs);
-        _sameInput(height, META, claimed, publicInputs);
+        _sameInput(height, BlockInputs.PRE_ROOT, claimed, publicInputs);
+        _sameInput(height, BlockInputs.COMMANDS, claimed, publicInputs);
+        _sameInput(height, BlockInputs.META, claimed, publicInputs);
         // ... with another outcome ...
         if (
-            publicInputs[POST_ROOT] == claimed[POST_ROOT] && publicInputs[SETTLE] == claimed[SETTLE]
-                && publicInputs[CUM_PRICE_TIME] == claimed[CUM_PRICE_TIME]
+            publicInputs[BlockInputs.POST_ROOT] == claimed[BlockInputs.POST_ROOT]
+                && publicInputs[BlockInputs.SETTLE] == claimed[BlockInputs.SETTLE]
+                && publicInputs[BlockInputs.CUM_PRICE_TIME] == claimed[BlockInputs.CUM_PRICE_TIME]
         ) revert NoFraud(height);
         // ... that is the right one (a verifying proof fixes every input to a field element, and
         // the circuit packs settle within its layout; checked anyway, as `propose` does).
-        if (publicInputs[SETTLE] >> 137 != 0) revert MalformedPublicInput(SETTLE);
+        uint256 bad = publicInputs.malformed();
+        if (bad < 6) revert MalformedPublicInput(bad);
         if (!verifier.verifyProof(proof, publicInputs)) revert InvalidProof(height);
 
         uint32 discarded = latestPendingHeight - height;
-        e.block = _unpack(publicInputs); // commands and command count are the same
+        e.block = publicInputs.unpack(); // commands and command count are the same
         e.proposedAt = uint64(block.timestamp);
         e.proven = true;
         latestPendingHeight = height;
-        emit Challenged(height, msg.sender, claimed[POST_ROOT], publicInputs[POST_ROOT], discarded);
+        emit Challenged(
+            height,
+            msg.sender,
+            claimed[BlockInputs.POST_ROOT],
+            publicInputs[BlockInputs.POST_ROOT],
+            discarded
+        );
 
         uint256 reward;
         uint256 toBurn;
@@ -359,31 +361,9 @@ contract OptimisticCommitments is IOptimisticCommitments, ReentrancyGuard {
 
     /// @dev The six public inputs of the stored block at `height` (exact: `propose` refused any
     /// packed input with bits outside its layout, so packing the fields again gives it back).
-    function _inputs(uint32 height, Entry storage e) private view returns (uint256[6] memory x) {
-        ProvenBlock storage b = e.block;
-        x[PRE_ROOT] = _postRoot(height - 1);
-        x[POST_ROOT] = b.postStateRoot;
-        x[COMMANDS] = e.commandCommitment;
-        x[META] = uint256(height) | (uint256(b.closeTs) << 32) | (uint256(e.commandCount) << 96)
-            | (uint256(b.firstSeq) << 112);
-        x[SETTLE] = uint256(b.price) | (b.carried ? uint256(1) << 40 : 0)
-            | (uint256(b.volume) << 41) | (uint256(b.tradeCount) << 105);
-        x[CUM_PRICE_TIME] = b.cumPriceTime;
-    }
-
-    /// @dev The stored fields of a block from its public inputs (layouts checked by the caller).
-    function _unpack(uint256[6] calldata x) private pure returns (ProvenBlock memory) {
-        uint256 meta = x[META];
-        uint256 settle = x[SETTLE];
-        return ProvenBlock({
-            postStateRoot: x[POST_ROOT],
-            cumPriceTime: x[CUM_PRICE_TIME],
-            closeTs: uint64(meta >> 32),
-            volume: uint64(settle >> 41),
-            price: uint40(settle),
-            carried: (settle >> 40) & 1 == 1,
-            tradeCount: uint32(settle >> 105),
-            firstSeq: uint48(meta >> 112)
-        });
+    function _inputs(uint32 height, Entry storage e) private view returns (uint256[6] memory) {
+        return BlockInputs.pack(
+            e.block, _postRoot(height - 1), height, e.commandCommitment, e.commandCount
+        );
     }
 }

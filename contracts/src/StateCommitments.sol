@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 pragma solidity 0.8.37;
 
+import {BlockInputs} from "./BlockInputs.sol";
 import {IBlockVerifier} from "./interfaces/IBlockVerifier.sol";
 import {ICommitments} from "./interfaces/ICommitments.sol";
 
@@ -10,21 +11,13 @@ import {ICommitments} from "./interfaces/ICommitments.sol";
 /// first sequence number follow the last accepted block's, and its Groth16 validity proof
 /// verifies against its public inputs. Anyone may submit: the proof, not the sender, is what
 /// is trusted (validity mode).
-/// @dev The public inputs are the circuit's own (proofs/circuits/BLOCK.md, "Public inputs"):
-/// `meta = pack(height 32, close_ts 64, command_count 16, first_seq 48)` and
-/// `settle = pack(price 40, carried 1, volume 64, trade_count 32)`, first field in the lowest
-/// bits. The state root commits to height, marks, close time and the TWAP accumulator, so a
-/// proof that verifies fixes every field read here. The read side (`ProvenBlock`, `getBlock`,
+/// @dev The public inputs are the circuit's own, read through BlockInputs. The state root
+/// commits to height, marks, close time and the TWAP accumulator, so a proof that verifies
+/// fixes every field read here. The read side (`ProvenBlock`, `getBlock`,
 /// `isProven`, `latestHeight`, `genesisHeight`, `UnknownBlock`) is ICommitments, which
 /// OptimisticCommitments implements too, so one ProvenPriceFeed serves either mode.
 contract StateCommitments is ICommitments {
-    /// @notice Index of each public input in `submitBlock`'s array.
-    uint256 internal constant PRE_ROOT = 0;
-    uint256 internal constant POST_ROOT = 1;
-    uint256 internal constant COMMANDS = 2;
-    uint256 internal constant META = 3;
-    uint256 internal constant SETTLE = 4;
-    uint256 internal constant CUM_PRICE_TIME = 5;
+    using BlockInputs for uint256[6];
 
     /// @notice The verifier of the block circuit this venue proves with.
     IBlockVerifier public immutable verifier;
@@ -97,37 +90,25 @@ contract StateCommitments is ICommitments {
         external
         returns (uint32 height)
     {
-        uint256 meta = publicInputs[META];
-        uint256 settle = publicInputs[SETTLE];
-        if (meta >> 160 != 0) revert MalformedPublicInput(META);
-        if (settle >> 137 != 0) revert MalformedPublicInput(SETTLE);
-        if (publicInputs[PRE_ROOT] != stateRoot) {
-            revert PreStateRootMismatch(stateRoot, publicInputs[PRE_ROOT]);
-        }
-        height = uint32(meta);
+        uint256 bad = publicInputs.malformed();
+        if (bad < 6) revert MalformedPublicInput(bad);
+        uint256 preRoot = publicInputs[BlockInputs.PRE_ROOT];
+        if (preRoot != stateRoot) revert PreStateRootMismatch(stateRoot, preRoot);
+        height = publicInputs.height();
         if (height != latestHeight + 1) revert HeightMismatch(latestHeight + 1, height);
-        uint64 firstSeq = uint64(uint48(meta >> 112));
+        uint64 firstSeq = publicInputs.firstSeq();
         if (firstSeq != nextSeq) revert SequenceMismatch(nextSeq, firstSeq);
         if (!verifier.verifyProof(proof, publicInputs)) revert InvalidProof(height);
 
-        ProvenBlock memory b = ProvenBlock({
-            postStateRoot: publicInputs[POST_ROOT],
-            cumPriceTime: publicInputs[CUM_PRICE_TIME],
-            closeTs: uint64(meta >> 32),
-            volume: uint64(settle >> 41),
-            price: uint40(settle),
-            carried: (settle >> 40) & 1 == 1,
-            tradeCount: uint32(settle >> 105),
-            firstSeq: uint48(firstSeq)
-        });
+        ProvenBlock memory b = publicInputs.unpack();
         _blocks[height] = b;
         latestHeight = height;
         stateRoot = b.postStateRoot;
-        nextSeq = firstSeq + uint16(meta >> 96);
+        nextSeq = firstSeq + publicInputs.commandCount();
         emit BlockProven(
             height,
             b.postStateRoot,
-            publicInputs[COMMANDS],
+            publicInputs[BlockInputs.COMMANDS],
             b.price,
             b.carried,
             b.volume,
