@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Self
 
 import groth16py
 import msgspec
@@ -26,6 +27,7 @@ __all__ = [
     "PUBLIC_INPUTS",
     "Deployment",
     "DeploymentError",
+    "DeploymentFile",
     "deploy_venue",
     "load_deployment",
     "verifier_args",
@@ -42,7 +44,26 @@ class DeploymentError(ValueError):
     """A verifying key, starting point or deployment file that cannot be used."""
 
 
-class Deployment(msgspec.Struct, frozen=True, kw_only=True):
+class DeploymentFile(msgspec.Struct, frozen=True, kw_only=True):
+    """A deployment record kept as JSON beside a venue's data (base of the kinds below)."""
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write as JSON (atomically: a crash leaves the old file or the new one)."""
+        p = Path(path)
+        tmp = p.with_suffix(p.suffix + ".tmp")
+        tmp.write_bytes(msgspec.json.format(msgspec.json.encode(self), indent=1) + b"\n")
+        os.replace(tmp, p)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Self:
+        """Read a file written by ``save``; DeploymentError if it is not one of this kind."""
+        try:
+            return msgspec.json.decode(Path(path).read_bytes(), type=cls)
+        except (OSError, msgspec.DecodeError) as exc:
+            raise DeploymentError(f"{path}: not a {cls.__name__} file ({exc})") from exc
+
+
+class Deployment(DeploymentFile, frozen=True, kw_only=True):
     """Where a venue's contracts are, and the state they started from."""
 
     chain_id: int
@@ -54,20 +75,10 @@ class Deployment(msgspec.Struct, frozen=True, kw_only=True):
     genesis_state_root: int
     first_seq: int
 
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write as JSON (atomically: a crash leaves the old file or the new one)."""
-        p = Path(path)
-        tmp = p.with_suffix(p.suffix + ".tmp")
-        tmp.write_bytes(msgspec.json.format(msgspec.json.encode(self), indent=1) + b"\n")
-        os.replace(tmp, p)
-
 
 def load_deployment(path: str | os.PathLike[str]) -> Deployment:
     """Read a deployment written by ``Deployment.save``; DeploymentError if it is not one."""
-    try:
-        return msgspec.json.decode(Path(path).read_bytes(), type=Deployment)
-    except (OSError, msgspec.DecodeError) as exc:
-        raise DeploymentError(f"{path}: not a deployment file ({exc})") from exc
+    return Deployment.load(path)
 
 
 def _g2(point: list[list[str]]) -> list[int]:

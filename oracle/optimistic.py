@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import groth16py
@@ -37,7 +36,7 @@ from proofs.witness import public_signals
 
 from .artifacts import load_artifact
 from .chain import Chain
-from .deploy import DeploymentError, verifier_args
+from .deploy import Deployment, DeploymentError, verifier_args
 from .options import Tx
 from .reverts import raising_reverts
 
@@ -56,38 +55,20 @@ OPTIMISTIC = "OptimisticCommitments"
 _ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
 
-class OptimisticDeployment(msgspec.Struct, frozen=True, kw_only=True):
+class OptimisticDeployment(Deployment, frozen=True, kw_only=True):
     """Where an optimistic venue's contracts are, its starting state and its security terms.
 
     ``bond`` is the operator's standing bond in wei, ``challenge_window`` in seconds.
     """
 
-    chain_id: int
-    verifier: str
-    commitments: str
-    feed: str
-    market_id: int
-    genesis_height: int
-    genesis_state_root: int
-    first_seq: int
     operator: str
     bond: int
     challenge_window: int
 
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write as JSON (atomically: a crash leaves the old file or the new one)."""
-        p = Path(path)
-        tmp = p.with_suffix(p.suffix + ".tmp")
-        tmp.write_bytes(msgspec.json.format(msgspec.json.encode(self), indent=1) + b"\n")
-        os.replace(tmp, p)
-
 
 def load_optimistic_deployment(path: str | os.PathLike[str]) -> OptimisticDeployment:
     """Read a file written by ``OptimisticDeployment.save``; DeploymentError if it is not one."""
-    try:
-        return msgspec.json.decode(Path(path).read_bytes(), type=OptimisticDeployment)
-    except (OSError, msgspec.DecodeError) as exc:
-        raise DeploymentError(f"{path}: not an optimistic deployment file ({exc})") from exc
+    return OptimisticDeployment.load(path)
 
 
 class CommittedBlock(msgspec.Struct, frozen=True, kw_only=True):
