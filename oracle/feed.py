@@ -8,11 +8,11 @@ feed's error name.
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
-from .artifacts import load_artifact, venue_abi
-from .chain import Chain
-from .reverts import raising_reverts
+from .client import ContractClient
 
 __all__ = ["PriceFeed", "Round", "RoundDetails"]
 
@@ -37,47 +37,43 @@ class RoundDetails(msgspec.Struct, frozen=True):
     close_ts: int
 
 
-class PriceFeed:
+class PriceFeed(ContractClient):
     """A deployed ``ProvenPriceFeed``, read through ``chain``."""
 
-    def __init__(self, chain: Chain, address: str) -> None:
-        self._abi = venue_abi()  # the callee's (StateCommitments') errors decode too
-        self.contract = chain.w3.eth.contract(
-            address=address, abi=load_artifact("ProvenPriceFeed").abi
-        )
+    ARTIFACT = "ProvenPriceFeed"
+    CALLEES = ("StateCommitments", "OptimisticCommitments")  # their errors bubble up
 
-    def _call(self, name: str, *args: object) -> object:
-        fn = getattr(self.contract.functions, name)(*args)
-        return raising_reverts(self._abi, fn.call)
+    def _read(self, name: str, *args: object) -> Any:
+        return self._call(getattr(self.contract.functions, name)(*args))
 
     def decimals(self) -> int:
-        return int(self._call("decimals"))  # type: ignore[call-overload]
+        return int(self._read("decimals"))
 
     def description(self) -> str:
-        return str(self._call("description"))
+        return str(self._read("description"))
 
     def latest_round(self) -> Round:
         """``latestRoundData()``; ContractRevert ``NoProvenRound`` before the first proof."""
-        return Round(*self._call("latestRoundData"))  # type: ignore[misc]
+        return Round(*self._read("latestRoundData"))
 
     def round(self, round_id: int) -> Round:
         """``getRoundData(round_id)``; ContractRevert ``RoundNotProven`` if it is not proven."""
-        return Round(*self._call("getRoundData", round_id))  # type: ignore[misc]
+        return Round(*self._read("getRoundData", round_id))
 
     def details(self, round_id: int) -> RoundDetails:
         """The round's block: price, carried flag, volume, trades, close time (ns)."""
-        return RoundDetails(*self._call("getRoundDetails", round_id))  # type: ignore[misc]
+        return RoundDetails(*self._read("getRoundDetails", round_id))
 
     def round_at(self, timestamp: int) -> int:
         """The last proven round closed at or before ``timestamp`` (s); ContractRevert
         ``NoRoundBefore`` if none."""
-        return int(self._call("roundAt", timestamp))  # type: ignore[call-overload]
+        return int(self._read("roundAt", timestamp))
 
     def twap(self, from_round: int, to_round: int) -> int:
         """Time-weighted average price between two proven rounds' closes."""
-        return int(self._call("twap", from_round, to_round))  # type: ignore[call-overload]
+        return int(self._read("twap", from_round, to_round))
 
     def settlement_price(self, expiry: int) -> tuple[bool, int]:
         """Derive-style ``getSettlementPrice(expiry)``: (settled, price) at ``expiry`` (s)."""
-        settled, price = self._call("getSettlementPrice", expiry)  # type: ignore[misc]
+        settled, price = self._read("getSettlementPrice", expiry)
         return bool(settled), int(price)

@@ -27,18 +27,14 @@ from typing import Any
 
 import groth16py
 import msgspec
-from web3.contract.contract import ContractFunction
-from web3.logs import DISCARD
-from web3.types import TxReceipt
 
 from matching.block import BlockHeader
 from proofs.witness import public_signals
 
 from .artifacts import load_artifact
 from .chain import Chain
+from .client import ContractClient, Tx
 from .deploy import Deployment, DeploymentError, verifier_args
-from .options import Tx
-from .reverts import raising_reverts
 
 __all__ = [
     "OPTIMISTIC",
@@ -182,7 +178,7 @@ def deploy_optimistic(
     )
 
 
-class Optimistic:
+class Optimistic(ContractClient):
     """A deployed ``OptimisticCommitments`` at ``address``, used through ``chain``.
 
     ``sender`` on every transaction defaults to the chain's first account; ``propose``,
@@ -191,27 +187,13 @@ class Optimistic:
     twice more).
     """
 
-    def __init__(self, chain: Chain, address: str) -> None:
-        self.chain = chain
-        own = list(load_artifact(OPTIMISTIC).abi)
-        self.contract = chain.w3.eth.contract(address=address, abi=own)
-        # A revert can come from the callee: the verifier (BadProofLength, InputOutOfField,
-        # InsufficientGas).
-        self._abi: list[dict[str, Any]] = [
-            *own,
-            *load_artifact("BlockVerifier").abi,
-            *load_artifact("ProvenPriceFeed").abi,
-        ]
-
-    @property
-    def address(self) -> str:
-        return str(self.contract.address)
+    ARTIFACT = OPTIMISTIC
+    # A revert can come from a callee: the verifier (BadProofLength, InputOutOfField,
+    # InsufficientGas).
+    CALLEES = ("BlockVerifier", "ProvenPriceFeed")
 
     # ----------------------------------------------------------------------------------------
     # Reads
-
-    def _call(self, fn: ContractFunction) -> Any:
-        return raising_reverts(self._abi, fn.call)
 
     def operator(self) -> str:
         return str(self._call(self.contract.functions.operator()))
@@ -286,29 +268,6 @@ class Optimistic:
 
     # ----------------------------------------------------------------------------------------
     # Transactions
-
-    def _send(
-        self,
-        fn: ContractFunction,
-        sender: str | None,
-        event: str,
-        field: str,
-        *,
-        value: int = 0,
-        gas: int | None = None,
-    ) -> Tx:
-        receipt: TxReceipt = raising_reverts(
-            self._abi, lambda: self.chain.transact(fn, sender=sender, gas=gas, value=value)
-        )
-        logs = getattr(self.contract.events, event)().process_receipt(receipt, errors=DISCARD)
-        ours = [log for log in logs if log["address"] == self.contract.address]
-        if len(ours) != 1:  # the contract emits exactly one per call: anything else is a bug
-            raise RuntimeError(f"{fn.fn_name}: expected one {event} event, got {len(ours)}")
-        return Tx(
-            int(ours[0]["args"][field]),
-            receipt["transactionHash"].to_0x_hex(),
-            int(receipt["gasUsed"]),
-        )
 
     def post_bond(self, *, sender: str | None = None) -> Tx:
         """Post the standing bond (value: the wei posted; the exact ``bond_amount`` is sent).

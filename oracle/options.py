@@ -25,17 +25,11 @@ error's name, whichever contract raised it (the options, the collateral token, o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 import msgspec
-from web3.contract.contract import ContractFunction
-from web3.logs import DISCARD
-from web3.types import TxReceipt
 
-from .artifacts import load_artifact, venue_abi
+from .artifacts import load_artifact
 from .chain import Chain
-from .reverts import raising_reverts
+from .client import ContractClient, Tx
 from .token import TEST_COLLATERAL
 
 __all__ = ["OPTIONS", "Options", "Series", "Tx"]
@@ -68,33 +62,17 @@ class Series(msgspec.Struct, frozen=True, kw_only=True):
     writing_closed: bool
 
 
-class Tx(msgspec.Struct, frozen=True):
-    """A transaction that landed: ``value`` is what the function returned (a series id, the
-    collateral locked, a price, a payout...), read from the event it emitted."""
-
-    value: int
-    tx_hash: str
-    gas_used: int
-
-
-class Options:
+class Options(ContractClient):
     """A deployed ``ProvenOptions`` at ``address``, used through ``chain``.
 
     ``sender`` on every transaction defaults to the chain's first account. A writer must
     ``approve`` the contract for the collateral (``oracle.token.Token``) before ``write``.
     """
 
-    def __init__(self, chain: Chain, address: str) -> None:
-        self.chain = chain
-        own = list(load_artifact(OPTIONS).abi)
-        self.contract = chain.w3.eth.contract(address=address, abi=own)
-        # A revert can come from the callee: the token (SafeERC20 bubbles its error) or the
-        # feed and its commitments (settle's NoRoundBefore).
-        self._abi: Sequence[dict[str, Any]] = [
-            *own,
-            *load_artifact(TEST_COLLATERAL).abi,
-            *venue_abi(),
-        ]
+    ARTIFACT = OPTIONS
+    # A revert can come from a callee: the token (SafeERC20 bubbles its error) or the feed and
+    # its commitments (settle's NoRoundBefore).
+    CALLEES = (TEST_COLLATERAL, "StateCommitments", "BlockVerifier", "ProvenPriceFeed")
 
     @classmethod
     def deploy(
@@ -125,15 +103,8 @@ class Options:
         )
         return cls(chain, contract.address)
 
-    @property
-    def address(self) -> str:
-        return str(self.contract.address)
-
     # ----------------------------------------------------------------------------------------
     # Reads
-
-    def _call(self, fn: ContractFunction) -> Any:
-        return raising_reverts(self._abi, fn.call)
 
     def feed(self) -> str:
         return str(self._call(self.contract.functions.feed()))
@@ -187,20 +158,6 @@ class Options:
 
     # ----------------------------------------------------------------------------------------
     # Transactions
-
-    def _send(self, fn: ContractFunction, sender: str | None, event: str, field: str) -> Tx:
-        receipt: TxReceipt = raising_reverts(
-            self._abi, lambda: self.chain.transact(fn, sender=sender)
-        )
-        logs = getattr(self.contract.events, event)().process_receipt(receipt, errors=DISCARD)
-        ours = [log for log in logs if log["address"] == self.contract.address]
-        if len(ours) != 1:  # the contract emits exactly one per call: anything else is a bug
-            raise RuntimeError(f"{fn.fn_name}: expected one {event} event, got {len(ours)}")
-        return Tx(
-            int(ours[0]["args"][field]),
-            receipt["transactionHash"].to_0x_hex(),
-            int(receipt["gasUsed"]),
-        )
 
     def create_series(
         self,

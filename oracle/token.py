@@ -9,13 +9,9 @@ as ``ContractRevert``.
 
 from __future__ import annotations
 
-from typing import Any
-
-from web3.contract.contract import ContractFunction
-
 from .artifacts import load_artifact
 from .chain import Chain
-from .reverts import raising_reverts
+from .client import ContractClient
 
 __all__ = ["TEST_COLLATERAL", "Token"]
 
@@ -23,17 +19,13 @@ TEST_COLLATERAL = "TestCollateral"
 """The artifact of the development collateral token (``contracts/src/test``)."""
 
 
-class Token:
+class Token(ContractClient):
     """A deployed ERC-20 at ``address``, used through ``chain``.
 
     ``mint`` exists only on ``TestCollateral``; on any other token it reverts.
     """
 
-    def __init__(self, chain: Chain, address: str) -> None:
-        self.chain = chain
-        abi = load_artifact(TEST_COLLATERAL).abi  # ERC-20 plus TestCollateral.mint
-        self._abi = list(abi)
-        self.contract = chain.w3.eth.contract(address=address, abi=self._abi)
+    ARTIFACT = TEST_COLLATERAL  # ERC-20 plus TestCollateral.mint
 
     @classmethod
     def deploy_test_collateral(
@@ -47,16 +39,6 @@ class Token:
         """Deploy a fresh ``TestCollateral`` (6 decimals, anyone can mint: never real money)."""
         contract = chain.deploy(load_artifact(TEST_COLLATERAL), name, symbol, sender=sender)
         return cls(chain, contract.address)
-
-    @property
-    def address(self) -> str:
-        return str(self.contract.address)
-
-    def _call(self, fn: ContractFunction) -> Any:
-        return raising_reverts(self._abi, fn.call)
-
-    def _send(self, fn: ContractFunction, sender: str | None) -> None:
-        raising_reverts(self._abi, lambda: self.chain.transact(fn, sender=sender))
 
     def decimals(self) -> int:
         return int(self._call(self.contract.functions.decimals()))
@@ -75,11 +57,11 @@ class Token:
 
     def approve(self, spender: str, amount: int, *, sender: str | None = None) -> None:
         """Let ``spender`` (e.g. the options contract, before ``write``) take ``amount``."""
-        self._send(self.contract.functions.approve(spender, amount), sender)
+        self._transact(self.contract.functions.approve(spender, amount), sender)
 
     def transfer(self, to: str, amount: int, *, sender: str | None = None) -> None:
-        self._send(self.contract.functions.transfer(to, amount), sender)
+        self._transact(self.contract.functions.transfer(to, amount), sender)
 
     def mint(self, to: str, amount: int, *, sender: str | None = None) -> None:
         """``TestCollateral.mint``: create ``amount`` base units for ``to`` (test token only)."""
-        self._send(self.contract.functions.mint(to, amount), sender)
+        self._transact(self.contract.functions.mint(to, amount), sender)
