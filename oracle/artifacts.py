@@ -28,7 +28,6 @@ __all__ = [
     "ArtifactError",
     "available_artifacts",
     "load_artifact",
-    "venue_abi",
 ]
 
 ARTIFACTS_DIR: Path = Path(__file__).resolve().parent.parent / "contracts" / "artifacts"
@@ -145,12 +144,3 @@ def available_artifacts(directory: Path | None = None) -> list[str]:
     if not base.is_dir():
         return []
     return sorted(p.stem for p in base.glob("*.json") if _NAME_RE.match(p.stem))
-
-
-def venue_abi() -> list[dict[str, Any]]:
-    """The venue contracts' ABIs together: a revert raised in a callee (the feed reading the
-    commitments, the commitments calling the verifier) decodes against any of them."""
-    out: list[dict[str, Any]] = []
-    for name in ("StateCommitments", "BlockVerifier", "ProvenPriceFeed"):
-        out += load_artifact(name).abi
-    return out

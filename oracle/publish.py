@@ -25,10 +25,10 @@ import msgspec
 from matching.block import BlockHeader
 from proofs.witness import UnsupportedInCircuit, public_signals
 
-from .artifacts import load_artifact, venue_abi
 from .chain import Chain
+from .client import ContractClient
 from .deploy import Deployment
-from .reverts import ContractRevert, raising_reverts
+from .reverts import ContractRevert
 
 __all__ = [
     "BlockRejected",
@@ -57,8 +57,11 @@ class PublishedBlock(msgspec.Struct, frozen=True):
     gas_used: int
 
 
-class Publisher:
+class Publisher(ContractClient):
     """Submits proven blocks to a venue's ``StateCommitments`` (one chain connection)."""
+
+    ARTIFACT = "StateCommitments"
+    CALLEES = ("BlockVerifier",)  # its errors (InputOutOfField, ...) bubble up
 
     def __init__(self, chain: Chain, deployment: Deployment, *, sender: str | None = None) -> None:
         if chain.w3.eth.chain_id != deployment.chain_id:
@@ -66,18 +69,14 @@ class Publisher:
                 f"the deployment is on chain {deployment.chain_id}, connected to "
                 f"{chain.w3.eth.chain_id}"
             )
-        self.chain = chain
+        super().__init__(chain, deployment.commitments)
         self.deployment = deployment
         self.sender = sender
-        self._abi = venue_abi()
-        self.commitments = chain.w3.eth.contract(
-            address=deployment.commitments, abi=load_artifact("StateCommitments").abi
-        )
 
     @property
     def latest_height(self) -> int:
         """Height of the last block accepted on chain."""
-        return int(self.commitments.functions.latestHeight().call())
+        return int(self._call(self.contract.functions.latestHeight()))
 
     def publish(self, header: BlockHeader, proof: bytes) -> PublishedBlock:
         """Submit ``header`` with its ``proof``; BlockRejected if the contract refuses it."""
@@ -85,11 +84,9 @@ class Publisher:
             inputs = public_signals(header)
         except UnsupportedInCircuit as exc:
             raise BlockRejected(header.height, str(exc)) from exc
-        call = self.commitments.functions.submitBlock(inputs, bytes(proof))
+        call = self.contract.functions.submitBlock(inputs, bytes(proof))
         try:
-            receipt = raising_reverts(
-                self._abi, lambda: self.chain.transact(call, sender=self.sender)
-            )
+            receipt = self._transact(call, self.sender)
         except ContractRevert as exc:
             raise BlockRejected(header.height, exc) from exc
         return PublishedBlock(header.height, receipt["transactionHash"].to_0x_hex(),
