@@ -28,6 +28,7 @@ __all__ = [
     "Deployment",
     "DeploymentError",
     "DeploymentFile",
+    "deploy_stack",
     "deploy_venue",
     "load_deployment",
     "verifier_args",
@@ -125,24 +126,46 @@ def deploy_venue(
     validity rollup's deployer vouches for its genesis. ``asset`` is the priced asset's token
     (for Opyn-style expiry queries), ``decimals`` the decimals of the venue's price unit.
     """
+    return deploy_stack(
+        chain, vk, start=start, commitments="StateCommitments", asset=asset, decimals=decimals,
+        description=description, sender=sender,
+    )  # fmt: skip
+
+
+def deploy_stack(
+    chain: Chain,
+    vk: groth16py.VerifyingKey,
+    *,
+    start: BlockHeader,
+    commitments: str,
+    extra: tuple[object, ...] = (),
+    asset: str = _ZERO_ADDRESS,
+    decimals: int = 0,
+    description: str = "",
+    sender: str | None = None,
+) -> Deployment:
+    """The verifier, a commitments contract of either mode (artifact ``commitments``, whose
+    constructor takes the verifier, market, start height, start root and first sequence
+    number, then ``extra``) and a price feed on it; ``deploy_venue``'s arguments."""
     if len(start.markets) != 1:
         raise DeploymentError("the v1 block circuit proves exactly one market")
     if not 0 <= decimals <= 255:
         raise DeploymentError(f"decimals must fit a uint8, got {decimals}")
     market = start.markets[0].market
     verifier = chain.deploy(load_artifact("BlockVerifier"), *verifier_args(vk), sender=sender)
-    commitments = chain.deploy(
-        load_artifact("StateCommitments"),
+    chained = chain.deploy(
+        load_artifact(commitments),
         verifier.address,
         market,
         start.height - 1,
         int(start.pre_state_root),
         start.first_seq,
+        *extra,
         sender=sender,
     )
     feed = chain.deploy(
         load_artifact("ProvenPriceFeed"),
-        commitments.address,
+        chained.address,
         chain.w3.to_checksum_address(asset),
         decimals,
         description,
@@ -151,7 +174,7 @@ def deploy_venue(
     return Deployment(
         chain_id=chain.w3.eth.chain_id,
         verifier=verifier.address,
-        commitments=commitments.address,
+        commitments=chained.address,
         feed=feed.address,
         market_id=market,
         genesis_height=start.height - 1,

@@ -31,10 +31,9 @@ import msgspec
 from matching.block import BlockHeader
 from proofs.witness import public_signals
 
-from .artifacts import load_artifact
 from .chain import Chain
 from .client import ContractClient, Tx
-from .deploy import Deployment, DeploymentError, verifier_args
+from .deploy import Deployment, DeploymentError, deploy_stack
 
 __all__ = [
     "OPTIMISTIC",
@@ -134,44 +133,15 @@ def deploy_optimistic(
     a proposal stays open to challenges: long enough for a watcher to replay the block and
     prove it, short enough for the price consumers who wait for finality.
     """
-    if len(start.markets) != 1:
-        raise DeploymentError("the v1 block circuit proves exactly one market")
-    if not 0 <= decimals <= 255:
-        raise DeploymentError(f"decimals must fit a uint8, got {decimals}")
     if bond <= 0 or challenge_window <= 0:
         raise DeploymentError("the bond and the challenge window must be positive")
-    market = start.markets[0].market
     operator = chain.w3.to_checksum_address(operator)
-    verifier = chain.deploy(load_artifact("BlockVerifier"), *verifier_args(vk), sender=sender)
-    commitments = chain.deploy(
-        load_artifact(OPTIMISTIC),
-        verifier.address,
-        market,
-        start.height - 1,
-        int(start.pre_state_root),
-        start.first_seq,
-        operator,
-        bond,
-        challenge_window,
-        sender=sender,
-    )
-    feed = chain.deploy(
-        load_artifact("ProvenPriceFeed"),
-        commitments.address,
-        chain.w3.to_checksum_address(asset),
-        decimals,
-        description,
-        sender=sender,
-    )
+    base = deploy_stack(
+        chain, vk, start=start, commitments=OPTIMISTIC, extra=(operator, bond, challenge_window),
+        asset=asset, decimals=decimals, description=description, sender=sender,
+    )  # fmt: skip
     return OptimisticDeployment(
-        chain_id=chain.w3.eth.chain_id,
-        verifier=verifier.address,
-        commitments=commitments.address,
-        feed=feed.address,
-        market_id=market,
-        genesis_height=start.height - 1,
-        genesis_state_root=int(start.pre_state_root),
-        first_seq=start.first_seq,
+        **msgspec.structs.asdict(base),
         operator=operator,
         bond=bond,
         challenge_window=challenge_window,
