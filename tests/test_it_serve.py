@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -175,3 +176,19 @@ def test_serve_publishes_proven_blocks_and_resumes_after_restart(tmp_path: Path)
         last = PriceFeed(node_chain, deployment.feed).round(2)
         assert last.answer == 100_010  # block 2's fill, proven, on chain
         assert again >= height
+
+
+def test_serve_refuses_a_chain_it_cannot_use_before_creating_anything(tmp_path: Path) -> None:
+    data = tmp_path / "venue"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    for extra in (["--prove", "--chain", dead], ["--chain", "embedded"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "venue.cli", "serve", str(data), "--port", "0", *extra],
+            capture_output=True, text=True, env=env, timeout=120, check=False,
+        )  # fmt: skip
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert "provenbook serve:" in done.stdout
+        assert not data.exists()

@@ -25,13 +25,13 @@ from rich.table import Table
 from matching import CEngine
 
 from .node import Genesis, NodeError, VenueNode
+from .replay import ReplayReport, replay
+from .workload import Workload
 
 if TYPE_CHECKING:
     from oracle.chain import Chain
 
     from .demo import DemoResult
-from .replay import ReplayReport, replay
-from .workload import Workload
 
 __all__ = ["main"]
 
@@ -301,7 +301,7 @@ def _print_chain(res: DemoResult, chain: Chain) -> bool:
     o = res.option
     if o is not None:
         at = next(b for b in res.blocks if b.header.height == o.height).header.markets[0].price
-        per = max(0, min(o.price, o.cap) - o.strike) * 10_000
+        per = max(0, min(o.price, o.cap) - o.strike) * o.multiplier
         console.print(
             f"European call (series {o.series_id}, strike {o.strike}, cap {o.cap}, expiry "
             f"{o.expiry}): {o.written} written for {o.collateral:,} tUSD units of collateral, "

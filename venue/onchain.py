@@ -172,6 +172,8 @@ class OptionResult(msgspec.Struct):
     price: int
     written: int
     held: int
+    #: collateral units per price unit and option (the contract size)
+    multiplier: int
     holder_paid: int
     writer_paid: int
     collateral: int
@@ -230,5 +232,5 @@ def settle_option_on_proven_price(
     at_expiry = PriceFeed(chain, feed).round_at(expiry)
     return OptionResult(
         options.address, series, strike, cap, expiry, at_expiry, price, written, held,
-        holder_paid, writer_paid, collateral,
+        multiplier, holder_paid, writer_paid, collateral,
     )  # fmt: skip

@@ -141,17 +141,22 @@ def serve(
     if chain is not None and not prove:
         raise ServeError("--chain publishes proven blocks: it needs --prove")
     fresh = not (data / "genesis.msgpack").exists()
-    node = VenueNode(
-        data, (genesis or PROVABLE_GENESIS) if fresh else None,
-        committer_priority=committer_priority, committer_shards=committer_shards,
-    )  # fmt: skip
-    prover = onchain = publisher = None
+    onchain = open_chain(chain) if chain is not None else None  # a bad URL creates nothing
+    try:
+        node = VenueNode(
+            data, (genesis or PROVABLE_GENESIS) if fresh else None,
+            committer_priority=committer_priority, committer_shards=committer_shards,
+        )  # fmt: skip
+    except BaseException:
+        if onchain is not None:
+            onchain.close()
+        raise
+    prover = publisher = None
     try:
         opening = account_commands(node, accounts)
         if prove:
             prover = LiveProver(node, workers=workers)
-            if chain is not None:
-                onchain = open_chain(chain)
+            if onchain is not None:
                 persistent = onchain.kind == "rpc"  # a URL: the deployment outlives this run
                 publisher = live_publisher(
                     onchain, data, store=node.blocks,
