@@ -9,13 +9,16 @@ them back as a Chainlink consumer would; ``oracle.options.Options`` writes and s
 cash-settled options on those proven prices, with collateral in an ERC-20
 (``oracle.token.Token``). ``oracle.optimistic.deploy_optimistic`` and ``Optimistic`` run the
 optimistic mode beside it: blocks proposed without proofs, pending at once, final after a
-challenge window unless a validity proof refutes them and slashes the operator's bond. Contract
+challenge window unless a validity proof refutes them and slashes the operator's bond.
+``oracle.margin.Margin`` checks venue accounts against proven state roots (on-chain Poseidon)
+and triggers liquidations of accounts under maintenance margin (``deploy_margin``). Contract
 reverts surface as ``oracle.reverts.ContractRevert`` with the contract's custom error.
 """
 
 from .chain import Chain, ChainError, open_chain
 from .deploy import Deployment, DeploymentError, deploy_venue
 from .feed import PriceFeed, Round
+from .margin import Margin, MarginFigures, deploy_margin
 from .optimistic import Optimistic, deploy_optimistic
 from .options import Options
 from .publish import BlockRejected, LivePublisher, Publisher
@@ -30,12 +33,15 @@ __all__ = [
     "Deployment",
     "DeploymentError",
     "LivePublisher",
+    "Margin",
+    "MarginFigures",
     "Optimistic",
     "Options",
     "PriceFeed",
     "Publisher",
     "Round",
     "Token",
+    "deploy_margin",
     "deploy_optimistic",
     "deploy_venue",
     "open_chain",

@@ -54,7 +54,7 @@ from matching.block import BlockHeader, StateDiff
 from matching.engine import AccountView, EngineSnapshot, MarketStateView, OrderView
 from matching.types import Command, MarketConfig, Side
 
-from .merkle import SparseMerkleTree
+from .merkle import SparseMerkleTree, compute_root
 from .poseidon import (
     MAX_PACK_BITS,
     hash2,
@@ -68,6 +68,8 @@ from .poseidon import (
 
 __all__ = [
     "COMMAND_FIELD_WIDTHS",
+    "AccountNotFound",
+    "AccountOpening",
     "CommitmentSnapshot",
     "PoseidonState",
     "account_leaf",
@@ -430,6 +432,58 @@ def combine_roots(
     return state_root(accounts_root, hash_chain([*mroots, len(mroots)]), height)
 
 
+class AccountNotFound(LookupError):
+    """No account at this index in the committed state."""
+
+
+class AccountOpening(msgspec.Struct, frozen=True, kw_only=True):
+    """One account's leaf opened against a state root: every field the leaf commits to, the
+    path to the accounts root, and the rest of the root's preimage (each market's side roots
+    and state, so its mark is proven too). What contract ``ProvenMargin`` checks against a
+    proven block's post-state root; ``state_root()`` is the same check in Python.
+
+    ``positions[i]`` is ``(position, open_buy, open_sell, basis)`` in market ``i`` (genesis
+    order); ``markets[i]`` is ``(bids side root, asks side root, mark, last_close_ts,
+    cum_price_time)``; ``siblings`` are bottom-up, three per 4-ary level.
+    """
+
+    height: int
+    account: int
+    pubkey_hash: int
+    collateral: int
+    positions: tuple[tuple[int, int, int, int], ...]
+    nonce: int
+    siblings: tuple[int, ...]
+    markets: tuple[tuple[int, int, int, int, int], ...]
+
+    def leaf(self) -> int:
+        """The account leaf these fields hash to (``account_leaf``)."""
+        vals: list[tuple[int, int]] = [_signed(self.collateral, MONEY_BITS)]
+        for position, open_buy, open_sell, basis in self.positions:
+            vals += [
+                _signed(position, POSITION_BITS),
+                (open_buy, QTY_BITS + 8),
+                (open_sell, QTY_BITS + 8),
+                _signed(basis, MONEY_BITS),
+            ]
+        vals.append((self.nonce, CL_ORD_ID_BITS))
+        return _absorb4([self.pubkey_hash, *pack_greedy(vals)])
+
+    def state_root(self) -> int:
+        """The state root this opening implies; equal to the committed one iff it is honest.
+
+        Raises ``FieldRangeError`` for a field outside its width and ``ValueError`` for a path
+        of the wrong shape."""
+        if len(self.positions) != len(self.markets):
+            raise ValueError(f"{len(self.positions)} positions for {len(self.markets)} markets")
+        accounts_root = compute_root(self.account, self.leaf(), self.siblings)
+        mroots = [
+            hash_chain([bids, asks, pack([(mark, PRICE_BITS), (ts, TS_BITS)]), cum])
+            for bids, asks, mark, ts, cum in self.markets
+        ]
+        return state_root(accounts_root, hash_chain([*mroots, len(mroots)]), self.height)
+
+
 #: where a queued leaf hash goes: (tree updates, index, leaf memo)
 _Target = tuple[dict[int, int], int, dict[int, tuple[list[int], int]]]
 
@@ -724,6 +778,44 @@ class PoseidonState:
                 targets.append((updates, slot, elems))
             out.append((side, updates))
         return out
+
+    def open_account(self, account: int) -> AccountOpening:
+        """``account``'s leaf opened against the current root (``AccountOpening``); raises
+        ``AccountNotFound`` when the state holds no such account."""
+        cached = self._acct_elems.get(account)
+        if cached is None:
+            raise AccountNotFound(f"no account {account} in the state at height {self.height}")
+        pk, *elems = cached[0]
+        k = len(self._market_states)
+        widths = [w for _, w in _account_fields_widths(k)]
+        vals = [
+            (elems[g] >> shift) & ((1 << widths[i]) - 1)
+            for g, group in enumerate(_greedy_groups(widths))
+            for i, shift in group
+        ]
+        positions = tuple(
+            (
+                vals[1 + 4 * m] - _H_POSITION,
+                vals[2 + 4 * m],
+                vals[3 + 4 * m],
+                vals[4 + 4 * m] - _H_MONEY,
+            )
+            for m in range(k)
+        )
+        sides = self.side_roots()
+        return AccountOpening(
+            height=self.height,
+            account=account,
+            pubkey_hash=pk,
+            collateral=vals[0] - _H_MONEY,
+            positions=positions,
+            nonce=vals[-1],
+            siblings=tuple(self.accounts.path(account)),
+            markets=tuple(
+                (*sides[ms.market], ms.mark, ms.last_close_ts, ms.cum_price_time)
+                for ms in self._market_states.values()
+            ),
+        )
 
     def _find(self, oid: int) -> tuple[int, int] | None:
         for key, side in self._sides.items():

@@ -52,8 +52,13 @@ def replay(
     from_snapshot: bool = False,
     proofs: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    until: int | None = None,
+    on_block: Callable[[int, PoseidonState], None] | None = None,
 ) -> ReplayReport:
     """Re-execute the stored blocks; ``progress(done, total)`` is called after each block.
+
+    ``until`` stops after that height; ``on_block(height, state)`` sees the recomputed
+    commitment after each block that matched (e.g. to open an account at a height).
 
     With ``proofs``, every stored validity proof is verified against the header this replay
     recomputed (not the stored one), and a proof that does not verify is reported like a root
@@ -92,10 +97,13 @@ def replay(
         vk = circuit_for(g).verifying_key
     store = BlockStore(root / "blocks", first_height=1)
     try:
-        total = store.last_height - start
+        last = store.last_height if until is None else min(until, store.last_height)
+        total = last - start
         report = ReplayReport(engine, start, 0, 0, 0, 0.0, start, com.root)
         t0 = time.perf_counter()
         for height, payload in store.iter_from(start + 1):
+            if height > last:
+                break
             block = _block_decoder.decode(payload)
             again, mismatch = replay_block(eng, com, block, parent)  # type: ignore[arg-type]
             if mismatch is not None:
@@ -121,6 +129,8 @@ def replay(
             report.trades += sum(s.trade_count for s in again.header.markets)
             report.last_height = height
             report.last_root = com.root
+            if on_block is not None:
+                on_block(height, com)
             if progress is not None:
                 progress(report.blocks, total)
         report.seconds = time.perf_counter() - t0

@@ -1,0 +1,227 @@
+"""Margin against proven state (DESIGN §7): ``ProvenMargin`` opens venue accounts against final
+blocks' post-state roots with the on-chain Poseidon, and triggers a liquidation only for an
+account under maintenance margin at the latest final block.
+
+The venue is real (sealed by ``VenueNode``, its roots recomputed by replay): one account buys
+10 lots at 100,000 on a deposit of exactly its initial margin (10%), then the market trades at
+94,000, which leaves it 40,000 of equity against 47,000 of maintenance (5%). Its blocks become
+final on ``OptimisticCommitments`` (proposed, window passed), which needs no proof; the same
+opening against a validity-mode chain of proven blocks is checked with the session's proven
+venue. Every tampered opening must be refused on chain and by ``AccountOpening.state_root``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from matching import AddAccount, Block, Deposit, Side, TimeInForce
+from matching.block import BlockHeader
+from matching.encoding import decoder
+from oracle.chain import Chain, open_chain
+from oracle.deploy import DeploymentError, deploy_venue
+from oracle.margin import Margin, MarginFigures, deploy_margin, margin_of
+from oracle.optimistic import Optimistic, deploy_optimistic
+from oracle.publish import Publisher
+from oracle.reverts import ContractRevert
+from proofs.poseidon import FIELD_MODULUS
+from proofs.state import AccountNotFound, AccountOpening
+from venue.blockstore import BlockStore
+from venue.margin import maintenance_rates, open_account
+from venue.node import NodeError, VenueNode
+from venue.proving import circuit_for
+
+from .chain_helpers import CIRCUIT_CACHE, Proven, SlowClock
+from .test_coverage_proving import ACCOUNTS, UNSIGNED, place
+
+RATES = maintenance_rates(UNSIGNED)
+BATCHES = [
+    [AddAccount(0, 0, 1), Deposit(0, 0, 1, 100_000), AddAccount(0, 0, 2), Deposit(0, 0, 2, 10**9)],
+    [AddAccount(0, 0, 3), Deposit(0, 0, 3, 10**9), place(2, Side.SELL, 100_000, 10),
+     place(1, Side.BUY, 100_000, 10, TimeInForce.IOC)],
+    [place(3, Side.SELL, 94_000, 1), place(2, Side.BUY, 94_000, 1, TimeInForce.IOC)],
+]  # fmt: skip
+
+
+@dataclasses.dataclass
+class Venue:
+    data: Path
+    headers: list[BlockHeader]
+    chain: Chain
+    margin: Margin
+
+
+@pytest.fixture(scope="module")
+def venue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Venue]:
+    data = tmp_path_factory.mktemp("margin")
+    node = VenueNode(data, UNSIGNED, engine="reference", fsync=False, clock=SlowClock())
+    for batch in BATCHES:
+        node.submit(batch)
+    node.seal()
+    node.close()
+    store = BlockStore(data / "blocks", first_height=1)
+    try:
+        headers = [decoder(Block).decode(store.get(h)).header for h in (1, 2, 3)]  # type: ignore[arg-type]
+    finally:
+        store.close()
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PROVENBOOK_CIRCUIT_CACHE", str(CIRCUIT_CACHE))
+    try:
+        vk = circuit_for(UNSIGNED).verifying_key
+    finally:
+        mp.undo()
+    with open_chain("embedded") as chain:
+        operator = chain.sender()
+        dep = deploy_optimistic(
+            chain, vk, start=headers[0], operator=operator, bond=10**18, challenge_window=60
+        )
+        opt = Optimistic(chain, dep.commitments)
+        opt.post_bond()
+        for h in headers:
+            opt.propose(h)
+        chain.w3.testing.timeTravel(int(chain.w3.eth.get_block("pending")["timestamp"]) + 61)
+        for h in headers:
+            opt.finalize(h.height)
+        margin = deploy_margin(
+            chain, dep.commitments, account_depth=UNSIGNED.account_depth, maintenance_bps=RATES
+        )
+        yield Venue(data, headers, chain, margin)
+
+
+def _refused(m: Margin, opening: AccountOpening) -> str:
+    with pytest.raises(ContractRevert) as err:
+        m.verify(opening)
+    return err.value.name
+
+
+def test_openings_match_the_proven_roots_and_the_engines_margin(venue: Venue) -> None:
+    for height, header in enumerate(venue.headers, 1):
+        for account in (1, 2, 3):
+            if height == 1 and account == 3:
+                with pytest.raises(AccountNotFound):
+                    open_account(venue.data, account, height=height)
+                continue
+            o = open_account(venue.data, account, height=height)
+            assert o.state_root() == header.post_state_root
+            assert venue.margin.state_root_of(o) == header.post_state_root
+            venue.margin.verify(o)
+            assert venue.margin.margin_of(o) == margin_of(o, RATES)
+    o = open_account(venue.data, 1)
+    assert o.height == 3 and o.collateral == 100_000 and o.positions == ((10, 0, 0, 1_000_000),)
+    assert o.markets[0][2] == 94_000  # the proven mark
+    assert margin_of(o, RATES) == MarginFigures(equity=40_000, maintenance=47_000)
+    assert margin_of(o, RATES).liquidatable
+    assert margin_of(open_account(venue.data, 1, height=2), RATES) == MarginFigures(100_000, 50_000)
+
+
+def _tampers(o: AccountOpening) -> dict[str, AccountOpening]:
+    r = msgspec.structs.replace
+    pos, buy, sell, basis = o.positions[0]
+    bids, asks, mark, ts, cum = o.markets[0]
+    sib = list(o.siblings)
+    sib[0] += 1
+    return {
+        "collateral": r(o, collateral=o.collateral + 1),
+        "position": r(o, positions=((pos - 1, buy, sell, basis),)),
+        "open_buy": r(o, positions=((pos, buy + 1, sell, basis),)),
+        "basis": r(o, positions=((pos, buy, sell, basis + 1),)),
+        "nonce": r(o, nonce=o.nonce + 1),
+        "pubkey": r(o, pubkey_hash=o.pubkey_hash + 1),
+        "sibling": r(o, siblings=tuple(sib)),
+        "account index": r(o, account=o.account + 1),
+        "mark": r(o, markets=((bids, asks, mark + 1, ts, cum),)),
+        "close time": r(o, markets=((bids, asks, mark, ts + 1, cum),)),
+        "accumulator": r(o, markets=((bids, asks, mark, ts, cum + 1),)),
+        "bids": r(o, markets=((bids + 1, asks, mark, ts, cum),)),
+        "height": r(o, height=2),
+    }
+
+
+def test_every_tampered_opening_is_refused(venue: Venue) -> None:
+    o = open_account(venue.data, 2)
+    for what, bad in _tampers(o).items():
+        assert bad.state_root() != venue.headers[bad.height - 1].post_state_root, what
+        assert _refused(venue.margin, bad) == "StateRootMismatch", what
+    r = msgspec.structs.replace
+    assert _refused(venue.margin, r(o, height=4)) == "UnknownBlock"
+    assert _refused(venue.margin, r(o, siblings=o.siblings[:-3])) == "WrongPathLength"
+    assert _refused(venue.margin, r(o, positions=o.positions * 2)) == "WrongMarketCount"
+    assert _refused(venue.margin, r(o, account=1 << UNSIGNED.account_depth)) == "AccountOutOfRange"
+    assert _refused(venue.margin, r(o, siblings=(FIELD_MODULUS, *o.siblings[1:]))) == (
+        "InputOutOfField"
+    )
+
+
+def test_liquidation_only_under_maintenance_at_the_latest_block(venue: Venue) -> None:
+    m = venue.margin
+    snap = venue.chain.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    try:
+        healthy = open_account(venue.data, 2)
+        with pytest.raises(ContractRevert) as err:
+            m.trigger_liquidation(healthy)
+        assert err.value.name == "AccountHealthy"
+        assert err.value.values == (2, 1_000_060_000, 42_300)
+        # a healthy account made to look under water by a lowered collateral
+        fake = msgspec.structs.replace(healthy, collateral=-(10**9))
+        with pytest.raises(ContractRevert, match="StateRootMismatch"):
+            m.trigger_liquidation(fake)
+        older = open_account(venue.data, 1, height=2)
+        with pytest.raises(ContractRevert, match="NotLatestBlock"):
+            m.trigger_liquidation(older)
+        assert m.liquidation_height(1) == 0
+        tx = m.trigger_liquidation(
+            open_account(venue.data, 1), sender=venue.chain.w3.eth.accounts[1]
+        )
+        assert tx.value == 40_000 and m.liquidation_height(1) == 3
+        (event,) = m.contract.events.LiquidationTriggered().process_receipt(
+            venue.chain.w3.eth.get_transaction_receipt(tx.tx_hash)
+        )
+        assert event["args"]["maintenance"] == 47_000 and event["args"]["height"] == 3
+        assert event["args"]["by"] == venue.chain.w3.eth.accounts[1]
+        with pytest.raises(ContractRevert) as err:
+            m.trigger_liquidation(open_account(venue.data, 1))
+        assert err.value.name == "AlreadyTriggered" and err.value.values == (1, 3)
+    finally:
+        venue.chain.w3.provider.make_request("evm_revert", [snap])  # type: ignore[arg-type]
+
+
+def test_deploy_and_open_refuse_bad_input(venue: Venue, tmp_path: Path) -> None:
+    for depth, rates in ((0, RATES), (33, RATES), (4, []), (4, [0]), (4, [10_001])):
+        with pytest.raises(DeploymentError):
+            deploy_margin(
+                venue.chain, venue.margin.address, account_depth=depth, maintenance_bps=rates
+            )
+    assert venue.margin.maintenance_bps() == RATES == [500]
+    with pytest.raises(NodeError, match="no stored block at height 9"):
+        open_account(venue.data, 1, height=9)
+    with pytest.raises(NodeError, match="not a venue data directory"):
+        open_account(tmp_path, 1)
+    with pytest.raises(ValueError, match="1 rates for 2 markets"):
+        margin_of(
+            msgspec.structs.replace(open_account(venue.data, 1), positions=((0,) * 4,) * 2), RATES
+        )
+
+
+def test_validity_mode_opens_accounts_of_proven_blocks(proven: Proven) -> None:
+    """The same contract on StateCommitments, whose blocks carry real validity proofs."""
+    with open_chain("embedded") as chain:
+        d = deploy_venue(chain, proven.vk, start=proven.headers[0])
+        pub = Publisher(chain, d)
+        for h, proof in zip(proven.headers[:2], proven.proofs[:2], strict=True):
+            pub.publish(h, proof)
+        m = deploy_margin(
+            chain, d.commitments, account_depth=UNSIGNED.account_depth, maintenance_bps=RATES
+        )
+        o = open_account(proven.data, 2, height=2)
+        m.verify(o)
+        # 10**9 of collateral, long 5 at 100,010 with a bid for 3 more resting
+        assert o.positions[0][:2] == (5, 3) and o.collateral == ACCOUNTS[3].amount
+        assert m.margin_of(o) == margin_of(o, RATES) == MarginFigures(10**9, 25_003)
+        with pytest.raises(ContractRevert, match="UnknownBlock"):
+            m.verify(open_account(proven.data, 2, height=3))  # block 3 is not on chain
+        with pytest.raises(ContractRevert, match="AccountHealthy"):
+            m.trigger_liquidation(o)
