@@ -812,7 +812,7 @@ class PoseidonState:
             nonce=vals[-1],
             siblings=tuple(self.accounts.path(account)),
             markets=tuple(
-                (*sides[ms.market], ms.mark, ms.last_close_ts, ms.cum_price_time)
+                (*sides[ms.market], int(ms.mark), int(ms.last_close_ts), int(ms.cum_price_time))
                 for ms in self._market_states.values()
             ),
         )

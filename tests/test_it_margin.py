@@ -13,6 +13,8 @@ venue. Every tampered opening must be refused on chain and by ``AccountOpening.s
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -225,3 +227,18 @@ def test_validity_mode_opens_accounts_of_proven_blocks(proven: Proven) -> None:
             m.verify(open_account(proven.data, 2, height=3))  # block 3 is not on chain
         with pytest.raises(ContractRevert, match="AccountHealthy"):
             m.trigger_liquidation(o)
+
+
+def test_provenbook_margin_reports_and_writes_the_opening(venue: Venue, tmp_path: Path) -> None:
+    out = tmp_path / "opening.json"
+    cli = [sys.executable, "-m", "venue.cli", "margin", str(venue.data)]
+    done = subprocess.run([*cli, "1", "--json", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "equity 40000, maintenance 47000" in done.stdout and "liquidatable" in done.stdout
+    opening = msgspec.json.decode(out.read_bytes(), type=AccountOpening)
+    assert opening == open_account(venue.data, 1)
+    venue.margin.verify(opening)
+    done = subprocess.run([*cli, "2", "--height", "2"], capture_output=True, text=True)
+    assert done.returncode == 0 and "healthy" in done.stdout
+    done = subprocess.run([*cli, "3", "--height", "1"], capture_output=True, text=True)
+    assert done.returncode == 2 and "no account 3" in done.stdout

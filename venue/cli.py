@@ -336,6 +336,33 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_margin(args: argparse.Namespace) -> int:
+    """An account's margin at a stored block, and its opening for ``ProvenMargin``."""
+    import msgspec
+
+    from oracle.margin import margin_of
+    from proofs.state import AccountNotFound
+
+    from .margin import maintenance_rates, open_account
+    from .proving import stored_genesis
+
+    try:
+        opening = open_account(Path(args.data), args.account, height=args.height)
+    except (NodeError, AccountNotFound) as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 2
+    figures = margin_of(opening, maintenance_rates(stored_genesis(Path(args.data))))
+    state = "[red]under maintenance: liquidatable[/]" if figures.liquidatable else "healthy"
+    console.print(
+        f"account {opening.account} at block {opening.height}: equity {figures.equity}, "
+        f"maintenance {figures.maintenance}: {state}"
+    )
+    if args.json:
+        Path(args.json).write_bytes(msgspec.json.encode(opening))
+        console.print(f"opening written to {args.json} (ProvenMargin's AccountProof)")
+    return 0
+
+
 def _prove_with_progress(data: Path, last: int | None, workers: int, backend: str) -> object:
     from .proving import prove_blocks
 
@@ -537,6 +564,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "exists, else written after deploying",
     )
     pb.set_defaults(func=cmd_publish)
+    mg = sub.add_parser(
+        "margin", help="an account's margin at a stored block, opened against its state root"
+    )
+    mg.add_argument("data")
+    mg.add_argument("account", type=int)
+    mg.add_argument("--height", type=int, help="default: the last stored block")
+    mg.add_argument("--json", help="write the opening (ProvenMargin's AccountProof) here")
+    mg.set_defaults(func=cmd_margin)
     sv = sub.add_parser("serve", help="run a venue behind the FIX gateway until SIGINT/SIGTERM")
     sv.add_argument("data", help="the venue's data directory (created if new)")
     sv.add_argument("--host", default="127.0.0.1")
