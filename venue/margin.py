@@ -11,6 +11,7 @@ deploy it with.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from proofs.state import AccountOpening, PoseidonState
@@ -18,7 +19,7 @@ from proofs.state import AccountOpening, PoseidonState
 from .node import Genesis, NodeError
 from .replay import replay
 
-__all__ = ["maintenance_rates", "open_account"]
+__all__ = ["maintenance_rates", "open_account", "open_accounts"]
 
 
 def maintenance_rates(genesis: Genesis) -> list[int]:
@@ -32,22 +33,25 @@ def open_account(
     """``account`` opened at ``height`` (default: the last stored block) of the venue in
     ``data``. Raises ``NodeError`` if the blocks do not replay to that height, and
     ``proofs.state.AccountNotFound`` if the account does not exist there."""
+    return open_accounts(data, [account], height=height)[account]
+
+
+def open_accounts(
+    data: str | os.PathLike[str], accounts: Iterable[int], *, height: int | None = None
+) -> dict[int, AccountOpening]:
+    """``open_account`` for several accounts at once (one replay)."""
     root = Path(data)
-    opened: list[tuple[int, AccountOpening | LookupError]] = []
+    last: dict[int, PoseidonState] = {}
 
-    def grab(h: int, state: PoseidonState) -> None:
-        if height is None or h == height:
-            try:
-                opened[:] = [(h, state.open_account(account))]
-            except LookupError as exc:
-                opened[:] = [(h, exc)]
+    def keep(h: int, state: PoseidonState) -> None:
+        last.clear()
+        last[h] = state
 
-    report = replay(root, until=height, on_block=grab)
+    # replay stops after ``until``, so the state it leaves is the one at the height wanted
+    report = replay(root, until=height, on_block=keep)
     if not report.ok:
         raise NodeError(f"{root}: replay stopped at a mismatch: {report.mismatch}")
-    if not opened or (height is not None and opened[0][0] != height):
+    if not last or (height is not None and height not in last):
         raise NodeError(f"{root}: no stored block at height {height} (last: {report.last_height})")
-    found = opened[0][1]
-    if isinstance(found, LookupError):
-        raise found
-    return found
+    (state,) = last.values()
+    return {a: state.open_account(a) for a in accounts}
