@@ -35,17 +35,6 @@ const SETTINGS = {
   viaIR: false,
 };
 
-// Sources compiled on their own with other settings. The Poseidon hashers are long loops over
-// 32-byte constants: at runs 200 the constant optimiser moves each MDS coefficient into a
-// CODECOPY, which doubles their gas (measured: 161k against 93k per Poseidon(4) call). They
-// import nothing and nothing imports them, so they can be a compilation of their own.
-const SOURCE_SETTINGS = {
-  "src/PoseidonHashers.sol": {
-    ...SETTINGS,
-    optimizer: { enabled: true, runs: 200, details: { constantOptimizer: false } },
-  },
-};
-
 // Every *.sol under dir, as paths relative to ROOT with "/" separators, sorted so the
 // standard-JSON input (and thus any compiler output ordering) is stable.
 function findSources(dir) {
@@ -110,27 +99,17 @@ function isOurArtifact(file) {
 function main(argv) {
   const outDir = path.resolve(argv[0] || DEFAULT_OUT_DIR);
   const sourceNames = findSources(SRC_DIR);
-  const contents = {};
+  const sources = {};
   const digests = {};
   for (const name of sourceNames) {
     const bytes = fs.readFileSync(path.join(ROOT, name));
-    contents[name] = bytes.toString("utf8");
+    sources[name] = { content: bytes.toString("utf8") };
     digests[name] = crypto.createHash("sha256").update(bytes).digest("hex");
   }
 
   const artifacts = new Map();
-  // One standard-JSON compilation per settings object: the default one for every source not
-  // in SOURCE_SETTINGS, and one per overridden source.
-  const jobs = [];
-  const common = sourceNames.filter((name) => !(name in SOURCE_SETTINGS));
-  if (common.length > 0) jobs.push([common, SETTINGS]);
-  for (const name of sourceNames) {
-    if (name in SOURCE_SETTINGS) jobs.push([[name], SOURCE_SETTINGS[name]]);
-  }
-  for (const [names, settings] of jobs) {
-    const sources = {};
-    for (const name of names) sources[name] = { content: contents[name] };
-    const input = { language: "Solidity", sources, settings };
+  if (sourceNames.length > 0) {
+    const input = { language: "Solidity", sources, settings: SETTINGS };
     const output = JSON.parse(solc.compile(JSON.stringify(input), { import: findImports }));
     const diagnostics = output.errors || [];
     for (const d of diagnostics) {
@@ -142,7 +121,7 @@ function main(argv) {
       process.stderr.write(`compile.cjs: ${errors.length} error(s); no artifacts written\n`);
       return 1;
     }
-    for (const sourceName of names) {
+    for (const sourceName of sourceNames) {
       const contracts = (output.contracts || {})[sourceName] || {};
       for (const contractName of Object.keys(contracts).sort()) {
         const c = contracts[contractName];
@@ -159,7 +138,7 @@ function main(argv) {
         artifacts.set(contractName, {
           abi: c.abi,
           bytecode: "0x" + c.evm.bytecode.object,
-          compiler: { settings, version: solc.version() },
+          compiler: { settings: SETTINGS, version: solc.version() },
           contractName,
           deployedBytecode: "0x" + c.evm.deployedBytecode.object,
           sourceName,

@@ -8,13 +8,15 @@ transcription error cannot slip in: the tests also compare the committed file wi
 generator's output, and the deployed hashers with ``proofs.poseidon.hash_n`` on vectors.
 
 Shape: one contract per width (``PoseidonT3`` hashes 2 inputs, ``T4`` 3, ``T5`` 4), because
-the three together exceed the 24 KB contract size limit. Each is the textbook permutation
-(state ``[0, inputs...]``, add round constants, x^5 on every lane in the 8 full rounds and on
-lane 0 in the partial ones, multiply by the MDS matrix, output lane 0) in one assembly
-block: the round constants are copied from code into memory once and read per round, the MDS
-products are unrolled with the matrix inlined. Inputs ``>= p`` revert with
-``InputOutOfField`` instead of being reduced, as in Python (two integers equal mod p must not
-hash alike).
+the three together exceed the 24 KB contract size limit. Each runs the optimised form of the
+permutation that ``proofs.poseidon_wide`` derives and tests against circomlib (constants
+after the S-box, each partial round's dense MDS product replaced by a sparse one: 2t - 1
+products instead of t^2, which halves the gas) in one assembly block. All the constants
+(matrices and round constants, in reading order) are one ``bytes`` constant that the compiler
+copies from code into memory once per call; the code reads them with ``mload`` and keeps the
+modulus in a variable (as literals, the optimiser would CODECOPY each of them at every use).
+Inputs ``>= p`` revert with ``InputOutOfField`` instead of being reduced, as in Python (two
+integers equal mod p must not hash alike).
 
 Running the module is the only I/O: it rewrites the Solidity file, which ``node compile.cjs``
 then compiles like every other source::
@@ -26,8 +28,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from proofs import _poseidon_constants as _raw
 from proofs.gen_poseidon_constants import FULL_ROUNDS, PRIME
+from proofs.poseidon_wide import _Optimised, _optimised
 
 __all__ = ["WIDTHS", "main", "render"]
 
@@ -47,41 +49,68 @@ error InputOutOfField(uint256 index);
 """
 
 
+def _pow5(x: str) -> str:
+    """x^5 mod p inline, for the partial rounds' one lane: x^2 twice costs 8 gas, less than a
+    call to ``pow5`` (kept for the full rounds, whose expressions would not fit the stack)."""
+    return f"mulmod(mulmod(mulmod({x}, {x}, p), mulmod({x}, {x}, p), p), {x}, p)"
+
+
 def _word(value: int) -> str:
     return f"{value:064x}"
 
 
+def _blob(o: _Optimised) -> list[int]:
+    """The constants in the order the code reads them (see ``_contract``)."""
+    words = [x for row in o.mds for x in row] + [x for row in o.pre for x in row]
+    words += o.initial
+    for consts in o.first:
+        words += consts
+    for c0, (row, col) in zip(o.partial, o.sparse, strict=True):
+        words += [c0, *row[1:], *col]  # row[0] is mds[0][0] in every round: inlined
+    for consts in o.last:
+        words += consts
+    return words
+
+
 def _contract(t: int) -> str:
+    o = _optimised(t)
+    assert all(row[0] == o.mds[0][0] for row, _ in o.sparse)
     n = t - 1
-    constants = _raw.ROUND_CONSTANTS[t]
-    mds = _raw.MDS[t]
-    rounds = len(constants) // t
-    partial = rounds - FULL_ROUNDS
     half = FULL_ROUNDS // 2
+    partial = len(o.partial)
     lanes = [f"s{i}" for i in range(t)]
-    p = f"0x{PRIME:x}"
+    p = "p"  # the modulus, held in a variable: a literal would be CODECOPYed at every use
+    # Blob offsets (bytes from its start, ``base``): mds, pre, then the round constants.
+    mds_at, pre_at, rounds_at = 0, 32 * t * t, 64 * t * t
+    scratch_at = 32 * len(_blob(o))  # just past the blob, i.e. past the free memory pointer
 
-    def add_constants() -> list[str]:
-        out = [f"{s} := addmod({s}, mload(add(c, {32 * i})), {p})" for i, s in enumerate(lanes)]
-        return [*out, f"c := add(c, {32 * t})"]
+    def sbox_add(all_lanes: bool) -> list[str]:
+        """x <- x^5 + c (full round: every lane), constants at ``c``."""
+        out = [
+            f"{s} := addmod(pow5({s}, {p}), mload(add(c, {32 * i})), {p})"
+            for i, s in enumerate(lanes if all_lanes else lanes[:1])
+        ]
+        return out
 
-    def mix() -> list[str]:
-        # Each product is < p and t <= 5 of them sum below 2**256, so one mod per lane. The
-        # new lanes go through scratch memory past the free pointer (w): t more stack
-        # variables would not fit beside the old ones.
+    def mix(at: int) -> list[str]:
+        # x <- M x with M at base + at, row-major. Each product is < p and t <= 5 of them
+        # sum below 2**256, so one mod per lane; the new lanes go through scratch memory
+        # past the free pointer: t more stack variables would not fit.
         out = []
         for i in range(t):
-            terms = [f"mulmod({s}, 0x{mds[i][j]:x}, {p})" for j, s in enumerate(lanes)]
+            terms = [
+                f"mulmod({s}, mload(add(base, {at + 32 * (i * t + j)})), {p})"
+                for j, s in enumerate(lanes)
+            ]
             total = terms[0]
             for term in terms[1:]:
                 total = f"add({total}, {term})"
-            out.append(f"mstore(add(w, {32 * i}), mod({total}, {p}))")
-        return out + [f"{s} := mload(add(w, {32 * i}))" for i, s in enumerate(lanes)]
+            out.append(f"mstore(add(base, {scratch_at + 32 * i}), mod({total}, {p}))")
+        return out + [
+            f"{s} := mload(add(base, {scratch_at + 32 * i}))" for i, s in enumerate(lanes)
+        ]
 
-    def loop(count: int, full: bool) -> list[str]:
-        body = add_constants()
-        body += [f"{s} := pow5({s})" for s in (lanes if full else lanes[:1])]
-        body += mix()
+    def loop(count: int, body: list[str]) -> list[str]:
         inner = "\n".join(f"                {line}" for line in body)
         return [
             f"            for {{ let r := 0 }} lt(r, {count}) {{ r := add(r, 1) }} {{",
@@ -89,36 +118,72 @@ def _contract(t: int) -> str:
             "            }",
         ]
 
+    def block(body: list[str]) -> list[str]:
+        return [f"            {line}" for line in body]
+
+    step = f"c := add(c, {32 * t})"
+    # Partial round: x0 = s0^5 + c0; head = m00 x0 + row . s[1:]; s[j] += col[j] x0.
+    head = [f"mulmod(s0, mload(base), {p})"]  # mds[0][0]
+    head += [f"mulmod({s}, mload(add(c, {32 * j})), {p})" for j, s in enumerate(lanes[1:], 1)]
+    total = head[0]
+    for term in head[1:]:
+        total = f"add({total}, {term})"
+    partial_body = [
+        f"s0 := addmod({_pow5('s0')}, mload(c), {p})",
+        f"let h := mod({total}, {p})",
+        *[
+            f"{s} := addmod({s}, mulmod(mload(add(c, {32 * (n + j)})), s0, {p}), {p})"
+            for j, s in enumerate(lanes[1:], 1)
+        ],
+        "s0 := h",
+        f"c := add(c, {32 * (2 * t - 1)})",
+    ]
+    final = [
+        f"mulmod(pow5({s}, {p}), mload(add(base, {32 * j})), {p})" for j, s in enumerate(lanes)
+    ]
+    out_expr = final[0]
+    for term in final[1:]:
+        out_expr = f"add({out_expr}, {term})"
+    body = [
+        *block([f"{s} := addmod({s}, mload(add(c, {32 * i})), {p})" for i, s in enumerate(lanes)]),
+        *block([step]),
+        *loop(half - 1, [*sbox_add(True), step, *mix(mds_at)]),
+        *block([*sbox_add(True), step, *mix(pre_at)]),
+        *loop(partial, partial_body),
+        *loop(half - 1, [*sbox_add(True), step, *mix(mds_at)]),
+        *block([f"out := mod({out_expr}, {p})"]),
+    ]
     checks = "\n".join(f"        if (xs[{i}] >= P) revert InputOutOfField({i});" for i in range(n))
     loads = "\n".join(
         f"            let s{i + 1} := calldataload(add(xs, {32 * i}))" for i in range(n)
     )
-    body = "\n".join([*loop(half, True), *loop(partial, False), *loop(half, True)])
-    blob = "".join(_word(x) for x in constants)
+    blob = "".join(_word(x) for x in _blob(o))
     return f"""
 /// @title PoseidonT{t}
 /// @notice circomlib's `Poseidon({n})` over BN254: the hash ProvenBook commits its state with.
-/// @dev {FULL_ROUNDS} full and {partial} partial rounds, state width {t}; generated, see the
-/// file header.
+/// @dev {FULL_ROUNDS} full and {partial} partial rounds, state width {t}, in the optimised form
+/// (proofs/poseidon_wide.py: constants after the S-box, sparse partial-round matrices);
+/// generated, see the file header.
 contract PoseidonT{t} {{
     uint256 private constant P = {PRIME};
-    bytes private constant ROUND_CONSTANTS = hex"{blob}";
+    /// @dev MDS, the last first-half matrix, then every round's constants in reading order.
+    bytes private constant CONSTANTS = hex"{blob}";
 
     /// @notice `Poseidon({n})(xs)`; reverts with InputOutOfField for an input >= p.
     function poseidon(uint256[{n}] calldata xs) external pure returns (uint256 out) {{
 {checks}
-        bytes memory constants = ROUND_CONSTANTS;
+        bytes memory constants = CONSTANTS;
         assembly ("memory-safe") {{
-            function pow5(x) -> y {{
-                let x2 := mulmod(x, x, {p})
-                y := mulmod(mulmod(x2, x2, {p}), x, {p})
+            function pow5(x, p) -> y {{
+                let x2 := mulmod(x, x, p)
+                y := mulmod(mulmod(x2, x2, p), x, p)
             }}
-            let c := add(constants, 32)
-            let w := mload(0x40)
+            let p := P
+            let base := add(constants, 32)
+            let c := add(base, {rounds_at})
             let s0 := 0
 {loads}
-{body}
-            out := s0
+{chr(10).join(body)}
         }}
     }}
 }}
