@@ -779,6 +779,10 @@ class PoseidonState:
             out.append((side, updates))
         return out
 
+    def account_ids(self) -> list[int]:
+        """Every account in the state, in index order."""
+        return sorted(self._acct_elems)
+
     def open_account(self, account: int) -> AccountOpening:
         """``account``'s leaf opened against the current root (``AccountOpening``); raises
         ``AccountNotFound`` when the state holds no such account."""

@@ -12,7 +12,9 @@ venue. Every tampered opening must be refused on chain and by ``AccountOpening.s
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -27,13 +29,18 @@ from matching.encoding import decoder
 from oracle.chain import Chain, open_chain
 from oracle.deploy import DeploymentError, deploy_venue
 from oracle.margin import Margin, MarginFigures, deploy_margin, margin_of
-from oracle.optimistic import Optimistic, deploy_optimistic
+from oracle.optimistic import Optimistic, OptimisticDeployment, deploy_optimistic
 from oracle.publish import Publisher
 from oracle.reverts import ContractRevert
 from proofs.poseidon import FIELD_MODULUS
 from proofs.state import AccountNotFound, AccountOpening
 from venue.blockstore import BlockStore
-from venue.margin import maintenance_rates, open_account
+from venue.margin import (
+    MarginDeployment,
+    liquidate_stored,
+    maintenance_rates,
+    open_account,
+)
 from venue.node import NodeError, VenueNode
 from venue.proving import circuit_for
 
@@ -54,7 +61,33 @@ class Venue:
     data: Path
     headers: list[BlockHeader]
     chain: Chain
+    dep: OptimisticDeployment
     margin: Margin
+
+
+def _final_on_chain(chain: Chain, headers: list[BlockHeader]) -> OptimisticDeployment:
+    """An optimistic venue on ``chain`` whose blocks ``headers`` are final (window passed)."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PROVENBOOK_CIRCUIT_CACHE", str(CIRCUIT_CACHE))
+    try:
+        vk = circuit_for(UNSIGNED).verifying_key  # only deployed: no proof is verified
+    finally:
+        mp.undo()
+    dep = deploy_optimistic(
+        chain, vk, start=headers[0], operator=chain.sender(), bond=10**18, challenge_window=60
+    )
+    opt = Optimistic(chain, dep.commitments)
+    opt.post_bond()
+    for h in headers:
+        opt.propose(h)
+    if chain.kind == "embedded":
+        chain.w3.testing.timeTravel(int(chain.w3.eth.get_block("pending")["timestamp"]) + 61)
+    else:
+        chain.w3.provider.make_request("evm_increaseTime", [61])  # type: ignore[arg-type]
+        chain.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    for h in headers:
+        opt.finalize(h.height)
+    return dep
 
 
 @pytest.fixture(scope="module")
@@ -70,28 +103,21 @@ def venue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Venue]:
         headers = [decoder(Block).decode(store.get(h)).header for h in (1, 2, 3)]  # type: ignore[arg-type]
     finally:
         store.close()
-    mp = pytest.MonkeyPatch()
-    mp.setenv("PROVENBOOK_CIRCUIT_CACHE", str(CIRCUIT_CACHE))
-    try:
-        vk = circuit_for(UNSIGNED).verifying_key
-    finally:
-        mp.undo()
     with open_chain("embedded") as chain:
-        operator = chain.sender()
-        dep = deploy_optimistic(
-            chain, vk, start=headers[0], operator=operator, bond=10**18, challenge_window=60
-        )
-        opt = Optimistic(chain, dep.commitments)
-        opt.post_bond()
-        for h in headers:
-            opt.propose(h)
-        chain.w3.testing.timeTravel(int(chain.w3.eth.get_block("pending")["timestamp"]) + 61)
-        for h in headers:
-            opt.finalize(h.height)
+        dep = _final_on_chain(chain, headers)
         margin = deploy_margin(
             chain, dep.commitments, account_depth=UNSIGNED.account_depth, maintenance_bps=RATES
         )
-        yield Venue(data, headers, chain, margin)
+        yield Venue(data, headers, chain, dep, margin)
+
+
+@contextlib.contextmanager
+def _rolled_back(chain: Chain) -> Iterator[None]:
+    snap = chain.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    try:
+        yield
+    finally:
+        chain.w3.provider.make_request("evm_revert", [snap])  # type: ignore[arg-type]
 
 
 def _refused(m: Margin, opening: AccountOpening) -> str:
@@ -160,8 +186,7 @@ def test_every_tampered_opening_is_refused(venue: Venue) -> None:
 
 def test_liquidation_only_under_maintenance_at_the_latest_block(venue: Venue) -> None:
     m = venue.margin
-    snap = venue.chain.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
-    try:
+    with _rolled_back(venue.chain):
         healthy = open_account(venue.data, 2)
         with pytest.raises(ContractRevert) as err:
             m.trigger_liquidation(healthy)
@@ -187,8 +212,6 @@ def test_liquidation_only_under_maintenance_at_the_latest_block(venue: Venue) ->
         with pytest.raises(ContractRevert) as err:
             m.trigger_liquidation(open_account(venue.data, 1))
         assert err.value.name == "AlreadyTriggered" and err.value.values == (1, 3)
-    finally:
-        venue.chain.w3.provider.make_request("evm_revert", [snap])  # type: ignore[arg-type]
 
 
 def test_deploy_and_open_refuse_bad_input(venue: Venue, tmp_path: Path) -> None:
@@ -242,3 +265,39 @@ def test_provenbook_margin_reports_and_writes_the_opening(venue: Venue, tmp_path
     assert done.returncode == 0 and "healthy" in done.stdout
     done = subprocess.run([*cli, "3", "--height", "1"], capture_output=True, text=True)
     assert done.returncode == 2 and "no account 3" in done.stdout
+
+
+def test_the_keeper_triggers_each_liquidation_due_once(venue: Venue, tmp_path: Path) -> None:
+    where = tmp_path / "margin.json"
+    with _rolled_back(venue.chain):
+        rep = liquidate_stored(venue.data, venue.chain, venue.dep, margin_file=where)
+        assert rep.height == 3 and sorted(rep.figures) == [1, 2, 3]
+        assert list(rep.triggered) == [1] and rep.figures[1] == MarginFigures(40_000, 47_000)
+        known = MarginDeployment.load(where)
+        assert known.margin == rep.margin != venue.margin.address
+        assert known.commitments == venue.dep.commitments
+        again = liquidate_stored(venue.data, venue.chain, venue.dep, margin_file=where)
+        assert again.margin == rep.margin and not again.triggered and again.already == [1]
+        assert Margin(venue.chain, rep.margin).liquidation_height(1) == 3
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="anvil comes from npm")
+def test_provenbook_liquidate_on_an_rpc_chain(venue: Venue, tmp_path: Path) -> None:
+    data = tmp_path / "venue"
+    shutil.copytree(venue.data, data)
+    cli = [sys.executable, "-m", "venue.cli", "liquidate", str(data)]
+    with open_chain("anvil") as chain:
+        _final_on_chain(chain, venue.headers).save(data / "chain.json")
+        done = subprocess.run([*cli, "--chain", str(chain.url)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "block 3" in done.stdout and "account 1: liquidation triggered in" in done.stdout
+        again = subprocess.run([*cli, "--chain", str(chain.url)], capture_output=True, text=True)
+        assert again.returncode == 0 and "already triggered" in again.stdout
+        assert MarginDeployment.load(data / "margin.json").chain_id == chain.w3.eth.chain_id
+    refused = subprocess.run([*cli, "--chain", "embedded"], capture_output=True, text=True)
+    assert refused.returncode == 2 and "RPC URL" in refused.stdout
+    (data / "chain.json").unlink()
+    refused = subprocess.run(
+        [*cli, "--chain", "http://127.0.0.1:9"], capture_output=True, text=True
+    )
+    assert refused.returncode == 2 and "chain.json" in refused.stdout

@@ -424,6 +424,48 @@ def cmd_margin(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_liquidate(args: argparse.Namespace) -> int:
+    """The keeper: trigger the liquidation of every account under maintenance margin."""
+    from oracle.chain import ChainError, open_chain
+    from oracle.deploy import DEPLOYMENT_FILE, DeploymentError, load_deployment
+    from oracle.reverts import ContractRevert
+
+    from .margin import MARGIN_FILE, liquidate_stored
+
+    data = Path(args.data)
+    if not args.chain.startswith(("http://", "https://", "ws://", "wss://")):
+        console.print(
+            "[red]error:[/] --chain must be the RPC URL of the chain the venue publishes on "
+            f"(got {args.chain!r})"
+        )
+        return 2
+    try:
+        deployment = load_deployment(args.deployment or data / DEPLOYMENT_FILE)
+        chain = open_chain(args.chain)
+    except (DeploymentError, ChainError, ValueError) as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 2
+    with chain:
+        try:
+            rep = liquidate_stored(data, chain, deployment, margin_file=data / MARGIN_FILE)
+        except (NodeError, DeploymentError, ValueError, OSError, ContractRevert) as exc:
+            console.print(f"[red]error:[/] {exc}")
+            return 2
+    t = Table("account", "equity", "maintenance", "liquidation")
+    for account, f in rep.figures.items():
+        what = "healthy"
+        if account in rep.triggered:
+            what = "[red]triggered[/]"
+        elif account in rep.already:
+            what = "already triggered"
+        t.add_row(str(account), f"{f.equity:,}", f"{f.maintenance:,}", what)
+    console.print(f"ProvenMargin {rep.margin}: accounts at block {rep.height}, the latest on chain")
+    console.print(t)
+    for account, tx in rep.triggered.items():
+        console.print(f"account {account}: liquidation triggered in transaction {tx}")
+    return 0
+
+
 def _prove_with_progress(data: Path, last: int | None, workers: int, backend: str) -> object:
     from .proving import prove_blocks
 
@@ -633,6 +675,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     mg.add_argument("--height", type=int, help="default: the last stored block")
     mg.add_argument("--json", help="write the opening (ProvenMargin's AccountProof) here")
     mg.set_defaults(func=cmd_margin)
+    lq = sub.add_parser(
+        "liquidate",
+        help="trigger on chain the liquidation of every account under maintenance margin",
+    )
+    lq.add_argument("data")
+    lq.add_argument("--chain", required=True, help="RPC URL of the chain the venue publishes on")
+    lq.add_argument("--deployment", help="the venue's deployment JSON (default: DIR/chain.json)")
+    lq.set_defaults(func=cmd_liquidate)
     sv = sub.add_parser("serve", help="run a venue behind the FIX gateway until SIGINT/SIGTERM")
     sv.add_argument("data", help="the venue's data directory (created if new)")
     sv.add_argument("--host", default="127.0.0.1")

@@ -1,11 +1,13 @@
-"""Open a venue's account at a stored block, for margin checks against proven state.
+"""Open a venue's accounts at a stored block, for margin checks against proven state, and
+trigger the liquidations that are due.
 
 ``open_account`` re-executes the stored blocks up to a height (``venue.replay``, so what it
 opens is recomputed, not read from the store) and opens the account's leaf against that
 height's state root (``proofs.state.AccountOpening``). The opening is what contract
 ``ProvenMargin`` checks against the proven post-state root of the same block
 (``oracle.margin.Margin``); ``maintenance_rates`` gives the venue's own maintenance rates to
-deploy it with.
+deploy it with. ``liquidate_stored`` is the keeper anyone can run: every account of the
+latest block on chain is checked, and each one under maintenance margin is triggered.
 """
 
 from __future__ import annotations
@@ -14,12 +16,30 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+import msgspec
+
+from oracle.chain import Chain
+from oracle.deploy import Deployment, DeploymentFile
+from oracle.margin import Margin, MarginFigures, deploy_margin, margin_of
+from oracle.publish import Publisher
 from proofs.state import AccountOpening, PoseidonState
 
 from .node import Genesis, NodeError
+from .proving import stored_genesis
 from .replay import replay
 
-__all__ = ["maintenance_rates", "open_account", "open_accounts"]
+__all__ = [
+    "MARGIN_FILE",
+    "LiquidationReport",
+    "MarginDeployment",
+    "liquidate_stored",
+    "maintenance_rates",
+    "open_account",
+    "open_accounts",
+]
+
+#: where ``provenbook liquidate`` keeps the ProvenMargin address, in the venue's directory
+MARGIN_FILE = "margin.json"
 
 
 def maintenance_rates(genesis: Genesis) -> list[int]:
@@ -37,9 +57,9 @@ def open_account(
 
 
 def open_accounts(
-    data: str | os.PathLike[str], accounts: Iterable[int], *, height: int | None = None
+    data: str | os.PathLike[str], accounts: Iterable[int] | None, *, height: int | None = None
 ) -> dict[int, AccountOpening]:
-    """``open_account`` for several accounts at once (one replay)."""
+    """``open_account`` for several accounts at once (one replay); None: every account."""
     root = Path(data)
     last: dict[int, PoseidonState] = {}
 
@@ -54,4 +74,72 @@ def open_accounts(
     if not last or (height is not None and height not in last):
         raise NodeError(f"{root}: no stored block at height {height} (last: {report.last_height})")
     (state,) = last.values()
-    return {a: state.open_account(a) for a in accounts}
+    wanted = state.account_ids() if accounts is None else accounts
+    return {a: state.open_account(a) for a in wanted}
+
+
+class MarginDeployment(DeploymentFile, frozen=True, kw_only=True):
+    """Where a venue's ``ProvenMargin`` is (``DIR/margin.json`` beside ``chain.json``)."""
+
+    chain_id: int
+    commitments: str
+    margin: str
+
+
+class LiquidationReport(msgspec.Struct):
+    """What ``liquidate_stored`` did at the latest height on chain: every account's figures,
+    the liquidations it triggered (account -> transaction) and those already triggered."""
+
+    height: int
+    margin: str
+    figures: dict[int, MarginFigures]
+    triggered: dict[int, str] = msgspec.field(default_factory=dict)
+    already: list[int] = msgspec.field(default_factory=list)
+
+
+def liquidate_stored(
+    data: str | os.PathLike[str],
+    chain: Chain,
+    deployment: Deployment,
+    *,
+    margin_file: str | os.PathLike[str] | None = None,
+) -> LiquidationReport:
+    """Check every account of the venue in ``data`` at the latest height final on chain and
+    trigger the liquidation of each one under maintenance margin (not triggered yet).
+
+    The ``ProvenMargin`` is read from ``margin_file`` when it names one for this chain and these
+    commitments; otherwise it is deployed with the venue's maintenance rates (and written to
+    ``margin_file`` if given). Raises ``NodeError`` if the stored blocks do not reach the height
+    on chain."""
+    root = Path(data)
+    genesis = stored_genesis(root)
+    rates = maintenance_rates(genesis)
+    chain_id = chain.w3.eth.chain_id
+    margin: Margin | None = None
+    if margin_file is not None and Path(margin_file).exists():
+        known = MarginDeployment.load(margin_file)
+        if known.chain_id == chain_id and known.commitments == deployment.commitments:
+            margin = Margin(chain, known.margin)
+    if margin is None:
+        margin = deploy_margin(
+            chain, deployment.commitments, account_depth=genesis.account_depth,
+            maintenance_bps=rates,
+        )  # fmt: skip
+        if margin_file is not None:
+            MarginDeployment(
+                chain_id=chain_id, commitments=deployment.commitments, margin=margin.address
+            ).save(margin_file)
+    height = Publisher(chain, deployment).latest_height
+    if height <= deployment.genesis_height:
+        return LiquidationReport(height, margin.address, {})
+    openings = open_accounts(root, None, height=height)
+    report = LiquidationReport(height, margin.address, {})
+    for account, opening in openings.items():
+        figures = report.figures[account] = margin_of(opening, rates)
+        if not figures.liquidatable:
+            continue
+        if margin.liquidation_height(account) >= height:
+            report.already.append(account)
+            continue
+        report.triggered[account] = margin.trigger_liquidation(opening).tx_hash
+    return report
