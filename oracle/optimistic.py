@@ -41,7 +41,9 @@ __all__ = [
     "Optimistic",
     "OptimisticDeployment",
     "PendingBlock",
+    "advance_time",
     "deploy_optimistic",
+    "finalize_unproven",
     "load_optimistic_deployment",
 ]
 
@@ -317,3 +319,39 @@ class Optimistic(ContractClient):
         """``challenge`` from the six public inputs themselves."""
         fn = self.contract.functions.challenge(height, list(inputs), bytes(proof))
         return self._send(fn, sender, "Slashed", "reward", gas=gas)
+
+
+def advance_time(chain: Chain, seconds: int) -> None:
+    """Move a development chain's clock ``seconds`` forward: the embedded chain's next block,
+    or anvil's (``evm_increaseTime`` and a mined block); e.g. past a challenge window."""
+    if chain.kind == "embedded":
+        chain.w3.testing.timeTravel(int(chain.w3.eth.get_block("pending")["timestamp"]) + seconds)
+    else:
+        chain.w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
+        chain.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+
+
+def finalize_unproven(
+    chain: Chain,
+    vk: groth16py.VerifyingKey,
+    headers: Sequence[BlockHeader],
+    *,
+    bond: int = 10**18,
+    challenge_window: int = 60,
+) -> OptimisticDeployment:
+    """On a development chain: an optimistic venue at ``headers[0]``'s pre-state whose blocks
+    ``headers`` are all final without a proof (proposed by the chain's first account, the
+    clock moved past the window, finalized). For what reads final state (the price feed,
+    ``ProvenMargin``) without the cost of proving."""
+    dep = deploy_optimistic(
+        chain, vk, start=headers[0], operator=chain.sender(), bond=bond,
+        challenge_window=challenge_window,
+    )  # fmt: skip
+    opt = Optimistic(chain, dep.commitments)
+    opt.post_bond()
+    for h in headers:
+        opt.propose(h)
+    advance_time(chain, challenge_window + 1)
+    for h in headers:
+        opt.finalize(h.height)
+    return dep

@@ -29,7 +29,7 @@ from matching.encoding import decoder
 from oracle.chain import Chain, open_chain
 from oracle.deploy import DeploymentError, deploy_venue
 from oracle.margin import Margin, MarginFigures, deploy_margin, margin_of
-from oracle.optimistic import Optimistic, OptimisticDeployment, deploy_optimistic
+from oracle.optimistic import OptimisticDeployment, finalize_unproven
 from oracle.publish import Publisher
 from oracle.reverts import ContractRevert
 from proofs.poseidon import FIELD_MODULUS
@@ -41,7 +41,7 @@ from venue.margin import (
     maintenance_rates,
     open_account,
 )
-from venue.node import NodeError, VenueNode
+from venue.node import Genesis, NodeError, VenueNode
 from venue.proving import circuit_for
 
 from .chain_helpers import CIRCUIT_CACHE, Proven, SlowClock
@@ -73,36 +73,27 @@ def _final_on_chain(chain: Chain, headers: list[BlockHeader]) -> OptimisticDeplo
         vk = circuit_for(UNSIGNED).verifying_key  # only deployed: no proof is verified
     finally:
         mp.undo()
-    dep = deploy_optimistic(
-        chain, vk, start=headers[0], operator=chain.sender(), bond=10**18, challenge_window=60
-    )
-    opt = Optimistic(chain, dep.commitments)
-    opt.post_bond()
-    for h in headers:
-        opt.propose(h)
-    if chain.kind == "embedded":
-        chain.w3.testing.timeTravel(int(chain.w3.eth.get_block("pending")["timestamp"]) + 61)
-    else:
-        chain.w3.provider.make_request("evm_increaseTime", [61])  # type: ignore[arg-type]
-        chain.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
-    for h in headers:
-        opt.finalize(h.height)
-    return dep
+    return finalize_unproven(chain, vk, headers)
 
 
-@pytest.fixture(scope="module")
-def venue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Venue]:
-    data = tmp_path_factory.mktemp("margin")
-    node = VenueNode(data, UNSIGNED, engine="reference", fsync=False, clock=SlowClock())
+def seal_margin_venue(data: Path, genesis: Genesis = UNSIGNED) -> list[BlockHeader]:
+    """Seal ``BATCHES`` as three blocks of a venue in ``data`` (also ``bench.bench_margin``'s)."""
+    node = VenueNode(data, genesis, engine="reference", fsync=False, clock=SlowClock())
     for batch in BATCHES:
         node.submit(batch)
     node.seal()
     node.close()
     store = BlockStore(data / "blocks", first_height=1)
     try:
-        headers = [decoder(Block).decode(store.get(h)).header for h in (1, 2, 3)]  # type: ignore[arg-type]
+        return [decoder(Block).decode(store.get(h)).header for h in (1, 2, 3)]  # type: ignore[arg-type]
     finally:
         store.close()
+
+
+@pytest.fixture(scope="module")
+def venue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Venue]:
+    data = tmp_path_factory.mktemp("margin")
+    headers = seal_margin_venue(data)
     with open_chain("embedded") as chain:
         dep = _final_on_chain(chain, headers)
         margin = deploy_margin(

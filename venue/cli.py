@@ -243,10 +243,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if chain is not None:
             console.rule("6. on chain: proven blocks published, the price feed read back")
             chain_ok = _print_chain(res, chain)
-            console.rule("7. margin against proven state: accounts opened on chain")
-            chain_ok = (
-                _print_margin(res, chain, data, list(range(1, args.traders + 1))) and chain_ok
-            )
+            console.rule("7. margin against proven state: a margin call, liquidation on chain")
+            chain_ok = _print_margin(res, chain, data) and chain_ok
         ok = (
             same
             and proofs_ok
@@ -321,60 +319,52 @@ def _print_chain(res: DemoResult, chain: Chain) -> bool:
     return ok
 
 
-def _print_margin(res: DemoResult, chain: Chain, data: Path, accounts: list[int]) -> bool:
-    """Open the traders' accounts against the last block on chain, check each one's margin
-    there (``ProvenMargin``), and show a tampered opening and a healthy account's liquidation
-    refused; True iff the chain agrees with Python on every account."""
+def _print_margin(res: DemoResult, chain: Chain, data: Path) -> bool:
+    """The margin call's outcome: every account's margin at the latest proven block, the
+    liquidation the keeper triggered, and a tampered opening refused; True iff exactly the
+    account under maintenance was triggered and the chain agrees with Python on it."""
     import msgspec
 
-    from oracle.margin import deploy_margin, margin_of
+    from oracle.margin import Margin
     from oracle.reverts import ContractRevert
 
-    from .margin import maintenance_rates, open_accounts
-    from .proving import stored_genesis
+    from .margin import open_account
 
-    pub = res.chain
-    if pub is None or pub.publisher is None:
-        return False
-    g = stored_genesis(data)
-    rates = maintenance_rates(g)
-    margin = deploy_margin(
-        chain, pub.publisher.deployment.commitments, account_depth=g.account_depth,
-        maintenance_bps=rates,
-    )  # fmt: skip
-    height = pub.published_height
-    openings = open_accounts(data, accounts, height=height)
-    t = Table("account", "position", "mark", "equity", "maintenance", "margin")
-    ok = True
-    for account, o in openings.items():
-        figures = margin.margin_of(o)  # the contract checks the opening against the root first
-        ok = ok and figures == margin_of(o, rates)
-        t.add_row(
-            str(account), str(o.positions[0][0]), str(o.markets[0][2]),
-            f"{figures.equity:,}", f"{figures.maintenance:,}",
-            "[red]liquidatable[/]" if figures.liquidatable else "healthy",
-        )  # fmt: skip
+    rep, who = res.liquidation, res.margin_account
+    if rep is None:  # like the option, it runs only when every block is proved
+        console.print("no margin call: it needs every block proven (--prove without a count)")
+        return res.option is None
+    t = Table("account", "equity", "maintenance", "margin")
+    for account, f in rep.figures.items():
+        what = "healthy"
+        if account in rep.triggered:
+            what = "[red]liquidation triggered[/]"
+        t.add_row(str(account), f"{f.equity:,}", f"{f.maintenance:,}", what)
     console.print(
-        f"ProvenMargin {margin.address} (circomlib Poseidon on chain, maintenance "
-        f"{rates[0]} bps): each trader's account opened against block {height}'s proven state "
-        f"root, margin at its proven mark, {margin.gas_of(o):,} gas per check"
+        f"account {who} bought 10 lots on exactly its initial margin, then the market traded "
+        f"6% lower; the keeper opened every account against block {rep.height}'s proven state "
+        f"root and ProvenMargin {rep.margin} checked each one with Poseidon on chain:"
     )
     console.print(t)
+    margin = Margin(chain, rep.margin)
+    opening = open_account(data, who, height=rep.height)
+    figures = margin.margin_of(opening)
+    ok = (
+        list(rep.triggered) == [who]
+        and figures == rep.figures[who]
+        and figures.liquidatable
+        and margin.liquidation_height(who) == rep.height
+    )
+    console.print(
+        f"liquidation of account {who} recorded on chain in {rep.triggered.get(who)}; "
+        f"{margin.gas_of(opening):,} gas per check"
+    )
     try:
-        margin.verify(msgspec.structs.replace(o, collateral=o.collateral + 1))
+        margin.verify(msgspec.structs.replace(opening, collateral=opening.collateral + 10**6))
         ok = False
-        console.print("[red]an opening with 1 more unit of collateral was accepted[/]")
+        console.print("[red]a tampered opening was accepted[/]")
     except ContractRevert as exc:
-        console.print(f"account {o.account} with 1 more unit of collateral: refused ({exc.name})")
-    for account, o in openings.items():
-        try:
-            margin.trigger_liquidation(o)
-            console.print(f"account {account}: liquidation triggered (under maintenance)")
-        except ContractRevert as exc:
-            if exc.name != "AccountHealthy":
-                ok = False
-            console.print(f"account {account}: liquidation refused ({exc.name})")
-            break  # one refusal shows the rule; the table has every account
+        console.print(f"the same account claiming 1,000,000 more collateral: refused ({exc.name})")
     return ok
 
 

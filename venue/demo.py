@@ -31,6 +31,11 @@
    venue seals a block after the expiry, and once that block is proven and published the
    call settles at the proven price at expiry; holder and writer are paid from the
    collateral, to the unit.
+9. Margin against proven state (``_margin_call``): a new account buys 10 lots on exactly its
+   initial margin, then the market trades 6% lower; once those blocks are proven and on
+   chain, the keeper (``venue.margin.liquidate_stored``) opens every account against the
+   latest proven state root, and ``ProvenMargin`` checks each one with Poseidon on chain and
+   records the liquidation of the account under maintenance margin.
 """
 
 from __future__ import annotations
@@ -43,16 +48,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from matching import AddAccount, Block, CEngine, Deposit
+from matching import AddAccount, Block, CEngine, Deposit, OrderType, PlaceOrder, Side, TimeInForce
 from matching.encoding import decoder
 from oracle.chain import Chain
 from oracle.publish import LivePublisher
 from proofs.eddsa import private_to_public
+from proofs.signing import sign_command
 
 from .client import FixClient
 from .fix import Encoding, Tag
 from .gateway import Gateway
 from .liveprover import LiveProver
+from .margin import LiquidationReport, liquidate_stored
 from .node import Genesis, VenueNode
 from .onchain import OptionResult, live_publisher, settle_option_on_proven_price
 from .workload import default_markets
@@ -90,6 +97,9 @@ class DemoResult:
     chain: LivePublisher | None = None
     #: the European call settled on the proven price (a chain and every block proven)
     option: OptionResult | None = None
+    #: the keeper's run after the margin call (same conditions), and the account it was for
+    liquidation: LiquidationReport | None = None
+    margin_account: int = 0
 
 
 async def _trade(
@@ -200,6 +210,44 @@ def _option(node: VenueNode, prover: LiveProver, publisher: LivePublisher, chain
     return settle_option_on_proven_price(chain, feed, seal_after, published)
 
 
+def _margin_call(node: VenueNode, prover: LiveProver, publisher: LivePublisher, chain: Chain,
+                 traders: int) -> tuple[int, LiquidationReport]:  # fmt: skip
+    """An account under maintenance margin at a proven price, its liquidation triggered.
+
+    Account ``traders + 1`` deposits exactly the initial margin for 10 lots at the mark and
+    buys them from trader 1; traders 2 and 3 then trade one lot 6% lower, which becomes the
+    mark. Its equity is then 4% of its notional against a 5% maintenance margin. Every order
+    is signed by its account's key with a nonce above the ones the traders used (their
+    clients' nonces are microseconds of the wall clock)."""
+    g = node.genesis
+    m = g.markets[0]
+    (last,) = node.blocks.iter_from(node.height)
+    mark = decoder(Block).decode(last[1]).header.markets[0].price
+    low = mark * 94 // 100
+    who = traders + 1
+    x, y = private_to_public(trader_key(who))
+    nonce = time.time_ns() // 1000 + 10**6
+
+    def order(account: int, side: Side, price: int, qty: int, tif: TimeInForce) -> PlaceOrder:
+        cmd = PlaceOrder(0, 0, account, m.market_id, nonce, side, OrderType.LIMIT, tif, price, qty)
+        return sign_command(trader_key(account), cmd)
+
+    margin = -(-m.imf_bps * mark * 10 // 10_000)
+    # one block: the account, its deposit, the ask and its purchase; the next: the lower trade
+    node.submit([AddAccount(0, 0, who, x, y), Deposit(0, 0, who, margin),
+                 order(1, Side.SELL, mark, 10, TimeInForce.GTC),
+                 order(who, Side.BUY, mark, 10, TimeInForce.IOC)])  # fmt: skip
+    node.submit([order(2, Side.SELL, low, 1, TimeInForce.GTC),
+                 order(3, Side.BUY, low, 1, TimeInForce.IOC)])  # fmt: skip
+    node.seal()
+    node.flush()
+    if not (prover.wait(node.height, 300.0) and publisher.wait(node.height, 300.0)):
+        raise RuntimeError(f"block {node.height} was not proven and published in time")
+    deployed = publisher.publisher
+    assert deployed is not None
+    return who, liquidate_stored(node.dir, chain, deployed.deployment, store=node.blocks)
+
+
 #: A venue sized like the test block circuit (``proofs.verify.TEST_SIZE``: 4 commands and 18
 #: positions of layout R = 2 per block, 16 accounts, 16 order slots per side) whose every
 #: block fits it by construction: a taker touches at most 3 makers, an account rests at most
@@ -273,7 +321,10 @@ def trade_over_gateway(
             deployed = publisher.publisher
             if prove is None and deployed is not None and prover is not None and chain:
                 res.option = _option(node, prover, publisher, chain, deployed.deployment.feed)
-                res.proven = prover.proven_height  # the block that made the expiry final
+                res.margin_account, res.liquidation = _margin_call(
+                    node, prover, publisher, chain, traders
+                )
+                res.proven = prover.proven_height  # the last block proven and published
         dec = decoder(Block)
         res.blocks = [dec.decode(p) for _, p in node.blocks.iter_from(1)]
         res.root, res.height = node.commitment.root, node.height

@@ -24,6 +24,7 @@ from oracle.margin import Margin, MarginFigures, deploy_margin, margin_of
 from oracle.publish import Publisher
 from proofs.state import AccountOpening, PoseidonState
 
+from .blockstore import BlockStore
 from .node import Genesis, NodeError
 from .proving import stored_genesis
 from .replay import replay
@@ -57,9 +58,14 @@ def open_account(
 
 
 def open_accounts(
-    data: str | os.PathLike[str], accounts: Iterable[int] | None, *, height: int | None = None
+    data: str | os.PathLike[str],
+    accounts: Iterable[int] | None,
+    *,
+    height: int | None = None,
+    store: BlockStore | None = None,
 ) -> dict[int, AccountOpening]:
-    """``open_account`` for several accounts at once (one replay); None: every account."""
+    """``open_account`` for several accounts at once (one replay); None: every account.
+    ``store``: the running node's ``BlockStore``, when there is one."""
     root = Path(data)
     last: dict[int, PoseidonState] = {}
 
@@ -68,7 +74,7 @@ def open_accounts(
         last[h] = state
 
     # replay stops after ``until``, so the state it leaves is the one at the height wanted
-    report = replay(root, until=height, on_block=keep)
+    report = replay(root, until=height, on_block=keep, store=store)
     if not report.ok:
         raise NodeError(f"{root}: replay stopped at a mismatch: {report.mismatch}")
     if not last or (height is not None and height not in last):
@@ -103,6 +109,7 @@ def liquidate_stored(
     deployment: Deployment,
     *,
     margin_file: str | os.PathLike[str] | None = None,
+    store: BlockStore | None = None,
 ) -> LiquidationReport:
     """Check every account of the venue in ``data`` at the latest height final on chain and
     trigger the liquidation of each one under maintenance margin (not triggered yet).
@@ -110,7 +117,7 @@ def liquidate_stored(
     The ``ProvenMargin`` is read from ``margin_file`` when it names one for this chain and these
     commitments; otherwise it is deployed with the venue's maintenance rates (and written to
     ``margin_file`` if given). Raises ``NodeError`` if the stored blocks do not reach the height
-    on chain."""
+    on chain. ``store``: the running node's ``BlockStore``, when there is one."""
     root = Path(data)
     genesis = stored_genesis(root)
     rates = maintenance_rates(genesis)
@@ -132,7 +139,7 @@ def liquidate_stored(
     height = Publisher(chain, deployment).latest_height
     if height <= deployment.genesis_height:
         return LiquidationReport(height, margin.address, {})
-    openings = open_accounts(root, None, height=height)
+    openings = open_accounts(root, None, height=height, store=store)
     report = LiquidationReport(height, margin.address, {})
     for account, opening in openings.items():
         figures = report.figures[account] = margin_of(opening, rates)

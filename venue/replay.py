@@ -54,11 +54,13 @@ def replay(
     progress: Callable[[int, int], None] | None = None,
     until: int | None = None,
     on_block: Callable[[int, PoseidonState], None] | None = None,
+    store: BlockStore | None = None,
 ) -> ReplayReport:
     """Re-execute the stored blocks; ``progress(done, total)`` is called after each block.
 
     ``until`` stops after that height; ``on_block(height, state)`` sees the recomputed
     commitment after each block that matched (e.g. to open an account at a height).
+    ``store``: the running node's ``BlockStore`` (it holds the writer lock), when there is one.
 
     With ``proofs``, every stored validity proof is verified against the header this replay
     recomputed (not the stored one), and a proof that does not verify is reported like a root
@@ -95,7 +97,9 @@ def replay(
         from .proving import PROOF_KIND, circuit_for
 
         vk = circuit_for(g).verifying_key
-    store = BlockStore(root / "blocks", first_height=1)
+    own = store is None
+    if store is None:
+        store = BlockStore(root / "blocks", first_height=1)
     try:
         last = store.last_height if until is None else min(until, store.last_height)
         total = last - start
@@ -136,4 +140,5 @@ def replay(
         report.seconds = time.perf_counter() - t0
         return report
     finally:
-        store.close()
+        if own:
+            store.close()
