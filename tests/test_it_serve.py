@@ -131,6 +131,9 @@ def test_account_specs_are_checked(tmp_path: Path) -> None:
         node.close()
 
 
+# slow (~70 s): keeps the default suite under 15 minutes; live publishing and resuming a
+# deployment stay covered there by tests/test_it_liveprover.py and tests/test_it_chain.py
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("npm") is None, reason="a chain that outlives serve: anvil (npm)")
 def test_serve_publishes_proven_blocks_and_resumes_after_restart(tmp_path: Path) -> None:
     """``serve --prove --chain URL``: a trader's fill reaches on_chain; after SIGTERM and a
