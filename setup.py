@@ -6,8 +6,28 @@ be built, and ``light_poseidon_python`` when ``proofs._poseidon`` cannot.
 """
 
 import os
+import shutil
+from pathlib import Path
 
 from setuptools import Extension, setup
+from setuptools.command.build_py import build_py
+
+
+class BuildPyWithArtifacts(build_py):
+    """Also ship the committed contract artifacts (``contracts/artifacts/*.json``) inside the
+    ``oracle`` package as ``oracle/contracts/``: an installed wheel has no repository around
+    it, and ``oracle.artifacts`` falls back to that copy (no Node is needed either way)."""
+
+    def run(self) -> None:
+        super().run()
+        source = Path("contracts") / "artifacts"
+        if not source.is_dir():
+            return
+        target = Path(self.build_lib) / "oracle" / "contracts"
+        target.mkdir(parents=True, exist_ok=True)
+        for artifact in sorted(source.glob("*.json")):
+            shutil.copyfile(artifact, target / artifact.name)
+
 
 CYTHON_VERSION = "3.3.1"
 mode = os.environ.get("BUILD_EXTENSION", "").lower()
@@ -74,4 +94,4 @@ if extensions:
         quiet=True,
     )
 
-setup(ext_modules=ext_modules)
+setup(ext_modules=ext_modules, cmdclass={"build_py": BuildPyWithArtifacts})

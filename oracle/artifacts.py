@@ -27,11 +27,21 @@ __all__ = [
     "Artifact",
     "ArtifactError",
     "available_artifacts",
+    "default_artifacts_dir",
     "load_artifact",
 ]
 
-ARTIFACTS_DIR: Path = Path(__file__).resolve().parent.parent / "contracts" / "artifacts"
-"""Where ``contracts/compile.cjs`` writes, and this module reads, the compiled contracts."""
+
+def default_artifacts_dir(package: Path) -> Path:
+    """The compiled contracts of the ``oracle`` package at ``package``: the repository's
+    ``contracts/artifacts`` (where ``compile.cjs`` writes) in a checkout, else the copy an
+    installed wheel carries as ``oracle/contracts`` (``setup.py``'s build_py)."""
+    checkout = package.parent / "contracts" / "artifacts"
+    return checkout if checkout.is_dir() else package / "contracts"
+
+
+ARTIFACTS_DIR: Path = default_artifacts_dir(Path(__file__).resolve().parent)
+"""Where this module reads the compiled contracts (``default_artifacts_dir``)."""
 
 COMPILE_COMMAND = "cd contracts && npm ci && node compile.cjs"
 """The command that regenerates the artifacts (needs Node and npm)."""

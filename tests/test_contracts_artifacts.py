@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from oracle.artifacts import (
     Artifact,
     ArtifactError,
     available_artifacts,
+    default_artifacts_dir,
     load_artifact,
 )
 from oracle.chain import ANVIL_VERSION, open_chain
@@ -374,3 +376,22 @@ def test_committed_artifacts_recompile_byte_identical(
         assert data == committed[name], (
             f"{name} differs from a fresh compile: run `{COMPILE_COMMAND}`"
         )
+
+
+def test_a_built_package_carries_the_artifacts(tmp_path: Path) -> None:
+    """What a wheel installs: ``setup.py``'s build_py copies every artifact into
+    ``oracle/contracts``, which ``oracle`` reads when no checkout surrounds it."""
+    lib = tmp_path / "lib"
+    env = {**os.environ, "BUILD_EXTENSION": "no"}
+    done = subprocess.run(
+        [sys.executable, "setup.py", "-q", "build_py", "--build-lib", str(lib)],
+        cwd=ROOT, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    packaged = lib / "oracle" / "contracts"
+    copied = {p.name: p.read_bytes() for p in packaged.glob("*.json")}
+    assert copied == {p.name: p.read_bytes() for p in ARTIFACTS_DIR.glob("*.json")}
+    assert default_artifacts_dir(lib / "oracle") == packaged
+    assert default_artifacts_dir(ROOT / "oracle") == ARTIFACTS_DIR
+    margin = load_artifact("ProvenMargin", directory=packaged)
+    assert margin.bytecode == load_artifact("ProvenMargin").bytecode
