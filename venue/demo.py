@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import random
 import time
 from collections.abc import Callable
@@ -215,7 +216,7 @@ def _margin_call(node: VenueNode, prover: LiveProver, publisher: LivePublisher, 
     """An account under maintenance margin at a proven price, its liquidation triggered.
 
     Account ``traders + 1`` deposits exactly the initial margin for 10 lots at the mark and
-    buys them from trader 1; traders 2 and 3 then trade one lot 6% lower, which becomes the
+    buys them from trader 1; traders 2 and 1 then trade one lot 6% lower, which becomes the
     mark. Its equity is then 4% of its notional against a 5% maintenance margin. Every order
     is signed by its account's key with a nonce above the ones the traders used (their
     clients' nonces are microseconds of the wall clock)."""
@@ -226,10 +227,12 @@ def _margin_call(node: VenueNode, prover: LiveProver, publisher: LivePublisher, 
     low = mark * 94 // 100
     who = traders + 1
     x, y = private_to_public(trader_key(who))
-    nonce = time.time_ns() // 1000 + 10**6
+    nonces = itertools.count(time.time_ns() // 1000 + 10**6)  # rising: account 1 signs twice
 
     def order(account: int, side: Side, price: int, qty: int, tif: TimeInForce) -> PlaceOrder:
-        cmd = PlaceOrder(0, 0, account, m.market_id, nonce, side, OrderType.LIMIT, tif, price, qty)
+        cmd = PlaceOrder(
+            0, 0, account, m.market_id, next(nonces), side, OrderType.LIMIT, tif, price, qty
+        )
         return sign_command(trader_key(account), cmd)
 
     margin = -(-m.imf_bps * mark * 10 // 10_000)
@@ -238,7 +241,7 @@ def _margin_call(node: VenueNode, prover: LiveProver, publisher: LivePublisher, 
                  order(1, Side.SELL, mark, 10, TimeInForce.GTC),
                  order(who, Side.BUY, mark, 10, TimeInForce.IOC)])  # fmt: skip
     node.submit([order(2, Side.SELL, low, 1, TimeInForce.GTC),
-                 order(3, Side.BUY, low, 1, TimeInForce.IOC)])  # fmt: skip
+                 order(1, Side.BUY, low, 1, TimeInForce.IOC)])  # fmt: skip
     node.seal()
     node.flush()
     if not (prover.wait(node.height, 300.0) and publisher.wait(node.height, 300.0)):
