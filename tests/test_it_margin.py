@@ -26,12 +26,13 @@ import pytest
 from matching import AddAccount, Block, Deposit, Side, TimeInForce
 from matching.block import BlockHeader
 from matching.encoding import decoder
+from oracle.artifacts import load_artifact
 from oracle.chain import Chain, open_chain
 from oracle.deploy import DeploymentError, deploy_venue
 from oracle.margin import Margin, MarginFigures, deploy_margin, margin_of
 from oracle.optimistic import OptimisticDeployment, finalize_unproven
 from oracle.publish import Publisher
-from oracle.reverts import ContractRevert
+from oracle.reverts import ContractRevert, raising_reverts
 from proofs.poseidon import FIELD_MODULUS
 from proofs.state import AccountNotFound, AccountOpening
 from venue.blockstore import BlockStore
@@ -212,6 +213,17 @@ def test_deploy_and_open_refuse_bad_input(venue: Venue, tmp_path: Path) -> None:
                 venue.chain, venue.margin.address, account_depth=depth, maintenance_bps=rates
             )
     assert venue.margin.maintenance_bps() == RATES == [500]
+    # the contract's own check, for a deployer that skips deploy_margin's
+    art = load_artifact("ProvenMargin")
+    hashers = [venue.margin.address] * 3
+    for depth, rates in ((0, RATES), (33, RATES), (4, []), (4, [0]), (4, [10_001])):
+        with pytest.raises(ContractRevert, match="BadParameters"):
+            raising_reverts(
+                art.abi,
+                lambda d=depth, r=rates: venue.chain.deploy(
+                    art, venue.dep.commitments, hashers, d, r
+                ),
+            )
     with pytest.raises(NodeError, match="no stored block at height 9"):
         open_account(venue.data, 1, height=9)
     with pytest.raises(NodeError, match="not a venue data directory"):
