@@ -41,9 +41,11 @@ from venue.margin import (
     liquidate_stored,
     maintenance_rates,
     open_account,
+    open_accounts,
 )
 from venue.node import Genesis, NodeError, VenueNode
 from venue.proving import circuit_for
+from venue.replay import replay
 
 from .chain_helpers import CIRCUIT_CACHE, Proven, SlowClock
 from .test_coverage_proving import ACCOUNTS, UNSIGNED, place
@@ -77,9 +79,14 @@ def _final_on_chain(chain: Chain, headers: list[BlockHeader]) -> OptimisticDeplo
     return finalize_unproven(chain, vk, headers)
 
 
-def seal_margin_venue(data: Path, genesis: Genesis = UNSIGNED) -> list[BlockHeader]:
+def seal_margin_venue(
+    data: Path, genesis: Genesis = UNSIGNED, *, snapshot_every: int = 1_000
+) -> list[BlockHeader]:
     """Seal ``BATCHES`` as three blocks of a venue in ``data`` (also ``bench.bench_margin``'s)."""
-    node = VenueNode(data, genesis, engine="reference", fsync=False, clock=SlowClock())
+    node = VenueNode(
+        data, genesis, engine="reference", fsync=False, clock=SlowClock(),
+        snapshot_every=snapshot_every,
+    )  # fmt: skip
     for batch in BATCHES:
         node.submit(batch)
     node.seal()
@@ -304,3 +311,18 @@ def test_provenbook_liquidate_on_an_rpc_chain(venue: Venue, tmp_path: Path) -> N
         [*cli, "--chain", "http://127.0.0.1:9"], capture_output=True, text=True
     )
     assert refused.returncode == 2 and "chain.json" in refused.stdout
+
+
+def test_openings_start_from_a_snapshot_below_the_height(venue: Venue, tmp_path: Path) -> None:
+    """The same venue with a snapshot after every block: replay starts from the one below the
+    height asked for (the block at that height is still re-executed), and the openings are
+    the ones a replay from genesis gives."""
+    data = tmp_path / "snapshotted"
+    assert seal_margin_venue(data, snapshot_every=1) == venue.headers
+    snaps = sorted(p.name for p in (data / "snapshots").iterdir())
+    assert snaps == [f"snapshot-{h:020d}.pbsnap" for h in (2, 3)]
+    assert replay(data, from_snapshot=True, until=3).start_height == 2
+    assert replay(data, from_snapshot=True, until=2).start_height == 0  # none below 2
+    for height in (2, 3, None):
+        want = open_accounts(venue.data, None, height=height)
+        assert open_accounts(data, None, height=height) == want

@@ -65,8 +65,22 @@ def open_accounts(
     store: BlockStore | None = None,
 ) -> dict[int, AccountOpening]:
     """``open_account`` for several accounts at once (one replay); None: every account.
-    ``store``: the running node's ``BlockStore``, when there is one."""
+    ``store``: the running node's ``BlockStore``, when there is one.
+
+    The replay starts from the venue's newest snapshot below ``height`` (or genesis), so a
+    long history is not re-executed each time; a snapshot cannot make an opening wrong
+    unnoticed: the contract checks it against the proven root."""
     root = Path(data)
+    if not (root / "genesis.msgpack").exists():  # before a BlockStore would create blocks/
+        raise NodeError(f"{root} is not a venue data directory (no genesis.msgpack)")
+    if height is None:  # the last stored block, named, so that replay starts below it
+        own = store is None
+        blocks = BlockStore(root / "blocks", first_height=1) if own else store
+        try:
+            height = blocks.last_height  # type: ignore[union-attr]
+        finally:
+            if own:
+                blocks.close()  # type: ignore[union-attr]
     last: dict[int, PoseidonState] = {}
 
     def keep(h: int, state: PoseidonState) -> None:
@@ -74,10 +88,10 @@ def open_accounts(
         last[h] = state
 
     # replay stops after ``until``, so the state it leaves is the one at the height wanted
-    report = replay(root, until=height, on_block=keep, store=store)
+    report = replay(root, until=height, on_block=keep, store=store, from_snapshot=True)
     if not report.ok:
         raise NodeError(f"{root}: replay stopped at a mismatch: {report.mismatch}")
-    if not last or (height is not None and height not in last):
+    if height not in last:
         raise NodeError(f"{root}: no stored block at height {height} (last: {report.last_height})")
     (state,) = last.values()
     wanted = state.account_ids() if accounts is None else accounts

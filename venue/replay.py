@@ -76,7 +76,8 @@ def replay(
     eng = None
     com = None
     if from_snapshot:
-        found = latest_snapshot(root / "snapshots")
+        # with ``until``, a snapshot below it: the block at ``until`` is still re-executed
+        found = latest_snapshot(root / "snapshots", at_most=None if until is None else until - 1)
         if found.snapshot is not None:
             snap = snapshot_decoder.decode(found.snapshot.payload)
             eng = engine_from_snapshot(engine, snap.engine, g)
