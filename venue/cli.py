@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from oracle.chain import Chain
 
     from .demo import DemoResult
+    from .margin import LiquidationReport
 
 __all__ = ["main"]
 
@@ -319,6 +320,19 @@ def _print_chain(res: DemoResult, chain: Chain) -> bool:
     return ok
 
 
+def _liquidation_table(rep: LiquidationReport) -> Table:
+    """Every account the keeper checked: equity, maintenance, what it did."""
+    t = Table("account", "equity", "maintenance", "liquidation")
+    for account, f in rep.figures.items():
+        what = "healthy"
+        if account in rep.triggered:
+            what = "[red]triggered[/]"
+        elif account in rep.already:
+            what = "already triggered"
+        t.add_row(str(account), f"{f.equity:,}", f"{f.maintenance:,}", what)
+    return t
+
+
 def _print_margin(res: DemoResult, chain: Chain, data: Path) -> bool:
     """The margin call's outcome: every account's margin at the latest proven block, the
     liquidation the keeper triggered, and a tampered opening refused; True iff exactly the
@@ -334,18 +348,12 @@ def _print_margin(res: DemoResult, chain: Chain, data: Path) -> bool:
     if rep is None:  # like the option, it runs only when every block is proved
         console.print("no margin call: it needs every block proven (--prove without a count)")
         return res.option is None
-    t = Table("account", "equity", "maintenance", "margin")
-    for account, f in rep.figures.items():
-        what = "healthy"
-        if account in rep.triggered:
-            what = "[red]liquidation triggered[/]"
-        t.add_row(str(account), f"{f.equity:,}", f"{f.maintenance:,}", what)
     console.print(
         f"account {who} bought 10 lots on exactly its initial margin, then the market traded "
         f"6% lower; the keeper opened every account against block {rep.height}'s proven state "
         f"root and ProvenMargin {rep.margin} checked each one with Poseidon on chain:"
     )
-    console.print(t)
+    console.print(_liquidation_table(rep))
     margin = Margin(chain, rep.margin)
     opening = open_account(data, who, height=rep.height)
     figures = margin.margin_of(opening)
@@ -435,22 +443,18 @@ def cmd_liquidate(args: argparse.Namespace) -> int:
     except (DeploymentError, ChainError, ValueError) as exc:
         console.print(f"[red]error:[/] {exc}")
         return 2
-    with chain:
+    with chain, _progress() as p:
+        task = p.add_task("replaying the blocks to open every account", total=None)
         try:
-            rep = liquidate_stored(data, chain, deployment, margin_file=data / MARGIN_FILE)
+            rep = liquidate_stored(
+                data, chain, deployment, margin_file=data / MARGIN_FILE,
+                progress=lambda done, total: p.update(task, completed=done, total=total),
+            )  # fmt: skip
         except (NodeError, DeploymentError, ValueError, OSError, ContractRevert) as exc:
             console.print(f"[red]error:[/] {exc}")
             return 2
-    t = Table("account", "equity", "maintenance", "liquidation")
-    for account, f in rep.figures.items():
-        what = "healthy"
-        if account in rep.triggered:
-            what = "[red]triggered[/]"
-        elif account in rep.already:
-            what = "already triggered"
-        t.add_row(str(account), f"{f.equity:,}", f"{f.maintenance:,}", what)
     console.print(f"ProvenMargin {rep.margin}: accounts at block {rep.height}, the latest on chain")
-    console.print(t)
+    console.print(_liquidation_table(rep))
     for account, tx in rep.triggered.items():
         console.print(f"account {account}: liquidation triggered in transaction {tx}")
     return 0

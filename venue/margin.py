@@ -13,7 +13,7 @@ latest block on chain is checked, and each one under maintenance margin is trigg
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import msgspec
@@ -63,9 +63,11 @@ def open_accounts(
     *,
     height: int | None = None,
     store: BlockStore | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[int, AccountOpening]:
     """``open_account`` for several accounts at once (one replay); None: every account.
-    ``store``: the running node's ``BlockStore``, when there is one.
+    ``store``: the running node's ``BlockStore``, when there is one; ``progress(done, total)``
+    follows the replay.
 
     The replay starts from the venue's newest snapshot below ``height`` (or genesis), so a
     long history is not re-executed each time; a snapshot cannot make an opening wrong
@@ -88,7 +90,9 @@ def open_accounts(
         last[h] = state
 
     # replay stops after ``until``, so the state it leaves is the one at the height wanted
-    report = replay(root, until=height, on_block=keep, store=store, from_snapshot=True)
+    report = replay(
+        root, until=height, on_block=keep, store=store, from_snapshot=True, progress=progress
+    )
     if not report.ok:
         raise NodeError(f"{root}: replay stopped at a mismatch: {report.mismatch}")
     if height not in last:
@@ -124,6 +128,7 @@ def liquidate_stored(
     *,
     margin_file: str | os.PathLike[str] | None = None,
     store: BlockStore | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> LiquidationReport:
     """Check every account of the venue in ``data`` at the latest height final on chain and
     trigger the liquidation of each one under maintenance margin (not triggered yet).
@@ -131,7 +136,7 @@ def liquidate_stored(
     The ``ProvenMargin`` is read from ``margin_file`` when it names one for this chain and these
     commitments; otherwise it is deployed with the venue's maintenance rates (and written to
     ``margin_file`` if given). Raises ``NodeError`` if the stored blocks do not reach the height
-    on chain. ``store``: the running node's ``BlockStore``, when there is one."""
+    on chain. ``store`` and ``progress``: as ``open_accounts``'s."""
     root = Path(data)
     genesis = stored_genesis(root)
     rates = maintenance_rates(genesis)
@@ -153,7 +158,7 @@ def liquidate_stored(
     height = Publisher(chain, deployment).latest_height
     if height <= deployment.genesis_height:
         return LiquidationReport(height, margin.address, {})
-    openings = open_accounts(root, None, height=height, store=store)
+    openings = open_accounts(root, None, height=height, store=store, progress=progress)
     report = LiquidationReport(height, margin.address, {})
     for account, opening in openings.items():
         figures = report.figures[account] = margin_of(opening, rates)
