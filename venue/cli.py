@@ -402,11 +402,16 @@ def cmd_margin(args: argparse.Namespace) -> int:
     from oracle.margin import margin_of
     from proofs.state import AccountNotFound
 
-    from .margin import maintenance_rates, open_account
+    from .margin import maintenance_rates, open_accounts
     from .proving import stored_genesis
 
     try:
-        opening = open_account(Path(args.data), args.account, height=args.height)
+        with _progress() as p:
+            task = p.add_task("replaying the blocks", total=None)
+            opening = open_accounts(
+                Path(args.data), [args.account], height=args.height,
+                progress=lambda done, total: p.update(task, completed=done, total=total),
+            )[args.account]  # fmt: skip
     except (NodeError, AccountNotFound) as exc:
         console.print(f"[red]error:[/] {exc}")
         return 2
