@@ -299,15 +299,24 @@ def side_root(tree_root: int, head: Link) -> int:
 
 
 def _account_fields(a: AccountView) -> list[tuple[int, int]]:
-    fields = [_signed(a.collateral, MONEY_BITS)]
-    for p in a.positions:
+    positions = ((p.position, p.open_buy, p.open_sell, p.basis) for p in a.positions)
+    return _account_layout(a.collateral, positions, a.nonce)
+
+
+def _account_layout(
+    collateral: int, positions: Iterable[tuple[int, int, int, int]], nonce: int
+) -> list[tuple[int, int]]:
+    """The account leaf's (value, width) fields; ``positions``: (position, open_buy,
+    open_sell, basis) per market."""
+    fields = [_signed(collateral, MONEY_BITS)]
+    for position, open_buy, open_sell, basis in positions:
         fields += [
-            _signed(p.position, POSITION_BITS),
-            (p.open_buy, QTY_BITS + 8),
-            (p.open_sell, QTY_BITS + 8),
-            _signed(p.basis, MONEY_BITS),
+            _signed(position, POSITION_BITS),
+            (open_buy, QTY_BITS + 8),
+            (open_sell, QTY_BITS + 8),
+            _signed(basis, MONEY_BITS),
         ]
-    return [*fields, (a.nonce, CL_ORD_ID_BITS)]
+    return [*fields, (nonce, CL_ORD_ID_BITS)]
 
 
 _H_MONEY = 1 << (MONEY_BITS - 1)
@@ -458,16 +467,8 @@ class AccountOpening(msgspec.Struct, frozen=True, kw_only=True):
 
     def leaf(self) -> int:
         """The account leaf these fields hash to (``account_leaf``)."""
-        vals: list[tuple[int, int]] = [_signed(self.collateral, MONEY_BITS)]
-        for position, open_buy, open_sell, basis in self.positions:
-            vals += [
-                _signed(position, POSITION_BITS),
-                (open_buy, QTY_BITS + 8),
-                (open_sell, QTY_BITS + 8),
-                _signed(basis, MONEY_BITS),
-            ]
-        vals.append((self.nonce, CL_ORD_ID_BITS))
-        return _absorb4([self.pubkey_hash, *pack_greedy(vals)])
+        fields = _account_layout(self.collateral, self.positions, self.nonce)
+        return _absorb4([self.pubkey_hash, *pack_greedy(fields)])
 
     def state_root(self) -> int:
         """The state root this opening implies; equal to the committed one iff it is honest.
@@ -477,11 +478,10 @@ class AccountOpening(msgspec.Struct, frozen=True, kw_only=True):
         if len(self.positions) != len(self.markets):
             raise ValueError(f"{len(self.positions)} positions for {len(self.markets)} markets")
         accounts_root = compute_root(self.account, self.leaf(), self.siblings)
-        mroots = [
-            hash_chain([bids, asks, pack([(mark, PRICE_BITS), (ts, TS_BITS)]), cum])
-            for bids, asks, mark, ts, cum in self.markets
-        ]
-        return state_root(accounts_root, hash_chain([*mroots, len(mroots)]), self.height)
+        # market ids are not in the root: index i stands for the i-th market
+        views = [MarketStateView(i, m[2], m[4], m[3]) for i, m in enumerate(self.markets)]
+        sides = {i: (m[0], m[1]) for i, m in enumerate(self.markets)}
+        return combine_roots(accounts_root, sides, views, self.height)
 
 
 #: where a queued leaf hash goes: (tree updates, index, leaf memo)
