@@ -139,3 +139,64 @@ def test_second_opener_is_refused_and_nothing_leaks(tmp_path: Path) -> None:
     bs.close()
     BlockStore(tmp_path, fsync=False).close()
     assert sorted(os.listdir(tmp_path)) == ["blocks", "proofs"]
+
+
+def test_reader_follows_a_live_writer_and_changes_nothing(tmp_path: Path) -> None:
+    writer = BlockStore(tmp_path, first_height=1, fsync=False)
+    writer.put(1, block(1))
+    writer.put(2, block(2))
+    writer.put_proof(2, "groth16", b"p2")
+    with BlockStore(tmp_path, first_height=1, read_only=True) as reader:
+        assert (reader.first_height, reader.last_height) == (1, 2)
+        assert list(reader.iter_from(1)) == [(1, block(1)), (2, block(2))]
+        assert reader.get_proof(2) == Proof("groth16", b"p2") and reader.proven_heights() == [2]
+        files = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+        with pytest.raises(StorageError, match="read-only"):
+            reader.put(3, block(3))
+        with pytest.raises(StorageError, match="read-only"):
+            reader.put_proof(1, "groth16", b"p1")
+        assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == files
+        writer.put(3, block(3))  # the writer goes on; this reader saw the store as opened
+        assert reader.last_height == 2 and reader.get(3) is None
+    with BlockStore(tmp_path, first_height=1, read_only=True) as reader:
+        assert reader.get(3) == block(3)
+    writer.close()
+
+
+def test_reader_never_cuts_a_torn_tail(tmp_path: Path) -> None:
+    with BlockStore(tmp_path, fsync=False) as bs:
+        for h in range(3):
+            bs.put(h, block(h))
+    seg = tmp_path / "blocks" / f"{0:020d}.blk"
+    torn = seg.read_bytes()[:-3]  # what a reader sees while a batch is half written
+    seg.write_bytes(torn)
+    with BlockStore(tmp_path, read_only=True) as reader:
+        assert reader.last_height == 1 and reader.recovery[0].dropped_bytes > 0
+    assert seg.read_bytes() == torn
+    with BlockStore(tmp_path, fsync=False) as writer:  # the writer's recovery cuts it
+        assert writer.last_height == 1
+    assert len(seg.read_bytes()) < len(torn)
+
+
+def test_reader_refuses_mid_log_damage(tmp_path: Path) -> None:
+    with BlockStore(tmp_path, fsync=False) as bs:
+        for h in range(3):
+            bs.put(h, block(h))
+    seg = tmp_path / "blocks" / f"{0:020d}.blk"
+    data = bytearray(seg.read_bytes())
+    data[30] ^= 1
+    seg.write_bytes(bytes(data))
+    with pytest.raises(CorruptRecordError):
+        BlockStore(tmp_path, read_only=True)
+
+
+def test_reader_of_a_missing_or_empty_store(tmp_path: Path) -> None:
+    with pytest.raises(StorageError, match="no such log"):
+        BlockStore(tmp_path / "nothing", read_only=True)
+    assert not (tmp_path / "nothing").exists()
+    (tmp_path / "empty" / "blocks").mkdir(parents=True)
+    (tmp_path / "empty" / "proofs").mkdir()
+    with BlockStore(tmp_path / "empty", first_height=1, read_only=True) as reader:
+        assert reader.last_height == 0 and list(reader.iter_from(1)) == []
+        assert reader.get(1) is None and reader.get_proof(1) is None
+    assert sorted(os.listdir(tmp_path / "empty" / "blocks")) == []

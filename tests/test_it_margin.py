@@ -46,6 +46,7 @@ from venue.margin import (
 from venue.node import Genesis, NodeError, VenueNode
 from venue.proving import circuit_for
 from venue.replay import replay
+from venue.storage_errors import StorageError
 
 from .chain_helpers import CIRCUIT_CACHE, Proven, SlowClock
 from .test_coverage_proving import ACCOUNTS, UNSIGNED, place
@@ -326,3 +327,28 @@ def test_openings_start_from_a_snapshot_below_the_height(venue: Venue, tmp_path:
     for height in (2, 3, None):
         want = open_accounts(venue.data, None, height=height)
         assert open_accounts(data, None, height=height) == want
+
+
+def test_readers_open_a_venue_that_is_running(venue: Venue, tmp_path: Path) -> None:
+    """Replay, openings and ``provenbook margin`` read a directory whose node holds the
+    writer lock (a keeper beside a live venue), and see each block once it is durable."""
+    data = tmp_path / "live"
+    shutil.copytree(venue.data, data)
+    node = VenueNode(data, UNSIGNED, engine="reference", fsync=False, clock=SlowClock())
+    try:
+        with pytest.raises(StorageError):  # the lock is real: a second writer is refused
+            VenueNode(data, UNSIGNED, engine="reference", fsync=False, clock=SlowClock())
+        assert replay(data).last_height == 3
+        assert open_accounts(data, [1]) == open_accounts(venue.data, [1])
+        cli = [sys.executable, "-m", "venue.cli"]
+        done = subprocess.run([*cli, "margin", str(data), "1"], capture_output=True, text=True)
+        assert done.returncode == 0 and "liquidatable" in done.stdout, done.stdout + done.stderr
+        node.submit(
+            [place(3, Side.SELL, 99_000, 1), place(2, Side.BUY, 99_000, 1, TimeInForce.IOC)]
+        )
+        node.seal()
+        done = subprocess.run([*cli, "replay", str(data)], capture_output=True, text=True)
+        assert done.returncode == 0 and "4/4" in done.stdout, done.stdout + done.stderr
+        assert open_account(data, 1).height == 4
+    finally:
+        node.close()

@@ -33,6 +33,7 @@ from venue.storage_errors import (
     RecordMissingError,
     RecordTooLargeError,
     SequenceError,
+    StorageError,
 )
 
 __all__ = ["BlockStore", "Proof"]
@@ -53,6 +54,11 @@ class BlockStore:
     ``first_height`` (0 or 1 by convention, the genesis block) is used only when the
     directory is new; afterwards the store continues from what is on disk. Every ``put``
     and ``put_proof`` is fsynced before it returns (``fsync=False`` is for tests).
+
+    ``read_only=True`` opens an existing store without its writer lock, so replay, keepers
+    and publishers can read a venue that is running: they see the blocks and proofs durable
+    when they opened it, never cut a torn tail, and ``put``/``put_proof`` raise
+    ``StorageError``. A directory that is not a block store raises ``StorageError``.
     """
 
     def __init__(
@@ -63,8 +69,10 @@ class BlockStore:
         fsync: bool = True,
         segment_size: int = DEFAULT_SEGMENT_SIZE,
         max_record_size: int = DEFAULT_MAX_RECORD_SIZE,
+        read_only: bool = False,
     ) -> None:
         root = os.fspath(directory)
+        self.read_only = read_only
         self._blocks = _RecordLog(
             os.path.join(root, "blocks"),
             suffix=".blk",
@@ -72,6 +80,7 @@ class BlockStore:
             segment_size=segment_size,
             max_record_size=max_record_size,
             fsync=fsync,
+            read_only=read_only,
         )
         try:
             self._proofs = _RecordLog(
@@ -81,6 +90,7 @@ class BlockStore:
                 segment_size=segment_size,
                 max_record_size=max_record_size + _PROOF_HEAD.size + 2**16,
                 fsync=fsync,
+                read_only=read_only,
             )
         except BaseException:
             self._blocks.close()
@@ -112,6 +122,10 @@ class BlockStore:
         """Open-time recovery reports of the block log and of the proof log."""
         return self._blocks.recovery, self._proofs.recovery
 
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise StorageError(f"{self._blocks.directory}: block store is open read-only")
+
     def _check_size(self, payload: bytes) -> None:
         if len(payload) > self._max_record_size:
             raise RecordTooLargeError(
@@ -120,6 +134,7 @@ class BlockStore:
 
     def put(self, height: int, payload: bytes) -> None:
         """Store block ``height`` (must be ``last_height + 1``) durably."""
+        self._check_writable()
         expected = self.last_height + 1
         if height != expected:
             raise SequenceError(expected, height)
@@ -143,6 +158,7 @@ class BlockStore:
 
         The block must already be stored: a proof of an unknown block is a caller bug.
         """
+        self._check_writable()
         if not self.first_height <= height <= self.last_height:
             raise RecordMissingError(
                 f"no block at height {height} (stored: {self.first_height}..{self.last_height})"

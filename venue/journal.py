@@ -210,6 +210,7 @@ class _RecordLog:
         segment_size: int,
         max_record_size: int,
         fsync: bool,
+        read_only: bool = False,
     ) -> None:
         if first_seq < 0:
             raise ValueError(f"first_seq must be >= 0, got {first_seq}")
@@ -220,16 +221,23 @@ class _RecordLog:
         self.segment_size = segment_size
         self.max_record_size = max_record_size
         self.fsync = fsync
+        self.read_only = read_only
         self._segments: list[_Segment] = []
         self._fd: int | None = None
         self._lock_fd: int | None = None
         self._failed: str | None = None
         self._closed = False
-        self._make_dir()
-        self._lock()
+        if read_only:
+            # A reader takes no lock and changes nothing, so it can follow a live writer.
+            if not os.path.isdir(self.directory):
+                raise StorageError(f"{self.directory}: no such log")
+        else:
+            self._make_dir()
+            self._lock()
         try:
             self.recovery = self._recover(first_seq)
-            self._fd = os.open(self._segments[-1].path, os.O_WRONLY | os.O_APPEND)
+            if not read_only:
+                self._fd = os.open(self._segments[-1].path, os.O_WRONLY | os.O_APPEND)
         except BaseException:
             self.close()
             raise
@@ -265,6 +273,9 @@ class _RecordLog:
     def _recover(self, first_seq: int) -> RecoveryReport:
         segments = self._list_segments()
         if not segments:
+            if self.read_only:  # a writer that has not made its first segment yet
+                self._segments = [_Segment(first_seq, "")]
+                return RecoveryReport(segments=0, records=0, bytes_scanned=0)
             self._segments = [self._create_segment(first_seq)]
             return RecoveryReport(segments=1, records=0, bytes_scanned=0)
         expected = segments[0].first_seq
@@ -284,7 +295,10 @@ class _RecordLog:
                 if i != len(segments) - 1:
                     raise CorruptRecordError(seg.path, bad_at, f"{reason} (not the last segment)")
                 self._check_tail(seg, data, bad_at, reason)
-                self._truncate(seg.path, bad_at)
+                # A reader stops before the tail (a live writer's batch may be half on disk);
+                # only the writer may cut it off.
+                if not self.read_only:
+                    self._truncate(seg.path, bad_at)
                 dropped, reason_at = len(data) - bad_at, (reason, seg.path, bad_at)
             seg.size = bad_at
             records += len(seg.offsets)
@@ -383,9 +397,11 @@ class _RecordLog:
     @property
     def segment_paths(self) -> list[str]:
         """Segment files, oldest first."""
-        return [s.path for s in self._segments]
+        return [s.path for s in self._segments if s.path]
 
     def _writable(self) -> int:
+        if self.read_only:
+            raise StorageError(f"{self.directory}: log is open read-only")
         if self._closed or self._fd is None:
             raise StorageError(f"{self.directory}: log is closed")
         if self._failed is not None:

@@ -77,7 +77,7 @@ def open_accounts(
         raise NodeError(f"{root} is not a venue data directory (no genesis.msgpack)")
     if height is None:  # the last stored block, named, so that replay starts below it
         own = store is None
-        blocks = BlockStore(root / "blocks", first_height=1) if own else store
+        blocks = BlockStore(root / "blocks", first_height=1, read_only=True) if own else store
         try:
             height = blocks.last_height  # type: ignore[union-attr]
         finally:

@@ -100,9 +100,12 @@ def stored_proven_blocks(
 ) -> Iterator[tuple[BlockHeader, bytes]]:
     """(header, proof) of a venue's stored blocks above ``after``, in height order, up to the
     first block without a proof (every later block builds on it). ``data``: the venue's
-    directory, or the open ``BlockStore`` of a running node (which holds its writer lock)."""
+    directory (opened read-only, so a running venue's works too), or the open ``BlockStore``
+    of a node running in this process."""
     own = not isinstance(data, BlockStore)
-    store = BlockStore(Path(data) / "blocks", first_height=1) if own else data  # type: ignore[arg-type]
+    store = (
+        BlockStore(Path(data) / "blocks", first_height=1, read_only=True) if own else data  # type: ignore[arg-type]
+    )
     try:
         for h in range(after + 1, store.last_height + 1):
             proof = store.get_proof(h)

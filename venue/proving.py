@@ -171,7 +171,7 @@ def verify_stored(
     root = Path(data)
     circuit = circuit_for(stored_genesis(root), size)
     vk = circuit.verifying_key
-    store = BlockStore(root / "blocks", first_height=1)
+    store = BlockStore(root / "blocks", first_height=1, read_only=True)
     try:
         out = []
         for h in store.proven_heights():

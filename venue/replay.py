@@ -60,7 +60,9 @@ def replay(
 
     ``until`` stops after that height; ``on_block(height, state)`` sees the recomputed
     commitment after each block that matched (e.g. to open an account at a height).
-    ``store``: the running node's ``BlockStore`` (it holds the writer lock), when there is one.
+    ``store``: the ``BlockStore`` of a node running in this process, when there is one, so the
+    replay sees blocks as they are written; otherwise the store is opened read-only (no lock),
+    which works beside a venue that is running and sees the blocks durable at that moment.
 
     With ``proofs``, every stored validity proof is verified against the header this replay
     recomputed (not the stored one), and a proof that does not verify is reported like a root
@@ -100,7 +102,7 @@ def replay(
         vk = circuit_for(g).verifying_key
     own = store is None
     if store is None:
-        store = BlockStore(root / "blocks", first_height=1)
+        store = BlockStore(root / "blocks", first_height=1, read_only=True)
     try:
         last = store.last_height if until is None else min(until, store.last_height)
         total = last - start
