@@ -102,6 +102,7 @@ cdef extern from "Python.h":
 cdef int64_t BUY = 1
 cdef int64_t LIMIT = 1
 cdef int64_t MARKET = 2
+cdef int64_t LIQUIDATION = 3
 cdef int64_t GTC = 1
 cdef int64_t IOC = 3
 cdef int64_t FOK = 4
@@ -135,6 +136,7 @@ cdef int POST_ONLY_WOULD_CROSS = ResultCode.POST_ONLY_WOULD_CROSS
 cdef int FOK_NOT_FILLABLE = ResultCode.FOK_NOT_FILLABLE
 cdef int BOOK_FULL = ResultCode.BOOK_FULL
 cdef int TOO_MANY_ORDERS = ResultCode.TOO_MANY_ORDERS
+cdef int NOT_LIQUIDATABLE = ResultCode.NOT_LIQUIDATABLE
 
 # Enum-valued event fields are plain ints (equal, and encoded the same, as the reference's
 # IntEnum members): an IntEnum member is a GC-tracked object, and a struct holding one is
@@ -515,7 +517,7 @@ cdef class _CAccount:
 
 @cython.final
 cdef class _CMarket:
-    cdef int64_t mid, tick, lot, min_price, max_price, max_qty, imf, band, mark
+    cdef int64_t mid, tick, lot, min_price, max_price, max_qty, imf, mmf, band, mark
     cdef object config, mid_o, cum_o, last_close_o, notional_spill
     cdef pb_i128 notional, volume
     cdef int64_t trades
@@ -1057,6 +1059,22 @@ cdef int execute(CEngine e, object seq_o, _COrder taker, int64_t stp, bint rests
             ))
     return 0
 
+cdef bint liquidatable(CEngine e, _CAccount a, int midx, bint is_buy, int64_t qty) except -1:
+    """The reference's ``_liquidatable`` (rare: exact in Python ints)."""
+    cdef Pos* p = &a.pos[midx]
+    cdef int i
+    if p.open_buy or p.open_sell or p.position == 0:
+        return False
+    if is_buy != (p.position < 0) or qty > pb_abs(p.position):
+        return False
+    maintenance = 0
+    for i in range(e.nm):
+        if a.pos[i].position:
+            m = mkt(e, i)
+            x = (<object>m.mmf) * m.mark * abs(i2py(a.pos[i].position))
+            maintenance += -(-x // C_BPS)
+    return py_equity(e, a) < maintenance
+
 
 # --- commands ----------------------------------------------------------------------------
 
@@ -1073,13 +1091,15 @@ cdef int do_place(CEngine e, PyObject** f) except -1:
     cdef int midx, code
     cdef _CMarket m
     cdef int64_t side = 0, otype = 0, tif = 0, stp = 0, price = 0, qty = 0, seq = 0
-    cdef bint post_only = False, ok_flags, is_buy = False
+    cdef bint post_only = False, ok_flags, is_buy = False, liq
     cdef BookSide* opp
     cdef BookSide* own
     cdef _COrder o
     if a is None:
         return reject(e, seq_o, acct_o, UNKNOWN_ACCOUNT, cl_o)
-    if stale(e, seq_o, acct_o, cl_o):
+    # a liquidation is the venue's, not a signed intent: no replay mark (module docstring)
+    liq = as64(<object>f[6], &otype) and otype == LIQUIDATION
+    if not liq and stale(e, seq_o, acct_o, cl_o):
         return 0
     midx = find_market(e, market_o)
     if midx < 0:
@@ -1101,6 +1121,8 @@ cdef int do_place(CEngine e, PyObject** f) except -1:
             ok_flags = False
         elif otype == MARKET:
             ok_flags = tif != GTC and not post_only
+        elif otype == LIQUIDATION:
+            ok_flags = tif == IOC and not post_only
         elif otype != LIMIT:
             ok_flags = False
         else:
@@ -1115,7 +1137,10 @@ cdef int do_place(CEngine e, PyObject** f) except -1:
         as64(price_o, &price)
         as64(qty_o, &qty)
         is_buy = side == BUY
-        if not margin_ok(e, a, midx, is_buy, price, qty):
+        if liq:
+            if not liquidatable(e, a, midx, is_buy, qty):
+                code = NOT_LIQUIDATABLE
+        elif not margin_ok(e, a, midx, is_buy, price, qty):
             code = INSUFFICIENT_MARGIN
     if code == OK and otype == LIMIT and tif == GTC:
         own = &m.bids if is_buy else &m.asks
@@ -1131,7 +1156,8 @@ cdef int do_place(CEngine e, PyObject** f) except -1:
             code = FOK_NOT_FILLABLE
     if code != OK:
         return reject(e, seq_o, acct_o, code, cl_o)
-    accept_nonce(e, a, cl_o)
+    if not liq:
+        accept_nonce(e, a, cl_o)
     as64(seq_o, &seq)
     o = _COrder.__new__(_COrder)
     o.oid = seq
@@ -1638,6 +1664,7 @@ cdef class CEngine:
             m.max_price = mc.max_price
             m.max_qty = mc.max_qty
             m.imf = mc.imf_bps
+            m.mmf = mc.mmf_bps
             # a band this wide never binds (|price - mark| * BPS < 2**63 <= band * mark)
             m.band = mc.band_bps if mc.band_bps < INT64_MAX else INT64_MAX
             m.mark = mc.initial_price

@@ -24,6 +24,14 @@ Rules, in the order they are checked for a new order:
 Margin uses the mark price of each market, which is the previous block's settlement price:
 constant within a block, so a block's checks do not depend on the order of its fills.
 
+Liquidation: a PlaceOrder of type ``LIQUIDATION`` is the venue closing a position that is
+under maintenance margin. It is not signed and raises no replay mark; it must be IOC and not
+post-only, and besides rules 1-3 it is accepted iff (``_liquidatable``) the account holds no
+resting order in the market, its equity at the mark is below its maintenance margin
+(``sum ceil(mmf_bps * mark * |position| / 10000)``, what ``ProvenMargin`` checks on chain), and
+the order reduces the position (opposite side, ``qty <= |position|``); else ``NOT_LIQUIDATABLE``.
+It skips rule 4 (it never raises the requirement) and then trades as an IOC order.
+
 Replay (``signed_nonces``, a signed venue): a PlaceOrder, ReplaceOrder or Withdraw carries
 its account's signature over the command *without* the sequencer's seq and ts
 (``proofs.signing``), so the same signed intent could be included twice: a second copy of an
@@ -645,6 +653,24 @@ class ReferenceEngine:
                 eq += p.position * self._markets[mid].mark - p.basis
         return eq
 
+    def _maintenance(self, a: _Account) -> int:
+        """Maintenance margin of ``a``: open orders do not count (ProvenMargin's rule)."""
+        total = 0
+        for mid, p in a.positions.items():
+            if p.position:
+                m = self._markets[mid]
+                total += _ceil_div(m.config.mmf_bps * m.mark * abs(p.position), BPS)
+        return total
+
+    def _liquidatable(self, a: _Account, cmd: PlaceOrder) -> bool:
+        """The liquidation rule for an order of type LIQUIDATION (module docstring)."""
+        p = a.positions[cmd.market]
+        if p.open_buy or p.open_sell or not p.position:
+            return False
+        if (cmd.side == Side.BUY) != (p.position < 0) or cmd.qty > abs(p.position):
+            return False
+        return self._equity(a) < self._maintenance(a)
+
     def _margin_ok(self, a: _Account, market: int, side: int, price: int, qty: int) -> bool:
         """Pre-trade check of a new (or grown) order of ``qty`` lots at ``price``.
 
@@ -709,7 +735,8 @@ class ReferenceEngine:
         a = self._accounts.get(cmd.account)
         if a is None:
             return self._reject(cmd, ResultCode.UNKNOWN_ACCOUNT, cmd.cl_ord_id)
-        if self._stale(cmd):
+        liquidation = cmd.order_type == OrderType.LIQUIDATION
+        if not liquidation and self._stale(cmd):
             return None
         m = self._markets.get(cmd.market)
         if m is None:
@@ -723,7 +750,10 @@ class ReferenceEngine:
             code = ResultCode.INVALID_ORDER_FLAGS
         if code == ResultCode.OK and cmd.cl_ord_id and cmd.cl_ord_id in a.cl_ord_ids:
             code = ResultCode.DUPLICATE_CLIENT_ORDER_ID
-        if code == ResultCode.OK and not self._margin_ok(
+        if code == ResultCode.OK and liquidation:
+            if not self._liquidatable(a, cmd):
+                code = ResultCode.NOT_LIQUIDATABLE
+        elif code == ResultCode.OK and not self._margin_ok(
             a, cmd.market, cmd.side, cmd.price, cmd.qty
         ):
             code = ResultCode.INSUFFICIENT_MARGIN
@@ -745,7 +775,8 @@ class ReferenceEngine:
         if code != ResultCode.OK:
             return self._reject(cmd, code, cmd.cl_ord_id)
 
-        self._accept_nonce(a, cmd.cl_ord_id)
+        if not liquidation:
+            self._accept_nonce(a, cmd.cl_ord_id)
         order = _Order(
             cmd.seq, cmd.account, cmd.market, cmd.side, cmd.price, cmd.qty, cmd.seq, cmd.cl_ord_id
         )
@@ -772,6 +803,8 @@ class ReferenceEngine:
             return False
         if cmd.order_type == OrderType.MARKET:
             return cmd.tif != TimeInForce.GTC and not cmd.post_only
+        if cmd.order_type == OrderType.LIQUIDATION:
+            return cmd.tif == TimeInForce.IOC and not cmd.post_only
         if cmd.order_type != OrderType.LIMIT:
             return False
         return not (cmd.post_only and cmd.tif != TimeInForce.GTC)

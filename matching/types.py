@@ -135,6 +135,9 @@ class OrderType(IntEnum):
     LIMIT = 1
     #: A market order carries a protection limit in ``price``: it never fills beyond it.
     MARKET = 2
+    #: The venue closing (part of) a position under maintenance margin: an unsigned IOC
+    #: limit order, accepted only by the liquidation rule (``ReferenceEngine`` docstring).
+    LIQUIDATION = 3
 
 
 class TimeInForce(IntEnum):
@@ -218,6 +221,9 @@ class ResultCode(IntEnum):
     #: the account already holds ``max_open_orders`` resting orders (bounds a mass cancel's
     #: size in the block proof)
     TOO_MANY_ORDERS = -3004
+    #: a liquidation order whose account is not under maintenance margin at the mark, holds
+    #: resting orders in the market, or that does not reduce its position
+    NOT_LIQUIDATABLE = -3005
 
 
 class MarketConfig(Canonical):

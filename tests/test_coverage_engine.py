@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from matching import (
@@ -574,6 +576,87 @@ class EngineRules:
         assert not codes(h.buy(B, 985, 1, cl=10))
         # a view built without a nonce (older callers) is a nonce of 0
         assert AccountView(1, 0, 0, 0, ()).nonce == 0
+
+    # --- liquidation ----------------------------------------------------------------------
+
+    def under_water(self, **limits: int) -> Harness:
+        """A (collateral 1,000) buys 10 at 1,000 on exactly its initial margin, then the market
+        trades at 940: equity 400 against maintenance ceil(5% * 940 * 10) = 470. B and C bid
+        5 at 900 and 5 at 850."""
+        h = Harness(self.engine_cls, **limits)
+        h.fund(A, 1_000)
+        h.fund(B)
+        h.fund(C)
+        signed = limits.get("signed_nonces", False)
+        cl = iter(range(1, 100)) if signed else iter([0] * 100)
+        h.sell(B, 1_000, 10, cl=next(cl))
+        assert trades(h.buy(A, 1_000, 10, tif=TimeInForce.IOC, cl=next(cl)))
+        h.engine.end_block(h.ts)
+        h.sell(C, 940, 1, cl=next(cl))
+        assert trades(h.buy(B, 940, 1, tif=TimeInForce.IOC, cl=next(cl)))
+        h.engine.end_block(h.ts)
+        h.buy(B, 900, 5, cl=next(cl))
+        h.buy(C, 850, 5, cl=next(cl))
+        return h
+
+    @staticmethod
+    def liquidate(h: Harness, account: int, side: Side, qty: int, **kw: Any) -> list:
+        kw.setdefault("tif", TimeInForce.IOC)
+        return h.place(account, side, 800, qty, order_type=OrderType.LIQUIDATION, **kw)
+
+    def test_liquidation_closes_a_position_under_maintenance(self) -> None:
+        h = self.under_water()
+        ev = self.liquidate(h, A, Side.SELL, 10)
+        accepted = [e for e in ev if isinstance(e, OrderAccepted)]
+        assert len(accepted) == 1 and accepted[0].qty == 10 and accepted[0].cl_ord_id == 0
+        assert [(p, q) for _, p, q in trades(ev)] == [(900, 5), (850, 5)]
+        view = h.engine.account_view(A)
+        assert view.positions[0].position == 0 and view.positions[0].open_sell == 0
+        # realised: 5 * (900 - 1000) + 5 * (850 - 1000) = -1,250 on a collateral of 1,000
+        assert view.collateral == -250
+        assert codes(self.liquidate(h, A, Side.SELL, 1)) == [ResultCode.NOT_LIQUIDATABLE]
+
+    def test_liquidation_may_close_part_and_leaves_an_unfilled_rest(self) -> None:
+        h = self.under_water()
+        ev = self.liquidate(h, A, Side.SELL, 4)
+        assert [(p, q) for _, p, q in trades(ev)] == [(900, 4)]
+        assert h.engine.account_view(A).positions[0].position == 6
+        h.cancel(B, next(o.order_id for o in h.engine.book(1, Side.BUY) if o.account == B))
+        h.cancel(C, next(o.order_id for o in h.engine.book(1, Side.BUY) if o.account == C))
+        ev = self.liquidate(h, A, Side.SELL, 6)  # no bid left: accepted, expires unfilled
+        assert not trades(ev) and any(isinstance(e, OrderCancelled) for e in ev)
+        assert h.engine.account_view(A).positions[0].position == 6
+
+    def test_liquidation_refused_unless_the_rule_holds(self) -> None:
+        h = self.under_water()
+        before = h.state()
+        refused = [
+            (A, Side.BUY, 10, {}),  # would grow the position
+            (A, Side.SELL, 11, {}),  # beyond the position
+            (B, Side.BUY, 9, {}),  # B is short 9 and healthy
+            (C, Side.BUY, 1, {}),  # C is short 1 and healthy
+        ]
+        for account, side, qty, kw in refused:
+            assert codes(self.liquidate(h, account, side, qty, **kw)) == [
+                ResultCode.NOT_LIQUIDATABLE
+            ], (account, side, qty)
+        for kw in ({"tif": TimeInForce.GTC}, {"tif": TimeInForce.FOK}, {"post_only": True}):
+            assert codes(self.liquidate(h, A, Side.SELL, 10, **kw)) == [
+                ResultCode.INVALID_ORDER_FLAGS
+            ]
+        assert h.state() == before
+        # a resting order of the account in the market: the keeper mass-cancels it first
+        h.sell(A, 2_000, 1)
+        assert codes(self.liquidate(h, A, Side.SELL, 10)) == [ResultCode.NOT_LIQUIDATABLE]
+        h.mass_cancel(A, 1)
+        assert trades(self.liquidate(h, A, Side.SELL, 10))
+
+    def test_liquidation_is_unsigned_and_leaves_the_replay_mark(self) -> None:
+        h = self.under_water(signed_nonces=True)
+        nonce = h.engine.account_view(A).nonce
+        assert nonce > 0
+        assert trades(self.liquidate(h, A, Side.SELL, 10, cl=0))  # not a stale intent
+        assert h.engine.account_view(A).nonce == nonce
 
 
 class TestReferenceEngine(EngineRules):

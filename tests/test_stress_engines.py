@@ -34,6 +34,7 @@ from matching import (
     EngineError,
     MarketConfig,
     MassCancel,
+    OrderAccepted,
     PlaceOrder,
     ReferenceEngine,
     Rejected,
@@ -98,7 +99,7 @@ _amount = st.one_of(
 _any_place = st.tuples(
     st.just("place"), _account, _market, _cl,
     st.sampled_from([1, 2, 1, 2, 0, 3]),  # side
-    st.sampled_from([1, 1, 2, 0]),  # order type
+    st.sampled_from([1, 1, 2, 0, 3]),  # order type (3: liquidation)
     st.sampled_from([1, 1, 3, 4, 2]),  # tif
     _price(), _qty(),
     st.booleans(),  # post only
@@ -372,7 +373,7 @@ def random_ops(rng: random.Random, n: int) -> list[tuple]:
                 qty = rng.choice([rng.randint(1, 15) * 2, rng.randint(-1, 31), 1_000, BIG])
             ops.append((
                 "place", acct, mkt, cl(0, 0, *range(1, 9), -1, (1 << 64) - 1),
-                rng.choice([1, 2] * 8 + [0, 3]), rng.choice([1] * 6 + [2, 2, 0]),
+                rng.choice([1, 2] * 8 + [0, 3]), rng.choice([1] * 6 + [2, 2, 0, 3]),
                 rng.choice([1, 1, 1, 3, 3, 4, 2]), price, qty, rng.random() < 0.15,
                 rng.choice([0, 1, 2, 3] * 4 + [4]),
             ))  # fmt: skip
@@ -437,6 +438,89 @@ def test_dense_random_streams_with_a_match_limit_match_reference() -> None:
         )  # fmt: skip
         limited += pair.limited
     assert limited >= 5  # the path is exercised, not just compiled
+
+
+def run_liquidations(seed: int, n: int = 400) -> tuple[Pair, int, int]:
+    """Two thin accounts (0, 1) and two deep ones trade a swinging SMALL market, and the venue
+    sends liquidation orders: mostly the one the rule wants (opposite side, the whole position
+    or part of it, at the band's edge), sometimes a wrong side, size, flag or a healthy
+    account. Returns the pair, and how many liquidations were accepted and refused as
+    NOT_LIQUIDATABLE."""
+    rng = random.Random(seed)
+    market = MARKETS[0]
+    pair = Pair([market], seed=("liquidations", seed))
+    seq, ts = 0, 10**9
+    accepted = refused = 0
+
+    def send(kind: Callable[..., Any], *fields: Any) -> tuple[Any, ...]:
+        nonlocal seq, ts
+        seq, ts = seq + 1, ts + 1_000_000
+        cmd = kind(seq, ts, *fields)
+        pair.both(lambda e: command_steps_before(cmd, e))
+        return tuple(pair.both(lambda e: e.process(cmd)) or ())
+
+    for acct, amount in ((0, 600), (1, 600), (2, 10**12), (3, 10**12)):
+        send(AddAccount, acct)
+        send(Deposit, acct, amount)
+    trend = rng.choice([-1, 1])
+    for _ in range(n):
+        r = rng.random()
+        mark = pair.ref.market_state(1).mark
+        acct = rng.choice([0, 0, 1, 1, 2, 3])
+        if r < 0.45:
+            side, qty = rng.choice([1, 2]), rng.randint(1, 10) * 2
+            if r < 0.2:  # deep quotes one percent off the mark
+                price = mark * (99 if side == 1 else 101) // 100 // 5 * 5
+                send(PlaceOrder, rng.choice([2, 3]), 1, 0, side, 1, 1, price, qty)
+            elif r < 0.3:  # the deep accounts trade with each other where the price drifts
+                if rng.random() < 0.05:
+                    trend = -trend
+                price = mark * (100 + trend * rng.randint(2, 8)) // 100 // 5 * 5
+                qty *= 5
+                send(PlaceOrder, 2, 1, 0, side, 1, 1, price, qty)
+                send(PlaceOrder, 3, 1, 0, 3 - side, 1, 3, price, qty)
+            else:  # thin accounts take, mostly against the drift
+                side = (1 if trend < 0 else 2) if rng.random() < 0.8 else side
+                price = mark * (102 if side == 1 else 98) // 100 // 5 * 5
+                qty = rng.randint(1, 3) * 2
+                send(PlaceOrder, acct % 2, 1, 0, side, 1, 3, price, qty)
+        elif r < 0.55:
+            pair.end_block(ts)
+        elif r < 0.65:
+            send(MassCancel, acct, 1)
+        elif r < 0.98:
+            if rng.random() < 0.7:  # what the venue's keeper does first
+                send(MassCancel, acct, 1)
+            view = pair.ref.account_view(acct)
+            pos = view.positions[0].position if view is not None else 0
+            side = 1 if pos < 0 else 2
+            if rng.random() < 0.15:
+                side = 3 - side
+            whole = abs(pos) or 2
+            qty = rng.choice([whole] * 3 + [max(2, whole // 4 * 2), whole + 2, rng.randint(1, 20)])
+            # the band's edge on the order's side, on tick
+            if side == 1:
+                price = mark * (10_000 + market.band_bps) // 10_000 // 5 * 5
+            else:
+                price = -(-mark * (10_000 - market.band_bps) // 50_000) * 5
+            tif, post = rng.choice([3] * 8 + [1, 4]), rng.random() < 0.05
+            events = send(PlaceOrder, acct, 1, 0, side, 3, tif, price, qty, post)
+            for ev in events:
+                if isinstance(ev, Rejected) and ev.code == ResultCode.NOT_LIQUIDATABLE:
+                    refused += 1
+                elif isinstance(ev, OrderAccepted):
+                    accepted += 1
+        else:
+            send(Deposit, acct % 2, 300)  # the thin accounts come back
+    pair.end_block(ts)
+    return pair, accepted, refused
+
+
+def test_liquidation_orders_match_reference() -> None:
+    # both engines agree at every step; across the seeds the rule accepts some liquidations
+    # and refuses many (healthy accounts, resting orders, wrong side, size or flags)
+    runs = [run_liquidations(seed)[1:] for seed in range(8)]
+    assert sum(a for a, _ in runs) >= 10 and all(r > 50 for _, r in runs)
 
 
 def run_workload(
