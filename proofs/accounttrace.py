@@ -78,6 +78,7 @@ __all__ = [
     "command_ops",
     "equity",
     "felt",
+    "liquidatable",
     "margin_ok",
     "requirement",
     "withdraw_ok",
@@ -180,10 +181,16 @@ class AccountFields:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class MarketParams:
-    """The market inputs of a step: the mark (previous settlement price) and ``imf_bps``."""
+    """The market inputs of a step: the mark (previous settlement price), ``imf_bps`` and
+    ``mmf_bps`` (the maintenance rate a liquidation order is checked at)."""
 
     mark: int
     imf_bps: int
+    mmf_bps: int = 0
+
+    def maintenance(self) -> MarketParams:
+        """These parameters at the maintenance rate (``MarginOk`` with ``liquidate``)."""
+        return dataclasses.replace(self, imf_bps=self.mmf_bps)
 
 
 # --- the accounting rules, with hints ---------------------------------------------------------
@@ -235,6 +242,17 @@ def margin_ok(f: AccountFields, is_buy: bool, price: int, qty: int, m: MarketPar
     return equity(f, m) - lock_in >= after
 
 
+def liquidatable(f: AccountFields, is_buy: bool, qty: int, m: MarketParams) -> bool:
+    """``_liquidatable`` for one market: nothing open, the order closes part or all of the
+    position (opposite side, ``0 < qty <= |position|``), equity below maintenance margin."""
+    if f.open_buy or f.open_sell or not f.position or (f.position < 0) != is_buy:
+        return False
+    if not 0 < qty <= abs(f.position):
+        return False
+    maintenance, _ = requirement(f.position, 0, 0, m.maintenance())
+    return equity(f, m) < maintenance
+
+
 def withdraw_ok(f: AccountFields, amount: int, m: MarketParams) -> bool:
     """``_withdraw``'s acceptance: amount <= collateral and equity - amount >= requirement."""
     req, _ = requirement(f.position, f.open_buy, f.open_sell, m)
@@ -262,6 +280,9 @@ class StepParams:
     #: client id), which must be above the account's (``matching.engine`` ``signed_nonces``)
     bump: bool = False
     nonce: int = 0
+    #: OPEN_ORDER of a liquidation order: ``liquidatable`` instead of ``margin_ok``, and the
+    #: requirement hints at the maintenance rate (the block circuit derives the flag)
+    liquidate: bool = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -294,6 +315,10 @@ class StepWitness:
     #: and writes instead of the root
     old_tier: tuple[int, ...] = ()
     new_tier: tuple[int, ...] = ()
+    #: a liquidation order's OPEN_ORDER, and the market's maintenance rate: the block circuit
+    #: derives both (the command's flag, the market), so they are not inputs
+    liquidate: int = 0
+    mmf: int = 0
 
     def inputs(self) -> dict[str, object]:
         """Circuit inputs by signal name."""
@@ -376,8 +401,11 @@ def check_step(w: StepWitness, depth: int) -> None:
     div = size if pos else 1
     need(_fits(w.released, 128) and 0 <= w.div_rem < div, "division hint range")
     need(w.released * div + w.div_rem == abs(o.basis) * close, "division hint")
-    # Requirement hints
-    m = MarketParams(w.mark, w.imf)
+    # Requirement hints (a liquidation's at the maintenance rate)
+    need(w.liquidate in (0, 1), "liquidate not boolean")
+    m = MarketParams(w.mark, w.imf, w.mmf)
+    rate = w.mmf if w.liquidate else w.imf
+    need(_fits(rate, BPS_BITS), "rate range")
     for req, rem, ob, os_ in (
         (w.req_before, w.rem_before, o.open_buy, o.open_sell),
         (
@@ -389,14 +417,17 @@ def check_step(w: StepWitness, depth: int) -> None:
     ):
         risk = max(abs(pos + ob), abs(pos - os_))
         need(_fits(req, REQ_BITS) and 0 <= rem < BPS, "requirement hint range")
-        need(req * BPS == w.imf * w.mark * risk + rem, "requirement hint")
+        need(req * BPS == rate * w.mark * risk + rem, "requirement hint")
     # The op's rule
     op = w.op
     if op in (AccountOp.OPEN_ORDER, AccountOp.FILL):
         need(w.qty > 0, "qty is 0")
     if op in (AccountOp.DEPOSIT, AccountOp.WITHDRAW):
         need(w.amount > 0, "amount is 0")
-    if op == AccountOp.OPEN_ORDER:
+    if w.liquidate:
+        need(op == AccountOp.OPEN_ORDER, "liquidation outside OPEN_ORDER")
+        need(liquidatable(o, bool(w.is_buy), w.qty, m), "not liquidatable")
+    elif op == AccountOp.OPEN_ORDER:
         need(margin_ok(o, bool(w.is_buy), w.price, w.qty, m), "margin")
     if op == AccountOp.WITHDRAW:
         need(w.amount <= o.collateral, "amount exceeds collateral")
@@ -484,7 +515,12 @@ class AccountTrace:
             old, pk = AccountFields(), p.pubkey_hash
         else:
             old, pk = self.fields[p.account], self.pubkey_hash[p.account]
-        if enforce and op == AccountOp.OPEN_ORDER and not margin_ok(old, is_buy, p.price, p.qty, m):
+        if enforce and p.liquidate:
+            if op != AccountOp.OPEN_ORDER or not liquidatable(old, is_buy, p.qty, m):
+                raise StepRejected(f"{op.name}: account {p.account} is not liquidatable")
+        elif (
+            enforce and op == AccountOp.OPEN_ORDER and not margin_ok(old, is_buy, p.price, p.qty, m)
+        ):
             raise StepRejected(f"OPEN_ORDER: margin fails for account {p.account}")
         if enforce and op == AccountOp.WITHDRAW and not withdraw_ok(old, p.amount, m):
             raise StepRejected(f"WITHDRAW: insufficient collateral for account {p.account}")
@@ -494,7 +530,9 @@ class AccountTrace:
         if p.bump:
             new = dataclasses.replace(new, nonce=p.nonce)
         _, released, div_rem = apply_fill(old, is_buy, p.price, p.qty)
-        rb, remb, ra, rema = _margin_hints(old, is_buy, p.qty, m)
+        rb, remb, ra, rema = _margin_hints(
+            old, is_buy, p.qty, m.maintenance() if p.liquidate else m
+        )
         siblings = tuple(self.tree.path(p.account))
         old_tier = tuple(self.tree.tier())
         # New fields outside their widths have no leaf (no root can commit them): root 0.
@@ -528,6 +566,8 @@ class AccountTrace:
             nonce_in=p.nonce,
             old_tier=old_tier,
             new_tier=new_tier,
+            liquidate=int(p.liquidate),
+            mmf=m.mmf_bps,
         )
 
     def _nop(self) -> StepWitness:

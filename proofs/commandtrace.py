@@ -146,6 +146,8 @@ def place_valid_outputs(config: MarketConfig, mark: int, cmd: Command) -> tuple[
     gtc = tif == TimeInForce.GTC
     if ot == OrderType.MARKET:
         kind_ok = not post and not gtc
+    elif ot == OrderType.LIQUIDATION:
+        kind_ok = not post and tif == TimeInForce.IOC
     else:
         kind_ok = ot == OrderType.LIMIT and not (post and not gtc)
     flags_ok = (

@@ -46,7 +46,7 @@ from typing import TypeVar
 
 import msgspec
 
-from matching.types import Command, PlaceOrder, ReplaceOrder, Withdraw
+from matching.types import Command, OrderType, PlaceOrder, ReplaceOrder, Withdraw
 
 from .eddsa import (
     EdDSAError,
@@ -96,7 +96,10 @@ class InvalidCommandSignatureError(SigningError):
 
 
 def is_signed_type(cmd: Command) -> bool:
-    """True for PlaceOrder, ReplaceOrder and Withdraw."""
+    """True for PlaceOrder, ReplaceOrder and Withdraw, except a liquidation order: the venue
+    issues it under the liquidation rule, which the block proof checks instead."""
+    if isinstance(cmd, PlaceOrder) and cmd.order_type == OrderType.LIQUIDATION:
+        return False
     return isinstance(cmd, SIGNED_TYPES)
 
 

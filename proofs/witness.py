@@ -174,7 +174,7 @@ _NO_MATCH_LIMIT = (1 << 16) - 1
 #: Length of a command's view (``CV_COUNT`` in cmdslot.circom) and its flag bits (``CF_*``).
 VIEW_COUNT = 8
 _CF_REP, _CF_BUY, _CF_RESTS, _CF_FOK, _CF_POST, _CF_STP = 3, 4, 5, 6, 7, 8
-_CF_MARKET_OK, _CF_ORDER_OK, _CF_PRICE_OK, _CF_SIGNED = 10, 11, 12, 13
+_CF_MARKET_OK, _CF_ORDER_OK, _CF_PRICE_OK, _CF_SIGNED, _CF_LIQ = 10, 11, 12, 13, 14
 #: A fixed key and signature for slots whose verifier is off (it still needs curve points).
 _PAD_KEY = bytes(32)
 _MONEY_OFF = 1 << 127
@@ -310,7 +310,7 @@ class BlockParams:
         if not (1 <= self.order_depth <= 24 and 1 <= self.account_depth <= 32):
             raise ValueError("depths out of the circuit's range")
         m = self.market
-        bits = (16, 40, 48, 40, 40, 48, 64, 14, 16)
+        bits = (16, 40, 48, 40, 40, 48, 64, 14, 16, 14)
         if not all(0 <= v < 1 << b for v, b in zip(self.cfg(), bits, strict=True)):
             raise ValueError("market configuration outside the circuit's ranges")
         if not 0 <= self.max_matches < _NO_MATCH_LIMIT or self.max_matches >= self.s:
@@ -319,8 +319,9 @@ class BlockParams:
             raise ValueError("tick and lot must be positive")
 
     def cfg(self) -> list[int]:
-        """The circuit's ``cfg`` signal: id, tick, lot, min/max price, max qty, band, imf, and
-        the match limit (``_NO_MATCH_LIMIT`` when there is none: no count of steps reaches it)."""
+        """The circuit's ``cfg`` signal: id, tick, lot, min/max price, max qty, band, imf, the
+        match limit (``_NO_MATCH_LIMIT`` when there is none: no count of steps reaches it), and
+        mmf (a liquidation order's maintenance rate)."""
         m = self.market
         return [
             m.market_id,
@@ -332,6 +333,7 @@ class BlockParams:
             m.band_bps,
             m.imf_bps,
             self.max_matches or _NO_MATCH_LIMIT,
+            m.mmf_bps,
         ]
 
 
@@ -415,6 +417,11 @@ def _cmd_fields(cmd: Command | None) -> list[int]:
     return [d["type"], *(d[k] for k in COMMAND_INPUTS)]
 
 
+def _liquidation(cmd: Command | None) -> bool:
+    """A PlaceOrder of type LIQUIDATION: the venue's, unsigned (``CF_LIQ``)."""
+    return isinstance(cmd, PlaceOrder) and cmd.order_type == OrderType.LIQUIDATION
+
+
 def _flags(cmd: Command, market: MarketConfig, mark: int, sig_on: bool) -> int:
     """The slot's ``view[CV_FLAGS]``: type code, decoded codes, market match, ``PlaceValid``
     outputs, signature checked (bit layout ``CF_*`` of cmdslot.circom)."""
@@ -434,6 +441,7 @@ def _flags(cmd: Command, market: MarketConfig, mark: int, sig_on: bool) -> int:
         _CF_ORDER_OK: order_ok,
         _CF_PRICE_OK: price_ok,
         _CF_SIGNED: sig_on,
+        _CF_LIQ: _liquidation(cmd),
     }
     return sum(int(v) << b for b, v in bits.items()) + d["type"] + ((d["stp"] & 3) << _CF_STP)
 
@@ -561,7 +569,7 @@ class _Builder:
             raise UnsupportedInCircuit("the v1 block circuit proves exactly one market")
         if len(block.commands) > params.n:
             raise UnsupportedInCircuit(f"{len(block.commands)} commands > N = {params.n}")
-        self.m = MarketParams(st.market.mark, st.config.imf_bps)
+        self.m = MarketParams(st.market.mark, st.config.imf_bps, st.config.mmf_bps)
         # a filler's witness: no book write, no account write (only order-only positions
         # take fillers, where the account inputs are not read)
         acc_nop = _acc_inputs(st.accounts.nop(self.m))
@@ -664,7 +672,8 @@ class _Builder:
             assert cmd is not None
             self.chain = hash2(self.chain, command_hash(cmd))
             self.index += 1
-            self.cur, self.cmd = cmd, self._slot(cmd, kind in _SIGNED_BEGINS)
+            signed = kind in _SIGNED_BEGINS and not _liquidation(cmd)
+            self.cur, self.cmd = cmd, self._slot(cmd, signed)
         elif cmd is None:
             self.cur, self.cmd = None, [0] * VIEW_COUNT
         else:
@@ -743,7 +752,10 @@ class _Builder:
         accepted signed command, whose signature the slot checks when the circuit is signed
         (a missing, malformed or foreign signature raises a ``SigningError`` here).
         ``accepted``: it executes (a rejected command is only chained)."""
-        signer = self.st.pubkeys.get(cmd.account, (0, 0)) if sig_on else (0, 0)
+        # a liquidation order is not signed, but its steps read the account's key like an
+        # order's (the disabled verifier takes any key on the curve)
+        own_key = sig_on or (accepted and _liquidation(cmd))
+        signer = self.st.pubkeys.get(cmd.account, (0, 0)) if own_key else (0, 0)
         sig = [0, 0, 0]
         if self._pad is not None:
             pad_key, pad_sig = self._pad
@@ -752,7 +764,7 @@ class _Builder:
                     raise ValueError(f"command {cmd.seq}: account {cmd.account} has no key")
                 s = require_command_signature(cmd, *signer)
             else:
-                signer, s = pad_key, pad_sig
+                signer, s = (signer if own_key else pad_key), pad_sig
             sig = [s.S, s.R8[0], s.R8[1]]
         d = command_inputs(cmd)
         self.slots.append(
@@ -903,6 +915,8 @@ class _Builder:
     def _nonce(self, p: StepParams, cmd: Command) -> StepParams:
         """``p`` raising the replay mark when ``cmd`` is an accepted PlaceOrder, ReplaceOrder or
         Withdraw of a signed venue (``BlockStep`` NONCES): at its one account write that does."""
+        if _liquidation(cmd):
+            return dataclasses.replace(p, liquidate=True)  # the venue's: no replay mark
         if self.p.signed and isinstance(cmd, PlaceOrder | ReplaceOrder | Withdraw):
             return dataclasses.replace(p, bump=True, nonce=cmd.cl_ord_id)
         return p
@@ -1058,10 +1072,11 @@ class _Builder:
             if isinstance(e, Trade)
             or (isinstance(e, OrderCancelled | OrderReduced) and e.order_id != tk.order_id)
         ]
-        if not acts and taker_cancel is not None and place == StepKind.PLACE and not self.p.signed:
+        unchanged = not self.p.signed or _liquidation(cmd)
+        if not acts and taker_cancel is not None and place == StepKind.PLACE and unchanged:
             # An order cancelled before it touches the book changes nothing: no step.
             # (Not on a signed venue: its acceptance raised the account's replay mark, so it
-            # is PLACE + END, which writes that.)
+            # is PLACE + END, which writes that; a liquidation raises none.)
             self._reject(cmd)
             return
         self._begin_regs()

@@ -50,7 +50,7 @@ IMF = 1_000
 EXPECTED = {
     "account_leaf": 757,
     "account_fill": 530,
-    "account_margin": 966,
+    "account_margin": 968,
     "account_step8": 4941,
     "account_step12": 6155,
     "account_step16": 7369,
@@ -233,7 +233,9 @@ def test_apply_fill_matches_engine(fill: CompiledCircuit, case: tuple) -> None:
         "released": released,
         "divRem": rem,
     }
-    outputs = [felt(new.position), felt(new.basis), felt(new.collateral)]
+    same = pos == 0 or (pos > 0) == (side == Side.BUY)
+    close = 0 if same else min(q, abs(pos))  # what a liquidation must close: all of q
+    outputs = [felt(new.position), felt(new.basis), felt(new.collateral), close]
     fill.prove(inputs, outputs)
     if released or rem:  # the quotient is pinned: off by one either way fails
         size = abs(pos)
@@ -264,8 +266,44 @@ def test_margin_ok_output(margin: CompiledCircuit) -> None:
             "remBefore": w.rem_before,
             "reqAfter": w.req_after,
             "remAfter": w.rem_after,
+            "liquidate": 0,
         }
         margin.prove(inputs, [ok, felt(200_000)])
+
+
+def test_margin_ok_liquidation_mode(margin: CompiledCircuit) -> None:
+    # long 10 at 100k on 200k: at mark 85k equity is 50k against maintenance 42.5k (5%), at
+    # 80k 0 against 40k; at 84.3k 43k against 42.15k, at 84.2k 42k against 42.1k. With
+    # liquidate, ok = under maintenance, whatever the order's price
+    t, _ = _funded_long()
+    acc = t.fields[0]
+    for mark, under in ((85_000, 0), (80_000, 1), (84_300, 0), (84_200, 1)):
+        m = MarketParams(mark, IMF, 500)
+        w = t.preview(
+            StepParams(AccountOp.OPEN_ORDER, 0, Side.SELL, 1, 10, liquidate=True), m, enforce=False
+        )
+        assert (w.req_before, w.rem_before) == (-(-500 * mark * 10 // 10_000), w.rem_before)
+        equity = 200_000 + 10 * mark - 1_000_000
+        inputs = {
+            "mark": mark,
+            "imf": 500,
+            "position": felt(acc.position),
+            "openBuy": 0,
+            "openSell": 0,
+            "collateral": felt(acc.collateral),
+            "basis": felt(acc.basis),
+            "isBuy": 0,
+            "price": 1,
+            "qty": 10,
+            "reqBefore": w.req_before,
+            "remBefore": w.rem_before,
+            "reqAfter": w.req_after,
+            "remAfter": w.rem_after,
+            "liquidate": 1,
+        }
+        margin.prove(inputs, [under, felt(equity)])
+        with pytest.raises(UnsatisfiedWitnessError):
+            margin.prove(inputs, [1 - under, felt(equity)])
 
 
 # --- tampering -----------------------------------------------------------------------------------

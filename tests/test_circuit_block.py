@@ -71,7 +71,7 @@ D, A = TEST_SIZE.order_depth, TEST_SIZE.account_depth
 PARAMS = BlockParams(TEST_SIZE.n, TEST_SIZE.s, D, A, MARKET, ratio=TEST_SIZE.ratio)
 #: only to move the state past a block that needs more than S steps (not proved)
 WIDE = BlockParams(TEST_SIZE.n, 64, D, A, MARKET, ratio=TEST_SIZE.ratio)
-EXPECTED = {"block_step4x4": 7384, "block_step4x4o": 2524, "block_4x18": 105476}
+EXPECTED = {"block_step4x4": 7393, "block_step4x4o": 2525, "block_4x18": 105590}
 
 
 # --- building blocks ---------------------------------------------------------------------------
@@ -846,13 +846,13 @@ def test_fill_begin_defers_the_reservation_to_a_checked_open_write(scenario: Cha
     hints = list(_margin_hints(fields, buy, order.qty, strict))
     acc = list(w.steps[end].inputs["accHints"])  # type: ignore[call-overload]
     forged = {"accHints": [*acc[:2], *hints]}
-    cfg = [*w.context["cfg"][:7], imf, w.context["cfg"][8]]  # type: ignore[index]
+    cfg = [*w.context["cfg"][:7], imf, *w.context["cfg"][8:]]  # type: ignore[index]
     at = len(w.steps[end].regs_out) + 1  # cfg, then mark, among the public signals
     for defer, refused in ((1, True), (0, False)):
         inputs, public = _forged_step(
             w, end, forged, regs_in={Reg.DEFER: defer}, regs_out={Reg.DEFER: defer}
         )
-        public[at : at + 10] = [*cfg, mark]
+        public[at : at + len(cfg) + 1] = [*cfg, mark]
         inputs = {**inputs, "cfg": cfg, "mark": mark}
         if refused:
             with pytest.raises(UnsatisfiedWitnessError):

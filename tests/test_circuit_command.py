@@ -45,7 +45,7 @@ CACHE = ROOT / ".cache" / "circuits"
 CHAIN_N = 16
 
 #: Measured constraint counts (also in proofs/circuits/README.md).
-EXPECTED_CONSTRAINTS = {"command_hash": 1003, "command_chain16": 3884, "command_place_valid": 680}
+EXPECTED_CONSTRAINTS = {"command_hash": 1003, "command_chain16": 3884, "command_place_valid": 684}
 
 
 def _compile(name: str) -> CompiledCircuit:
@@ -310,12 +310,14 @@ CONFIGS = (BANDED, UNBANDED, WIDE)
 
 
 def _engine_checks(eng: ReferenceEngine, cmd: PlaceOrder) -> list[int]:
-    """(qtyOk, priceOk, flagsOk, valid) as the engine decides them."""
+    """(qtyOk, priceOk, flagsOk, valid) as the engine decides them, and isLiquidation."""
     m = eng._markets[cmd.market]
     qty_ok = eng._check_qty(m, cmd.qty) == 0
     price_ok = eng._check_price(m, cmd.price) == 0
     flags_ok = eng._flags_ok(cmd)
-    return [int(qty_ok), int(price_ok), int(flags_ok), int(qty_ok and price_ok and flags_ok)]
+    valid = qty_ok and price_ok and flags_ok
+    liquidation = cmd.order_type == OrderType.LIQUIDATION
+    return [int(qty_ok), int(price_ok), int(flags_ok), int(valid), int(liquidation)]
 
 
 def _order(market: int, price: int, qty: int, **kw: int) -> PlaceOrder:
@@ -361,7 +363,11 @@ PLACE_CASES = [
     (2, 100, 1, {"side": 3}),
     (2, 100, 1, {"tif": 2}),  # bad tif
     (2, 100, 1, {"tif": 0}),
-    (2, 100, 1, {"order_type": 3}),  # bad order type
+    (2, 100, 1, {"order_type": OrderType.LIQUIDATION}),  # liquidation + GTC
+    (2, 100, 1, {"order_type": OrderType.LIQUIDATION, "tif": TimeInForce.IOC}),  # valid
+    (2, 100, 1, {"order_type": OrderType.LIQUIDATION, "tif": TimeInForce.FOK}),
+    (2, 100, 1, {"order_type": OrderType.LIQUIDATION, "tif": TimeInForce.IOC, "post_only": True}),
+    (2, 100, 1, {"order_type": 4, "tif": TimeInForce.IOC}),  # bad order type
     (2, 100, 1, {"order_type": 0, "side": 15, "tif": 15, "stp": 15}),
     (3, (1 << 40) - 1, (1 << 48) - 1, {}),  # wide market at the maxima: valid
     (3, -(1 << 40) + 1, -(1 << 48) + 1, {}),  # minima
@@ -384,7 +390,14 @@ def test_place_valid_matches_engine(
         cfg = CONFIGS[market - 1]
         place_circuit.prove(place_valid_inputs(cfg, cfg.initial_price, cmd), expected)
     # every output combination the cases are meant to reach was reached
-    assert {(1, 1, 1, 1), (0, 1, 1, 0), (1, 0, 1, 0), (1, 1, 0, 0), (0, 0, 1, 0)} <= seen
+    assert {
+        (1, 1, 1, 1, 0),
+        (0, 1, 1, 0, 0),
+        (1, 0, 1, 0, 0),
+        (1, 1, 0, 0, 0),
+        (0, 0, 1, 0, 0),
+    } <= seen
+    assert {(1, 1, 1, 1, 1), (1, 1, 0, 0, 1)} <= seen
 
 
 def test_place_valid_random(place_circuit: CompiledCircuit, engine: ReferenceEngine) -> None:
@@ -398,7 +411,7 @@ def test_place_valid_random(place_circuit: CompiledCircuit, engine: ReferenceEng
             price,
             qty,
             side=rng.choice((1, 2, 2, 0)),
-            order_type=rng.choice((1, 1, 2)),
+            order_type=rng.choice((1, 1, 2, 3)),
             tif=rng.choice((1, 3, 4)),
             post_only=rng.random() < 0.2,
             stp=rng.choice((0, 1, 2, 3, 5)),
@@ -412,7 +425,7 @@ def test_place_valid_must_fail(place_circuit: CompiledCircuit, engine: Reference
     off_tick = _order(1, 10_003, 105)  # off tick and off lot: valid = 0
     good = place_valid_inputs(BANDED, BANDED.initial_price, off_tick)
     expected = _engine_checks(engine, off_tick)
-    assert expected == [0, 0, 1, 0]
+    assert expected == [0, 0, 1, 0, 0]
     place_circuit.prove(good, expected)
 
     def refused(inputs: dict[str, int], claim: list[int]) -> None:
@@ -420,25 +433,25 @@ def test_place_valid_must_fail(place_circuit: CompiledCircuit, engine: Reference
             place_circuit.prove(inputs, claim)
 
     # claiming it valid
-    refused(good, [1, 1, 1, 1])
+    refused(good, [1, 1, 1, 1, 0])
     # hints that pretend divisibility: remainder 0 with the true quotient
-    refused({**good, "priceR": 0}, [0, 1, 1, 0])
-    refused({**good, "qtyR": 0}, [1, 0, 1, 0])
+    refused({**good, "priceR": 0}, [0, 1, 1, 0, 0])
+    refused({**good, "qtyR": 0}, [1, 0, 1, 0, 0])
     # a quotient one lower with the remainder one divisor higher (r >= divisor)
     refused({**good, "priceQ": good["priceQ"] - 1, "priceR": good["priceR"] + 5}, expected)
     refused({**good, "qtyQ": good["qtyQ"] - 1, "qtyR": good["qtyR"] + 10}, expected)
     # a quotient one higher with a negative remainder (a huge field element)
     refused(
         {**good, "priceQ": good["priceQ"] + 1, "priceR": (good["priceR"] - 5) % FIELD_MODULUS},
-        [0, 1, 1, 0],
+        [0, 1, 1, 0, 0],
     )
     # an honest order with a wrong claim of each output
     valid = _order(1, 10_000, 100)
     inputs = place_valid_inputs(BANDED, BANDED.initial_price, valid)
-    place_circuit.prove(inputs, [1, 1, 1, 1])
-    for i in range(4):
-        claim = [1, 1, 1, 1]
-        claim[i] = 0
+    place_circuit.prove(inputs, [1, 1, 1, 1, 0])
+    for i in range(5):
+        claim = [1, 1, 1, 1, 0]
+        claim[i] = 1 - claim[i]
         refused(inputs, claim)
 
 

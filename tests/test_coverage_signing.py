@@ -68,6 +68,8 @@ def test_signed_types() -> None:
         MassCancel(1, 1, 3),
         Deposit(1, 1, 3, 5),
         AddAccount(1, 1, 3, *PUB),
+        # the venue's liquidation order: the block proof checks its rule, not a signature
+        PlaceOrder(1, 1, 3, 1, 0, Side.SELL, OrderType.LIQUIDATION, TimeInForce.IOC, 90, 2),
     ]
     for c in unsigned:
         assert not is_signed_type(c)

@@ -23,7 +23,17 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from matching import AddAccount, Block, Deposit, Side, TimeInForce
+from matching import (
+    AddAccount,
+    Block,
+    Deposit,
+    MassCancel,
+    OrderType,
+    PlaceOrder,
+    Side,
+    TimeInForce,
+    Trade,
+)
 from matching.block import BlockHeader
 from matching.encoding import decoder
 from oracle.artifacts import load_artifact
@@ -39,6 +49,8 @@ from venue.blockstore import BlockStore
 from venue.margin import (
     MarginDeployment,
     liquidate_stored,
+    liquidation_limit,
+    liquidation_orders,
     maintenance_rates,
     open_account,
     open_accounts,
@@ -352,3 +364,41 @@ def test_readers_open_a_venue_that_is_running(venue: Venue, tmp_path: Path) -> N
         assert open_account(data, 1).height == 4
     finally:
         node.close()
+
+
+def test_liquidation_limits_stay_on_tick_and_in_the_bands() -> None:
+    m = msgspec.structs.replace(UNSIGNED.markets[0], tick_size=5, min_price=50, band_bps=0)
+    assert liquidation_limit(m, 94_003, Side.SELL, 1_000) == 84_605  # 84,602.7 rounded up
+    assert liquidation_limit(m, 94_003, Side.BUY, 1_000) == 103_400  # 103,403.3 rounded down
+    assert liquidation_limit(m, 100, Side.SELL, 9_999) == 50  # never below min_price
+    banded = msgspec.structs.replace(m, band_bps=500, max_price=100_000)
+    assert liquidation_limit(banded, 94_000, Side.SELL, 1_000) == 89_300  # the market's 5%
+    assert liquidation_limit(banded, 99_000, Side.BUY, 1_000) == 100_000  # max_price
+
+
+def test_the_venue_liquidates_the_account_under_maintenance(venue: Venue, tmp_path: Path) -> None:
+    """``liquidation_orders`` on the running node: nothing for healthy accounts; for account 1
+    (40,000 against 47,000) its resting order cancelled and a sell of its 10 lots limited 10%
+    under the mark, which the engine accepts and fills into a bid; the account is then flat,
+    and the stored blocks replay to that (the circuit's side: tests/test_circuit_liquidation.py)."""
+    data = tmp_path / "liquidated"
+    shutil.copytree(venue.data, data)
+    node = VenueNode(data, UNSIGNED, engine="reference", fsync=False, clock=SlowClock())
+    try:
+        assert liquidation_orders(node.engine, 2) == liquidation_orders(node.engine, 3) == []
+        assert liquidation_orders(node.engine, 99) == []  # no such account
+        node.submit([place(1, Side.SELL, 120_000, 1)])  # a resting order of the account
+        cancel, liq = liquidation_orders(node.engine, 1)
+        assert cancel == MassCancel(0, 0, 1, 1)
+        assert isinstance(liq, PlaceOrder) and liq.order_type == OrderType.LIQUIDATION
+        assert (liq.side, liq.qty, liq.price, liq.tif) == (Side.SELL, 10, 84_600, TimeInForce.IOC)
+        node.submit([place(3, Side.BUY, 93_000, 10)])
+        events = node.submit([cancel, liq])
+        assert [(t.price, t.qty) for t in events[1] if isinstance(t, Trade)] == [(93_000, 10)]
+        node.seal()
+        assert node.engine.account_view(1).positions[0].position == 0  # type: ignore[union-attr]
+        assert liquidation_orders(node.engine, 1) == []
+    finally:
+        node.close()
+    opening = open_account(data, 1)
+    assert opening.height == 4 and opening.positions[0][0] == 0  # one block: all of it

@@ -373,7 +373,20 @@ def _print_margin(res: DemoResult, chain: Chain, data: Path) -> bool:
         console.print("[red]a tampered opening was accepted[/]")
     except ContractRevert as exc:
         console.print(f"the same account claiming 1,000,000 more collateral: refused ({exc.name})")
-    return ok
+    h = res.liquidated_height
+    if not h:
+        console.print("[red]the venue did not liquidate the account[/]")
+        return False
+    after = open_account(data, who, height=h)
+    now = margin.margin_of(after)  # checked on chain against block h's proven root
+    position = after.positions[0][0]
+    console.print(
+        f"the venue then liquidated account {who}: its liquidation order (unsigned, accepted "
+        f"only under maintenance margin, a rule the block proof checks) sold "
+        f"{res.liquidated_qty} lots in block {h}, proven and on chain; ProvenMargin at block "
+        f"{h}: position {position}, equity {now.equity:,}, maintenance {now.maintenance:,}"
+    )
+    return ok and position == 0 and res.liquidated_qty == 10 and not now.liquidatable
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

@@ -35,7 +35,10 @@
    initial margin, then the market trades 6% lower; once those blocks are proven and on
    chain, the keeper (``venue.margin.liquidate_stored``) opens every account against the
    latest proven state root, and ``ProvenMargin`` checks each one with Poseidon on chain and
-   records the liquidation of the account under maintenance margin.
+   records the liquidation of the account under maintenance margin. The venue then acts on
+   it: trader 2 bids for the lots, and the venue's liquidation order
+   (``venue.margin.liquidation_orders``) sells the account's position into that bid; the block
+   is proven (the circuit checks the liquidation rule) and published like any other.
 """
 
 from __future__ import annotations
@@ -49,7 +52,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from matching import AddAccount, Block, CEngine, Deposit, OrderType, PlaceOrder, Side, TimeInForce
+from matching import (
+    AddAccount,
+    Block,
+    CEngine,
+    Deposit,
+    OrderType,
+    PlaceOrder,
+    Side,
+    TimeInForce,
+    Trade,
+)
 from matching.encoding import decoder
 from oracle.chain import Chain
 from oracle.publish import LivePublisher
@@ -60,7 +73,7 @@ from .client import FixClient
 from .fix import Encoding, Tag
 from .gateway import Gateway
 from .liveprover import LiveProver
-from .margin import LiquidationReport, liquidate_stored
+from .margin import LiquidationReport, liquidate_stored, liquidation_orders
 from .node import Genesis, VenueNode
 from .onchain import OptionResult, live_publisher, settle_option_on_proven_price
 from .workload import default_markets
@@ -101,6 +114,10 @@ class DemoResult:
     #: the keeper's run after the margin call (same conditions), and the account it was for
     liquidation: LiquidationReport | None = None
     margin_account: int = 0
+    #: the block holding the venue's liquidation of that account (proven and on chain), and
+    #: the lots it sold
+    liquidated_height: int = 0
+    liquidated_qty: int = 0
 
 
 async def _trade(
@@ -212,8 +229,9 @@ def _option(node: VenueNode, prover: LiveProver, publisher: LivePublisher, chain
 
 
 def _margin_call(node: VenueNode, prover: LiveProver, publisher: LivePublisher, chain: Chain,
-                 traders: int) -> tuple[int, LiquidationReport]:  # fmt: skip
-    """An account under maintenance margin at a proven price, its liquidation triggered.
+                 traders: int, res: DemoResult) -> None:  # fmt: skip
+    """An account under maintenance margin at a proven price, its liquidation triggered on
+    chain, then carried out by the venue (results in ``res``).
 
     Account ``traders + 1`` deposits exactly the initial margin for 10 lots at the mark and
     buys them from trader 1; traders 2 and 1 then trade one lot 6% lower, which becomes the
@@ -242,13 +260,27 @@ def _margin_call(node: VenueNode, prover: LiveProver, publisher: LivePublisher, 
                  order(who, Side.BUY, mark, 10, TimeInForce.IOC)])  # fmt: skip
     node.submit([order(2, Side.SELL, low, 1, TimeInForce.GTC),
                  order(1, Side.BUY, low, 1, TimeInForce.IOC)])  # fmt: skip
-    node.seal()
-    node.flush()
-    if not (prover.wait(node.height, 300.0) and publisher.wait(node.height, 300.0)):
-        raise RuntimeError(f"block {node.height} was not proven and published in time")
+
+    def proven_and_published() -> None:
+        node.seal()
+        node.flush()
+        if not (prover.wait(node.height, 300.0) and publisher.wait(node.height, 300.0)):
+            raise RuntimeError(f"block {node.height} was not proven and published in time")
+
+    proven_and_published()
     deployed = publisher.publisher
     assert deployed is not None
-    return who, liquidate_stored(node.dir, chain, deployed.deployment, store=node.blocks)
+    res.margin_account = who
+    res.liquidation = liquidate_stored(node.dir, chain, deployed.deployment, store=node.blocks)
+    if who not in res.liquidation.triggered:
+        return
+    # the venue acts on it: trader 2 bids 1% under the mark, the liquidation sells into it
+    orders = liquidation_orders(node.engine, who)
+    node.submit([order(2, Side.BUY, low * 99 // 100, 10, TimeInForce.GTC)])
+    events = node.submit(orders)
+    proven_and_published()
+    res.liquidated_height = node.height
+    res.liquidated_qty = sum(e.qty for ev in events for e in ev if isinstance(e, Trade))
 
 
 #: A venue sized like the test block circuit (``proofs.verify.TEST_SIZE``: 4 commands and 18
@@ -324,9 +356,7 @@ def trade_over_gateway(
             deployed = publisher.publisher
             if prove is None and deployed is not None and prover is not None and chain:
                 res.option = _option(node, prover, publisher, chain, deployed.deployment.feed)
-                res.margin_account, res.liquidation = _margin_call(
-                    node, prover, publisher, chain, traders
-                )
+                _margin_call(node, prover, publisher, chain, traders, res)
                 res.proven = prover.proven_height  # the last block proven and published
         dec = decoder(Block)
         res.blocks = [dec.decode(p) for _, p in node.blocks.iter_from(1)]

@@ -118,6 +118,7 @@ template ApplyFill() {
     signal output newPosition;
     signal output newBasis;
     signal output newCollateral;
+    signal output closeQty;     // the part of qty that closes the position (0 if it adds)
 
     isBuy * (isBuy - 1) === 0;
 
@@ -139,6 +140,7 @@ template ApplyFill() {
     lt.in[1] <== pos.abs;
     signal minQ <== pos.abs + lt.out * (qty - pos.abs);
     signal close <== (1 - same) * minQ;
+    closeQty <== close;
 
     // released = floor(|basis| * close / div)
     signal div <== pos.abs + posZero.out;
@@ -214,6 +216,9 @@ template Requirement() {
 // price < 2^40; imf < 2^14; qty < 2^48; isBuy boolean; account fields as in ApplyFill and
 // Requirement. Hints: (reqBefore, remBefore) and (reqAfter, remAfter), see Requirement.
 // |equity - lockIn - reqAfter| < 2^129, hence NonNegative(129).
+// liquidate = 1 (boolean, checked by the caller, who passes mmf as imf and open quantities of
+// 0): ok = 1 iff equity < reqBefore, the account is under maintenance margin
+// (ReferenceEngine._liquidatable); the comparison reuses the same NonNegative.
 template MarginOk() {
     assert(ACC_PRICE_BITS() + ACC_BPS_BITS() + ACC_POSITION_BITS() + 2 <= ACC_REQ_BITS() + 14);
     signal input mark;
@@ -230,6 +235,7 @@ template MarginOk() {
     signal input remBefore;
     signal input reqAfter;
     signal input remAfter;
+    signal input liquidate;
     signal output ok;
     signal output equity;
 
@@ -269,8 +275,9 @@ template MarginOk() {
     signal lockIn <== dPos * qty;
 
     component covered = NonNegative(129);
-    covered.in <== equity - lockIn - reqAfter;
-    ok <== 1 - increases.out * (1 - covered.out);
+    covered.in <== equity - lockIn - reqAfter + liquidate * (lockIn + reqAfter - reqBefore);
+    signal okTrade <== 1 - increases.out * (1 - covered.out);
+    ok <== okTrade + liquidate * (1 - covered.out - okTrade);
 }
 
 // Op codes of AccountStep (= proofs.accounttrace.AccountOp).
@@ -309,6 +316,11 @@ function ACC_OP_OPEN_WRITE() { return 8; }
 //   OPEN_WRITE  (W = 1 only) OPEN_ORDER's checks (qty > 0, MarginOk on the old fields, the
 //               replay mark) with the caller's new fields: the end of a command begun by
 //               FILL_BEGIN, which reserved nothing (block.circom)
+// liquidate = 1 (OPEN_ORDER / OPEN_WRITE only; AccountStep passes 0): a liquidation order
+// (ReferenceEngine._liquidatable) instead of the pre-trade check: nothing open in the market,
+// the order closes part or all of the position (opposite side, qty <= |position|: ApplyFill's
+// closed quantity is the whole qty), and equity < maintenance, MarginOk's requirement at the
+// rate mmf (open orders are 0). mmf must be bound to the market by the caller.
 // Non-ADD ops keep pubkeyHash; it is an input so the block circuit can bind it to the
 // AddAccount command (Poseidon(pubkey_x, pubkey_y)) once, for ADD only. mark and imf must be
 // bound to the market by the caller.
@@ -346,6 +358,8 @@ template AccountStepOps(A, W) {
     signal input imf;
     signal input bumpNonce;
     signal input nonceIn;
+    signal input liquidate;
+    signal input mmf;
     // hints
     signal input released;
     signal input divRem;
@@ -393,8 +407,11 @@ template AccountStepOps(A, W) {
     amountRange.in <== amount;
     component markRange = RangeCheck(ACC_PRICE_BITS());
     markRange.in <== mark;
+    // the margin rate: imf, or mmf for a liquidation (range-checked either way)
+    liquidate * (liquidate - 1) === 0;
+    signal rate <== imf + liquidate * (mmf - imf);
     component imfRange = RangeCheck(ACC_BPS_BITS());
-    imfRange.in <== imf;
+    imfRange.in <== rate;
 
     // Old leaf (Pack range-checks the old fields) and signed views of the old fields.
     component oldLeaf = AccountLeaf();
@@ -421,7 +438,8 @@ template AccountStepOps(A, W) {
 
     component margin = MarginOk();
     margin.mark <== mark;
-    margin.imf <== imf;
+    margin.imf <== rate;
+    margin.liquidate <== liquidate;
     margin.position <== pos;
     margin.openBuy <== oldOpenBuy;
     margin.openSell <== oldOpenSell;
@@ -443,8 +461,12 @@ template AccountStepOps(A, W) {
     amountZero.in <== amount;
     (isDep + isWd) * amountZero.out === 0;
 
-    // OPEN_ORDER: the engine's pre-trade margin check on the old fields.
+    // OPEN_ORDER: the engine's pre-trade margin check on the old fields (a liquidation: the
+    // maintenance test, and the order only closes a position the account holds alone).
     (isOpen + isOpenWrite) * (1 - margin.ok) === 0;
+    liquidate * (1 - isOpen - isOpenWrite) === 0;
+    liquidate * (oldOpenBuy + oldOpenSell) === 0;
+    liquidate * (qty - fill.closeQty) === 0;
 
     // WITHDRAW: amount <= collateral and equity - amount >= requirement.
     component collCovers = NonNegative(ACC_MONEY_BITS());
@@ -564,6 +586,8 @@ template AccountStep(A) {
     s.newNonce <== newNonce;
     s.bumpNonce <== bumpNonce;
     s.nonceIn <== nonceIn;
+    s.liquidate <== 0;
+    s.mmf <== 0;
     s.isBuy <== isBuy;
     s.price <== price;
     s.qty <== qty;

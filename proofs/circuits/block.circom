@@ -171,7 +171,7 @@ function BK_COUNT() { return 29; }
 
 // BlockStep(D, A, NONCES, ACC): one step (table above); ACC = 0: an order-only step (no account
 // slot; only kinds whose account op is NOP). cfg = the market (id, tick, lot, minPrice,
-// maxPrice, maxQty, bandBps, imf), range-checked once by Block; mark is the pre-block mark
+// maxPrice, maxQty, bandBps, imf, match limit, mmf), range-checked once by Block; mark is the pre-block mark
 // (constant in a block). r = registers before, out = after. cmd = the command's view (CV_*): at
 // a beginning step Block links it to the accepted command of rank r[BR_INDEX] (`begins`), later
 // steps must repeat the registers' view. NONCES = 1 (signed venues): every accepted
@@ -183,7 +183,7 @@ template BlockStep(D, A, NONCES, ACC) {
     assert(A >= 1 && A <= 32);
     assert(NONCES == 0 || NONCES == 1);
     assert(ACC == 0 || ACC == 1);
-    signal input cfg[9];
+    signal input cfg[10];
     signal input mark;
     signal input r[BR_COUNT(D, A)];
     signal output out[BR_COUNT(D, A)];
@@ -319,6 +319,7 @@ template BlockStep(D, A, NONCES, ACC) {
         fSum += f[i] * (1 << i);
     }
     fSum === cmd[CV_FLAGS()];
+    var fLiq = f[CF_LIQ()];   // a liquidation order (PlaceOrder only: the slot sets it)
     var fStp = f[CF_STP()] + 2 * f[CF_STP() + 1];
     var fPost = f[CF_POST_ONLY()];
 
@@ -338,8 +339,9 @@ template BlockStep(D, A, NONCES, ACC) {
     (placeK + cancelK + kRk + kRh + kRd + kRl + massK) * (1 - f[CF_MARKET_OK()]) === 0;
     // PlaceValid: an accepted Place is valid, a Replace has a valid qty (below)
     (kPlace + kRestB + kFb) * (1 - f[CF_ORDER_OK()]) === 0;
-    // an accepted PlaceOrder / ReplaceOrder / Withdraw had its signature checked in its slot
-    (kPlace + kRestB + kWd + kRk + kRh + kRd + kFb) * (1 - f[CF_SIGNED()]) === 0;
+    // an accepted PlaceOrder / ReplaceOrder / Withdraw had its signature checked in its slot,
+    // except a liquidation order, the venue's (the slot never sets both flags)
+    (kPlace + kRestB + kWd + kRk + kRh + kRd + kFb) * (1 - f[CF_SIGNED()] - fLiq) === 0;
 
     // --- REPLACE: the replaced order is the command's (owner, id: with relK below); its new
     // client id is the command's, or the old one when the command's is 0. Keeping priority
@@ -595,9 +597,14 @@ template BlockStep(D, A, NONCES, ACC) {
         acs.newBasis <== accNew[4];
         acs.oldNonce <== accOld[5];
         acs.newNonce <== accNew[5];
-        // the replay mark: raised once per accepted signed command, to its client id
-        acs.bumpNonce <== NONCES * (loadK + kWd + kRk + dw);
+        // the replay mark: raised once per accepted signed command, to its client id (a
+        // liquidation is not signed: the mark stays)
+        acs.bumpNonce <== NONCES * (loadK + kWd + kRk + dw) * (1 - fLiq);
         acs.nonceIn <== cmd[CV_CLORD()];
+        // a liquidation order's rule replaces the pre-trade check where that check is made:
+        // PLACE's OPEN_ORDER, or the OPEN_WRITE ending a command begun by FILL_BEGIN
+        acs.liquidate <== fLiq * (kPlace + dw);
+        acs.mmf <== cfg[9];
         acs.isBuy <== accIsBuy;
         acs.price <== accPrice;
         acs.qty <== accQty;
@@ -689,7 +696,12 @@ template BlockStep(D, A, NONCES, ACC) {
         wK * (accNew[4] - t1[4]) === 0;
         // the taker's replay mark: loaded with its fields (after the raise), written back as is
         // (FILL_BEGIN: the mark its OPEN_WRITE will set, the client id on a signed venue)
-        var fbNonce = NONCES == 1 ? cmd[CV_CLORD()] : takerPre[5];
+        signal fbNonce;
+        if (NONCES == 1) {
+            fbNonce <== cmd[CV_CLORD()] + fLiq * (takerPre[5] - cmd[CV_CLORD()]);
+        } else {
+            fbNonce <== takerPre[5];
+        }
         signal fbMark <== kFb * (fbNonce - r[BR_NONCE()]);
         out[BR_NONCE()] <== r[BR_NONCE()] + loadK * (accNew[5] - r[BR_NONCE()]) + fbMark;
         wK * (accNew[5] - r[BR_NONCE()]) === 0;
@@ -756,8 +768,8 @@ template BlockStateRoot() {
 // Block(N, S, D, A, CFG, SIGNED, R): N command slots (CmdSlot(SIGNED): hash, chain, seq/ts,
 // PlaceValid, signer key, and with SIGNED = 1 the signature of every accepted PlaceOrder,
 // ReplaceOrder and Withdraw) and S chained BlockSteps (step s full iff s % R == 0, else
-// order-only) over a block of at most N commands of the one market CFG = [id, tick, lot, minPrice, maxPrice, maxQty, bandBps, imf_bps] (a compile-time
-// constant: the proof is bound to its market, and the ranges PlaceValid expects are asserted at
+// order-only) over a block of at most N commands of the one market CFG = [id, tick, lot,
+// minPrice, maxPrice, maxQty, bandBps, imf_bps, match limit, mmf_bps] (a compile-time constant: the proof is bound to its market, and the ranges PlaceValid expects are asserted at
 // compile time instead of costing constraints), the settlement and both state roots.
 // Public: preRoot, postRoot, cmdCommitment, meta, settle, cumPriceTime (BLOCK.md).
 template Block(N, S, D, A, CFG, SIGNED, R) {
@@ -766,8 +778,8 @@ template Block(N, S, D, A, CFG, SIGNED, R) {
     assert(R >= 1 && S >= R && S % R == 0);
     assert(D >= 1 && D <= 24);
     assert(A >= 1 && A <= 32);
-    var cfgBits[9] = [16, 40, 48, 40, 40, 48, 64, 14, 16];
-    for (var i = 0; i < 9; i++) {
+    var cfgBits[10] = [16, 40, 48, 40, 40, 48, 64, 14, 16, 14];
+    for (var i = 0; i < 10; i++) {
         assert(CFG[i] >= 0 && CFG[i] < (1 << cfgBits[i]));
     }
     assert(CFG[8] >= 1);   // the match limit (65535: none, a step count is always below it)
@@ -826,8 +838,8 @@ template Block(N, S, D, A, CFG, SIGNED, R) {
     signal input takerHints[S][2];
     signal input takerPre[S][6];
 
-    signal cfg[9];
-    for (var i = 0; i < 9; i++) {
+    signal cfg[10];
+    for (var i = 0; i < 10; i++) {
         cfg[i] <== CFG[i];
     }
 
@@ -929,7 +941,7 @@ template Block(N, S, D, A, CFG, SIGNED, R) {
     component ln[S];
     for (var s = 0; s < S; s++) {
         st[s] = BlockStep(D, A, SIGNED, s % R == 0 ? 1 : 0);
-        for (var i = 0; i < 9; i++) {
+        for (var i = 0; i < 10; i++) {
             st[s].cfg[i] <== cfg[i];
         }
         st[s].mark <== mark;

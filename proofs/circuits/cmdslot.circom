@@ -36,7 +36,8 @@ function CF_MARKET_OK() { return 10; }   // market == this market (MassCancel: o
 function CF_ORDER_OK() { return 11; }    // PlaceValid: Place valid / Replace qtyOk
 function CF_PRICE_OK() { return 12; }    // PlaceValid priceOk
 function CF_SIGNED() { return 13; }      // the signature was checked (SIGNED = 1)
-function CF_COUNT() { return 14; }
+function CF_LIQ() { return 14; }         // a PlaceOrder of order type LIQUIDATION (never signed)
+function CF_COUNT() { return 15; }
 
 // CmdSlot(SIGNED): one command slot. cmd = CommandHash's 17 inputs (type first, BC_* order of
 // block.circom); cfg/mark as BlockStep's; index = the slot's position (a constant of Block);
@@ -48,7 +49,7 @@ function CF_COUNT() { return 14; }
 // kinds); with SIGNED = 1 it enables circomlib's EdDSAPoseidonVerifier over the intent, with
 // SIGNED = 0 it is only a flag. sig = (S, R8x, R8y); a disabled verifier still needs an
 // on-curve key and S < 2^253, so those slots carry a fixed valid signature (proofs.witness).
-// Cost 2,010 (SIGNED = 0), 6,467 (SIGNED = 1: + verifier 4,217 + intent Poseidon 240).
+// Cost 2,016 (SIGNED = 0), 6,473 (SIGNED = 1: + verifier 4,217 + intent Poseidon 240).
 template CmdSlot(SIGNED) {
     assert(SIGNED == 0 || SIGNED == 1);
     signal input cfg[8];
@@ -138,6 +139,7 @@ template CmdSlot(SIGNED) {
     signal mBoth <== mOk.out * mZero.out;
     signal massAll <== pk.isType[3] * (mZero.out - mBoth);
     signal placeOk <== pk.isType[0] * pv.valid;
+    signal liq <== pk.isType[0] * pv.isLiquidation;
     signal replaceOk <== pk.isType[2] * pv.qtyOk;
 
     // signer key: AddAccount registers its own key (pubkeyX/Y are 0 for the other types)
@@ -151,6 +153,7 @@ template CmdSlot(SIGNED) {
     // only a PlaceOrder, ReplaceOrder or Withdraw is signed (proofs/signing.py: why)
     sigOn * (sigOn - 1) === 0;
     sigOn * (1 - pk.isType[0] - pk.isType[2] - pk.isType[5]) === 0;
+    sigOn * liq === 0;   // the venue's liquidation order carries no signature
     if (SIGNED == 1) {
         // intent = Poseidon(e1 without seq and ts, e2) (for these types pubkeyX = 0)
         component intent = Poseidon(2);
@@ -181,6 +184,7 @@ template CmdSlot(SIGNED) {
         + isFok.out * (1 << CF_FOK())
         + cmd[11] * (1 << CF_POST_ONLY()) + pk.stpLow * (1 << CF_STP())
         + (mOk.out + massAll) * (1 << CF_MARKET_OK()) + (placeOk + replaceOk) * (1 << CF_ORDER_OK())
-        + pv.priceOk * (1 << CF_PRICE_OK()) + sigOn * (1 << CF_SIGNED());
+        + pv.priceOk * (1 << CF_PRICE_OK()) + sigOn * (1 << CF_SIGNED())
+        + liq * (1 << CF_LIQ());
     view[CV_FLAGS()] <== flags;
 }

@@ -328,7 +328,8 @@ template CmdDivides(n) {
 //   priceOk = _check_price: 0 < price, price % tick == 0, minPrice <= price <= maxPrice, and
 //             |price - mark| * 10000 <= bandBps * mark unless bandBps == 0
 //   flagsOk = _flags_ok:    side in {1, 2}, stp in {0..3}, tif in {GTC, IOC, FOK}; a MARKET order
-//             is not GTC and not post-only; a LIMIT post-only order is GTC; no other order type
+//             is not GTC and not post-only; a LIMIT post-only order is GTC; a LIQUIDATION
+//             order is IOC and not post-only; no other order type
 //   valid   = all three. (ReplaceOrder uses qtyOk and priceOk.)
 // Each output is a boolean computed for every input, so the block circuit can require valid == 1
 // for an accepted order (and, later, prove a rejection's reason).
@@ -362,6 +363,7 @@ template PlaceValid() {
     signal output priceOk;
     signal output flagsOk;
     signal output valid;
+    signal output isLiquidation;   // orderType == 3 (matching.types.OrderType.LIQUIDATION)
 
     // --- quantity ---
     component qtyPos = LessThan(49);            // 2^48 < qty + 2^48  <=>  qty > 0
@@ -433,9 +435,15 @@ template PlaceValid() {
     signal marketOk <== marketNoPost * (1 - isGtc.out);
     signal postNotGtc <== postOnly * (1 - isGtc.out);
     signal limitOk <== isLimit.out * (1 - postNotGtc);
+    // a liquidation order is IOC and not post-only (ReferenceEngine._flags_ok)
+    component isLiq = IsZero();
+    isLiq.in <== orderType - 3;
+    isLiquidation <== isLiq.out;
+    signal liqNoPost <== isLiq.out * (1 - postOnly);
+    signal liqOk <== liqNoPost * isIoc.out;
     signal fl1 <== sideOk.out * stpOk.out;
     signal fl2 <== fl1 * (isGtc.out + isIoc.out + isFok.out);
-    flagsOk <== fl2 * (marketOk + limitOk);
+    flagsOk <== fl2 * (marketOk + limitOk + liqOk);
 
     signal qp <== qtyOk * priceOk;
     valid <== qp * flagsOk;
