@@ -96,6 +96,14 @@ def signed() -> SignedChain:
     return c
 
 
+@pytest.fixture(scope="module")
+def circuit() -> BlockCircuit:
+    """The unsigned test circuit, its keys loaded once for the module."""
+    c = BlockCircuit(MARKET, TEST_SIZE, wrapper_dir=CIRCUITS, cache_dir=CACHE)
+    c.compile()
+    return c
+
+
 def _kinds(c: Chain) -> list[str]:
     return ["+".join(k) for k in c.witnesses[-1].command_kinds]
 
@@ -115,11 +123,14 @@ def test_the_liquidation_schedule(unsigned: Chain, signed: SignedChain) -> None:
     assert not is_signed_type(liq) and liq.sig == b""  # type: ignore[union-attr]
 
 
-def test_liquidations_prove_and_verify(unsigned: Chain, signed: SignedChain) -> None:
-    for c, size in ((unsigned, TEST_SIZE), (signed, TEST_SIZE_SIGNED)):
-        circuit = BlockCircuit(MARKET, size, wrapper_dir=CIRCUITS, cache_dir=CACHE)
-        proof = circuit.prove(c.witnesses[-1])
-        assert verify_block(c.blocks[-1].header, proof, circuit.compile().verifying_key)
+def test_liquidations_prove_and_verify(
+    unsigned: Chain, signed: SignedChain, circuit: BlockCircuit
+) -> None:
+    signed_circuit = BlockCircuit(MARKET, TEST_SIZE_SIGNED, wrapper_dir=CIRCUITS, cache_dir=CACHE)
+    for c, bc in ((unsigned, circuit), (signed, signed_circuit)):
+        proof = bc.prove(c.witnesses[-1])
+        assert verify_block(c.blocks[-1].header, proof, bc.compile().verifying_key)
+        assert not verify_block(c.blocks[-2].header, proof, bc.compile().verifying_key)
 
 
 def test_a_liquidation_that_trades_nothing_takes_no_step() -> None:
@@ -142,9 +153,17 @@ def rule_patched_out(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.mark.parametrize(
     "case",
-    ["healthy account", "beyond the position", "wrong side", "resting order"],
+    [
+        "healthy account",
+        # both refused by the closed-quantity equality: slow (a proof each)
+        pytest.param("beyond the position", marks=pytest.mark.slow),
+        pytest.param("wrong side", marks=pytest.mark.slow),
+        "resting order",
+    ],
 )
-def test_forbidden_liquidations_do_not_prove(case: str, rule_patched_out: None) -> None:
+def test_forbidden_liquidations_do_not_prove(
+    case: str, rule_patched_out: None, circuit: BlockCircuit
+) -> None:
     c = Chain()
     under_water(c)
     cancel = lambda: MassCancel(*c.n(), 1, MID)  # noqa: E731 (seqs are taken in order)
@@ -161,6 +180,5 @@ def test_forbidden_liquidations_do_not_prove(case: str, rule_patched_out: None) 
     }[case]()  # fmt: skip
     w = c.block(block)
     assert any(k[:1] == ("FILL_BEGIN",) for k in w.command_kinds)  # the liquidation ran
-    circuit = BlockCircuit(MARKET, TEST_SIZE, wrapper_dir=CIRCUITS, cache_dir=CACHE)
     with pytest.raises(UnsatisfiedWitnessError):
         circuit.prove(w)

@@ -244,7 +244,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if chain is not None:
             console.rule("6. on chain: proven blocks published, the price feed read back")
             chain_ok = _print_chain(res, chain)
-            console.rule("7. margin against proven state: a margin call, liquidation on chain")
+            console.rule("7. margin against proven state: a margin call, then the liquidation")
             chain_ok = _print_margin(res, chain, data) and chain_ok
         ok = (
             same

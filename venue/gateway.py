@@ -79,7 +79,7 @@ from typing import Any
 import websockets
 from websockets.asyncio.server import Server, ServerConnection, serve
 
-from matching import AccountAdded, Block, Command, Event, Trade
+from matching import AccountAdded, Block, Command, Event, MassCancel, PlaceOrder, Trade
 from matching.types import OrderAccepted, OrderCancelled, OrderReduced, OrderReplaced
 from proofs.eddsa import Signature, verify_poseidon
 from proofs.poseidon_wide import poseidon
@@ -97,6 +97,7 @@ from .fix import (
     SessionClosed,
     Tag,
 )
+from .liquidation import liquidation_orders
 from .marketdata import MarketDataFeed
 from .node import VenueNode
 from .orders import Flush, OrderRouter, Outbox, Pending
@@ -227,6 +228,7 @@ class Gateway:
         inline_batch: int = 4,
         inline_max_commit: float = 0.001,
         check_outbound: bool = False,
+        liquidate_every: float = 0.0,
         logger: logging.Logger | None = None,
     ) -> None:
         self.node = node
@@ -272,6 +274,11 @@ class Gateway:
         self._last_activity_ns = time.time_ns()
         self._server: Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        #: the keeper: at most this often (seconds; 0: never), once a new block has moved the
+        #: marks, every account under maintenance margin is liquidated (``_liquidate``)
+        self.liquidate_every = liquidate_every
+        self._next_scan = 0.0
+        self._scanned_height = 0
         #: counters for tests and the benchmark
         self.stats = collections.Counter[str]()
 
@@ -558,6 +565,10 @@ class Gateway:
                 if mono >= deadline:
                     del self._dms[account]
                     await self._put(("dms", account, req))
+            height = self.node.height
+            if self.liquidate_every and mono >= self._next_scan and height > self._scanned_height:
+                self._next_scan, self._scanned_height = mono + self.liquidate_every, height
+                await self._put(("liquidate",))
             await self._put(("tick",))
 
     # ------------------------------------------------------------------ engine task
@@ -618,6 +629,9 @@ class Gateway:
                     item[2].set_result(item[1](self.node))
                 except Exception as exc:
                     item[2].set_exception(exc)
+            elif kind == "liquidate":
+                await self._flush_ops(ops)  # the scan reads the state after them
+                ops += self._liquidations()
             elif kind == "tick":
                 pass
         await self._flush_ops(ops)
@@ -630,6 +644,25 @@ class Gateway:
                 if not fut.done():
                     fut.set_result(block)
             self._last_activity_ns = now
+
+    def _liquidations(self) -> list[tuple[Pending | None, Any]]:
+        """The keeper's scan (engine task): for every account under maintenance margin at the
+        current marks, its resting orders cancelled and its positions closed by liquidation
+        orders (``venue.margin.liquidation_orders``), which its session sees reported."""
+        engine = self.node.engine
+        ops: list[tuple[Pending | None, Any]] = []
+        for account in engine.account_ids():  # type: ignore[attr-defined]
+            for cmd in liquidation_orders(engine, account):
+                if isinstance(cmd, MassCancel):
+                    p = self.router.prepare_mass_cancel(
+                        account, None, market=cmd.market, text="liquidation"
+                    )
+                else:
+                    assert isinstance(cmd, PlaceOrder)
+                    p = self.router.prepare_liquidation(cmd)
+                    self.stats["liquidations"] += 1
+                ops.append((p, None))  # type: ignore[arg-type]
+        return ops
 
     async def _prepare_request(
         self, ops: list[tuple[Pending | None, Any]], conn: _Conn, req: ApplicationRequest

@@ -388,6 +388,7 @@ class OrderRouter:
         self.accounts: dict[int, _Account] = {}
         #: highest block known sealed / proven / published on chain
         self.heights = {"in_block": 0, "proven": 0, "on_chain": 0}
+        self._liquidations = 0  # numbers the venue's liquidation orders (ClOrdID LIQ-n)
 
     # ------------------------------------------------------------------ finality
 
@@ -566,6 +567,18 @@ class OrderRouter:
                 market = m.market_id
         cmd = MassCancel(0, 0, account, market)
         return Pending("mass", account, cmd, request=req, text=text)
+
+    def prepare_liquidation(self, cmd: PlaceOrder) -> Pending:
+        """The venue's liquidation order (``venue.margin.liquidation_orders``): the account
+        gets its ExecutionReports like an order of its own (ClOrdID ``LIQ-n``), the makers
+        their fills."""
+        self._liquidations += 1
+        order = Order(
+            cmd.account, f"LIQ-{self._liquidations}", self.symbol(cmd.market), cmd.market,
+            "1" if cmd.side == Side.BUY else "2", "2", "3", cmd.price, cmd.qty,
+        )  # fmt: skip
+        self._acct(cmd.account).open_orders += 1  # released when it closes, as any order
+        return Pending("place", cmd.account, cmd, order=order, text="liquidation")
 
     # ------------------------------------------------------------------ events
 
