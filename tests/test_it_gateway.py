@@ -600,3 +600,44 @@ def test_small_group_commits_run_on_the_loop_until_the_disk_is_slow(
             assert gw._commit_ns > gw.inline_max_commit_ns
 
     run(tmp_path, body)
+
+
+def test_the_keeper_liquidates_an_account_under_maintenance(tmp_path: Path) -> None:
+    """Account 3 buys 10 lots on exactly its initial margin; the market then trades 6% lower.
+    Once that block moves the mark, the gateway's keeper sends account 3's liquidation
+    order: its session sees it (ClOrdID LIQ-1) from New to filled, the bidder its fill, and
+    a later block liquidates nothing more."""
+
+    async def body(gw: Gateway) -> None:
+        x, y = pub(3)
+        await gw.submit_commands([AddAccount(0, 0, 3, x, y), Deposit(0, 0, 3, 100_000)])
+        async with client(gw, 1) as deep, client(gw, 2) as other, client(gw, 3) as thin:
+            ask = await deep.place(SYM, "2", 10, 100_000)
+            await deep.report(ask, "0")
+            buy = await thin.place(SYM, "1", 10, 100_000, tif="3")
+            await thin.report(buy, "F")
+            await gw.seal()
+            low = await other.place(SYM, "2", 1, 94_000)
+            await other.report(low, "0")
+            hit = await deep.place(SYM, "1", 1, 94_000, tif="3")
+            await deep.report(hit, "F")
+            bid = await deep.place(SYM, "1", 10, 93_000)
+            await deep.report(bid, "0")
+            assert gw.stats["liquidations"] == 0  # the mark is still 100,000
+            await gw.seal()  # the mark becomes 94,000: equity 40,000 < maintenance 47,000
+            await thin.wait_for(lambda: any(m.get(Tag.ExecType) == "F"
+                                            for m in thin.reports["LIQ-1"]))  # fmt: skip
+            new, fill = thin.reports["LIQ-1"][0], thin.reports["LIQ-1"][-1]
+            assert new.get(Tag.ExecType) == "0" and new.get(Tag.Side) == "2"
+            assert (fill.get(Tag.LastPx), fill.get(Tag.LastQty), fill.get(Tag.OrdStatus)) == (
+                "93000", "10", "2",
+            )
+            assert (await deep.report(bid, "F")).get(Tag.LastQty) == "10"
+            view = await gw.call(lambda n: n.engine.account_view(3))
+            assert view.positions[0].position == 0
+            await other.place(SYM, "2", 1, 93_500)
+            await gw.seal()
+            await asyncio.sleep(0.3)  # a few more scans: nobody left to liquidate
+            assert gw.stats["liquidations"] == 1
+
+    run(tmp_path, body, liquidate_every=0.02, tick_interval=0.02)

@@ -614,7 +614,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             args.data, genesis=genesis, host=args.host, port=args.port, accounts=accounts,
             prove=args.prove, workers=args.workers, committer_priority=args.committer_priority,
             committer_shards=args.committer_shards, chain=args.chain,
-            say=lambda line: print(line, flush=True),
+            liquidate_every=args.liquidate_every, say=lambda line: print(line, flush=True),
         )  # fmt: skip
     except (ServeError, ChainError, DeploymentError) as exc:
         console.print(f"[red]provenbook serve: {exc}[/]")
@@ -728,6 +728,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         choices=(1, 2),
         default=1,
         help="committer worker processes (2: accounts | books, on spare cores)",
+    )
+    sv.add_argument(
+        "--liquidate-every",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="the keeper: after a new block, at most this often, liquidate every account under "
+        "maintenance margin (0: off)",
     )
     sv.set_defaults(func=cmd_serve)
     w = sub.add_parser("run", help="feed a seeded workload into a venue data directory")

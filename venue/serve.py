@@ -132,11 +132,14 @@ def serve(
     data: str | Path, *, genesis: Genesis | None = None, host: str = "127.0.0.1",
     port: int = 8765, accounts: Sequence[AccountSpec] = (), prove: bool = False,
     workers: int = 2, committer_priority: Priority = "background", committer_shards: int = 1,
-    chain: str | None = None, say: Callable[[str], None] = print,
+    chain: str | None = None, liquidate_every: float = 1.0, say: Callable[[str], None] = print,
 ) -> tuple[int, int]:  # fmt: skip
     """Run the venue in ``data`` until SIGINT/SIGTERM; return the final (height, state root).
     ``genesis`` is used only to create a new venue (default: ``PROVABLE_GENESIS``); an
-    existing one keeps its own."""
+    existing one keeps its own. ``liquidate_every``: the keeper's scan for accounts under
+    maintenance margin, at most this often in seconds after a new block (0: no keeper)."""
+    if liquidate_every < 0:
+        raise ServeError("--liquidate-every must be 0 (off) or a number of seconds")
     data = Path(data)
     if chain is not None and not prove:
         raise ServeError("--chain publishes proven blocks: it needs --prove")
@@ -178,7 +181,7 @@ def serve(
             say(f"venue {how} in {data} at height {node.height}; {opened} account(s) opened")
             say(f"listening on {gw.url}")
 
-        run_gateway(node, ready=ready, host=host, port=port)
+        run_gateway(node, ready=ready, host=host, port=port, liquidate_every=liquidate_every)
         say("stopping: sealing the open block")
         node.seal()
         node.flush()
