@@ -123,14 +123,19 @@ def test_the_liquidation_schedule(unsigned: Chain, signed: SignedChain) -> None:
     assert not is_signed_type(liq) and liq.sig == b""  # type: ignore[union-attr]
 
 
-def test_liquidations_prove_and_verify(
-    unsigned: Chain, signed: SignedChain, circuit: BlockCircuit
-) -> None:
-    signed_circuit = BlockCircuit(MARKET, TEST_SIZE_SIGNED, wrapper_dir=CIRCUITS, cache_dir=CACHE)
-    for c, bc in ((unsigned, circuit), (signed, signed_circuit)):
-        proof = bc.prove(c.witnesses[-1])
-        assert verify_block(c.blocks[-1].header, proof, bc.compile().verifying_key)
-        assert not verify_block(c.blocks[-2].header, proof, bc.compile().verifying_key)
+def _proves(c: Chain, bc: BlockCircuit) -> None:
+    proof = bc.prove(c.witnesses[-1])
+    assert verify_block(c.blocks[-1].header, proof, bc.compile().verifying_key)
+    assert not verify_block(c.blocks[-2].header, proof, bc.compile().verifying_key)
+
+
+def test_a_liquidation_proves_and_verifies(unsigned: Chain, circuit: BlockCircuit) -> None:
+    _proves(unsigned, circuit)
+
+
+@pytest.mark.slow  # the default suite proves one live: the demo's margin call (signed venue)
+def test_a_signed_venues_liquidation_proves_and_verifies(signed: SignedChain) -> None:
+    _proves(signed, BlockCircuit(MARKET, TEST_SIZE_SIGNED, wrapper_dir=CIRCUITS, cache_dir=CACHE))
 
 
 def test_a_liquidation_that_trades_nothing_takes_no_step() -> None:
