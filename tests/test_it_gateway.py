@@ -641,3 +641,32 @@ def test_the_keeper_liquidates_an_account_under_maintenance(tmp_path: Path) -> N
             assert gw.stats["liquidations"] == 1
 
     run(tmp_path, body, liquidate_every=0.02, tick_interval=0.02)
+
+
+def test_a_plain_http_get_is_answered_with_the_dashboard(tmp_path: Path) -> None:
+    import urllib.error
+    import urllib.request
+
+    def get(url: str) -> tuple[int, str, str]:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as r:
+                return r.status, r.headers["Content-Type"], r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers["Content-Type"], e.read().decode()
+
+    async def body(gw: Gateway) -> None:
+        async with client(gw, 1) as a, client(gw, 2) as b:
+            await a.report(await a.place(SYM, "2", 2, 100_010), "0")
+            await b.report(await b.place(SYM, "1", 2, 100_010, tif="3"), "F")
+            await gw.seal()
+            http = gw.url.replace("ws://", "http://")
+            loop = asyncio.get_running_loop()
+            status, kind, page = await loop.run_in_executor(None, get, http + "/")
+            assert status == 200 and kind == "text/html; charset=utf-8"
+            assert SYM in page and "100,010" in page and page.count("<circle") == gw.node.height
+            status, _, text = await loop.run_in_executor(None, get, http + "/nothing")
+            assert status == 404 and "WebSocket" in text
+            # the FIX session on the same port is unaffected
+            assert (await a.report(await a.place(SYM, "2", 1, 100_020), "0")) is not None
+
+    run(tmp_path, body)

@@ -253,6 +253,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
             and all(r.ok and r.last_root == res.root for r in reports)
             and res.fills > 0
         )
+        on_chain = res.chain.published_height if res.chain is not None else 0
+        page = data / "dashboard.html"
+        shown = write_dashboard(data, page, on_chain_height=on_chain)
+        where = str(page) if args.data else "kept with --data DIR"
+        console.print(f"the last {shown} blocks as a page (prices, finality): {where}")
         console.print("[bold green]demo OK[/]" if ok else "[bold red]demo FAILED[/]")
         return 0 if ok else 1
     finally:
@@ -405,6 +410,34 @@ def cmd_replay(args: argparse.Namespace) -> int:
             f"  recomputed: {m.actual}"
         )
         return 1
+    return 0
+
+
+def write_dashboard(data: Path, out: Path, *, last: int = 200, on_chain_height: int = 0) -> int:
+    """Write ``venue.dashboard``'s page of the venue in ``data`` to ``out``; the blocks shown."""
+    from .blockstore import BlockStore
+    from .dashboard import dashboard_rows, render
+    from .proving import stored_genesis
+
+    symbols = {m.market_id: m.symbol for m in stored_genesis(data).markets}
+    with BlockStore(data / "blocks", first_height=1, read_only=True) as store:
+        rows = dashboard_rows(store, last=last, on_chain_height=on_chain_height)
+    out.write_text(render(rows, symbols, title=f"ProvenBook: {data.name}"), encoding="utf-8")
+    return len({r.height for r in rows})
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """The venue's last blocks as an HTML page (prices plotted, each block's finality)."""
+    data = Path(args.data)
+    if not (data / "genesis.msgpack").exists():
+        console.print(f"[red]error:[/] {data} is not a venue data directory (no genesis.msgpack)")
+        return 2
+    if args.last < 1:
+        console.print("[red]error:[/] --last must be at least 1")
+        return 2
+    out = Path(args.out) if args.out else data / "dashboard.html"
+    shown = write_dashboard(data, out, last=args.last)
+    console.print(f"{shown} blocks: {out}")
     return 0
 
 
@@ -679,6 +712,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "exists, else written after deploying",
     )
     pb.set_defaults(func=cmd_publish)
+    db = sub.add_parser("dashboard", help="write the venue's last blocks as an HTML page")
+    db.add_argument("data")
+    db.add_argument("--out", help="default: DIR/dashboard.html")
+    db.add_argument("--last", type=int, default=200, help="how many blocks (default 200)")
+    db.set_defaults(func=cmd_dashboard)
     mg = sub.add_parser(
         "margin", help="an account's margin at a stored block, opened against its state root"
     )

@@ -74,16 +74,19 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 import websockets
 from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.http11 import Request, Response
 
 from matching import AccountAdded, Block, Command, Event, MassCancel, PlaceOrder, Trade
 from matching.types import OrderAccepted, OrderCancelled, OrderReduced, OrderReplaced
 from proofs.eddsa import Signature, verify_poseidon
 from proofs.poseidon_wide import poseidon
 
+from .dashboard import dashboard_rows, render
 from .fix import (
     ApplicationRequest,
     CancelOrderRequest,
@@ -322,6 +325,7 @@ class Gateway:
         self._server = await serve(
             self._handle, self.host, self._port, max_size=self.ws_max_size,
             compression=None, ping_interval=None, max_queue=64,
+            process_request=self._http,
         )  # fmt: skip
 
     async def stop(self) -> None:
@@ -439,6 +443,23 @@ class Gateway:
             return False
 
     # ------------------------------------------------------------------ connections
+
+    def _http(self, connection: ServerConnection, request: Request) -> Response | None:
+        """A plain HTTP GET of ``/`` is answered with the dashboard (``venue.dashboard``: the
+        last blocks, their prices and finality, reloading every 5 s); WebSocket upgrades go
+        on to the FIX session."""
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            return None
+        if request.path.split("?")[0] not in ("/", "/dashboard"):
+            return connection.respond(HTTPStatus.NOT_FOUND, "not found: try / or a WebSocket\n")
+        rows = dashboard_rows(
+            self.node.blocks, last=120, on_chain_height=self.router.heights["on_chain"]
+        )
+        page = render(rows, self.router.symbols, title=f"ProvenBook {self.comp_id}", refresh=5)
+        response = connection.respond(HTTPStatus.OK, page)
+        del response.headers["Content-Type"]
+        response.headers["Content-Type"] = "text/html; charset=utf-8"
+        return response
 
     async def _put(self, item: tuple[Any, ...]) -> None:
         assert self._queue is not None
