@@ -200,3 +200,45 @@ def test_reader_of_a_missing_or_empty_store(tmp_path: Path) -> None:
         assert reader.last_height == 0 and list(reader.iter_from(1)) == []
         assert reader.get(1) is None and reader.get_proof(1) is None
     assert sorted(os.listdir(tmp_path / "empty" / "blocks")) == []
+
+
+def test_reader_refreshes_as_the_writer_goes_on(tmp_path: Path) -> None:
+    # small segments, so that the writer rolls while the reader follows
+    writer = BlockStore(tmp_path, first_height=1, fsync=False, segment_size=64)
+    reader = BlockStore(tmp_path, first_height=1, read_only=True)  # nothing written yet
+    assert reader.last_height == 0 and reader.refresh() == 0
+    for h in range(1, 4):
+        writer.put(h, block(h))
+    assert reader.refresh() == 3 and reader.refresh() == 0
+    writer.put_proof(2, "groth16", b"p2")
+    for h in range(4, 9):
+        writer.put(h, block(h))
+    assert len(list((tmp_path / "blocks").glob("*.blk"))) > 2  # it rolled
+    assert reader.refresh() == 5 and reader.get_proof(2) == Proof("groth16", b"p2")
+    assert list(reader.iter_from(1)) == [(h, block(h)) for h in range(1, 9)]
+    with pytest.raises(StorageError, match="read-only"):
+        writer.refresh()
+    writer.close()
+    reader.close()
+
+
+def test_refresh_waits_for_a_record_being_written(tmp_path: Path) -> None:
+    with BlockStore(tmp_path, fsync=False) as bs:
+        bs.put(0, block(0))
+    seg = tmp_path / "blocks" / f"{0:020d}.blk"
+    whole = seg.read_bytes()
+    with BlockStore(tmp_path, fsync=False) as bs:
+        bs.put(1, block(1))
+    record = seg.read_bytes()[len(whole) :]
+    seg.write_bytes(whole)
+    with BlockStore(tmp_path, read_only=True) as reader:
+        with seg.open("ab") as f:  # the writer's batch, half on disk
+            f.write(record[:10])
+        assert reader.refresh() == 0 and reader.last_height == 0
+        with seg.open("ab") as f:
+            f.write(record[10:])
+        assert reader.refresh() == 1 and reader.get(1) == block(1)
+        seg.write_bytes(seg.read_bytes()[:30] + b"X" + seg.read_bytes()[31:])  # rot inside 0
+        assert reader.refresh() == 0  # only new bytes are read; a get re-checks
+        with pytest.raises(CorruptRecordError):
+            reader.get(0)

@@ -201,6 +201,20 @@ class BlockStore:
             ) from None
         return height, kind, raw[start + kind_len :]
 
+    def refresh(self) -> int:
+        """Read-only stores: take in the blocks and proofs a running venue stored since this
+        store was opened or last refreshed; returns how many new blocks. See
+        ``venue.journal._RecordLog.refresh``."""
+        if not self.read_only:
+            raise StorageError(f"{self._blocks.directory}: only a read-only store is refreshed")
+        first_new_proof = self._proofs.next_seq
+        added = self._blocks.refresh()
+        if self._proofs.refresh():
+            for seq, raw in self._proofs.iter_from(first_new_proof):
+                height, _, _ = self._decode_proof(seq, raw)
+                self._proof_index[height] = seq
+        return added
+
     # -- lifecycle ---------------------------------------------------------------------
 
     def close(self) -> None:

@@ -394,11 +394,60 @@ def _print_margin(res: DemoResult, chain: Chain, data: Path) -> bool:
     return ok and position == 0 and res.liquidated_qty == 10 and not now.liquidatable
 
 
-def cmd_replay(args: argparse.Namespace) -> int:
+def _follow(data: Path, args: argparse.Namespace) -> ReplayReport:
+    """``replay --follow``: a live verifier until Ctrl-C (the replay runs in a thread, so the
+    interrupt only stops it and its report is still printed)."""
+    import threading
+
+    stop = threading.Event()
+    out: list[ReplayReport | BaseException] = []
+
+    def seen(height: int, state: object) -> None:
+        root = f"{state.root:#x}"[:14]  # type: ignore[attr-defined]
+        console.print(f"block {height}: re-executed, identical (state root {root}…)")
+
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            out.append(replay(
+                data, engine=args.engine, from_snapshot=args.from_snapshot, proofs=args.proofs,
+                follow=True, poll=args.poll, stop=stop, on_block=seen,
+            ))  # fmt: skip
+        except BaseException as exc:  # handed to the main thread
+            out.append(exc)
+        finally:
+            done.set()
+
+    worker = threading.Thread(target=run, name="replay-follow")
+    worker.start()
+    console.print(f"following {data} (Ctrl-C to stop)")
+    # (an Event, not Thread.join: on 3.11 a join interrupted by Ctrl-C can return at once
+    # later, before the thread has finished)
     try:
-        report = _replay_with_progress(
-            Path(args.data), args.engine, args.from_snapshot, args.proofs
-        )
+        while not done.wait(0.2):
+            pass
+    except KeyboardInterrupt:
+        stop.set()
+        done.wait()
+    worker.join()
+    (result,) = out
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    if args.poll <= 0:
+        console.print("[red]error:[/] --poll must be a positive number of seconds")
+        return 2
+    try:
+        if args.follow:
+            report = _follow(Path(args.data), args)
+        else:
+            report = _replay_with_progress(
+                Path(args.data), args.engine, args.from_snapshot, args.proofs
+            )
     except NodeError as exc:
         console.print(f"[red]error:[/] {exc}")
         return 2
@@ -692,6 +741,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     r.add_argument("--engine", choices=("reference", "cython", "auto"), default="reference")
     r.add_argument("--from-snapshot", action="store_true")
     r.add_argument("--proofs", action="store_true", help="also verify every stored proof")
+    r.add_argument(
+        "--follow",
+        action="store_true",
+        help="then keep verifying the venue's new blocks (and proofs) as they land, until Ctrl-C",
+    )
+    r.add_argument("--poll", type=float, default=1.0, help="with --follow: seconds between looks")
     r.set_defaults(func=cmd_replay)
     pr = sub.add_parser("prove", help="prove a venue's stored blocks (v1 block circuit)")
     pr.add_argument("data")

@@ -532,6 +532,54 @@ class _RecordLog:
                     yield seq, self._read_frame(seg, seq, raw)
                     seq += 1
 
+    def refresh(self) -> int:
+        """Read-only logs: index what a live writer appended since the log was opened or last
+        refreshed, and return how many records that is. Only the new bytes are read. A tail
+        still being written is left for the next refresh; anything else wrong raises
+        ``CorruptRecordError``, as at open."""
+        if not self.read_only:
+            raise StorageError(f"{self.directory}: only a read-only log is refreshed")
+        self._readable()
+        before = self.next_seq
+        last = self._segments[-1]
+        torn = False
+        if last.path:  # the rest of the last segment
+            with open(last.path, "rb") as f:
+                f.seek(last.size)
+                data = f.read()
+            rest = _Segment(last.end_seq, last.path)
+            end, reason = self._scan(rest, data)
+            if reason is not None:
+                self._check_tail(rest, data, end, reason)  # damage, or a write in progress
+            last.offsets.extend(last.size + pos for pos in rest.offsets)
+            last.size += end
+            torn = reason is not None
+        else:  # nothing was written when this log was opened
+            self._segments = []
+        for seg in self._list_segments():
+            if self._segments and seg.first_seq <= self._segments[-1].first_seq:
+                continue
+            if torn:
+                raise CorruptRecordError(
+                    self._segments[-1].path, self._segments[-1].size,
+                    "an unfinished record is followed by a newer segment",
+                )  # fmt: skip
+            expected = self._segments[-1].end_seq if self._segments else before
+            if seg.first_seq != expected:
+                raise CorruptRecordError(
+                    seg.path, 0, f"segment starts at seq {seg.first_seq}, expected {expected}"
+                )
+            with open(seg.path, "rb") as f:
+                data = f.read()
+            seg.size, reason = self._scan(seg, data)
+            if reason is not None:
+                self._check_tail(seg, data, seg.size, reason)
+            self._segments.append(seg)
+            torn = reason is not None
+        if not self._segments:
+            self._segments = [_Segment(before, "")]
+        return self.next_seq - before
+
     # -- lifecycle ---------------------------------------------------------------------
 
     def close(self) -> None:

@@ -8,6 +8,7 @@ stored content differs from the recomputation.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import msgspec
 
 from matching import Block, BlockMismatch, replay_block
+from matching.block import BlockHeader
 from matching.encoding import decoder
 from proofs.state import PoseidonState
 
@@ -55,6 +57,9 @@ def replay(
     until: int | None = None,
     on_block: Callable[[int, PoseidonState], None] | None = None,
     store: BlockStore | None = None,
+    follow: bool = False,
+    poll: float = 1.0,
+    stop: threading.Event | None = None,
 ) -> ReplayReport:
     """Re-execute the stored blocks; ``progress(done, total)`` is called after each block.
 
@@ -67,6 +72,11 @@ def replay(
     With ``proofs``, every stored validity proof is verified against the header this replay
     recomputed (not the stored one), and a proof that does not verify is reported like a root
     mismatch (field ``"proof"``).
+
+    ``follow``: after the stored blocks, keep following the venue (a live verifier): every
+    ``poll`` seconds the store is refreshed, new blocks are re-executed and proofs that arrived
+    since are checked against the headers recomputed earlier, until ``stop`` is set, ``until``
+    is reached or something does not match.
     """
     root = Path(data_dir)
     gpath = root / "genesis.msgpack"
@@ -100,6 +110,8 @@ def replay(
         from .proving import PROOF_KIND, circuit_for
 
         vk = circuit_for(g).verifying_key
+    if follow and store is not None:
+        raise ValueError("follow reads a venue from its directory (store must be None)")
     own = store is None
     if store is None:
         store = BlockStore(root / "blocks", first_height=1, read_only=True)
@@ -108,38 +120,64 @@ def replay(
         total = last - start
         report = ReplayReport(engine, start, 0, 0, 0, 0.0, start, com.root)
         t0 = time.perf_counter()
-        for height, payload in store.iter_from(start + 1):
-            if height > last:
+        #: recomputed headers of replayed blocks whose proof has not arrived (follow mode)
+        unproven: dict[int, BlockHeader] = {}
+
+        def check_proof(height: int, header: BlockHeader) -> bool:
+            """Verify the stored proof of ``height`` against ``header``: False on a bad one
+            (``report.mismatch`` set); a missing proof is remembered when following."""
+            proof = store.get_proof(height)
+            if proof is None:
+                if follow:
+                    unproven[height] = header
+                return True
+            if proof.kind != PROOF_KIND or not verify_block(header, proof.payload, vk):
+                report.mismatch = BlockMismatch(
+                    height, "proof", "a valid proof of this header", f"{proof.kind}: invalid"
+                )
+                return False
+            report.proofs_verified += 1
+            return True
+
+        while True:
+            for height, payload in store.iter_from(report.last_height + 1):
+                if height > last:
+                    break
+                block = _block_decoder.decode(payload)
+                again, mismatch = replay_block(eng, com, block, parent)  # type: ignore[arg-type]
+                if mismatch is not None:
+                    report.mismatch = mismatch
+                    break
+                if vk is not None and not check_proof(height, again.header):
+                    break
+                parent = com.header_hash(block.header)
+                report.blocks += 1
+                report.commands += len(block.commands)
+                report.trades += sum(s.trade_count for s in again.header.markets)
+                report.last_height = height
+                report.last_root = com.root
+                if on_block is not None:
+                    on_block(height, com)
+                if progress is not None:
+                    progress(report.blocks, total)
+            done = until is not None and report.last_height >= until
+            if not follow or done or report.mismatch is not None or (stop and stop.is_set()):
                 break
-            block = _block_decoder.decode(payload)
-            again, mismatch = replay_block(eng, com, block, parent)  # type: ignore[arg-type]
-            if mismatch is not None:
-                report.mismatch = mismatch
-                break
-            if vk is not None:
-                proof = store.get_proof(height)
-                if proof is not None:
-                    if proof.kind != PROOF_KIND or not verify_block(
-                        again.header, proof.payload, vk
-                    ):
-                        report.mismatch = BlockMismatch(
-                            height,
-                            "proof",
-                            "a valid proof of this header",
-                            f"{proof.kind}: invalid",
-                        )
+            # follow: wait for the venue, then take in its new blocks and proofs
+            if stop is not None:
+                stop.wait(poll)
+            else:
+                time.sleep(poll)
+            store.refresh()
+            for height in sorted(unproven):
+                if store.get_proof(height) is not None:
+                    header = unproven.pop(height)
+                    if not check_proof(height, header):
                         break
-                    report.proofs_verified += 1
-            parent = com.header_hash(block.header)
-            report.blocks += 1
-            report.commands += len(block.commands)
-            report.trades += sum(s.trade_count for s in again.header.markets)
-            report.last_height = height
-            report.last_root = com.root
-            if on_block is not None:
-                on_block(height, com)
-            if progress is not None:
-                progress(report.blocks, total)
+            if report.mismatch is not None:
+                break
+            last = store.last_height if until is None else min(until, store.last_height)
+            total = last - start
         report.seconds = time.perf_counter() - t0
         return report
     finally:
