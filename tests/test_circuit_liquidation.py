@@ -80,20 +80,20 @@ def _liquidated(c: Chain) -> list[Command]:
     ]
 
 
-@pytest.fixture(scope="module")
-def unsigned() -> Chain:
-    c = Chain()
+def _liquidated_venue(c: Chain) -> Chain:
     under_water(c)
     c.block(_liquidated(c))
     return c
+
+
+@pytest.fixture(scope="module")
+def unsigned() -> Chain:
+    return _liquidated_venue(Chain())
 
 
 @pytest.fixture(scope="module")
 def signed() -> SignedChain:
-    c = SignedChain()
-    under_water(c)
-    c.block(_liquidated(c))
-    return c
+    return _liquidated_venue(SignedChain())  # type: ignore[return-value]
 
 
 @pytest.fixture(scope="module")

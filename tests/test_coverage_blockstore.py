@@ -22,6 +22,14 @@ def block(height: int) -> bytes:
     return f"block-{height}".encode() * (1 + height % 3)
 
 
+def three_blocks(root: Path) -> Path:
+    """A store in ``root`` holding blocks 0..2; its first block segment."""
+    with BlockStore(root, fsync=False) as bs:
+        for h in range(3):
+            bs.put(h, block(h))
+    return root / "blocks" / f"{0:020d}.blk"
+
+
 def test_exports_exist() -> None:
     for name in blockstore_mod.__all__:
         assert hasattr(blockstore_mod, name)
@@ -93,10 +101,7 @@ def test_proofs_out_of_order_replace_and_reopen(tmp_path: Path) -> None:
 
 
 def test_torn_block_tail_recovers(tmp_path: Path) -> None:
-    with BlockStore(tmp_path, fsync=False) as bs:
-        for h in range(3):
-            bs.put(h, block(h))
-    seg = tmp_path / "blocks" / f"{0:020d}.blk"
+    seg = three_blocks(tmp_path)
     data = seg.read_bytes()
     seg.write_bytes(data[:-3])
     with BlockStore(tmp_path, fsync=False) as bs:
@@ -109,10 +114,7 @@ def test_torn_block_tail_recovers(tmp_path: Path) -> None:
 
 
 def test_corrupt_middle_block_raises(tmp_path: Path) -> None:
-    with BlockStore(tmp_path, fsync=False) as bs:
-        for h in range(3):
-            bs.put(h, block(h))
-    seg = tmp_path / "blocks" / f"{0:020d}.blk"
+    seg = three_blocks(tmp_path)
     data = bytearray(seg.read_bytes())
     data[30] ^= 1  # payload of block 0; blocks 1 and 2 were committed later
     seg.write_bytes(bytes(data))
@@ -164,10 +166,7 @@ def test_reader_follows_a_live_writer_and_changes_nothing(tmp_path: Path) -> Non
 
 
 def test_reader_never_cuts_a_torn_tail(tmp_path: Path) -> None:
-    with BlockStore(tmp_path, fsync=False) as bs:
-        for h in range(3):
-            bs.put(h, block(h))
-    seg = tmp_path / "blocks" / f"{0:020d}.blk"
+    seg = three_blocks(tmp_path)
     torn = seg.read_bytes()[:-3]  # what a reader sees while a batch is half written
     seg.write_bytes(torn)
     with BlockStore(tmp_path, read_only=True) as reader:
@@ -179,10 +178,7 @@ def test_reader_never_cuts_a_torn_tail(tmp_path: Path) -> None:
 
 
 def test_reader_refuses_mid_log_damage(tmp_path: Path) -> None:
-    with BlockStore(tmp_path, fsync=False) as bs:
-        for h in range(3):
-            bs.put(h, block(h))
-    seg = tmp_path / "blocks" / f"{0:020d}.blk"
+    seg = three_blocks(tmp_path)
     data = bytearray(seg.read_bytes())
     data[30] ^= 1
     seg.write_bytes(bytes(data))
