@@ -1121,8 +1121,8 @@ cdef int do_place(CEngine e, PyObject** f) except -1:
             ok_flags = False
         elif otype == MARKET:
             ok_flags = tif != GTC and not post_only
-        elif otype == LIQUIDATION:
-            ok_flags = tif == IOC and not post_only
+        elif otype == LIQUIDATION:  # the venue's: no client id
+            ok_flags = tif == IOC and not post_only and cl_o == 0
         elif otype != LIMIT:
             ok_flags = False
         else:

@@ -25,12 +25,13 @@ Margin uses the mark price of each market, which is the previous block's settlem
 constant within a block, so a block's checks do not depend on the order of its fills.
 
 Liquidation: a PlaceOrder of type ``LIQUIDATION`` is the venue closing a position that is
-under maintenance margin. It is not signed and raises no replay mark; it must be IOC and not
-post-only, and besides rules 1-3 it is accepted iff (``_liquidatable``) the account holds no
-resting order in the market, its equity at the mark is below its maintenance margin
-(``sum ceil(mmf_bps * mark * |position| / 10000)``, what ``ProvenMargin`` checks on chain), and
-the order reduces the position (opposite side, ``qty <= |position|``); else ``NOT_LIQUIDATABLE``.
-It skips rule 4 (it never raises the requirement) and then trades as an IOC order.
+under maintenance margin. It is not signed and raises no replay mark; it must be IOC, not
+post-only and without a client order id (0). Besides rules 1-3 it is accepted iff
+(``_liquidatable``) the account holds no resting order in the market, its equity at the mark
+is below its maintenance margin (``sum ceil(mmf_bps * mark * |position| / 10000)``, what
+``ProvenMargin`` checks on chain), and the order reduces the position (opposite side,
+``qty <= |position|``); else ``NOT_LIQUIDATABLE``. It skips rule 4 (it never raises the
+requirement) and then trades as an IOC order.
 
 Replay (``signed_nonces``, a signed venue): a PlaceOrder, ReplaceOrder or Withdraw carries
 its account's signature over the command *without* the sequencer's seq and ts
@@ -803,8 +804,8 @@ class ReferenceEngine:
             return False
         if cmd.order_type == OrderType.MARKET:
             return cmd.tif != TimeInForce.GTC and not cmd.post_only
-        if cmd.order_type == OrderType.LIQUIDATION:
-            return cmd.tif == TimeInForce.IOC and not cmd.post_only
+        if cmd.order_type == OrderType.LIQUIDATION:  # the venue's: no client id
+            return cmd.tif == TimeInForce.IOC and not cmd.post_only and cmd.cl_ord_id == 0
         if cmd.order_type != OrderType.LIMIT:
             return False
         return not (cmd.post_only and cmd.tif != TimeInForce.GTC)

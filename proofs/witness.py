@@ -430,6 +430,8 @@ def _flags(cmd: Command, market: MarketConfig, mark: int, sig_on: bool) -> int:
     m_ok = d["market"] == market.market_id or (isinstance(cmd, MassCancel) and d["market"] == 0)
     rep = isinstance(cmd, ReplaceOrder)
     order_ok = valid if isinstance(cmd, PlaceOrder) else qty_ok if rep else 0
+    if _liquidation(cmd) and d["clOrdId"]:
+        order_ok = 0  # a liquidation order carries no client id
     gtc_limit = d["tif"] == TimeInForce.GTC and d["orderType"] == OrderType.LIMIT
     bits = {
         _CF_REP: rep,

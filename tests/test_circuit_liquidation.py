@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import msgspec
 import pytest
 
 import proofs.accounttrace as accounttrace
@@ -152,6 +153,12 @@ def rule_patched_out(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """An operator's engine and witness builder that accept any liquidation order (the
     circuit is the only check left)."""
     monkeypatch.setattr(ReferenceEngine, "_liquidatable", lambda self, a, cmd: True)
+    # (and a liquidation with a client id passes the engine's flag check)
+    flags_ok = ReferenceEngine._flags_ok
+    monkeypatch.setattr(
+        ReferenceEngine, "_flags_ok",
+        staticmethod(lambda cmd: flags_ok(msgspec.structs.replace(cmd, cl_ord_id=0))),
+    )  # fmt: skip
     monkeypatch.setattr(accounttrace, "liquidatable", lambda f, is_buy, qty, m: True)
     yield
 
@@ -164,6 +171,7 @@ def rule_patched_out(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         pytest.param("beyond the position", marks=pytest.mark.slow),
         pytest.param("wrong side", marks=pytest.mark.slow),
         "resting order",
+        "with a client id",
     ],
 )
 def test_forbidden_liquidations_do_not_prove(
@@ -182,6 +190,9 @@ def test_forbidden_liquidations_do_not_prove(
             cancel(), c.place(2, Side.SELL, 95_000, 5), liquidation(c, 1, Side.BUY, 5, 96_000)
         ],
         "resting order": lambda: [liquidation(c, 1, Side.SELL, 6)],
+        "with a client id": lambda: [
+            cancel(), msgspec.structs.replace(liquidation(c, 1, Side.SELL, 10), cl_ord_id=7)
+        ],
     }[case]()  # fmt: skip
     w = c.block(block)
     assert any(k[:1] == ("FILL_BEGIN",) for k in w.command_kinds)  # the liquidation ran

@@ -640,7 +640,8 @@ class EngineRules:
             assert codes(self.liquidate(h, account, side, qty, **kw)) == [
                 ResultCode.NOT_LIQUIDATABLE
             ], (account, side, qty)
-        for kw in ({"tif": TimeInForce.GTC}, {"tif": TimeInForce.FOK}, {"post_only": True}):
+        flags = ({"tif": TimeInForce.GTC}, {"tif": TimeInForce.FOK}, {"post_only": True}, {"cl": 5})
+        for kw in flags:
             assert codes(self.liquidate(h, A, Side.SELL, 10, **kw)) == [
                 ResultCode.INVALID_ORDER_FLAGS
             ]

@@ -504,7 +504,8 @@ def run_liquidations(seed: int, n: int = 400) -> tuple[Pair, int, int]:
             else:
                 price = -(-mark * (10_000 - market.band_bps) // 50_000) * 5
             tif, post = rng.choice([3] * 8 + [1, 4]), rng.random() < 0.05
-            events = send(PlaceOrder, acct, 1, 0, side, 3, tif, price, qty, post)
+            cl = 0 if rng.random() < 0.95 else 7  # the venue's orders carry no client id
+            events = send(PlaceOrder, acct, 1, cl, side, 3, tif, price, qty, post)
             for ev in events:
                 if isinstance(ev, Rejected) and ev.code == ResultCode.NOT_LIQUIDATABLE:
                     refused += 1

@@ -49,7 +49,7 @@ function CF_COUNT() { return 15; }
 // kinds); with SIGNED = 1 it enables circomlib's EdDSAPoseidonVerifier over the intent, with
 // SIGNED = 0 it is only a flag. sig = (S, R8x, R8y); a disabled verifier still needs an
 // on-curve key and S < 2^253, so those slots carry a fixed valid signature (proofs.witness).
-// Cost 2,016 (SIGNED = 0), 6,473 (SIGNED = 1: + verifier 4,217 + intent Poseidon 240).
+// Cost 2,020 (SIGNED = 0), 6,477 (SIGNED = 1: + verifier 4,217 + intent Poseidon 240).
 template CmdSlot(SIGNED) {
     assert(SIGNED == 0 || SIGNED == 1);
     signal input cfg[8];
@@ -138,8 +138,13 @@ template CmdSlot(SIGNED) {
     mZero.in <== cmd[4];
     signal mBoth <== mOk.out * mZero.out;
     signal massAll <== pk.isType[3] * (mZero.out - mBoth);
-    signal placeOk <== pk.isType[0] * pv.valid;
     signal liq <== pk.isType[0] * pv.isLiquidation;
+    // a liquidation order carries no client id (so it never collides with an order's)
+    component clZero = IsZero();
+    clZero.in <== cmd[5];
+    signal liqNamed <== liq * (1 - clZero.out);
+    signal placeValid <== pk.isType[0] * pv.valid;
+    signal placeOk <== placeValid * (1 - liqNamed);
     signal replaceOk <== pk.isType[2] * pv.qtyOk;
 
     // signer key: AddAccount registers its own key (pubkeyX/Y are 0 for the other types)
