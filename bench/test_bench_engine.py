@@ -79,3 +79,31 @@ def test_seal_64_command_block(benchmark, workload: tuple[list, list]) -> None:
 
 def test_poseidon_hash2(benchmark) -> None:
     benchmark(hash2, 123456789, 987654321)
+
+
+@pytest.mark.parametrize("engine_cls", ENGINES, ids=lambda c: c.__name__)
+def test_keeper_scan(benchmark, engine_cls: type, workload: tuple[list, list]) -> None:
+    """The gateway keeper's pass (``venue.liquidation.liquidation_orders`` for every account,
+    1,000 here, none under maintenance: the common case), on the engine task once per block
+    at most; compare with ``test_one_block_batch`` in the same run."""
+    from venue.liquidation import liquidation_orders
+
+    eng, _ = _warm(engine_cls, workload)
+    accounts = eng.account_ids()
+    assert len(accounts) == 1_000
+
+    def scan() -> int:
+        return sum(len(liquidation_orders(eng, a)) for a in accounts)
+
+    assert benchmark(scan) == 0
+
+
+@pytest.mark.skipif(CEngine is None, reason="Cython engine not built")
+def test_one_block_batch(benchmark, workload: tuple[list, list]) -> None:
+    """The baseline for the keeper scan: one 64-command block through ``process_batch``."""
+
+    def setup():
+        eng, cmds = _warm(CEngine, workload)
+        return (eng, cmds[:64]), {}
+
+    benchmark.pedantic(lambda eng, cmds: eng.process_batch(cmds), setup=setup, rounds=20)
