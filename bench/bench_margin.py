@@ -8,7 +8,10 @@ needed for a margin check, only a final root), deploys ``ProvenMargin`` and meas
 exactly (gas does not depend on the machine):
 
 - each hasher's gas per call (a transaction: 21,000 of it is the intrinsic cost);
-- ``marginOf`` (open + check + figures) and ``triggerLiquidation`` per account depth;
+- ``marginOf`` (open + check + figures) and ``triggerLiquidation`` per account depth, and
+  the rest of a liquidation episode on the venue of ``seal_liquidated_venue`` (blocks 4 and
+  5 leave the account under maintenance, block 6 liquidates it): ``reportOverdue`` at block 5
+  (a grace of 2) and ``clearLiquidation`` at block 6;
 - wall time of the contract call against ``AccountOpening.state_root()`` in Python and
   against ``latestRoundData`` on the same chain (the baseline, measured in the same run).
 """
@@ -29,9 +32,9 @@ from oracle.artifacts import load_artifact
 from oracle.chain import open_chain
 from oracle.feed import PriceFeed
 from oracle.margin import HASHERS, deploy_margin
-from oracle.optimistic import finalize_unproven
+from oracle.optimistic import Optimistic, advance_time, finalize_unproven
 from tests.test_coverage_proving import UNSIGNED
-from tests.test_it_margin import seal_margin_venue
+from tests.test_it_margin import seal_liquidated_venue
 from venue.margin import maintenance_rates, open_account
 from venue.proving import circuit_for
 
@@ -58,20 +61,32 @@ def run(chain_kind: str) -> dict[str, Any]:
             genesis = msgspec.structs.replace(UNSIGNED, account_depth=depth)
             with tempfile.TemporaryDirectory() as tmp:
                 data = Path(tmp)
-                headers = seal_margin_venue(data, genesis)
-                dep = finalize_unproven(chain, vk, headers)
+                headers = seal_liquidated_venue(data, genesis)
+                dep = finalize_unproven(chain, vk, headers[:3])
                 commitments, feed_address = dep.commitments, dep.feed
                 margin = deploy_margin(
                     chain,
                     commitments,
                     account_depth=depth,
                     maintenance_bps=maintenance_rates(genesis),
+                    liquidation_grace=2,
                 )
-                o = open_account(data, 1)
+                o = open_account(data, 1, height=3)
                 feed = PriceFeed(chain, feed_address)
+                trigger = margin.trigger_liquidation(o).gas_used
+                opt = Optimistic(chain, commitments)
+                for h in headers[3:]:
+                    opt.propose(h)
+                advance_time(chain, dep.challenge_window + 1)
+                for h in headers[3:]:
+                    opt.finalize(h.height)
+                overdue = margin.report_overdue(open_account(data, 1, height=5)).gas_used
+                clear = margin.clear_liquidation(open_account(data, 1, height=6)).gas_used
                 out[f"depth{depth}"] = {
                     "gas_marginOf": margin.gas_of(o),
-                    "gas_triggerLiquidation": margin.trigger_liquidation(o).gas_used,
+                    "gas_triggerLiquidation": trigger,
+                    "gas_reportOverdue": overdue,
+                    "gas_clearLiquidation": clear,
                     "python_state_root_ms": 1e3 * _wall(o.state_root),
                     "chain_marginOf_ms": 1e3 * _wall(lambda: margin.margin_of(o)),  # noqa: B023
                     "chain_latestRoundData_ms": 1e3 * _wall(feed.latest_round),

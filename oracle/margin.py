@@ -26,6 +26,7 @@ from .deploy import DeploymentError
 __all__ = [
     "BPS",
     "HASHERS",
+    "LIQUIDATION_GRACE",
     "Margin",
     "MarginFigures",
     "deploy_margin",
@@ -35,6 +36,8 @@ __all__ = [
 #: the generated hashers, in ProvenMargin's constructor order
 HASHERS: tuple[str, ...] = ("PoseidonT3", "PoseidonT4", "PoseidonT5")
 BPS = 10_000
+#: default final blocks a venue has to act on a liquidation trigger (``ProvenMargin``)
+LIQUIDATION_GRACE = 10
 
 
 class MarginFigures(msgspec.Struct, frozen=True):
@@ -104,14 +107,39 @@ class Margin(ContractClient):
         return MarginFigures(int(equity), int(maintenance))
 
     def liquidation_height(self, account: int) -> int:
-        """Height of the account's last triggered liquidation (0: none)."""
+        """Trigger height of the account's open liquidation episode (0: none open)."""
         return int(self._call(self.contract.functions.liquidationHeight(account)))
+
+    def liquidation_grace(self) -> int:
+        """Final blocks the venue has after a trigger before it can be reported overdue."""
+        return int(self._call(self.contract.functions.liquidationGrace()))
+
+    def overdue_trigger(self, account: int) -> int:
+        """Trigger height of the account's last episode reported overdue (0: none)."""
+        return int(self._call(self.contract.functions.overdueTrigger(account)))
+
+    def overdue_count(self) -> int:
+        """Liquidations reported overdue so far."""
+        return int(self._call(self.contract.functions.overdueCount()))
 
     def trigger_liquidation(self, opening: AccountOpening, sender: str | None = None) -> Tx:
         """Trigger the liquidation of an account under maintenance at the latest proven block;
         ``Tx.value`` is the equity the contract recorded."""
         fn = self.contract.functions.triggerLiquidation(_proof_arg(opening))
         return self._send(fn, sender, "LiquidationTriggered", "equity")
+
+    def clear_liquidation(self, opening: AccountOpening, sender: str | None = None) -> Tx:
+        """Close the account's open episode with ``opening``, at or above maintenance at a
+        final block after the trigger."""
+        fn = self.contract.functions.clearLiquidation(_proof_arg(opening))
+        return self._send(fn, sender, "LiquidationCleared", "height")
+
+    def report_overdue(self, opening: AccountOpening, sender: str | None = None) -> Tx:
+        """Report the venue overdue on the account's trigger: ``opening`` shows the account
+        still under maintenance ``liquidation_grace`` final blocks or more after it; ``Tx.value``
+        is the equity recorded."""
+        fn = self.contract.functions.reportOverdue(_proof_arg(opening))
+        return self._send(fn, sender, "LiquidationOverdue", "equity")
 
     def gas_of(self, opening: AccountOpening) -> int:
         """Gas of ``marginOf`` for ``opening`` (what a contract pays to check an account)."""
@@ -124,12 +152,14 @@ def deploy_margin(
     *,
     account_depth: int,
     maintenance_bps: Sequence[int],
+    liquidation_grace: int = LIQUIDATION_GRACE,
     sender: str | None = None,
 ) -> Margin:
     """Deploy the three Poseidon hashers and a ``ProvenMargin`` reading ``commitments``.
 
     ``maintenance_bps``: one rate per market in genesis order, in (0, 10000]; set it below
-    the venue's initial margin rate (``MarketConfig.imf_bps``).
+    the venue's initial margin rate (``MarketConfig.imf_bps``). ``liquidation_grace``: final
+    blocks the venue has to act on a trigger before anyone can report it overdue.
     """
     if not 1 <= account_depth <= 32:
         raise DeploymentError(f"account_depth must be in 1..32, got {account_depth}")
@@ -137,6 +167,8 @@ def deploy_margin(
         raise DeploymentError(
             f"maintenance rates must be in (0, {BPS}] bps, one per market: {list(maintenance_bps)}"
         )
+    if not 1 <= liquidation_grace < 2**32:
+        raise DeploymentError(f"liquidation_grace must be in 1..2**32-1, got {liquidation_grace}")
     hashers = [chain.deploy(load_artifact(name), sender=sender).address for name in HASHERS]
     margin = chain.deploy(
         load_artifact("ProvenMargin"),
@@ -144,6 +176,7 @@ def deploy_margin(
         hashers,
         account_depth,
         list(maintenance_bps),
+        liquidation_grace,
         sender=sender,
     )
     return Margin(chain, margin.address)

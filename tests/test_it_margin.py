@@ -17,7 +17,7 @@ import dataclasses
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import msgspec
@@ -39,8 +39,8 @@ from matching.encoding import decoder
 from oracle.artifacts import load_artifact
 from oracle.chain import Chain, open_chain
 from oracle.deploy import DeploymentError, deploy_venue
-from oracle.margin import Margin, MarginFigures, deploy_margin, margin_of
-from oracle.optimistic import OptimisticDeployment, finalize_unproven
+from oracle.margin import LIQUIDATION_GRACE, Margin, MarginFigures, deploy_margin, margin_of
+from oracle.optimistic import Optimistic, OptimisticDeployment, advance_time, finalize_unproven
 from oracle.publish import Publisher
 from oracle.reverts import ContractRevert, raising_reverts
 from proofs.poseidon import FIELD_MODULUS
@@ -109,6 +109,25 @@ def seal_margin_venue(
         return [decoder(Block).decode(store.get(h)).header for h in (1, 2, 3)]  # type: ignore[arg-type]
     finally:
         store.close()
+
+
+def seal_liquidated_venue(data: Path, genesis: Genesis = UNSIGNED) -> list[BlockHeader]:
+    """``seal_margin_venue``'s three blocks, two more that leave account 1 under maintenance,
+    and block 6 where the venue liquidates it into account 3's bid (also
+    ``bench.bench_margin``'s)."""
+    headers = seal_margin_venue(data, genesis)
+    node = VenueNode(data, genesis, engine="reference", fsync=False, clock=SlowClock())
+    try:
+        for batch in ([Deposit(0, 0, 2, 1)], [Deposit(0, 0, 3, 1)]):
+            node.submit(batch)
+            node.seal()
+        node.submit([place(3, Side.BUY, 93_000, 10), *liquidation_orders(node.engine, 1)])
+        node.seal()
+    finally:
+        node.close()
+    with BlockStore(data / "blocks", first_height=1, read_only=True) as store:
+        more = [decoder(Block).decode(store.get(h)).header for h in (4, 5, 6)]  # type: ignore[arg-type]
+    return headers + more
 
 
 @pytest.fixture(scope="module")
@@ -227,21 +246,24 @@ def test_liquidation_only_under_maintenance_at_the_latest_block(venue: Venue) ->
 
 
 def test_deploy_and_open_refuse_bad_input(venue: Venue, tmp_path: Path) -> None:
-    for depth, rates in ((0, RATES), (33, RATES), (4, []), (4, [0]), (4, [10_001])):
+    bad = ((0, RATES, 3), (33, RATES, 3), (4, [], 3), (4, [0], 3), (4, [10_001], 3), (4, RATES, 0))
+    for depth, rates, grace in bad:
         with pytest.raises(DeploymentError):
             deploy_margin(
-                venue.chain, venue.margin.address, account_depth=depth, maintenance_bps=rates
-            )
+                venue.chain, venue.margin.address, account_depth=depth, maintenance_bps=rates,
+                liquidation_grace=grace,
+            )  # fmt: skip
     assert venue.margin.maintenance_bps() == RATES == [500]
+    assert venue.margin.liquidation_grace() == LIQUIDATION_GRACE
     # the contract's own check, for a deployer that skips deploy_margin's
     art = load_artifact("ProvenMargin")
     hashers = [venue.margin.address] * 3
-    for depth, rates in ((0, RATES), (33, RATES), (4, []), (4, [0]), (4, [10_001])):
+    for depth, rates, grace in bad:
         with pytest.raises(ContractRevert, match="BadParameters"):
             raising_reverts(
                 art.abi,
-                lambda d=depth, r=rates: venue.chain.deploy(
-                    art, venue.dep.commitments, hashers, d, r
+                lambda d=depth, r=rates, g=grace: venue.chain.deploy(
+                    art, venue.dep.commitments, hashers, d, r, g
                 ),
             )
     with pytest.raises(NodeError, match="no stored block at height 9"):
@@ -402,3 +424,54 @@ def test_the_venue_liquidates_the_account_under_maintenance(venue: Venue, tmp_pa
         node.close()
     opening = open_account(data, 1)
     assert opening.height == 4 and opening.positions[0][0] == 0  # one block: all of it
+
+
+def test_a_liquidation_episode_is_cleared_or_reported_overdue(tmp_path: Path) -> None:
+    """Trigger at block 3; blocks 4 and 5 leave account 1 as it is, so with a grace of 2 it is
+    reported overdue at 5 (not at 4, and once); it cannot be triggered again nor cleared while
+    under maintenance; block 6 holds the venue's liquidation, and the keeper clears the
+    episode with the account's proof above maintenance."""
+    data = tmp_path / "venue"
+    headers = seal_liquidated_venue(data)
+    with open_chain("embedded") as chain:
+        dep = _final_on_chain(chain, headers[:3])
+        opt = Optimistic(chain, dep.commitments)
+        m = deploy_margin(
+            chain, dep.commitments, account_depth=UNSIGNED.account_depth, maintenance_bps=RATES,
+            liquidation_grace=2,
+        )  # fmt: skip
+
+        def final(h: int) -> AccountOpening:
+            opt.propose(headers[h - 1])
+            advance_time(chain, dep.challenge_window + 1)
+            opt.finalize(h)
+            return open_account(data, 1, height=h)
+
+        def refused(fn: Callable[[AccountOpening], object], o: AccountOpening) -> tuple:
+            with pytest.raises(ContractRevert) as err:
+                fn(o)
+            return (err.value.name, *err.value.values)
+
+        assert refused(m.clear_liquidation, open_account(data, 1, height=3)) == (
+            "NotTriggered", 1,
+        )  # fmt: skip
+        m.trigger_liquidation(open_account(data, 1, height=3))
+        assert refused(m.clear_liquidation, open_account(data, 1, height=2))[:2] == (
+            "NotAfterTrigger", 1,
+        )  # fmt: skip
+        at4 = final(4)
+        assert refused(m.report_overdue, at4) == ("WithinGrace", 1, 3, 4, 5)
+        assert refused(m.trigger_liquidation, at4) == ("AlreadyTriggered", 1, 3)
+        at5 = final(5)
+        assert refused(m.clear_liquidation, at5)[0] == "StillUnderMaintenance"
+        assert m.report_overdue(at5).value == 40_000 and m.overdue_count() == 1
+        assert m.overdue_trigger(1) == 3
+        assert refused(m.report_overdue, at5) == ("AlreadyReported", 1, 3)
+        final(6)  # the venue's liquidation: account 1 is flat
+        MarginDeployment(
+            chain_id=chain.w3.eth.chain_id, commitments=dep.commitments, margin=m.address
+        ).save(tmp_path / "margin.json")
+        rep = liquidate_stored(data, chain, dep, margin_file=tmp_path / "margin.json")
+        assert rep.height == 6 and list(rep.cleared) == [1] and not rep.triggered
+        assert m.liquidation_height(1) == 0
+        assert refused(m.report_overdue, open_account(data, 1, height=6)) == ("NotTriggered", 1)

@@ -362,12 +362,7 @@ def _print_margin(res: DemoResult, chain: Chain, data: Path) -> bool:
     margin = Margin(chain, rep.margin)
     opening = open_account(data, who, height=rep.height)
     figures = margin.margin_of(opening)
-    ok = (
-        list(rep.triggered) == [who]
-        and figures == rep.figures[who]
-        and figures.liquidatable
-        and margin.liquidation_height(who) == rep.height
-    )
+    ok = list(rep.triggered) == [who] and figures == rep.figures[who] and figures.liquidatable
     console.print(
         f"liquidation of account {who} recorded on chain in {rep.triggered.get(who)}; "
         f"{margin.gas_of(opening):,} gas per check"
@@ -391,7 +386,14 @@ def _print_margin(res: DemoResult, chain: Chain, data: Path) -> bool:
         f"{res.liquidated_qty} lots in block {h}, proven and on chain; ProvenMargin at block "
         f"{h}: position {position}, equity {now.equity:,}, maintenance {now.maintenance:,}"
     )
-    return ok and position == 0 and res.liquidated_qty == 10 and not now.liquidatable
+    again = res.after_liquidation
+    cleared = again is not None and who in again.cleared and margin.liquidation_height(who) == 0
+    console.print(
+        f"the keeper at block {h}: account {who}'s trigger "
+        + ("cleared on chain (proven above maintenance)" if cleared else "[red]not cleared[/]")
+        + f"; liquidations reported overdue: {margin.overdue_count()}"
+    )
+    return ok and cleared and position == 0 and res.liquidated_qty == 10 and not now.liquidatable
 
 
 def _follow(data: Path, args: argparse.Namespace) -> ReplayReport:

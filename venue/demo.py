@@ -73,7 +73,7 @@ from .client import FixClient
 from .fix import Encoding, Tag
 from .gateway import Gateway
 from .liveprover import LiveProver
-from .margin import LiquidationReport, liquidate_stored, liquidation_orders
+from .margin import MARGIN_FILE, LiquidationReport, liquidate_stored, liquidation_orders
 from .node import Genesis, VenueNode
 from .onchain import OptionResult, live_publisher, settle_option_on_proven_price
 from .workload import default_markets
@@ -115,9 +115,10 @@ class DemoResult:
     liquidation: LiquidationReport | None = None
     margin_account: int = 0
     #: the block holding the venue's liquidation of that account (proven and on chain), and
-    #: the lots it sold
+    #: the lots it sold; the keeper's run after it (which clears the trigger)
     liquidated_height: int = 0
     liquidated_qty: int = 0
+    after_liquidation: LiquidationReport | None = None
 
 
 async def _trade(
@@ -271,7 +272,10 @@ def _margin_call(node: VenueNode, prover: LiveProver, publisher: LivePublisher, 
     deployed = publisher.publisher
     assert deployed is not None
     res.margin_account = who
-    res.liquidation = liquidate_stored(node.dir, chain, deployed.deployment, store=node.blocks)
+    keeper = node.dir / MARGIN_FILE  # both keeper runs use the same ProvenMargin
+    res.liquidation = liquidate_stored(
+        node.dir, chain, deployed.deployment, store=node.blocks, margin_file=keeper
+    )
     if who not in res.liquidation.triggered:
         return
     # the venue acts on it: trader 2 bids 1% under the mark, the liquidation sells into it
@@ -281,6 +285,10 @@ def _margin_call(node: VenueNode, prover: LiveProver, publisher: LivePublisher, 
     proven_and_published()
     res.liquidated_height = node.height
     res.liquidated_qty = sum(e.qty for ev in events for e in ev if isinstance(e, Trade))
+    res.after_liquidation = liquidate_stored(
+        node.dir, chain, deployed.deployment, store=node.blocks,
+        margin_file=keeper,
+    )  # fmt: skip
 
 
 #: A venue sized like the test block circuit (``proofs.verify.TEST_SIZE``: 4 commands and 18

@@ -118,14 +118,18 @@ class MarginDeployment(DeploymentFile, frozen=True, kw_only=True):
 
 
 class LiquidationReport(msgspec.Struct):
-    """What ``liquidate_stored`` did at the latest height on chain: every account's figures,
-    the liquidations it triggered (account -> transaction) and those already triggered."""
+    """What ``liquidate_stored`` did at the latest height on chain: every account's figures;
+    the liquidations it triggered, the episodes it reported overdue and those it cleared
+    (account -> transaction); the accounts under maintenance whose trigger is still open
+    within its grace."""
 
     height: int
     margin: str
     figures: dict[int, MarginFigures]
     triggered: dict[int, str] = msgspec.field(default_factory=dict)
     already: list[int] = msgspec.field(default_factory=list)
+    overdue: dict[int, str] = msgspec.field(default_factory=dict)
+    cleared: dict[int, str] = msgspec.field(default_factory=dict)
 
 
 def liquidate_stored(
@@ -137,8 +141,10 @@ def liquidate_stored(
     store: BlockStore | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> LiquidationReport:
-    """Check every account of the venue in ``data`` at the latest height final on chain and
-    trigger the liquidation of each one under maintenance margin (not triggered yet).
+    """Check every account of the venue in ``data`` at the latest height final on chain: trigger
+    the liquidation of each one under maintenance margin without an open episode, report the
+    venue overdue on each one still under maintenance ``liquidation_grace`` blocks after its
+    trigger (once), and clear the episode of each one back above maintenance.
 
     The ``ProvenMargin`` is read from ``margin_file`` when it names one for this chain and these
     commitments; otherwise it is deployed with the venue's maintenance rates (and written to
@@ -167,12 +173,18 @@ def liquidate_stored(
         return LiquidationReport(height, margin.address, {})
     openings = open_accounts(root, None, height=height, store=store, progress=progress)
     report = LiquidationReport(height, margin.address, {})
+    grace = margin.liquidation_grace()
     for account, opening in openings.items():
         figures = report.figures[account] = margin_of(opening, rates)
+        triggered_at = margin.liquidation_height(account)
         if not figures.liquidatable:
+            if triggered_at and triggered_at < height:
+                report.cleared[account] = margin.clear_liquidation(opening).tx_hash
             continue
-        if margin.liquidation_height(account) >= height:
+        if not triggered_at:
+            report.triggered[account] = margin.trigger_liquidation(opening).tx_hash
+        elif height >= triggered_at + grace and margin.overdue_trigger(account) != triggered_at:
+            report.overdue[account] = margin.report_overdue(opening).tx_hash
+        else:
             report.already.append(account)
-            continue
-        report.triggered[account] = margin.trigger_liquidation(opening).tx_hash
     return report

@@ -26,7 +26,12 @@ import {IPoseidon2, IPoseidon3, IPoseidon4} from "./interfaces/IPoseidon.sol";
 /// without the open orders: equity = collateral + sum(position * mark - basis); maintenance =
 /// sum(ceil(bps * mark * |position| / 10000)).
 /// A trigger is a proven, public record that the account was under maintenance at the latest
-/// final block; the venue acts on it (next step: a liquidation command its circuit proves).
+/// final block; the venue acts on it with a liquidation order its block proof checks. A
+/// trigger opens an episode that only a proof of the account above maintenance at a later
+/// final block closes (`clearLiquidation`), so a trigger cannot be pushed later by triggering
+/// again. If the account is still under maintenance `liquidationGrace` final blocks after the
+/// trigger, anyone can record that the venue is overdue (`reportOverdue`), a public, proven
+/// flag for whoever relies on the venue's prices.
 contract ProvenMargin {
     /// @notice An account's position in one market, as its leaf commits it.
     struct Position {
@@ -69,15 +74,37 @@ contract ProvenMargin {
     IPoseidon4 public immutable poseidon4;
     /// @notice Bits of an account index (the accounts tree holds 2**accountDepth leaves).
     uint8 public immutable accountDepth;
+    /// @notice Final blocks the venue has, after a trigger, to bring the account back above
+    /// maintenance margin (by liquidating it) before it can be reported overdue.
+    uint32 public immutable liquidationGrace;
+    /// @notice Liquidations reported overdue so far (0 for a venue that always acted in time).
+    uint32 public overdueCount;
 
     uint16[] private _maintenanceBps;
 
-    /// @notice Height of the last triggered liquidation of each account (0: none).
+    /// @notice Trigger height of each account's open liquidation episode (0: none open).
     mapping(uint32 account => uint32 height) public liquidationHeight;
+    /// @notice Trigger height of the last liquidation of each account reported overdue (0: none).
+    mapping(uint32 account => uint32 height) public overdueTrigger;
 
     /// @notice `account` was proven under maintenance margin at the final block `height`.
     event LiquidationTriggered(
         uint32 indexed account,
+        uint32 indexed height,
+        int256 equity,
+        uint256 maintenance,
+        address indexed by
+    );
+
+    /// @notice `account`, triggered at `triggeredAt`, was proven above maintenance margin at the
+    /// final block `height`: its episode is closed, a later trigger opens a new one.
+    event LiquidationCleared(uint32 indexed account, uint32 triggeredAt, uint32 height);
+
+    /// @notice `account`, triggered at `triggeredAt`, was still under maintenance margin at the
+    /// final block `height`, at least `liquidationGrace` blocks later: the venue is overdue.
+    event LiquidationOverdue(
+        uint32 indexed account,
+        uint32 triggeredAt,
         uint32 indexed height,
         int256 equity,
         uint256 maintenance,
@@ -100,8 +127,19 @@ contract ProvenMargin {
     error NotLatestBlock(uint32 height, uint32 latest);
     /// @notice The account's equity covers its maintenance requirement.
     error AccountHealthy(uint32 account, int256 equity, uint256 maintenance);
-    /// @notice This account's liquidation was already triggered at this height or later.
+    /// @notice This account's liquidation was triggered at `height` and is not cleared yet.
     error AlreadyTriggered(uint32 account, uint32 height);
+    /// @notice No liquidation of this account is open.
+    error NotTriggered(uint32 account);
+    /// @notice A trigger is cleared by a block after it only.
+    error NotAfterTrigger(uint32 account, uint32 triggeredAt, uint32 height);
+    /// @notice The account is still under maintenance margin at this block: nothing to clear.
+    error StillUnderMaintenance(uint32 account, int256 equity, uint256 maintenance);
+    /// @notice The proof's block is within the grace after the trigger (`due` is the first
+    /// height at which the account can be reported overdue).
+    error WithinGrace(uint32 account, uint32 triggeredAt, uint32 height, uint32 due);
+    /// @notice This trigger of the account was already reported overdue.
+    error AlreadyReported(uint32 account, uint32 triggeredAt);
 
     /// @param commitments_ the venue's StateCommitments or OptimisticCommitments
     /// @param hashers the deployed PoseidonT3, PoseidonT4 and PoseidonT5
@@ -109,13 +147,18 @@ contract ProvenMargin {
     /// @param maintenanceBps_ maintenance margin rate per market, in basis points, in genesis
     /// order; set it below the venue's initial rate (`imf_bps`), so that an order the venue
     /// accepted is not liquidatable at once
+    /// @param liquidationGrace_ final blocks the venue has to act on a trigger (at least 1)
     constructor(
         ICommitments commitments_,
         address[3] memory hashers,
         uint8 accountDepth_,
-        uint16[] memory maintenanceBps_
+        uint16[] memory maintenanceBps_,
+        uint32 liquidationGrace_
     ) {
-        if (accountDepth_ == 0 || accountDepth_ > 32 || maintenanceBps_.length == 0) {
+        if (
+            accountDepth_ == 0 || accountDepth_ > 32 || maintenanceBps_.length == 0
+                || liquidationGrace_ == 0
+        ) {
             revert BadParameters();
         }
         for (uint256 i = 0; i < maintenanceBps_.length; ++i) {
@@ -127,6 +170,7 @@ contract ProvenMargin {
         poseidon4 = IPoseidon4(hashers[2]);
         accountDepth = accountDepth_;
         _maintenanceBps = maintenanceBps_;
+        liquidationGrace = liquidationGrace_;
     }
 
     /// @notice Maintenance margin rate of market `index` (genesis order), in basis points.
@@ -191,13 +235,57 @@ contract ProvenMargin {
     {
         uint32 latest = commitments.latestHeight();
         if (proof.height != latest) revert NotLatestBlock(proof.height, latest);
-        if (liquidationHeight[proof.account] >= proof.height) {
+        if (liquidationHeight[proof.account] != 0) {
             revert AlreadyTriggered(proof.account, liquidationHeight[proof.account]);
         }
         (equity, maintenance) = marginOf(proof);
         if (equity >= int256(maintenance)) revert AccountHealthy(proof.account, equity, maintenance);
         liquidationHeight[proof.account] = proof.height;
         emit LiquidationTriggered(proof.account, proof.height, equity, maintenance, msg.sender);
+    }
+
+    /// @notice Close the account's liquidation episode: `proof` shows it at or above
+    /// maintenance margin at a final block after its trigger (the venue liquidated it, or it
+    /// recovered).
+    function clearLiquidation(AccountProof calldata proof) external {
+        uint32 triggeredAt = liquidationHeight[proof.account];
+        if (triggeredAt == 0) revert NotTriggered(proof.account);
+        if (proof.height <= triggeredAt) {
+            revert NotAfterTrigger(proof.account, triggeredAt, proof.height);
+        }
+        (int256 equity, uint256 maintenance) = marginOf(proof);
+        if (equity < int256(maintenance)) {
+            revert StillUnderMaintenance(proof.account, equity, maintenance);
+        }
+        liquidationHeight[proof.account] = 0;
+        emit LiquidationCleared(proof.account, triggeredAt, proof.height);
+    }
+
+    /// @notice Record that the venue did not act on the account's last trigger in time: the
+    /// account is still under maintenance margin at a final block at least `liquidationGrace`
+    /// blocks after its trigger. Once per episode.
+    /// @dev It judges by state, not by commands: a liquidation that found no bid leaves the
+    /// account under maintenance too, and is reported as well.
+    /// @return equity the account's equity at the proven marks
+    /// @return maintenance its maintenance requirement
+    function reportOverdue(AccountProof calldata proof)
+        external
+        returns (int256 equity, uint256 maintenance)
+    {
+        uint32 triggeredAt = liquidationHeight[proof.account];
+        if (triggeredAt == 0) revert NotTriggered(proof.account);
+        if (overdueTrigger[proof.account] == triggeredAt) {
+            revert AlreadyReported(proof.account, triggeredAt);
+        }
+        uint32 due = triggeredAt + liquidationGrace;
+        if (proof.height < due) revert WithinGrace(proof.account, triggeredAt, proof.height, due);
+        (equity, maintenance) = marginOf(proof);
+        if (equity >= int256(maintenance)) revert AccountHealthy(proof.account, equity, maintenance);
+        overdueTrigger[proof.account] = triggeredAt;
+        overdueCount += 1;
+        emit LiquidationOverdue(
+            proof.account, triggeredAt, proof.height, equity, maintenance, msg.sender
+        );
     }
 
     // --- the commitment's hashes ---------------------------------------------------------
