@@ -51,6 +51,15 @@ does not cancel now: it (re)arms a timer; if no other such q arrives within T ms
 cancel it describes is submitted, with an unsolicited OrderMassCancelReport (r) saying so.
 T=0 disarms. The arming q is answered at once by an r with Text "armed"/"disarmed".
 
+Keeper (``liquidate_every`` seconds, 0: off; ``provenbook serve`` runs it every 1 s): once a
+block has moved the marks, the engine task scans every account and sends, for each one under
+maintenance margin, the commands of ``venue.liquidation.liquidation_orders``: a MassCancel
+of its resting orders, then an unsigned liquidation order its session sees reported as
+ClOrdID ``LIQ-n``. The block proof checks the liquidation rule.
+
+Dashboard: a plain HTTP GET of ``/`` on the same port (no WebSocket upgrade) is answered
+with ``venue.dashboard``'s page of the last blocks, which reloads itself; other paths get 404.
+
 Limits (constructor arguments, defaults in brackets): ``max_frame`` FIX frame bytes
 [16 KiB, a FIX Reject above]; ``ws_max_size`` WebSocket message bytes [1 MiB, close
 1009 above: frames between the two get the FIX reject]; ``max_rate``/``burst`` inbound
