@@ -82,10 +82,12 @@ def test_poseidon_hash2(benchmark) -> None:
 
 
 @pytest.mark.parametrize("engine_cls", ENGINES, ids=lambda c: c.__name__)
-def test_keeper_scan(benchmark, engine_cls: type, workload: tuple[list, list]) -> None:
-    """The gateway keeper's pass (``venue.liquidation.liquidation_orders`` for every account,
-    1,000 here, none under maintenance: the common case), on the engine task once per block
-    at most; compare with ``test_one_block_batch`` in the same run."""
+@pytest.mark.parametrize("how", ["query", "views"])
+def test_keeper_scan(benchmark, engine_cls: type, how: str, workload: tuple[list, list]) -> None:
+    """The gateway keeper's pass over 1,000 accounts, none under maintenance (the common case),
+    on the engine task once per block at most: ``query`` is what it does (the engine's
+    ``under_maintenance``), ``views`` what it did first (``liquidation_orders`` for every
+    account, from account views); compare with ``test_one_block_batch`` in the same run."""
     from venue.liquidation import liquidation_orders
 
     eng, _ = _warm(engine_cls, workload)
@@ -93,7 +95,8 @@ def test_keeper_scan(benchmark, engine_cls: type, workload: tuple[list, list]) -
     assert len(accounts) == 1_000
 
     def scan() -> int:
-        return sum(len(liquidation_orders(eng, a)) for a in accounts)
+        chosen = eng.under_maintenance() if how == "query" else accounts
+        return sum(len(liquidation_orders(eng, a)) for a in chosen)
 
     assert benchmark(scan) == 0
 

@@ -1059,21 +1059,37 @@ cdef int execute(CEngine e, object seq_o, _COrder taker, int64_t stp, bint rests
             ))
     return 0
 
-cdef bint liquidatable(CEngine e, _CAccount a, int midx, bint is_buy, int64_t qty) except -1:
-    """The reference's ``_liquidatable`` (rare: exact in Python ints)."""
-    cdef Pos* p = &a.pos[midx]
+cdef bint under_maintenance(CEngine e, _CAccount a) except -1:
+    """Equity below maintenance margin (the reference's ``_equity < _maintenance``), in 128-bit
+    arithmetic, exact in Python ints when that would overflow."""
+    cdef pb_i128 eq, total = 0, t, x
     cdef int i
+    if not equity(e, a, &eq):
+        for i in range(e.nm):
+            if a.pos[i].position:
+                if pb_mul(pb_mul64(mkt(e, i).mmf, mkt(e, i).mark), pb_abs(a.pos[i].position), &x):
+                    break
+                ceil_div_bps(x, &t)
+                if pb_add(total, t, &total):
+                    break
+        else:
+            return eq < total
+    maintenance = 0
+    for i in range(e.nm):
+        if a.pos[i].position:
+            x_py = (<object>mkt(e, i).mmf) * mkt(e, i).mark * abs(i2py(a.pos[i].position))
+            maintenance += -(-x_py // C_BPS)
+    return py_equity(e, a) < maintenance
+
+
+cdef bint liquidatable(CEngine e, _CAccount a, int midx, bint is_buy, int64_t qty) except -1:
+    """The reference's ``_liquidatable``."""
+    cdef Pos* p = &a.pos[midx]
     if p.open_buy or p.open_sell or p.position == 0:
         return False
     if is_buy != (p.position < 0) or qty > pb_abs(p.position):
         return False
-    maintenance = 0
-    for i in range(e.nm):
-        if a.pos[i].position:
-            m = mkt(e, i)
-            x = (<object>m.mmf) * m.mark * abs(i2py(a.pos[i].position))
-            maintenance += -(-x // C_BPS)
-    return py_equity(e, a) < maintenance
+    return under_maintenance(e, a)
 
 
 # --- commands ----------------------------------------------------------------------------
@@ -1818,6 +1834,22 @@ cdef class CEngine:
     def account_ids(self):
         cdef _CAccount a
         return [a.id_o for a in self._accts if a is not None]
+
+    def under_maintenance(self):
+        """Accounts with a position whose equity is below their maintenance margin, by id;
+        as ``ReferenceEngine.under_maintenance``. O(accounts), in C for all but overflows."""
+        cdef _CAccount a
+        cdef int i
+        out = []
+        for a in self._accts:
+            if a is None:
+                continue
+            for i in range(self.nm):
+                if a.pos[i].position:
+                    if under_maintenance(self, a):
+                        out.append(a.id_o)
+                    break
+        return out
 
     # --- read-only queries for the block builder's step bound (``proofs.steps``) --------
 

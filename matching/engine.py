@@ -478,6 +478,17 @@ class ReferenceEngine:
     def account_ids(self) -> list[int]:
         return sorted(self._accounts)
 
+    def under_maintenance(self) -> list[int]:
+        """Accounts with a position whose equity at the marks is below their maintenance
+        margin (``ProvenMargin``'s rule: open orders not counted), by id: the ones the
+        venue's keeper liquidates. O(accounts)."""
+        return [
+            aid
+            for aid, a in sorted(self._accounts.items())
+            if any(p.position for p in a.positions.values())
+            and self._equity(a) < self._maintenance(a)
+        ]
+
     # --- read-only queries for the block builder's step bound (``proofs.steps``) ----------
 
     def crossing_count(

@@ -606,6 +606,7 @@ class EngineRules:
 
     def test_liquidation_closes_a_position_under_maintenance(self) -> None:
         h = self.under_water()
+        assert h.engine.under_maintenance() == [A]  # the keeper's query (B, C: deep)
         ev = self.liquidate(h, A, Side.SELL, 10)
         accepted = [e for e in ev if isinstance(e, OrderAccepted)]
         assert len(accepted) == 1 and accepted[0].qty == 10 and accepted[0].cl_ord_id == 0
@@ -615,6 +616,7 @@ class EngineRules:
         # realised: 5 * (900 - 1000) + 5 * (850 - 1000) = -1,250 on a collateral of 1,000
         assert view.collateral == -250
         assert codes(self.liquidate(h, A, Side.SELL, 1)) == [ResultCode.NOT_LIQUIDATABLE]
+        assert h.engine.under_maintenance() == []  # flat: nothing left to liquidate
 
     def test_liquidation_may_close_part_and_leaves_an_unfilled_rest(self) -> None:
         h = self.under_water()

@@ -175,6 +175,7 @@ class Pair:
         return va if ka == "ok" else None
 
     limited = 0  # MATCH_LIMIT cancellations seen
+    underwater = 0  # blocks compared with some account under maintenance
     stale = 0  # STALE_NONCE rejections seen
 
     def process(self, cmd: Any) -> None:
@@ -230,6 +231,10 @@ class Pair:
                             b = self.fast.crossing_count(*x)
                             if a != b:
                                 self.fail("crossing_count", (*x, a), b)
+        under = self.ref.under_maintenance()
+        if under != self.fast.under_maintenance():
+            self.fail("under_maintenance", under, self.fast.under_maintenance())
+        self.underwater += bool(under)
         for account in (*range(-1, 6), 1 << 20, BIG):
             for market in (0, 1, 2, 3, BIG):
                 a, b = self.ref.open_orders(account, market), self.fast.open_orders(account, market)
@@ -522,6 +527,9 @@ def test_liquidation_orders_match_reference() -> None:
     # and refuses many (healthy accounts, resting orders, wrong side, size or flags)
     runs = [run_liquidations(seed)[1:] for seed in range(8)]
     assert sum(a for a, _ in runs) >= 10 and all(r > 50 for _, r in runs)
+    # the keeper's query agreed at every block (``Pair.compare_queries``), some of them with
+    # accounts under maintenance
+    assert sum(run_liquidations(seed)[0].underwater for seed in range(8)) > 0
 
 
 def run_workload(

@@ -681,7 +681,7 @@ class Gateway:
         orders (``venue.margin.liquidation_orders``), which its session sees reported."""
         engine = self.node.engine
         ops: list[tuple[Pending | None, Any]] = []
-        for account in engine.account_ids():  # type: ignore[attr-defined]
+        for account in engine.under_maintenance():  # type: ignore[attr-defined]
             for cmd in liquidation_orders(engine, account):
                 if isinstance(cmd, MassCancel):
                     p = self.router.prepare_mass_cancel(
