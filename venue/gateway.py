@@ -52,10 +52,11 @@ cancel it describes is submitted, with an unsolicited OrderMassCancelReport (r) 
 T=0 disarms. The arming q is answered at once by an r with Text "armed"/"disarmed".
 
 Keeper (``liquidate_every`` seconds, 0: off; ``provenbook serve`` runs it every 1 s): once a
-block has moved the marks, the engine task scans every account and sends, for each one under
-maintenance margin, the commands of ``venue.liquidation.liquidation_orders``: a MassCancel
-of its resting orders, then an unsigned liquidation order its session sees reported as
-ClOrdID ``LIQ-n``. The block proof checks the liquidation rule.
+block has moved the marks, the engine task asks the engine which accounts are under
+maintenance margin (``under_maintenance()``) and sends, for each one, the commands of
+``venue.liquidation.liquidation_orders``: a MassCancel of its resting orders, then an
+unsigned liquidation order its session sees reported as ClOrdID ``LIQ-n``. The block proof
+checks the liquidation rule.
 
 Dashboard: a plain HTTP GET of ``/`` on the same port (no WebSocket upgrade) is answered
 with ``venue.dashboard``'s page of the last blocks, which reloads itself; other paths get 404.
@@ -678,7 +679,7 @@ class Gateway:
     def _liquidations(self) -> list[tuple[Pending | None, Any]]:
         """The keeper's scan (engine task): for every account under maintenance margin at the
         current marks, its resting orders cancelled and its positions closed by liquidation
-        orders (``venue.margin.liquidation_orders``), which its session sees reported."""
+        orders (``venue.liquidation.liquidation_orders``), which its session sees reported."""
         engine = self.node.engine
         ops: list[tuple[Pending | None, Any]] = []
         for account in engine.under_maintenance():  # type: ignore[attr-defined]
