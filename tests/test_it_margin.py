@@ -47,6 +47,7 @@ from proofs.poseidon import FIELD_MODULUS
 from proofs.state import AccountNotFound, AccountOpening
 from venue.blockstore import BlockStore
 from venue.margin import (
+    LiquidationReport,
     MarginDeployment,
     liquidate_stored,
     liquidation_limit,
@@ -475,3 +476,21 @@ def test_a_liquidation_episode_is_cleared_or_reported_overdue(tmp_path: Path) ->
         assert rep.height == 6 and list(rep.cleared) == [1] and not rep.triggered
         assert m.liquidation_height(1) == 0
         assert refused(m.report_overdue, open_account(data, 1, height=6)) == ("NotTriggered", 1)
+
+
+def test_the_keepers_table_says_what_it_did() -> None:
+    from rich.console import Console
+
+    from venue.cli import _liquidation_table
+
+    f = MarginFigures(1, 2)
+    rep = LiquidationReport(
+        9, "0x0", {a: f for a in range(1, 6)}, triggered={1: "0xa"}, already=[2],
+        overdue={3: "0xb"}, cleared={4: "0xc"},
+    )  # fmt: skip
+    console = Console(width=120, record=True)
+    console.print(_liquidation_table(rep))
+    rows = [line for line in console.export_text().splitlines() if line.startswith("│")]
+    assert [r.split("│")[4].strip() for r in rows] == [
+        "triggered", "already triggered", "overdue: reported", "cleared", "healthy",
+    ]  # fmt: skip

@@ -332,6 +332,10 @@ def _liquidation_table(rep: LiquidationReport) -> Table:
         what = "healthy"
         if account in rep.triggered:
             what = "[red]triggered[/]"
+        elif account in rep.overdue:
+            what = "[red]overdue: reported[/]"
+        elif account in rep.cleared:
+            what = "cleared"
         elif account in rep.already:
             what = "already triggered"
         t.add_row(str(account), f"{f.equity:,}", f"{f.maintenance:,}", what)
@@ -557,8 +561,11 @@ def cmd_liquidate(args: argparse.Namespace) -> int:
             return 2
     console.print(f"ProvenMargin {rep.margin}: accounts at block {rep.height}, the latest on chain")
     console.print(_liquidation_table(rep))
-    for account, tx in rep.triggered.items():
-        console.print(f"account {account}: liquidation triggered in transaction {tx}")
+    done = (("liquidation triggered", rep.triggered), ("venue reported overdue", rep.overdue),
+            ("episode cleared", rep.cleared))  # fmt: skip
+    for what, txs in done:
+        for account, tx in txs.items():
+            console.print(f"account {account}: {what} in transaction {tx}")
     return 0
 
 
