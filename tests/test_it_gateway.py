@@ -22,6 +22,7 @@ from matching.encoding import decoder
 from proofs.eddsa import private_to_public
 from proofs.signing import command_signature_ok, sign_command
 from venue import journal
+from venue.blockstore import BlockStore
 from venue.client import FixClient, LogonRejected
 from venue.fix import Encoding, FixMessage, Tag
 from venue.fix.codec import format_utc_timestamp
@@ -668,5 +669,70 @@ def test_a_plain_http_get_is_answered_with_the_dashboard(tmp_path: Path) -> None
             assert status == 404 and "WebSocket" in text
             # the FIX session on the same port is unaffected
             assert (await a.report(await a.place(SYM, "2", 1, 100_020), "0")) is not None
+
+    run(tmp_path, body)
+
+
+def test_anyone_can_mirror_the_venue_over_http_and_replay_it(tmp_path: Path) -> None:
+    """``venue.mirror`` copies genesis, blocks and proofs from the gateway's HTTP record into
+    a directory of its own, continuing where it stopped; replaying the copy gives the venue's
+    own state root. A directory of another venue is refused; unknown records are 404s."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    from venue.mirror import MirrorError, mirror
+    from venue.replay import replay
+
+    copy = tmp_path / "copy"
+
+    async def body(gw: Gateway) -> None:
+        loop = asyncio.get_running_loop()
+        http = gw.url.replace("ws://", "http://")
+        async with client(gw, 1) as a, client(gw, 2) as b:
+            for price in (100_010, 100_020):
+                await a.report(await a.place(SYM, "2", 2, price), "0")
+                await b.report(await b.place(SYM, "1", 2, price, tif="3"), "F")
+                await gw.seal()
+        first = await loop.run_in_executor(None, lambda: mirror(gw.url, copy))
+        assert (first.blocks, first.proofs, first.height) == (gw.node.height, 0, gw.node.height)
+        # a proof arrives for block 2, and one more block: the next pass takes only those
+        await gw.call(lambda n: n.blocks.put_proof(2, "groth16", b"proof of 2"))
+        await gw.submit_commands([Deposit(0, 0, 1, 5)])
+        await gw.seal()
+        again = await loop.run_in_executor(None, lambda: mirror(http + "/", copy))
+        assert (again.blocks, again.proofs, again.height) == (1, 1, gw.node.height)
+        root = await gw.call(lambda n: n.commitment.root)
+        report = replay(copy)
+        assert report.ok and report.last_height == gw.node.height and report.last_root == root
+        with BlockStore(copy / "blocks", first_height=1, read_only=True) as store:
+            assert store.get_proof(2) is not None and store.get_proof(2).payload == b"proof of 2"
+
+        def get(path: str) -> tuple[int, bytes]:
+            try:
+                with urllib.request.urlopen(http + path, timeout=10) as r:
+                    return r.status, r.read()
+            except urllib.error.HTTPError as e:
+                return e.code, e.read()
+
+        status, head = await loop.run_in_executor(None, get, "/head?proofs_after=1")
+        assert status == 200 and json.loads(head) == {"height": gw.node.height, "proven": [2]}
+        for path in ("/blocks/999", "/proofs/1", "/blocks/x", "/proofs/-1"):
+            assert (await loop.run_in_executor(None, get, path))[0] == 404
+        other = tmp_path / "other"
+        other.mkdir()
+        (other / "genesis.msgpack").write_bytes(b"\x90")
+        with pytest.raises(MirrorError, match="another venue"):
+            await loop.run_in_executor(None, lambda: mirror(gw.url, other))
+        with pytest.raises(MirrorError, match="not an http"):
+            mirror("ftp://example", other)
+        # the command line: a copy, then nothing to reach
+        from venue.cli import main
+
+        cli = [str(tmp_path / "cli-copy")]
+        assert await loop.run_in_executor(None, lambda: main(["mirror", gw.url, *cli])) == 0
+        assert replay(tmp_path / "cli-copy").last_root == root
+        assert main(["mirror", "http://127.0.0.1:9", str(tmp_path / "none")]) == 2
+        assert main(["mirror", gw.url, str(tmp_path / "none"), "--poll", "0"]) == 2
 
     run(tmp_path, body)

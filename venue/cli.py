@@ -481,6 +481,32 @@ def write_dashboard(data: Path, out: Path, *, last: int = 200, on_chain_height: 
     return len({r.height for r in rows})
 
 
+def cmd_mirror(args: argparse.Namespace) -> int:
+    """Copy a running venue's record (genesis, blocks, proofs) over HTTP into DIR, to replay."""
+    from .mirror import MirrorError, MirrorReport, mirror
+
+    if args.poll <= 0:
+        console.print("[red]error:[/] --poll must be a positive number of seconds")
+        return 2
+
+    def say(r: MirrorReport) -> None:
+        console.print(f"{r.blocks} blocks and {r.proofs} proofs copied; at height {r.height}")
+
+    try:
+        report = mirror(args.url, args.data, follow=args.follow, poll=args.poll, progress=say)
+    except MirrorError as exc:
+        console.print(f"[red]provenbook mirror:[/] {exc}")
+        return 2
+    except KeyboardInterrupt:  # --follow: what was copied is durable
+        console.print("stopped")
+        return 0
+    console.print(
+        f"{args.data}: height {report.height} ({report.blocks} blocks, {report.proofs} proofs "
+        f"new); check it with: provenbook replay {args.data} --proofs"
+    )
+    return 0
+
+
 def cmd_dashboard(args: argparse.Namespace) -> int:
     """The venue's last blocks as an HTML page (prices plotted, each block's finality)."""
     data = Path(args.data)
@@ -776,6 +802,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "exists, else written after deploying",
     )
     pb.set_defaults(func=cmd_publish)
+    mi = sub.add_parser(
+        "mirror", help="copy a running venue's blocks and proofs over HTTP, to replay them"
+    )
+    mi.add_argument("url", help="the venue's address, e.g. http://host:8765 (or its ws:// URL)")
+    mi.add_argument("data", help="the directory to copy into (created, then continued)")
+    mi.add_argument("--follow", action="store_true", help="keep copying until Ctrl-C")
+    mi.add_argument("--poll", type=float, default=1.0, help="with --follow: seconds")
+    mi.set_defaults(func=cmd_mirror)
     db = sub.add_parser("dashboard", help="write the venue's last blocks as an HTML page")
     db.add_argument("data")
     db.add_argument("--out", help="default: DIR/dashboard.html")

@@ -58,8 +58,10 @@ maintenance margin (``under_maintenance()``) and sends, for each one, the comman
 unsigned liquidation order its session sees reported as ClOrdID ``LIQ-n``. The block proof
 checks the liquidation rule.
 
-Dashboard: a plain HTTP GET of ``/`` on the same port (no WebSocket upgrade) is answered
-with ``venue.dashboard``'s page of the last blocks, which reloads itself; other paths get 404.
+Plain HTTP on the same port (no WebSocket upgrade): ``/`` is ``venue.dashboard``'s page of
+the last blocks, which reloads itself; ``/genesis``, ``/head``, ``/blocks/H`` and ``/proofs/H``
+are the venue's public record, which ``venue.mirror`` (``provenbook mirror``) copies so that
+anyone can replay and verify it elsewhere; other paths get 404.
 
 Limits (constructor arguments, defaults in brackets): ``max_frame`` FIX frame bytes
 [16 KiB, a FIX Reject above]; ``ws_max_size`` WebSocket message bytes [1 MiB, close
@@ -77,6 +79,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -89,6 +92,7 @@ from typing import Any
 
 import websockets
 from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
 from matching import AccountAdded, Block, Command, Event, MassCancel, PlaceOrder, Trade
@@ -455,12 +459,16 @@ class Gateway:
     # ------------------------------------------------------------------ connections
 
     def _http(self, connection: ServerConnection, request: Request) -> Response | None:
-        """A plain HTTP GET of ``/`` is answered with the dashboard (``venue.dashboard``: the
-        last blocks, their prices and finality, reloading every 5 s); WebSocket upgrades go
-        on to the FIX session."""
+        """Plain HTTP GETs (no WebSocket upgrade, which goes on to the FIX session): ``/`` the
+        dashboard (``venue.dashboard``: the last blocks, their prices and finality, reloading
+        every 5 s); ``/genesis``, ``/head``, ``/blocks/H`` and ``/proofs/H`` the venue's public
+        record, what ``venue.mirror`` copies so that anyone can replay it."""
         if request.headers.get("Upgrade", "").lower() == "websocket":
             return None
-        if request.path.split("?")[0] not in ("/", "/dashboard"):
+        path, _, query = request.path.partition("?")
+        if path.startswith(("/genesis", "/head", "/blocks/", "/proofs/")):
+            return self._record(connection, path, query)
+        if path not in ("/", "/dashboard"):
             return connection.respond(HTTPStatus.NOT_FOUND, "not found: try / or a WebSocket\n")
         rows = dashboard_rows(
             self.node.blocks, last=120, on_chain_height=self.router.heights["on_chain"]
@@ -470,6 +478,42 @@ class Gateway:
         del response.headers["Content-Type"]
         response.headers["Content-Type"] = "text/html; charset=utf-8"
         return response
+
+    def _record(self, connection: ServerConnection, path: str, query: str) -> Response:
+        """The public record over HTTP (``venue.mirror``'s protocol): the genesis and each
+        block as stored (canonical MessagePack), each proof with its kind in ``X-Proof-Kind``,
+        and ``/head?proofs_after=N`` = JSON ``{"height", "proven"}`` (heights above N with a
+        proof). Read from the node's own store: nothing here is trusted by a mirror, which
+        re-executes and verifies everything."""
+        store = self.node.blocks
+        extra: list[tuple[str, str]] = []
+        body: bytes | None = None
+        kind = "application/octet-stream"
+        if path == "/genesis":
+            body = (self.node.dir / "genesis.msgpack").read_bytes()  # as the node stored it
+        elif path == "/head":
+            after = 0
+            for part in query.split("&"):
+                key, _, value = part.partition("=")
+                if key == "proofs_after" and value.isdigit() and len(value) < 20:
+                    after = int(value)
+            proven = [h for h in store.proven_heights() if h > after]
+            body = json.dumps({"height": store.last_height, "proven": proven}).encode()
+            kind = "application/json"
+        else:
+            what, _, number = path[1:].partition("/")
+            if number.isdigit() and len(number) < 20:
+                if what == "blocks":
+                    body = store.get(int(number))
+                else:
+                    proof = store.get_proof(int(number))
+                    if proof is not None:
+                        body = proof.payload
+                        extra.append(("X-Proof-Kind", proof.kind))
+        if body is None:
+            return connection.respond(HTTPStatus.NOT_FOUND, f"no such record: {path}\n")
+        headers = Headers([("Content-Type", kind), ("Content-Length", str(len(body))), *extra])
+        return Response(HTTPStatus.OK.value, HTTPStatus.OK.phrase, headers, bytes(body))
 
     async def _put(self, item: tuple[Any, ...]) -> None:
         assert self._queue is not None
