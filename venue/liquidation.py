@@ -38,18 +38,13 @@ def liquidation_orders(
     thread): for each market where it holds a position, a MassCancel of its resting orders
     there (when it has any), then an unsigned liquidation order closing the position (or
     ``max_qty`` of it) at most ``band_bps`` away from the mark. Empty when the account is not
-    under maintenance margin. ``seq``/``ts`` are 0: ``VenueNode.submit`` numbers them."""
-    view = engine.account_view(account)  # type: ignore[attr-defined]
-    if view is None:
+    under maintenance margin (the engine's own ``under_maintenance``, so the rule is stated
+    once). ``seq``/``ts`` are 0: ``VenueNode.submit`` numbers them."""
+    if account not in engine.under_maintenance():  # type: ignore[attr-defined]
         return []
+    view = engine.account_view(account)  # type: ignore[attr-defined]
     configs = {m.market_id: m for m in engine.market_configs()}  # type: ignore[attr-defined]
     marks = {mid: engine.market_state(mid).mark for mid in configs}  # type: ignore[attr-defined]
-    equity, maintenance = view.collateral, 0
-    for p in view.positions:
-        equity += p.position * marks[p.market] - p.basis
-        maintenance += -(-configs[p.market].mmf_bps * marks[p.market] * abs(p.position) // BPS)
-    if equity >= maintenance:
-        return []
     out: list[Command] = []
     for p in view.positions:
         if not p.position:
