@@ -292,7 +292,7 @@ class Gateway:
         self._server: Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
         #: the keeper: at most this often (seconds; 0: never), once a new block has moved the
-        #: marks, every account under maintenance margin is liquidated (``_liquidate``)
+        #: marks, every account under maintenance margin is liquidated (``_liquidations``)
         self.liquidate_every = liquidate_every
         self._next_scan = 0.0
         self._scanned_height = 0

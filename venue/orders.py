@@ -569,7 +569,7 @@ class OrderRouter:
         return Pending("mass", account, cmd, request=req, text=text)
 
     def prepare_liquidation(self, cmd: PlaceOrder) -> Pending:
-        """The venue's liquidation order (``venue.margin.liquidation_orders``): the account
+        """The venue's liquidation order (``venue.liquidation.liquidation_orders``): the account
         gets its ExecutionReports like an order of its own (ClOrdID ``LIQ-n``), the makers
         their fills."""
         self._liquidations += 1
