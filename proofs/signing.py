@@ -66,6 +66,7 @@ __all__ = [
     "command_signature",
     "command_signature_ok",
     "intent_hash",
+    "is_liquidation",
     "is_signed_type",
     "require_command_signature",
     "sign_command",
@@ -95,12 +96,15 @@ class InvalidCommandSignatureError(SigningError):
     (another key, or another intent: a changed price, quantity, ...)."""
 
 
+def is_liquidation(cmd: Command | None) -> bool:
+    """A PlaceOrder of type LIQUIDATION: the venue's, never signed (``CF_LIQ`` in the proof)."""
+    return isinstance(cmd, PlaceOrder) and cmd.order_type == OrderType.LIQUIDATION
+
+
 def is_signed_type(cmd: Command) -> bool:
     """True for PlaceOrder, ReplaceOrder and Withdraw, except a liquidation order: the venue
     issues it under the liquidation rule, which the block proof checks instead."""
-    if isinstance(cmd, PlaceOrder) and cmd.order_type == OrderType.LIQUIDATION:
-        return False
-    return isinstance(cmd, SIGNED_TYPES)
+    return isinstance(cmd, SIGNED_TYPES) and not is_liquidation(cmd)
 
 
 def _require_signed(cmd: Command) -> None:

@@ -135,7 +135,7 @@ from .commandtrace import (
 from .eddsa import Signature, private_to_public, sign_poseidon
 from .merkle import below_tier, levels_for, tier_levels
 from .poseidon import FIELD_MODULUS, hash2
-from .signing import require_command_signature
+from .signing import is_liquidation, require_command_signature
 from .state import CommitmentSnapshot, PoseidonState, command_hash
 
 __all__ = [
@@ -417,11 +417,6 @@ def _cmd_fields(cmd: Command | None) -> list[int]:
     return [d["type"], *(d[k] for k in COMMAND_INPUTS)]
 
 
-def _liquidation(cmd: Command | None) -> bool:
-    """A PlaceOrder of type LIQUIDATION: the venue's, unsigned (``CF_LIQ``)."""
-    return isinstance(cmd, PlaceOrder) and cmd.order_type == OrderType.LIQUIDATION
-
-
 def _flags(cmd: Command, market: MarketConfig, mark: int, sig_on: bool) -> int:
     """The slot's ``view[CV_FLAGS]``: type code, decoded codes, market match, ``PlaceValid``
     outputs, signature checked (bit layout ``CF_*`` of cmdslot.circom)."""
@@ -430,7 +425,7 @@ def _flags(cmd: Command, market: MarketConfig, mark: int, sig_on: bool) -> int:
     m_ok = d["market"] == market.market_id or (isinstance(cmd, MassCancel) and d["market"] == 0)
     rep = isinstance(cmd, ReplaceOrder)
     order_ok = valid if isinstance(cmd, PlaceOrder) else qty_ok if rep else 0
-    if _liquidation(cmd) and d["clOrdId"]:
+    if is_liquidation(cmd) and d["clOrdId"]:
         order_ok = 0  # a liquidation order carries no client id
     gtc_limit = d["tif"] == TimeInForce.GTC and d["orderType"] == OrderType.LIMIT
     bits = {
@@ -443,7 +438,7 @@ def _flags(cmd: Command, market: MarketConfig, mark: int, sig_on: bool) -> int:
         _CF_ORDER_OK: order_ok,
         _CF_PRICE_OK: price_ok,
         _CF_SIGNED: sig_on,
-        _CF_LIQ: _liquidation(cmd),
+        _CF_LIQ: is_liquidation(cmd),
     }
     return sum(int(v) << b for b, v in bits.items()) + d["type"] + ((d["stp"] & 3) << _CF_STP)
 
@@ -674,7 +669,7 @@ class _Builder:
             assert cmd is not None
             self.chain = hash2(self.chain, command_hash(cmd))
             self.index += 1
-            signed = kind in _SIGNED_BEGINS and not _liquidation(cmd)
+            signed = kind in _SIGNED_BEGINS and not is_liquidation(cmd)
             self.cur, self.cmd = cmd, self._slot(cmd, signed)
         elif cmd is None:
             self.cur, self.cmd = None, [0] * VIEW_COUNT
@@ -756,7 +751,7 @@ class _Builder:
         ``accepted``: it executes (a rejected command is only chained)."""
         # a liquidation order is not signed, but its steps read the account's key like an
         # order's (the disabled verifier takes any key on the curve)
-        own_key = sig_on or (accepted and _liquidation(cmd))
+        own_key = sig_on or (accepted and is_liquidation(cmd))
         signer = self.st.pubkeys.get(cmd.account, (0, 0)) if own_key else (0, 0)
         sig = [0, 0, 0]
         if self._pad is not None:
@@ -917,7 +912,7 @@ class _Builder:
     def _nonce(self, p: StepParams, cmd: Command) -> StepParams:
         """``p`` raising the replay mark when ``cmd`` is an accepted PlaceOrder, ReplaceOrder or
         Withdraw of a signed venue (``BlockStep`` NONCES): at its one account write that does."""
-        if _liquidation(cmd):
+        if is_liquidation(cmd):
             return dataclasses.replace(p, liquidate=True)  # the venue's: no replay mark
         if self.p.signed and isinstance(cmd, PlaceOrder | ReplaceOrder | Withdraw):
             return dataclasses.replace(p, bump=True, nonce=cmd.cl_ord_id)
@@ -1074,7 +1069,7 @@ class _Builder:
             if isinstance(e, Trade)
             or (isinstance(e, OrderCancelled | OrderReduced) and e.order_id != tk.order_id)
         ]
-        unchanged = not self.p.signed or _liquidation(cmd)
+        unchanged = not self.p.signed or is_liquidation(cmd)
         if not acts and taker_cancel is not None and place == StepKind.PLACE and unchanged:
             # An order cancelled before it touches the book changes nothing: no step.
             # (Not on a signed venue: its acceptance raised the account's replay mark, so it
