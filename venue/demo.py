@@ -259,6 +259,9 @@ def _margin_call(node: VenueNode, prover: LiveProver, publisher: LivePublisher, 
     node.submit([AddAccount(0, 0, who, x, y), Deposit(0, 0, who, margin),
                  order(1, Side.SELL, mark, 10, TimeInForce.GTC),
                  order(who, Side.BUY, mark, 10, TimeInForce.IOC)])  # fmt: skip
+    # sealed here, so that the lower trade is alone in the next block and its price is the
+    # mark (in one block with the purchase, the VWAP would stay near the old price)
+    node.seal()
     node.submit([order(2, Side.SELL, low, 1, TimeInForce.GTC),
                  order(1, Side.BUY, low, 1, TimeInForce.IOC)])  # fmt: skip
 
