@@ -1,5 +1,6 @@
 """Deploy a venue's contracts: the block verifier (with the circuit's verifying key), the state
-commitments that accept proven blocks in order, and the market's Chainlink-style price feed.
+commitments that accept proven blocks in order, and the market's Chainlink-style price feed;
+optionally a batch verifier (``proofs.batch``: K blocks per proof, ``submitBatch``).
 
 The verifier contract is one committed artifact whose constructor takes the verifying key
 (``contracts/src/BlockVerifier.sol`` says why), so deploying needs no Solidity compiler. A
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Self
 
@@ -28,6 +30,7 @@ __all__ = [
     "Deployment",
     "DeploymentError",
     "DeploymentFile",
+    "batch_verifier_args",
     "deploy_stack",
     "deploy_venue",
     "load_deployment",
@@ -75,6 +78,9 @@ class Deployment(DeploymentFile, frozen=True, kw_only=True):
     genesis_height: int
     genesis_state_root: int
     first_seq: int
+    #: the batch circuit's verifier ("" when the venue takes single blocks only) and its K
+    batch_verifier: str = ""
+    batch_blocks: int = 0
 
 
 def load_deployment(path: str | os.PathLike[str]) -> Deployment:
@@ -88,25 +94,39 @@ def _g2(point: list[list[str]]) -> list[int]:
     return [int(x1), int(x0), int(y1), int(y0)]
 
 
-def verifier_args(
-    vk: groth16py.VerifyingKey,
+def _key_args(
+    vk: groth16py.VerifyingKey, publics: Callable[[int], bool], circuit: str
 ) -> tuple[list[int], list[int], list[int], list[int], list[int]]:
-    """``BlockVerifier``'s constructor arguments (alpha, beta, gamma, delta, IC) for ``vk``.
-
-    DeploymentError unless ``vk`` is a key of the v1 block circuit's shape (six public inputs),
-    which is all the contract can check: any other circuit's key would verify other proofs.
-    """
+    """A verifier contract's constructor arguments (alpha, beta, gamma, delta, IC) for ``vk``;
+    DeploymentError unless its number of public inputs is one that ``publics`` accepts, which
+    is all a contract can check: any other circuit's key would verify other proofs."""
     key = json.loads(vk.to_json())
     if key.get("protocol") != "groth16" or key.get("curve") != "bn128":
         raise DeploymentError("not a Groth16 BN254 verifying key")
-    if int(key["nPublic"]) != PUBLIC_INPUTS or len(key["IC"]) != PUBLIC_INPUTS + 1:
-        raise DeploymentError(
-            f"the verifying key has {key['nPublic']} public inputs; the v1 block circuit has "
-            f"{PUBLIC_INPUTS}"
-        )
+    n = int(key["nPublic"])
+    if not publics(n) or len(key["IC"]) != n + 1:
+        raise DeploymentError(f"the verifying key has {n} public inputs; not {circuit}")
     alpha = [int(c) for c in key["vk_alpha_1"][:2]]
     ic = [int(c) for point in key["IC"] for c in point[:2]]
     return alpha, _g2(key["vk_beta_2"]), _g2(key["vk_gamma_2"]), _g2(key["vk_delta_2"]), ic
+
+
+def verifier_args(
+    vk: groth16py.VerifyingKey,
+) -> tuple[list[int], list[int], list[int], list[int], list[int]]:
+    """``BlockVerifier``'s constructor arguments (alpha, beta, gamma, delta, IC) for ``vk``;
+    DeploymentError unless ``vk`` is a key of the v1 block circuit's shape (six public
+    inputs)."""
+    return _key_args(vk, lambda n: n == PUBLIC_INPUTS, "the v1 block circuit (6)")
+
+
+def batch_verifier_args(
+    vk: groth16py.VerifyingKey,
+) -> tuple[list[int], list[int], list[int], list[int], list[int]]:
+    """``BatchVerifier``'s constructor arguments for ``vk``; DeploymentError unless ``vk`` is a
+    key of the batch circuit's shape (5K + 1 public inputs, 2 <= K <= 64: a key with six
+    would be the block circuit's)."""
+    return _key_args(vk, lambda n: n % 5 == 1 and 11 <= n <= 321, "a batch circuit (5K + 1)")
 
 
 def deploy_venue(
@@ -118,6 +138,7 @@ def deploy_venue(
     decimals: int = 0,
     description: str = "",
     sender: str | None = None,
+    batch_vk: groth16py.VerifyingKey | None = None,
 ) -> Deployment:
     """Deploy verifier, state commitments and price feed, starting from ``start``'s pre-state.
 
@@ -125,11 +146,21 @@ def deploy_venue(
     ``pre_state_root``, ``height - 1``, ``first_seq``), which the deployer vouches for, as any
     validity rollup's deployer vouches for its genesis. ``asset`` is the priced asset's token
     (for Opyn-style expiry queries), ``decimals`` the decimals of the venue's price unit.
+    ``batch_vk``: the batch circuit's key (``proofs.batch.BatchCircuit``), to accept K blocks
+    per proof as well (``submitBatch``).
     """
-    return deploy_stack(
-        chain, vk, start=start, commitments="StateCommitments", asset=asset, decimals=decimals,
-        description=description, sender=sender,
+    batch, k = _ZERO_ADDRESS, 0
+    if batch_vk is not None:
+        args = batch_verifier_args(batch_vk)
+        k = (len(args[4]) // 2 - 2) // 5
+        batch = chain.deploy(load_artifact("BatchVerifier"), *args, sender=sender).address
+    d = deploy_stack(
+        chain, vk, start=start, commitments="StateCommitments", extra=(batch,), asset=asset,
+        decimals=decimals, description=description, sender=sender,
     )  # fmt: skip
+    if batch_vk is None:
+        return d
+    return msgspec.structs.replace(d, batch_verifier=batch, batch_blocks=k)
 
 
 def deploy_stack(

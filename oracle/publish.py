@@ -7,6 +7,10 @@ the same function the Python verifier uses), so what the chain checks is exactly
 height or sequence, a proof that does not verify) raises ``BlockRejected`` with the contract's
 custom error, and nothing changes on chain.
 
+``Publisher.publish_batch(headers, proof)`` sends ``StateCommitments.submitBatch``: K
+consecutive blocks with one proof of the batch circuit (``proofs.batch``), whose public inputs
+come from the headers alone (``proofs.batch.batch_public_signals``).
+
 ``LivePublisher`` does the same for a running venue: proven blocks go into a queue and one
 thread, the only user of the chain connection, publishes them and reports each landing
 (``on_published(height, tx_hash)``, e.g. ``Gateway.on_published`` for the traders' on_chain
@@ -23,6 +27,7 @@ from collections.abc import Callable
 import msgspec
 
 from matching.block import BlockHeader
+from proofs.batch import batch_public_signals
 from proofs.witness import UnsupportedInCircuit, public_signals
 
 from .chain import Chain
@@ -33,6 +38,7 @@ from .reverts import ContractRevert
 __all__ = [
     "BlockRejected",
     "LivePublisher",
+    "PublishedBatch",
     "PublishedBlock",
     "Publisher",
 ]
@@ -57,11 +63,25 @@ class PublishedBlock(msgspec.Struct, frozen=True):
     gas_used: int
 
 
+class PublishedBatch(msgspec.Struct, frozen=True):
+    """Blocks ``first .. last`` accepted on chain with one batch proof, in one transaction."""
+
+    first: int
+    last: int
+    tx_hash: str
+    gas_used: int
+
+    @property
+    def gas_per_block(self) -> int:
+        """The transaction's gas over its blocks, rounded down."""
+        return self.gas_used // (self.last - self.first + 1)
+
+
 class Publisher(ContractClient):
     """Submits proven blocks to a venue's ``StateCommitments`` (one chain connection)."""
 
     ARTIFACT = "StateCommitments"
-    CALLEES = ("BlockVerifier",)  # its errors (InputOutOfField, ...) bubble up
+    CALLEES = ("BlockVerifier", "BatchVerifier")  # their errors (InputOutOfField, ...) bubble up
 
     def __init__(self, chain: Chain, deployment: Deployment, *, sender: str | None = None) -> None:
         if chain.w3.eth.chain_id != deployment.chain_id:
@@ -90,6 +110,24 @@ class Publisher(ContractClient):
         except ContractRevert as exc:
             raise BlockRejected(header.height, exc) from exc
         return PublishedBlock(header.height, receipt["transactionHash"].to_0x_hex(),
+                              int(receipt["gasUsed"]))  # fmt: skip
+
+    def publish_batch(self, headers: list[BlockHeader], proof: bytes) -> PublishedBatch:
+        """Submit consecutive ``headers`` with one batch ``proof``; BlockRejected (at the first
+        block's height) if the contract refuses the batch, and then no block of it lands."""
+        if not headers:
+            raise ValueError("a batch holds at least one block")
+        first, last = headers[0].height, headers[-1].height
+        try:
+            inputs = batch_public_signals(headers)
+        except (UnsupportedInCircuit, ValueError) as exc:
+            raise BlockRejected(first, str(exc)) from exc
+        call = self.contract.functions.submitBatch(inputs, bytes(proof))
+        try:
+            receipt = self._transact(call, self.sender)
+        except ContractRevert as exc:
+            raise BlockRejected(first, exc) from exc
+        return PublishedBatch(first, last, receipt["transactionHash"].to_0x_hex(),
                               int(receipt["gasUsed"]))  # fmt: skip
 
 

@@ -43,6 +43,7 @@ __all__ = [
     "TEST_SIZE_SIGNED",
     "BlockCircuit",
     "CircuitSize",
+    "WrappedCircuit",
     "verify_block",
 ]
 
@@ -97,42 +98,16 @@ def verify_block(header: BlockHeader, proof: bytes, verifying_key: groth16py.Ver
         return False
 
 
-class BlockCircuit:
-    """One compiled size of the block circuit for one market (wrapper, keys, verifier)."""
+class WrappedCircuit:
+    """A main component rendered into a wrapper file, compiled with cached keys: what the block
+    circuit and the batch circuit (``proofs.batch``) share. Subclasses give ``source()``."""
 
-    def __init__(
-        self,
-        market: MarketConfig,
-        size: CircuitSize = TEST_SIZE,
-        *,
-        wrapper_dir: str | os.PathLike[str],
-        cache_dir: str | os.PathLike[str] | None = None,
-        max_matches: int = 0,
-    ) -> None:
-        """``max_matches``: the venue's engine limit (``Genesis.max_matches``, 0: none); a
-        circuit proves the blocks of venues with that limit only."""
-        self.params = BlockParams(
-            size.n, size.s, size.order_depth, size.account_depth, market, signed=size.signed,
-            max_matches=max_matches, ratio=size.ratio,
-        )  # fmt: skip
-        self.size = size
-        tag = ("_signed" if size.signed else "") + (f"_m{max_matches}" if max_matches else "")
-        self.wrapper = Path(wrapper_dir) / f"block_{size.n}x{size.s}r{size.ratio}{tag}_test.circom"
-        self.cache_dir = cache_dir
-        self._compiled: CompiledCircuit | None = None
+    wrapper: Path
+    cache_dir: str | os.PathLike[str] | None
+    _compiled: CompiledCircuit | None = None
 
     def source(self) -> str:
-        """The 3-line wrapper; includes block.circom by a path relative to the wrapper."""
-        inc = os.path.relpath(_BLOCK_CIRCOM, self.wrapper.parent.resolve())
-        cfg = ", ".join(str(v) for v in self.params.cfg())
-        s = self.size
-        return (
-            "pragma circom 2.0.0;\n"
-            f'include "{inc}";\n'
-            f"component main {{public [{_PUBLIC}]}} = "
-            f"Block({s.n}, {s.s}, {s.order_depth}, {s.account_depth}, [{cfg}], {int(s.signed)}, "
-            f"{s.ratio});\n"
-        )
+        raise NotImplementedError
 
     def write_wrapper(self) -> Path:
         """Write the wrapper if it is missing or differs (keeps the key cache valid)."""
@@ -154,6 +129,54 @@ class BlockCircuit:
         if self._compiled is not None:
             return self._compiled.verifying_key
         return load_verifying_key(self.write_wrapper(), cache_dir=self.cache_dir)
+
+    def _include(self, circom: Path) -> str:
+        # a path relative to the wrapper, so that the key cache's digest is machine-independent
+        return os.path.relpath(circom, self.wrapper.parent.resolve())
+
+
+class BlockCircuit(WrappedCircuit):
+    """One compiled size of the block circuit for one market (wrapper, keys, verifier)."""
+
+    def __init__(
+        self,
+        market: MarketConfig,
+        size: CircuitSize = TEST_SIZE,
+        *,
+        wrapper_dir: str | os.PathLike[str],
+        cache_dir: str | os.PathLike[str] | None = None,
+        max_matches: int = 0,
+    ) -> None:
+        """``max_matches``: the venue's engine limit (``Genesis.max_matches``, 0: none); a
+        circuit proves the blocks of venues with that limit only."""
+        self.params = BlockParams(
+            size.n, size.s, size.order_depth, size.account_depth, market, signed=size.signed,
+            max_matches=max_matches, ratio=size.ratio,
+        )  # fmt: skip
+        self.size = size
+        self.market = market
+        self.max_matches = max_matches
+        self.tag = ("_signed" if size.signed else "") + (f"_m{max_matches}" if max_matches else "")
+        self.wrapper = (
+            Path(wrapper_dir) / f"block_{size.n}x{size.s}r{size.ratio}{self.tag}_test.circom"
+        )
+        self.cache_dir = cache_dir
+        self._compiled = None
+
+    def template_args(self) -> str:
+        """``Block``'s arguments after none: ``N, S, D, A, [CFG], SIGNED, R``."""
+        cfg = ", ".join(str(v) for v in self.params.cfg())
+        s = self.size
+        dims = f"{s.n}, {s.s}, {s.order_depth}, {s.account_depth}"
+        return f"{dims}, [{cfg}], {int(s.signed)}, {s.ratio}"
+
+    def source(self) -> str:
+        """The 3-line wrapper; includes block.circom by a path relative to the wrapper."""
+        return (
+            "pragma circom 2.0.0;\n"
+            f'include "{self._include(_BLOCK_CIRCOM)}";\n'
+            f"component main {{public [{_PUBLIC}]}} = Block({self.template_args()});\n"
+        )
 
     def prove(self, witness: BlockWitness) -> bytes:
         """A proof of ``witness``, verified against its public signals before it is returned

@@ -20,13 +20,15 @@ import pytest
 from matching import Block, Deposit
 from matching.block import BlockHeader
 from matching.encoding import decoder
+from proofs.batch import BatchCircuit
+from proofs.witness import BlockProverState, BlockWitness
 from venue.blockstore import BlockStore
 from venue.node import VenueNode
 from venue.proving import circuit_for, prove_blocks
 
 from .test_coverage_proving import ACCOUNTS, TRADES, UNSIGNED
 
-__all__ = ["CIRCUIT_CACHE", "Proven", "SlowClock", "make_proven"]
+__all__ = ["CIRCUIT_CACHE", "Batch", "Proven", "SlowClock", "make_batch", "make_proven"]
 
 CIRCUIT_CACHE = Path(__file__).resolve().parent.parent / ".cache" / "circuits"
 _block = decoder(Block)
@@ -77,3 +79,31 @@ def make_proven(data: Path) -> Proven:
         return Proven(data, headers, proofs, circuit_for(UNSIGNED).verifying_key)
     finally:
         mp.undo()
+
+
+@dataclasses.dataclass(frozen=True)
+class Batch:
+    """Blocks 1 and 2 of ``Proven`` in one proof of the batch circuit (K = 2, test size)."""
+
+    circuit: BatchCircuit
+    witnesses: list[BlockWitness]
+    headers: list[BlockHeader]
+    proof: bytes
+
+
+def make_batch(p: Proven, k: int = 2) -> Batch:
+    """Prove ``p``'s first ``k`` blocks as one batch (keys from ``CIRCUIT_CACHE``)."""
+    block = circuit_for(UNSIGNED)
+    block.cache_dir = CIRCUIT_CACHE
+    state = BlockProverState(
+        block.params.market, order_depth=block.size.order_depth,
+        account_depth=block.size.account_depth,
+    )  # fmt: skip
+    store = BlockStore(p.data / "blocks", first_height=1, read_only=True)
+    try:
+        blocks = [_block.decode(store.get(h)) for h in range(1, k + 1)]  # type: ignore[arg-type]
+    finally:
+        store.close()
+    witnesses = [state.advance(b, block.params) for b in blocks]
+    circuit = BatchCircuit(block, k)
+    return Batch(circuit, witnesses, [b.header for b in blocks], circuit.prove(witnesses))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from .chain_helpers import Proven, make_proven
+from .chain_helpers import Batch, Proven, make_batch, make_proven
 from .contracts_helpers import node_modules
 
 
@@ -14,6 +14,12 @@ from .contracts_helpers import node_modules
 def proven(tmp_path_factory: pytest.TempPathFactory) -> Proven:
     """Three proven blocks of a real venue (``tests/chain_helpers.py``), made once."""
     return make_proven(tmp_path_factory.mktemp("proven-venue"))
+
+
+@pytest.fixture(scope="session")
+def proven_batch(proven: Proven) -> Batch:
+    """Blocks 1 and 2 of ``proven`` in one batch proof (``tests/chain_helpers.py``), made once."""
+    return make_batch(proven)
 
 
 @pytest.fixture(scope="session")

@@ -24,30 +24,30 @@ library BlockInputs {
     uint256 internal constant SETTLE_BITS = 137;
 
     /// @notice The index of the first packed input with bits outside its layout, or 6.
-    function malformed(uint256[6] calldata x) internal pure returns (uint256) {
+    function malformed(uint256[6] memory x) internal pure returns (uint256) {
         if (x[META] >> META_BITS != 0) return META;
         if (x[SETTLE] >> SETTLE_BITS != 0) return SETTLE;
         return 6;
     }
 
-    function height(uint256[6] calldata x) internal pure returns (uint32) {
+    function height(uint256[6] memory x) internal pure returns (uint32) {
         return uint32(x[META]);
     }
 
-    function closeTs(uint256[6] calldata x) internal pure returns (uint64) {
+    function closeTs(uint256[6] memory x) internal pure returns (uint64) {
         return uint64(x[META] >> 32);
     }
 
-    function commandCount(uint256[6] calldata x) internal pure returns (uint16) {
+    function commandCount(uint256[6] memory x) internal pure returns (uint16) {
         return uint16(x[META] >> 96);
     }
 
-    function firstSeq(uint256[6] calldata x) internal pure returns (uint48) {
+    function firstSeq(uint256[6] memory x) internal pure returns (uint48) {
         return uint48(x[META] >> 112);
     }
 
     /// @notice What a commitments contract stores of a block.
-    function unpack(uint256[6] calldata x) internal pure returns (ICommitments.ProvenBlock memory) {
+    function unpack(uint256[6] memory x) internal pure returns (ICommitments.ProvenBlock memory) {
         uint256 settle = x[SETTLE];
         return ICommitments.ProvenBlock({
             postStateRoot: x[POST_ROOT],

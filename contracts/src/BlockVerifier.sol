@@ -1,59 +1,20 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 pragma solidity 0.8.37;
 
+import {Groth16Verifier} from "./Groth16Verifier.sol";
 import {IBlockVerifier} from "./interfaces/IBlockVerifier.sol";
 
 /// @title BlockVerifier
 /// @notice Groth16 verifier (BN254, the EIP-196/197 precompiles) of the ProvenBook v1 block
 /// circuit, whose six public inputs are (preStateRoot, postStateRoot, commandCommitment, meta,
 /// settle, cumPriceTime).
-/// @dev The verifying key is fixed at deployment, in immutables, instead of being written into
-/// a contract generated per key. Development keys come from an unseeded single-party setup on
-/// each machine, so a generated contract would need a Solidity compiler wherever keys are made;
-/// with the key in immutables one committed artifact serves every key, no Node is needed at
-/// run time, and an immutable costs what a constant costs to read. The key cannot change after
-/// deployment, exactly as with a generated verifier.
-contract BlockVerifier is IBlockVerifier {
+/// @dev The verifying key is fixed at deployment, in immutables (Groth16Verifier says why);
+/// an immutable costs what a constant costs to read.
+contract BlockVerifier is IBlockVerifier, Groth16Verifier {
     /// @notice Number of public inputs of the v1 block circuit.
     uint256 public constant PUBLIC_INPUTS = 6;
 
-    /// @dev BN254 scalar field (public inputs are its elements).
-    uint256 internal constant R =
-        21888242871839275222246405745257275088548364400416034343698204186575808495617;
-    /// @dev BN254 base field (point coordinates are its elements).
-    uint256 internal constant Q =
-        21888242871839275222246405745257275088696311157297823662689037894645226208583;
-
-    /// @notice A public input is not a scalar field element (it would alias another input).
-    error InputOutOfField(uint256 index, uint256 value);
-    /// @notice A proof is not 256 bytes.
-    error BadProofLength(uint256 length);
-    /// @notice A verifying key coordinate is not a base field element.
-    error KeyOutOfField();
-    /// @notice Too little gas left for a precompile call to run to completion.
-    error InsufficientGas(uint256 left, uint256 needed);
-
-    /// @dev Gas the precompiles charge (EIP-1108): ecAdd, ecMul, and a 4-pair pairing check.
-    uint256 internal constant EC_ADD_GAS = 150;
-    uint256 internal constant EC_MUL_GAS = 6_000;
-    uint256 internal constant PAIRING_GAS = 45_000 + 4 * 34_000;
-
-    // alpha (G1), beta, gamma, delta (G2, each as x.c1, x.c0, y.c1, y.c0: the precompile's
-    // order), IC[0..6] (G1).
-    uint256 internal immutable ALPHA_X;
-    uint256 internal immutable ALPHA_Y;
-    uint256 internal immutable BETA_X1;
-    uint256 internal immutable BETA_X0;
-    uint256 internal immutable BETA_Y1;
-    uint256 internal immutable BETA_Y0;
-    uint256 internal immutable GAMMA_X1;
-    uint256 internal immutable GAMMA_X0;
-    uint256 internal immutable GAMMA_Y1;
-    uint256 internal immutable GAMMA_Y0;
-    uint256 internal immutable DELTA_X1;
-    uint256 internal immutable DELTA_X0;
-    uint256 internal immutable DELTA_Y1;
-    uint256 internal immutable DELTA_Y0;
+    // IC[0..6] (G1).
     uint256 internal immutable IC0_X;
     uint256 internal immutable IC0_Y;
     uint256 internal immutable IC1_X;
@@ -80,16 +41,8 @@ contract BlockVerifier is IBlockVerifier {
         uint256[4] memory gamma2,
         uint256[4] memory delta2,
         uint256[14] memory ic
-    ) {
-        for (uint256 i = 0; i < 2; i++) if (alpha1[i] >= Q) revert KeyOutOfField();
-        for (uint256 i = 0; i < 4; i++) {
-            if (beta2[i] >= Q || gamma2[i] >= Q || delta2[i] >= Q) revert KeyOutOfField();
-        }
+    ) Groth16Verifier(alpha1, beta2, gamma2, delta2) {
         for (uint256 i = 0; i < 14; i++) if (ic[i] >= Q) revert KeyOutOfField();
-        (ALPHA_X, ALPHA_Y) = (alpha1[0], alpha1[1]);
-        (BETA_X1, BETA_X0, BETA_Y1, BETA_Y0) = (beta2[0], beta2[1], beta2[2], beta2[3]);
-        (GAMMA_X1, GAMMA_X0, GAMMA_Y1, GAMMA_Y0) = (gamma2[0], gamma2[1], gamma2[2], gamma2[3]);
-        (DELTA_X1, DELTA_X0, DELTA_Y1, DELTA_Y0) = (delta2[0], delta2[1], delta2[2], delta2[3]);
         (IC0_X, IC0_Y, IC1_X, IC1_Y) = (ic[0], ic[1], ic[2], ic[3]);
         (IC2_X, IC2_Y, IC3_X, IC3_Y) = (ic[4], ic[5], ic[6], ic[7]);
         (IC4_X, IC4_Y, IC5_X, IC5_Y) = (ic[8], ic[9], ic[10], ic[11]);
@@ -98,22 +51,19 @@ contract BlockVerifier is IBlockVerifier {
 
     /// @inheritdoc IBlockVerifier
     /// @dev Reverts on malformed arguments (length, an input outside the scalar field) and
-    /// when too little gas is left for a precompile (InsufficientGas): a precompile that fails
-    /// for want of gas must not pass for a proof that does not verify, or a caller could make
-    /// a valid proof look invalid by sending too little gas. With enough gas, a proof that does
-    /// not verify, including one whose points are off the curve or not canonical, returns
-    /// false.
+    /// when too little gas is left for a precompile (InsufficientGas). With enough gas, a
+    /// proof that does not verify, including one whose points are off the curve or not
+    /// canonical, returns false.
     function verifyProof(bytes calldata proof, uint256[6] calldata publicInputs)
         external
         view
         returns (bool)
     {
-        if (proof.length != 256) revert BadProofLength(proof.length);
+        (uint256[8] memory w, bool ok) = _decodeProof(proof);
         for (uint256 i = 0; i < PUBLIC_INPUTS; i++) {
             if (publicInputs[i] >= R) revert InputOutOfField(i, publicInputs[i]);
         }
-        uint256[8] memory w = abi.decode(proof, (uint256[8]));
-        for (uint256 i = 0; i < 8; i++) if (w[i] >= Q) return false;
+        if (!ok) return false;
 
         // vk_x = IC0 + sum(input[i] * IC[i + 1])
         uint256[4] memory acc = [IC0_X, IC0_Y, uint256(0), uint256(0)];
@@ -123,41 +73,6 @@ contract BlockVerifier is IBlockVerifier {
         for (uint256 i = 0; i < PUBLIC_INPUTS; i++) {
             if (!_mulAdd(acc, ic[2 * i], ic[2 * i + 1], publicInputs[i])) return false;
         }
-
-        // e(-A, B) * e(alpha, beta) * e(vk_x, gamma) * e(C, delta) == 1
-        uint256[24] memory p = [
-            w[0], w[1] == 0 ? 0 : Q - w[1], w[2], w[3], w[4], w[5],
-            ALPHA_X, ALPHA_Y, BETA_X1, BETA_X0, BETA_Y1, BETA_Y0,
-            acc[0], acc[1], GAMMA_X1, GAMMA_X0, GAMMA_Y1, GAMMA_Y0,
-            w[6], w[7], DELTA_X1, DELTA_X0, DELTA_Y1, DELTA_Y0
-        ];
-        uint256[1] memory out;
-        bool ok;
-        _gasFor(PAIRING_GAS);
-        assembly ("memory-safe") {
-            ok := staticcall(gas(), 0x08, p, 0x300, out, 0x20)
-        }
-        return ok && out[0] == 1;
-    }
-
-    /// @dev Reverts unless a call forwarding all but 1/64 of the gas left (EIP-150) gets
-    /// `needed`, with a margin for the instructions before the call.
-    function _gasFor(uint256 needed) private view {
-        uint256 want = needed + needed / 63 + 500;
-        if (gasleft() < want) revert InsufficientGas(gasleft(), want);
-    }
-
-    /// @dev acc[0..1] += s * (x, y) through ecMul (0x07) and ecAdd (0x06); false if either fails.
-    function _mulAdd(uint256[4] memory acc, uint256 x, uint256 y, uint256 s)
-        private
-        view
-        returns (bool ok)
-    {
-        uint256[3] memory m = [x, y, s];
-        _gasFor(EC_MUL_GAS + EC_ADD_GAS);
-        assembly ("memory-safe") {
-            ok := staticcall(gas(), 0x07, m, 0x60, add(acc, 0x40), 0x40)
-            if ok { ok := staticcall(gas(), 0x06, acc, 0x80, acc, 0x40) }
-        }
+        return _pairing(w, acc[0], acc[1]);
     }
 }

@@ -2,6 +2,7 @@
 pragma solidity 0.8.37;
 
 import {BlockInputs} from "./BlockInputs.sol";
+import {IBatchVerifier} from "./interfaces/IBatchVerifier.sol";
 import {IBlockVerifier} from "./interfaces/IBlockVerifier.sol";
 import {ICommitments} from "./interfaces/ICommitments.sol";
 
@@ -10,7 +11,8 @@ import {ICommitments} from "./interfaces/ICommitments.sol";
 /// accepted only if its pre-state root is the last accepted post-state root, its height and
 /// first sequence number follow the last accepted block's, and its Groth16 validity proof
 /// verifies against its public inputs. Anyone may submit: the proof, not the sender, is what
-/// is trusted (validity mode).
+/// is trusted (validity mode). With a batch verifier, K consecutive blocks can also be
+/// accepted with one proof of the batch circuit (`submitBatch`), which pays the pairing once.
 /// @dev The public inputs are the circuit's own, read through BlockInputs. The state root
 /// commits to height, marks, close time and the TWAP accumulator, so a proof that verifies
 /// fixes every field read here. The read side (`ProvenBlock`, `getBlock`,
@@ -21,6 +23,9 @@ contract StateCommitments is ICommitments {
 
     /// @notice The verifier of the block circuit this venue proves with.
     IBlockVerifier public immutable verifier;
+    /// @notice The verifier of the batch circuit (K blocks of the same block circuit), or
+    /// address(0) when this venue takes single blocks only.
+    IBatchVerifier public immutable batchVerifier;
     /// @notice The venue's market (the v1 circuit proves one market).
     uint32 public immutable marketId;
     /// @notice Height of the state this contract starts from (0 for a new venue).
@@ -59,20 +64,29 @@ contract StateCommitments is ICommitments {
     error MalformedPublicInput(uint256 index);
     /// @notice The validity proof does not verify against the block's public inputs.
     error InvalidProof(uint32 height);
+    /// @notice This venue has no batch verifier.
+    error BatchesDisabled();
+    /// @notice A batch's public inputs are not 5K + 1 for the batch verifier's K.
+    error BadBatchLength(uint256 expected, uint256 provided);
+    /// @notice The batch proof does not verify against the batch's public inputs.
+    error InvalidBatchProof(uint32 firstHeight, uint32 lastHeight);
 
     /// @param verifier_ the block circuit's verifier
     /// @param marketId_ the venue's market
     /// @param genesisHeight_ height of the starting state (the first block to submit is one more)
     /// @param genesisStateRoot_ the starting state root
     /// @param firstSeq_ sequence number of the first block's first command
+    /// @param batchVerifier_ the batch circuit's verifier, or address(0) for none
     constructor(
         IBlockVerifier verifier_,
         uint32 marketId_,
         uint32 genesisHeight_,
         uint256 genesisStateRoot_,
-        uint64 firstSeq_
+        uint64 firstSeq_,
+        IBatchVerifier batchVerifier_
     ) {
         verifier = verifier_;
+        batchVerifier = batchVerifier_;
         marketId = marketId_;
         genesisHeight = genesisHeight_;
         genesisStateRoot = genesisStateRoot_;
@@ -90,25 +104,65 @@ contract StateCommitments is ICommitments {
         external
         returns (uint32 height)
     {
-        uint256 bad = publicInputs.malformed();
-        if (bad < 6) revert MalformedPublicInput(bad);
-        uint256 preRoot = publicInputs[BlockInputs.PRE_ROOT];
-        if (preRoot != stateRoot) revert PreStateRootMismatch(stateRoot, preRoot);
-        height = publicInputs.height();
-        if (height != latestHeight + 1) revert HeightMismatch(latestHeight + 1, height);
-        uint64 firstSeq = publicInputs.firstSeq();
-        if (firstSeq != nextSeq) revert SequenceMismatch(nextSeq, firstSeq);
+        uint256[6] memory x = publicInputs;
+        height = _check(x);
         if (!verifier.verifyProof(proof, publicInputs)) revert InvalidProof(height);
+        _accept(x, height);
+    }
 
-        ProvenBlock memory b = publicInputs.unpack();
+    /// @notice Accept the next K blocks with one proof of the batch circuit.
+    /// @param publicInputs the batch circuit's 5K + 1 public inputs: root_0, then per block
+    /// (commandCommitment, meta, settle, cumPriceTime, root_{k+1}), computed from the headers
+    /// (proofs/batch.py); block k's pre-state root is root_k and its post-state root root_{k+1}
+    /// @param proof the Groth16 proof of the batch (256 bytes)
+    /// @return lastHeight the height of the batch's last block
+    /// @dev Each block passes submitBlock's checks and is recorded (with its BlockProven event)
+    /// in order; the one proof is verified last, and a refusal reverts the whole batch.
+    function submitBatch(uint256[] calldata publicInputs, bytes calldata proof)
+        external
+        returns (uint32 lastHeight)
+    {
+        if (address(batchVerifier) == address(0)) revert BatchesDisabled();
+        uint256 k = batchVerifier.blocks();
+        if (publicInputs.length != 5 * k + 1) revert BadBatchLength(5 * k + 1, publicInputs.length);
+        uint32 first = latestHeight + 1;
+        for (uint256 i = 0; i < k; i++) {
+            uint256 o = 5 * i;
+            uint256[6] memory x = [
+                publicInputs[o], publicInputs[o + 5], publicInputs[o + 1], publicInputs[o + 2],
+                publicInputs[o + 3], publicInputs[o + 4]
+            ];
+            lastHeight = _check(x);
+            _accept(x, lastHeight);
+        }
+        if (!batchVerifier.verifyProof(proof, publicInputs)) {
+            revert InvalidBatchProof(first, lastHeight);
+        }
+    }
+
+    /// @dev submitBlock's checks of one block against the chain head; returns its height.
+    function _check(uint256[6] memory x) private view returns (uint32 height) {
+        uint256 bad = x.malformed();
+        if (bad < 6) revert MalformedPublicInput(bad);
+        uint256 preRoot = x[BlockInputs.PRE_ROOT];
+        if (preRoot != stateRoot) revert PreStateRootMismatch(stateRoot, preRoot);
+        height = x.height();
+        if (height != latestHeight + 1) revert HeightMismatch(latestHeight + 1, height);
+        uint64 firstSeq = x.firstSeq();
+        if (firstSeq != nextSeq) revert SequenceMismatch(nextSeq, firstSeq);
+    }
+
+    /// @dev Record a checked block as the new chain head.
+    function _accept(uint256[6] memory x, uint32 height) private {
+        ProvenBlock memory b = x.unpack();
         _blocks[height] = b;
         latestHeight = height;
         stateRoot = b.postStateRoot;
-        nextSeq = firstSeq + publicInputs.commandCount();
+        nextSeq = uint64(b.firstSeq) + x.commandCount();
         emit BlockProven(
             height,
             b.postStateRoot,
-            publicInputs[BlockInputs.COMMANDS],
+            x[BlockInputs.COMMANDS],
             b.price,
             b.carried,
             b.volume,

@@ -1,0 +1,146 @@
+"""Batches on chain: ``BatchVerifier`` and ``StateCommitments.submitBatch`` with a real batch
+proof (blocks 1 and 2 of the shared proven venue, K = 2, test size), on the in-process EVM.
+
+The chain must accept the honest batch as the same two blocks that single proofs would
+record, refuse every tamper with the contract's own error while changing nothing, and cost
+less per block than single blocks do (gas is exact, so this is a property, not a timing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from web3.exceptions import ContractCustomError
+
+from oracle.artifacts import load_artifact
+from oracle.chain import Chain, ChainError, open_chain
+from oracle.client import ContractClient
+from oracle.deploy import (
+    Deployment,
+    DeploymentError,
+    batch_verifier_args,
+    deploy_venue,
+    verifier_args,
+)
+from oracle.feed import PriceFeed
+from oracle.publish import BlockRejected, Publisher
+from oracle.reverts import ContractRevert, decode_revert
+from proofs.batch import batch_public_signals
+from proofs.poseidon import FIELD_MODULUS
+
+from .chain_helpers import Batch, Proven
+
+
+@pytest.fixture(scope="module")
+def embedded() -> Iterator[Chain]:
+    with open_chain("embedded") as chain:
+        yield chain
+
+
+class _BatchVerifier(ContractClient):
+    ARTIFACT = "BatchVerifier"
+
+
+def _deploy(chain: Chain, p: Proven, b: Batch | None) -> tuple[Deployment, Publisher]:
+    vk = None if b is None else b.circuit.verifying_key
+    d = deploy_venue(chain, p.vk, start=p.headers[0], decimals=2, batch_vk=vk)
+    return d, Publisher(chain, d)
+
+
+def _refused(pub: Publisher, inputs: list[int], proof: bytes) -> str:
+    """Send ``submitBatch(inputs, proof)`` as is; the contract's error name."""
+    before = pub.latest_height
+    with pytest.raises(ContractRevert) as info:
+        pub._transact(pub.contract.functions.submitBatch(inputs, proof), None)
+    assert pub.latest_height == before  # a refused batch changes nothing
+    return info.value.name
+
+
+def test_a_batch_lands_as_the_same_blocks_for_less_gas_per_block(
+    proven: Proven, proven_batch: Batch, embedded: Chain
+) -> None:
+    b = proven_batch
+    d, pub = _deploy(embedded, proven, b)
+    assert (d.batch_blocks, d.batch_verifier != "") == (2, True)
+    got = pub.publish_batch(b.headers, b.proof)
+    assert (got.first, got.last, pub.latest_height) == (1, 2, 2)
+    # the third block follows with its single proof: both paths extend one chain
+    third = pub.publish(proven.headers[2], proven.proofs[2])
+
+    # what single proofs record, block by block, on a second deployment
+    _, single = _deploy(embedded, proven, None)
+    pairs = zip(proven.headers, proven.proofs, strict=True)
+    gas = [single.publish(h, p).gas_used for h, p in pairs]
+    for h in (1, 2, 3):
+        assert pub.contract.functions.getBlock(h).call() == (
+            single.contract.functions.getBlock(h).call()
+        )
+    assert PriceFeed(embedded, d.feed).latest_round().answer == proven.headers[2].markets[0].price
+    # one pairing for two blocks: cheaper per block than two single blocks
+    assert got.gas_per_block < min(gas[1:]) and third.gas_used > 0
+
+
+def test_the_chain_refuses_every_tampered_batch(
+    proven: Proven, proven_batch: Batch, embedded: Chain
+) -> None:
+    b = proven_batch
+    _, pub = _deploy(embedded, proven, b)
+    x = batch_public_signals(b.headers)
+    flipped = bytearray(b.proof)
+    flipped[40] ^= 1
+    assert _refused(pub, x, bytes(flipped)) == "InvalidBatchProof"
+    # block 2's price one unit up (x[8] is its settle), block 1's command commitment (x[1])
+    for i, delta in ((8, 1), (1, 1)):
+        assert _refused(pub, [v + delta if j == i else v for j, v in enumerate(x)], b.proof) == (
+            "InvalidBatchProof"
+        )
+    # a single block's proof is not a batch proof
+    assert _refused(pub, x, proven.proofs[0]) == "InvalidBatchProof"
+    # checks before the proof: count, chain head, packing, field, proof length
+    assert _refused(pub, x[:6], b.proof) == "BadBatchLength"
+    later = batch_public_signals([proven.headers[1], proven.headers[2]])
+    assert _refused(pub, later, b.proof) == "PreStateRootMismatch"
+    assert _refused(pub, [*x[:2], x[2] | 1 << 200, *x[3:]], b.proof) == "MalformedPublicInput"
+    assert _refused(pub, [*x[:-1], FIELD_MODULUS], b.proof) == "InputOutOfField"
+    assert _refused(pub, x, b.proof[:-1]) == "BadProofLength"
+    # Publisher's own refusals carry the first height
+    with pytest.raises(BlockRejected) as info:
+        pub.publish_batch([proven.headers[0], proven.headers[2]], b.proof)
+    assert info.value.height == 1 and "does not follow" in str(info.value)
+    pub.publish_batch(b.headers, b.proof)
+    assert pub.latest_height == 2
+    assert _refused(pub, x, b.proof) == "PreStateRootMismatch"  # no batch lands twice
+
+    # a venue deployed without a batch verifier takes single blocks only
+    _, plain = _deploy(embedded, proven, None)
+    assert _refused(plain, x, b.proof) == "BatchesDisabled"
+
+
+def test_the_batch_verifier_agrees_with_python_and_checks_its_key(
+    proven: Proven, proven_batch: Batch, embedded: Chain
+) -> None:
+    b = proven_batch
+    d, _ = _deploy(embedded, proven, b)
+    verifier = _BatchVerifier(embedded, d.batch_verifier)
+    v = verifier.contract.functions
+    x = batch_public_signals(b.headers)
+    assert v.blocks().call() == 2
+    assert v.verifyProof(b.proof, x).call() is True
+    assert v.verifyProof(b.proof, [x[0] + 1, *x[1:]]).call() is False
+    with pytest.raises(ContractRevert, match="BadInputCount"):
+        verifier._call(v.verifyProof(b.proof, x[:6]))
+    # each key shape deploys only as its own verifier
+    with pytest.raises(DeploymentError, match="not a batch circuit"):
+        batch_verifier_args(proven.vk)
+    with pytest.raises(DeploymentError, match="not the v1 block circuit"):
+        verifier_args(b.circuit.verifying_key)
+    alpha, beta, gamma, delta, ic = batch_verifier_args(b.circuit.verifying_key)
+    assert len(ic) == 2 * (5 * 2 + 2)
+    artifact = load_artifact("BatchVerifier")
+    embedded.deploy(artifact, alpha, beta, gamma, delta, ic)  # the same key deploys again
+    with pytest.raises(ChainError, match="constructor reverted") as info:
+        embedded.deploy(artifact, alpha, beta, gamma, delta, ic[:-2])  # K is not whole
+    assert isinstance(info.value.__cause__, ContractCustomError)
+    data = bytes.fromhex(str(info.value.__cause__.data)[2:])
+    assert decode_revert(verifier._abi, data).name == "BadKeyShape"
