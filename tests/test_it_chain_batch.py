@@ -8,7 +8,9 @@ less per block than single blocks do (gas is exact, so this is a property, not a
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from web3.exceptions import ContractCustomError
@@ -21,6 +23,7 @@ from oracle.deploy import (
     DeploymentError,
     batch_verifier_args,
     deploy_venue,
+    load_deployment,
     verifier_args,
 )
 from oracle.feed import PriceFeed
@@ -28,8 +31,9 @@ from oracle.publish import BlockRejected, Publisher
 from oracle.reverts import ContractRevert, decode_revert
 from proofs.batch import batch_public_signals
 from proofs.poseidon import FIELD_MODULUS
+from venue.batches import batch_path
 
-from .chain_helpers import Batch, Proven
+from .chain_helpers import CIRCUIT_CACHE, Batch, Proven
 
 
 @pytest.fixture(scope="module")
@@ -144,3 +148,41 @@ def test_the_batch_verifier_agrees_with_python_and_checks_its_key(
     assert isinstance(info.value.__cause__, ContractCustomError)
     data = bytes.fromhex(str(info.value.__cause__.data)[2:])
     assert decode_revert(verifier._abi, data).name == "BadKeyShape"
+
+
+def test_provenbook_publish_batch_lands_full_batches_and_resumes(
+    proven: Proven,
+    proven_batch: Batch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from venue.cli import main
+
+    monkeypatch.setenv("PROVENBOOK_CIRCUIT_CACHE", str(CIRCUIT_CACHE))
+    data = tmp_path / "venue"
+    shutil.copytree(proven.data, data)
+    # the batch of blocks 1-2 as if proved by an earlier run (proving it again takes ~10 s;
+    # a stored proof is checked against the headers before it is used)
+    path = batch_path(data, 1, 2)
+    path.parent.mkdir()
+    path.write_bytes(proven_batch.proof)
+    assert main(["publish", str(data), "--chain", "embedded", "--batch", "1"]) == 2
+    assert "2 to 64 blocks" in capsys.readouterr().out
+    assert main(["publish", str(data), "--chain", "embedded", "--batch", "2"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "published blocks 1..2 in 1 batches of 2 (0 proved now)" in out
+    assert "1 block(s) wait for a full batch" in out and "round 2" in out
+    if shutil.which("npm") is None:
+        return
+    with open_chain("anvil") as node:  # an RPC node that outlives each command
+        dep = tmp_path / "chain.json"
+        args = ["publish", str(data), "--chain", node.url, "--deployment", str(dep)]
+        assert main([*args, "--batch", "2"]) == 0
+        d = load_deployment(dep)
+        assert (d.batch_blocks, Publisher(node, d).latest_height) == (2, 2)
+        assert main([*args, "--batch", "3"]) == 2  # the deployment takes batches of 2
+        assert "takes batches of 2 blocks" in " ".join(capsys.readouterr().out.split())
+        # block 3 follows one by one, on the same contracts
+        assert main(args) == 0
+        assert Publisher(node, d).latest_height == 3 and load_deployment(dep) == d

@@ -620,6 +620,58 @@ def cmd_prove(args: argparse.Namespace) -> int:
     return 1 if rep.failed else 0  # type: ignore[attr-defined]
 
 
+def _publish_batches(args: argparse.Namespace, chain: Chain) -> int:
+    """``publish --batch K``: prove and land K blocks per verification (``venue.batches``)."""
+    import statistics
+
+    from oracle.deploy import DeploymentError
+    from oracle.feed import PriceFeed
+    from oracle.publish import BlockRejected
+
+    from .batches import publish_batches
+
+    with _progress() as p:
+        tasks: dict[str, object] = {}
+
+        def tick(what: str, done: int, total: int) -> None:
+            label = {
+                "keys": "batch circuit keys (compile + setup once, then cached)",
+                "batches": f"proving and publishing batches of {args.batch} on {chain.kind}",
+            }[what]
+            if what not in tasks:
+                tasks[what] = p.add_task(label, total=total)
+            p.update(tasks[what], completed=done, total=total)  # type: ignore[arg-type]
+
+        try:
+            rep = publish_batches(
+                Path(args.data), chain, args.batch, deployment_file=args.deployment, progress=tick
+            )
+        except (NodeError, DeploymentError, ValueError, OSError) as exc:
+            console.print(f"[red]error:[/] {exc}")
+            return 2
+        except BlockRejected as exc:
+            console.print(f"[red]{exc}[/]")
+            return 1
+    if rep.published:
+        first, last = rep.published[0].first, rep.published[-1].last
+        gas = statistics.median(b.gas_per_block for b in rep.published)
+        console.print(
+            f"published blocks {first}..{last} in {len(rep.published)} batches of {args.batch} "
+            f"({rep.proved} proved now), gas per block p50 {gas:,.0f}"
+        )
+    if rep.waiting:
+        console.print(
+            f"{rep.waiting} block(s) wait for a full batch (`provenbook publish` without "
+            "--batch sends them one by one)"
+        )
+    if rep.deployment is not None:
+        d = rep.deployment
+        console.print(f"StateCommitments {d.commitments}, BatchVerifier {d.batch_verifier}")
+        last_round = PriceFeed(chain, d.feed).latest_round()
+        console.print(f"latestRoundData(): round {last_round.round_id}, answer {last_round.answer}")
+    return 0
+
+
 def cmd_publish(args: argparse.Namespace) -> int:
     import statistics
 
@@ -642,6 +694,9 @@ def cmd_publish(args: argparse.Namespace) -> int:
     except (ChainError, ValueError) as exc:
         console.print(f"[red]error:[/] {exc}")
         return 2
+    if args.batch:
+        with chain:
+            return _publish_batches(args, chain)
     with chain, _progress() as p:
         task = p.add_task(f"publishing on {chain.kind}", total=None)
         try:
@@ -801,6 +856,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="deployment JSON (RPC chains): resumed after the chain's latest block if it "
         "exists, else written after deploying",
     )
+    pb.add_argument(
+        "--batch", type=int, default=0, metavar="K",
+        help="prove K blocks per proof with the batch circuit and verify them on chain at once "
+        "(2..64; full batches only)",
+    )  # fmt: skip
     pb.set_defaults(func=cmd_publish)
     mi = sub.add_parser(
         "mirror", help="copy a running venue's blocks and proofs over HTTP, to replay them"

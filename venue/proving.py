@@ -21,7 +21,14 @@ import msgspec
 from matching import Block
 from matching.encoding import decoder
 from proofs.circom import circuit_stats
-from proofs.verify import TEST_SIZE, TEST_SIZE_SIGNED, BlockCircuit, CircuitSize, verify_block
+from proofs.verify import (
+    TEST_SIZE,
+    TEST_SIZE_SIGNED,
+    BlockCircuit,
+    CircuitSize,
+    WrappedCircuit,
+    verify_block,
+)
 from proofs.witness import BlockProverState, UnsupportedInCircuit
 
 from .blockstore import BlockStore
@@ -93,7 +100,7 @@ def circuit_for(genesis: Genesis, size: CircuitSize | None = None) -> BlockCircu
     )
 
 
-def ensure_keys(circuit: BlockCircuit) -> None:
+def ensure_keys(circuit: WrappedCircuit) -> None:
     """Compile + set up ``circuit`` into the key cache unless it is there already; unlike
     ``circuit.compile()`` a cache hit loads nothing (the prover workers load the keys)."""
     circuit_stats(circuit.write_wrapper(), cache_dir=circuit.cache_dir)
