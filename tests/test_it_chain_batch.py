@@ -32,6 +32,7 @@ from oracle.reverts import ContractRevert, decode_revert
 from proofs.batch import batch_public_signals
 from proofs.poseidon import FIELD_MODULUS
 from venue.batches import batch_path
+from venue.replay import replay
 
 from .chain_helpers import CIRCUIT_CACHE, Batch, Proven
 
@@ -173,6 +174,14 @@ def test_provenbook_publish_batch_lands_full_batches_and_resumes(
     out = " ".join(capsys.readouterr().out.split())
     assert "published blocks 1..2 in 1 batches of 2 (0 proved now)" in out
     assert "1 block(s) wait for a full batch" in out and "round 2" in out
+    # a replay checks the stored batch proof against the headers it recomputes
+    report = replay(data, proofs=True)
+    assert report.ok and (report.proofs_verified, report.batches_verified) == (3, 1)
+    path.write_bytes(proven.proofs[0])  # another proof under the batch's name
+    report = replay(data, proofs=True)
+    assert report.mismatch is not None
+    assert (report.mismatch.height, report.mismatch.field) == (1, "batch proof")
+    path.write_bytes(proven_batch.proof)
     if shutil.which("npm") is None:
         return
     with open_chain("anvil") as node:  # an RPC node that outlives each command

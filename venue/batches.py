@@ -38,6 +38,7 @@ __all__ = [
     "batch_circuit_for",
     "batch_path",
     "publish_batches",
+    "stored_batches",
 ]
 
 #: Where a venue's batch proofs are kept, inside its data directory.
@@ -65,6 +66,17 @@ def batch_circuit_for(data: str | os.PathLike[str], k: int) -> BatchCircuit:
 def batch_path(data: str | os.PathLike[str], first: int, last: int) -> Path:
     """The file of the batch proof of blocks ``first .. last``."""
     return Path(data) / BATCH_DIR / f"{first:010d}-{last:010d}.proof"
+
+
+def stored_batches(data: str | os.PathLike[str]) -> list[tuple[int, int, Path]]:
+    """``(first, last, file)`` of the venue's stored batch proofs, by first height (files not
+    named as ``batch_path`` names them are not batch proofs and are left out)."""
+    out = []
+    for path in (Path(data) / BATCH_DIR).glob("*.proof"):
+        first, _, last = path.stem.partition("-")
+        if first.isdigit() and last.isdigit() and int(first) < int(last):
+            out.append((int(first), int(last), path))
+    return sorted(out)
 
 
 def _save(path: Path, proof: bytes) -> None:

@@ -95,7 +95,8 @@ def _replay_with_progress(
 
 def _report_table(reports: Sequence[ReplayReport]) -> Table:
     t = Table(title="replay")
-    cols = ("engine", "from", "blocks", "commands", "trades", "proofs ok", "cmds/s", "last root")
+    cols = ("engine", "from", "blocks", "commands", "trades", "proofs ok", "batches ok", "cmds/s",
+            "last root")  # fmt: skip
     for col in (*cols, "result"):
         t.add_column(col)
     for r in reports:
@@ -112,6 +113,7 @@ def _report_table(reports: Sequence[ReplayReport]) -> Table:
             str(r.commands),
             str(r.trades),
             str(r.proofs_verified),
+            str(r.batches_verified),
             f"{rate:,.0f}",
             f"{r.last_root:#x}"[:18] + "…",
             result,

@@ -41,6 +41,8 @@ class ReplayReport(msgspec.Struct):
     mismatch: BlockMismatch | None = None
     #: blocks whose stored proof was checked against the recomputed header
     proofs_verified: int = 0
+    #: batch proofs (``DIR/batches``, ``venue.batches``) checked against recomputed headers
+    batches_verified: int = 0
 
     @property
     def ok(self) -> bool:
@@ -71,7 +73,8 @@ def replay(
 
     With ``proofs``, every stored validity proof is verified against the header this replay
     recomputed (not the stored one), and a proof that does not verify is reported like a root
-    mismatch (field ``"proof"``).
+    mismatch (field ``"proof"``); so is every batch proof in ``DIR/batches`` once all its blocks
+    are replayed (field ``"batch proof"``, at the batch's first height).
 
     ``follow``: after the stored blocks, keep following the venue (a live verifier): every
     ``poll`` seconds the store is refreshed, new blocks are re-executed and proofs that arrived
@@ -105,8 +108,10 @@ def replay(
         com = PoseidonState(g.markets, account_depth=g.account_depth, order_depth=g.order_depth)
     vk = None
     if proofs:
+        from proofs.batch import BatchCircuit, verify_batch
         from proofs.verify import verify_block
 
+        from .batches import stored_batches
         from .proving import PROOF_KIND, circuit_for
 
         vk = circuit_for(g).verifying_key
@@ -122,6 +127,28 @@ def replay(
         t0 = time.perf_counter()
         #: recomputed headers of replayed blocks whose proof has not arrived (follow mode)
         unproven: dict[int, BlockHeader] = {}
+        #: recomputed headers, for the batch proofs; the batches already checked
+        recomputed: dict[int, BlockHeader] = {}
+        batches_done: set[tuple[int, int]] = set()
+
+        def check_batches() -> bool:
+            """Verify each stored batch proof whose blocks are all replayed: False on a bad
+            one (``report.mismatch`` set)."""
+            for first, last, path in stored_batches(root):
+                replayed = all(h in recomputed for h in range(first, last + 1))
+                if (first, last) in batches_done or not replayed:
+                    continue
+                headers = [recomputed[h] for h in range(first, last + 1)]
+                vk = BatchCircuit(circuit_for(g), last - first + 1).verifying_key
+                if not verify_batch(headers, path.read_bytes(), vk):
+                    report.mismatch = BlockMismatch(
+                        first, "batch proof", f"a valid proof of blocks {first}..{last}",
+                        f"{path.name}: invalid",
+                    )  # fmt: skip
+                    return False
+                batches_done.add((first, last))
+                report.batches_verified += 1
+            return True
 
         def check_proof(height: int, header: BlockHeader) -> bool:
             """Verify the stored proof of ``height`` against ``header``: False on a bad one
@@ -150,6 +177,8 @@ def replay(
                     break
                 if vk is not None and not check_proof(height, again.header):
                     break
+                if vk is not None:
+                    recomputed[height] = again.header
                 parent = com.header_hash(block.header)
                 report.blocks += 1
                 report.commands += len(block.commands)
@@ -160,6 +189,8 @@ def replay(
                     on_block(height, com)
                 if progress is not None:
                     progress(report.blocks, total)
+            if vk is not None and report.mismatch is None and not check_batches():
+                break
             done = until is not None and report.last_height >= until
             if not follow or done or report.mismatch is not None or (stop and stop.is_set()):
                 break
