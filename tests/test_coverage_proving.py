@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 import pytest
@@ -13,6 +15,9 @@ from venue.demo import PROVABLE_GENESIS
 from venue.node import Genesis, VenueNode
 from venue.proving import PROOF_KIND, prove_blocks, verify_stored
 from venue.replay import replay
+
+if TYPE_CHECKING:  # chain_helpers imports this module's venue
+    from .chain_helpers import Proven
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,25 +65,24 @@ TRADES = [
 ]
 
 
-def test_prove_store_verify_and_replay_with_proofs(tmp_path: Path) -> None:
-    venue(tmp_path, ACCOUNTS, TRADES)
-    report = prove_blocks(tmp_path, workers=2)
-    # blocks: the accounts | two asks, the sweep and the bid (the step bound fills 12 steps)
-    assert report.proven == [1, 2] and not report.failed and report.unsupported is None
-    assert verify_stored(tmp_path) == [(1, True), (2, True)]
-    r = replay(tmp_path, proofs=True)
-    assert r.ok and r.proofs_verified == 2 and r.blocks == 2
+def test_prove_store_verify_and_replay_with_proofs(proven: Proven, tmp_path: Path) -> None:
+    # the shared venue's three blocks, proved and stored by prove_blocks (chain_helpers)
+    data = tmp_path / "venue"
+    shutil.copytree(proven.data, data)
+    assert verify_stored(data) == [(1, True), (2, True), (3, True)]
+    r = replay(data, proofs=True)
+    assert r.ok and r.proofs_verified == 3 and r.blocks == 3
 
     # a tampered proof stored for block 2 is reported like a root mismatch
-    store = BlockStore(tmp_path / "blocks", first_height=1)
+    store = BlockStore(data / "blocks", first_height=1)
     good = store.get_proof(2)
     assert good is not None and good.kind == PROOF_KIND
     bad = bytearray(good.payload)
     bad[40] ^= 1
     store.put_proof(2, PROOF_KIND, bytes(bad))
     store.close()
-    assert verify_stored(tmp_path) == [(1, True), (2, False)]
-    r = replay(tmp_path, proofs=True)
+    assert verify_stored(data) == [(1, True), (2, False), (3, True)]
+    r = replay(data, proofs=True)
     assert not r.ok and r.mismatch.height == 2 and r.mismatch.field == "proof"
 
 

@@ -1,5 +1,6 @@
 """Batches on chain: ``BatchVerifier`` and ``StateCommitments.submitBatch`` with a real batch
-proof (blocks 1 and 2 of the shared proven venue, K = 2, test size), on the in-process EVM.
+proof (blocks 1 and 2 of the shared proven venue, K = 2, test size), on anvil or the
+in-process EVM.
 
 The chain must accept the honest batch as the same two blocks that single proofs would
 record, refuse every tamper with the contract's own error while changing nothing, and cost
@@ -38,8 +39,11 @@ from .chain_helpers import CIRCUIT_CACHE, Batch, Proven
 
 
 @pytest.fixture(scope="module")
-def embedded() -> Iterator[Chain]:
-    with open_chain("embedded") as chain:
+def chain() -> Iterator[Chain]:
+    """anvil when Node is present (the same bytecode and gas as the in-process EVM, whose
+    precompiles ``tests/test_it_chain.py`` covers, and 30x faster at verifying), else the
+    in-process EVM."""
+    with open_chain("auto") as chain:
         yield chain
 
 
@@ -63,10 +67,10 @@ def _refused(pub: Publisher, inputs: list[int], proof: bytes) -> str:
 
 
 def test_a_batch_lands_as_the_same_blocks_for_less_gas_per_block(
-    proven: Proven, proven_batch: Batch, embedded: Chain
+    proven: Proven, proven_batch: Batch, chain: Chain
 ) -> None:
     b = proven_batch
-    d, pub = _deploy(embedded, proven, b)
+    d, pub = _deploy(chain, proven, b)
     assert (d.batch_blocks, d.batch_verifier != "") == (2, True)
     got = pub.publish_batch(b.headers, b.proof)
     assert (got.first, got.last, pub.latest_height) == (1, 2, 2)
@@ -74,23 +78,23 @@ def test_a_batch_lands_as_the_same_blocks_for_less_gas_per_block(
     third = pub.publish(proven.headers[2], proven.proofs[2])
 
     # what single proofs record, block by block, on a second deployment
-    _, single = _deploy(embedded, proven, None)
+    _, single = _deploy(chain, proven, None)
     pairs = zip(proven.headers, proven.proofs, strict=True)
     gas = [single.publish(h, p).gas_used for h, p in pairs]
     for h in (1, 2, 3):
         assert pub.contract.functions.getBlock(h).call() == (
             single.contract.functions.getBlock(h).call()
         )
-    assert PriceFeed(embedded, d.feed).latest_round().answer == proven.headers[2].markets[0].price
+    assert PriceFeed(chain, d.feed).latest_round().answer == proven.headers[2].markets[0].price
     # one pairing for two blocks: cheaper per block than two single blocks
     assert got.gas_per_block < min(gas[1:]) and third.gas_used > 0
 
 
 def test_the_chain_refuses_every_tampered_batch(
-    proven: Proven, proven_batch: Batch, embedded: Chain
+    proven: Proven, proven_batch: Batch, chain: Chain
 ) -> None:
     b = proven_batch
-    _, pub = _deploy(embedded, proven, b)
+    _, pub = _deploy(chain, proven, b)
     x = batch_public_signals(b.headers)
     flipped = bytearray(b.proof)
     flipped[40] ^= 1
@@ -118,16 +122,16 @@ def test_the_chain_refuses_every_tampered_batch(
     assert _refused(pub, x, b.proof) == "PreStateRootMismatch"  # no batch lands twice
 
     # a venue deployed without a batch verifier takes single blocks only
-    _, plain = _deploy(embedded, proven, None)
+    _, plain = _deploy(chain, proven, None)
     assert _refused(plain, x, b.proof) == "BatchesDisabled"
 
 
 def test_the_batch_verifier_agrees_with_python_and_checks_its_key(
-    proven: Proven, proven_batch: Batch, embedded: Chain
+    proven: Proven, proven_batch: Batch, chain: Chain
 ) -> None:
     b = proven_batch
-    d, _ = _deploy(embedded, proven, b)
-    verifier = _BatchVerifier(embedded, d.batch_verifier)
+    d, _ = _deploy(chain, proven, b)
+    verifier = _BatchVerifier(chain, d.batch_verifier)
     v = verifier.contract.functions
     x = batch_public_signals(b.headers)
     assert v.blocks().call() == 2
@@ -143,9 +147,9 @@ def test_the_batch_verifier_agrees_with_python_and_checks_its_key(
     alpha, beta, gamma, delta, ic = batch_verifier_args(b.circuit.verifying_key)
     assert len(ic) == 2 * (5 * 2 + 2)
     artifact = load_artifact("BatchVerifier")
-    embedded.deploy(artifact, alpha, beta, gamma, delta, ic)  # the same key deploys again
+    chain.deploy(artifact, alpha, beta, gamma, delta, ic)  # the same key deploys again
     with pytest.raises(ChainError, match="constructor reverted") as info:
-        embedded.deploy(artifact, alpha, beta, gamma, delta, ic[:-2])  # K is not whole
+        chain.deploy(artifact, alpha, beta, gamma, delta, ic[:-2])  # K is not whole
     assert isinstance(info.value.__cause__, ContractCustomError)
     data = bytes.fromhex(str(info.value.__cause__.data)[2:])
     assert decode_revert(verifier._abi, data).name == "BadKeyShape"
