@@ -167,8 +167,8 @@ def test_provenbook_publish_batch_lands_full_batches_and_resumes(
     monkeypatch.setenv("PROVENBOOK_CIRCUIT_CACHE", str(CIRCUIT_CACHE))
     data = tmp_path / "venue"
     shutil.copytree(proven.data, data)
-    # the batch of blocks 1-2 as if proved by an earlier run (proving it again takes ~10 s;
-    # a stored proof is checked against the headers before it is used)
+    # the batch of blocks 1-2 as if proved by an earlier run (proving it again in a pool
+    # worker takes ~40 s here: the slow test below; a stored proof is checked first)
     path = batch_path(data, 1, 2)
     path.parent.mkdir()
     path.write_bytes(proven_batch.proof)
@@ -199,3 +199,22 @@ def test_provenbook_publish_batch_lands_full_batches_and_resumes(
         # block 3 follows one by one, on the same contracts
         assert main(args) == 0
         assert Publisher(node, d).latest_height == 3 and load_deployment(dep) == d
+
+
+@pytest.mark.slow
+def test_a_stored_file_that_is_not_the_batch_proof_is_proved_again_by_the_pool(
+    proven: Proven, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from venue.cli import main
+
+    data = tmp_path / "venue"
+    shutil.copytree(proven.data, data)
+    path = batch_path(data, 1, 2)
+    path.parent.mkdir()
+    path.write_bytes(proven.proofs[0])  # another key's, or damaged
+    argv = ["publish", str(data), "--chain", "embedded", "--batch", "2", "--workers", "1"]
+    assert main(argv) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "published blocks 1..2 in 1 batches of 2 (1 proved now)" in out
+    report = replay(data, proofs=True)
+    assert report.ok and report.batches_verified == 1

@@ -22,6 +22,7 @@ from pathlib import Path
 import msgspec
 
 from matching import Block
+from matching.block import BlockHeader
 from matching.encoding import decoder
 from oracle.chain import Chain
 from oracle.deploy import Deployment, DeploymentError, deploy_venue, load_deployment
@@ -30,6 +31,7 @@ from proofs.batch import BatchCircuit, verify_batch
 from proofs.witness import BlockProverState, BlockWitness
 
 from .blockstore import BlockStore
+from .prover import ProofFailure, ProverPool
 from .proving import circuit_for, ensure_keys, stored_genesis
 
 __all__ = [
@@ -95,6 +97,8 @@ def publish_batches(
     k: int,
     *,
     deployment_file: str | os.PathLike[str] | None = None,
+    workers: int = 2,
+    backend: str = "local",
     progress: Callable[[str, int, int], None] | None = None,
 ) -> BatchPublishReport:
     """Prove and publish the venue's stored blocks after the chain's head in batches of ``k``.
@@ -102,9 +106,11 @@ def publish_batches(
     With ``deployment_file`` naming an existing file, publishing resumes on that deployment
     (which must take batches of ``k``); otherwise the contracts are deployed at block 1's
     pre-state with both verifiers (and the deployment written to ``deployment_file`` if
-    given). ``progress(what, done, total)``: "keys" (compile + setup once, then cached),
-    "batches". A batch the chain refuses raises ``oracle.publish.BlockRejected``; the batches
-    before it stay published.
+    given). Batches are proved in parallel by a ``ProverPool`` of ``workers`` (``backend``:
+    local processes or ``ray://host:port``) and published in order as their proofs arrive.
+    ``progress(what, done, total)``: "keys" (compile + setup once, then cached), "batches". A
+    batch the chain refuses raises ``oracle.publish.BlockRejected`` and one that cannot be
+    proved ``ValueError``; the batches before it stay published.
     """
     root = Path(data)
     circuit = batch_circuit_for(root, k)
@@ -123,39 +129,35 @@ def publish_batches(
     if progress:
         progress("keys", 0, 1)
     ensure_keys(circuit.block)
-    ensure_keys(circuit)
+    ensure_keys(circuit)  # the workers only load cached keys
     if progress:
         progress("keys", 1, 1)
-    with BlockStore(root / "blocks", first_height=1, read_only=True) as store:
-        top = store.last_height
-        groups = (top - after) // k
-        report.waiting = (top - after) % k
-        if groups == 0:
-            return report
-        block = circuit.block
-        state = BlockProverState(
-            block.params.market, order_depth=block.size.order_depth,
-            account_depth=block.size.account_depth,
-        )  # fmt: skip
-        group: list[tuple[Block, BlockWitness]] = []
-        for h, payload in store.iter_from(1):
-            if h > after + groups * k:
-                break
-            b = _block_decoder.decode(payload)
-            w = state.advance(b, block.params)
-            if h <= after:
-                continue
-            group.append((b, w))
-            if len(group) < k:
-                continue
-            headers = [b.header for b, _ in group]
-            path = batch_path(root, headers[0].height, headers[-1].height)
-            proof = path.read_bytes() if path.is_file() else b""
-            if not proof or not verify_batch(headers, proof, circuit.verifying_key):
-                proof = circuit.prove([w for _, w in group])
-                _save(path, proof)
+    groups = _groups(root, circuit, after)
+    report.waiting = groups.waiting
+    if not groups.headers:
+        return report
+    todo = [i for i, proof in enumerate(groups.proofs) if proof is None]
+    pool = None
+    if todo:
+        pool = ProverPool(circuit.wrapper, workers=workers, backend=backend, first_height=0)
+        for n, i in enumerate(todo):  # the pool's results come in job order: 0, 1, ...
+            inputs, public = groups.inputs[i]
+            pool.submit(n, inputs, public)
+    try:
+        results = iter(pool.results()) if pool is not None else iter(())
+        for i, headers in enumerate(groups.headers):
+            proof = groups.proofs[i]
+            if proof is None:
+                res = next(results)
+                if isinstance(res, ProofFailure):
+                    raise ValueError(
+                        f"blocks {headers[0].height}..{headers[-1].height}: {res.error}"
+                    )
+                proof = res.proof
+                _save(batch_path(root, headers[0].height, headers[-1].height), proof)
                 report.proved += 1
             if publisher is None:
+                block = circuit.block
                 d = deploy_venue(
                     chain, block.verifying_key, start=headers[0], batch_vk=circuit.verifying_key,
                     description=f"{block.params.market.symbol} / ProvenBook",
@@ -164,7 +166,54 @@ def publish_batches(
                     d.save(deployment_file)
                 report.deployment, publisher = d, Publisher(chain, d)
             report.published.append(publisher.publish_batch(headers, proof))
-            group = []
             if progress:
-                progress("batches", len(report.published), groups)
+                progress("batches", len(report.published), len(groups.headers))
+    finally:
+        if pool is not None:
+            pool.close()
     return report
+
+
+class _Groups(msgspec.Struct):
+    """The full batches after a height: their headers, a stored proof that verifies (or
+    None), the batch circuit's inputs and public signals when there is none."""
+
+    headers: list[list[BlockHeader]] = msgspec.field(default_factory=list)
+    proofs: list[bytes | None] = msgspec.field(default_factory=list)
+    inputs: dict[int, tuple[dict[str, object], list[int]]] = msgspec.field(default_factory=dict)
+    waiting: int = 0
+
+
+def _groups(root: Path, circuit: BatchCircuit, after: int) -> _Groups:
+    """Replay the witnesses of the venue's stored blocks and cut those after ``after`` into
+    full batches of ``circuit.k``."""
+    k, block = circuit.k, circuit.block
+    out = _Groups()
+    with BlockStore(root / "blocks", first_height=1, read_only=True) as store:
+        full = (store.last_height - after) // k
+        out.waiting = (store.last_height - after) % k
+        state = BlockProverState(
+            block.params.market, order_depth=block.size.order_depth,
+            account_depth=block.size.account_depth,
+        )  # fmt: skip
+        group: list[tuple[BlockHeader, BlockWitness]] = []
+        for h, payload in store.iter_from(1):
+            if h > after + full * k:
+                break
+            b = _block_decoder.decode(payload)
+            w = state.advance(b, block.params)
+            if h > after:
+                group.append((b.header, w))
+            if len(group) < k:
+                continue
+            headers = [hd for hd, _ in group]
+            path = batch_path(root, headers[0].height, headers[-1].height)
+            proof = path.read_bytes() if path.is_file() else None
+            if proof is not None and not verify_batch(headers, proof, circuit.verifying_key):
+                proof = None  # another key's, or damaged: prove again
+            if proof is None:
+                out.inputs[len(out.headers)] = circuit.inputs([w for _, w in group])
+            out.headers.append(headers)
+            out.proofs.append(proof)
+            group = []
+    return out

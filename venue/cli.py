@@ -646,8 +646,9 @@ def _publish_batches(args: argparse.Namespace, chain: Chain) -> int:
 
         try:
             rep = publish_batches(
-                Path(args.data), chain, args.batch, deployment_file=args.deployment, progress=tick
-            )
+                Path(args.data), chain, args.batch, deployment_file=args.deployment,
+                workers=args.workers, backend=args.prover, progress=tick,
+            )  # fmt: skip
         except (NodeError, DeploymentError, ValueError, OSError) as exc:
             console.print(f"[red]error:[/] {exc}")
             return 2
@@ -863,6 +864,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="prove K blocks per proof with the batch circuit and verify them on chain at once "
         "(2..64; full batches only)",
     )  # fmt: skip
+    pb.add_argument("--workers", type=int, default=2, help="batch provers (with --batch)")
+    pb.add_argument("--prover", default="local", help="local, or ray://host:port (with --batch)")
     pb.set_defaults(func=cmd_publish)
     mi = sub.add_parser(
         "mirror", help="copy a running venue's blocks and proofs over HTTP, to replay them"
