@@ -29,8 +29,8 @@ import groth16py
 
 from matching.block import BlockHeader
 
-from .verify import BlockCircuit, WrappedCircuit
-from .witness import BlockWitness, UnsupportedInCircuit, public_signals
+from .verify import BlockCircuit, WrappedCircuit, verify_signals
+from .witness import BlockWitness, public_signals
 
 __all__ = [
     "BatchCircuit",
@@ -82,17 +82,7 @@ def verify_batch(
 ) -> bool:
     """True iff ``proof`` proves the batch circuit (of ``len(headers)`` blocks) for
     ``headers``. Like ``proofs.verify.verify_block``, anything malformed is a rejection."""
-    try:
-        signals = batch_public_signals(headers)
-        return bool(groth16py.Verifier(verifying_key).verify(bytes(proof), signals))
-    except (
-        UnsupportedInCircuit,
-        groth16py.EncodingError,
-        groth16py.VerificationError,
-        ValueError,
-        TypeError,
-    ):
-        return False
+    return verify_signals(lambda: batch_public_signals(headers), proof, verifying_key)
 
 
 class BatchCircuit(WrappedCircuit):

@@ -26,7 +26,7 @@ import argparse
 import dataclasses
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import groth16py
@@ -45,6 +45,7 @@ __all__ = [
     "CircuitSize",
     "WrappedCircuit",
     "verify_block",
+    "verify_signals",
 ]
 
 _BLOCK_CIRCOM = Path(__file__).resolve().parent / "circuits" / "block.circom"
@@ -85,9 +86,17 @@ PRODUCTION_SIZE = CircuitSize(20, 48, 12, 16, signed=True)
 
 def verify_block(header: BlockHeader, proof: bytes, verifying_key: groth16py.VerifyingKey) -> bool:
     """True iff ``proof`` proves the block circuit for ``header``'s public signals."""
+    return verify_signals(lambda: public_signals(header), proof, verifying_key)
+
+
+def verify_signals(
+    signals: Callable[[], Sequence[int]], proof: bytes, verifying_key: groth16py.VerifyingKey
+) -> bool:
+    """True iff ``proof`` verifies against the public signals ``signals()`` computes; a
+    header the circuit cannot describe, a value outside the field or a proof that does not
+    decode is a rejection (False), never an exception."""
     try:
-        signals = public_signals(header)
-        return bool(groth16py.Verifier(verifying_key).verify(bytes(proof), signals))
+        return bool(groth16py.Verifier(verifying_key).verify(bytes(proof), list(signals())))
     except (
         UnsupportedInCircuit,
         groth16py.EncodingError,

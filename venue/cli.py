@@ -14,9 +14,9 @@ import argparse
 import shutil
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 console = Console()
+T = TypeVar("T")
 
 
 def _progress() -> Progress:
@@ -95,8 +96,7 @@ def _replay_with_progress(
 
 def _report_table(reports: Sequence[ReplayReport]) -> Table:
     t = Table(title="replay")
-    cols = ("engine", "from", "blocks", "commands", "trades", "proofs ok", "batches ok", "cmds/s",
-            "last root")  # fmt: skip
+    cols = ("engine", "from", "blocks", "commands", "trades", "proofs ok", "cmds/s", "last root")
     for col in (*cols, "result"):
         t.add_column(col)
     for r in reports:
@@ -112,8 +112,8 @@ def _report_table(reports: Sequence[ReplayReport]) -> Table:
             str(r.blocks),
             str(r.commands),
             str(r.trades),
-            str(r.proofs_verified),
-            str(r.batches_verified),
+            str(r.proofs_verified)
+            + (f" + {r.batches_verified} batch" if r.batches_verified else ""),
             f"{rate:,.0f}",
             f"{r.last_root:#x}"[:18] + "…",
             result,
@@ -622,13 +622,27 @@ def cmd_prove(args: argparse.Namespace) -> int:
     return 1 if rep.failed else 0  # type: ignore[attr-defined]
 
 
+def _publishing(run: Callable[[], T]) -> T | int:
+    """``run()``, or the exit code of ``publish`` for what it raised: 2 for a venue, key or
+    deployment that cannot be used, 1 for a block the chain refused (said on the console)."""
+    from oracle.deploy import DeploymentError
+    from oracle.publish import BlockRejected
+
+    try:
+        return run()
+    except (NodeError, DeploymentError, ValueError, OSError) as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 2
+    except BlockRejected as exc:
+        console.print(f"[red]{exc}[/]")
+        return 1
+
+
 def _publish_batches(args: argparse.Namespace, chain: Chain) -> int:
     """``publish --batch K``: prove and land K blocks per verification (``venue.batches``)."""
     import statistics
 
-    from oracle.deploy import DeploymentError
     from oracle.feed import PriceFeed
-    from oracle.publish import BlockRejected
 
     from .batches import publish_batches
 
@@ -644,17 +658,14 @@ def _publish_batches(args: argparse.Namespace, chain: Chain) -> int:
                 tasks[what] = p.add_task(label, total=total)
             p.update(tasks[what], completed=done, total=total)  # type: ignore[arg-type]
 
-        try:
-            rep = publish_batches(
+        rep = _publishing(
+            lambda: publish_batches(
                 Path(args.data), chain, args.batch, deployment_file=args.deployment,
                 workers=args.workers, backend=args.prover, progress=tick,
-            )  # fmt: skip
-        except (NodeError, DeploymentError, ValueError, OSError) as exc:
-            console.print(f"[red]error:[/] {exc}")
-            return 2
-        except BlockRejected as exc:
-            console.print(f"[red]{exc}[/]")
-            return 1
+            )
+        )  # fmt: skip
+        if isinstance(rep, int):
+            return rep
     if rep.published:
         first, last = rep.published[0].first, rep.published[-1].last
         gas = statistics.median(b.gas_per_block for b in rep.published)
@@ -679,9 +690,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
     import statistics
 
     from oracle.chain import ChainError, open_chain
-    from oracle.deploy import DeploymentError
     from oracle.feed import PriceFeed
-    from oracle.publish import BlockRejected
 
     from .onchain import publish_stored
 
@@ -702,19 +711,16 @@ def cmd_publish(args: argparse.Namespace) -> int:
             return _publish_batches(args, chain)
     with chain, _progress() as p:
         task = p.add_task(f"publishing on {chain.kind}", total=None)
-        try:
-            rep = publish_stored(
+        rep = _publishing(
+            lambda: publish_stored(
                 Path(args.data),
                 chain,
                 deployment_file=args.deployment,
                 progress=lambda done, total: p.update(task, completed=done, total=total),
             )
-        except (NodeError, DeploymentError, ValueError, OSError) as exc:
-            console.print(f"[red]error:[/] {exc}")
-            return 2
-        except BlockRejected as exc:
-            console.print(f"[red]{exc}[/]")
-            return 1
+        )
+        if isinstance(rep, int):
+            return rep
         if rep.deployment is None:
             console.print("no proven block to publish (run `provenbook prove` first)")
             return 0

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -130,6 +131,7 @@ def replay(
         #: recomputed headers, for the batch proofs; the batches already checked
         recomputed: dict[int, BlockHeader] = {}
         batches_done: set[tuple[int, int]] = set()
+        batch_keys: dict[int, Any] = {}  # K -> the batch circuit's verifying key
 
         def check_batches() -> bool:
             """Verify each stored batch proof whose blocks are all replayed: False on a bad
@@ -139,8 +141,10 @@ def replay(
                 if (first, last) in batches_done or not replayed:
                     continue
                 headers = [recomputed[h] for h in range(first, last + 1)]
-                vk = BatchCircuit(circuit_for(g), last - first + 1).verifying_key
-                if not verify_batch(headers, path.read_bytes(), vk):
+                k = last - first + 1
+                if k not in batch_keys:
+                    batch_keys[k] = BatchCircuit(circuit_for(g), k).verifying_key
+                if not verify_batch(headers, path.read_bytes(), batch_keys[k]):
                     report.mismatch = BlockMismatch(
                         first, "batch proof", f"a valid proof of blocks {first}..{last}",
                         f"{path.name}: invalid",
