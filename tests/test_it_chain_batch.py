@@ -9,7 +9,13 @@ less per block than single blocks do (gas is exact, so this is a property, not a
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,10 +38,13 @@ from oracle.publish import BlockRejected, Publisher
 from oracle.reverts import ContractRevert, decode_revert
 from proofs.batch import batch_public_signals
 from proofs.poseidon import FIELD_MODULUS
-from venue.batches import batch_path
+from venue.batches import BatchPublisher, batch_path
+from venue.blockstore import BlockStore
+from venue.node import VenueNode
 from venue.replay import replay
 
-from .chain_helpers import CIRCUIT_CACHE, Batch, Proven
+from .chain_helpers import CIRCUIT_CACHE, Batch, Proven, SlowClock
+from .test_coverage_proving import ACCOUNTS, TRADES, UNSIGNED
 
 
 @pytest.fixture(scope="module")
@@ -218,3 +227,84 @@ def test_a_stored_file_that_is_not_the_batch_proof_is_proved_again_by_the_pool(
     assert "published blocks 1..2 in 1 batches of 2 (1 proved now)" in out
     report = replay(data, proofs=True)
     assert report.ok and report.batches_verified == 1
+
+
+def test_a_following_publisher_lands_each_batch_as_the_venue_stores_it(
+    proven: Proven, proven_batch: Batch, chain: Chain, tmp_path: Path
+) -> None:
+    # the shared venue's blocks again (same commands, same clock: the same blocks), written
+    # one at a time by a running node while the publisher follows its directory
+    data = tmp_path / "venue"
+    node = VenueNode(data, UNSIGNED, engine="reference", fsync=False, clock=SlowClock())
+    try:
+        node.submit(ACCOUNTS)
+        node.seal()
+        node.flush()
+        path = batch_path(data, 1, 2)  # as proved by an earlier run: no proving here
+        path.parent.mkdir()
+        path.write_bytes(proven_batch.proof)
+        with BatchPublisher(data, chain, 2, workers=1) as bp:
+            assert bp.run_once().waiting == 1  # block 1 alone waits for block 2
+            assert not bp.report.published
+            stop = threading.Event()
+            follower = threading.Thread(target=bp.follow, args=(stop, 0.05))
+            follower.start()
+            try:
+                node.submit(TRADES)
+                node.seal()
+                node.flush()
+                deadline = time.monotonic() + 60
+                while not bp.report.published and time.monotonic() < deadline:
+                    time.sleep(0.05)
+            finally:
+                stop.set()
+                follower.join()
+            assert [(b.first, b.last) for b in bp.report.published] == [(1, 2)]
+            assert bp.report.proved == 0 and bp.report.waiting == 0
+            d = bp.report.deployment
+            assert d is not None and Publisher(chain, d).latest_height == 2
+    finally:
+        node.close()
+    with BlockStore(data / "blocks", first_height=1, read_only=True) as store:
+        assert store.get(2) is not None
+    assert Publisher(chain, d).contract.functions.stateRoot().call() == (
+        proven.headers[1].post_state_root
+    )
+
+
+def test_publish_follow_needs_a_batch_size(capsys: pytest.CaptureFixture[str]) -> None:
+    from venue.cli import main
+
+    assert main(["publish", "x", "--follow"]) == 2
+    assert main(["publish", "x", "--batch", "2", "--follow", "--poll", "0"]) == 2
+    assert "--follow needs --batch K" in capsys.readouterr().out
+
+
+def test_provenbook_publish_follow_runs_until_interrupted(
+    proven: Proven, proven_batch: Batch, tmp_path: Path
+) -> None:
+    data = tmp_path / "venue"
+    shutil.copytree(proven.data, data)
+    path = batch_path(data, 1, 2)
+    path.parent.mkdir()
+    path.write_bytes(proven_batch.proof)
+    cmd = [sys.executable, "-m", "venue.cli", "publish", str(data), "--chain", "embedded",
+           "--batch", "2", "--follow", "--poll", "0.05"]  # fmt: skip
+    env = {**os.environ, "PROVENBOOK_CIRCUIT_CACHE": str(CIRCUIT_CACHE), "COLUMNS": "200"}
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    try:
+        lines: list[str] = []
+        assert proc.stdout is not None
+        while not any("blocks 1..2 on chain" in x for x in lines):
+            line = proc.stdout.readline()
+            assert line, "".join(lines)
+            lines.append(line)
+        os.kill(proc.pid, signal.SIGINT)
+        rest, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, "".join(lines) + rest
+    assert "published blocks 1..2 in 1 batches of 2" in rest and "round 2" in rest

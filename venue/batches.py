@@ -5,7 +5,10 @@
 proves each group of K stored blocks with the batch circuit (``proofs.batch``) and lands it
 with ``StateCommitments.submitBatch``, one pairing for K blocks. A group that is not yet
 complete waits for more blocks; ``provenbook publish`` without ``--batch`` sends blocks one
-by one with their stored single proofs, and both extend the same chain.
+by one with their stored single proofs, and both extend the same chain. ``BatchPublisher``
+keeps the witness builder's state and its prover pool between rounds, so ``publish --batch K
+--follow`` lands a running venue's blocks K at a time as they are stored (the store is read
+without a lock, beside the ``serve`` that writes it).
 
 Batch proofs are kept in ``DIR/batches/FIRST-LAST.proof`` (written atomically, so a crash
 leaves the whole proof or none), so a publication that fails after proving does not prove
@@ -16,6 +19,7 @@ from genesis), not from their single proofs, so blocks need not be proven one by
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,6 +41,7 @@ from .proving import circuit_for, ensure_keys, stored_genesis
 __all__ = [
     "BATCH_DIR",
     "BatchPublishReport",
+    "BatchPublisher",
     "batch_circuit_for",
     "batch_path",
     "publish_batches",
@@ -91,6 +96,145 @@ def _save(path: Path, proof: bytes) -> None:
     os.replace(tmp, path)
 
 
+class BatchPublisher:
+    """Proves and lands a venue's stored blocks K at a time, from the chain's head on.
+
+    It keeps the witness builder's state between rounds, so each ``run_once`` (or each round
+    of ``follow``) only witnesses the blocks stored since the last one, and its prover pool
+    loads the batch circuit's keys once. The store is opened read-only: this runs beside the
+    ``serve`` that writes the blocks. ``close`` ends the pool.
+    """
+
+    def __init__(
+        self,
+        data: str | os.PathLike[str],
+        chain: Chain,
+        k: int,
+        *,
+        deployment_file: str | os.PathLike[str] | None = None,
+        workers: int = 2,
+        backend: str = "local",
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> None:
+        """See ``publish_batches``."""
+        self.root = Path(data)
+        self.chain = chain
+        self.circuit = batch_circuit_for(self.root, k)
+        self.deployment_file = deployment_file
+        self.workers, self.backend = workers, backend
+        self.progress = progress
+        self.report = BatchPublishReport()
+        self._publisher: Publisher | None = None
+        self._after = 0  # the chain's head: blocks after it are published here
+        if deployment_file is not None and Path(deployment_file).exists():
+            d = load_deployment(deployment_file)
+            if d.batch_blocks != k:
+                raise DeploymentError(
+                    f"the deployment in {deployment_file} takes batches of {d.batch_blocks} "
+                    f"blocks (0: none), not {k}"
+                )
+            self.report.deployment, self._publisher = d, Publisher(chain, d)
+            self._after = self._publisher.latest_height
+        if progress:
+            progress("keys", 0, 1)
+        ensure_keys(self.circuit.block)
+        ensure_keys(self.circuit)  # the workers only load cached keys
+        if progress:
+            progress("keys", 1, 1)
+        block = self.circuit.block
+        self._state = BlockProverState(
+            block.params.market, order_depth=block.size.order_depth,
+            account_depth=block.size.account_depth,
+        )  # fmt: skip
+        self._store = BlockStore(self.root / "blocks", first_height=1, read_only=True)
+        self._witnessed = 0
+        #: witnessed blocks after the chain's head, not yet in a landed batch
+        self._open: list[tuple[BlockHeader, BlockWitness]] = []
+        self._pool: ProverPool | None = None
+        self._jobs = 0  # batches sent to the pool: its job numbers, in order
+        self._round = 0  # batches to land this round (progress)
+
+    def run_once(self) -> BatchPublishReport:
+        """Witness the blocks stored since the last round and land every full batch."""
+        self._store.refresh()
+        k = self.circuit.k
+        for h, payload in self._store.iter_from(self._witnessed + 1):
+            b = _block_decoder.decode(payload)
+            w = self._state.advance(b, self.circuit.block.params)
+            self._witnessed = h
+            if h > self._after:
+                self._open.append((b.header, w))
+        full = len(self._open) // k
+        groups = [self._open[i * k : (i + 1) * k] for i in range(full)]
+        self._open = self._open[full * k :]
+        self.report.waiting = len(self._open)
+        proofs: list[bytes | None] = []
+        for group in groups:
+            headers = [hd for hd, _ in group]
+            path = batch_path(self.root, headers[0].height, headers[-1].height)
+            proof = path.read_bytes() if path.is_file() else None
+            if proof is not None and not verify_batch(headers, proof, self.circuit.verifying_key):
+                proof = None  # another key's, or damaged: prove again
+            if proof is None:
+                if self._pool is None:
+                    self._pool = ProverPool(
+                        self.circuit.wrapper, workers=self.workers, backend=self.backend,
+                        first_height=self._jobs,
+                    )  # fmt: skip
+                self._pool.submit(self._jobs, *self.circuit.inputs([w for _, w in group]))
+                self._jobs += 1  # the pool's results come in job order
+            proofs.append(proof)
+        self._round = len(self.report.published) + len(groups)
+        results = self._pool.results() if self._pool is not None else iter(())
+        for group, proof in zip(groups, proofs, strict=True):
+            headers = [hd for hd, _ in group]
+            if proof is None:
+                res = next(results)
+                first, last = headers[0].height, headers[-1].height
+                if isinstance(res, ProofFailure):
+                    raise ValueError(f"blocks {first}..{last}: {res.error}")
+                proof = res.proof
+                _save(batch_path(self.root, first, last), proof)
+                self.report.proved += 1
+            self._land(headers, proof)
+        return self.report
+
+    def _land(self, headers: list[BlockHeader], proof: bytes) -> None:
+        if self._publisher is None:
+            block = self.circuit.block
+            d = deploy_venue(
+                self.chain, block.verifying_key, start=headers[0],
+                batch_vk=self.circuit.verifying_key,
+                description=f"{block.params.market.symbol} / ProvenBook",
+            )  # fmt: skip
+            if self.deployment_file is not None:
+                d.save(self.deployment_file)
+            self.report.deployment, self._publisher = d, Publisher(self.chain, d)
+        self.report.published.append(self._publisher.publish_batch(headers, proof))
+        if self.progress:
+            self.progress("batches", len(self.report.published), self._round)
+
+    def follow(self, stop: threading.Event, poll: float = 1.0) -> BatchPublishReport:
+        """``run_once`` every ``poll`` seconds until ``stop`` is set (a running venue's
+        blocks land K at a time as it stores them)."""
+        while True:
+            self.run_once()
+            if stop.wait(poll):
+                return self.report
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+        self._store.close()
+
+    def __enter__(self) -> BatchPublisher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def publish_batches(
     data: str | os.PathLike[str],
     chain: Chain,
@@ -112,108 +256,8 @@ def publish_batches(
     batch the chain refuses raises ``oracle.publish.BlockRejected`` and one that cannot be
     proved ``ValueError``; the batches before it stay published.
     """
-    root = Path(data)
-    circuit = batch_circuit_for(root, k)
-    report = BatchPublishReport()
-    publisher: Publisher | None = None
-    after = 0
-    if deployment_file is not None and Path(deployment_file).exists():
-        report.deployment = load_deployment(deployment_file)
-        if report.deployment.batch_blocks != k:
-            raise DeploymentError(
-                f"the deployment in {deployment_file} takes batches of "
-                f"{report.deployment.batch_blocks} blocks (0: none), not {k}"
-            )
-        publisher = Publisher(chain, report.deployment)
-        after = publisher.latest_height
-    if progress:
-        progress("keys", 0, 1)
-    ensure_keys(circuit.block)
-    ensure_keys(circuit)  # the workers only load cached keys
-    if progress:
-        progress("keys", 1, 1)
-    groups = _groups(root, circuit, after)
-    report.waiting = groups.waiting
-    if not groups.headers:
-        return report
-    todo = [i for i, proof in enumerate(groups.proofs) if proof is None]
-    pool = None
-    if todo:
-        pool = ProverPool(circuit.wrapper, workers=workers, backend=backend, first_height=0)
-        for n, i in enumerate(todo):  # the pool's results come in job order: 0, 1, ...
-            inputs, public = groups.inputs[i]
-            pool.submit(n, inputs, public)
-    try:
-        results = iter(pool.results()) if pool is not None else iter(())
-        for i, headers in enumerate(groups.headers):
-            proof = groups.proofs[i]
-            if proof is None:
-                res = next(results)
-                if isinstance(res, ProofFailure):
-                    raise ValueError(
-                        f"blocks {headers[0].height}..{headers[-1].height}: {res.error}"
-                    )
-                proof = res.proof
-                _save(batch_path(root, headers[0].height, headers[-1].height), proof)
-                report.proved += 1
-            if publisher is None:
-                block = circuit.block
-                d = deploy_venue(
-                    chain, block.verifying_key, start=headers[0], batch_vk=circuit.verifying_key,
-                    description=f"{block.params.market.symbol} / ProvenBook",
-                )  # fmt: skip
-                if deployment_file is not None:
-                    d.save(deployment_file)
-                report.deployment, publisher = d, Publisher(chain, d)
-            report.published.append(publisher.publish_batch(headers, proof))
-            if progress:
-                progress("batches", len(report.published), len(groups.headers))
-    finally:
-        if pool is not None:
-            pool.close()
-    return report
-
-
-class _Groups(msgspec.Struct):
-    """The full batches after a height: their headers, a stored proof that verifies (or
-    None), the batch circuit's inputs and public signals when there is none."""
-
-    headers: list[list[BlockHeader]] = msgspec.field(default_factory=list)
-    proofs: list[bytes | None] = msgspec.field(default_factory=list)
-    inputs: dict[int, tuple[dict[str, object], list[int]]] = msgspec.field(default_factory=dict)
-    waiting: int = 0
-
-
-def _groups(root: Path, circuit: BatchCircuit, after: int) -> _Groups:
-    """Replay the witnesses of the venue's stored blocks and cut those after ``after`` into
-    full batches of ``circuit.k``."""
-    k, block = circuit.k, circuit.block
-    out = _Groups()
-    with BlockStore(root / "blocks", first_height=1, read_only=True) as store:
-        full = (store.last_height - after) // k
-        out.waiting = (store.last_height - after) % k
-        state = BlockProverState(
-            block.params.market, order_depth=block.size.order_depth,
-            account_depth=block.size.account_depth,
-        )  # fmt: skip
-        group: list[tuple[BlockHeader, BlockWitness]] = []
-        for h, payload in store.iter_from(1):
-            if h > after + full * k:
-                break
-            b = _block_decoder.decode(payload)
-            w = state.advance(b, block.params)
-            if h > after:
-                group.append((b.header, w))
-            if len(group) < k:
-                continue
-            headers = [hd for hd, _ in group]
-            path = batch_path(root, headers[0].height, headers[-1].height)
-            proof = path.read_bytes() if path.is_file() else None
-            if proof is not None and not verify_batch(headers, proof, circuit.verifying_key):
-                proof = None  # another key's, or damaged: prove again
-            if proof is None:
-                out.inputs[len(out.headers)] = circuit.inputs([w for _, w in group])
-            out.headers.append(headers)
-            out.proofs.append(proof)
-            group = []
-    return out
+    with BatchPublisher(
+        data, chain, k, deployment_file=deployment_file, workers=workers, backend=backend,
+        progress=progress,
+    ) as publisher:  # fmt: skip
+        return publisher.run_once()

@@ -14,6 +14,7 @@ import argparse
 import shutil
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -31,6 +32,7 @@ from .workload import Workload
 if TYPE_CHECKING:
     from oracle.chain import Chain
 
+    from .batches import BatchPublishReport
     from .demo import DemoResult
     from .margin import LiquidationReport
 
@@ -402,34 +404,24 @@ def _print_margin(res: DemoResult, chain: Chain, data: Path) -> bool:
     return ok and cleared and position == 0 and res.liquidated_qty == 10 and not now.liquidatable
 
 
-def _follow(data: Path, args: argparse.Namespace) -> ReplayReport:
-    """``replay --follow``: a live verifier until Ctrl-C (the replay runs in a thread, so the
-    interrupt only stops it and its report is still printed)."""
-    import threading
-
+def _until_interrupted(run: Callable[[threading.Event], T], name: str) -> T:
+    """``run(stop)`` in a thread until it returns; Ctrl-C sets ``stop`` and waits for it, so
+    the interrupt only ends the loop and its result is still returned (or its error raised).
+    """
     stop = threading.Event()
-    out: list[ReplayReport | BaseException] = []
-
-    def seen(height: int, state: object) -> None:
-        root = f"{state.root:#x}"[:14]  # type: ignore[attr-defined]
-        console.print(f"block {height}: re-executed, identical (state root {root}…)")
-
+    out: list[T | BaseException] = []
     done = threading.Event()
 
-    def run() -> None:
+    def worker() -> None:
         try:
-            out.append(replay(
-                data, engine=args.engine, from_snapshot=args.from_snapshot, proofs=args.proofs,
-                follow=True, poll=args.poll, stop=stop, on_block=seen,
-            ))  # fmt: skip
+            out.append(run(stop))
         except BaseException as exc:  # handed to the main thread
             out.append(exc)
         finally:
             done.set()
 
-    worker = threading.Thread(target=run, name="replay-follow")
-    worker.start()
-    console.print(f"following {data} (Ctrl-C to stop)")
+    thread = threading.Thread(target=worker, name=name)
+    thread.start()
     # (an Event, not Thread.join: on 3.11 a join interrupted by Ctrl-C can return at once
     # later, before the thread has finished)
     try:
@@ -438,11 +430,28 @@ def _follow(data: Path, args: argparse.Namespace) -> ReplayReport:
     except KeyboardInterrupt:
         stop.set()
         done.wait()
-    worker.join()
+    thread.join()
     (result,) = out
     if isinstance(result, BaseException):
         raise result
     return result
+
+
+def _follow(data: Path, args: argparse.Namespace) -> ReplayReport:
+    """``replay --follow``: a live verifier until Ctrl-C."""
+
+    def seen(height: int, state: object) -> None:
+        root = f"{state.root:#x}"[:14]  # type: ignore[attr-defined]
+        console.print(f"block {height}: re-executed, identical (state root {root}…)")
+
+    console.print(f"following {data} (Ctrl-C to stop)")
+    return _until_interrupted(
+        lambda stop: replay(
+            data, engine=args.engine, from_snapshot=args.from_snapshot, proofs=args.proofs,
+            follow=True, poll=args.poll, stop=stop, on_block=seen,
+        ),
+        "replay-follow",
+    )  # fmt: skip
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -658,12 +667,15 @@ def _publish_batches(args: argparse.Namespace, chain: Chain) -> int:
                 tasks[what] = p.add_task(label, total=total)
             p.update(tasks[what], completed=done, total=total)  # type: ignore[arg-type]
 
-        rep = _publishing(
-            lambda: publish_batches(
-                Path(args.data), chain, args.batch, deployment_file=args.deployment,
-                workers=args.workers, backend=args.prover, progress=tick,
-            )
-        )  # fmt: skip
+        if not args.follow:
+            rep = _publishing(
+                lambda: publish_batches(
+                    Path(args.data), chain, args.batch, deployment_file=args.deployment,
+                    workers=args.workers, backend=args.prover, progress=tick,
+                )
+            )  # fmt: skip
+        else:
+            rep = _publishing(lambda: _follow_batches(args, chain, tick))
         if isinstance(rep, int):
             return rep
     if rep.published:
@@ -686,6 +698,30 @@ def _publish_batches(args: argparse.Namespace, chain: Chain) -> int:
     return 0
 
 
+def _follow_batches(
+    args: argparse.Namespace, chain: Chain, tick: Callable[[str, int, int], None]
+) -> BatchPublishReport:
+    """``publish --batch K --follow``: land each full batch as the venue stores it, until
+    Ctrl-C (a running venue's prices reach the chain K blocks at a time)."""
+    from .batches import BatchPublisher
+
+    def landed(what: str, done: int, total: int) -> None:
+        tick(what, done, total)
+        if what == "batches" and done:
+            b = bp.report.published[-1]
+            console.print(
+                f"blocks {b.first}..{b.last} on chain ({b.gas_per_block:,} gas per block)"
+            )
+
+    bp = BatchPublisher(
+        Path(args.data), chain, args.batch, deployment_file=args.deployment,
+        workers=args.workers, backend=args.prover, progress=landed,
+    )  # fmt: skip
+    with bp:
+        console.print(f"following {args.data} (Ctrl-C to stop)")
+        return _until_interrupted(lambda stop: bp.follow(stop, args.poll), "publish-follow")
+
+
 def cmd_publish(args: argparse.Namespace) -> int:
     import statistics
 
@@ -694,6 +730,9 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
     from .onchain import publish_stored
 
+    if args.follow and (not args.batch or args.poll <= 0):
+        console.print("[red]error:[/] --follow needs --batch K and a positive --poll")
+        return 2
     persistent = args.chain.startswith(("http://", "https://", "ws://", "wss://"))
     if args.deployment and not persistent:
         console.print(
@@ -870,6 +909,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="prove K blocks per proof with the batch circuit and verify them on chain at once "
         "(2..64; full batches only)",
     )  # fmt: skip
+    pb.add_argument(
+        "--follow", action="store_true",
+        help="with --batch: keep landing full batches as the venue stores blocks, until Ctrl-C",
+    )  # fmt: skip
+    pb.add_argument("--poll", type=float, default=1.0, help="with --follow: seconds")
     pb.add_argument("--workers", type=int, default=2, help="batch provers (with --batch)")
     pb.add_argument("--prover", default="local", help="local, or ray://host:port (with --batch)")
     pb.set_defaults(func=cmd_publish)
