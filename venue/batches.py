@@ -1,11 +1,11 @@
 """Batch proofs of a venue's blocks, and publishing K blocks per on-chain verification.
 
-``publish_batches(data, chain, k)`` is ``provenbook publish --batch K``: from the chain's head
-(or block 1, deploying the contracts with a ``BatchVerifier`` beside the block verifier), it
-proves each group of K stored blocks with the batch circuit (``proofs.batch``) and lands it
-with ``StateCommitments.submitBatch``, one pairing for K blocks. A group that is not yet
-complete waits for more blocks; ``provenbook publish`` without ``--batch`` sends blocks one
-by one with their stored single proofs, and both extend the same chain. ``BatchPublisher``
+``provenbook publish --batch K`` is ``BatchPublisher(data, chain, k).run_once()``: from the
+chain's head (or block 1, deploying the contracts with a ``BatchVerifier`` beside the block
+verifier), it proves each group of K stored blocks with the batch circuit (``proofs.batch``)
+and lands it with ``StateCommitments.submitBatch``, one pairing for K blocks. A group that is
+not yet complete waits for more blocks; ``provenbook publish`` without ``--batch`` sends blocks
+one by one with their stored single proofs, and both extend the same chain. The publisher
 keeps the witness builder's state and its prover pool between rounds, so ``publish --batch K
 --follow`` lands a running venue's blocks K at a time as they are stored (the store is read
 without a lock, beside the ``serve`` that writes it).
@@ -44,7 +44,6 @@ __all__ = [
     "BatchPublisher",
     "batch_circuit_for",
     "batch_path",
-    "publish_batches",
     "stored_batches",
 ]
 
@@ -55,7 +54,7 @@ _block_decoder = decoder(Block)
 
 
 class BatchPublishReport(msgspec.Struct):
-    """What ``publish_batches`` did: the deployment used, the batches it landed (each proved
+    """What a ``BatchPublisher`` did: the deployment used, the batches it landed (each proved
     here or read from ``DIR/batches``), and how many stored blocks wait for a full batch."""
 
     deployment: Deployment | None = None
@@ -116,7 +115,18 @@ class BatchPublisher:
         backend: str = "local",
         progress: Callable[[str, int, int], None] | None = None,
     ) -> None:
-        """See ``publish_batches``."""
+        """Publishes the venue's stored blocks after the chain's head in batches of ``k``.
+
+        With ``deployment_file`` naming an existing file, publishing resumes on that deployment
+        (which must take batches of ``k``); otherwise the contracts are deployed at block 1's
+        pre-state with both verifiers (and the deployment written to ``deployment_file`` if
+        given). Batches are proved in parallel by a ``ProverPool`` of ``workers`` (``backend``:
+        local processes or ``ray://host:port``) and published in order as their proofs arrive.
+        ``progress(what, done, total)``: "keys" (compile + setup once, then cached), "batches". A
+        batch the chain refuses raises ``oracle.publish.BlockRejected`` and one that cannot be
+        proved ``ValueError``; the batches before it stay published. ``run_once`` is
+        ``provenbook publish --batch K``, ``follow`` adds ``--follow``.
+        """
         self.root = Path(data)
         self.chain = chain
         self.circuit = batch_circuit_for(self.root, k)
@@ -233,31 +243,3 @@ class BatchPublisher:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def publish_batches(
-    data: str | os.PathLike[str],
-    chain: Chain,
-    k: int,
-    *,
-    deployment_file: str | os.PathLike[str] | None = None,
-    workers: int = 2,
-    backend: str = "local",
-    progress: Callable[[str, int, int], None] | None = None,
-) -> BatchPublishReport:
-    """Prove and publish the venue's stored blocks after the chain's head in batches of ``k``.
-
-    With ``deployment_file`` naming an existing file, publishing resumes on that deployment
-    (which must take batches of ``k``); otherwise the contracts are deployed at block 1's
-    pre-state with both verifiers (and the deployment written to ``deployment_file`` if
-    given). Batches are proved in parallel by a ``ProverPool`` of ``workers`` (``backend``:
-    local processes or ``ray://host:port``) and published in order as their proofs arrive.
-    ``progress(what, done, total)``: "keys" (compile + setup once, then cached), "batches". A
-    batch the chain refuses raises ``oracle.publish.BlockRejected`` and one that cannot be
-    proved ``ValueError``; the batches before it stay published.
-    """
-    with BatchPublisher(
-        data, chain, k, deployment_file=deployment_file, workers=workers, backend=backend,
-        progress=progress,
-    ) as publisher:  # fmt: skip
-        return publisher.run_once()

@@ -653,8 +653,6 @@ def _publish_batches(args: argparse.Namespace, chain: Chain) -> int:
 
     from oracle.feed import PriceFeed
 
-    from .batches import publish_batches
-
     with _progress() as p:
         tasks: dict[str, object] = {}
 
@@ -667,15 +665,7 @@ def _publish_batches(args: argparse.Namespace, chain: Chain) -> int:
                 tasks[what] = p.add_task(label, total=total)
             p.update(tasks[what], completed=done, total=total)  # type: ignore[arg-type]
 
-        if not args.follow:
-            rep = _publishing(
-                lambda: publish_batches(
-                    Path(args.data), chain, args.batch, deployment_file=args.deployment,
-                    workers=args.workers, backend=args.prover, progress=tick,
-                )
-            )  # fmt: skip
-        else:
-            rep = _publishing(lambda: _follow_batches(args, chain, tick))
+        rep = _publishing(lambda: _batches(args, chain, tick))
         if isinstance(rep, int):
             return rep
     if rep.published:
@@ -698,11 +688,11 @@ def _publish_batches(args: argparse.Namespace, chain: Chain) -> int:
     return 0
 
 
-def _follow_batches(
+def _batches(
     args: argparse.Namespace, chain: Chain, tick: Callable[[str, int, int], None]
 ) -> BatchPublishReport:
-    """``publish --batch K --follow``: land each full batch as the venue stores it, until
-    Ctrl-C (a running venue's prices reach the chain K blocks at a time)."""
+    """``publish --batch K``; with ``--follow``, land each full batch as the venue stores it,
+    until Ctrl-C (a running venue's prices reach the chain K blocks at a time)."""
     from .batches import BatchPublisher
 
     def landed(what: str, done: int, total: int) -> None:
@@ -718,6 +708,8 @@ def _follow_batches(
         workers=args.workers, backend=args.prover, progress=landed,
     )  # fmt: skip
     with bp:
+        if not args.follow:
+            return bp.run_once()
         console.print(f"following {args.data} (Ctrl-C to stop)")
         return _until_interrupted(lambda stop: bp.follow(stop, args.poll), "publish-follow")
 
