@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -44,6 +42,7 @@ from venue.node import VenueNode
 from venue.replay import replay
 
 from .chain_helpers import CIRCUIT_CACHE, Batch, Proven, SlowClock
+from .process_helpers import interrupt_when
 from .test_coverage_proving import ACCOUNTS, TRADES, UNSIGNED
 
 
@@ -291,20 +290,8 @@ def test_provenbook_publish_follow_runs_until_interrupted(
     cmd = [sys.executable, "-m", "venue.cli", "publish", str(data), "--chain", "embedded",
            "--batch", "2", "--follow", "--poll", "0.05"]  # fmt: skip
     env = {**os.environ, "PROVENBOOK_CIRCUIT_CACHE": str(CIRCUIT_CACHE), "COLUMNS": "200"}
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    code, before, rest = interrupt_when(
+        cmd, lambda lines: any("blocks 1..2 on chain" in x for x in lines), env=env
     )
-    try:
-        lines: list[str] = []
-        assert proc.stdout is not None
-        while not any("blocks 1..2 on chain" in x for x in lines):
-            line = proc.stdout.readline()
-            assert line, "".join(lines)
-            lines.append(line)
-        os.kill(proc.pid, signal.SIGINT)
-        rest, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, "".join(lines) + rest
+    assert code == 0, before + rest
     assert "published blocks 1..2 in 1 batches of 2" in rest and "round 2" in rest

@@ -23,6 +23,7 @@ from venue.proving import PROOF_KIND
 from venue.replay import ReplayReport, replay
 
 from .chain_helpers import CIRCUIT_CACHE, Proven
+from .process_helpers import interrupt_when
 
 
 def _until(cond: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
@@ -77,26 +78,13 @@ def test_a_follower_checks_blocks_and_proofs_as_they_land(
 
 
 def test_provenbook_replay_follow_runs_until_interrupted(proven: Proven, tmp_path: Path) -> None:
-    import os
-    import signal
-
     data = tmp_path / "copy"
     shutil.copytree(proven.data, data)
     cmd = [sys.executable, "-m", "venue.cli", "replay", str(data), "--follow", "--poll", "0.05"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        lines: list[str] = []
-        assert proc.stdout is not None
-        while len([x for x in lines if "re-executed, identical" in x]) < 3:
-            line = proc.stdout.readline()
-            assert line, "".join(lines)
-            lines.append(line)
-        os.kill(proc.pid, signal.SIGINT)
-        rest, _ = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, "".join(lines) + rest
+    code, before, rest = interrupt_when(
+        cmd, lambda lines: len([x for x in lines if "re-executed, identical" in x]) >= 3
+    )
+    assert code == 0, before + rest
     assert "replay" in rest and "ident" in rest  # the report table, after Ctrl-C
     bad = subprocess.run([*cmd[:5], "--follow", "--poll", "0"], capture_output=True, text=True)
     assert bad.returncode == 2 and "--poll" in bad.stdout
