@@ -22,6 +22,7 @@ digest); the wrapper file is written next to the caller's chosen directory.
 
 from __future__ import annotations
 
+import abc
 import argparse
 import dataclasses
 import os
@@ -107,7 +108,7 @@ def verify_signals(
         return False
 
 
-class WrappedCircuit:
+class WrappedCircuit(abc.ABC):
     """A main component rendered into a wrapper file, compiled with cached keys: what the block
     circuit and the batch circuit (``proofs.batch``) share. Subclasses give ``source()``."""
 
@@ -115,8 +116,9 @@ class WrappedCircuit:
     cache_dir: str | os.PathLike[str] | None
     _compiled: CompiledCircuit | None = None
 
+    @abc.abstractmethod
     def source(self) -> str:
-        raise NotImplementedError
+        """The wrapper's text: a pragma, an include and ``component main``."""
 
     def write_wrapper(self) -> Path:
         """Write the wrapper if it is missing or differs (keeps the key cache valid)."""
