@@ -211,9 +211,14 @@ def test_provenbook_publish_batch_lands_full_batches_and_resumes(
 
 @pytest.mark.slow
 def test_a_stored_file_that_is_not_the_batch_proof_is_proved_again_by_the_pool(
-    proven: Proven, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    proven: Proven,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from venue.cli import main
+
+    monkeypatch.setenv("PROVENBOOK_CIRCUIT_CACHE", str(CIRCUIT_CACHE))
 
     data = tmp_path / "venue"
     shutil.copytree(proven.data, data)
@@ -229,8 +234,13 @@ def test_a_stored_file_that_is_not_the_batch_proof_is_proved_again_by_the_pool(
 
 
 def test_a_following_publisher_lands_each_batch_as_the_venue_stores_it(
-    proven: Proven, proven_batch: Batch, chain: Chain, tmp_path: Path
+    proven: Proven,
+    proven_batch: Batch,
+    chain: Chain,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("PROVENBOOK_CIRCUIT_CACHE", str(CIRCUIT_CACHE))  # the batch's keys
     # the shared venue's blocks again (same commands, same clock: the same blocks), written
     # one at a time by a running node while the publisher follows its directory
     data = tmp_path / "venue"
