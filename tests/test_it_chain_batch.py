@@ -163,6 +163,17 @@ def test_the_batch_verifier_agrees_with_python_and_checks_its_key(
     assert decode_revert(verifier._abi, data).name == "BadKeyShape"
 
 
+def _copy_with_batch_file(proven: Proven, tmp_path: Path, contents: bytes) -> tuple[Path, Path]:
+    """A copy of the shared venue (which stays read-only) whose ``DIR/batches`` holds
+    ``contents`` as the batch proof of blocks 1-2: the copy and that file."""
+    data = tmp_path / "venue"
+    shutil.copytree(proven.data, data)
+    path = batch_path(data, 1, 2)
+    path.parent.mkdir()
+    path.write_bytes(contents)
+    return data, path
+
+
 def test_provenbook_publish_batch_lands_full_batches_and_resumes(
     proven: Proven,
     proven_batch: Batch,
@@ -173,13 +184,9 @@ def test_provenbook_publish_batch_lands_full_batches_and_resumes(
     from venue.cli import main
 
     monkeypatch.setenv("PROVENBOOK_CIRCUIT_CACHE", str(CIRCUIT_CACHE))
-    data = tmp_path / "venue"
-    shutil.copytree(proven.data, data)
     # the batch of blocks 1-2 as if proved by an earlier run (proving it again in a pool
     # worker takes ~40 s here: the slow test below; a stored proof is checked first)
-    path = batch_path(data, 1, 2)
-    path.parent.mkdir()
-    path.write_bytes(proven_batch.proof)
+    data, path = _copy_with_batch_file(proven, tmp_path, proven_batch.proof)
     assert main(["publish", str(data), "--chain", "embedded", "--batch", "1"]) == 2
     assert "2 to 64 blocks" in capsys.readouterr().out
     assert main(["publish", str(data), "--chain", "embedded", "--batch", "2"]) == 0
@@ -219,12 +226,8 @@ def test_a_stored_file_that_is_not_the_batch_proof_is_proved_again_by_the_pool(
     from venue.cli import main
 
     monkeypatch.setenv("PROVENBOOK_CIRCUIT_CACHE", str(CIRCUIT_CACHE))
-
-    data = tmp_path / "venue"
-    shutil.copytree(proven.data, data)
-    path = batch_path(data, 1, 2)
-    path.parent.mkdir()
-    path.write_bytes(proven.proofs[0])  # another key's, or damaged
+    # another key's proof, or a damaged file, under the batch's name
+    data, _ = _copy_with_batch_file(proven, tmp_path, proven.proofs[0])
     argv = ["publish", str(data), "--chain", "embedded", "--batch", "2", "--workers", "1"]
     assert main(argv) == 0
     out = " ".join(capsys.readouterr().out.split())
@@ -292,11 +295,7 @@ def test_publish_follow_needs_a_batch_size(capsys: pytest.CaptureFixture[str]) -
 def test_provenbook_publish_follow_runs_until_interrupted(
     proven: Proven, proven_batch: Batch, tmp_path: Path
 ) -> None:
-    data = tmp_path / "venue"
-    shutil.copytree(proven.data, data)
-    path = batch_path(data, 1, 2)
-    path.parent.mkdir()
-    path.write_bytes(proven_batch.proof)
+    data, _ = _copy_with_batch_file(proven, tmp_path, proven_batch.proof)
     cmd = [sys.executable, "-m", "venue.cli", "publish", str(data), "--chain", "embedded",
            "--batch", "2", "--follow", "--poll", "0.05"]  # fmt: skip
     env = {**os.environ, "PROVENBOOK_CIRCUIT_CACHE": str(CIRCUIT_CACHE), "COLUMNS": "200"}
