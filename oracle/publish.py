@@ -11,10 +11,16 @@ custom error, and nothing changes on chain.
 consecutive blocks with one proof of the batch circuit (``proofs.batch``), whose public inputs
 come from the headers alone (``proofs.batch.batch_public_signals``).
 
+``Publisher.publish_blocks(headers, proofs)`` sends ``StateCommitments.submitBlocks``: K
+consecutive blocks, each with its own single proof, in one transaction whose one pairing
+check covers every proof (``Groth16Verifier._verifyMany``). Nothing is proved again: it is
+``publish`` for blocks that are already proven, at a lower gas cost per block.
+
 ``LivePublisher`` does the same for a running venue: proven blocks go into a queue and one
 thread, the only user of the chain connection, publishes them and reports each landing
 (``on_published(height, tx_hash)``, e.g. ``Gateway.on_published`` for the traders' on_chain
-finality).
+finality). The blocks that are queued when it is free go out together (``max_blocks``), so a
+chain slower than the prover costs fewer transactions instead of a growing queue.
 """
 
 from __future__ import annotations
@@ -41,26 +47,32 @@ __all__ = [
     "PublishedBatch",
     "PublishedBlock",
     "Publisher",
+    "publish_group",
 ]
 
 log = logging.getLogger(__name__)
 
 
 class BlockRejected(Exception):
-    """The chain refused a block: ``revert`` is the contract's error (name and arguments)."""
+    """The chain refused a block: ``revert`` is the contract's error (name and arguments).
+    ``landed``: blocks of the same call that did land before it (``publish_group``)."""
 
     def __init__(self, height: int, revert: ContractRevert | str) -> None:
         self.height = height
         self.revert = revert
+        self.landed: list[PublishedBlock] = []
         super().__init__(f"block {height} rejected on chain: {revert}")
 
 
 class PublishedBlock(msgspec.Struct, frozen=True):
-    """A block accepted on chain: its transaction and the gas it used."""
+    """A block accepted on chain: its transaction and the gas it used. When the transaction
+    carried ``tx_blocks`` > 1 blocks (``Publisher.publish_blocks``), ``gas_used`` is this
+    block's share of it, rounded down."""
 
     height: int
     tx_hash: str
     gas_used: int
+    tx_blocks: int = 1
 
 
 class PublishedBatch(msgspec.Struct, frozen=True):
@@ -75,6 +87,12 @@ class PublishedBatch(msgspec.Struct, frozen=True):
     def gas_per_block(self) -> int:
         """The transaction's gas over its blocks, rounded down."""
         return self.gas_used // (self.last - self.first + 1)
+
+    def blocks(self) -> list[PublishedBlock]:
+        """One ``PublishedBlock`` per block, each with its share of the gas."""
+        n = self.last - self.first + 1
+        share = self.gas_per_block
+        return [PublishedBlock(h, self.tx_hash, share, n) for h in range(self.first, self.last + 1)]
 
 
 class Publisher(ContractClient):
@@ -130,6 +148,47 @@ class Publisher(ContractClient):
         return PublishedBatch(first, last, receipt["transactionHash"].to_0x_hex(),
                               int(receipt["gasUsed"]))  # fmt: skip
 
+    def publish_blocks(self, headers: list[BlockHeader], proofs: list[bytes]) -> PublishedBatch:
+        """Submit consecutive ``headers``, each with its own block proof, in one transaction
+        (``submitBlocks``); BlockRejected (at the first block's height) if the contract refuses
+        any of them, and then none lands."""
+        if not headers or len(headers) != len(proofs):
+            raise ValueError(f"{len(headers)} headers, {len(proofs)} proofs: one per block, 1+")
+        first, last = headers[0].height, headers[-1].height
+        try:
+            inputs = [x for h in headers for x in public_signals(h)]
+        except UnsupportedInCircuit as exc:
+            raise BlockRejected(first, str(exc)) from exc
+        call = self.contract.functions.submitBlocks(inputs, b"".join(bytes(p) for p in proofs))
+        try:
+            receipt = self._transact(call, self.sender)
+        except ContractRevert as exc:
+            raise BlockRejected(first, exc) from exc
+        return PublishedBatch(first, last, receipt["transactionHash"].to_0x_hex(),
+                              int(receipt["gasUsed"]))  # fmt: skip
+
+
+def publish_group(
+    publisher: Publisher, group: list[tuple[BlockHeader, bytes]]
+) -> list[PublishedBlock]:
+    """Land consecutive proven blocks: one alone with ``submitBlock``, several in one
+    ``submitBlocks`` transaction. If the chain refuses a group, its blocks are sent again one
+    at a time, so those before the refused block land and the BlockRejected names it."""
+    if len(group) == 1:
+        return [publisher.publish(*group[0])]
+    try:
+        return publisher.publish_blocks([h for h, _ in group], [p for _, p in group]).blocks()
+    except BlockRejected:
+        pass
+    done: list[PublishedBlock] = []
+    for header, proof in group:
+        try:
+            done.append(publisher.publish(header, proof))
+        except BlockRejected as exc:
+            exc.landed = done
+            raise
+    return done  # refused together (e.g. out of gas), taken one by one
+
 
 class LivePublisher:
     """Publishes a running venue's proven blocks from one thread, in the order given.
@@ -138,6 +197,8 @@ class LivePublisher:
         header and proof (e.g. deploying the contracts at that block's pre-state with the key
         that verifies that proof), called on the thread.
     :param on_published: ``(height, tx_hash)`` after each block lands (from this thread).
+    :param max_blocks: at most this many queued blocks go out in one transaction
+        (``publish_group``); 1 sends every block alone.
     A rejected block halts publishing (``halted`` says which and why): every later block's
     pre-state is its post-state.
     """
@@ -147,13 +208,17 @@ class LivePublisher:
         publisher: Publisher | Callable[[BlockHeader, bytes], Publisher],
         *,
         on_published: Callable[[int, str], None] | None = None,
+        max_blocks: int = 1,
     ) -> None:
+        if max_blocks < 1:
+            raise ValueError(f"max_blocks must be at least 1, not {max_blocks}")
         if isinstance(publisher, Publisher):
             self.publisher: Publisher | None = publisher
             self._make: Callable[[BlockHeader, bytes], Publisher] = lambda _h, _p: publisher
         else:
             self.publisher, self._make = None, publisher
         self.on_published = on_published
+        self.max_blocks = max_blocks
         self.published: list[PublishedBlock] = []
         self.halted: tuple[int, str] | None = None
         self._queue: queue.Queue[tuple[BlockHeader, bytes] | None] = queue.Queue()
@@ -184,25 +249,43 @@ class LivePublisher:
         self._thread.join()
 
     def _run(self) -> None:
-        while (item := self._queue.get()) is not None:
-            header, proof = item
-            if self.halted is not None:
-                continue
-            try:
-                if self.publisher is None:
-                    self.publisher = self._make(header, proof)
-                done = self.publisher.publish(header, proof)
-            except Exception as exc:  # a rejection or a chain failure: stop here, say why
-                log.error("publishing block %d failed: %s", header.height, exc)
-                with self._landed:
-                    self.halted = (header.height, str(exc))
-                    self._landed.notify_all()
-                continue
+        closing = False
+        while not closing and (item := self._queue.get()) is not None:
+            group = [item]
+            while len(group) < self.max_blocks:  # what else is proven by now goes along
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    closing = True
+                    break
+                group.append(more)
+            if self.halted is None:
+                self._publish(group)
+
+    def _publish(self, group: list[tuple[BlockHeader, bytes]]) -> None:
+        try:
+            if self.publisher is None:
+                self.publisher = self._make(*group[0])
+            done = publish_group(self.publisher, group)
+        except Exception as exc:  # a rejection or a chain failure: stop here, say why
+            height = exc.height if isinstance(exc, BlockRejected) else group[0][0].height
+            self._record(exc.landed if isinstance(exc, BlockRejected) else [])
+            log.error("publishing block %d failed: %s", height, exc)
             with self._landed:
-                self.published.append(done)
+                self.halted = (height, str(exc))
+                self._landed.notify_all()
+            return
+        self._record(done)
+
+    def _record(self, done: list[PublishedBlock]) -> None:
+        for block in done:
+            with self._landed:
+                self.published.append(block)
                 self._landed.notify_all()
             if self.on_published is not None:
                 try:
-                    self.on_published(done.height, done.tx_hash)
+                    self.on_published(block.height, block.tx_hash)
                 except Exception:  # a hook's failure must not stop publishing
-                    log.exception("on_published hook failed for block %d", done.height)
+                    log.exception("on_published hook failed for block %d", block.height)

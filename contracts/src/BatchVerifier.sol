@@ -22,8 +22,6 @@ contract BatchVerifier is IBatchVerifier, Groth16Verifier {
     /// @notice The key's IC is not 5K + 2 points for some K in 2..64 (a key with K = 1 would
     /// be the block circuit's, whose six inputs are in another order).
     error BadKeyShape(uint256 words);
-    /// @notice The number of public inputs is not 5K + 1.
-    error BadInputCount(uint256 expected, uint256 provided);
     /// @notice The data contract of the key's IC could not be created.
     error KeyStoreFailed();
 

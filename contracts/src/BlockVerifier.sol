@@ -75,4 +75,20 @@ contract BlockVerifier is IBlockVerifier, Groth16Verifier {
         }
         return _pairing(w, acc[0], acc[1]);
     }
+
+    /// @inheritdoc IBlockVerifier
+    /// @dev Reverts like verifyProof, and with BadProofLength / BadInputCount when `proofs` is
+    /// not K >= 1 whole proofs or `publicInputs` not 6K inputs.
+    function verifyProofs(bytes calldata proofs, uint256[] calldata publicInputs)
+        external
+        view
+        returns (bool)
+    {
+        uint256[] memory ic = new uint256[](14);
+        (ic[0], ic[1], ic[2], ic[3], ic[4], ic[5], ic[6]) =
+            (IC0_X, IC0_Y, IC1_X, IC1_Y, IC2_X, IC2_Y, IC3_X);
+        (ic[7], ic[8], ic[9], ic[10], ic[11], ic[12], ic[13]) =
+            (IC3_Y, IC4_X, IC4_Y, IC5_X, IC5_Y, IC6_X, IC6_Y);
+        return _verifyMany(proofs, publicInputs, ic);
+    }
 }

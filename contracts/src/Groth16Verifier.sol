@@ -21,8 +21,10 @@ abstract contract Groth16Verifier {
 
     /// @notice A public input is not a scalar field element (it would alias another input).
     error InputOutOfField(uint256 index, uint256 value);
-    /// @notice A proof is not 256 bytes.
+    /// @notice A proof is not 256 bytes (several proofs: not a positive multiple of 256).
     error BadProofLength(uint256 length);
+    /// @notice The number of public inputs is not what the key and the proofs call for.
+    error BadInputCount(uint256 expected, uint256 provided);
     /// @notice A verifying key coordinate is not a base field element.
     error KeyOutOfField();
     /// @notice Too little gas left for a precompile call to run to completion.
@@ -32,6 +34,8 @@ abstract contract Groth16Verifier {
     uint256 internal constant EC_ADD_GAS = 150;
     uint256 internal constant EC_MUL_GAS = 6_000;
     uint256 internal constant PAIRING_GAS = 45_000 + 4 * 34_000;
+    /// @dev What each further pair of a pairing check costs (EIP-1108).
+    uint256 internal constant PAIR_GAS = 34_000;
 
     // alpha (G1), beta, gamma, delta (G2, each as x.c1, x.c0, y.c1, y.c0: the precompile's
     // order).
@@ -96,13 +100,121 @@ abstract contract Groth16Verifier {
             vkX, vkY, GAMMA_X1, GAMMA_X0, GAMMA_Y1, GAMMA_Y0,
             w[6], w[7], DELTA_X1, DELTA_X0, DELTA_Y1, DELTA_Y0
         ];
+        uint256 ptr;
+        assembly ("memory-safe") {
+            ptr := p
+        }
+        return _pairingCheck(ptr, 4);
+    }
+
+    /// @dev The pairing precompile (0x08) over `pairs` pairs laid out from memory `ptr` (six
+    /// words each: G1 x, y, then G2 as the precompile takes it); true iff their product is 1.
+    function _pairingCheck(uint256 ptr, uint256 pairs) private view returns (bool) {
         uint256[1] memory out;
         bool ok;
-        _gasFor(PAIRING_GAS);
+        _gasFor(PAIRING_GAS + (pairs - 4) * PAIR_GAS);
         assembly ("memory-safe") {
-            ok := staticcall(gas(), 0x08, p, 0x300, out, 0x20)
+            ok := staticcall(gas(), 0x08, ptr, mul(pairs, 0xc0), out, 0x20)
         }
         return ok && out[0] == 1;
+    }
+
+    /// @dev Verifies K proofs of one key at once: `proofs` is K proofs of 256 bytes, `inputs`
+    /// their public inputs one proof after the other, `ic` the key's IC points (x0, y0, x1,
+    /// ...). Reverts on malformed lengths or an input outside the scalar field, returns false
+    /// when any proof does not verify.
+    /// Each proof's check e(-A, B) e(alpha, beta) e(vk_x, gamma) e(C, delta) = 1 is raised to
+    /// a random r_i and the K checks multiplied: K + 3 pairs instead of 4K, and the public
+    /// inputs' points multiplied once for all proofs (sum r_i * vk_x_i = (sum r_i) IC0 +
+    /// sum_j (sum_i r_i x_ij) IC_j). The r_i come from a hash of every proof and input, so they
+    /// are fixed only after the proofs are: a false proof passes only if its error cancels
+    /// against the others for these r_i, which happens with probability about 2^-127 per
+    /// attempt (r_i are odd 128-bit numbers, never 0, so no proof drops out of the product).
+    function _verifyMany(bytes calldata proofs, uint256[] calldata inputs, uint256[] memory ic)
+        internal
+        view
+        returns (bool)
+    {
+        if (proofs.length == 0 || proofs.length % 256 != 0) revert BadProofLength(proofs.length);
+        uint256 k = proofs.length / 256;
+        uint256 n = ic.length / 2 - 1; // public inputs per proof
+        if (inputs.length != n * k) revert BadInputCount(n * k, inputs.length);
+        for (uint256 i = 0; i < inputs.length; i++) {
+            if (inputs[i] >= R) revert InputOutOfField(i, inputs[i]);
+        }
+        bytes32 seed = keccak256(abi.encodePacked(inputs, proofs));
+        // pairs: (-r_i A_i, B_i) for each proof, then (s0 alpha, beta), (vk, gamma), (C, delta)
+        uint256[] memory p = new uint256[](6 * (k + 3));
+        uint256[4] memory c; // sum r_i C_i (acc in [0..1], ecMul scratch in [2..3])
+        uint256[] memory s = new uint256[](n + 1); // s[0] = sum r_i, s[j] = sum r_i x_i(j-1)
+        for (uint256 i = 0; i < k; i++) {
+            uint256 r = (uint256(keccak256(abi.encode(seed, i))) >> 128) | 1;
+            if (!_foldProof(proofs[256 * i:256 * (i + 1)], r, p, 6 * i, c)) return false;
+            _foldInputs(s, inputs[n * i:n * (i + 1)], r);
+        }
+        return _closeMany(p, k, c, s, ic);
+    }
+
+    /// @dev Proof `proof` raised to `r`: writes the pair (-rA, B) at p[o..o+5] and adds rC to
+    /// `c`; false if a coordinate is not canonical or a point is not on the curve.
+    function _foldProof(
+        bytes calldata proof,
+        uint256 r,
+        uint256[] memory p,
+        uint256 o,
+        uint256[4] memory c
+    ) private view returns (bool) {
+        uint256[8] memory w = abi.decode(proof, (uint256[8]));
+        for (uint256 j = 0; j < 8; j++) if (w[j] >= Q) return false;
+        uint256[4] memory a;
+        if (!_mulAdd(a, w[0], w[1], r) || !_mulAdd(c, w[6], w[7], r)) return false;
+        (p[o], p[o + 1]) = (a[0], a[1] == 0 ? 0 : Q - a[1]);
+        (p[o + 2], p[o + 3], p[o + 4], p[o + 5]) = (w[2], w[3], w[4], w[5]);
+        return true;
+    }
+
+    /// @dev s[0] += r and s[j + 1] += r * x[j] (mod R): the public inputs' share of a proof.
+    function _foldInputs(uint256[] memory s, uint256[] calldata x, uint256 r) private pure {
+        s[0] = addmod(s[0], r, R);
+        for (uint256 j = 0; j < x.length; j++) s[j + 1] = addmod(s[j + 1], mulmod(r, x[j], R), R);
+    }
+
+    /// @dev p[o..o+5] = the pair (g1[0..1], G2 point (x1, x0, y1, y0)).
+    function _setPair(
+        uint256[] memory p,
+        uint256 o,
+        uint256[4] memory g1,
+        uint256 x1,
+        uint256 x0,
+        uint256 y1,
+        uint256 y0
+    ) private pure {
+        (p[o], p[o + 1], p[o + 2]) = (g1[0], g1[1], x1);
+        (p[o + 3], p[o + 4], p[o + 5]) = (x0, y1, y0);
+    }
+
+    /// @dev The three key pairs after the K proof pairs, then the pairing check of all K + 3.
+    function _closeMany(
+        uint256[] memory p,
+        uint256 k,
+        uint256[4] memory c,
+        uint256[] memory s,
+        uint256[] memory ic
+    ) private view returns (bool) {
+        uint256[4] memory al;
+        uint256[4] memory vk;
+        if (!_mulAdd(al, ALPHA_X, ALPHA_Y, s[0])) return false;
+        for (uint256 j = 0; j < s.length; j++) {
+            if (!_mulAdd(vk, ic[2 * j], ic[2 * j + 1], s[j])) return false;
+        }
+        _setPair(p, 6 * k, al, BETA_X1, BETA_X0, BETA_Y1, BETA_Y0);
+        _setPair(p, 6 * k + 6, vk, GAMMA_X1, GAMMA_X0, GAMMA_Y1, GAMMA_Y0);
+        _setPair(p, 6 * k + 12, c, DELTA_X1, DELTA_X0, DELTA_Y1, DELTA_Y0);
+        uint256 ptr;
+        assembly ("memory-safe") {
+            ptr := add(p, 0x20)
+        }
+        return _pairingCheck(ptr, k + 3);
     }
 
     /// @dev Reverts unless a call forwarding all but 1/64 of the gas left (EIP-150) gets

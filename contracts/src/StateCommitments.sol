@@ -66,10 +66,13 @@ contract StateCommitments is ICommitments {
     error InvalidProof(uint32 height);
     /// @notice This venue has no batch verifier.
     error BatchesDisabled();
-    /// @notice A batch's public inputs are not 5K + 1 for the batch verifier's K.
+    /// @notice A batch's public inputs are not 5K + 1 for the batch verifier's K (submitBatch),
+    /// or not 6 per proof (submitBlocks).
     error BadBatchLength(uint256 expected, uint256 provided);
     /// @notice The batch proof does not verify against the batch's public inputs.
     error InvalidBatchProof(uint32 firstHeight, uint32 lastHeight);
+    /// @notice At least one of the blocks' proofs does not verify against its public inputs.
+    error InvalidProofs(uint32 firstHeight, uint32 lastHeight);
 
     /// @param verifier_ the block circuit's verifier
     /// @param marketId_ the venue's market
@@ -138,6 +141,35 @@ contract StateCommitments is ICommitments {
         if (!batchVerifier.verifyProof(proof, publicInputs)) {
             revert InvalidBatchProof(first, lastHeight);
         }
+    }
+
+    /// @notice Accept the next K blocks, each with its own block proof, in one transaction.
+    /// @param publicInputs the K blocks' public inputs one block after the other, each six as
+    /// submitBlock takes them
+    /// @param proofs the K proofs of 256 bytes, in the same order
+    /// @return lastHeight the height of the last block
+    /// @dev The proofs are the ones submitBlock takes, so nothing is proved again: what is
+    /// shared is the transaction and the pairing check (K + 3 pairs instead of 4K, see
+    /// Groth16Verifier._verifyMany). Each block passes submitBlock's checks and is recorded
+    /// with its BlockProven event in order; the proofs are verified last, and if any does not
+    /// verify the whole call reverts with InvalidProofs.
+    function submitBlocks(uint256[] calldata publicInputs, bytes calldata proofs)
+        external
+        returns (uint32 lastHeight)
+    {
+        uint256 k = proofs.length / 256;
+        if (k == 0 || publicInputs.length != 6 * k) revert BadBatchLength(6 * k, publicInputs.length);
+        uint32 first = latestHeight + 1;
+        for (uint256 i = 0; i < k; i++) {
+            uint256 o = 6 * i;
+            uint256[6] memory x = [
+                publicInputs[o], publicInputs[o + 1], publicInputs[o + 2], publicInputs[o + 3],
+                publicInputs[o + 4], publicInputs[o + 5]
+            ];
+            lastHeight = _check(x);
+            _accept(x, lastHeight);
+        }
+        if (!verifier.verifyProofs(proofs, publicInputs)) revert InvalidProofs(first, lastHeight);
     }
 
     /// @dev submitBlock's checks of one block against the chain head; returns its height.

@@ -11,4 +11,12 @@ interface IBlockVerifier {
         external
         view
         returns (bool);
+
+    /// @notice True iff every one of K proofs verifies: `proofs` is K proofs of 256 bytes one
+    /// after the other, `publicInputs` their 6K public inputs, proof i's six at 6i. One
+    /// pairing check of K + 3 pairs covers them all (Groth16Verifier._verifyMany says how).
+    function verifyProofs(bytes calldata proofs, uint256[] calldata publicInputs)
+        external
+        view
+        returns (bool);
 }
