@@ -42,6 +42,7 @@ from .deploy import Deployment
 from .reverts import ContractRevert
 
 __all__ = [
+    "BLOCKS_PER_TX",
     "BlockRejected",
     "LivePublisher",
     "PublishedBatch",
@@ -51,6 +52,11 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: How many proven blocks a running venue puts in one transaction at most, when that many
+#: are waiting (``LivePublisher``'s ``max_blocks`` in ``serve`` and the demo): bench/RESULTS.md,
+#: "Several proven blocks per transaction".
+BLOCKS_PER_TX = 8
 
 
 class BlockRejected(Exception):

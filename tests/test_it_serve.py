@@ -103,12 +103,13 @@ def test_bad_accounts_file_is_refused_before_anything_is_created(tmp_path: Path)
     assert res.returncode == 2
     assert "account 3: public key is not a number" in res.stdout + res.stderr
     assert not data.exists()
-    res = subprocess.run(
-        [sys.executable, "-m", "venue.cli", "serve", str(data), "--liquidate-every", "-1"],
-        capture_output=True, text=True, env=env, timeout=60,
-    )  # fmt: skip
-    assert res.returncode == 2 and "--liquidate-every" in res.stdout + res.stderr
-    assert not data.exists()
+    for flag, value in (("--liquidate-every", "-1"), ("--blocks-per-tx", "0")):
+        res = subprocess.run(
+            [sys.executable, "-m", "venue.cli", "serve", str(data), flag, value],
+            capture_output=True, text=True, env=env, timeout=60,
+        )  # fmt: skip
+        assert res.returncode == 2 and flag in res.stdout + res.stderr
+        assert not data.exists()
 
 
 def test_account_specs_are_checked(tmp_path: Path) -> None:

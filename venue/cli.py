@@ -289,9 +289,12 @@ def _print_chain(res: DemoResult, chain: Chain) -> bool:
     )
     gas = [b.gas_used for b in pub.published]
     if gas:
+        txs = len({b.tx_hash for b in pub.published})
         console.print(
-            f"{len(gas)} blocks published in order (each: pre-state root = last post-state root, "
-            f"Groth16 proof verified on chain), gas per block p50 {statistics.median(gas):,.0f}"
+            f"{len(gas)} blocks published in order in {txs} transactions (each block: pre-state "
+            "root = last post-state root, its Groth16 proof verified on chain; the blocks proven "
+            f"while one transaction was out go in the next), gas per block p50 "
+            f"{statistics.median(gas):,.0f}"
         )
     if pub.halted is not None:
         console.print(f"[red]publishing halted at block {pub.halted[0]}: {pub.halted[1]}[/]")
@@ -725,6 +728,12 @@ def cmd_publish(args: argparse.Namespace) -> int:
     if args.follow and (not args.batch or args.poll <= 0):
         console.print("[red]error:[/] --follow needs --batch K and a positive --poll")
         return 2
+    if args.blocks_per_tx < 1 or (args.batch and args.blocks_per_tx != 1):
+        console.print(
+            "[red]error:[/] --blocks-per-tx must be at least 1, and it sends single proofs: "
+            "--batch K proves K blocks in one proof instead"
+        )
+        return 2
     persistent = args.chain.startswith(("http://", "https://", "ws://", "wss://"))
     if args.deployment and not persistent:
         console.print(
@@ -748,6 +757,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
                 chain,
                 deployment_file=args.deployment,
                 progress=lambda done, total: p.update(task, completed=done, total=total),
+                per_tx=args.blocks_per_tx,
             )
         )
         if isinstance(rep, int):
@@ -759,9 +769,10 @@ def cmd_publish(args: argparse.Namespace) -> int:
         console.print(f"StateCommitments {d.commitments}, ProvenPriceFeed {d.feed}")
         if rep.published:
             gas = [b.gas_used for b in rep.published]
+            txs = len({b.tx_hash for b in rep.published})
             console.print(
-                f"published blocks {rep.published[0].height}..{rep.published[-1].height}, gas "
-                f"per block p50 {statistics.median(gas):,.0f}"
+                f"published blocks {rep.published[0].height}..{rep.published[-1].height} in "
+                f"{txs} transaction(s), gas per block p50 {statistics.median(gas):,.0f}"
             )
         last = PriceFeed(chain, d.feed).latest_round()
         console.print(
@@ -826,7 +837,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             args.data, genesis=genesis, host=args.host, port=args.port, accounts=accounts,
             prove=args.prove, workers=args.workers, committer_priority=args.committer_priority,
             committer_shards=args.committer_shards, chain=args.chain,
-            liquidate_every=args.liquidate_every, say=lambda line: print(line, flush=True),
+            blocks_per_tx=args.blocks_per_tx, liquidate_every=args.liquidate_every,
+            say=lambda line: print(line, flush=True),
         )  # fmt: skip
     except (ServeError, ChainError, DeploymentError) as exc:
         console.print(f"[red]provenbook serve: {exc}[/]")
@@ -897,6 +909,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "exists, else written after deploying",
     )
     pb.add_argument(
+        "--blocks-per-tx", type=int, default=1, metavar="N",
+        help="send up to N proven blocks per transaction, each with its own proof, checked by "
+        "one pairing (cheaper per block; a refused transaction is sent again block by block)",
+    )  # fmt: skip
+    pb.add_argument(
         "--batch", type=int, default=0, metavar="K",
         help="prove K blocks per proof with the batch circuit and verify them on chain at once "
         "(2..64; full batches only)",
@@ -959,6 +976,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "that lives as long as this run",
     )
     sv.add_argument("--workers", type=int, default=2, help="prover worker processes")
+    sv.add_argument(
+        "--blocks-per-tx", type=int, default=None, metavar="N",
+        help="with --chain: proven blocks waiting to be published go out up to N per "
+        "transaction, one pairing for all (default: oracle.publish.BLOCKS_PER_TX, 8; 1: each "
+        "block alone)",
+    )  # fmt: skip
     sv.add_argument(
         "--committer-priority",
         choices=("background", "normal"),

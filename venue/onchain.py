@@ -22,7 +22,13 @@ from matching.encoding import decoder
 from matching.types import MarketConfig
 from oracle.chain import Chain
 from oracle.deploy import Deployment, DeploymentError, deploy_venue, load_deployment
-from oracle.publish import LivePublisher, PublishedBlock, Publisher
+from oracle.publish import (
+    BLOCKS_PER_TX,
+    LivePublisher,
+    PublishedBlock,
+    Publisher,
+    publish_group,
+)
 from proofs.circom import default_cache_dir
 from proofs.verify import verify_block
 
@@ -77,6 +83,7 @@ def live_publisher(
     on_published: Callable[[int, str], None] | None = None,
     deployment_file: str | os.PathLike[str] | None = None,
     store: BlockStore | None = None,
+    max_blocks: int = BLOCKS_PER_TX,
 ) -> LivePublisher:
     """Publish a running venue's proven blocks (feed it with ``LiveProver.on_proof``).
 
@@ -84,15 +91,20 @@ def live_publisher(
     (resuming that deployment if the file exists, else deploying and writing it), so that a
     restarted venue's chain sees every block once and in order; call it before the live
     prover starts (``store``: the running node's ``BlockStore``). Without it the contracts are
-    deployed when the first proof arrives."""
+    deployed when the first proof arrives. ``max_blocks``: at most this many proven blocks
+    per transaction (those queued when the publisher is free; 1: each block alone)."""
     root = Path(data)
     market = stored_genesis(root).markets[0]
     if deployment_file is not None:
-        done = publish_stored(root, chain, deployment_file=deployment_file, store=store)
+        done = publish_stored(
+            root, chain, deployment_file=deployment_file, store=store, per_tx=max_blocks
+        )
         if done.deployment is not None:
-            return LivePublisher(Publisher(chain, done.deployment), on_published=on_published)
+            return LivePublisher(
+                Publisher(chain, done.deployment), on_published=on_published, max_blocks=max_blocks
+            )
     make = _deployer(chain, root, market, deployment_file)
-    return LivePublisher(make, on_published=on_published)
+    return LivePublisher(make, on_published=on_published, max_blocks=max_blocks)
 
 
 def stored_proven_blocks(
@@ -133,15 +145,20 @@ def publish_stored(
     deployment_file: str | os.PathLike[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
     store: BlockStore | None = None,
+    per_tx: int = 1,
 ) -> PublishReport:
-    """Publish a venue's stored proven blocks on ``chain``, in order.
+    """Publish a venue's stored proven blocks on ``chain``, in order, ``per_tx`` blocks per
+    transaction (``oracle.publish.publish_group``: each with its own proof, one pairing).
 
     With ``deployment_file`` naming an existing file, publishing resumes on that deployment
     after the chain's latest height; otherwise the contracts are deployed at the first
     proven block's pre-state (and the deployment written to ``deployment_file`` if given).
     A block the chain refuses raises ``oracle.publish.BlockRejected``; blocks before it stay
     published. ``store``: the running node's ``BlockStore``, when there is one.
+    ``progress(done, total)`` counts blocks.
     """
+    if per_tx < 1:
+        raise ValueError(f"blocks per transaction must be at least 1, not {per_tx}")
     root = Path(data)
     report = PublishReport()
     publisher: Publisher | None = None
@@ -152,13 +169,14 @@ def publish_stored(
         after = publisher.latest_height
     todo = list(stored_proven_blocks(store if store is not None else root, after=after))
     make = _deployer(chain, root, stored_genesis(root).markets[0], deployment_file)
-    for n, (header, proof) in enumerate(todo, 1):
+    for i in range(0, len(todo), per_tx):
+        group = todo[i : i + per_tx]
         if publisher is None:
-            publisher = make(header, proof)
+            publisher = make(*group[0])
             report.deployment = publisher.deployment
-        report.published.append(publisher.publish(header, proof))
+        report.published += publish_group(publisher, group)
         if progress is not None:
-            progress(n, len(todo))
+            progress(len(report.published), len(todo))
     return report
 
 

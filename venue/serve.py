@@ -37,6 +37,7 @@ from matching import AddAccount, Deposit
 from matching.types import Command
 from oracle.chain import open_chain
 from oracle.deploy import DEPLOYMENT_FILE
+from oracle.publish import BLOCKS_PER_TX
 from proofs.eddsa import private_to_public
 
 from .demo import PROVABLE_GENESIS, trader_key
@@ -132,14 +133,21 @@ def serve(
     data: str | Path, *, genesis: Genesis | None = None, host: str = "127.0.0.1",
     port: int = 8765, accounts: Sequence[AccountSpec] = (), prove: bool = False,
     workers: int = 2, committer_priority: Priority = "background", committer_shards: int = 1,
-    chain: str | None = None, liquidate_every: float = 1.0, say: Callable[[str], None] = print,
+    chain: str | None = None, blocks_per_tx: int | None = None, liquidate_every: float = 1.0,
+    say: Callable[[str], None] = print,
 ) -> tuple[int, int]:  # fmt: skip
     """Run the venue in ``data`` until SIGINT/SIGTERM; return the final (height, state root).
     ``genesis`` is used only to create a new venue (default: ``PROVABLE_GENESIS``); an
     existing one keeps its own. ``liquidate_every``: the keeper's scan for accounts under
-    maintenance margin, at most this often in seconds after a new block (0: no keeper)."""
+    maintenance margin, at most this often in seconds after a new block (0: no keeper).
+    ``blocks_per_tx``: with ``chain``, proven blocks queued for publication go out up to this
+    many per transaction (default ``oracle.publish.BLOCKS_PER_TX``)."""
     if liquidate_every < 0:
         raise ServeError("--liquidate-every must be 0 (off) or a number of seconds")
+    if blocks_per_tx is None:
+        blocks_per_tx = BLOCKS_PER_TX
+    if blocks_per_tx < 1:
+        raise ServeError("--blocks-per-tx must be at least 1")
     data = Path(data)
     if chain is not None and not prove:
         raise ServeError("--chain publishes proven blocks: it needs --prove")
@@ -162,7 +170,7 @@ def serve(
             if onchain is not None:
                 persistent = onchain.kind == "rpc"  # a URL: the deployment outlives this run
                 publisher = live_publisher(
-                    onchain, data, store=node.blocks,
+                    onchain, data, store=node.blocks, max_blocks=blocks_per_tx,
                     deployment_file=data / DEPLOYMENT_FILE if persistent else None,
                 )  # fmt: skip
                 prover.on_proof = lambda b, p: publisher.submit(b.header, p)
