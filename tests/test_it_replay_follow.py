@@ -88,3 +88,29 @@ def test_provenbook_replay_follow_runs_until_interrupted(proven: Proven, tmp_pat
     assert "replay" in rest and "ident" in rest  # the report table, after Ctrl-C
     bad = subprocess.run([*cmd[:5], "--follow", "--poll", "0"], capture_output=True, text=True)
     assert bad.returncode == 2 and "--poll" in bad.stdout
+
+
+_EARLY_INTERRUPT = """
+import os, signal, threading
+from venue.cli import _until_interrupted
+
+def run(stop: threading.Event) -> str:
+    # Ctrl-C at once, as a follower that prints before the main thread is back from start()
+    os.kill(os.getpid(), signal.SIGINT)
+    return "stopped" if stop.wait(30) else "not stopped"
+
+for _ in range(20):
+    assert _until_interrupted(run, "follower") == "stopped"
+print("ok")
+"""
+
+
+def test_a_ctrl_c_as_soon_as_the_follower_starts_still_stops_it() -> None:
+    """The followers' Ctrl-C helper, where a clean CI run once hung: an interrupt that lands
+    while ``Thread.start`` returns must stop the worker, not leave the process waiting for it
+    at exit."""
+    done = subprocess.run(
+        [sys.executable, "-c", _EARLY_INTERRUPT], capture_output=True, text=True, timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stdout + done.stderr

@@ -424,13 +424,18 @@ def _until_interrupted(run: Callable[[threading.Event], T], name: str) -> T:
             done.set()
 
     thread = threading.Thread(target=worker, name=name)
-    thread.start()
-    # (an Event, not Thread.join: on 3.11 a join interrupted by Ctrl-C can return at once
-    # later, before the thread has finished)
+    # The thread starts inside the try: a Ctrl-C that lands while start() is still returning
+    # (the worker may print, and be interrupted for it, before this thread runs again) must
+    # stop the worker too, or the interpreter waits for it at exit forever. (An Event, not
+    # Thread.join: on 3.11 a join interrupted by Ctrl-C can return at once later, before the
+    # thread has finished.)
     try:
+        thread.start()
         while not done.wait(0.2):
             pass
     except KeyboardInterrupt:
+        if thread.ident is None:  # interrupted before the thread existed: nothing to stop
+            raise
         stop.set()
         done.wait()
     thread.join()
