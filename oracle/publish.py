@@ -29,6 +29,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import msgspec
 
@@ -129,12 +130,7 @@ class Publisher(ContractClient):
         except UnsupportedInCircuit as exc:
             raise BlockRejected(header.height, str(exc)) from exc
         call = self.contract.functions.submitBlock(inputs, bytes(proof))
-        try:
-            receipt = self._transact(call, self.sender)
-        except ContractRevert as exc:
-            raise BlockRejected(header.height, exc) from exc
-        return PublishedBlock(header.height, receipt["transactionHash"].to_0x_hex(),
-                              int(receipt["gasUsed"]))  # fmt: skip
+        return PublishedBlock(header.height, *self._send(call, header.height))
 
     def publish_batch(self, headers: list[BlockHeader], proof: bytes) -> PublishedBatch:
         """Submit consecutive ``headers`` with one batch ``proof``; BlockRejected (at the first
@@ -147,12 +143,7 @@ class Publisher(ContractClient):
         except (UnsupportedInCircuit, ValueError) as exc:
             raise BlockRejected(first, str(exc)) from exc
         call = self.contract.functions.submitBatch(inputs, bytes(proof))
-        try:
-            receipt = self._transact(call, self.sender)
-        except ContractRevert as exc:
-            raise BlockRejected(first, exc) from exc
-        return PublishedBatch(first, last, receipt["transactionHash"].to_0x_hex(),
-                              int(receipt["gasUsed"]))  # fmt: skip
+        return PublishedBatch(first, last, *self._send(call, first))
 
     def publish_blocks(self, headers: list[BlockHeader], proofs: list[bytes]) -> PublishedBatch:
         """Submit consecutive ``headers``, each with its own block proof, in one transaction
@@ -166,12 +157,16 @@ class Publisher(ContractClient):
         except UnsupportedInCircuit as exc:
             raise BlockRejected(first, str(exc)) from exc
         call = self.contract.functions.submitBlocks(inputs, b"".join(bytes(p) for p in proofs))
+        return PublishedBatch(first, last, *self._send(call, first))
+
+    def _send(self, call: Any, height: int) -> tuple[str, int]:
+        """Transact ``call``: its hash and gas used; a revert is BlockRejected at ``height``
+        (the first block of the call)."""
         try:
             receipt = self._transact(call, self.sender)
         except ContractRevert as exc:
-            raise BlockRejected(first, exc) from exc
-        return PublishedBatch(first, last, receipt["transactionHash"].to_0x_hex(),
-                              int(receipt["gasUsed"]))  # fmt: skip
+            raise BlockRejected(height, exc) from exc
+        return receipt["transactionHash"].to_0x_hex(), int(receipt["gasUsed"])
 
 
 def publish_group(
