@@ -21,12 +21,14 @@ four minutes and 4-5 GB of memory); later runs load the cached keys. Run::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import statistics
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import msgspec
 
@@ -36,7 +38,7 @@ from proofs.eddsa import private_to_public
 from proofs.signing import is_signed_type, sign_command
 from proofs.state import PoseidonState
 from proofs.steps import command_steps, command_steps_before
-from proofs.verify import PRODUCTION_SIZE, BlockCircuit, verify_block
+from proofs.verify import PRODUCTION_SIZE, BlockCircuit, CircuitSize, verify_block
 from proofs.witness import BlockParams, BlockProverState
 from venue.prover import ProofResult, ProverPool
 from venue.proving import WRAPPER_DIR, ensure_keys
@@ -44,8 +46,6 @@ from venue.workload import Workload
 
 __all__ = ["run"]
 
-N, S, D, A = PRODUCTION_SIZE.n, PRODUCTION_SIZE.s, PRODUCTION_SIZE.order_depth, 16
-RATIO = PRODUCTION_SIZE.ratio
 MATCHES, OPEN_ORDERS = 12, 8
 
 
@@ -66,8 +66,12 @@ def signed_stream(w: Workload, commands: int) -> Iterator[Command]:
         yield cmd
 
 
-def production_blocks(skip: int, count: int) -> tuple[list[Block], BlockProverState]:
-    """``count`` signed blocks after the first ``skip``, and the prover state before them."""
+def production_blocks(
+    skip: int, count: int, size: CircuitSize = PRODUCTION_SIZE
+) -> tuple[list[Block], BlockProverState]:
+    """``count`` signed blocks after the first ``skip`` cut for ``size``, and the prover state
+    before them."""
+    N, S, D, A, RATIO = size.n, size.s, size.order_depth, size.account_depth, size.ratio
     w = Workload(7, accounts=400, target_resting=2_000, nonces=True)
     market = w.markets[0]
     w.markets = (market,)
@@ -95,11 +99,11 @@ def production_blocks(skip: int, count: int) -> tuple[list[Block], BlockProverSt
     return blocks[skip : skip + count], state
 
 
-def run(blocks: int = 4, skip: int = 250) -> dict[str, object]:
-    chain, state = production_blocks(skip, blocks)
+def run(blocks: int = 4, skip: int = 250, size: CircuitSize = PRODUCTION_SIZE) -> dict[str, object]:
+    chain, state = production_blocks(skip, blocks, size)
     market = state.config
     circuit = BlockCircuit(
-        market, PRODUCTION_SIZE, max_matches=MATCHES, wrapper_dir=WRAPPER_DIR, cache_dir=None
+        market, size, max_matches=MATCHES, wrapper_dir=WRAPPER_DIR, cache_dir=None
     )
     t0 = time.perf_counter()
     print("  compiling / setting up (cached after the first run) ...", file=sys.stderr, flush=True)
@@ -146,8 +150,21 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.bench_prover_production")
     p.add_argument("--blocks", type=int, default=4)
     p.add_argument("--skip", type=int, default=250)
+    p.add_argument(
+        "--size", metavar="N,S",
+        help=f"command slots and positions (default {PRODUCTION_SIZE.n},{PRODUCTION_SIZE.s}: "
+        "proofs.verify.PRODUCTION_SIZE); the depths and signatures stay",
+    )  # fmt: skip
+    p.add_argument("--json", help="also write the figures here")
     a = p.parse_args(argv)
-    print(json.dumps(run(a.blocks, a.skip), indent=2))
+    size = PRODUCTION_SIZE
+    if a.size:
+        n, s = (int(v) for v in a.size.split(","))
+        size = dataclasses.replace(PRODUCTION_SIZE, n=n, s=s)
+    text = json.dumps(run(a.blocks, a.skip, size), indent=2)
+    print(text)
+    if a.json:
+        Path(a.json).write_text(text + "\n", encoding="utf-8")
     return 0
 
 
