@@ -11,14 +11,15 @@ Two figures, because a fixed-size circuit is paid in full whatever a block holds
   resting, 6,000 commands after genesis, blocks of 64, no venue limits): the cost a perfectly
   filled circuit would have, and the figure earlier sessions reported. The same commands in
   the uniform layout (every step full, R = 1) are printed beside it.
-* **per command, as proved**: the production ``Block(N, 48, 12, 16, ·, 1, R)`` (N = 20 command
-  slots by default, ``proofs.verify.PRODUCTION_SIZE``; ``--commands-per-block``; total derived
-  from the same templates plus the per-block part measured on the test size) divided by the
-  commands a block really holds when the venue cuts blocks by the circuit's positions (48,
-  match limit 12, open-order cap 8; 400 accounts so the cap rarely binds). Two cuts of the
-  same commands: the venue's, by the pre-execution bound (``proofs.steps.command_steps_before``:
-  a block closes before a command that might not fit), and the earlier one by a reserve of
-  ``worst_command_steps`` positions kept after every command, for comparison.
+* **per command, as proved**: the production ``Block(N, S, 12, 16, ·, 1, R)`` (N = 20 command
+  slots by default and S = 44 positions, ``proofs.verify.PRODUCTION_SIZE``;
+  ``--commands-per-block``; total derived from the same templates plus the per-block part
+  measured on the test size) divided by the commands a block really holds when the venue
+  cuts blocks by the circuit's positions (S, match limit 12, open-order cap 8; 400 accounts
+  so the cap rarely binds). Two cuts of the same commands: the venue's, by the pre-execution
+  bound (``proofs.steps.command_steps_before``: a block closes before a command that might
+  not fit), and the earlier one by a reserve of ``worst_command_steps`` positions kept after
+  every command, for comparison.
 
 Templates are compiled once into ``.cache/circuits`` (a few seconds each). Run::
 

@@ -77,12 +77,14 @@ class CircuitSize:
 TEST_SIZE = CircuitSize(4, 18, 4, 4)
 #: The test size with signatures checked (≈138k constraints; cached).
 TEST_SIZE_SIGNED = CircuitSize(4, 18, 4, 4, signed=True)
-#: A production-like size, signed (≈0.63M constraints; compiled only by ``python -m
-#: proofs.verify --size production`` and ``bench.bench_prover_production``). 20 command slots
-#: for 48 positions (24 full, 24 order-only): the standard mix takes ≈ 2.45 positions per
-#: command, and blocks cut by the pre-execution bound hold ≈ 15 commands (the bound is coarser
-#: in positions than in uniform steps; ``bench/bench_constraints.py``, BLOCK.md).
-PRODUCTION_SIZE = CircuitSize(20, 48, 12, 16, signed=True)
+#: A production-like size, signed (522,669 constraints; compiled only by ``python -m
+#: proofs.verify --size production``, ``bench.bench_prover_production`` and a venue created
+#: with ``venue.demo.PRODUCTION_GENESIS``). 20 command slots for 44 positions (22 full, 22
+#: order-only): the standard mix takes ≈ 2.3 positions per command. 44 rather than 48 so
+#: that the circuit fits a 2^19 evaluation domain (48 positions: 556,691 constraints, 2^20),
+#: which proved 10% more commands per core-second in the same run (bench/RESULTS.md,
+#: "Production size").
+PRODUCTION_SIZE = CircuitSize(20, 44, 12, 16, signed=True)
 
 
 def verify_block(header: BlockHeader, proof: bytes, verifying_key: groth16py.VerifyingKey) -> bool:

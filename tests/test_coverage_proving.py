@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -132,3 +133,27 @@ def test_circuit_signedness_follows_the_venue() -> None:
         circuit_for(PROVABLE_GENESIS, TEST_SIZE)
     with pytest.raises(ValueError, match=r"venue is unsigned.*signed"):
         circuit_for(UNSIGNED, TEST_SIZE_SIGNED)
+
+
+def test_a_venue_that_declares_another_size_is_proved_at_that_size(tmp_path: Path) -> None:
+    """A venue that does not fit the test size but cuts its blocks by positions gets the
+    circuit its genesis declares (compiled on first use); one that does not cut by positions
+    is refused as before (``test_venue_that_does_not_fit_the_circuit_is_refused``)."""
+    from proofs.verify import PRODUCTION_SIZE, TEST_SIZE_SIGNED
+    from venue.demo import PRODUCTION_GENESIS
+    from venue.proving import circuit_for, genesis_size
+    from venue.serve import load_genesis
+
+    assert genesis_size(PRODUCTION_GENESIS) == PRODUCTION_SIZE
+    assert circuit_for(PRODUCTION_GENESIS).size == PRODUCTION_SIZE
+    assert load_genesis("production") is PRODUCTION_GENESIS
+    assert load_genesis("demo") is PROVABLE_GENESIS
+    # the venue opens at that size (its largest command fits an empty block)
+    VenueNode(tmp_path / "production", PRODUCTION_GENESIS).close()
+    # the test size still wins for a venue that fits it
+    assert genesis_size(PROVABLE_GENESIS) == TEST_SIZE_SIGNED
+    smaller = msgspec.structs.replace(PROVABLE_GENESIS, block_commands=3, block_steps=16)
+    assert circuit_for(smaller).size == TEST_SIZE_SIGNED
+    # the declared size follows the venue: an unsigned one gets the unsigned circuit
+    unsigned = msgspec.structs.replace(PRODUCTION_GENESIS, signed=False)
+    assert circuit_for(unsigned).size == dataclasses.replace(PRODUCTION_SIZE, signed=False)

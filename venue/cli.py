@@ -964,7 +964,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     sv.add_argument("data", help="the venue's data directory (created if new)")
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=8765, help="0: any free port")
-    sv.add_argument("--genesis", help="JSON genesis for a new venue (default: the demo's)")
+    sv.add_argument(
+        "--genesis",
+        help="a new venue's genesis: a JSON file, or 'demo' (the default: test-size circuit) or "
+        "'production' (production-size circuit, keys set up on the first --prove: minutes)",
+    )
     sv.add_argument("--accounts", help="JSON file of accounts to open (venue/serve.py)")
     sv.add_argument(
         "--dev-accounts",

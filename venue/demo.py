@@ -68,6 +68,7 @@ from oracle.chain import Chain
 from oracle.publish import LivePublisher
 from proofs.eddsa import private_to_public
 from proofs.signing import sign_command
+from proofs.verify import PRODUCTION_SIZE
 
 from .client import FixClient
 from .fix import Encoding, Tag
@@ -78,7 +79,7 @@ from .node import Genesis, VenueNode
 from .onchain import OptionResult, live_publisher, settle_option_on_proven_price
 from .workload import default_markets
 
-__all__ = ["PROVABLE_GENESIS", "DemoResult", "trade_over_gateway"]
+__all__ = ["PRODUCTION_GENESIS", "PROVABLE_GENESIS", "DemoResult", "trade_over_gateway"]
 
 SYMBOL = "PB1-PERP"
 _ENCODINGS = (Encoding.JSON, Encoding.TAGVALUE_SOH, Encoding.TAGVALUE_PIPE)
@@ -307,6 +308,19 @@ def _margin_call(node: VenueNode, prover: LiveProver, publisher: LivePublisher, 
 PROVABLE_GENESIS = Genesis(
     default_markets(1), account_depth=4, order_depth=4, block_commands=4, block_steps=18,
     block_layout=2, step_reserve=0, max_matches=3, max_open_orders=3, signed=True,
+)  # fmt: skip
+
+#: A venue sized like the production block circuit (``proofs.verify.PRODUCTION_SIZE``: 20
+#: commands and 44 positions per block, 65,536 accounts, 4,096 order slots per side, signed),
+#: with the engine limits the production figures were measured under: a taker touches at most
+#: 12 makers and an account rests at most 8 orders per market (``bench/RESULTS.md``,
+#: "Production size"). ``provenbook serve DIR --genesis production --prove`` runs it; its
+#: keys are compiled and set up into the cache on the first start (minutes, about 4 GB).
+PRODUCTION_GENESIS = Genesis(
+    default_markets(1), account_depth=PRODUCTION_SIZE.account_depth,
+    order_depth=PRODUCTION_SIZE.order_depth, block_commands=PRODUCTION_SIZE.n,
+    block_steps=PRODUCTION_SIZE.s, block_layout=PRODUCTION_SIZE.ratio, step_reserve=0,
+    max_matches=12, max_open_orders=8, signed=PRODUCTION_SIZE.signed,
 )  # fmt: skip
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "ProvingReport",
     "circuit_for",
     "ensure_keys",
+    "genesis_size",
     "prove_blocks",
     "stored_genesis",
     "verify_stored",
@@ -62,42 +63,67 @@ class ProvingReport(msgspec.Struct):
 def circuit_for(genesis: Genesis, size: CircuitSize | None = None) -> BlockCircuit:
     """The block circuit for ``genesis``; ValueError when the venue does not fit ``size``.
 
-    ``size`` defaults to the test size, signed (``TEST_SIZE_SIGNED``) for a signed venue. A
-    signed venue needs a signed circuit and an unsigned venue an unsigned one: an unsigned
-    circuit would prove blocks whose orders nobody authorised, and a signed one cannot prove
-    the unsigned commands of a venue that never asked traders to sign."""
+    ``size`` defaults to the test size, signed (``TEST_SIZE_SIGNED``) for a signed venue,
+    when the venue fits it, and otherwise to the size the venue's genesis declares
+    (``genesis_size``: its depths, block commands, positions and layout), so a venue created
+    for a production-size circuit (``proofs.verify.PRODUCTION_SIZE``) is proved with it; its
+    keys are compiled and set up into the cache the first time (minutes). A signed venue
+    needs a signed circuit and an unsigned venue an unsigned one: an unsigned circuit would
+    prove blocks whose orders nobody authorised, and a signed one cannot prove the unsigned
+    commands of a venue that never asked traders to sign."""
     if size is None:
         size = TEST_SIZE_SIGNED if genesis.signed else TEST_SIZE
+        own = genesis_size(genesis)
+        if _misfit(genesis, size) is not None and own is not None:
+            size = own
+    why = _misfit(genesis, size)
+    if why is not None:
+        raise ValueError(why)
+    return BlockCircuit(
+        genesis.markets[0], size, wrapper_dir=WRAPPER_DIR, max_matches=genesis.max_matches
+    )
+
+
+def genesis_size(genesis: Genesis) -> CircuitSize | None:
+    """The circuit size whose blocks are exactly the venue's (commands and positions per
+    block, tree depths, layout, signatures), or None when the venue does not cut its blocks
+    by positions (``Genesis.block_steps`` = 0), which no circuit size can promise to fit."""
+    if not genesis.block_steps:
+        return None
+    return CircuitSize(
+        genesis.block_commands, genesis.block_steps, genesis.order_depth,
+        genesis.account_depth, signed=genesis.signed, ratio=genesis.block_layout,
+    )  # fmt: skip
+
+
+def _misfit(genesis: Genesis, size: CircuitSize) -> str | None:
+    """Why ``genesis``'s blocks may not fit circuit ``size``, or None if they do."""
     if size.signed != genesis.signed:
         want = "signed" if genesis.signed else "unsigned"
-        raise ValueError(
+        return (
             f"the venue is {want} (Genesis.signed={genesis.signed}) but circuit size "
             f"{size.name} is {'signed' if size.signed else 'unsigned'}: use a {want} size"
         )
     if len(genesis.markets) != 1:
-        raise ValueError("the v1 block circuit proves venues with exactly one market")
+        return "the v1 block circuit proves venues with exactly one market"
     if (genesis.order_depth, genesis.account_depth) != (size.order_depth, size.account_depth):
-        raise ValueError(
+        return (
             f"venue tree depths (orders {genesis.order_depth}, accounts {genesis.account_depth})"
             f" differ from the circuit's ({size.order_depth}, {size.account_depth})"
         )
     if genesis.block_commands > size.n:
-        raise ValueError(
-            f"blocks of {genesis.block_commands} commands exceed the circuit's {size.n}"
-        )
+        return f"blocks of {genesis.block_commands} commands exceed the circuit's {size.n}"
     if genesis.block_steps > size.s:
-        raise ValueError(f"blocks of {genesis.block_steps} steps exceed the circuit's {size.s}")
+        return f"blocks of {genesis.block_steps} steps exceed the circuit's {size.s}"
     if genesis.block_steps and genesis.block_layout != size.ratio:
         # blocks are cut by positions of the venue's layout; another layout's may not fit
-        raise ValueError(
+        return (
             f"the venue cuts blocks for layout {genesis.block_layout} but circuit {size.name} "
             f"has layout {size.ratio}"
         )
     if genesis.max_matches >= size.s:
-        raise ValueError(f"a match limit of {genesis.max_matches} needs more than {size.s} steps")
-    return BlockCircuit(
-        genesis.markets[0], size, wrapper_dir=WRAPPER_DIR, max_matches=genesis.max_matches
-    )
+        return f"a match limit of {genesis.max_matches} needs more than {size.s} steps"
+    return None
 
 
 def ensure_keys(circuit: WrappedCircuit) -> None:

@@ -40,15 +40,19 @@ from oracle.deploy import DEPLOYMENT_FILE
 from oracle.publish import BLOCKS_PER_TX
 from proofs.eddsa import private_to_public
 
-from .demo import PROVABLE_GENESIS, trader_key
+from .demo import PRODUCTION_GENESIS, PROVABLE_GENESIS, trader_key
 from .gateway import Gateway, run_gateway
 from .liveprover import LiveProver
 from .node import Genesis, VenueNode
 from .onchain import live_publisher
 from .priority import Priority
 
-__all__ = ["AccountSpec", "ServeError", "account_commands", "dev_accounts", "load_accounts",
-           "load_genesis", "serve"]  # fmt: skip
+__all__ = ["BUILT_IN_GENESES", "AccountSpec", "ServeError", "account_commands", "dev_accounts",
+           "load_accounts", "load_genesis", "serve"]  # fmt: skip
+
+
+#: ``serve --genesis NAME``: the venues that need no genesis file.
+BUILT_IN_GENESES = {"demo": PROVABLE_GENESIS, "production": PRODUCTION_GENESIS}
 
 
 class ServeError(ValueError):
@@ -86,7 +90,11 @@ def load_accounts(path: str | Path) -> list[AccountSpec]:
 
 
 def load_genesis(path: str | Path) -> Genesis:
-    """A genesis from JSON (``Genesis`` fields, markets as ``MarketConfig`` objects)."""
+    """A genesis from JSON (``Genesis`` fields, markets as ``MarketConfig`` objects), or one
+    of the built-in ones by name: ``demo`` (``PROVABLE_GENESIS``, the test-size circuit, the
+    default) or ``production`` (``PRODUCTION_GENESIS``, the production-size circuit)."""
+    if str(path) in BUILT_IN_GENESES:
+        return BUILT_IN_GENESES[str(path)]
     try:
         return msgspec.json.decode(Path(path).read_bytes(), type=Genesis)
     except (OSError, msgspec.DecodeError) as exc:
