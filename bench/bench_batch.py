@@ -17,6 +17,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -102,9 +103,12 @@ def _has_anvil() -> bool:
     return shutil.which("npm") is not None
 
 
-def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--ks", default="2,4,8", help="batch sizes, comma-separated")
+def sweep_main(
+    argv: list[str], doc: str, run: Callable[[list[int]], dict[str, Any]], ks: str
+) -> int:
+    """The command line of a bench that sweeps K (``--ks``, ``--json``): prints the figures."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--ks", default=ks, help="values of K, comma-separated")
     ap.add_argument("--json", help="write the figures here")
     args = ap.parse_args(argv)
     res = run([int(k) for k in args.ks.split(",")])
@@ -113,6 +117,10 @@ def main(argv: list[str]) -> int:
     if args.json:
         Path(args.json).write_text(text + "\n", encoding="utf-8")
     return 0
+
+
+def main(argv: list[str]) -> int:
+    return sweep_main(argv, __doc__, run, "2,4,8")
 
 
 if __name__ == "__main__":

@@ -12,8 +12,6 @@ machine. No proof is made again for the groups, so the proving time is the basel
 
 from __future__ import annotations
 
-import argparse
-import json
 import shutil
 import statistics
 import sys
@@ -26,6 +24,7 @@ from oracle.deploy import deploy_venue
 from oracle.publish import Publisher
 from venue.proving import circuit_for
 
+from .bench_batch import sweep_main
 from .bench_chain import GENESIS, _venue
 
 __all__ = ["run"]
@@ -58,16 +57,7 @@ def run(ks: list[int]) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--ks", default="2,4,8,16", help="blocks per transaction, comma-separated")
-    ap.add_argument("--json", help="write the figures here")
-    args = ap.parse_args(argv)
-    res = run([int(k) for k in args.ks.split(",")])
-    text = json.dumps(res, indent=1)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(text + "\n", encoding="utf-8")
-    return 0
+    return sweep_main(argv, __doc__, run, "2,4,8,16")
 
 
 if __name__ == "__main__":

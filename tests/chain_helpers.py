@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import groth16py
 import pytest
@@ -20,6 +21,8 @@ import pytest
 from matching import Block, Deposit
 from matching.block import BlockHeader
 from matching.encoding import decoder
+from oracle.publish import Publisher
+from oracle.reverts import ContractRevert
 from proofs.batch import BatchCircuit
 from proofs.witness import BlockProverState, BlockWitness
 from venue.blockstore import BlockStore
@@ -28,7 +31,15 @@ from venue.proving import circuit_for, prove_blocks
 
 from .test_coverage_proving import ACCOUNTS, TRADES, UNSIGNED
 
-__all__ = ["CIRCUIT_CACHE", "Batch", "Proven", "SlowClock", "make_batch", "make_proven"]
+__all__ = [
+    "CIRCUIT_CACHE",
+    "Batch",
+    "Proven",
+    "SlowClock",
+    "make_batch",
+    "make_proven",
+    "refused",
+]
 
 CIRCUIT_CACHE = Path(__file__).resolve().parent.parent / ".cache" / "circuits"
 _block = decoder(Block)
@@ -107,3 +118,13 @@ def make_batch(p: Proven, k: int = 2) -> Batch:
     witnesses = [state.advance(b, block.params) for b in blocks]
     circuit = BatchCircuit(block, k)
     return Batch(circuit, witnesses, [b.header for b in blocks], circuit.prove(witnesses))
+
+
+def refused(pub: Publisher, call: Any) -> str:
+    """Send the contract function ``call`` through ``pub`` as is: the contract's error name
+    (fails unless it reverts, or if the chain's head moved: a refusal changes nothing)."""
+    before = pub.latest_height
+    with pytest.raises(ContractRevert) as info:
+        pub._transact(call, None)
+    assert pub.latest_height == before
+    return info.value.name

@@ -41,7 +41,7 @@ from venue.blockstore import BlockStore
 from venue.node import VenueNode
 from venue.replay import replay
 
-from .chain_helpers import CIRCUIT_CACHE, Batch, Proven, SlowClock
+from .chain_helpers import CIRCUIT_CACHE, Batch, Proven, SlowClock, refused
 from .process_helpers import interrupt_when
 from .test_coverage_proving import ACCOUNTS, TRADES, UNSIGNED
 
@@ -67,11 +67,7 @@ def _deploy(chain: Chain, p: Proven, b: Batch | None) -> tuple[Deployment, Publi
 
 def _refused(pub: Publisher, inputs: list[int], proof: bytes) -> str:
     """Send ``submitBatch(inputs, proof)`` as is; the contract's error name."""
-    before = pub.latest_height
-    with pytest.raises(ContractRevert) as info:
-        pub._transact(pub.contract.functions.submitBatch(inputs, proof), None)
-    assert pub.latest_height == before  # a refused batch changes nothing
-    return info.value.name
+    return refused(pub, pub.contract.functions.submitBatch(inputs, proof))
 
 
 def test_a_batch_lands_as_the_same_blocks_for_less_gas_per_block(
