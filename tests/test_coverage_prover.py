@@ -99,3 +99,15 @@ def test_ray_backend_proves_in_order_and_survives_a_dead_actor() -> None:
         ray.shutdown()
     assert [r.height for r in got] == list(range(1, 7))
     assert all(isinstance(r, ProofResult) for r in got)
+
+
+def test_close_stops_the_workers_without_waiting_for_the_proofs_in_flight() -> None:
+    """A venue asked to stop must not wait for a production proof (a minute): the workers
+    are terminated, not sent home after their current job."""
+    pool = ProverPool(CIRCUIT, workers=2)
+    pool.worker_info()  # the workers run and hold their keys
+    procs = list(pool._executor._processes.values())  # type: ignore[attr-defined]
+    for h, inputs, public in jobs(40):
+        pool.submit(h, inputs, public)
+    pool.close()
+    assert [p.exitcode for p in procs] == [-signal.SIGTERM] * 2

@@ -267,8 +267,19 @@ class ProverPool:
                     return
 
     def close(self) -> None:
+        """Stop the workers now: proofs in flight are abandoned, not waited for (a production
+        proof takes a minute, and a venue asked to stop should not wait for it; whoever
+        submits the block next proves it again)."""
         if self.backend == "local":
-            self._executor.shutdown(wait=True, cancel_futures=True)
+            # ProcessPoolExecutor has no public way to stop a running task before 3.14
+            # (terminate_workers), so its workers are terminated by hand.
+            procs = list((getattr(self._executor, "_processes", None) or {}).values())
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                proc.join()
+            self._executor.shutdown(wait=True)
         else:
             for a in self._actors:
                 self._ray.kill(a)
