@@ -7,7 +7,14 @@ import signal
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 
-__all__ = ["interrupt_when"]
+__all__ = ["interrupt_when", "interruptible"]
+
+
+def interruptible() -> None:
+    """In the child before it runs: SIGINT back to its default. A test run started in the
+    background of a non-interactive shell ignores SIGINT, and Python then never installs its
+    Ctrl-C handler in the children, so a Ctrl-C test would hang there and only there."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def interrupt_when(
@@ -22,7 +29,7 @@ def interrupt_when(
     the output ends before ``seen``."""
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env=None if env is None else dict(env),
+        env=None if env is None else dict(env), preexec_fn=interruptible,
     )  # fmt: skip
     try:
         lines: list[str] = []

@@ -23,7 +23,7 @@ from venue.proving import PROOF_KIND
 from venue.replay import ReplayReport, replay
 
 from .chain_helpers import CIRCUIT_CACHE, Proven
-from .process_helpers import interrupt_when
+from .process_helpers import interrupt_when, interruptible
 
 
 def _until(cond: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
@@ -111,6 +111,6 @@ def test_a_ctrl_c_as_soon_as_the_follower_starts_still_stops_it() -> None:
     at exit."""
     done = subprocess.run(
         [sys.executable, "-c", _EARLY_INTERRUPT], capture_output=True, text=True, timeout=120,
-        check=False,
+        check=False, preexec_fn=interruptible,
     )  # fmt: skip
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stdout + done.stderr
