@@ -52,7 +52,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Literal, cast
@@ -72,6 +71,7 @@ from web3.providers.base import JSONBaseProvider
 from web3.types import RPCEndpoint, RPCResponse, TxParams, TxReceipt
 
 from oracle.artifacts import Artifact
+from proofs.locks import file_lock
 
 __all__ = [
     "ANVIL_CHAIN_ID",
@@ -588,22 +588,6 @@ def find_anvil(cache_dir: Path | None = None) -> Path | None:
     return None
 
 
-@contextlib.contextmanager
-def _install_lock(prefix: Path) -> Iterator[None]:
-    """Serialise installs into one prefix across processes (parallel test workers)."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: no flock; concurrent first installs are the user's problem
-        yield
-        return
-    with open(prefix / ".provenbook-install.lock", "w", encoding="utf-8") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def install_anvil(cache_dir: Path | None = None) -> Path:
     """Install ``@foundry-rs/anvil@ANVIL_VERSION`` under ``<cache_dir>/node`` unless present,
     and return its executable.
@@ -624,7 +608,7 @@ def install_anvil(cache_dir: Path | None = None) -> Path:
         )
     prefix = root / "node"
     prefix.mkdir(parents=True, exist_ok=True)
-    with _install_lock(prefix):
+    with file_lock(prefix / ".provenbook-install.lock"):
         found = find_anvil(root)  # another process may have installed it while we waited
         if found is not None:
             return found

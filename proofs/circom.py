@@ -55,6 +55,8 @@ from pathlib import Path
 
 import groth16py
 
+from .locks import file_lock
+
 __all__ = [
     "DEFAULT_CACHE_DIR",
     "CircuitCompileError",
@@ -351,16 +353,29 @@ def compile_circuit(
         return CompiledCircuit(src, digest, pk, vk, stats)
     cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     entry = cache / digest
-    meta_path = entry / "stats.json"
-    if meta_path.is_file():
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        return CompiledCircuit(
-            src,
-            digest,
-            groth16py.ProvingKey.load(str(entry / "circuit.pk")),
-            groth16py.VerifyingKey.load(str(entry / "circuit.vk")),
-            CircuitStats(**meta["stats"]),
-        )
+    if (entry / "stats.json").is_file():
+        return _load_entry(src, digest, entry)
+    # One setup per circuit at a time: a second process (a prover worker, a parallel test
+    # worker) waits for the first one's keys instead of making its own, minutes later.
+    with file_lock(cache / f".{digest}.lock"):
+        if (entry / "stats.json").is_file():
+            return _load_entry(src, digest, entry)
+        return _setup_into(src, libs, digest, cache)
+
+
+def _load_entry(src: Path, digest: str, entry: Path) -> CompiledCircuit:
+    meta = json.loads((entry / "stats.json").read_text(encoding="utf-8"))
+    return CompiledCircuit(
+        src,
+        digest,
+        groth16py.ProvingKey.load(str(entry / "circuit.pk")),
+        groth16py.VerifyingKey.load(str(entry / "circuit.vk")),
+        CircuitStats(**meta["stats"]),
+    )
+
+
+def _setup_into(src: Path, libs: list[str], digest: str, cache: Path) -> CompiledCircuit:
+    entry = cache / digest
     pk, vk, stats = _setup(src, libs)
     cache.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{digest[:16]}-", dir=cache))
@@ -374,7 +389,7 @@ def compile_circuit(
             os.rename(tmp, entry)
         except OSError:  # another process cached the same digest first: use theirs
             shutil.rmtree(tmp, ignore_errors=True)
-            return compile_circuit(src, link_libraries=libs, cache_dir=cache)
+            return _load_entry(src, digest, entry)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

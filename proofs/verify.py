@@ -127,7 +127,10 @@ class WrappedCircuit(abc.ABC):
         text = self.source()
         if not self.wrapper.is_file() or self.wrapper.read_text(encoding="utf-8") != text:
             self.wrapper.parent.mkdir(parents=True, exist_ok=True)
-            self.wrapper.write_text(text, encoding="utf-8")
+            # whole or not at all: another process may be compiling the same wrapper
+            tmp = self.wrapper.with_name(f".{self.wrapper.name}.{os.getpid()}")
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, self.wrapper)
         return self.wrapper
 
     def compile(self) -> CompiledCircuit:

@@ -3,15 +3,15 @@ OpenZeppelin (``npm ci`` on first use, serialised across concurrent runs)."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from proofs.locks import file_lock
 
 __all__ = ["CONTRACTS", "HAVE_NODE", "OPENZEPPELIN_VERSION", "SOLC_VERSION", "node_modules"]
 
@@ -19,22 +19,6 @@ CONTRACTS = Path(__file__).resolve().parent.parent / "contracts"
 SOLC_VERSION = "0.8.37"
 OPENZEPPELIN_VERSION = "5.4.0"
 HAVE_NODE = shutil.which("node") is not None and shutil.which("npm") is not None
-
-
-@contextlib.contextmanager
-def _lock(name: str) -> Iterator[None]:
-    """Serialise ``npm ci`` in contracts/ across concurrent test runs on this machine."""
-    try:
-        import fcntl
-    except ImportError:
-        yield
-        return
-    with open(Path(tempfile.gettempdir()) / name, "w", encoding="utf-8") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _installed(modules: Path, package: str) -> str | None:
@@ -58,7 +42,8 @@ def node_modules() -> Path:
     if not HAVE_NODE:
         pytest.skip("node/npm not installed: compiling needs them")
     modules = CONTRACTS / "node_modules"
-    with _lock("provenbook-contracts-npm-ci.lock"):
+    # serialised across concurrent test runs and parallel test workers on this machine
+    with file_lock(Path(tempfile.gettempdir()) / "provenbook-contracts-npm-ci.lock"):
         if not _installed_pins(modules):
             done = subprocess.run(
                 ["npm", "ci", "--no-audit", "--no-fund"],

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from proofs.locks import file_lock
+
 __all__ = [
     "CIRCOMLIBJS_VERSION",
     "NODE_PREFIX",
@@ -43,8 +45,12 @@ def ensure_npm_package(package: str, version: str) -> Path:
     """Install ``package@version`` under ``.cache/node`` if absent; skip without Node/npm."""
     if shutil.which("node") is None or shutil.which("npm") is None:
         pytest.skip(f"node/npm not installed: {package} cross-checks need Node.js and npm")
-    if _installed_version(package) != version:
-        NODE_PREFIX.mkdir(parents=True, exist_ok=True)
+    if _installed_version(package) == version:
+        return NODE_PREFIX
+    # one npm install into the prefix at a time (parallel test workers share it)
+    with file_lock(NODE_PREFIX / ".provenbook-install.lock"):
+        if _installed_version(package) == version:
+            return NODE_PREFIX
         cmd = [
             "npm", "install", "--prefix", str(NODE_PREFIX), "--no-audit", "--no-fund",
             "--save-exact", f"{package}@{version}",
