@@ -357,7 +357,7 @@ def compile_circuit(
         return _load_entry(src, digest, entry)
     # One setup per circuit at a time: a second process (a prover worker, a parallel test
     # worker) waits for the first one's keys instead of making its own, minutes later.
-    with file_lock(cache / f".{digest}.lock"):
+    with file_lock(cache / ".locks" / digest):
         if (entry / "stats.json").is_file():
             return _load_entry(src, digest, entry)
         return _setup_into(src, libs, digest, cache)

@@ -38,7 +38,9 @@ if TYPE_CHECKING:
 
 __all__ = ["main"]
 
-console = Console()
+# soft_wrap: messages are not broken at the console's width, so a path in an error stays whole
+# (copyable, and greppable in a log); tables still fit the width.
+console = Console(soft_wrap=True)
 T = TypeVar("T")
 
 
