@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import struct
+import threading
 from pathlib import Path
 
 import groth16py
@@ -21,6 +22,7 @@ from proofs.circom import (
     r1cs_header,
     source_digest,
 )
+from proofs.locks import file_lock
 from proofs.poseidon import FIELD_MODULUS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,6 +85,28 @@ def test_include_closure_and_digest(tmp_path: Path) -> None:
     with (tmp_path / "lib" / "range.circom").open("a") as f:
         f.write("\n// edited\n")
     assert source_digest(main, LIBS) != before
+
+
+def test_a_second_process_waits_for_the_first_setup_and_uses_its_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While one process sets a circuit up (it holds the digest's lock), another one asking for
+    the same circuit waits, then loads those keys instead of making its own."""
+    source = CIRCUITS / "range_check64_test.circom"
+    made = compile_circuit(source, cache_dir=tmp_path / "elsewhere")  # "the first process"
+    cache = tmp_path / "cache"
+    got: list[circom.CompiledCircuit] = []
+    with file_lock(cache / ".locks" / made.digest):
+        waiter = threading.Thread(
+            target=lambda: got.append(compile_circuit(source, cache_dir=cache))
+        )
+        waiter.start()
+        waiter.join(1.0)
+        assert waiter.is_alive() and not got  # waiting for the lock, not setting up
+        monkeypatch.setattr(groth16py, "setup_circom", lambda *a: pytest.fail("second setup"))
+        shutil.copytree(tmp_path / "elsewhere" / made.digest, cache / made.digest)
+    waiter.join(60)
+    assert got and got[0].verifying_key.to_json() == made.verifying_key.to_json()
 
 
 def test_cache_miss_then_hit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
