@@ -416,3 +416,50 @@ def test_a_signed_venue_refuses_replayed_signed_commands_and_replays_so(tmp_path
         node.close()
     # replay re-runs the rule (from genesis and from a snapshot, which carries the nonce)
     assert_replays(tmp_path, height, root)
+
+
+@pytest.mark.parametrize("genesis", [None, b"\x01junk"], ids=["no genesis", "corrupt genesis"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["replay"],
+        ["prove"],
+        ["publish", "--chain", "embedded"],
+        ["publish", "--chain", "embedded", "--batch", "2"],
+        ["dashboard"],
+        ["margin", "1"],
+    ],
+    ids=lambda a: " ".join(a),
+)
+def test_commands_refuse_a_directory_that_is_not_a_venue(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], genesis: bytes | None
+) -> None:
+    """Exit code 2 and one line that names the directory, not a traceback; nothing created."""
+    data = tmp_path / "not-a-venue"
+    data.mkdir()
+    if genesis is not None:
+        (data / "genesis.msgpack").write_bytes(genesis)
+    before = sorted(p.name for p in data.iterdir())
+    assert main([argv[0], str(data), *argv[1:]]) == 2
+    out = " ".join(capsys.readouterr().out.split())
+    if genesis is None:
+        assert f"error: {data} is not a venue data directory (no genesis.msgpack)" in out
+    else:
+        assert f"{data / 'genesis.msgpack'} is not a venue genesis" in out
+    assert sorted(p.name for p in data.iterdir()) == before
+
+
+@pytest.mark.parametrize("argv", [["run", "--commands", "5"], ["serve", "--port", "0"]])
+def test_commands_that_create_a_venue_refuse_a_corrupt_genesis(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    """``run`` and ``serve`` make a venue in a directory without a genesis, but one whose
+    genesis does not decode is an error (exit 2, one line), and the file is left as it was."""
+    data = tmp_path / "venue"
+    data.mkdir()
+    (data / "genesis.msgpack").write_bytes(b"\x01junk")
+    assert main([argv[0], str(data), *argv[1:]]) == 2
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"{data / 'genesis.msgpack'} is not a venue genesis" in out
+    assert [p.name for p in data.iterdir()] == ["genesis.msgpack"]
+    assert (data / "genesis.msgpack").read_bytes() == b"\x01junk"

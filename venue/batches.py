@@ -35,8 +35,9 @@ from proofs.batch import BatchCircuit, verify_batch
 from proofs.witness import BlockProverState, BlockWitness
 
 from .blockstore import BlockStore
+from .node import stored_genesis
 from .prover import ProofFailure, ProverPool
-from .proving import circuit_for, ensure_keys, stored_genesis
+from .proving import circuit_for, ensure_keys
 
 __all__ = [
     "BATCH_DIR",

@@ -25,7 +25,7 @@ from rich.table import Table
 
 from matching import CEngine
 
-from .node import Genesis, NodeError, VenueNode
+from .node import Genesis, NodeError, VenueNode, stored_genesis
 from .replay import ReplayReport, replay
 from .workload import Workload
 
@@ -493,7 +493,6 @@ def write_dashboard(data: Path, out: Path, *, last: int = 200, on_chain_height: 
     """Write ``venue.dashboard``'s page of the venue in ``data`` to ``out``; the blocks shown."""
     from .blockstore import BlockStore
     from .dashboard import dashboard_rows, render
-    from .proving import stored_genesis
 
     symbols = {m.market_id: m.symbol for m in stored_genesis(data).markets}
     with BlockStore(data / "blocks", first_height=1, read_only=True) as store:
@@ -531,8 +530,10 @@ def cmd_mirror(args: argparse.Namespace) -> int:
 def cmd_dashboard(args: argparse.Namespace) -> int:
     """The venue's last blocks as an HTML page (prices plotted, each block's finality)."""
     data = Path(args.data)
-    if not (data / "genesis.msgpack").exists():
-        console.print(f"[red]error:[/] {data} is not a venue data directory (no genesis.msgpack)")
+    try:
+        stored_genesis(data)
+    except NodeError as exc:
+        console.print(f"[red]error:[/] {exc}")
         return 2
     if args.last < 1:
         console.print("[red]error:[/] --last must be at least 1")
@@ -551,7 +552,6 @@ def cmd_margin(args: argparse.Namespace) -> int:
     from proofs.state import AccountNotFound
 
     from .margin import maintenance_rates, open_accounts
-    from .proving import stored_genesis
 
     try:
         with _progress() as p:
@@ -847,7 +847,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             blocks_per_tx=args.blocks_per_tx, liquidate_every=args.liquidate_every,
             say=lambda line: print(line, flush=True),
         )  # fmt: skip
-    except (ServeError, ChainError, DeploymentError) as exc:
+    except (ServeError, NodeError, ChainError, DeploymentError) as exc:
         console.print(f"[red]provenbook serve: {exc}[/]")
         return 2
     except OSError as exc:  # the port is taken, the data directory is not writable, ...
@@ -858,7 +858,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    node = run_workload(Path(args.data), args.commands, args.seed)
+    try:
+        node = run_workload(Path(args.data), args.commands, args.seed)
+    except NodeError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 2
     console.print(f"{node.height} blocks, state root {node.commitment.root:#x}")
     node.close()
     return 0

@@ -29,8 +29,7 @@ from proofs.state import AccountOpening, PoseidonState
 
 from .blockstore import BlockStore
 from .liquidation import LIQUIDATION_BAND_BPS, liquidation_limit, liquidation_orders
-from .node import Genesis, NodeError
-from .proving import stored_genesis
+from .node import Genesis, NodeError, stored_genesis
 from .replay import replay
 
 __all__ = [
@@ -80,8 +79,7 @@ def open_accounts(
     long history is not re-executed each time; a snapshot cannot make an opening wrong
     unnoticed: the contract checks it against the proven root."""
     root = Path(data)
-    if not (root / "genesis.msgpack").exists():  # before a BlockStore would create blocks/
-        raise NodeError(f"{root} is not a venue data directory (no genesis.msgpack)")
+    stored_genesis(root)  # a venue's directory, before a BlockStore would create blocks/
     if height is None:  # the last stored block, named, so that replay starts below it
         own = store is None
         blocks = BlockStore(root / "blocks", first_height=1, read_only=True) if own else store

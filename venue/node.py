@@ -82,6 +82,7 @@ __all__ = [
     "engine_limits",
     "make_engine",
     "snapshot_decoder",
+    "stored_genesis",
 ]
 
 
@@ -177,6 +178,20 @@ class Genesis(msgspec.Struct, frozen=True):
         if not (self.max_matches and self.max_open_orders):
             return None
         return worst_command_steps(self.max_matches, self.max_open_orders, self.block_layout)
+
+
+def stored_genesis(data: str | os.PathLike[str]) -> Genesis:
+    """The genesis a venue's data directory was created with; ``NodeError`` when ``data`` is
+    not a venue's data directory (no genesis, or one that does not decode)."""
+    path = Path(data) / "genesis.msgpack"
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise NodeError(f"{data} is not a venue data directory (no genesis.msgpack)") from None
+    try:
+        return msgspec.msgpack.decode(raw, type=Genesis)
+    except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
+        raise NodeError(f"{path} is not a venue genesis: {exc}") from None
 
 
 class _Snapshot(msgspec.Struct, frozen=True, array_like=True):
@@ -316,7 +331,7 @@ class VenueNode:
     def _load_genesis(self, genesis: Genesis | None) -> Genesis:
         path = self.dir / "genesis.msgpack"
         if path.exists():
-            stored = msgspec.msgpack.decode(path.read_bytes(), type=Genesis)
+            stored = stored_genesis(self.dir)
             if genesis is not None and genesis != stored:
                 raise NodeError(f"{path} holds a different genesis than the one given")
             return stored

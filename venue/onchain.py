@@ -33,7 +33,8 @@ from proofs.circom import default_cache_dir
 from proofs.verify import verify_block
 
 from .blockstore import BlockStore
-from .proving import circuit_for, stored_genesis
+from .node import stored_genesis
+from .proving import circuit_for
 
 __all__ = [
     "OptionResult",
@@ -160,6 +161,7 @@ def publish_stored(
     if per_tx < 1:
         raise ValueError(f"blocks per transaction must be at least 1, not {per_tx}")
     root = Path(data)
+    market = stored_genesis(root).markets[0]  # a venue's directory, or NodeError
     report = PublishReport()
     publisher: Publisher | None = None
     after = 0
@@ -168,7 +170,7 @@ def publish_stored(
         publisher = Publisher(chain, report.deployment)
         after = publisher.latest_height
     todo = list(stored_proven_blocks(store if store is not None else root, after=after))
-    make = _deployer(chain, root, stored_genesis(root).markets[0], deployment_file)
+    make = _deployer(chain, root, market, deployment_file)
     for i in range(0, len(todo), per_tx):
         group = todo[i : i + per_tx]
         if publisher is None:

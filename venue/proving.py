@@ -32,7 +32,7 @@ from proofs.verify import (
 from proofs.witness import BlockProverState, UnsupportedInCircuit
 
 from .blockstore import BlockStore
-from .node import Genesis
+from .node import Genesis, stored_genesis
 from .prover import ProofFailure, ProverPool
 
 __all__ = [
@@ -130,11 +130,6 @@ def ensure_keys(circuit: WrappedCircuit) -> None:
     """Compile + set up ``circuit`` into the key cache unless it is there already; unlike
     ``circuit.compile()`` a cache hit loads nothing (the prover workers load the keys)."""
     circuit_stats(circuit.write_wrapper(), cache_dir=circuit.cache_dir)
-
-
-def stored_genesis(data: Path) -> Genesis:
-    """The genesis a venue's data directory was created with."""
-    return msgspec.msgpack.decode((data / "genesis.msgpack").read_bytes(), type=Genesis)
 
 
 def prove_blocks(

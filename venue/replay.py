@@ -22,7 +22,12 @@ from matching.encoding import decoder
 from proofs.state import PoseidonState
 
 from .blockstore import BlockStore
-from .node import Genesis, NodeError, engine_from_snapshot, make_engine, snapshot_decoder
+from .node import (
+    engine_from_snapshot,
+    make_engine,
+    snapshot_decoder,
+    stored_genesis,
+)
 from .snapshot import latest_snapshot
 
 __all__ = ["ReplayReport", "replay"]
@@ -83,10 +88,7 @@ def replay(
     is reached or something does not match.
     """
     root = Path(data_dir)
-    gpath = root / "genesis.msgpack"
-    if not gpath.exists():
-        raise NodeError(f"{root} is not a venue data directory (no genesis.msgpack)")
-    g = msgspec.msgpack.decode(gpath.read_bytes(), type=Genesis)
+    g = stored_genesis(root)
     start = 0
     parent = 0
     eng = None
