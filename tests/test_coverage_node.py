@@ -463,3 +463,43 @@ def test_commands_that_create_a_venue_refuse_a_corrupt_genesis(
     assert f"{data / 'genesis.msgpack'} is not a venue genesis" in out
     assert [p.name for p in data.iterdir()] == ["genesis.msgpack"]
     assert (data / "genesis.msgpack").read_bytes() == b"\x01junk"
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["demo", "--traders", "0"], "argument --traders: must be at least 2, not 0"),
+        (["demo", "--rounds", "1"], "argument --rounds: must be at least 2, not 1"),
+        (["demo", "--workers", "0"], "argument --workers: must be at least 1, not 0"),
+        (["run", "DIR", "--commands", "-5"], "argument --commands: must be at least 0, not -5"),
+        (["prove", "DIR", "--workers", "0"], "argument --workers: must be at least 1, not 0"),
+        (["prove", "DIR", "--last", "0"], "argument --last: must be at least 1, not 0"),
+        (["serve", "DIR", "--workers", "x"], "argument --workers: not a whole number: 'x'"),
+        (["serve", "DIR", "--dev-accounts", "-1"], "argument --dev-accounts: must be at least 0"),
+        (["margin", "DIR", "0"], "argument account: must be at least 1, not 0"),
+        (["dashboard", "DIR", "--last", "0"], "argument --last: must be at least 1, not 0"),
+        (
+            ["publish", "DIR", "--blocks-per-tx", "0"],
+            "argument --blocks-per-tx: must be at least 1",
+        ),
+    ],
+)
+def test_bad_arguments_are_usage_errors_and_create_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], said: str
+) -> None:
+    data = tmp_path / "venue"
+    assert main([str(data) if a == "DIR" else a for a in argv]) == 2
+    assert said in capsys.readouterr().err
+    assert not data.exists()
+
+
+def test_replay_proofs_of_a_venue_no_circuit_fits_and_an_unwritable_page_are_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "venue"
+    assert main(["run", str(data), "--commands", "30"]) == 0  # production-like depths
+    capsys.readouterr()
+    assert main(["replay", str(data), "--proofs"]) == 2
+    assert "error: venue tree depths" in capsys.readouterr().out
+    assert main(["dashboard", str(data), "--out", str(tmp_path / "no" / "such" / "x.html")]) == 2
+    assert "error: cannot write the page" in " ".join(capsys.readouterr().out.split())

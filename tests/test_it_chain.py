@@ -255,7 +255,7 @@ def test_provenbook_publish_deploys_publishes_and_resumes(
     assert "published blocks 1..3 in 2 transaction(s)" in out and "round 3" in out
     assert main([*argv[:-1], "0"]) == 2
     assert main([*argv, "--batch", "2"]) == 2  # a batch proof is one proof for K blocks
-    assert "--blocks-per-tx must be at least 1" in " ".join(capsys.readouterr().out.split())
+    assert "--blocks-per-tx sends single proofs" in " ".join(capsys.readouterr().out.split())
     # a deployment file only makes sense on a chain that outlives the command
     assert main(["publish", str(proven.data), "--chain", "embedded", "--deployment", "x"]) == 2
     if shutil.which("npm") is None:

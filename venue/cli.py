@@ -264,6 +264,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         shown = write_dashboard(data, page, on_chain_height=on_chain)
         where = str(page) if args.data else "kept with --data DIR"
         console.print(f"the last {shown} blocks as a page (prices, finality): {where}")
+        if res.fills == 0:
+            console.print("[red]no order traded: run more --rounds or --traders[/]")
         console.print("[bold green]demo OK[/]" if ok else "[bold red]demo FAILED[/]")
         return 0 if ok else 1
     finally:
@@ -475,7 +477,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             report = _replay_with_progress(
                 Path(args.data), args.engine, args.from_snapshot, args.proofs
             )
-    except NodeError as exc:
+    except (NodeError, ValueError) as exc:  # ValueError: --proofs on a venue no circuit fits
         console.print(f"[red]error:[/] {exc}")
         return 2
     console.print(_report_table([report]))
@@ -535,11 +537,12 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     except NodeError as exc:
         console.print(f"[red]error:[/] {exc}")
         return 2
-    if args.last < 1:
-        console.print("[red]error:[/] --last must be at least 1")
-        return 2
     out = Path(args.out) if args.out else data / "dashboard.html"
-    shown = write_dashboard(data, out, last=args.last)
+    try:
+        shown = write_dashboard(data, out, last=args.last)
+    except OSError as exc:
+        console.print(f"[red]error:[/] cannot write the page: {exc}")
+        return 2
     console.print(f"{shown} blocks: {out}")
     return 0
 
@@ -735,10 +738,10 @@ def cmd_publish(args: argparse.Namespace) -> int:
     if args.follow and (not args.batch or args.poll <= 0):
         console.print("[red]error:[/] --follow needs --batch K and a positive --poll")
         return 2
-    if args.blocks_per_tx < 1 or (args.batch and args.blocks_per_tx != 1):
+    if args.batch and args.blocks_per_tx != 1:
         console.print(
-            "[red]error:[/] --blocks-per-tx must be at least 1, and it sends single proofs: "
-            "--batch K proves K blocks in one proof instead"
+            "[red]error:[/] --blocks-per-tx sends single proofs: --batch K proves K blocks in "
+            "one proof instead"
         )
         return 2
     persistent = args.chain.startswith(("http://", "https://", "ws://", "wss://"))
@@ -868,19 +871,35 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _at_least(low: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``low`` (argparse reports anything else as
+    a usage error, exit code 2)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, not {value}")
+        return value
+
+    return parse
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="provenbook", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     sub = parser.add_subparsers(dest="cmd", required=True)
     d = sub.add_parser("demo", help="run the end-to-end demo")
-    d.add_argument("--traders", type=int, default=6)
-    d.add_argument("--rounds", type=int, default=12)
+    d.add_argument("--traders", type=_at_least(2), default=6)
+    d.add_argument("--rounds", type=_at_least(2), default=12)
     d.add_argument(
-        "--prove", type=int, default=None,
+        "--prove", type=_at_least(0), default=None,
         help="prove every block live (default), wait only for the first N, or 0: none",
     )  # fmt: skip
-    d.add_argument("--workers", type=int, default=2, help="prover worker processes")
+    d.add_argument("--workers", type=_at_least(1), default=2, help="prover worker processes")
     d.add_argument("--seed", type=int, default=1)
     d.add_argument("--data", help="keep the venue's data here (default: a temporary dir)")
     d.add_argument(
@@ -903,8 +922,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     r.set_defaults(func=cmd_replay)
     pr = sub.add_parser("prove", help="prove a venue's stored blocks (v1 block circuit)")
     pr.add_argument("data")
-    pr.add_argument("--last", type=int, help="prove up to this height")
-    pr.add_argument("--workers", type=int, default=2)
+    pr.add_argument("--last", type=_at_least(1), help="prove up to this height")
+    pr.add_argument("--workers", type=_at_least(1), default=2)
     pr.add_argument("--prover", default="local", help="local, or ray://host:port")
     pr.set_defaults(func=cmd_prove)
     pb = sub.add_parser("publish", help="publish a venue's proven blocks on chain")
@@ -920,7 +939,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "exists, else written after deploying",
     )
     pb.add_argument(
-        "--blocks-per-tx", type=int, default=1, metavar="N",
+        "--blocks-per-tx", type=_at_least(1), default=1, metavar="N",
         help="send up to N proven blocks per transaction, each with its own proof, checked by "
         "one pairing (cheaper per block; a refused transaction is sent again block by block)",
     )  # fmt: skip
@@ -934,7 +953,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="with --batch: keep landing full batches as the venue stores blocks, until Ctrl-C",
     )  # fmt: skip
     pb.add_argument("--poll", type=float, default=1.0, help="with --follow: seconds")
-    pb.add_argument("--workers", type=int, default=2, help="batch provers (with --batch)")
+    pb.add_argument("--workers", type=_at_least(1), default=2, help="batch provers (with --batch)")
     pb.add_argument("--prover", default="local", help="local, or ray://host:port (with --batch)")
     pb.set_defaults(func=cmd_publish)
     mi = sub.add_parser(
@@ -948,14 +967,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     db = sub.add_parser("dashboard", help="write the venue's last blocks as an HTML page")
     db.add_argument("data")
     db.add_argument("--out", help="default: DIR/dashboard.html")
-    db.add_argument("--last", type=int, default=200, help="how many blocks (default 200)")
+    db.add_argument("--last", type=_at_least(1), default=200, help="how many blocks (default 200)")
     db.set_defaults(func=cmd_dashboard)
     mg = sub.add_parser(
         "margin", help="an account's margin at a stored block, opened against its state root"
     )
     mg.add_argument("data")
-    mg.add_argument("account", type=int)
-    mg.add_argument("--height", type=int, help="default: the last stored block")
+    mg.add_argument("account", type=_at_least(1))
+    mg.add_argument("--height", type=_at_least(1), help="default: the last stored block")
     mg.add_argument("--json", help="write the opening (ProvenMargin's AccountProof) here")
     mg.set_defaults(func=cmd_margin)
     lq = sub.add_parser(
@@ -978,7 +997,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sv.add_argument("--accounts", help="JSON file of accounts to open (venue/serve.py)")
     sv.add_argument(
         "--dev-accounts",
-        type=int,
+        type=_at_least(0),
         default=0,
         metavar="N",
         help="open accounts 1..N with the demo's public test keys (development)",
@@ -990,9 +1009,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "kept in DIR/chain.json, resumed on restart), or embedded / anvil / auto for a chain "
         "that lives as long as this run",
     )
-    sv.add_argument("--workers", type=int, default=2, help="prover worker processes")
+    sv.add_argument("--workers", type=_at_least(1), default=2, help="prover worker processes")
     sv.add_argument(
-        "--blocks-per-tx", type=int, default=None, metavar="N",
+        "--blocks-per-tx", type=_at_least(1), default=None, metavar="N",
         help="with --chain: proven blocks waiting to be published go out up to N per "
         "transaction, one pairing for all (default: oracle.publish.BLOCKS_PER_TX, 8; 1: each "
         "block alone)",
@@ -1021,10 +1040,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     sv.set_defaults(func=cmd_serve)
     w = sub.add_parser("run", help="feed a seeded workload into a venue data directory")
     w.add_argument("data")
-    w.add_argument("--commands", type=int, default=10_000)
+    w.add_argument("--commands", type=_at_least(0), default=10_000)
     w.add_argument("--seed", type=int, default=1)
     w.set_defaults(func=cmd_run)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # a usage error (said on stderr) or --help: its exit code
+        return int(exc.code or 0)
     return int(args.func(args))
 
 
