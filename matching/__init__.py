@@ -22,6 +22,7 @@ from .engine import (
     OrderView,
     PositionView,
     ReferenceEngine,
+    check_markets,
 )
 from .types import (
     ALL_MARKETS,
@@ -109,6 +110,7 @@ __all__ = [
     "TimeInForce",
     "Trade",
     "Withdraw",
+    "check_markets",
     "decode_command",
     "decode_commands",
     "decode_events",

@@ -95,6 +95,7 @@ __all__ = [
     "OrderView",
     "PositionView",
     "ReferenceEngine",
+    "check_markets",
 ]
 
 #: Account ids are 0 .. MAX_ACCOUNTS-1 (the accounts tree has a fixed depth).
@@ -111,6 +112,24 @@ BPS = 10_000
 
 class EngineError(RuntimeError):
     """The caller broke the engine's contract (not a business rejection)."""
+
+
+def check_markets(markets: Sequence[MarketConfig]) -> None:
+    """Raise ``EngineError`` unless ``markets`` can configure an engine: non-empty, increasing
+    ids in [1, 65535], and each market's ticks, lots, price range, initial price and margin
+    rates consistent and inside the committed widths."""
+    ids = [m.market_id for m in markets]
+    if not markets or sorted(set(ids)) != ids or ids[0] <= ALL_MARKETS or ids[-1] >= 1 << 16:
+        raise EngineError("markets must be non-empty, with increasing ids in [1, 65535]")
+    for m in markets:
+        if not (
+            0 < m.tick_size <= m.min_price <= m.max_price <= MAX_PRICE
+            and 0 < m.lot_size <= m.max_qty <= MAX_QTY
+            and m.min_price <= m.initial_price <= m.max_price
+            and 0 <= m.mmf_bps <= m.imf_bps <= BPS
+            and m.band_bps >= 0
+        ):
+            raise EngineError(f"invalid market configuration {m!r}")
 
 
 class OrderView(Canonical):
@@ -342,18 +361,7 @@ class ReferenceEngine:
         self.max_accounts = max_accounts
         self.max_resting_per_side = max_resting_per_side
         self.max_matches = max_matches
-        ids = [m.market_id for m in markets]
-        if not markets or sorted(set(ids)) != ids or ids[0] <= ALL_MARKETS or ids[-1] >= 1 << 16:
-            raise EngineError("markets must be non-empty, with increasing ids in [1, 65535]")
-        for m in markets:
-            if not (
-                0 < m.tick_size <= m.min_price <= m.max_price <= MAX_PRICE
-                and 0 < m.lot_size <= m.max_qty <= MAX_QTY
-                and m.min_price <= m.initial_price <= m.max_price
-                and 0 <= m.mmf_bps <= m.imf_bps <= BPS
-                and m.band_bps >= 0
-            ):
-                raise EngineError(f"invalid market configuration {m!r}")
+        check_markets(markets)
         self._markets: dict[int, _Market] = {m.market_id: _Market(m) for m in markets}
         self._accounts: dict[int, _Account] = {}
         self._orders: dict[int, _Order] = {}

@@ -503,3 +503,31 @@ def test_replay_proofs_of_a_venue_no_circuit_fits_and_an_unwritable_page_are_err
     assert "error: venue tree depths" in capsys.readouterr().out
     assert main(["dashboard", str(data), "--out", str(tmp_path / "no" / "such" / "x.html")]) == 2
     assert "error: cannot write the page" in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (lambda g: g["markets"][0].__setitem__(2, 0), "invalid market configuration"),  # tick 0
+        (lambda g: g["markets"][0].__setitem__(4, 10**9), "invalid market configuration"),
+        (lambda g: g["markets"][0].__setitem__(8, -5), "invalid market configuration"),  # imf
+        (lambda g: g.__setitem__("markets", []), "markets must be non-empty"),
+        (lambda g: g.__setitem__("block_commands", 0), "block_commands and block_interval_ns"),
+        (lambda g: g.__setitem__("block_interval_ns", 0), "block_commands and block_interval_ns"),
+    ],
+)
+def test_serve_refuses_a_genesis_file_the_engine_could_not_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], change: object, said: str
+) -> None:
+    """Checked when the file is read (``Genesis``), before any directory is made: such a
+    genesis used to be stored first and then fail in the engine with a traceback."""
+    from venue.demo import PROVABLE_GENESIS
+
+    g = msgspec.to_builtins(PROVABLE_GENESIS)
+    change(g)  # type: ignore[operator]
+    path = tmp_path / "genesis.json"
+    path.write_bytes(msgspec.json.encode(g))
+    data = tmp_path / "venue"
+    assert main(["serve", str(data), "--genesis", str(path), "--port", "0"]) == 2
+    assert said in " ".join(capsys.readouterr().out.split())
+    assert not data.exists()

@@ -52,9 +52,11 @@ from matching import (
     BlockBuilder,
     CEngine,
     Command,
+    EngineError,
     Event,
     MarketConfig,
     ReferenceEngine,
+    check_markets,
     encode,
     replay_block,
 )
@@ -135,6 +137,12 @@ class Genesis(msgspec.Struct, frozen=True):
     block_layout: int = 1
 
     def __post_init__(self) -> None:
+        try:
+            check_markets(self.markets)
+        except EngineError as exc:  # a ValueError here is how msgspec reports a bad field
+            raise ValueError(str(exc)) from None
+        if self.block_commands < 1 or self.block_interval_ns < 1:
+            raise ValueError("block_commands and block_interval_ns must be at least 1")
         if not 1 <= self.account_depth <= 20 or not 1 <= self.order_depth <= 24:
             raise ValueError("tree depths out of range (accounts 1..20, orders 1..24)")
         if self.block_commands >= 1 << self.order_depth:
