@@ -532,14 +532,12 @@ def cmd_mirror(args: argparse.Namespace) -> int:
 def cmd_dashboard(args: argparse.Namespace) -> int:
     """The venue's last blocks as an HTML page (prices plotted, each block's finality)."""
     data = Path(args.data)
+    out = Path(args.out) if args.out else data / "dashboard.html"
     try:
-        stored_genesis(data)
+        shown = write_dashboard(data, out, last=args.last)  # reads the genesis first
     except NodeError as exc:
         console.print(f"[red]error:[/] {exc}")
         return 2
-    out = Path(args.out) if args.out else data / "dashboard.html"
-    try:
-        shown = write_dashboard(data, out, last=args.last)
     except OSError as exc:
         console.print(f"[red]error:[/] cannot write the page: {exc}")
         return 2
