@@ -44,8 +44,6 @@ from matching.engine import (
     MAX_ACCOUNTS as _PY_MAX_ACCOUNTS,
     MAX_AMOUNT,
     MAX_CL_ORD_ID,
-    MAX_PRICE,
-    MAX_QTY,
     MAX_SEQ as _PY_MAX_SEQ,
     MAX_TS,
     AccountView,
@@ -54,6 +52,7 @@ from matching.engine import (
     MarketStateView,
     OrderView,
     PositionView,
+    check_markets,
 )
 from matching.types import (
     AccountAdded,
@@ -1650,18 +1649,7 @@ cdef class CEngine:
         self.c_max_matches = max_matches if 0 < max_matches < INT64_MAX else -1
         self.c_max_accounts = max_accounts
         self.max_resting = max_resting_per_side if max_resting_per_side < INT64_MAX else INT64_MAX
-        ids = [mc.market_id for mc in markets]
-        if not markets or sorted(set(ids)) != ids or ids[0] <= 0 or ids[-1] >= 1 << 16:
-            raise EngineError("markets must be non-empty, with increasing ids in [1, 65535]")
-        for mc in markets:
-            if not (
-                0 < mc.tick_size <= mc.min_price <= mc.max_price <= MAX_PRICE
-                and 0 < mc.lot_size <= mc.max_qty <= MAX_QTY
-                and mc.min_price <= mc.initial_price <= mc.max_price
-                and 0 <= mc.mmf_bps <= mc.imf_bps <= _PY_BPS
-                and mc.band_bps >= 0
-            ):
-                raise EngineError(f"invalid market configuration {mc!r}")
+        check_markets(markets)  # the reference engine's own check, once per engine
         self._configs = tuple(markets)
         self.nm = len(self._configs)
         self.mids = <int64_t*>malloc(self.nm * sizeof(int64_t))
