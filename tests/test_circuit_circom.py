@@ -113,7 +113,8 @@ def test_cache_miss_then_hit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     source = CIRCUITS / "range_check64_test.circom"
     first = compile_circuit(source, cache_dir=tmp_path)
     entry = tmp_path / first.digest
-    assert sorted(p.name for p in entry.iterdir()) == ["circuit.pk", "circuit.vk", "stats.json"]
+    names = sorted(p.name for p in entry.iterdir())
+    assert names == ["circuit.pk", "circuit.vk", "circuit.wasm", "stats.json"]
     assert json.loads((entry / "stats.json").read_text())["stats"]["nonlinear_constraints"] == 64
 
     def no_compile(*args: object) -> None:
