@@ -71,6 +71,7 @@ def _init_worker(source: str, cache_dir: str | None, priority: str = "background
     apply_priority(priority)  # before the prover starts threads: they inherit it
     t0 = time.perf_counter()
     _circuit = compile_circuit(source, cache_dir=cache_dir)
+    _circuit.witness_calculator()  # compile the witness .wasm now, not in the first proof
     _load_seconds = time.perf_counter() - t0
 
 
