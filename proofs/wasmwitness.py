@@ -63,6 +63,13 @@ _DUMP_WAT = """
         (br $next)))))
 """
 
+# What the witness calculator must export (circom 2's runtime, as witness_calculator.js uses it).
+_EXPORTS = frozenset({
+    "memory", "init", "getFieldNumLen32", "getRawPrime", "getSharedRWMemoryStart",
+    "getInputSignalSize", "setInputSignal", "getInputSize", "getWitnessSize", "getWitness",
+    "getMessageChar",
+})  # fmt: skip
+
 # circom's runtime error codes (witness_calculator.js).
 _ERRORS = {
     1: "signal not found",
@@ -132,7 +139,7 @@ def _whole_sections(data: mmap.mmap, pos: int, end: int) -> bool:
 class WasmWitnessCalculator:
     """Computes witnesses of one circuit from its ``.wasm``; thread-safe (a store per call).
 
-    Compiling the module takes about 2 s for the test-size block circuit, once per process
+    Compiling the module takes 1-2 s for the block circuits, once per process
     (prover workers keep theirs), next to a proving-key load of tens of seconds; the compiled
     code is not cached on disk, since loading native code from a cache file would make that
     file as trusted as the program."""
@@ -143,6 +150,9 @@ class WasmWitnessCalculator:
             self._module = wasmtime.Module(self._engine, wasm)
         except wasmtime.WasmtimeError as exc:
             raise ValueError(f"not a valid circuit .wasm: {exc}") from exc
+        missing = _EXPORTS - {e.name for e in self._module.exports}
+        if missing:
+            raise ValueError(f"not a circom witness calculator: no {', '.join(sorted(missing))}")
         self._dump = wasmtime.Module(self._engine, wasmtime.wat2wasm(_DUMP_WAT))
 
     def compute(self, inputs: Mapping[str, object]) -> tuple[int, int, bytes]:
@@ -177,12 +187,11 @@ class WasmWitnessCalculator:
         linker.define_func("runtime", "writeBufferMessage", wasmtime.FuncType([], []),
                            write_buffer)  # fmt: skip
         linker.define_func("runtime", "showSharedRWMemory", wasmtime.FuncType([], []), lambda: None)
-        instance = linker.instantiate(store, self._module)
-        for name in ("getMessageChar", "getWitness", "setInputSignal", "getInputSignalSize"):
-            exports[name] = instance.exports(store)[name]  # type: ignore[assignment]
-        ex = instance.exports(store)
+        ex = linker.instantiate(store, self._module).exports(store)
+        exports.update((name, ex[name]) for name in _EXPORTS)  # type: ignore[misc]
         memory = ex["memory"]
-        assert isinstance(memory, wasmtime.Memory)
+        if not isinstance(memory, wasmtime.Memory):
+            raise ValueError("not a circom witness calculator: its memory is not a memory")
         ex["init"](store, 0)  # type: ignore[operator]
         n8 = 4 * ex["getFieldNumLen32"](store)  # type: ignore[operator]
         ex["getRawPrime"](store)  # type: ignore[operator]
@@ -218,7 +227,7 @@ class WasmWitnessCalculator:
             hi, lo = _name_hash(name)
             values = list(_flatten(name, value))
             size = size_of(store, hi, lo)
-            if not isinstance(size, int) or size <= 0:  # circom answers 0 for an unknown name
+            if size <= 0:  # circom answers 0 for a name it does not know
                 raise groth16py.WitnessError(f"input {name!r}: no such input signal")
             if size != len(values):
                 raise groth16py.WitnessError(f"input {name!r}: {len(values)} values for {size}")

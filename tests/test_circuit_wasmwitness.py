@@ -14,6 +14,7 @@ from pathlib import Path
 
 import groth16py
 import pytest
+import wasmtime
 
 from proofs.circom import UnsatisfiedWitnessError, compile_circuit
 from proofs.poseidon import hash2
@@ -152,6 +153,8 @@ def test_a_key_without_a_wasm_is_refused(tmp_path: Path) -> None:
         wasm_from_proving_key(fake)
     with pytest.raises(ValueError, match=r"not a valid circuit \.wasm"):
         WasmWitnessCalculator(b"\x00asm\x01\x00\x00\x00\x05")
+    with pytest.raises(ValueError, match="not a circom witness calculator: no getInputSignalSize"):
+        WasmWitnessCalculator(wasmtime.wat2wasm("(module)"))
 
 
 def test_an_uncached_circuit_proves_through_groth16py() -> None:
