@@ -153,7 +153,7 @@ def test_a_key_without_a_wasm_is_refused(tmp_path: Path) -> None:
         wasm_from_proving_key(fake)
     with pytest.raises(ValueError, match=r"not a valid circuit \.wasm"):
         WasmWitnessCalculator(b"\x00asm\x01\x00\x00\x00\x05")
-    with pytest.raises(ValueError, match="not a circom witness calculator: no getInputSignalSize"):
+    with pytest.raises(ValueError, match=r"not a circom witness calculator: no .*setInputSignal"):
         WasmWitnessCalculator(wasmtime.wat2wasm("(module)"))
 
 
