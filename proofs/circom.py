@@ -303,6 +303,7 @@ class CompiledCircuit:
     entry: Path | None = None
     _verifier: groth16py.Verifier | None = None
     _calculator: WasmWitnessCalculator | None = None
+    _no_wasm: bool = False
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
     @property
@@ -362,12 +363,11 @@ class CompiledCircuit:
         if self.entry is None:
             return None
         with self._lock:
-            if self._calculator is None:
+            if self._calculator is None and not self._no_wasm:
                 wasm = _entry_wasm(self.entry)
-                if wasm is None:
-                    self.entry = None
-                    return None
-                self._calculator = WasmWitnessCalculator(wasm)
+                self._no_wasm = wasm is None
+                if wasm is not None:
+                    self._calculator = WasmWitnessCalculator(wasm)
             return self._calculator
 
     def verify(self, proof: bytes, public_signals: Sequence[int]) -> bool:
