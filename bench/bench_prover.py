@@ -85,6 +85,9 @@ def run(blocks: int = 12) -> dict[str, object]:
         "witness_build_s_per_block": round(witness_s, 4),
         "prove_s_p50": round(statistics.median(secs), 2),
         "prove_s_p95": round(secs[max(0, int(len(secs) * 0.95) - 1)], 2),
+        # apart: whether two proofs side by side each take longer on the shared cores
+        "prove_s_p50_1_worker": round(statistics.median(r.prove_seconds for r in res1), 2),
+        "prove_s_p50_2_workers": round(statistics.median(r.prove_seconds for r in res2), 2),
         "commands_per_core_second": round(commands / sum(r.prove_seconds for r in res1), 3),
         "wall_1_worker_s": round(wall1, 1),
         "wall_2_workers_s": round(wall2, 1),
