@@ -56,6 +56,8 @@ def test_unprovable_block_is_a_failure_not_a_crash() -> None:
         got = list(pool.results())
     assert [type(r) for r in got] == [ProofResult, ProofFailure, ProofResult]
     assert "unsatisfied" in got[1].error
+    # the witness stops at the failing constraint and names it (proofs/wasmwitness.py)
+    assert "assert failed" in got[1].error and "MerkleUpdate" in got[1].error
 
 
 def test_killed_worker_block_is_proved_again() -> None:
