@@ -72,10 +72,10 @@ def _timed_wasm(c: CompiledCircuit, inputs: dict, public: list[int]) -> tuple[fl
     calc = c.witness_calculator()
     assert calc is not None, "the circuit has no cached .wasm"
     t0 = time.perf_counter()
-    prime, wires, data = calc.compute(inputs)
+    witness = calc.compute(inputs)
     t1 = time.perf_counter()
     with tempfile.NamedTemporaryFile(suffix=".wtns") as f:
-        write_wtns(f.name, prime, wires, data)
+        write_wtns(f.name, witness)
         proof = groth16py.prove_wtns(c.proving_key, f.name)
     t2 = time.perf_counter()
     return t1 - t0, t2 - t1, c.verify(proof, public)

@@ -341,20 +341,18 @@ class CompiledCircuit:
         public_signals: Sequence[int] | None,
     ) -> bytes:
         try:
-            prime, wires, data = calculator.compute(inputs)
+            witness = calculator.compute(inputs)
         except WitnessAssertError as exc:
             raise UnsatisfiedWitnessError(f"{self.source.name}: {exc}") from exc
         if public_signals is not None:
-            n8 = len(data) // wires
-            got = [int.from_bytes(data[n8 * i : n8 * (i + 1)], "little")
-                   for i in range(1, len(public_signals) + 1)]  # fmt: skip
-            if got != [int(v) % prime for v in public_signals]:
+            got = [witness.wire(i) for i in range(1, len(public_signals) + 1)]
+            if got != [int(v) % witness.prime for v in public_signals]:
                 raise UnsatisfiedWitnessError(
                     f"{self.source.name}: the witness's public signals differ from the expected "
                     "ones (the circuit disagrees with the reference)"
                 )
         with tempfile.NamedTemporaryFile(prefix="provenbook-", suffix=".wtns") as wtns:
-            write_wtns(wtns.name, prime, wires, data)
+            write_wtns(wtns.name, witness)
             return groth16py.prove_wtns(self.proving_key, wtns.name)
 
     def witness_calculator(self) -> WasmWitnessCalculator | None:

@@ -28,12 +28,14 @@ import mmap
 import os
 import struct
 from collections.abc import Iterator, Mapping
+from typing import NamedTuple
 
 import groth16py
 import wasmtime
 
 __all__ = [
     "WasmWitnessCalculator",
+    "Witness",
     "WitnessAssertError",
     "wasm_from_proving_key",
     "write_wtns",
@@ -83,6 +85,24 @@ _ERRORS = {
 
 class WitnessAssertError(groth16py.WitnessError):
     """A constraint (``===``) or ``assert`` of the circuit fails on these inputs."""
+
+
+class Witness(NamedTuple):
+    """A circuit's wires: ``data`` holds ``wires`` little-endian field elements of ``n8`` bytes
+    (wire 0 is 1, then the public outputs and the public inputs, in circom's order)."""
+
+    prime: int
+    wires: int
+    data: bytes
+
+    @property
+    def n8(self) -> int:
+        return len(self.data) // self.wires
+
+    def wire(self, i: int) -> int:
+        """Wire ``i`` as an integer."""
+        n8 = self.n8
+        return int.from_bytes(self.data[n8 * i : n8 * (i + 1)], "little")
 
 
 def _name_hash(name: str) -> tuple[int, int]:
@@ -155,8 +175,8 @@ class WasmWitnessCalculator:
             raise ValueError(f"not a circom witness calculator: no {', '.join(sorted(missing))}")
         self._dump = wasmtime.Module(self._engine, wasmtime.wat2wasm(_DUMP_WAT))
 
-    def compute(self, inputs: Mapping[str, object]) -> tuple[int, int, bytes]:
-        """(prime, number of wires, the wires as little-endian field elements of 32 bytes)."""
+    def compute(self, inputs: Mapping[str, object]) -> Witness:
+        """The witness of ``inputs`` (module doc: errors)."""
         store = wasmtime.Store(self._engine)
         linker = wasmtime.Linker(self._engine)
         messages: list[str] = []
@@ -209,7 +229,7 @@ class WasmWitnessCalculator:
         linker.define(store, "c", "getWitness", exports["getWitness"])
         dump = linker.instantiate(store, self._dump).exports(store)["dump"]
         dump(store, wires, shared, dst, n8)  # type: ignore[operator]
-        return prime, wires, memory.read(store, dst, dst + wires * n8)
+        return Witness(prime, wires, bytes(memory.read(store, dst, dst + wires * n8)))
 
     @staticmethod
     def _set_inputs(
@@ -240,13 +260,14 @@ class WasmWitnessCalculator:
         return given
 
 
-def write_wtns(path: str | os.PathLike[str], prime: int, wires: int, data: bytes) -> None:
+def write_wtns(path: str | os.PathLike[str], witness: Witness) -> None:
     """Write a witness in iden3's binary ``.wtns`` format (version 2: a header section with the
     field element size, the prime and the wire count, then the wires), as ``prove_wtns`` reads."""
-    n8 = len(data) // wires if wires else 32
-    header = struct.pack("<I", n8) + prime.to_bytes(n8, "little") + struct.pack("<I", wires)
+    n8 = witness.n8
+    header = struct.pack("<I", n8) + witness.prime.to_bytes(n8, "little")
+    header += struct.pack("<I", witness.wires)
     with open(path, "wb") as f:
         f.write(b"wtns" + struct.pack("<II", 2, 2))
         f.write(struct.pack("<IQ", 1, len(header)) + header)
-        f.write(struct.pack("<IQ", 2, len(data)))
-        f.write(data)
+        f.write(struct.pack("<IQ", 2, len(witness.data)))
+        f.write(witness.data)

@@ -72,14 +72,13 @@ def test_witness_equals_snarkjs_wtns_calculate(poseidon, tmp_path: Path) -> None
          str(tmp_path / "input.json"), str(tmp_path / "theirs.wtns")],
         check=True, capture_output=True, timeout=300,
     )  # fmt: skip
-    prime, wires, data = WasmWitnessCalculator(
-        (poseidon.entry / "circuit.wasm").read_bytes()
-    ).compute(inputs)
-    write_wtns(tmp_path / "ours.wtns", prime, wires, data)
+    witness = WasmWitnessCalculator((poseidon.entry / "circuit.wasm").read_bytes()).compute(inputs)
+    write_wtns(tmp_path / "ours.wtns", witness)
     ours, theirs = _wtns_wires(tmp_path / "ours.wtns"), _wtns_wires(tmp_path / "theirs.wtns")
     assert ours == theirs
-    assert len(ours[1]) == wires > 200  # the whole Poseidon, not just the inputs
+    assert len(ours[1]) == witness.wires > 200  # the whole Poseidon, not just the inputs
     assert ours[1][:2] == [1, hash2(12345, 678910)]  # wire 0 is 1, then the public output
+    assert [witness.wire(i) for i in range(witness.wires)] == ours[1]
 
 
 def test_proof_from_the_wasm_witness_verifies(poseidon) -> None:
