@@ -21,8 +21,8 @@ Measure a circuit from the shell (compiles and sets up, prints the report as JSO
 Witnesses: a cached circuit's witness is computed by its own ``.wasm`` compiled with wasmtime
 (``proofs.wasmwitness``: about 15x faster than groth16py's interpreter on the block circuits),
 and groth16py proves from it (``prove_wtns``). The ``.wasm`` is taken once from the proving key
-groth16py saved and kept beside it as ``circuit.wasm``. Circuits without a cache entry (an
-uncached setup, an imported ceremony key) are proved by groth16py's ``prove`` as before.
+groth16py saved and kept beside it as ``circuit.wasm``; an imported ceremony key hands over its
+own (``proofs.keys``). An uncached setup is proved by groth16py's ``prove`` as before.
 
 Unsatisfied witnesses: groth16py 0.2.0's ``prove`` raises ``WitnessError`` for malformed inputs
 (missing signal, wrong array length, negative value) but does NOT check constraints: a failing
@@ -292,8 +292,9 @@ def _captured_fds() -> Iterator[list[str]]:
 class CompiledCircuit:
     """A compiled circuit with its Groth16 keys (development setup: UNSAFE for real funds).
 
-    ``entry`` is its cache directory, where the witness ``.wasm`` is kept (module doc); None for
-    a circuit that has none, which groth16py's ``prove`` then proves."""
+    ``entry`` is its cache directory, where the witness ``.wasm`` is kept (module doc), or
+    ``wasm`` is the module itself (an imported ceremony key); with neither, groth16py's
+    ``prove`` proves."""
 
     source: Path
     digest: str
@@ -301,6 +302,7 @@ class CompiledCircuit:
     verifying_key: groth16py.VerifyingKey
     stats: CircuitStats
     entry: Path | None = None
+    wasm: bytes | None = dataclasses.field(default=None, repr=False)
     _verifier: groth16py.Verifier | None = None
     _calculator: WasmWitnessCalculator | None = None
     _no_wasm: bool = False
@@ -357,12 +359,14 @@ class CompiledCircuit:
 
     def witness_calculator(self) -> WasmWitnessCalculator | None:
         """The compiled witness ``.wasm`` (made at the first call, then kept), or None when this
-        circuit has no cache entry or its key carries no ``.wasm``."""
-        if self.entry is None:
+        circuit has neither a ``.wasm`` nor a cache entry whose key carries one."""
+        if self.wasm is None and self.entry is None:
             return None
         with self._lock:
             if self._calculator is None and not self._no_wasm:
-                wasm = _entry_wasm(self.entry)
+                wasm = self.wasm
+                if wasm is None and self.entry is not None:
+                    wasm = _entry_wasm(self.entry)
                 self._no_wasm = wasm is None
                 if wasm is not None:
                     self._calculator = WasmWitnessCalculator(wasm)

@@ -24,6 +24,7 @@ shows up as proofs that do not verify, which ``CompiledCircuit.prove`` reports.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from .circom import (
     parse_compiler_report,
     source_digest,
 )
+from .wasmwitness import wasm_from_proving_key
 
 __all__ = ["import_ceremony", "verifying_key_matches"]
 
@@ -63,8 +65,21 @@ def import_ceremony(
         text = _ANSI_RE.sub("", captured[0])
         raise CircuitCompileError(f"{zkey}: cannot import for {src}: {err}\n{text}") from err
     return CompiledCircuit(
-        src, source_digest(src, libs), pk, vk, parse_compiler_report(captured[0])
-    )
+        src, source_digest(src, libs), pk, vk, parse_compiler_report(captured[0]),
+        wasm=_key_wasm(pk),
+    )  # fmt: skip
+
+
+def _key_wasm(pk: groth16py.ProvingKey) -> bytes | None:
+    """The witness ``.wasm`` the imported key carries, so that its proofs take the compiled
+    witness too (``proofs.wasmwitness``). groth16py hands it out only inside a saved key: one
+    save to a temporary file, seconds for a production key, against half of every proof."""
+    with tempfile.TemporaryDirectory(prefix="provenbook-key-") as tmp:
+        pk.save(str(Path(tmp) / "circuit.pk"))
+        try:
+            return wasm_from_proving_key(Path(tmp) / "circuit.pk")
+        except ValueError:
+            return None
 
 
 def verifying_key_matches(circuit: CompiledCircuit, snarkjs_vk_json: str) -> bool:

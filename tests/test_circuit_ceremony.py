@@ -62,6 +62,7 @@ def test_ceremony_key_proves_and_snarkjs_key_verifies(ceremony: tuple[Path, Path
     circuit = import_ceremony(zkey, SOURCE)
     assert circuit.constraints == 240
     assert verifying_key_matches(circuit, vk_json.read_text())
+    assert circuit.witness_calculator() is not None  # proves with the compiled witness
     public = [hash2(1, 2)]
     proof = circuit.prove({"inputs": [1, 2]}, public)
     snarkjs_vk = groth16py.Verifier(groth16py.VerifyingKey.from_snarkjs_file(str(vk_json)))
