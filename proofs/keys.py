@@ -17,8 +17,9 @@ snarkjs (any number of independent contributions; safe if one contributor was ho
 ``import_ceremony(zkey, source)`` then gives a ``CompiledCircuit`` whose proofs verify under the
 ceremony's verifying key (the one snarkjs exports, and the one the on-chain verifier is generated
 from). Importing takes well under a second where loading groth16py's own key format takes
-seconds (DESIGN §6), plus one save of the imported key to take its witness ``.wasm`` out. The circuit source must be the one the ``.zkey`` was made for; a mismatch
-shows up as proofs that do not verify, which ``CompiledCircuit.prove`` reports.
+seconds (DESIGN §6), plus one save of the imported key to take its witness ``.wasm`` out. The
+circuit source must be the one the ``.zkey`` was made for; a mismatch shows up as proofs that
+do not verify, which ``CompiledCircuit.prove`` reports.
 """
 
 from __future__ import annotations
