@@ -63,7 +63,7 @@ from pathlib import Path
 
 import groth16py
 
-from .locks import file_lock
+from .locks import file_lock, write_atomically
 from .wasmwitness import (
     WasmWitnessCalculator,
     WitnessAssertError,
@@ -292,8 +292,7 @@ def _captured_fds() -> Iterator[list[str]]:
 class CompiledCircuit:
     """A compiled circuit with its Groth16 keys (development setup: UNSAFE for real funds).
 
-    ``entry`` is its cache directory, where the witness ``.wasm`` is kept (module doc), or
-    ``wasm`` is the module itself (an imported ceremony key); with neither, groth16py's
+    ``wasm`` is its witness module (module doc), read with the keys; without one, groth16py's
     ``prove`` proves."""
 
     source: Path
@@ -301,11 +300,9 @@ class CompiledCircuit:
     proving_key: groth16py.ProvingKey
     verifying_key: groth16py.VerifyingKey
     stats: CircuitStats
-    entry: Path | None = None
     wasm: bytes | None = dataclasses.field(default=None, repr=False)
     _verifier: groth16py.Verifier | None = None
     _calculator: WasmWitnessCalculator | None = None
-    _no_wasm: bool = False
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
     @property
@@ -358,18 +355,13 @@ class CompiledCircuit:
             return groth16py.prove_wtns(self.proving_key, wtns.name)
 
     def witness_calculator(self) -> WasmWitnessCalculator | None:
-        """The compiled witness ``.wasm`` (made at the first call, then kept), or None when this
-        circuit has neither a ``.wasm`` nor a cache entry whose key carries one."""
-        if self.wasm is None and self.entry is None:
+        """The compiled witness ``.wasm`` (compiled at the first call, then kept), or None when
+        this circuit has none."""
+        if self.wasm is None:
             return None
         with self._lock:
-            if self._calculator is None and not self._no_wasm:
-                wasm = self.wasm
-                if wasm is None and self.entry is not None:
-                    wasm = _entry_wasm(self.entry)
-                self._no_wasm = wasm is None
-                if wasm is not None:
-                    self._calculator = WasmWitnessCalculator(wasm)
+            if self._calculator is None:
+                self._calculator = WasmWitnessCalculator(self.wasm)
             return self._calculator
 
     def verify(self, proof: bytes, public_signals: Sequence[int]) -> bool:
@@ -391,17 +383,9 @@ def _entry_wasm(entry: Path) -> bytes | None:
         wasm = wasm_from_proving_key(entry / "circuit.pk")
     except ValueError:
         return None
-    _write_atomically(path, wasm)
+    with contextlib.suppress(OSError):  # a read-only cache: take it from the key next time
+        write_atomically(path, wasm)
     return wasm
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except OSError:
-        tmp.unlink(missing_ok=True)  # a read-only cache: take it from the key again next time
 
 
 def _setup(
@@ -460,7 +444,7 @@ def _load_entry(src: Path, digest: str, entry: Path) -> CompiledCircuit:
         groth16py.ProvingKey.load(str(entry / "circuit.pk")),
         groth16py.VerifyingKey.load(str(entry / "circuit.vk")),
         CircuitStats(**meta["stats"]),
-        entry,
+        _entry_wasm(entry),
     )
 
 
@@ -472,8 +456,7 @@ def _setup_into(src: Path, libs: list[str], digest: str, cache: Path) -> Compile
     try:
         pk.save(str(tmp / "circuit.pk"))
         vk.save(str(tmp / "circuit.vk"))
-        with contextlib.suppress(ValueError):  # a key without its .wasm proves through groth16py
-            (tmp / "circuit.wasm").write_bytes(wasm_from_proving_key(tmp / "circuit.pk"))
+        wasm = _entry_wasm(tmp)  # also kept as circuit.wasm; None: groth16py proves
         meta = {"format": _CACHE_FORMAT, "source": src.name, "stats": dataclasses.asdict(stats)}
         # stats.json is written last: its presence marks a complete entry.
         (tmp / "stats.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
@@ -485,7 +468,7 @@ def _setup_into(src: Path, libs: list[str], digest: str, cache: Path) -> Compile
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return CompiledCircuit(src, digest, pk, vk, stats, entry)
+    return CompiledCircuit(src, digest, pk, vk, stats, wasm)
 
 
 def circuit_stats(

@@ -36,6 +36,7 @@ from matching.block import BlockHeader
 from matching.types import MarketConfig
 
 from .circom import CompiledCircuit, compile_circuit, load_verifying_key
+from .locks import write_atomically
 from .witness import BlockParams, BlockWitness, UnsupportedInCircuit, public_signals
 
 __all__ = [
@@ -128,9 +129,7 @@ class WrappedCircuit(abc.ABC):
         if not self.wrapper.is_file() or self.wrapper.read_text(encoding="utf-8") != text:
             self.wrapper.parent.mkdir(parents=True, exist_ok=True)
             # whole or not at all: another process may be compiling the same wrapper
-            tmp = self.wrapper.with_name(f".{self.wrapper.name}.{os.getpid()}")
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, self.wrapper)
+            write_atomically(self.wrapper, text.encode("utf-8"))
         return self.wrapper
 
     def compile(self) -> CompiledCircuit:

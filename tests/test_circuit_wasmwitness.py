@@ -49,30 +49,34 @@ def _wtns_wires(path: Path) -> tuple[int, list[int]]:
 
 
 @pytest.fixture(scope="module")
-def poseidon(tmp_path_factory: pytest.TempPathFactory):
-    cache = tmp_path_factory.mktemp("cache")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def poseidon(cache: Path):
     return compile_circuit(CIRCUITS / "poseidon2_test.circom", cache_dir=cache)
 
 
-def test_the_setup_keeps_the_wasm_beside_the_key(poseidon) -> None:
-    entry = poseidon.entry
-    assert entry is not None
+def test_the_setup_keeps_the_wasm_beside_the_key(poseidon, cache: Path) -> None:
+    entry = cache / poseidon.digest
     wasm = (entry / "circuit.wasm").read_bytes()
     assert wasm[:8] == b"\x00asm\x01\x00\x00\x00"
-    assert wasm == wasm_from_proving_key(entry / "circuit.pk")
+    assert wasm == wasm_from_proving_key(entry / "circuit.pk") == poseidon.wasm
 
 
-def test_witness_equals_snarkjs_wtns_calculate(poseidon, tmp_path: Path) -> None:
+def test_witness_equals_snarkjs_wtns_calculate(poseidon, cache: Path, tmp_path: Path) -> None:
     ensure_npm_package("snarkjs", "0.7.6")
     inputs = {"inputs": [12345, 678910]}
     (tmp_path / "input.json").write_text(json.dumps({"inputs": ["12345", "678910"]}))
     snarkjs = NODE_PREFIX / "node_modules" / ".bin" / "snarkjs"
     subprocess.run(
-        [str(snarkjs), "wtns", "calculate", str(poseidon.entry / "circuit.wasm"),
+        [str(snarkjs), "wtns", "calculate", str(cache / poseidon.digest / "circuit.wasm"),
          str(tmp_path / "input.json"), str(tmp_path / "theirs.wtns")],
         check=True, capture_output=True, timeout=300,
     )  # fmt: skip
-    witness = WasmWitnessCalculator((poseidon.entry / "circuit.wasm").read_bytes()).compute(inputs)
+    wasm = (cache / poseidon.digest / "circuit.wasm").read_bytes()
+    witness = WasmWitnessCalculator(wasm).compute(inputs)
     write_wtns(tmp_path / "ours.wtns", witness)
     ours, theirs = _wtns_wires(tmp_path / "ours.wtns"), _wtns_wires(tmp_path / "theirs.wtns")
     assert ours == theirs
@@ -133,13 +137,12 @@ def test_public_signals_are_checked_before_proving(
 
 def test_an_entry_made_before_the_wasm_file_gets_it_from_the_key(tmp_path: Path) -> None:
     first = compile_circuit(CIRCUITS / "poseidon2_test.circom", cache_dir=tmp_path)
-    (first.entry / "circuit.wasm").unlink()
+    entry = tmp_path / first.digest
+    (entry / "circuit.wasm").unlink()
     again = compile_circuit(CIRCUITS / "poseidon2_test.circom", cache_dir=tmp_path)
     out = hash2(7, 8)
     assert again.verify(again.prove({"inputs": [7, 8]}, [out]), [out])
-    assert (first.entry / "circuit.wasm").read_bytes() == wasm_from_proving_key(
-        first.entry / "circuit.pk"
-    )
+    assert (entry / "circuit.wasm").read_bytes() == wasm_from_proving_key(entry / "circuit.pk")
 
 
 def test_a_key_without_a_wasm_is_refused(tmp_path: Path) -> None:
@@ -158,6 +161,6 @@ def test_a_key_without_a_wasm_is_refused(tmp_path: Path) -> None:
 
 def test_an_uncached_circuit_proves_through_groth16py() -> None:
     c = compile_circuit(CIRCUITS / "poseidon2_test.circom", use_cache=False)
-    assert c.entry is None and c.witness_calculator() is None
+    assert c.wasm is None and c.witness_calculator() is None
     out = hash2(1, 2)
     assert c.verify(c.prove({"inputs": [1, 2]}, [out]), [out])
