@@ -42,7 +42,7 @@ def _prove(circuit_wrapper: Path, jobs: list, workers: int) -> tuple[float, floa
     with ProverPool(circuit_wrapper, workers=workers) as pool:
         t0 = time.perf_counter()
         info = pool.worker_info()  # start workers: key loading, measured separately
-        load = max(s for _, s in info)
+        load = max(w.key_load_s for w in info)
         t1 = time.perf_counter()
         for h, w in jobs:
             pool.submit(h, w.inputs, w.public_signals)

@@ -115,7 +115,7 @@ def run(blocks: int = 4, skip: int = 250, size: CircuitSize = PRODUCTION_SIZE) -
     first = chain[0].header.height  # the pool hands proofs out in height order from here
     pool = ProverPool(circuit.wrapper, workers=1, cache_dir=circuit.cache_dir, first_height=first)
     with pool:
-        load = max(s for _, s in pool.worker_info())
+        load = max(w.key_load_s for w in pool.worker_info())
         for h, wit in jobs:
             pool.submit(h, wit.inputs, wit.public_signals)
         results = list(pool.results())

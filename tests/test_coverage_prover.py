@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from proofs.merkle import SparseMerkleTree
-from venue.prover import ProofFailure, ProofResult, ProverPool
+from venue.prover import ProofFailure, ProofResult, ProverPool, ProverStartError
 
 from .test_circuit_merkle import _step
 
@@ -60,19 +60,95 @@ def test_unprovable_block_is_a_failure_not_a_crash() -> None:
     assert "assert failed" in got[1].error and "MerkleUpdate" in got[1].error
 
 
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie waiting for its parent to reap it does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def _parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
+
+
+def _wait_dead(pids: list[int], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def test_workers_are_forked_from_one_key_load() -> None:
+    with ProverPool(CIRCUIT, workers=2) as pool:
+        info = pool.worker_info()
+        zygote = pool.zygote_pid
+        assert zygote is not None and zygote not in [w.pid for w in info]
+        assert len({w.pid for w in info}) == 2
+        # both are children of the one process that loaded the key, and report its load
+        assert [_parent(w.pid) for w in info] == [zygote, zygote]
+        assert info[0].key_load_s == info[1].key_load_s > 0
+        assert all(w.start_s > 0 for w in info)
+
+
 def test_killed_worker_block_is_proved_again() -> None:
     work = jobs(8)
     with ProverPool(CIRCUIT, workers=2) as pool:
         pool.worker_info()  # start the workers and load the keys
+        zygote = pool.zygote_pid
         for h, inputs, public in work:
             pool.submit(h, inputs, public)
         time.sleep(0.3)
-        victim = pool.worker_pids()[0]
+        victim, survivor = pool.worker_pids()
         os.kill(victim, signal.SIGKILL)
         got = list(pool.results(timeout=120))
-        assert pool.restarts >= 1
+        assert pool.restarts == 1
+        # the replacement was forked from the same key; the other worker went on
+        assert pool.zygote_pid == zygote
+        pids = pool.worker_pids()
+        assert survivor in pids and victim not in pids and len(pids) == 2
     assert [r.height for r in got] == list(range(1, 9))
     assert all(isinstance(r, ProofResult) for r in got)
+
+
+def test_killed_key_holder_is_started_again() -> None:
+    """The process that holds the key dies (say, the OOM killer picks it): workers already
+    forked go on, and a new one loads the key for any worker that is missing."""
+    work = jobs(6)
+    with ProverPool(CIRCUIT, workers=2) as pool:
+        first = pool.worker_info()
+        zygote = pool.zygote_pid
+        assert zygote is not None
+        for h, inputs, public in work:
+            pool.submit(h, inputs, public)
+        os.kill(zygote, signal.SIGKILL)
+        os.kill(first[0].pid, signal.SIGKILL)
+        got = list(pool.results(timeout=120))
+        assert pool.zygote_pid not in (None, zygote)
+        assert pool.restarts >= 2  # the key holder and the worker
+        assert first[1].pid in pool.worker_pids()
+    assert [r.height for r in got] == list(range(1, 7))
+    assert all(isinstance(r, ProofResult) for r in got)
+
+
+def test_a_key_that_cannot_load_is_a_typed_error(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.circom"
+    broken.write_text("pragma circom 2.0.0;\ntemplate T() { signal input a; a === ; }\n")
+    with ProverPool(broken, workers=1, cache_dir=tmp_path / "cache") as pool:
+        with pytest.raises(ProverStartError, match="could not load its key"):
+            pool.worker_info()
+
+
+def test_a_damaged_wasm_in_the_cache_is_a_typed_error(tmp_path: Path) -> None:
+    from proofs.circom import compile_circuit
+
+    cache = tmp_path / "cache"
+    compile_circuit(CIRCUIT, cache_dir=cache)
+    (wasm,) = cache.glob("*/circuit.wasm")
+    wasm.write_bytes(b"\0asm\x01\0\0\0 not a module")
+    with ProverPool(CIRCUIT, workers=1, cache_dir=cache) as pool:
+        with pytest.raises(ProverStartError, match="worker could not start"):
+            pool.worker_info()
 
 
 def test_duplicate_submission_refused() -> None:
@@ -105,16 +181,15 @@ def test_ray_backend_proves_in_order_and_survives_a_dead_actor() -> None:
 
 def test_close_stops_the_workers_without_waiting_for_the_proofs_in_flight() -> None:
     """A venue asked to stop must not wait for a production proof (a minute): the workers
-    are terminated, not sent home after their current job."""
+    are stopped, not sent home after their current job, and the key holder goes too."""
     pool = ProverPool(CIRCUIT, workers=2)
-    pool.worker_info()  # the workers run and hold their keys
-    procs = list(pool._executor._processes.values())  # type: ignore[attr-defined]
+    pids = [w.pid for w in pool.worker_info()]  # the workers run and hold their keys
+    zygote = pool.zygote_pid
+    assert zygote is not None
     for h, inputs, public in jobs(40):
         pool.submit(h, inputs, public)
+    t0 = time.monotonic()
     pool.close()
-    # the pool's own manager thread may reap a worker first; its exit code then shows a
-    # moment later
-    deadline = time.monotonic() + 30
-    while any(p.exitcode is None for p in procs) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert [p.exitcode for p in procs] == [-signal.SIGTERM] * 2
+    _wait_dead([*pids, zygote])
+    assert time.monotonic() - t0 < 10
+    assert not any(_alive(p) for p in [*pids, zygote])

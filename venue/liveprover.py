@@ -4,7 +4,7 @@
 
     node.on_block (committer thread)  ->  queue  ->  prover thread:
         witness (BlockProverState.advance, strictly in height order)
-        -> ProverPool (worker processes or Ray actors; each loads the proving key once)
+        -> ProverPool (worker processes forked from one key load, or Ray actors)
         -> results in height order -> BlockStore.put_proof -> on_proven(height, block)
 
 The sequencer never waits for a proof: ``on_block`` only enqueues. Witnesses are built in

@@ -4,10 +4,12 @@ Proving is the expensive step (seconds per block against microseconds per comman
 sequencer never waits for it: sealed blocks become jobs, workers prove them concurrently,
 and results come back **in block order** for the publisher, whatever order they finish in.
 
-* Each worker loads the proving key once (``proofs.circom.compile_circuit``, cached keys) and
-  keeps it for every job: key loading costs seconds, a proof of a small block less.
-* A worker that dies (killed, out of memory) breaks nothing: its unfinished jobs are
-  submitted again to a fresh pool and proved there.
+* The proving key is loaded once per pool (``proofs.circom.compile_circuit``, cached keys)
+  and kept for every job: key loading costs 25–90 s, a proof 6–30 s. Local workers are
+  forked from the one process that loaded it and share its memory (section "the local
+  backend" below); Ray actors each load their own.
+* A worker that dies (killed, out of memory) breaks nothing: its job is proved again by a
+  worker forked in its place, without another key load, while the other workers go on.
 * A job whose witness does not satisfy the circuit is a ``ProofFailure`` in the result
   stream: the block is not provable, which the publisher must treat as a halt, not a retry.
 * Workers run at background CPU priority by default (``priority="background"``,
@@ -23,20 +25,24 @@ constraints while proving, see ``proofs.circom``).
 
 from __future__ import annotations
 
-import concurrent.futures as cf
+import contextlib
+import heapq
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import Connection
+from multiprocessing.connection import wait as mp_wait
+from multiprocessing.reduction import recv_handle, send_handle
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import msgspec
 
 from .priority import Priority, apply_priority, check_priority
 
-__all__ = ["ProofFailure", "ProofResult", "ProverPool"]
+__all__ = ["ProofFailure", "ProofResult", "ProverPool", "ProverStartError", "WorkerInfo"]
 
 
 class ProofResult(msgspec.Struct, frozen=True):
@@ -61,18 +67,15 @@ class _Job(msgspec.Struct, frozen=True):
 # --- the worker (runs in each pool process or Ray actor) ---------------------------------
 
 _circuit = None
-_load_seconds = 0.0
 
 
 def _init_worker(source: str, cache_dir: str | None, priority: str = "background") -> None:
-    global _circuit, _load_seconds
+    global _circuit
     from proofs.circom import compile_circuit
 
     apply_priority(priority)  # before the prover starts threads: they inherit it
-    t0 = time.perf_counter()
     _circuit = compile_circuit(source, cache_dir=cache_dir)
     _circuit.witness_calculator()  # compile the witness .wasm now, not in the first proof
-    _load_seconds = time.perf_counter() - t0
 
 
 def _prove(job: _Job) -> ProofResult | ProofFailure:
@@ -91,10 +94,6 @@ def _prove(job: _Job) -> ProofResult | ProofFailure:
     )
 
 
-def _worker_info() -> tuple[int, float]:
-    return os.getpid(), _load_seconds
-
-
 class _RayActor:
     """The same worker as a Ray actor (wrapped with ``ray.remote`` at pool start)."""
 
@@ -105,11 +104,161 @@ class _RayActor:
         return _prove(job)
 
 
-# --- the pool ---------------------------------------------------------------------------
+# --- the local backend: one key load, workers forked from it ---------------------------
+#
+# Loading a proving key is the largest fixed cost of a prover (groth16py checks every point:
+# about 25 s for the test key, 90 s for the production key), and a key is read-only while it
+# proves. So one process, the *zygote*, loads it once and forks every worker: the workers
+# share its pages copy-on-write, and a worker that dies is replaced in a second or two, not
+# after another key load. The zygote is spawned (the venue runs threads; forking it would
+# be unsafe) and stays single-threaded, which is what makes forking it safe: it never
+# compiles the witness .wasm (wasmtime starts threads) nor proves. Each worker compiles
+# its .wasm after the fork.
+
+
+def _zygote_main(source: str, cache_dir: str | None, priority: str, ctrl: Connection) -> None:
+    """Load the key, then fork a worker per request until the pool closes ``ctrl``."""
+    from proofs.circom import compile_circuit
+
+    apply_priority(priority)  # inherited by every worker forked from here
+    t0 = time.perf_counter()
+    try:
+        circuit = compile_circuit(source, cache_dir=cache_dir)
+    except Exception as exc:
+        ctrl.send(("error", f"{type(exc).__name__}: {exc}"))
+        return
+    load_s = time.perf_counter() - t0
+    try:
+        ctrl.send(("ready", load_s))
+    except OSError:
+        return  # the pool is gone
+    children: set[int] = set()
+    try:
+        while True:
+            if ctrl.poll(1.0):
+                try:
+                    ctrl.recv()  # "fork", followed by the worker's end of its pipe
+                    fd = recv_handle(ctrl)
+                except (EOFError, OSError):
+                    break  # the pool is gone
+                pid = os.fork()
+                if pid == 0:  # the worker
+                    ctrl.close()
+                    _worker_main(circuit, Connection(fd), load_s)
+                os.close(fd)
+                children.add(pid)
+            while children:  # reap the workers that ended
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+                if pid == 0:
+                    break
+                children.discard(pid)
+    finally:
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        for pid in children:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+
+
+def _worker_main(circuit: Any, conn: Connection, load_s: float) -> NoReturn:
+    """A forked worker: prove the jobs ``conn`` brings until it closes; never returns."""
+    global _circuit
+    code = 0
+    try:
+        _circuit = circuit
+        t0 = time.perf_counter()
+        try:
+            circuit.witness_calculator()  # compile the witness .wasm now, not in a proof
+        except Exception as exc:  # a damaged cache entry: every worker would fail alike
+            conn.send(_StartFailed(f"{type(exc).__name__}: {exc}"))
+            raise
+        conn.send(_Hello(os.getpid(), load_s, time.perf_counter() - t0))
+        while True:
+            try:
+                job = conn.recv()
+            except EOFError:
+                break  # the pool is gone, or closed this worker
+            conn.send(_prove(job))
+    except OSError:
+        pass  # the pool went away while this worker was proving
+    except BaseException:
+        code = 1
+    finally:
+        os._exit(code)  # a forked child must not run the zygote's cleanup
+
+
+class _Hello(msgspec.Struct, frozen=True):
+    pid: int
+    key_load_s: float
+    start_s: float
+
+
+class _StartFailed(msgspec.Struct, frozen=True):
+    error: str
+
+
+class WorkerInfo(msgspec.Struct, frozen=True):
+    """A running local worker: its pid, the seconds its proving key took to load (the
+    zygote's one load, shared by every worker) and the seconds from its fork until it
+    could prove (the witness .wasm compiled)."""
+
+    pid: int
+    key_load_s: float
+    start_s: float
+
+
+class ProverStartError(RuntimeError):
+    """The proving key could not be loaded: no worker can start."""
+
+
+class _Worker:
+    __slots__ = ("conn", "hello", "job")
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.hello: _Hello | None = None
+        self.job: int | None = None  # the height it proves
+
+
+class _Zygote:
+    """The process that holds the proving key and forks the local workers."""
+
+    def __init__(self, args: tuple[str, str | None, str]) -> None:
+        ours, theirs = multiprocessing.Pipe()
+        self.proc = multiprocessing.get_context("spawn").Process(
+            target=_zygote_main, args=(*args, theirs), name="prover-zygote", daemon=True
+        )
+        self.proc.start()
+        theirs.close()
+        self.ctrl = ours
+        self.load_s: float | None = None
+
+    def fork(self) -> Connection:
+        """Ask for a worker; returns the pool's end of its pipe (the worker says hello)."""
+        ours, theirs = multiprocessing.Pipe()
+        try:
+            self.ctrl.send("fork")
+            send_handle(self.ctrl, theirs.fileno(), self.proc.pid or 0)
+        except OSError:
+            pass  # the zygote died: the pipe gives EOF at once and the pool restarts it
+        theirs.close()
+        return ours
+
+    def close(self) -> None:
+        self.ctrl.close()  # the zygote sees EOF, kills its remaining workers and exits
+        self.proc.join(10)
+        if self.proc.exitcode is None:
+            self.proc.kill()
+            self.proc.join()
 
 
 class ProverPool:
     """Proves jobs concurrently; ``results()`` yields them in height order."""
+
+    # a worker that dies before it can prove this many times in a row is a broken install,
+    # not bad luck: stop instead of forking forever
+    MAX_START_FAILURES = 3
 
     def __init__(
         self,
@@ -133,8 +282,11 @@ class ProverPool:
         self._done: dict[int, ProofResult | ProofFailure] = {}
         self.restarts = 0
         if backend == "local":
-            self._executor = self._new_executor()
-            self._futures: dict[cf.Future, int] = {}
+            self._zygote = _Zygote(self._actor_args)
+            self._local: list[_Worker] = []
+            self._queued: list[int] = []  # heights waiting for a worker (a heap)
+            self._start_failures = 0
+            self._spawn_workers()
         elif backend.startswith("ray://") or backend == "ray":
             self._start_ray(backend)
         else:
@@ -142,23 +294,117 @@ class ProverPool:
 
     # local -----------------------------------------------------------------------------
 
-    def _new_executor(self) -> cf.ProcessPoolExecutor:
-        # spawn: the venue process runs threads (event loop, executors); forking it is unsafe
-        return cf.ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(self.source, self.cache_dir, self.priority),
-        )
+    def _spawn_workers(self) -> None:
+        while len(self._local) < self.workers:
+            self._local.append(_Worker(self._zygote.fork()))
 
-    def worker_info(self) -> list[tuple[int, float]]:
-        """(pid, key load seconds) of the local workers (starts them if idle)."""
-        futs = [self._executor.submit(_worker_info) for _ in range(self.workers)]
-        return sorted({f.result() for f in futs})
+    def worker_info(self) -> list[WorkerInfo]:
+        """The local workers, once all of them can prove (waits for the key load)."""
+        while len(self._local) < self.workers or any(w.hello is None for w in self._local):
+            self._pump(None)
+        hellos = sorted((w.hello for w in self._local if w.hello is not None), key=lambda h: h.pid)
+        return [WorkerInfo(h.pid, h.key_load_s, h.start_s) for h in hellos]
 
     def worker_pids(self) -> list[int]:
-        procs = getattr(self._executor, "_processes", None) or {}
-        return sorted(procs)
+        """Pids of the local workers that have started."""
+        return sorted(w.hello.pid for w in self._local if w.hello is not None)
+
+    @property
+    def zygote_pid(self) -> int | None:
+        """Pid of the process that holds the key and forks the local workers."""
+        return self._zygote.proc.pid
+
+    def _assign(self) -> None:
+        for w in self._local:
+            if not self._queued:
+                return
+            if w.hello is not None and w.job is None:
+                h = heapq.heappop(self._queued)
+                if h not in self._jobs:
+                    continue
+                w.job = h
+                try:
+                    w.conn.send(self._jobs[h])
+                except OSError:
+                    pass  # it died: its pipe reads EOF next, and the job goes back
+
+    def _pump(self, timeout: float | None) -> None:
+        """Wait up to ``timeout`` for worker messages and handle them."""
+        z = self._zygote
+        by_conn = {w.conn: w for w in self._local}
+        waitables: list[Any] = [*by_conn, z.proc.sentinel]
+        if z.load_s is None:
+            waitables.append(z.ctrl)
+        for ready in mp_wait(waitables, timeout):
+            if ready is z.ctrl:
+                if z is self._zygote:
+                    self._zygote_message(z)
+            elif ready is z.proc.sentinel:
+                self._zygote_died(z)
+            elif (w := by_conn.get(ready)) is not None and w in self._local:
+                self._worker_message(w)
+        self._assign()
+
+    def _zygote_message(self, z: _Zygote) -> None:
+        try:
+            kind, value = z.ctrl.recv()
+        except (EOFError, OSError):
+            return  # it died; its sentinel says so
+        if kind == "error":
+            raise ProverStartError(f"the prover could not load its key: {value}")
+        z.load_s = value
+
+    def _zygote_died(self, z: _Zygote) -> None:
+        if z is not self._zygote:
+            return  # already replaced
+        if z.load_s is None:
+            if z.ctrl.poll():
+                self._zygote_message(z)  # raises the load error it sent before exiting
+            self._start_failures += 1
+            self._check_start_failures("the key-loading process died")
+        # Workers already forked keep proving; only the missing ones need a new zygote.
+        z.close()
+        self._zygote = _Zygote(self._actor_args)
+        self.restarts += 1
+        for w in self._local:
+            if w.hello is None:
+                w.conn.close()
+        self._local = [w for w in self._local if w.hello is not None]
+        self._spawn_workers()
+
+    def _worker_message(self, w: _Worker) -> None:
+        try:
+            msg = w.conn.recv()
+        except (EOFError, OSError):
+            self._worker_died(w)
+            return
+        if isinstance(msg, _Hello):
+            w.hello = msg
+            self._start_failures = 0
+            return
+        if isinstance(msg, _StartFailed):
+            raise ProverStartError(f"a prover worker could not start: {msg.error}")
+        assert w.job == msg.height, (w.job, msg)
+        w.job = None
+        self._finish(msg.height, msg)
+
+    def _worker_died(self, w: _Worker) -> None:
+        w.conn.close()
+        self._local.remove(w)
+        if w.hello is None:
+            self._start_failures += 1
+            self._check_start_failures("a prover worker died before it could prove")
+        if w.job is not None and w.job in self._jobs:
+            heapq.heappush(self._queued, w.job)
+        self.restarts += 1
+        if self._zygote.proc.is_alive():
+            self._local.append(_Worker(self._zygote.fork()))
+        else:
+            self._zygote_died(self._zygote)
+
+    def _check_start_failures(self, what: str) -> None:
+        if self._start_failures >= self.MAX_START_FAILURES:
+            raise ProverStartError(f"{what} {self._start_failures} times in a row")
 
     # ray -------------------------------------------------------------------------------
 
@@ -191,7 +437,8 @@ class ProverPool:
 
     def _dispatch(self, job: _Job) -> None:
         if self.backend == "local":
-            self._futures[self._executor.submit(_prove, job)] = job.height
+            heapq.heappush(self._queued, job.height)
+            self._assign()
         else:
             i = self._rr % len(self._actors)
             self._rr += 1
@@ -203,31 +450,9 @@ class ProverPool:
 
     def _collect(self, timeout: float | None) -> None:
         if self.backend == "local":
-            self._collect_local(timeout)
+            self._pump(timeout)
         else:
             self._collect_ray(timeout)
-
-    def _collect_local(self, timeout: float | None) -> None:
-        if not self._futures:
-            return
-        done, _ = cf.wait(self._futures, timeout=timeout, return_when=cf.FIRST_COMPLETED)
-        broken = False
-        for fut in done:
-            height = self._futures.pop(fut)
-            try:
-                res = fut.result()
-            except BrokenProcessPool:
-                broken = True
-                continue
-            self._finish(height, res)
-        if broken:
-            # A worker died: every unfinished job goes to a fresh pool.
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = self._new_executor()
-            self._futures.clear()
-            self.restarts += 1
-            for job in sorted(self._jobs.values(), key=lambda j: j.height):
-                self._dispatch(job)
 
     def _collect_ray(self, timeout: float | None) -> None:
         ray = self._ray
@@ -255,32 +480,31 @@ class ProverPool:
         Stops when nothing is pending, or when ``timeout`` seconds pass without the next
         height becoming available.
         """
+        deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             while self._next in self._done:
                 yield self._done.pop(self._next)
                 self._next += 1
+                deadline = None if timeout is None else time.monotonic() + timeout
             if not self._jobs:
                 return
-            t0 = time.monotonic()
-            self._collect(timeout)
-            if self._next not in self._done and timeout is not None:
-                if time.monotonic() - t0 >= timeout:
-                    return
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return
+            self._collect(left)
 
     def close(self) -> None:
         """Stop the workers now: proofs in flight are abandoned, not waited for (a production
         proof takes a minute, and a venue asked to stop should not wait for it; whoever
         submits the block next proves it again)."""
         if self.backend == "local":
-            # ProcessPoolExecutor has no public way to stop a running task before 3.14
-            # (terminate_workers), so its workers are terminated by hand.
-            procs = list((getattr(self._executor, "_processes", None) or {}).values())
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            for proc in procs:
-                proc.terminate()
-            for proc in procs:
-                proc.join()
-            self._executor.shutdown(wait=True)
+            for w in self._local:
+                if w.hello is not None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(w.hello.pid, signal.SIGTERM)
+                w.conn.close()
+            self._local.clear()
+            self._zygote.close()  # it reaps the workers, kills any still starting, exits
         else:
             for a in self._actors:
                 self._ray.kill(a)
