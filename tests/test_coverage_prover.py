@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -129,6 +131,33 @@ def test_killed_key_holder_is_started_again() -> None:
         assert first[1].pid in pool.worker_pids()
     assert [r.height for r in got] == list(range(1, 7))
     assert all(isinstance(r, ProofResult) for r in got)
+
+
+def test_close_during_the_key_load_does_not_wait_for_it(tmp_path: Path) -> None:
+    # an empty cache: the key holder compiles and sets the circuit up (seconds) first
+    pool = ProverPool(CIRCUIT, workers=2, cache_dir=tmp_path / "cache")
+    zygote = pool.zygote_pid
+    assert zygote is not None
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    pool.close()
+    assert time.monotonic() - t0 < 3
+    _wait_dead([zygote], 5)
+    assert not _alive(zygote)
+
+
+def test_an_owner_that_exits_without_closing_leaves_no_prover_behind() -> None:
+    script = (
+        "import sys; from venue.prover import ProverPool\n"
+        f"pool = ProverPool({str(CIRCUIT)!r}, workers=2)\n"
+        "print(pool.zygote_pid, *(w.pid for w in pool.worker_info()), flush=True)\n"
+    )  # and it exits: multiprocessing terminates the key holder, which takes its workers
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120, check=True, cwd=CIRCUIT.parents[2])  # fmt: skip
+    pids = [int(x) for x in out.stdout.split()]
+    assert len(pids) == 3
+    _wait_dead(pids, 10)
+    assert not any(_alive(p) for p in pids)
 
 
 def test_a_key_that_cannot_load_is_a_typed_error(tmp_path: Path) -> None:

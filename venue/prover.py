@@ -121,6 +121,9 @@ def _zygote_main(source: str, cache_dir: str | None, priority: str, ctrl: Connec
     from proofs.circom import compile_circuit
 
     apply_priority(priority)  # inherited by every worker forked from here
+    # Ctrl-C in a terminal reaches the whole process group: the pool's owner handles it and
+    # closes the pool, which stops this process and its workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     t0 = time.perf_counter()
     try:
         circuit = compile_circuit(source, cache_dir=cache_dir)
@@ -133,6 +136,10 @@ def _zygote_main(source: str, cache_dir: str | None, priority: str, ctrl: Connec
     except OSError:
         return  # the pool is gone
     children: set[int] = set()
+    # Terminated (multiprocessing does so to a daemon process when its parent exits without
+    # closing the pool): take the workers down too. Not during the key load above, where a
+    # handler would wait for the load to finish and no worker exists yet.
+    signal.signal(signal.SIGTERM, _exit_now)
     try:
         while True:
             if ctrl.poll(1.0):
@@ -143,6 +150,7 @@ def _zygote_main(source: str, cache_dir: str | None, priority: str, ctrl: Connec
                     break  # the pool is gone
                 pid = os.fork()
                 if pid == 0:  # the worker
+                    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # stops it even mid-proof
                     ctrl.close()
                     _worker_main(circuit, Connection(fd), load_s)
                 os.close(fd)
@@ -159,6 +167,10 @@ def _zygote_main(source: str, cache_dir: str | None, priority: str, ctrl: Connec
         for pid in children:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
+
+
+def _exit_now(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _worker_main(circuit: Any, conn: Connection, load_s: float) -> NoReturn:
@@ -247,6 +259,8 @@ class _Zygote:
 
     def close(self) -> None:
         self.ctrl.close()  # the zygote sees EOF, kills its remaining workers and exits
+        if self.load_s is None:
+            self.proc.terminate()  # maybe still loading, and loading does not look at ctrl
         self.proc.join(10)
         if self.proc.exitcode is None:
             self.proc.kill()
