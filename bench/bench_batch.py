@@ -12,7 +12,6 @@ times are wall clock on a shared machine, so compare them only within one run.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -21,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench import emit
 from matching import Block
 from matching.encoding import decoder
 from oracle.chain import open_chain
@@ -111,11 +111,7 @@ def sweep_main(
     ap.add_argument("--ks", default=ks, help="values of K, comma-separated")
     ap.add_argument("--json", help="write the figures here")
     args = ap.parse_args(argv)
-    res = run([int(k) for k in args.ks.split(",")])
-    text = json.dumps(res, indent=1)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(text + "\n", encoding="utf-8")
+    emit(run([int(k) for k in args.ks.split(",")]), args.json, indent=1)
     return 0
 
 

@@ -12,7 +12,6 @@ groth16py's exported verifier (compiled by the pinned solc) is measured beside o
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -25,6 +24,7 @@ from typing import Any
 
 import msgspec
 
+from bench import emit
 from matching import AddAccount, Block, Deposit, OrderType, PlaceOrder, Side, TimeInForce
 from matching.encoding import decoder
 from oracle.artifacts import load_artifact
@@ -170,11 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--blocks", type=int, default=8)
     ap.add_argument("--json", help="also write the result here")
     args = ap.parse_args(argv)
-    result = run(args.blocks)
-    text = json.dumps(result, indent=1)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(text + "\n")
+    emit(run(args.blocks), args.json, indent=1)
     return 0
 
 

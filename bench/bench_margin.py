@@ -19,7 +19,6 @@ exactly (gas does not depend on the machine):
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import time
@@ -28,6 +27,7 @@ from typing import Any
 
 import msgspec
 
+from bench import emit
 from oracle.artifacts import load_artifact
 from oracle.chain import open_chain
 from oracle.feed import PriceFeed
@@ -102,11 +102,7 @@ def main() -> None:
     ap.add_argument("--chain", action="append", help="embedded, anvil (default: both)")
     ap.add_argument("--json", type=Path, help="write the results here")
     args = ap.parse_args()
-    results = [run(kind) for kind in args.chain or ["embedded", "anvil"]]
-    text = json.dumps(results, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
+    emit([run(kind) for kind in args.chain or ["embedded", "anvil"]], args.json)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures as cf
-import json
 import multiprocessing
 import os
 import signal
@@ -33,6 +32,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
+from bench import emit
 from venue.prover import ProofResult, ProverPool, _init_worker, _Job, _prove
 
 __all__ = ["run"]
@@ -197,11 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kill-after", type=float, default=1.0)
     p.add_argument("--json", type=Path, help="also write the result to this file")
     a = p.parse_args(argv)
-    result = run(a.size, a.blocks, a.kill_after)
-    text = json.dumps(result, indent=2)
-    print(text)
-    if a.json:
-        a.json.write_text(text + "\n", encoding="utf-8")
+    emit(run(a.size, a.blocks, a.kill_after), a.json)
     return 0
 
 

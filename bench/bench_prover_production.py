@@ -23,15 +23,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
-import json
 import statistics
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import msgspec
 
+from bench import emit
 from matching import AddAccount, Block, BlockBuilder, Command, ReferenceEngine
 from proofs.circom import circuit_stats
 from proofs.eddsa import private_to_public
@@ -161,10 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.size:
         n, s = (int(v) for v in a.size.split(","))
         size = dataclasses.replace(PRODUCTION_SIZE, n=n, s=s)
-    text = json.dumps(run(a.blocks, a.skip, size), indent=2)
-    print(text)
-    if a.json:
-        Path(a.json).write_text(text + "\n", encoding="utf-8")
+    emit(run(a.blocks, a.skip, size), a.json)
     return 0
 
 

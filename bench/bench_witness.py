@@ -19,7 +19,6 @@ run sets the circuit up, minutes). Run::
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import groth16py
 
+from bench import emit
 from proofs.circom import CompiledCircuit
 from proofs.verify import BlockCircuit
 from proofs.wasmwitness import write_wtns
@@ -126,11 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--blocks", type=int, default=6)
     p.add_argument("--json", type=Path, help="also write the result to this file")
     a = p.parse_args(argv)
-    result = run(a.size, a.blocks)
-    text = json.dumps(result, indent=2)
-    print(text)
-    if a.json:
-        a.json.write_text(text + "\n", encoding="utf-8")
+    emit(run(a.size, a.blocks), a.json)
     return 0
 
 
