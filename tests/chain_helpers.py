@@ -79,8 +79,12 @@ def make_proven(data: Path) -> Proven:
             node.submit(batch)
         node.seal()
         node.close()
-        report = prove_blocks(data, workers=2)
+        stages: list[tuple[str, int, int]] = []
+        report = prove_blocks(data, workers=2, progress=lambda *s: stages.append(s))
         assert report.proven == [1, 2, 3] and not report.failed and report.unsupported is None
+        # the key load is a stage of its own, over before the first proof comes back
+        key, proving = stages.index(("prover key", 1, 1)), stages.index(("proving", 1, 3))
+        assert stages.index(("prover key", 0, 1)) < key < proving
         store = BlockStore(data / "blocks", first_height=1)
         try:
             headers = [_block.decode(store.get(h)).header for h in (1, 2, 3)]

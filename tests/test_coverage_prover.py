@@ -82,8 +82,10 @@ def _wait_dead(pids: list[int], seconds: float = 30) -> None:
 
 
 def test_workers_are_forked_from_one_key_load() -> None:
-    with ProverPool(CIRCUIT, workers=2) as pool:
+    loads: list[float] = []
+    with ProverPool(CIRCUIT, workers=2, on_key_loaded=loads.append) as pool:
         info = pool.worker_info()
+        assert loads == [info[0].key_load_s]  # told once, for the progress display
         zygote = pool.zygote_pid
         assert zygote is not None and zygote not in [w.pid for w in info]
         assert len({w.pid for w in info}) == 2
@@ -117,7 +119,8 @@ def test_killed_key_holder_is_started_again() -> None:
     """The process that holds the key dies (say, the OOM killer picks it): workers already
     forked go on, and a new one loads the key for any worker that is missing."""
     work = jobs(6)
-    with ProverPool(CIRCUIT, workers=2) as pool:
+    loads: list[float] = []
+    with ProverPool(CIRCUIT, workers=2, on_key_loaded=loads.append) as pool:
         first = pool.worker_info()
         zygote = pool.zygote_pid
         assert zygote is not None
@@ -129,6 +132,8 @@ def test_killed_key_holder_is_started_again() -> None:
         assert pool.zygote_pid not in (None, zygote)
         assert pool.restarts >= 2  # the key holder and the worker
         assert first[1].pid in pool.worker_pids()
+        pool.worker_info()  # the new key holder's load is reported too
+        assert len(loads) == 2
     assert [r.height for r in got] == list(range(1, 7))
     assert all(isinstance(r, ProofResult) for r in got)
 

@@ -44,6 +44,13 @@ console = Console(soft_wrap=True)
 T = TypeVar("T")
 
 
+# Labels of the proving stages that ``trade_over_gateway`` and ``prove_blocks`` report.
+_STAGES = {
+    "keys": "circuit keys (compile + setup once, then cached)",
+    "prover key": "proving key loaded by the prover pool (once per pool)",
+}
+
+
 def _progress() -> Progress:
     return Progress(
         "[progress.description]{task.description}",
@@ -160,7 +167,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             stages: dict[str, object] = {}
 
             def stage(what: str, done: int, total: int) -> None:
-                label = {"keys": "circuit keys (compile + setup once, then cached)"}.get(what, what)
+                label = _STAGES.get(what, what)
                 if what not in stages:
                     stages[what] = p.add_task(label, total=total)
                 p.update(stages[what], completed=done, total=total)  # type: ignore[arg-type]
@@ -624,7 +631,7 @@ def _prove_with_progress(data: Path, last: int | None, workers: int, backend: st
         tasks: dict[str, object] = {}
 
         def tick(what: str, done: int, total: int) -> None:
-            label = "circuit keys (compile + setup once, then cached)" if what == "keys" else what
+            label = _STAGES.get(what, what)
             if what not in tasks:
                 tasks[what] = p.add_task(label, total=total)
             p.update(tasks[what], completed=done, total=total)  # type: ignore[arg-type]

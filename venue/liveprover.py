@@ -41,7 +41,7 @@ from proofs.witness import BlockProverState, BlockWitness, UnsupportedInCircuit
 
 from .node import VenueNode, snapshot_decoder
 from .prover import ProofFailure, ProofResult, ProverPool
-from .proving import PROOF_KIND, circuit_for, ensure_keys
+from .proving import PROOF_KIND, circuit_for, ensure_keys, key_load_progress
 from .snapshot import latest_snapshot
 
 __all__ = ["LiveProver"]
@@ -132,9 +132,12 @@ class LiveProver:
         first_unproven = next(h for h in range(1, stored.last_height + 2) if h not in done)
         self._state, self._advanced = self._start_state(first_unproven - 1)
         self.started_from = self._advanced
+        if self.progress:
+            self.progress("prover key", 0, 1)
         self._pool = ProverPool(
             self.circuit.wrapper, workers=self.workers, backend=self.backend,
             cache_dir=self.circuit.cache_dir, first_height=first_unproven,
+            on_key_loaded=key_load_progress(self.progress),
         )  # fmt: skip
         self._proven = first_unproven - 1
         top = stored.last_height

@@ -31,7 +31,7 @@ import multiprocessing
 import os
 import signal
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as mp_wait
 from multiprocessing.reduction import recv_handle, send_handle
@@ -283,7 +283,11 @@ class ProverPool:
         backend: str = "local",
         first_height: int = 1,
         priority: Priority = "background",
+        on_key_loaded: Callable[[float], None] | None = None,
     ) -> None:
+        """``on_key_loaded(seconds)`` is called, from the thread waiting on the pool, when the
+        local pool's key holder has loaded the proving key (again if it had to be restarted);
+        a key load takes long enough to be worth showing."""
         if workers < 1:
             raise ValueError("workers must be >= 1")
         self.priority = check_priority(priority)
@@ -295,6 +299,7 @@ class ProverPool:
         self._jobs: dict[int, _Job] = {}
         self._done: dict[int, ProofResult | ProofFailure] = {}
         self.restarts = 0
+        self.on_key_loaded = on_key_loaded
         if backend == "local":
             self._zygote = _Zygote(self._actor_args)
             self._local: list[_Worker] = []
@@ -367,6 +372,8 @@ class ProverPool:
         if kind == "error":
             raise ProverStartError(f"the prover could not load its key: {value}")
         z.load_s = value
+        if self.on_key_loaded is not None:
+            self.on_key_loaded(value)
 
     def _zygote_died(self, z: _Zygote) -> None:
         if z is not self._zygote:

@@ -41,6 +41,7 @@ __all__ = [
     "circuit_for",
     "ensure_keys",
     "genesis_size",
+    "key_load_progress",
     "prove_blocks",
     "stored_genesis",
     "verify_stored",
@@ -174,8 +175,11 @@ def prove_blocks(
                 todo.append((h, w))
         if not todo:
             return report
+        if progress:
+            progress("prover key", 0, 1)
         with ProverPool(circuit.wrapper, workers=workers, backend=backend,
-                        first_height=todo[0][0]) as pool:  # fmt: skip
+                        first_height=todo[0][0],
+                        on_key_loaded=key_load_progress(progress)) as pool:  # fmt: skip
             for h, w in todo:
                 pool.submit(h, w.inputs, w.public_signals)
             for n, res in enumerate(pool.results(), 1):
@@ -190,6 +194,15 @@ def prove_blocks(
         return report
     finally:
         store.close()
+
+
+def key_load_progress(
+    progress: Callable[[str, int, int], None] | None,
+) -> Callable[[float], None] | None:
+    """The pool's ``on_key_loaded`` that ends the "prover key" stage of ``progress``."""
+    if progress is None:
+        return None
+    return lambda seconds: progress("prover key", 1, 1)
 
 
 def verify_stored(
