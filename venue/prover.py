@@ -378,9 +378,9 @@ class ProverPool:
     def _zygote_died(self, z: _Zygote) -> None:
         if z is not self._zygote:
             return  # already replaced
+        if z.load_s is None and z.ctrl.poll():
+            self._zygote_message(z)  # what it sent before it died; raises a load error
         if z.load_s is None:
-            if z.ctrl.poll():
-                self._zygote_message(z)  # raises the load error it sent before exiting
             self._start_failures += 1
             self._check_start_failures("the key-loading process died")
         # Workers already forked keep proving; only the missing ones need a new zygote.
