@@ -26,7 +26,14 @@ from venue.client import FixClient
 from venue.demo import PROVABLE_GENESIS, SYMBOL, trader_key
 from venue.fix import Tag
 from venue.node import VenueNode
-from venue.serve import AccountSpec, ServeError, account_commands, dev_accounts, load_accounts
+from venue.serve import (
+    AccountSpec,
+    ServeError,
+    account_commands,
+    dev_accounts,
+    load_accounts,
+    proving_progress,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -89,6 +96,22 @@ def test_serve_trade_stop_restart(tmp_path: Path) -> None:
     again, root_again, _ = stop(proc)
     assert "restarted" in head and "0 account(s) opened" in head
     assert (again, root_again) == (height, root)
+
+
+def test_the_provers_start_is_logged() -> None:
+    lines: list[str] = []
+    stage = proving_progress(lines.append)
+    for event in [("keys", 0, 1), ("keys", 1, 1), ("prover key", 0, 1), ("catch-up", 1, 3),
+                  ("catch-up", 3, 3), ("prover key", 1, 1)]:  # fmt: skip
+        stage(*event)
+    assert lines[:4] == [
+        "circuit keys: compiled and set up unless cached (minutes, once)",
+        "circuit keys ready",
+        "prover: loading the proving key",
+        "prover: 3 stored block(s) read back for proving",
+    ]
+    assert re.fullmatch(r"prover: proving key loaded in \d+\.\d s; proving", lines[4])
+    assert len(lines) == 5  # nothing per block of the catch-up
 
 
 def test_bad_accounts_file_is_refused_before_anything_is_created(tmp_path: Path) -> None:
@@ -167,8 +190,9 @@ def test_serve_publishes_proven_blocks_and_resumes_after_restart(tmp_path: Path)
         except BaseException:
             proc.kill()
             raise
-        height, _, _ = stop(proc)
+        height, _, out = stop(proc)
         assert "publishing proven blocks on rpc" in head
+        assert "prover: proving key loaded in" in head + out
         deployment = load_deployment(data / "chain.json")
         pub = Publisher(node_chain, deployment)
         on_chain = pub.latest_height

@@ -805,7 +805,7 @@ def _print_live(res: object, workers: int) -> None:
         console.print(
             f"blocks 1..{res.proven} proven ({res.proven_live} of them while the traders "  # type: ignore[attr-defined]
             f"were connected), p50 {statistics.median(secs):.1f} s per proof, {workers} "
-            "prover processes; the sequencer never waited for a proof"
+            "prover processes forked from one key load; the sequencer never waited for a proof"
         )
         lags = res.lag_seconds  # type: ignore[attr-defined]
         console.print(

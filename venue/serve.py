@@ -28,6 +28,7 @@ Accounts file (JSON)::
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -48,7 +49,7 @@ from .onchain import live_publisher
 from .priority import Priority
 
 __all__ = ["BUILT_IN_GENESES", "AccountSpec", "ServeError", "account_commands", "dev_accounts",
-           "load_accounts", "load_genesis", "serve"]  # fmt: skip
+           "load_accounts", "load_genesis", "proving_progress", "serve"]  # fmt: skip
 
 
 #: ``serve --genesis NAME``: the venues that need no genesis file.
@@ -137,6 +138,30 @@ def account_commands(node: VenueNode, specs: Sequence[AccountSpec]) -> list[Comm
     return cmds
 
 
+def proving_progress(say: Callable[[str], None]) -> Callable[[str, int, int], None]:
+    """``LiveProver``'s ``progress`` as lines for a server's log: its start is minutes of key
+    set-up the first time, then a proving-key load of 25-90 s, which should not be silent."""
+    started: dict[str, float] = {}
+
+    def stage(what: str, done: int, total: int) -> None:
+        if done == 0:
+            started[what] = time.monotonic()
+            if what == "keys":
+                say("circuit keys: compiled and set up unless cached (minutes, once)")
+            elif what == "prover key":
+                say("prover: loading the proving key")
+        elif done == total:
+            took = time.monotonic() - started.get(what, time.monotonic())
+            if what == "keys":
+                say("circuit keys ready")
+            elif what == "prover key":
+                say(f"prover: proving key loaded in {took:.1f} s; proving")
+            elif what == "catch-up":
+                say(f"prover: {total} stored block(s) read back for proving")
+
+    return stage
+
+
 def serve(
     data: str | Path, *, genesis: Genesis | None = None, host: str = "127.0.0.1",
     port: int = 8765, accounts: Sequence[AccountSpec] = (), prove: bool = False,
@@ -174,7 +199,7 @@ def serve(
     try:
         opening = account_commands(node, accounts)
         if prove:
-            prover = LiveProver(node, workers=workers)
+            prover = LiveProver(node, workers=workers, progress=proving_progress(say))
             if onchain is not None:
                 persistent = onchain.kind == "rpc"  # a URL: the deployment outlives this run
                 publisher = live_publisher(
