@@ -3,7 +3,8 @@
 ::
 
     node.on_block (committer thread)  ->  queue  ->  prover thread:
-        witness (BlockProverState.advance, strictly in height order)
+        witness (BlockProverState.advance, strictly in height order, in a process of its
+                 own so that it never holds the gateway's GIL: venue.witnessproc)
         -> ProverPool (worker processes forked from one key load, or Ray actors)
         -> results in height order -> BlockStore.put_proof -> on_proven(height, block)
 
@@ -35,14 +36,14 @@ import time
 from collections.abc import Callable
 
 from matching import Block
-from matching.encoding import decoder
+from matching.encoding import decoder, encode
 from proofs.verify import CircuitSize
-from proofs.witness import BlockProverState, BlockWitness, UnsupportedInCircuit
+from proofs.witness import UnsupportedInCircuit
 
-from .node import VenueNode, snapshot_decoder
+from .node import VenueNode
 from .prover import ProofFailure, ProofResult, ProverPool
 from .proving import PROOF_KIND, circuit_for, ensure_keys, key_load_progress
-from .snapshot import latest_snapshot
+from .witnessproc import WitnessProcess
 
 __all__ = ["LiveProver"]
 
@@ -92,7 +93,7 @@ class LiveProver:
         self._since: dict[int, float] = {}
         self._proven = 0
         self._advanced = 0
-        self._state: BlockProverState | None = None
+        self._witness: WitnessProcess | None = None
         self._queue: queue.Queue[Block] = queue.Queue()
         self._blocks: dict[int, Block] = {}
         self._cond = threading.Condition()
@@ -130,8 +131,12 @@ class LiveProver:
         stored = self.node.blocks
         done = set(stored.proven_heights())
         first_unproven = next(h for h in range(1, stored.last_height + 2) if h not in done)
-        self._state, self._advanced = self._start_state(first_unproven - 1)
-        self.started_from = self._advanced
+        depths = {"order_depth": self.size.order_depth, "account_depth": self.size.account_depth}
+        self._witness = WitnessProcess(
+            self.node.dir, self.node.genesis.markets[0], depths, self.circuit.params,
+            proven=first_unproven - 1,
+        )  # fmt: skip
+        self._advanced = self.started_from = self._witness.height
         if self.progress:
             self.progress("prover key", 0, 1)
         self._pool = ProverPool(
@@ -144,20 +149,9 @@ class LiveProver:
         for h, payload in stored.iter_from(self._advanced + 1):
             if h > top:
                 break
-            self._take(_block_decoder.decode(payload), submit=h >= first_unproven)
+            self._take(_block_decoder.decode(payload), payload, submit=h >= first_unproven)
             if self.progress:
                 self.progress("catch-up", h, top)
-
-    def _start_state(self, proven: int) -> tuple[BlockProverState, int]:
-        """The prover state after the newest snapshot at or below ``proven``, or genesis."""
-        depths = {"order_depth": self.size.order_depth, "account_depth": self.size.account_depth}
-        found = latest_snapshot(self.node.dir / "snapshots", at_most=proven).snapshot
-        if found is not None:
-            snap = snapshot_decoder.decode(found.payload)
-            return BlockProverState.from_snapshots(snap.engine, snap.commitment, **depths), (
-                snap.height
-            )
-        return BlockProverState(self.node.genesis.markets[0], **depths), 0
 
     def close(self) -> None:
         """Stop proving (proofs in flight are abandoned; they are made again on restart)."""
@@ -170,6 +164,9 @@ class LiveProver:
         if self._pool is not None:
             self._pool.close()
             self._pool = None
+        if self._witness is not None:
+            self._witness.close()
+            self._witness = None
 
     def __enter__(self) -> LiveProver:
         self.start()
@@ -207,25 +204,26 @@ class LiveProver:
             self._previous(block)
         self._queue.put(block)
 
-    def _take(self, block: Block, *, submit: bool = True) -> None:
-        """Advance the witness state past ``block`` and hand its proof to the pool."""
+    def _take(self, block: Block, payload: bytes | None = None, *, submit: bool = True) -> None:
+        """Advance the witness state past ``block`` (encoded: ``payload``) and hand its proof
+        to the pool."""
         h = block.header.height
         if h <= self._advanced or self.halted is not None:
             return  # seen in the store scan and again from the hook, or past a halt
         if h != self._advanced + 1:
             self._halt(h, f"block {h} arrived after {self._advanced}: a block is missing")
             return
-        assert self._state is not None and self._pool is not None
+        assert self._witness is not None and self._pool is not None
         try:
-            w: BlockWitness = self._state.advance(block, self.circuit.params)
+            w = self._witness.advance(encode(block) if payload is None else payload, want=submit)
         except (UnsupportedInCircuit, ValueError) as exc:
             self._halt(h, f"not provable with this circuit: {exc}")
             return
         self._advanced = h
-        if submit:
+        if w is not None:
             self._blocks[h] = block
             self._since[h] = time.monotonic()
-            self._pool.submit(h, w.inputs, w.public_signals)
+            self._pool.submit(h, *w)
 
     def _halt(self, height: int, reason: str) -> None:
         """Nothing from ``height`` on is proved; proofs of earlier blocks still publish."""
