@@ -5,7 +5,7 @@ and 60 ms for a production one. The live prover builds one for every block the v
 as the blocks come, so under any sustained load it never stops (the provers are far slower
 than the sequencer). In the venue's process it holds the GIL that the gateway's event loop
 needs: with one trader and one order in flight, a witness builder beside the gateway cut the
-orders acknowledged per second to less than half and raised the ack p99 from 3-7 ms to 17 ms
+orders acknowledged per second to 0.37x and raised the ack p99 from about 3 ms to 9-10 ms
 (``bench/RESULTS.md``, "Witnesses out of the venue's process"). Here the state lives in a
 spawned process at the prover pool's CPU priority, and the venue only sends each block's
 bytes and receives its inputs.
