@@ -137,8 +137,6 @@ class LiveProver:
             proven=first_unproven - 1,
         )  # fmt: skip
         self._advanced = self.started_from = self._witness.height
-        if self.progress:
-            self.progress("prover key", 0, 1)
         self._pool = ProverPool(
             self.circuit.wrapper, workers=self.workers, backend=self.backend,
             cache_dir=self.circuit.cache_dir, first_height=first_unproven,

@@ -185,7 +185,7 @@ def _worker_main(circuit: Any, conn: Connection, load_s: float) -> NoReturn:
         except Exception as exc:  # a damaged cache entry: every worker would fail alike
             conn.send(_StartFailed(f"{type(exc).__name__}: {exc}"))
             raise
-        conn.send(_Hello(os.getpid(), load_s, time.perf_counter() - t0))
+        conn.send(WorkerInfo(os.getpid(), load_s, time.perf_counter() - t0))
         while True:
             try:
                 job = conn.recv()
@@ -200,12 +200,6 @@ def _worker_main(circuit: Any, conn: Connection, load_s: float) -> NoReturn:
         os._exit(code)  # a forked child must not run the zygote's cleanup
 
 
-class _Hello(msgspec.Struct, frozen=True):
-    pid: int
-    key_load_s: float
-    start_s: float
-
-
 class _StartFailed(msgspec.Struct, frozen=True):
     error: str
 
@@ -213,7 +207,7 @@ class _StartFailed(msgspec.Struct, frozen=True):
 class WorkerInfo(msgspec.Struct, frozen=True):
     """A running local worker: its pid, the seconds its proving key took to load (the
     zygote's one load, shared by every worker) and the seconds from its fork until it
-    could prove (the witness .wasm compiled)."""
+    could prove (the witness .wasm compiled). Each worker sends its own when it is ready."""
 
     pid: int
     key_load_s: float
@@ -225,11 +219,11 @@ class ProverStartError(RuntimeError):
 
 
 class _Worker:
-    __slots__ = ("conn", "hello", "job")
+    __slots__ = ("conn", "info", "job")
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.hello: _Hello | None = None
+        self.info: WorkerInfo | None = None  # None until it can prove
         self.job: int | None = None  # the height it proves
 
 
@@ -247,7 +241,8 @@ class _Zygote:
         self.load_s: float | None = None
 
     def fork(self) -> Connection:
-        """Ask for a worker; returns the pool's end of its pipe (the worker says hello)."""
+        """Ask for a worker; returns the pool's end of its pipe, on which the worker sends
+        its ``WorkerInfo`` once it can prove."""
         ours, theirs = multiprocessing.Pipe()
         try:
             self.ctrl.send("fork")
@@ -319,14 +314,13 @@ class ProverPool:
 
     def worker_info(self) -> list[WorkerInfo]:
         """The local workers, once all of them can prove (waits for the key load)."""
-        while len(self._local) < self.workers or any(w.hello is None for w in self._local):
+        while len(self._local) < self.workers or any(w.info is None for w in self._local):
             self._pump(None)
-        hellos = sorted((w.hello for w in self._local if w.hello is not None), key=lambda h: h.pid)
-        return [WorkerInfo(h.pid, h.key_load_s, h.start_s) for h in hellos]
+        return sorted((w.info for w in self._local if w.info is not None), key=lambda i: i.pid)
 
     def worker_pids(self) -> list[int]:
         """Pids of the local workers that have started."""
-        return sorted(w.hello.pid for w in self._local if w.hello is not None)
+        return sorted(w.info.pid for w in self._local if w.info is not None)
 
     @property
     def zygote_pid(self) -> int | None:
@@ -337,7 +331,7 @@ class ProverPool:
         for w in self._local:
             if not self._queued:
                 return
-            if w.hello is not None and w.job is None:
+            if w.info is not None and w.job is None:
                 h = heapq.heappop(self._queued)
                 if h not in self._jobs:
                     continue
@@ -388,9 +382,9 @@ class ProverPool:
         self._zygote = _Zygote(self._actor_args)
         self.restarts += 1
         for w in self._local:
-            if w.hello is None:
+            if w.info is None:
                 w.conn.close()
-        self._local = [w for w in self._local if w.hello is not None]
+        self._local = [w for w in self._local if w.info is not None]
         self._spawn_workers()
 
     def _worker_message(self, w: _Worker) -> None:
@@ -399,8 +393,8 @@ class ProverPool:
         except (EOFError, OSError):
             self._worker_died(w)
             return
-        if isinstance(msg, _Hello):
-            w.hello = msg
+        if isinstance(msg, WorkerInfo):
+            w.info = msg
             self._start_failures = 0
             return
         if isinstance(msg, _StartFailed):
@@ -412,7 +406,7 @@ class ProverPool:
     def _worker_died(self, w: _Worker) -> None:
         w.conn.close()
         self._local.remove(w)
-        if w.hello is None:
+        if w.info is None:
             self._start_failures += 1
             self._check_start_failures("a prover worker died before it could prove")
         if w.job is not None and w.job in self._jobs:
@@ -520,9 +514,9 @@ class ProverPool:
         submits the block next proves it again)."""
         if self.backend == "local":
             for w in self._local:
-                if w.hello is not None:
+                if w.info is not None:
                     with contextlib.suppress(ProcessLookupError):
-                        os.kill(w.hello.pid, signal.SIGTERM)
+                        os.kill(w.info.pid, signal.SIGTERM)
                 w.conn.close()
             self._local.clear()
             self._zygote.close()  # it reaps the workers, kills any still starting, exits

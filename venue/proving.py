@@ -175,8 +175,6 @@ def prove_blocks(
                 todo.append((h, w))
         if not todo:
             return report
-        if progress:
-            progress("prover key", 0, 1)
         with ProverPool(circuit.wrapper, workers=workers, backend=backend,
                         first_height=todo[0][0],
                         on_key_loaded=key_load_progress(progress)) as pool:  # fmt: skip
@@ -199,9 +197,11 @@ def prove_blocks(
 def key_load_progress(
     progress: Callable[[str, int, int], None] | None,
 ) -> Callable[[float], None] | None:
-    """The pool's ``on_key_loaded`` that ends the "prover key" stage of ``progress``."""
+    """Start the "prover key" stage of ``progress``; returns the pool's ``on_key_loaded``,
+    which ends it. Call it just before making the pool."""
     if progress is None:
         return None
+    progress("prover key", 0, 1)
     return lambda seconds: progress("prover key", 1, 1)
 
 

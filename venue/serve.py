@@ -141,20 +141,20 @@ def account_commands(node: VenueNode, specs: Sequence[AccountSpec]) -> list[Comm
 def proving_progress(say: Callable[[str], None]) -> Callable[[str, int, int], None]:
     """``LiveProver``'s ``progress`` as lines for a server's log: its start is minutes of key
     set-up the first time, then a proving-key load of 25-90 s, which should not be silent."""
-    started: dict[str, float] = {}
+    key_load_began = [time.monotonic()]
 
     def stage(what: str, done: int, total: int) -> None:
         if done == 0:
-            started[what] = time.monotonic()
             if what == "keys":
                 say("circuit keys: compiled and set up unless cached (minutes, once)")
             elif what == "prover key":
+                key_load_began[0] = time.monotonic()
                 say("prover: loading the proving key")
         elif done == total:
-            took = time.monotonic() - started.get(what, time.monotonic())
             if what == "keys":
                 say("circuit keys ready")
             elif what == "prover key":
+                took = time.monotonic() - key_load_began[0]
                 say(f"prover: proving key loaded in {took:.1f} s; proving")
             elif what == "catch-up":
                 say(f"prover: {total} stored block(s) read back for proving")
