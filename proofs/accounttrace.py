@@ -25,14 +25,18 @@ filled quantity of maker and taker alike, and every cancel/reduce/IOC remainder 
 is left. Between commands the open quantities equal the engine's; inside a command the
 reservation is the order's live quantity, which nothing else reads.
 
-Scope: one market (M = 1), the layout ``proofs.state.account_leaf`` has for one market.
-Pure: no I/O.
+Several markets (``AccountStepOpsM(A, W, M)``): a step trades one market (``StepParams.market``,
+an index into the venue's markets). Its fields are the ``AccountFields`` view of that market, as
+for one market, and the other markets' ``PositionFields`` enter the leaf and the margin sums
+unchanged (``AccountState`` is the whole account). The rules take the others as
+``(PositionFields, MarketParams)`` pairs; with none they are the one-market rules. The block
+circuit proves one market so far (``proofs.witness``). Pure: no I/O.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from enum import IntEnum
 
 from matching.block import Block
@@ -65,9 +69,11 @@ __all__ = [
     "REQ_BITS",
     "AccountFields",
     "AccountOp",
+    "AccountState",
     "AccountTrace",
     "MarketParams",
     "OrderLedger",
+    "PositionFields",
     "StepConstraintError",
     "StepParams",
     "StepRejected",
@@ -180,6 +186,73 @@ class AccountFields:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class PositionFields:
+    """One market's fields of an account that a step does not trade (signed where the
+    engine's are)."""
+
+    position: int = 0
+    open_buy: int = 0
+    open_sell: int = 0
+    basis: int = 0
+
+    def encoded(self) -> tuple[int, int, int, int]:
+        """The offset encodings the leaf packs (``AccountFields.encoded``'s middle four)."""
+        return (self.position + _POS_OFF, self.open_buy, self.open_sell, self.basis + _MONEY_OFF)
+
+    def in_range(self) -> bool:
+        widths = (POSITION_BITS, OPEN_BITS, OPEN_BITS, MONEY_BITS)
+        return all(_fits(v, w) for v, w in zip(self.encoded(), widths, strict=True))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AccountState:
+    """An account with every market's fields, in market order: what its leaf commits."""
+
+    collateral: int = 0
+    markets: tuple[PositionFields, ...] = (PositionFields(),)
+    nonce: int = 0
+
+    @classmethod
+    def from_view(cls, view: AccountView) -> AccountState:
+        markets = tuple(
+            PositionFields(p.position, p.open_buy, p.open_sell, int(p.basis))
+            for p in view.positions
+        )
+        return cls(int(view.collateral), markets, view.nonce)
+
+    @classmethod
+    def of(cls, f: AccountFields, market: int, others: Sequence[PositionFields]) -> AccountState:
+        """``f`` in market ``market`` and ``others`` elsewhere (``others[market]`` not read)."""
+        markets = list(others) or [PositionFields()]
+        markets[market] = PositionFields(f.position, f.open_buy, f.open_sell, f.basis)
+        return cls(f.collateral, tuple(markets), f.nonce)
+
+    def view(self, market: int) -> AccountFields:
+        """The fields a step trading ``market`` sees."""
+        p = self.markets[market]
+        return AccountFields(
+            self.collateral, p.position, p.open_buy, p.open_sell, p.basis, self.nonce
+        )
+
+    def others(self, market: int) -> tuple[PositionFields, ...]:
+        """Every market's fields with ``market``'s zeroed: the circuit's ``other*`` inputs,
+        whose slot ``market`` it does not read (and ADD needs at the zero encoding)."""
+        out = list(self.markets)
+        out[market] = PositionFields()
+        return tuple(out)
+
+    def leaf(self, pubkey_hash: int) -> int:
+        """The committed leaf, computed by ``proofs.state.account_leaf`` itself."""
+        positions = tuple(
+            PositionView(i + 1, p.position, p.basis, p.open_buy, p.open_sell)
+            for i, p in enumerate(self.markets)
+        )
+        return account_leaf(
+            AccountView(0, self.collateral, 0, 0, positions, self.nonce), pubkey_hash
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class MarketParams:
     """The market inputs of a step: the mark (previous settlement price), ``imf_bps`` and
     ``mmf_bps`` (the maintenance rate a liquidation order is checked at)."""
@@ -226,38 +299,65 @@ def requirement(position: int, open_buy: int, open_sell: int, m: MarketParams) -
     return req, req * BPS - x
 
 
-def equity(f: AccountFields, m: MarketParams) -> int:
-    """``_equity`` for one market: collateral plus unrealised PnL at the mark."""
-    return f.collateral + (f.position * m.mark - f.basis if f.position else 0)
+#: The markets a step does not trade, each with its parameters (``margin_ok``'s ``others``).
+Others = Sequence[tuple[PositionFields, MarketParams]]
 
 
-def margin_ok(f: AccountFields, is_buy: bool, price: int, qty: int, m: MarketParams) -> bool:
+def equity(f: AccountFields, m: MarketParams, others: Others = ()) -> int:
+    """``_equity``: collateral plus every market's unrealised PnL at its mark."""
+    eq = f.collateral + (f.position * m.mark - f.basis if f.position else 0)
+    for p, mo in others:
+        eq += p.position * mo.mark - p.basis if p.position else 0
+    return eq
+
+
+def _others_requirement(others: Others, *, maintenance: bool = False) -> int:
+    """The other markets' requirement, or their maintenance margin (open orders left out)."""
+    total = 0
+    for p, mo in others:
+        if maintenance:
+            total += requirement(p.position, 0, 0, mo.maintenance())[0]
+        else:
+            total += requirement(p.position, p.open_buy, p.open_sell, mo)[0]
+    return total
+
+
+def margin_ok(
+    f: AccountFields, is_buy: bool, price: int, qty: int, m: MarketParams, others: Others = ()
+) -> bool:
     """``_margin_ok``: the order does not raise the requirement, or equity covers it."""
     before, _ = requirement(f.position, f.open_buy, f.open_sell, m)
     buy, sell = (qty, 0) if is_buy else (0, qty)
     after, _ = requirement(f.position, f.open_buy + buy, f.open_sell + sell, m)
-    if after <= before:
+    if after <= before:  # the other markets' terms are on both sides
         return True
     lock_in = max(0, (price - m.mark) if is_buy else (m.mark - price)) * qty
-    return equity(f, m) - lock_in >= after
+    return equity(f, m, others) - lock_in >= after + _others_requirement(others)
 
 
-def liquidatable(f: AccountFields, is_buy: bool, qty: int, m: MarketParams) -> bool:
-    """``_liquidatable`` for one market: nothing open, the order closes part or all of the
-    position (opposite side, ``0 < qty <= |position|``), equity below maintenance margin."""
+def liquidatable(
+    f: AccountFields, is_buy: bool, qty: int, m: MarketParams, others: Others = ()
+) -> bool:
+    """``_liquidatable``: nothing open in the order's market, the order closes part or all of
+    its position (opposite side, ``0 < qty <= |position|``), equity below the maintenance
+    margin of every market."""
     if f.open_buy or f.open_sell or not f.position or (f.position < 0) != is_buy:
         return False
     if not 0 < qty <= abs(f.position):
         return False
     maintenance, _ = requirement(f.position, 0, 0, m.maintenance())
-    return equity(f, m) < maintenance
+    maintenance += _others_requirement(others, maintenance=True)
+    return equity(f, m, others) < maintenance
 
 
-def withdraw_ok(f: AccountFields, amount: int, m: MarketParams) -> bool:
+def withdraw_ok(f: AccountFields, amount: int, m: MarketParams, others: Others = ()) -> bool:
     """``_withdraw``'s acceptance: amount <= collateral and equity - amount >= requirement."""
     req, _ = requirement(f.position, f.open_buy, f.open_sell, m)
+    req += _others_requirement(others)
     return (
-        0 < amount < 1 << AMOUNT_BITS and amount <= f.collateral and (equity(f, m) - amount >= req)
+        0 < amount < 1 << AMOUNT_BITS
+        and amount <= f.collateral
+        and (equity(f, m, others) - amount >= req)
     )
 
 
@@ -283,6 +383,8 @@ class StepParams:
     #: OPEN_ORDER of a liquidation order: ``liquidatable`` instead of ``margin_ok``, and the
     #: requirement hints at the maintenance rate (the block circuit derives the flag)
     liquidate: bool = False
+    #: the market the op trades: an index into the venue's markets (0 with one market)
+    market: int = 0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -319,9 +421,43 @@ class StepWitness:
     #: derives both (the command's flag, the market), so they are not inputs
     liquidate: int = 0
     mmf: int = 0
+    #: Several markets (``AccountStepOpsM(A, W, M)``, M > 1; all empty for one market): the
+    #: traded market's index, every market's untraded fields (``AccountState.others``), every
+    #: market's parameters, and every market's requirement hint before the op (a liquidation's
+    #: at the maintenance rate with open orders left out); ``req_before``/``rem_before`` are the
+    #: traded market's, as for one market.
+    market: int = 0
+    others: tuple[PositionFields, ...] = ()
+    params: tuple[MarketParams, ...] = ()
+    reqs_before: tuple[tuple[int, int], ...] = ()
+
+    def leaf(self, f: AccountFields) -> int:
+        """The leaf of the account with ``f`` in the traded market (the others unchanged)."""
+        if not self.others:
+            return f.leaf(self.pubkey_hash)
+        return AccountState.of(f, self.market, self.others).leaf(self.pubkey_hash)
 
     def inputs(self) -> dict[str, object]:
-        """Circuit inputs by signal name."""
+        """Circuit inputs by signal name (``AccountStep``'s, or ``AccountStepOpsM``'s)."""
+        out = self._inputs()
+        if self.others:
+            for name in ("mark", "imf", "reqBefore", "remBefore"):
+                del out[name]
+            enc = [o.encoded() for o in self.others]
+            for j, name in enumerate(("Position", "OpenBuy", "OpenSell", "Basis")):
+                out[f"other{name}"] = [e[j] for e in enc]
+            out |= {
+                "market": self.market,
+                "marks": [m.mark for m in self.params],
+                "imfs": [m.imf_bps for m in self.params],
+                "mmfs": [m.mmf_bps for m in self.params],
+                "liquidate": self.liquidate,
+                "reqBefore": [r for r, _ in self.reqs_before],
+                "remBefore": [r for _, r in self.reqs_before],
+            }
+        return out
+
+    def _inputs(self) -> dict[str, object]:
         old, new = self.old.encoded(), self.new.encoded()
         names = ("Collateral", "Position", "OpenBuy", "OpenSell", "Basis", "Nonce")
         out: dict[str, object] = {
@@ -358,7 +494,7 @@ class StepWitness:
         """The same step claiming other new fields; the new root follows them (tamper tests)."""
         root, tier = self.old_root, self.old_tier
         if self.op != AccountOp.NOP:
-            leaf = new.leaf(self.pubkey_hash)
+            leaf = self.leaf(new)
             root = compute_root(self.index, leaf, self.siblings)
             tier = tuple(tier_update(tier, self.index, leaf, below_tier(self.siblings)))
         return dataclasses.replace(self, new=new, new_root=root, new_tier=tier)
@@ -406,18 +542,23 @@ def check_step(w: StepWitness, depth: int) -> None:
     m = MarketParams(w.mark, w.imf, w.mmf)
     rate = w.mmf if w.liquidate else w.imf
     need(_fits(rate, BPS_BITS), "rate range")
-    for req, rem, ob, os_ in (
-        (w.req_before, w.rem_before, o.open_buy, o.open_sell),
+    hints = [
+        (w.req_before, w.rem_before, pos, o.open_buy, o.open_sell, rate, w.mark),
         (
             w.req_after,
             w.rem_after,
+            pos,
             o.open_buy + w.is_buy * w.qty,
             o.open_sell + (1 - w.is_buy) * w.qty,
+            rate,
+            w.mark,
         ),
-    ):
-        risk = max(abs(pos + ob), abs(pos - os_))
+    ]
+    others = _check_others(w, need, hints) if w.others else ()
+    for req, rem, p_, ob, os_, r, mk in hints:
+        risk = max(abs(p_ + ob), abs(p_ - os_))
         need(_fits(req, REQ_BITS) and 0 <= rem < BPS, "requirement hint range")
-        need(req * BPS == rate * w.mark * risk + rem, "requirement hint")
+        need(req * BPS == r * mk * risk + rem, "requirement hint")
     # The op's rule
     op = w.op
     if op in (AccountOp.OPEN_ORDER, AccountOp.FILL):
@@ -426,12 +567,15 @@ def check_step(w: StepWitness, depth: int) -> None:
         need(w.amount > 0, "amount is 0")
     if w.liquidate:
         need(op == AccountOp.OPEN_ORDER, "liquidation outside OPEN_ORDER")
-        need(liquidatable(o, bool(w.is_buy), w.qty, m), "not liquidatable")
+        need(liquidatable(o, bool(w.is_buy), w.qty, m, others), "not liquidatable")
     elif op == AccountOp.OPEN_ORDER:
-        need(margin_ok(o, bool(w.is_buy), w.price, w.qty, m), "margin")
+        need(margin_ok(o, bool(w.is_buy), w.price, w.qty, m, others), "margin")
     if op == AccountOp.WITHDRAW:
         need(w.amount <= o.collateral, "amount exceeds collateral")
-        need(equity(o, m) - w.amount >= w.req_before, "withdrawal beyond equity")
+        req = w.req_before + sum(r for j, (r, _) in enumerate(w.reqs_before) if j != w.market)
+        need(equity(o, m, others) - w.amount >= req, "withdrawal beyond equity")
+    if op == AccountOp.ADD:
+        need(all(x == PositionFields() for x in w.others), "ADD: another market not flat")
     if w.bump:
         need(op not in (AccountOp.NOP, AccountOp.ADD), "nonce raised by NOP/ADD")
         need(w.nonce_in > o.nonce, "nonce not above the account's (a replayed signed command)")
@@ -443,9 +587,30 @@ def check_step(w: StepWitness, depth: int) -> None:
     if op == AccountOp.NOP:
         need(w.new_root == w.old_root, "NOP changed the root")
         return
-    old_leaf = 0 if op == AccountOp.ADD else o.leaf(w.pubkey_hash)
+    old_leaf = 0 if op == AccountOp.ADD else w.leaf(o)
     need(compute_root(w.index, old_leaf, w.siblings) == w.old_root, "old leaf not in the tree")
-    need(compute_root(w.index, w.new.leaf(w.pubkey_hash), w.siblings) == w.new_root, "new root")
+    need(compute_root(w.index, w.leaf(w.new), w.siblings) == w.new_root, "new root")
+
+
+def _check_others(w: StepWitness, need: Callable[[bool, str], None], hints: list) -> Others:
+    """``check_step``'s part for several markets: shapes, the other markets' ranges and
+    parameters, and their requirement hints (appended to ``hints``). Returns the rules'
+    ``others``."""
+    n = len(w.others)
+    need(len(w.params) == n and len(w.reqs_before) == n and 0 <= w.market < n, "market shape")
+    need(w.params[w.market] == MarketParams(w.mark, w.imf, w.mmf), "traded market's params")
+    need(w.reqs_before[w.market] == (w.req_before, w.rem_before), "traded market's hint")
+    others = []
+    for j, (x, mp, (req, rem)) in enumerate(zip(w.others, w.params, w.reqs_before, strict=True)):
+        rate = mp.mmf_bps if w.liquidate else mp.imf_bps
+        need(_fits(mp.mark, PRICE_BITS) and _fits(rate, BPS_BITS), "market params range")
+        if j == w.market:
+            continue
+        need(x.in_range(), "another market's fields out of range")
+        ob, os_ = (0, 0) if w.liquidate else (x.open_buy, x.open_sell)
+        hints.append((req, rem, x.position, ob, os_, rate, mp.mark))
+        others.append((x, mp))
+    return others
 
 
 def _next_fields(
@@ -467,29 +632,57 @@ def _next_fields(
     return dataclasses.replace(new, open_sell=new.open_sell + delta)
 
 
-class AccountTrace:
-    """The accounts tree as the circuit sees it, advanced one ``AccountStep`` at a time."""
+class _MarketView(Mapping[int, AccountFields]):
+    """``AccountTrace.fields``: each account's ``AccountFields`` in one market, read-only."""
 
-    def __init__(self, depth: int, market_id: int = 1) -> None:
+    def __init__(self, states: Mapping[int, AccountState], market: int) -> None:
+        self._states = states
+        self._market = market
+
+    def __getitem__(self, account: int) -> AccountFields:
+        return self._states[account].view(self._market)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._states)
+
+    def __len__(self) -> int:
+        return len(self._states)
+
+
+class AccountTrace:
+    """The accounts tree as the circuit sees it, advanced one ``AccountStep`` at a time.
+
+    ``markets`` is the venue's number of markets (M): each step names the one it trades
+    (``StepParams.market``) and takes every market's ``MarketParams``."""
+
+    def __init__(self, depth: int, market_id: int = 1, *, markets: int = 1) -> None:
+        if markets < 1:
+            raise ValueError(f"a venue has at least one market, not {markets}")
         self.depth = depth
         self.market_id = market_id
+        self.markets = markets
         self.tree = SparseMerkleTree(depth)
-        self.fields: dict[int, AccountFields] = {}
+        self.states: dict[int, AccountState] = {}
         self.pubkey_hash: dict[int, int] = {}
+        self._empty = AccountState(markets=(PositionFields(),) * markets)
 
     @classmethod
     def from_views(
-        cls, depth: int, views: Iterable[AccountView], market_id: int = 1
+        cls, depth: int, views: Iterable[AccountView], market_id: int = 1, *, markets: int = 1
     ) -> AccountTrace:
         """Start from existing accounts (e.g. an engine snapshot)."""
-        t = cls(depth, market_id)
+        t = cls(depth, market_id, markets=markets)
         updates = {}
         for v in views:
-            f = AccountFields.from_view(v)
+            if len(v.positions) != markets:
+                raise ValueError(
+                    f"account {v.account} has {len(v.positions)} markets, not {markets}"
+                )
+            st = AccountState.from_view(v)
             pk = hash2(v.pubkey_x, v.pubkey_y)
-            t.fields[v.account] = f
+            t.states[v.account] = st
             t.pubkey_hash[v.account] = pk
-            updates[v.account] = f.leaf(pk, market_id)
+            updates[v.account] = st.leaf(pk)
         t.tree.set_many(updates)
         return t
 
@@ -497,32 +690,59 @@ class AccountTrace:
     def root(self) -> int:
         return self.tree.root
 
-    def preview(self, p: StepParams, m: MarketParams, *, enforce: bool = True) -> StepWitness:
-        """The witness of ``p`` on the current tree, without applying it.
+    @property
+    def fields(self) -> Mapping[int, AccountFields]:
+        """Each account's fields in the first market (the only one of a one-market venue)."""
+        return _MarketView(self.states, 0)
+
+    def _params(self, m: MarketParams | Sequence[MarketParams]) -> tuple[MarketParams, ...]:
+        params = (m,) if isinstance(m, MarketParams) else tuple(m)
+        if len(params) != self.markets:
+            raise ValueError(f"{len(params)} markets' params for a venue of {self.markets}")
+        return params
+
+    def preview(
+        self,
+        p: StepParams,
+        m: MarketParams | Sequence[MarketParams],
+        *,
+        enforce: bool = True,
+    ) -> StepWitness:
+        """The witness of ``p`` on the current tree, without applying it. ``m``: the market's
+        parameters, or with several markets every market's, in market order.
 
         With ``enforce`` the rules are applied first and a forbidden op raises StepRejected;
         without, the witness is built anyway (honest hints, so only the rule's constraint
         fails: how tests make "an OPEN_ORDER that fails margin").
         """
+        params = self._params(m)
         op = AccountOp(p.op)
         if op == AccountOp.NOP:
-            return self._nop()
-        exists = p.account in self.fields
+            return self.nop(params) if self.markets > 1 else self._nop()
+        if not 0 <= p.market < self.markets:
+            raise ValueError(f"market index {p.market} outside the venue's {self.markets}")
+        k = p.market
+        mk = params[k]
+        exists = p.account in self.states
         if enforce and exists == (op == AccountOp.ADD):
             raise StepRejected(f"{op.name}: account {p.account} exists={exists}")
         is_buy = p.side == Side.BUY
         if op == AccountOp.ADD:
-            old, pk = AccountFields(), p.pubkey_hash
+            st, pk = self._empty, p.pubkey_hash
         else:
-            old, pk = self.fields[p.account], self.pubkey_hash[p.account]
+            st, pk = self.states[p.account], self.pubkey_hash[p.account]
+        old = st.view(k)
+        others = [(st.markets[j], params[j]) for j in range(self.markets) if j != k]
         if enforce and p.liquidate:
-            if op != AccountOp.OPEN_ORDER or not liquidatable(old, is_buy, p.qty, m):
+            if op != AccountOp.OPEN_ORDER or not liquidatable(old, is_buy, p.qty, mk, others):
                 raise StepRejected(f"{op.name}: account {p.account} is not liquidatable")
         elif (
-            enforce and op == AccountOp.OPEN_ORDER and not margin_ok(old, is_buy, p.price, p.qty, m)
+            enforce
+            and op == AccountOp.OPEN_ORDER
+            and not margin_ok(old, is_buy, p.price, p.qty, mk, others)
         ):
             raise StepRejected(f"OPEN_ORDER: margin fails for account {p.account}")
-        if enforce and op == AccountOp.WITHDRAW and not withdraw_ok(old, p.amount, m):
+        if enforce and op == AccountOp.WITHDRAW and not withdraw_ok(old, p.amount, mk, others):
             raise StepRejected(f"WITHDRAW: insufficient collateral for account {p.account}")
         if enforce and p.bump and not p.nonce > old.nonce:
             raise StepRejected(f"{op.name}: nonce {p.nonce} not above {old.nonce} (replay)")
@@ -531,21 +751,16 @@ class AccountTrace:
             new = dataclasses.replace(new, nonce=p.nonce)
         _, released, div_rem = apply_fill(old, is_buy, p.price, p.qty)
         rb, remb, ra, rema = _margin_hints(
-            old, is_buy, p.qty, m.maintenance() if p.liquidate else m
+            old, is_buy, p.qty, mk.maintenance() if p.liquidate else mk
         )
+        multi = self._multi(st, k, params, bool(p.liquidate)) if self.markets > 1 else {}
         siblings = tuple(self.tree.path(p.account))
         old_tier = tuple(self.tree.tier())
-        # New fields outside their widths have no leaf (no root can commit them): root 0.
-        new_root, new_tier = 0, old_tier
-        if new.in_range():
-            leaf = new.leaf(pk, self.market_id)
-            new_root = compute_root(p.account, leaf, siblings)
-            new_tier = tuple(tier_update(old_tier, p.account, leaf, below_tier(siblings)))
-        return StepWitness(
+        w = StepWitness(
             op=op,
             index=p.account,
             old_root=self.tree.root,
-            new_root=new_root,
+            new_root=0,
             siblings=siblings,
             pubkey_hash=pk,
             old=old,
@@ -554,8 +769,8 @@ class AccountTrace:
             price=p.price,
             qty=p.qty,
             amount=p.amount,
-            mark=m.mark,
-            imf=m.imf_bps,
+            mark=mk.mark,
+            imf=mk.imf_bps,
             released=released,
             div_rem=div_rem,
             req_before=rb,
@@ -565,10 +780,38 @@ class AccountTrace:
             bump=int(p.bump),
             nonce_in=p.nonce,
             old_tier=old_tier,
-            new_tier=new_tier,
+            new_tier=old_tier,
             liquidate=int(p.liquidate),
-            mmf=m.mmf_bps,
+            mmf=mk.mmf_bps,
+            **multi,
         )
+        # New fields outside their widths have no leaf (no root can commit them): root 0.
+        if new.in_range():
+            leaf = w.leaf(new)
+            w = dataclasses.replace(
+                w,
+                new_root=compute_root(p.account, leaf, siblings),
+                new_tier=tuple(tier_update(old_tier, p.account, leaf, below_tier(siblings))),
+            )
+        return w
+
+    @staticmethod
+    def _multi(
+        st: AccountState, k: int, params: Sequence[MarketParams], liquidate: bool
+    ) -> dict[str, object]:
+        """A step's several-market fields (``StepWitness.others`` and after) on ``st``."""
+        reqs = []
+        for x, mp in zip(st.markets, params, strict=True):
+            if liquidate:  # the maintenance margin: open orders do not count
+                reqs.append(requirement(x.position, 0, 0, mp.maintenance()))
+            else:
+                reqs.append(requirement(x.position, x.open_buy, x.open_sell, mp))
+        return {
+            "market": k,
+            "others": st.others(k),
+            "params": tuple(params),
+            "reqs_before": tuple(reqs),
+        }
 
     def _nop(self) -> StepWitness:
         z = AccountFields(-_MONEY_OFF, -_POS_OFF, 0, 0, -_MONEY_OFF, 0)  # all-zero encodings
@@ -578,49 +821,67 @@ class AccountTrace:
             0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, old_tier=tier, new_tier=tier,
         )  # fmt: skip
 
-    def step(self, p: StepParams, m: MarketParams) -> StepWitness:
+    def step(self, p: StepParams, m: MarketParams | Sequence[MarketParams]) -> StepWitness:
         """Apply one op (rules enforced), check its witness, and return it."""
         w = self.preview(p, m)
         check_step(w, self.depth)
         if w.op == AccountOp.NOP:
             return w
-        _, siblings = self.tree.set_with_path(w.index, w.new.leaf(w.pubkey_hash))
-        assert tuple(siblings) == w.siblings and w.new_root == self.tree.root, "tree moved"
-        self.fields[w.index] = w.new
-        self.pubkey_hash[w.index] = w.pubkey_hash
+        self._store(w, w.new)
         return w
 
-    def nop(self, m: MarketParams) -> StepWitness:
+    def _store(self, w: StepWitness, new: AccountFields) -> None:
+        """Write ``new`` into ``w``'s account and market."""
+        st = self.states.get(w.index, self._empty)
+        nxt = AccountState.of(new, w.market, st.markets)
+        _, siblings = self.tree.set_with_path(w.index, nxt.leaf(w.pubkey_hash))
+        assert tuple(siblings) == w.siblings, "tree moved"
+        self.states[w.index] = nxt
+        self.pubkey_hash[w.index] = w.pubkey_hash
+
+    def nop(self, m: MarketParams | Sequence[MarketParams]) -> StepWitness:
         """A NOP witness whose mark/imf are the market's and whose hints match them.
 
         ``_nop`` (all zeros) suits a standalone ``AccountStep``; inside the block circuit mark and
-        imf are bound to the market, and the requirement hints depend on them."""
+        imf are bound to the market, and the requirement hints depend on them. With several
+        markets the traded one is market 0."""
+        params = self._params(m)
         w = self._nop()
-        rb, remb, ra, rema = _margin_hints(w.old, False, 0, m)
+        rb, remb, ra, rema = _margin_hints(w.old, False, 0, params[0])
+        multi: dict[str, object] = {}
+        if self.markets > 1:
+            zero = PositionFields(w.old.position, 0, 0, w.old.basis)  # all-zero encodings
+            flat = AccountState(w.old.collateral, (zero,) * self.markets)
+            multi = self._multi(flat, 0, params, False) | {"mmf": params[0].mmf_bps}
         return dataclasses.replace(
             w,
-            mark=m.mark,
-            imf=m.imf_bps,
+            mark=params[0].mark,
+            imf=params[0].imf_bps,
             req_before=rb,
             rem_before=remb,
             req_after=ra,
             rem_after=rema,
+            **multi,
         )
 
-    def write(self, account: int, new: AccountFields, m: MarketParams) -> dict[str, object]:
+    def write(
+        self, account: int, new: AccountFields, m: MarketParams | Sequence[MarketParams]
+    ) -> dict[str, object]:
         """Apply and return the inputs of a WRITE step (op ``ACC_OP_WRITE``, block circuit only):
         the account's leaf := ``new`` (the taker's registers), hints for qty 0.
 
         Not an ``AccountOp``: the standalone ``AccountStep`` has no WRITE; the rule that makes
         ``new`` right (fills applied with ``ApplyFill``) is checked by the block circuit."""
-        if account not in self.fields:
+        if account not in self.states:
             raise StepRejected(f"WRITE: account {account} does not exist")
         if not new.in_range():
             raise StepConstraintError("WRITE: new fields out of range")
         w = self.preview(StepParams(AccountOp.RELEASE, account, qty=0), m)
         return self._overwrite(w, new, ACC_OP_WRITE)
 
-    def open_write(self, p: StepParams, new: AccountFields, m: MarketParams) -> dict[str, object]:
+    def open_write(
+        self, p: StepParams, new: AccountFields, m: MarketParams | Sequence[MarketParams]
+    ) -> dict[str, object]:
         """Apply and return the inputs of an OPEN_WRITE step (op ``ACC_OP_OPEN_WRITE``, block
         circuit only): the OPEN_ORDER ``p`` checked on the account's leaf as it is (margin,
         replay mark; StepRejected if either fails), then the leaf := ``new``, the taker's
@@ -637,15 +898,14 @@ class AccountTrace:
     def _overwrite(self, w: StepWitness, new: AccountFields, op: int) -> dict[str, object]:
         """Write ``new`` over ``w``'s leaf and return ``w``'s inputs with those fields and
         ``op`` (the block-only ops whose new fields are the caller's)."""
-        pk = self.pubkey_hash[w.index]
-        _, siblings = self.tree.set_with_path(w.index, new.leaf(pk, self.market_id))
-        assert tuple(siblings) == w.siblings, "tree moved"
-        self.fields[w.index] = new
+        self._store(w, new)
         inputs = dataclasses.replace(w, new=new, new_root=self.tree.root).inputs()
         inputs["op"] = op
         return inputs
 
-    def run(self, ops: Iterable[StepParams], m: MarketParams) -> list[StepWitness]:
+    def run(
+        self, ops: Iterable[StepParams], m: MarketParams | Sequence[MarketParams]
+    ) -> list[StepWitness]:
         return [self.step(p, m) for p in ops]
 
 

@@ -159,7 +159,7 @@ def rule_patched_out(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         ReferenceEngine, "_flags_ok",
         staticmethod(lambda cmd: flags_ok(msgspec.structs.replace(cmd, cl_ord_id=0))),
     )  # fmt: skip
-    monkeypatch.setattr(accounttrace, "liquidatable", lambda f, is_buy, qty, m: True)
+    monkeypatch.setattr(accounttrace, "liquidatable", lambda f, is_buy, qty, m, others=(): True)
     yield
 
 

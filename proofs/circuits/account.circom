@@ -63,10 +63,10 @@ template AbsValue(n) {
 //               pack(openSell 56, basis 128, nonce 64))
 // which is what pack_greedy makes of [collateral, position, open_buy, open_sell, basis, nonce]
 // (248 bits fit in the first element, open_sell would make it 304). Inputs are the OFFSET
-// encodings; Pack range-checks each to its width. Cost 496 + Poseidon(3) 261.
+// encodings, each range-checked to its width. AccountLeafM(1, 1), below. Cost 496 +
+// Poseidon(3) 261.
 template AccountLeaf() {
-    assert(ACC_MONEY_BITS() + ACC_POSITION_BITS() + ACC_OPEN_BITS() <= 253);
-    assert(ACC_OPEN_BITS() + ACC_MONEY_BITS() + ACC_NONCE_BITS() <= 253);
+    assert(AccLeafElems(1) == 2);  // one market: Poseidon(3) of the key and two elements
     signal input pubkeyHash;
     signal input collateral;
     signal input position;
@@ -76,20 +76,15 @@ template AccountLeaf() {
     signal input nonce;
     signal output out;
 
-    component e0 = Pack(3, [128, 64, 56]);
-    e0.in[0] <== collateral;
-    e0.in[1] <== position;
-    e0.in[2] <== openBuy;
-    component e1 = Pack(3, [56, 128, 64]);
-    e1.in[0] <== openSell;
-    e1.in[1] <== basis;
-    e1.in[2] <== nonce;
-    // One Poseidon(3) (261) instead of a chain of two Poseidon(2) (480).
-    component h = Poseidon(3);
-    h.inputs[0] <== pubkeyHash;
-    h.inputs[1] <== e0.out;
-    h.inputs[2] <== e1.out;
-    out <== h.out;
+    component leaf = AccountLeafM(1, 1);
+    leaf.pubkeyHash <== pubkeyHash;
+    leaf.collateral <== collateral;
+    leaf.position[0] <== position;
+    leaf.openBuy[0] <== openBuy;
+    leaf.openSell[0] <== openSell;
+    leaf.basis[0] <== basis;
+    leaf.nonce <== nonce;
+    out <== leaf.out;
 }
 
 // ApplyFill(): one fill of qty lots at price on side isBuy (1 buy, 0 sell) applied to an
@@ -220,7 +215,7 @@ template Requirement() {
 // 0): ok = 1 iff equity < reqBefore, the account is under maintenance margin
 // (ReferenceEngine._liquidatable); the comparison reuses the same NonNegative.
 template MarginOk() {
-    assert(ACC_PRICE_BITS() + ACC_BPS_BITS() + ACC_POSITION_BITS() + 2 <= ACC_REQ_BITS() + 14);
+    assert(AccMarginBits(1) == 129);
     signal input mark;
     signal input imf;
     signal input position;
@@ -239,34 +234,286 @@ template MarginOk() {
     signal output ok;
     signal output equity;
 
-    signal imfMark <== imf * mark;
-    component before = Requirement();
-    before.position <== position;
-    before.openBuy <== openBuy;
-    before.openSell <== openSell;
-    before.imfMark <== imfMark;
-    before.req <== reqBefore;
-    before.rem <== remBefore;
+    // MarginOkM(1), below: the same constraints.
+    component m = MarginOkM(1);
+    m.sel[0] <== 1;
+    m.marks[0] <== mark;
+    m.rates[0] <== imf;
+    m.position[0] <== position;
+    m.openBuy[0] <== openBuy;
+    m.openSell[0] <== openSell;
+    m.basis[0] <== basis;
+    m.collateral <== collateral;
+    m.mark <== mark;
+    m.rate <== imf;
+    m.tPosition <== position;
+    m.tOpenBuy <== openBuy;
+    m.tOpenSell <== openSell;
+    m.isBuy <== isBuy;
+    m.price <== price;
+    m.qty <== qty;
+    m.reqBefore[0] <== reqBefore;
+    m.remBefore[0] <== remBefore;
+    m.reqAfter <== reqAfter;
+    m.remAfter <== remAfter;
+    m.liquidate <== liquidate;
+    ok <== m.ok;
+    equity <== m.equity;
+}
 
+// --- several markets (M >= 1) -------------------------------------------------------------
+// proofs.state lays an account leaf out as pack_greedy([collateral, (position, openBuy,
+// openSell, basis) per market, nonce]) absorbed by a Poseidon(4)-wide chain (_absorb4). One
+// market is the layout above; the templates below take M and reproduce M = 1 constraint for
+// constraint (tests pin the counts).
+
+// Width of field i of an M-market leaf, in layout order.
+function AccLeafWidth(M, i) {
+    if (i == 0) {
+        return ACC_MONEY_BITS();
+    }
+    if (i == 4 * M + 1) {
+        return ACC_NONCE_BITS();
+    }
+    var j = (i - 1) % 4;
+    if (j == 0) {
+        return ACC_POSITION_BITS();
+    }
+    if (j == 3) {
+        return ACC_MONEY_BITS();
+    }
+    return ACC_OPEN_BITS();
+}
+
+// Number of packed elements pack_greedy makes of an M-market leaf (253 bits each).
+function AccLeafElems(M) {
+    var n = 1;
+    var used = 0;
+    for (var i = 0; i < 4 * M + 2; i++) {
+        var w = AccLeafWidth(M, i);
+        if (used + w > 253) {
+            n++;
+            used = 0;
+        }
+        used += w;
+    }
+    return n;
+}
+
+// Number of Poseidon calls of _absorb4 over L elements.
+function Absorb4Calls(L) {
+    if (L <= 4) {
+        return 1;
+    }
+    return 1 + (L - 4 + 2) \ 3;
+}
+
+// Width of call c of _absorb4 over L elements: the first takes up to 4, each next the running
+// hash and up to 3 more.
+function Absorb4Width(L, c) {
+    if (c == 0) {
+        return L < 4 ? L : 4;
+    }
+    var left = L - 4 - 3 * (c - 1);
+    return 1 + (left < 3 ? left : 3);
+}
+
+// Absorb4(L): proofs.state._absorb4 of L field elements.
+template Absorb4(L) {
+    assert(L >= 1);
+    signal input in[L];
+    signal output out;
+
+    var C = Absorb4Calls(L);
+    component h[C];
+    var at = 0;
+    for (var c = 0; c < C; c++) {
+        var w = Absorb4Width(L, c);
+        h[c] = Poseidon(w);
+        var k = 0;
+        if (c > 0) {
+            h[c].inputs[0] <== h[c - 1].out;
+            k = 1;
+        }
+        for (var i = k; i < w; i++) {
+            h[c].inputs[i] <== in[at];
+            at++;
+        }
+    }
+    out <== h[C - 1].out;
+}
+
+// AccountLeafM(M, CHECKED): the leaf of an account with M markets, from the OFFSET encodings.
+// CHECKED = 1 range-checks every field to its width (as AccountLeaf does); CHECKED = 0 packs
+// them as given, for a caller that has range-checked each field already (AccountStepOpsM's new
+// leaf: the markets it does not trade are the old leaf's, checked there).
+template AccountLeafM(M, CHECKED) {
+    assert(M >= 1);
+    assert(CHECKED == 0 || CHECKED == 1);
+    signal input pubkeyHash;
+    signal input collateral;
+    signal input position[M];
+    signal input openBuy[M];
+    signal input openSell[M];
+    signal input basis[M];
+    signal input nonce;
+    signal output out;
+
+    var F = 4 * M + 2;
+    var E = AccLeafElems(M);
+    signal f[F];
+    f[0] <== collateral;
+    for (var m = 0; m < M; m++) {
+        f[4 * m + 1] <== position[m];
+        f[4 * m + 2] <== openBuy[m];
+        f[4 * m + 3] <== openSell[m];
+        f[4 * m + 4] <== basis[m];
+    }
+    f[F - 1] <== nonce;
+
+    component range[F];
+    signal e[E];
+    var k = 0;
+    var used = 0;
+    var acc = 0;
+    for (var i = 0; i < F; i++) {
+        var w = AccLeafWidth(M, i);
+        if (used + w > 253) {
+            e[k] <== acc;
+            k++;
+            used = 0;
+            acc = 0;
+        }
+        if (CHECKED == 1) {
+            range[i] = Num2Bits(w);
+            range[i].in <== f[i];
+        }
+        acc += f[i] * (1 << used);
+        used += w;
+    }
+    e[k] <== acc;
+
+    component h = Absorb4(E + 1);
+    h.in[0] <== pubkeyHash;
+    for (var i = 0; i < E; i++) {
+        h.in[i + 1] <== e[i];
+    }
+    out <== h.out;
+}
+
+// Bits of MarginOkM's signed comparisons: |equity| < 2^127 + M * (2^127 + 2^103), and the
+// requirements (M * 2^110) and lock-in (2^88) are far smaller, so every sum it tests lies in
+// [-2^n, 2^n) for n = 128 + ceil(log2(M + 1)): 129 for one market, as MarginOk had.
+function AccMarginBits(M) {
+    var b = 0;
+    while ((1 << b) < M + 1) {
+        b++;
+    }
+    return 128 + b;
+}
+
+// MarginOkM(M): MarginOk for an account with M markets, ReferenceEngine._margin_ok over all of
+// them: the requirement is the sum of each market's Requirement, the equity adds every market's
+// unrealised PnL at its own mark. The order's market (one-hot sel, constrained by the caller)
+// is the only one whose requirement changes, so "the order does not raise the requirement" is
+// its market's test alone, and the others enter the sums once. A liquidation (liquidate = 1,
+// rates = each market's mmf) sums the maintenance margin, where no market's open orders count
+// (ReferenceEngine._maintenance). The traded market's fields and rate are also passed as
+// scalars (mark, rate, tPosition, tOpenBuy, tOpenSell): the caller's arrays hold the same values
+// at sel. Outputs ok, equity and reqTotal (the requirement before the order, for WITHDRAW).
+// Ranges as MarginOk's, per market.
+template MarginOkM(M) {
+    assert(M >= 1);
+    var CMP = AccMarginBits(M);
+    assert(ACC_PRICE_BITS() + ACC_BPS_BITS() + ACC_POSITION_BITS() + 2 <= ACC_REQ_BITS() + 14);
+    signal input sel[M];
+    signal input marks[M];
+    signal input rates[M];
+    signal input position[M];
+    signal input openBuy[M];
+    signal input openSell[M];
+    signal input basis[M];
+    signal input collateral;
+    signal input mark;
+    signal input rate;
+    signal input tPosition;
+    signal input tOpenBuy;
+    signal input tOpenSell;
+    signal input isBuy;
+    signal input price;
+    signal input qty;
+    signal input reqBefore[M];
+    signal input remBefore[M];
+    signal input reqAfter;
+    signal input remAfter;
+    signal input liquidate;
+    signal output ok;
+    signal output equity;
+    signal output reqTotal;
+
+    // Every market's requirement before the order (open orders left out of a liquidation's).
+    signal imfMark[M];
+    signal keptBuy[M];
+    signal keptSell[M];
+    component before[M];
+    component posZero[M];
+    signal upnl[M];
+    signal openUpnl[M];
+    signal pickReq[M];
+    var total = 0;
+    var traded = 0;
+    var pnl = 0;
+    for (var m = 0; m < M; m++) {
+        imfMark[m] <== rates[m] * marks[m];
+        if (M == 1) {
+            // the caller forces a liquidated market's open quantities to 0
+            keptBuy[m] <== openBuy[m];
+            keptSell[m] <== openSell[m];
+            pickReq[m] <== reqBefore[m];
+        } else {
+            keptBuy[m] <== (1 - liquidate) * openBuy[m];
+            keptSell[m] <== (1 - liquidate) * openSell[m];
+            pickReq[m] <== sel[m] * reqBefore[m];
+        }
+        before[m] = Requirement();
+        before[m].position <== position[m];
+        before[m].openBuy <== keptBuy[m];
+        before[m].openSell <== keptSell[m];
+        before[m].imfMark <== imfMark[m];
+        before[m].req <== reqBefore[m];
+        before[m].rem <== remBefore[m];
+        total += reqBefore[m];
+        traded += pickReq[m];
+
+        posZero[m] = IsZero();
+        posZero[m].in <== position[m];
+        upnl[m] <== position[m] * marks[m] - basis[m];
+        openUpnl[m] <== (1 - posZero[m].out) * upnl[m];
+        pnl += openUpnl[m];
+    }
+    reqTotal <== total;
+    equity <== collateral + pnl;
+
+    // The order's market with the order added.
+    signal tImfMark;
+    if (M == 1) {
+        tImfMark <== imfMark[0];
+    } else {
+        tImfMark <== rate * mark;
+    }
     signal buyQty <== isBuy * qty;
     component after = Requirement();
-    after.position <== position;
-    after.openBuy <== openBuy + buyQty;
-    after.openSell <== openSell + qty - buyQty;
-    after.imfMark <== imfMark;
+    after.position <== tPosition;
+    after.openBuy <== tOpenBuy + buyQty;
+    after.openSell <== tOpenSell + qty - buyQty;
+    after.imfMark <== tImfMark;
     after.req <== reqAfter;
     after.rem <== remAfter;
 
-    // increases = reqBefore < reqAfter (both range-checked to 110 bits by Requirement)
+    // increases = the order's market's requirement rises (the others' do not move)
     component increases = LessThan(ACC_REQ_BITS());
-    increases.in[0] <== reqBefore;
+    increases.in[0] <== traded;
     increases.in[1] <== reqAfter;
-
-    component posZero = IsZero();
-    posZero.in <== position;
-    signal upnl <== position * mark - basis;
-    signal openUpnl <== (1 - posZero.out) * upnl;
-    equity <== collateral + openUpnl;
 
     signal d <== (2 * isBuy - 1) * (price - mark);
     component dSign = NonNegative(ACC_PRICE_BITS());
@@ -274,8 +521,10 @@ template MarginOk() {
     signal dPos <== dSign.out * d;
     signal lockIn <== dPos * qty;
 
-    component covered = NonNegative(129);
-    covered.in <== equity - lockIn - reqAfter + liquidate * (lockIn + reqAfter - reqBefore);
+    // the requirement with the order: the others' before, the order's market's after
+    var reqWith = total - traded + reqAfter;
+    component covered = NonNegative(CMP);
+    covered.in <== equity - lockIn - reqWith + liquidate * (lockIn + reqWith - total);
     signal okTrade <== 1 - increases.out * (1 - covered.out);
     ok <== okTrade + liquidate * (1 - covered.out - okTrade);
 }
@@ -328,8 +577,9 @@ function ACC_OP_OPEN_WRITE() { return 8; }
 // accepted signed command on a signed venue) nonceIn > oldNonce and newNonce = nonceIn; else
 // the nonce is kept (ADD: 0; WRITE: the caller's). nonceIn is range-checked here. The write is made on the account tree's tier (merkle.circom
 // "Tiers"), which the block circuit chains from step to step and hashes to the root.
-template AccountStepOps(A, W) {
+template AccountStepOpsM(A, W, M) {
     assert(A >= 1 && A <= 32);
+    assert(M >= 1);
     assert(W == 0 || W == 1);
     signal input op;
     signal input oldTier[TierWidth(A)];
@@ -349,22 +599,29 @@ template AccountStepOps(A, W) {
     signal input newBasis;
     signal input oldNonce;
     signal input newNonce;
+    // M > 1: the order's market (an index), and the other markets' fields, offset-encoded
+    // (slot `market` is not read; ADD needs every slot at the zero encoding)
+    signal input market;
+    signal input otherPosition[M];
+    signal input otherOpenBuy[M];
+    signal input otherOpenSell[M];
+    signal input otherBasis[M];
     // op parameters
     signal input isBuy;
     signal input price;
     signal input qty;
     signal input amount;
-    signal input mark;
-    signal input imf;
+    signal input marks[M];
+    signal input imfs[M];
     signal input bumpNonce;
     signal input nonceIn;
     signal input liquidate;
-    signal input mmf;
+    signal input mmfs[M];
     // hints
     signal input released;
     signal input divRem;
-    signal input reqBefore;
-    signal input remBefore;
+    signal input reqBefore[M];
+    signal input remBefore[M];
     signal input reqAfter;
     signal input remAfter;
     signal output newTier[TierWidth(A)];
@@ -405,22 +662,83 @@ template AccountStepOps(A, W) {
     qtyRange.in <== qty;
     component amountRange = RangeCheck(ACC_AMOUNT_BITS());
     amountRange.in <== amount;
-    component markRange = RangeCheck(ACC_PRICE_BITS());
-    markRange.in <== mark;
-    // the margin rate: imf, or mmf for a liquidation (range-checked either way)
+    // the margin rates: imf, or mmf for a liquidation (range-checked either way)
     liquidate * (liquidate - 1) === 0;
-    signal rate <== imf + liquidate * (mmf - imf);
-    component imfRange = RangeCheck(ACC_BPS_BITS());
-    imfRange.in <== rate;
+    component markRange[M];
+    signal rates[M];
+    component imfRange[M];
+    for (var m = 0; m < M; m++) {
+        markRange[m] = RangeCheck(ACC_PRICE_BITS());
+        markRange[m].in <== marks[m];
+        rates[m] <== imfs[m] + liquidate * (mmfs[m] - imfs[m]);
+        imfRange[m] = RangeCheck(ACC_BPS_BITS());
+        imfRange[m].in <== rates[m];
+    }
 
-    // Old leaf (Pack range-checks the old fields) and signed views of the old fields.
-    component oldLeaf = AccountLeaf();
+    // The order's market: one-hot over the M markets (one market: always market 0, and the
+    // market input is not read), its mark and rate, and each market's slot in the old and new
+    // leaves: the order's market holds the old/new fields above, the others their own fields,
+    // the same in both leaves.
+    signal mSel[M];
+    signal pickMark[M];
+    signal pickRate[M];
+    signal oldPosS[M];
+    signal oldBuyS[M];
+    signal oldSellS[M];
+    signal oldBasisS[M];
+    signal newPosS[M];
+    signal newBuyS[M];
+    signal newSellS[M];
+    signal newBasisS[M];
+    var mark = 0;
+    var rate = 0;
+    if (M == 1) {
+        mSel[0] <== 1;
+        mark = marks[0];
+        rate = rates[0];
+        oldPosS[0] <== oldPosition;
+        oldBuyS[0] <== oldOpenBuy;
+        oldSellS[0] <== oldOpenSell;
+        oldBasisS[0] <== oldBasis;
+        newPosS[0] <== newPosition;
+        newBuyS[0] <== newOpenBuy;
+        newSellS[0] <== newOpenSell;
+        newBasisS[0] <== newBasis;
+    } else {
+        var selSumM = 0;
+        var selIndexM = 0;
+        for (var m = 0; m < M; m++) {
+            mSel[m] <-- market == m ? 1 : 0;
+            mSel[m] * (mSel[m] - 1) === 0;
+            selSumM += mSel[m];
+            selIndexM += m * mSel[m];
+        }
+        selSumM === 1;
+        selIndexM === market;
+        for (var m = 0; m < M; m++) {
+            pickMark[m] <== mSel[m] * marks[m];
+            pickRate[m] <== mSel[m] * rates[m];
+            mark += pickMark[m];
+            rate += pickRate[m];
+            oldPosS[m] <== otherPosition[m] + mSel[m] * (oldPosition - otherPosition[m]);
+            oldBuyS[m] <== otherOpenBuy[m] + mSel[m] * (oldOpenBuy - otherOpenBuy[m]);
+            oldSellS[m] <== otherOpenSell[m] + mSel[m] * (oldOpenSell - otherOpenSell[m]);
+            oldBasisS[m] <== otherBasis[m] + mSel[m] * (oldBasis - otherBasis[m]);
+            newPosS[m] <== otherPosition[m] + mSel[m] * (newPosition - otherPosition[m]);
+            newBuyS[m] <== otherOpenBuy[m] + mSel[m] * (newOpenBuy - otherOpenBuy[m]);
+            newSellS[m] <== otherOpenSell[m] + mSel[m] * (newOpenSell - otherOpenSell[m]);
+            newBasisS[m] <== otherBasis[m] + mSel[m] * (newBasis - otherBasis[m]);
+        }
+    }
+
+    // Old leaf (range-checks every old field) and signed views of the order's market's.
+    component oldLeaf = AccountLeafM(M, 1);
     oldLeaf.pubkeyHash <== pubkeyHash;
     oldLeaf.collateral <== oldCollateral;
-    oldLeaf.position <== oldPosition;
-    oldLeaf.openBuy <== oldOpenBuy;
-    oldLeaf.openSell <== oldOpenSell;
-    oldLeaf.basis <== oldBasis;
+    oldLeaf.position <== oldPosS;
+    oldLeaf.openBuy <== oldBuyS;
+    oldLeaf.openSell <== oldSellS;
+    oldLeaf.basis <== oldBasisS;
     oldLeaf.nonce <== oldNonce;
     var coll = oldCollateral - MONEY_OFF;
     var pos = oldPosition - POS_OFF;
@@ -436,15 +754,23 @@ template AccountStepOps(A, W) {
     fill.released <== released;
     fill.divRem <== divRem;
 
-    component margin = MarginOk();
+    component margin = MarginOkM(M);
+    margin.sel <== mSel;
+    margin.marks <== marks;
+    margin.rates <== rates;
+    for (var m = 0; m < M; m++) {
+        margin.position[m] <== oldPosS[m] - POS_OFF;
+        margin.openBuy[m] <== oldBuyS[m];
+        margin.openSell[m] <== oldSellS[m];
+        margin.basis[m] <== oldBasisS[m] - MONEY_OFF;
+    }
     margin.mark <== mark;
-    margin.imf <== rate;
+    margin.rate <== rate;
     margin.liquidate <== liquidate;
-    margin.position <== pos;
-    margin.openBuy <== oldOpenBuy;
-    margin.openSell <== oldOpenSell;
+    margin.tPosition <== pos;
+    margin.tOpenBuy <== oldOpenBuy;
+    margin.tOpenSell <== oldOpenSell;
     margin.collateral <== coll;
-    margin.basis <== bas;
     margin.isBuy <== isBuy;
     margin.price <== price;
     margin.qty <== qty;
@@ -471,8 +797,8 @@ template AccountStepOps(A, W) {
     // WITHDRAW: amount <= collateral and equity - amount >= requirement.
     component collCovers = NonNegative(ACC_MONEY_BITS());
     collCovers.in <== coll - amount;
-    component equityCovers = NonNegative(129);
-    equityCovers.in <== margin.equity - amount - reqBefore;
+    component equityCovers = NonNegative(AccMarginBits(M));
+    equityCovers.in <== margin.equity - amount - margin.reqTotal;
     signal wdOk <== collCovers.out * equityCovers.out;
     isWd * (1 - wdOk) === 0;
 
@@ -494,6 +820,15 @@ template AccountStepOps(A, W) {
     (1 - isCaller) * (newBasis - nextBasis - MONEY_OFF) === 0;
     (1 - isCaller) * (newOpenBuy - nextBuy) === 0;
     (1 - isCaller) * (newOpenSell - nextSell) === 0;
+    // ADD: every other market starts flat too (the order's market by the rule above)
+    if (M > 1) {
+        for (var m = 0; m < M; m++) {
+            isAdd * (otherPosition[m] - POS_OFF) === 0;
+            isAdd * otherOpenBuy[m] === 0;
+            isAdd * otherOpenSell[m] === 0;
+            isAdd * (otherBasis[m] - MONEY_OFF) === 0;
+        }
+    }
 
     // Replay mark: raised to the command's client id, which must be above it.
     bumpNonce * (bumpNonce - 1) === 0;
@@ -508,14 +843,27 @@ template AccountStepOps(A, W) {
     signal nextNonce <== keep * raised;
     (1 - isWrite) * (newNonce - nextNonce) === 0;
 
-    // New leaf (Pack range-checks the new fields: open qty >= 0, no overflow).
-    component newLeaf = AccountLeaf();
+    // New leaf: the new fields range-checked here (open qty >= 0, no overflow); the other
+    // markets' slots are the old leaf's, checked there.
+    component newCollRange = RangeCheck(ACC_MONEY_BITS());
+    newCollRange.in <== newCollateral;
+    component newPosRange = RangeCheck(ACC_POSITION_BITS());
+    newPosRange.in <== newPosition;
+    component newBuyRange = RangeCheck(ACC_OPEN_BITS());
+    newBuyRange.in <== newOpenBuy;
+    component newSellRange = RangeCheck(ACC_OPEN_BITS());
+    newSellRange.in <== newOpenSell;
+    component newBasisRange = RangeCheck(ACC_MONEY_BITS());
+    newBasisRange.in <== newBasis;
+    component newNonceRange = RangeCheck(ACC_NONCE_BITS());
+    newNonceRange.in <== newNonce;
+    component newLeaf = AccountLeafM(M, 0);
     newLeaf.pubkeyHash <== pubkeyHash;
     newLeaf.collateral <== newCollateral;
-    newLeaf.position <== newPosition;
-    newLeaf.openBuy <== newOpenBuy;
-    newLeaf.openSell <== newOpenSell;
-    newLeaf.basis <== newBasis;
+    newLeaf.position <== newPosS;
+    newLeaf.openBuy <== newBuyS;
+    newLeaf.openSell <== newSellS;
+    newLeaf.basis <== newBasisS;
     newLeaf.nonce <== newNonce;
 
     // ADD writes into an empty slot: the old leaf is 0, not the (unused) old fields' hash.
@@ -528,6 +876,87 @@ template AccountStepOps(A, W) {
     update.index <== index;
     update.siblings <== siblings;
     newTier <== update.newTier;
+}
+
+template AccountStepOps(A, W) {
+    assert(A >= 1 && A <= 32);
+    assert(W == 0 || W == 1);
+    signal input op;
+    signal input oldTier[TierWidth(A)];
+    signal input index;
+    signal input siblings[TierSiblings(A)];
+    signal input pubkeyHash;
+    signal input oldCollateral;
+    signal input oldPosition;
+    signal input oldOpenBuy;
+    signal input oldOpenSell;
+    signal input oldBasis;
+    signal input newCollateral;
+    signal input newPosition;
+    signal input newOpenBuy;
+    signal input newOpenSell;
+    signal input newBasis;
+    signal input oldNonce;
+    signal input newNonce;
+    signal input isBuy;
+    signal input price;
+    signal input qty;
+    signal input amount;
+    signal input mark;
+    signal input imf;
+    signal input bumpNonce;
+    signal input nonceIn;
+    signal input liquidate;
+    signal input mmf;
+    signal input released;
+    signal input divRem;
+    signal input reqBefore;
+    signal input remBefore;
+    signal input reqAfter;
+    signal input remAfter;
+    signal output newTier[TierWidth(A)];
+
+    // AccountStepOpsM(A, W, 1): the same constraints.
+    component s = AccountStepOpsM(A, W, 1);
+    s.op <== op;
+    s.oldTier <== oldTier;
+    s.index <== index;
+    s.siblings <== siblings;
+    s.pubkeyHash <== pubkeyHash;
+    s.oldCollateral <== oldCollateral;
+    s.oldPosition <== oldPosition;
+    s.oldOpenBuy <== oldOpenBuy;
+    s.oldOpenSell <== oldOpenSell;
+    s.oldBasis <== oldBasis;
+    s.newCollateral <== newCollateral;
+    s.newPosition <== newPosition;
+    s.newOpenBuy <== newOpenBuy;
+    s.newOpenSell <== newOpenSell;
+    s.newBasis <== newBasis;
+    s.oldNonce <== oldNonce;
+    s.newNonce <== newNonce;
+    s.market <== 0;
+    s.otherPosition[0] <== 0;
+    s.otherOpenBuy[0] <== 0;
+    s.otherOpenSell[0] <== 0;
+    s.otherBasis[0] <== 0;
+    s.isBuy <== isBuy;
+    s.price <== price;
+    s.qty <== qty;
+    s.amount <== amount;
+    s.marks[0] <== mark;
+    s.imfs[0] <== imf;
+    s.bumpNonce <== bumpNonce;
+    s.nonceIn <== nonceIn;
+    s.liquidate <== liquidate;
+    s.mmfs[0] <== mmf;
+    s.released <== released;
+    s.divRem <== divRem;
+    s.reqBefore[0] <== reqBefore;
+    s.remBefore[0] <== remBefore;
+    s.reqAfter <== reqAfter;
+    s.remAfter <== remAfter;
+    newTier <== s.newTier;
 }
 
 // AccountStep(A): the seven ops above (AccountStepOps without WRITE; same constraints).
