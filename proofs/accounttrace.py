@@ -932,9 +932,20 @@ class OrderLedger:
             del self.orders[order_id]
 
 
-def command_ops(cmd: Command, events: Sequence[Event], ledger: OrderLedger) -> list[StepParams]:
-    """The account ops of one command, from its events in order (updates ``ledger``)."""
+def command_ops(
+    cmd: Command,
+    events: Sequence[Event],
+    ledger: OrderLedger,
+    markets: Mapping[int, int] | None = None,
+) -> list[StepParams]:
+    """The account ops of one command, from its events in order (updates ``ledger``).
+    ``markets`` maps each market id to its index when the venue has several (a deposit,
+    withdrawal or new account names market 0)."""
     ops: list[StepParams] = []
+
+    def at(market: int) -> int:
+        return markets[market] if markets is not None else 0
+
     for ev in events:
         if isinstance(ev, AccountAdded):
             assert isinstance(cmd, AddAccount)
@@ -944,7 +955,12 @@ def command_ops(cmd: Command, events: Sequence[Event], ledger: OrderLedger) -> l
             op = AccountOp.DEPOSIT if ev.delta > 0 else AccountOp.WITHDRAW
             ops.append(StepParams(op, ev.account, amount=abs(ev.delta)))
         elif isinstance(ev, OrderAccepted):
-            ops.append(StepParams(AccountOp.OPEN_ORDER, ev.account, ev.side, ev.price, ev.qty))
+            ops.append(
+                StepParams(
+                    AccountOp.OPEN_ORDER, ev.account, ev.side, ev.price, ev.qty,
+                    market=at(ev.market),
+                )
+            )  # fmt: skip
             ledger.orders[ev.order_id] = [ev.account, ev.side, ev.qty]
         elif isinstance(ev, Trade):
             maker_side = Side.SELL if ev.taker_side == Side.BUY else Side.BUY
@@ -952,25 +968,39 @@ def command_ops(cmd: Command, events: Sequence[Event], ledger: OrderLedger) -> l
                 (ev.taker_account, ev.taker_side),
                 (ev.maker_account, maker_side),
             ):
-                ops.append(StepParams(AccountOp.FILL, account, side, ev.price, ev.qty))
+                fill = StepParams(AccountOp.FILL, account, side, ev.price, ev.qty)
+                ops.append(dataclasses.replace(fill, market=at(ev.market)))
             ledger.set_qty(ev.taker_order_id, ev.taker_remaining)
             ledger.set_qty(ev.maker_order_id, ev.maker_remaining)
         elif isinstance(ev, OrderReduced):
             side = ledger.side(ev.order_id)
-            ops.append(StepParams(AccountOp.RELEASE, ev.account, side, qty=ev.reduced_by))
+            ops.append(
+                StepParams(
+                    AccountOp.RELEASE, ev.account, side, qty=ev.reduced_by, market=at(ev.market)
+                )
+            )
             ledger.set_qty(ev.order_id, ev.remaining)
         elif isinstance(ev, OrderCancelled):
             side = ledger.side(ev.order_id)
-            ops.append(StepParams(AccountOp.RELEASE, ev.account, side, qty=ev.remaining))
+            ops.append(
+                StepParams(
+                    AccountOp.RELEASE, ev.account, side, qty=ev.remaining, market=at(ev.market)
+                )
+            )
             del ledger.orders[ev.order_id]
         elif isinstance(ev, OrderReplaced):
             account, side, old_qty = ledger.orders[ev.order_id]
+            k = at(ev.market)
             if ev.priority_kept:
                 if old_qty != ev.qty:
-                    ops.append(StepParams(AccountOp.RELEASE, account, side, qty=old_qty - ev.qty))
+                    ops.append(
+                        StepParams(AccountOp.RELEASE, account, side, qty=old_qty - ev.qty, market=k)
+                    )
             else:
-                ops.append(StepParams(AccountOp.RELEASE, account, side, qty=old_qty))
-                ops.append(StepParams(AccountOp.OPEN_ORDER, account, side, ev.price, ev.qty))
+                ops.append(StepParams(AccountOp.RELEASE, account, side, qty=old_qty, market=k))
+                ops.append(
+                    StepParams(AccountOp.OPEN_ORDER, account, side, ev.price, ev.qty, market=k)
+                )
             ledger.orders[ev.order_id][2] = ev.qty
         # Rejected, MassCancelled: no account change.
     return ops

@@ -27,19 +27,23 @@ from matching.types import (
     Deposit,
     MarketConfig,
     MassCancel,
+    OrderType,
     PlaceOrder,
     Rejected,
     ReplaceOrder,
     ResultCode,
     Side,
+    TimeInForce,
     Withdraw,
 )
 from proofs.accounttrace import (
     AccountFields,
     AccountOp,
+    AccountState,
     AccountTrace,
     MarketParams,
     OrderLedger,
+    PositionFields,
     StepConstraintError,
     StepParams,
     StepRejected,
@@ -48,6 +52,7 @@ from proofs.accounttrace import (
     check_step,
     command_ops,
     felt,
+    liquidatable,
     margin_ok,
     requirement,
     withdraw_ok,
@@ -59,9 +64,15 @@ from venue.workload import Workload
 DEPTH = 8
 
 
-def _stream(seed: int, accounts: int, n: int, collateral: int) -> tuple[Workload, list[Command]]:
+def _stream(
+    seed: int,
+    accounts: int,
+    n: int,
+    collateral: int,
+    markets: tuple[MarketConfig, ...] | None = None,
+) -> tuple[Workload, list[Command]]:
     """The standard workload mix plus withdrawals, deposits and mass cancels (~10%)."""
-    w = Workload(seed, accounts=accounts, target_resting=30, collateral=collateral)
+    w = Workload(seed, markets=markets, accounts=accounts, target_resting=30, collateral=collateral)
     rng = random.Random(seed)
     out = w.genesis()
     for _ in range(n):
@@ -79,7 +90,13 @@ def _stream(seed: int, accounts: int, n: int, collateral: int) -> tuple[Workload
     return w, out
 
 
-def _check_rejections(trace: AccountTrace, b: Block, i: int, m: MarketParams) -> int:
+def _check_rejections(
+    trace: AccountTrace,
+    b: Block,
+    i: int,
+    params: tuple[MarketParams, ...],
+    index: dict[int, int],
+) -> int:
     """The model agrees with the engine's margin/collateral rejections of command ``i``."""
     cmd, events = b.command_events()[i]
     n = 0
@@ -87,27 +104,43 @@ def _check_rejections(trace: AccountTrace, b: Block, i: int, m: MarketParams) ->
         if not isinstance(ev, Rejected):
             continue
         if ev.code == ResultCode.INSUFFICIENT_MARGIN and isinstance(cmd, PlaceOrder):
-            f = trace.fields[cmd.account]
-            assert not margin_ok(f, cmd.side == Side.BUY, cmd.price, cmd.qty, m)
+            k = index[cmd.market]
+            state = trace.states[cmd.account]
+            others = [(x, params[j]) for j, x in enumerate(state.markets) if j != k]
+            f = state.view(k)
+            assert not margin_ok(f, cmd.side == Side.BUY, cmd.price, cmd.qty, params[k], others)
             with pytest.raises(StepRejected):
                 trace.preview(
-                    StepParams(AccountOp.OPEN_ORDER, cmd.account, cmd.side, cmd.price, cmd.qty), m
+                    StepParams(
+                        AccountOp.OPEN_ORDER, cmd.account, cmd.side, cmd.price, cmd.qty, market=k
+                    ),
+                    params,
                 )
             n += 1
         elif ev.code == ResultCode.INSUFFICIENT_COLLATERAL:
             assert isinstance(cmd, Withdraw)
-            assert not withdraw_ok(trace.fields[cmd.account], cmd.amount, m)
+            state = trace.states[cmd.account]
+            others = [(x, params[j]) for j, x in enumerate(state.markets) if j]
+            assert not withdraw_ok(state.view(0), cmd.amount, params[0], others)
             n += 1
     return n
 
 
-def _cross_check(seed: int, collateral: int, n: int = 500) -> tuple[Counter, list[StepWitness]]:
-    w, cmds = _stream(seed, 6, n, collateral)
-    m0 = w.markets[0]
+def _cross_check(
+    seed: int,
+    collateral: int,
+    n: int = 500,
+    markets: tuple[MarketConfig, ...] | None = None,
+) -> tuple[Counter, list[StepWitness]]:
+    """Blocks of ``markets`` (default: one) through the model, checked against the engine and
+    the commitment after every block."""
+    w, cmds = _stream(seed, 6, n, collateral, markets)
+    index = {m.market_id: i for i, m in enumerate(w.markets)}
     eng = ReferenceEngine(w.markets)
     com = PoseidonState(w.markets, account_depth=DEPTH, order_depth=8)
     bb = BlockBuilder(eng, com, max_commands=32)
-    trace, ledger, mark = AccountTrace(DEPTH), OrderLedger(), m0.initial_price
+    trace, ledger = AccountTrace(DEPTH, markets=len(w.markets)), OrderLedger()
+    marks = {m.market_id: m.initial_price for m in w.markets}
     stats: Counter = Counter()
     witnesses: list[StepWitness] = []
     blocks: list[Block] = []
@@ -118,24 +151,27 @@ def _cross_check(seed: int, collateral: int, n: int = 500) -> tuple[Counter, lis
     com2 = PoseidonState(w.markets, account_depth=DEPTH, order_depth=8)
     eng2 = ReferenceEngine(w.markets)
     for b in blocks:
-        m = MarketParams(mark, m0.imf_bps)
+        params = tuple(MarketParams(marks[m.market_id], m.imf_bps, m.mmf_bps) for m in w.markets)
         bounds = [*b.event_offsets, len(b.events)]
         for i, cmd in enumerate(b.commands):
-            stats["rejections checked"] += _check_rejections(trace, b, i, m)
-            ops = command_ops(cmd, b.events[bounds[i] : bounds[i + 1]], ledger)
-            witnesses += trace.run(ops, m)
+            stats["rejections checked"] += _check_rejections(trace, b, i, params, index)
+            events = b.events[bounds[i] : bounds[i + 1]]
+            ops = command_ops(cmd, events, ledger, index if len(index) > 1 else None)
+            witnesses += trace.run(ops, params)
             eng2.process(cmd)
         summaries = eng2.end_block(b.header.close_ts)
         com2.apply(b.header.height, b.diff, [eng2.market_state(s.market) for s in summaries])
         assert trace.root == com2.accounts.root, b.header.height
         for aid, view in b.diff.accounts:
             assert view is not None
-            assert trace.fields[aid] == AccountFields.from_view(view)
+            assert trace.states[aid] == AccountState.from_view(view)
             assert trace.pubkey_hash[aid] == com2._pk_hash[aid]
-        mark = b.header.markets[0].price
+        marks = {s.market: s.price for s in b.header.markets}
     assert trace.root == com.accounts.root
     for aid in eng.account_ids():
-        assert trace.fields[aid] == AccountFields.from_view(eng.account_view(aid))  # type: ignore[arg-type]
+        assert trace.states[aid] == AccountState.from_view(eng.account_view(aid))  # type: ignore[arg-type]
+        if len(w.markets) == 1:
+            assert trace.fields[aid] == AccountFields.from_view(eng.account_view(aid))  # type: ignore[arg-type]
     stats.update(x.op.name for x in witnesses)
     return stats, witnesses
 
@@ -303,3 +339,172 @@ def test_felt_and_fields() -> None:
     two = AccountView(0, 0, 0, 0, (PositionView(1, 0, 0, 0, 0), PositionView(2, 0, 0, 0, 0)))
     with pytest.raises(ValueError):
         AccountFields.from_view(two)
+
+
+# --- several markets ----------------------------------------------------------------------------
+
+#: Two markets whose marks and rates differ, so a model that mixed them up would disagree.
+TWO = (
+    MarketConfig(1, "PB1-PERP", 1, 1, 1, 10_000_000, 1_000_000, 100_000, 1_000, 500),
+    MarketConfig(2, "PB2-PERP", 1, 1, 1, 10_000_000, 1_000_000, 40_000, 2_500, 1_200),
+)
+
+
+@pytest.fixture(scope="module")
+def two_markets() -> tuple[Counter, list[StepWitness]]:
+    return _cross_check(3, 800_000, n=400, markets=TWO)
+
+
+def test_blocks_cross_check_two_markets(two_markets: tuple[Counter, list[StepWitness]]) -> None:
+    stats, ws = two_markets
+    for op in ("ADD", "DEPOSIT", "WITHDRAW", "OPEN_ORDER", "RELEASE", "FILL"):
+        assert stats[op] > 0, (op, stats)
+    assert stats["rejections checked"] > 0
+    assert {w.market for w in ws if w.op == AccountOp.FILL} == {0, 1}
+    # orders checked with a position open in the other market: its terms were in the sums
+    assert any(w.op == AccountOp.OPEN_ORDER and w.others[1 - w.market].position for w in ws)
+    assert all(len(w.others) == len(w.params) == len(w.reqs_before) == 2 for w in ws)
+
+
+def test_several_markets_need_every_market_from_the_caller() -> None:
+    t = AccountTrace(DEPTH, markets=2)
+    m = MarketParams(100_000, 1_000)
+    with pytest.raises(ValueError, match="1 markets' params for a venue of 2"):
+        t.step(StepParams(AccountOp.ADD, 1, pubkey_hash=7), m)
+    with pytest.raises(ValueError, match="market index 2"):
+        t.step(StepParams(AccountOp.ADD, 1, pubkey_hash=7, market=2), (m, m))
+    with pytest.raises(ValueError, match="at least one market"):
+        AccountTrace(DEPTH, markets=0)
+    view = AccountView(0, 5, 1, 2, (PositionView(1, 0, 0, 0, 0),))
+    with pytest.raises(ValueError, match="has 1 markets, not 2"):
+        AccountTrace.from_views(DEPTH, [view], markets=2)
+
+
+def _engine_two(f: AccountFields, k: int, other: PositionFields, marks: tuple[int, int]):
+    """A two-market engine whose account 0 holds ``f`` in market ``k`` and ``other`` in the
+    other market, at ``marks``."""
+    eng = ReferenceEngine(list(TWO))
+    eng.process(AddAccount(1, 1, 0))
+    for mid, mark in zip((1, 2), marks, strict=True):
+        eng._markets[mid].mark = mark
+    a = eng._accounts[0]
+    a.collateral = f.collateral
+    for j, (pos, basis, ob, os_) in enumerate(
+        ((f.position, f.basis, f.open_buy, f.open_sell),
+         (other.position, other.basis, other.open_buy, other.open_sell))
+    ):  # fmt: skip
+        p = a.positions[TWO[k if j == 0 else 1 - k].market_id]
+        p.position, p.basis, p.open_buy, p.open_sell = pos, basis, ob, os_
+    return eng
+
+
+@st.composite
+def other_markets(draw: st.DrawFn) -> PositionFields:
+    pos = draw(positions)
+    basis = 0 if pos == 0 else draw(st.integers(-(10**13), 10**13))
+    return PositionFields(pos, draw(st.integers(0, 10**6)), draw(st.integers(0, 10**6)), basis)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    accounts(),
+    other_markets(),
+    st.sampled_from([0, 1]),
+    st.booleans(),
+    prices,
+    qtys,
+    prices,
+    prices,
+)
+def test_rules_with_another_market_match_engine(
+    f: AccountFields,
+    other: PositionFields,
+    k: int,
+    is_buy: bool,
+    price: int,
+    q: int,
+    mark0: int,
+    mark1: int,
+) -> None:
+    marks = (mark0, mark1)
+    eng = _engine_two(f, k, other, marks)
+    a = eng._accounts[0]
+    params = [MarketParams(marks[j], c.imf_bps, c.mmf_bps) for j, c in enumerate(TWO)]
+    others = [(other, params[1 - k])]
+    mid = TWO[k].market_id
+    side = Side.BUY if is_buy else Side.SELL
+    assert margin_ok(f, is_buy, price, q, params[k], others) == eng._margin_ok(
+        a, mid, side, price, q
+    )
+    amount = q * 1_000
+    expected = amount <= a.collateral and eng._equity(a) - amount >= eng._requirement(a)
+    assert withdraw_ok(f, amount, params[k], others) == expected
+    order = PlaceOrder(1, 1, 0, mid, 1, side, OrderType.LIQUIDATION, TimeInForce.IOC, price, q)
+    assert liquidatable(f, is_buy, q, params[k], others) == eng._liquidatable(a, order)
+
+
+def test_check_step_rejects_tampering_of_the_other_markets(
+    two_markets: tuple[Counter, list[StepWitness]],
+) -> None:
+    ws = [w for w in two_markets[1] if w.op != AccountOp.NOP]
+    rng = random.Random(2)
+    for w in rng.sample(ws, 40):
+        check_step(w, DEPTH)
+        j = 1 - w.market
+        for name in ("position", "open_buy", "open_sell", "basis"):  # the other market moved
+            x = w.others[j]
+            others = list(w.others)
+            others[j] = dataclasses.replace(x, **{name: getattr(x, name) + 1})
+            with pytest.raises(StepConstraintError):
+                check_step(dataclasses.replace(w, others=tuple(others)), DEPTH)
+        for d in (-1, 1):  # the other market's requirement hint moved
+            reqs = list(w.reqs_before)
+            reqs[j] = (reqs[j][0] + d, reqs[j][1])
+            with pytest.raises(StepConstraintError):
+                check_step(dataclasses.replace(w, reqs_before=tuple(reqs)), DEPTH)
+        with pytest.raises(StepConstraintError):  # another market's mark
+            params = list(w.params)
+            params[j] = dataclasses.replace(params[j], mark=params[j].mark + 1)
+            bad = dataclasses.replace(w, params=tuple(params))
+            if w.others[j].position or w.reqs_before[j][0]:
+                check_step(bad, DEPTH)
+            else:  # a flat market's mark moves nothing: the traded market's does
+                check_step(dataclasses.replace(w, market=j), DEPTH)
+
+
+def test_the_other_market_decides_some_margin_and_liquidation_checks() -> None:
+    # Seeded states near the margin boundary: the rules must agree with the engine both where
+    # the other market's terms change the answer and where they do not.
+    rng = random.Random(7)
+    decided = Counter()
+    for _ in range(3_000):
+        k = rng.randrange(2)
+        marks = (rng.randint(50_000, 150_000), rng.randint(20_000, 60_000))
+        size = rng.randint(1, 2_000)
+        long = rng.random() < 0.5
+        pos = size if long else -size
+        f = AccountFields(
+            rng.randint(-(10**7), 3 * 10**7), pos, 0, 0, pos * rng.randint(30_000, 150_000)
+        )
+        opos = rng.randint(-2_000, 2_000)
+        other = PositionFields(
+            opos, rng.randint(0, 500), rng.randint(0, 500), opos * rng.randint(20_000, 60_000)
+        )
+        eng = _engine_two(f, k, other, marks)
+        a = eng._accounts[0]
+        params = [MarketParams(marks[j], c.imf_bps, c.mmf_bps) for j, c in enumerate(TWO)]
+        others = [(other, params[1 - k])]
+        mid, q = TWO[k].market_id, rng.randint(1, size)
+        is_buy = rng.random() < 0.5 if rng.random() < 0.3 else not long
+        side = Side.BUY if is_buy else Side.SELL
+        price = marks[k] + rng.randint(-5_000, 5_000)
+        ok = margin_ok(f, is_buy, price, q, params[k], others)
+        assert ok == eng._margin_ok(a, mid, side, price, q)
+        decided["margin", ok, ok != margin_ok(f, is_buy, price, q, params[k])] += 1
+        order = PlaceOrder(1, 1, 0, mid, 1, side, OrderType.LIQUIDATION, TimeInForce.IOC, price, q)
+        liq = liquidatable(f, is_buy, q, params[k], others)
+        assert liq == eng._liquidatable(a, order)
+        decided["liquidation", liq, liq != liquidatable(f, is_buy, q, params[k])] += 1
+    for rule in ("margin", "liquidation"):
+        for answer in (False, True):
+            assert decided[rule, answer, True] > 0, (rule, answer, decided)
