@@ -1,0 +1,3 @@
+pragma circom 2.0.0;
+include "../../proofs/circuits/account.circom";
+component main = AccountLeafM(2, 1);
