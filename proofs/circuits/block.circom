@@ -726,6 +726,7 @@ function SLOT_BITS_PLUS_ONE() { return 25; }
 // BlockStateRoot(): proofs.state's state root for one market:
 // chain(accRoot, chain(chain(bids, asks, pack(mark 40, closeTs 64), cumPriceTime), 1), height).
 // mark and closeTs are range-checked here (Pack); heads must be range-checked by the caller.
+// BlockStateRootM(1), below: the same constraints.
 template BlockStateRoot() {
     assert(SLOT_BITS_PLUS_ONE() + 40 + 48 <= 253);
     signal input accRoot;
@@ -739,6 +740,47 @@ template BlockStateRoot() {
     signal input height;
     signal output out;
 
+    component r = BlockStateRootM(1);
+    r.touched <== 0;
+    r.accRoot <== accRoot;
+    r.bidTree <== bidTree;
+    r.bidHead <== bidHead;
+    r.askTree <== askTree;
+    r.askHead <== askHead;
+    r.bidSide[0] <== 0;
+    r.askSide[0] <== 0;
+    r.marks[0] <== mark;
+    r.closeTs[0] <== closeTs;
+    r.cumPriceTime[0] <== cumPriceTime;
+    r.height <== height;
+    out <== r.out;
+}
+
+// BlockStateRootM(M): the state root of a venue of M markets of which a block opens one, the
+// market at index `touched` (one-hot here; M = 1: market 0, the input is not read):
+//   chain(accRoot, chain(market_0, ..., market_{M-1}, M), height),
+//   market_m = chain(bids_m, asks_m, pack(marks[m] 40, closeTs[m] 64), cumPriceTime[m]).
+// The touched market's side roots come from its trees and heads (the block's registers); every
+// other market's from bidSide[m] and askSide[m], which the block keeps as they were (its books
+// are not opened; slot `touched` of them is not read). Every mark and closeTs is range-checked
+// (Pack), so each market's fields have one encoding; heads must be range-checked by the caller.
+template BlockStateRootM(M) {
+    assert(M >= 1);
+    assert(SLOT_BITS_PLUS_ONE() + 40 + 48 <= 253);
+    signal input touched;
+    signal input accRoot;
+    signal input bidTree;
+    signal input bidHead[3];
+    signal input askTree;
+    signal input askHead[3];
+    signal input bidSide[M];
+    signal input askSide[M];
+    signal input marks[M];
+    signal input closeTs[M];
+    signal input cumPriceTime[M];
+    signal input height;
+    signal output out;
+
     component bids = BlockSideRoot();
     bids.tree <== bidTree;
     component asks = BlockSideRoot();
@@ -747,17 +789,42 @@ template BlockStateRoot() {
         bids.head[j] <== bidHead[j];
         asks.head[j] <== askHead[j];
     }
-    component mp = Pack(2, [40, 64]);
-    mp.in[0] <== mark;
-    mp.in[1] <== closeTs;
-    component market = HashChain(4);
-    market.in[0] <== bids.out;
-    market.in[1] <== asks.out;
-    market.in[2] <== mp.out;
-    market.in[3] <== cumPriceTime;
-    component markets = Poseidon(2);
-    markets.inputs[0] <== market.out;
-    markets.inputs[1] <== 1;
+    signal sel[M];
+    signal bidRoot[M];
+    signal askRoot[M];
+    if (M == 1) {
+        sel[0] <== 1;
+        bidRoot[0] <== bids.out;
+        askRoot[0] <== asks.out;
+    } else {
+        var selSum = 0;
+        var selIndex = 0;
+        for (var m = 0; m < M; m++) {
+            sel[m] <-- touched == m ? 1 : 0;
+            sel[m] * (sel[m] - 1) === 0;
+            selSum += sel[m];
+            selIndex += m * sel[m];
+            bidRoot[m] <== bidSide[m] + sel[m] * (bids.out - bidSide[m]);
+            askRoot[m] <== askSide[m] + sel[m] * (asks.out - askSide[m]);
+        }
+        selSum === 1;
+        selIndex === touched;
+    }
+    component mp[M];
+    component market[M];
+    component markets = HashChain(M + 1);
+    for (var m = 0; m < M; m++) {
+        mp[m] = Pack(2, [40, 64]);
+        mp[m].in[0] <== marks[m];
+        mp[m].in[1] <== closeTs[m];
+        market[m] = HashChain(4);
+        market[m].in[0] <== bidRoot[m];
+        market[m].in[1] <== askRoot[m];
+        market[m].in[2] <== mp[m].out;
+        market[m].in[3] <== cumPriceTime[m];
+        markets.in[m] <== market[m].out;
+    }
+    markets.in[M] <== M;
     component state = HashChain(3);
     state.in[0] <== accRoot;
     state.in[1] <== markets.out;
