@@ -3,8 +3,8 @@
 Two figures, because a fixed-size circuit is paid in full whatever a block holds:
 
 * **per command, at full use**: ``positions/command x mean position + CmdSlot + its link in
-  the command chain``, where a position is a full ``BlockStep(D, A, 1, 1)`` with its
-  ``CmdLink`` or an order-only ``BlockStep(D, A, 1, 0)`` in the production layout (R = 2:
+  the command chain``, where a position is a full ``BlockStep(D, A, 1, 1, 1)`` with its
+  ``CmdLink`` or an order-only ``BlockStep(D, A, 1, 0, 1)`` in the production layout (R = 2:
   they alternate), from
   the compiled templates at the production depths (D = 12, A = 16, N = 20) and the witness
   builder's positions (fillers included) on the standard mix (seed 7, 100 accounts, 2,000
@@ -59,8 +59,8 @@ T = TEST_SIZE
 TEST_BLOCK = f"block_{T.n}x{T.s}r{T.ratio}"
 
 _TEMPLATES = {
-    "step": ("block.circom", "{public [cfg, mark, r]}", f"BlockStep({D}, {A}, 1, 1)"),
-    "step_order": ("block.circom", "{public [cfg, mark, r]}", f"BlockStep({D}, {A}, 1, 0)"),
+    "step": ("block.circom", "{public [cfg, mark, r]}", f"BlockStep({D}, {A}, 1, 1, 1)"),
+    "step_order": ("block.circom", "{public [cfg, mark, r]}", f"BlockStep({D}, {A}, 1, 0, 1)"),
     "slot_unsigned": (
         "cmdslot.circom",
         "{public [cfg, mark, firstSeq, index, prevTs]}",
@@ -73,11 +73,11 @@ _TEMPLATES = {
     ),
     "test_step": (
         "block.circom", "{public [cfg, mark, r]}",
-        f"BlockStep({T.order_depth}, {T.account_depth}, 0, 1)",
+        f"BlockStep({T.order_depth}, {T.account_depth}, 0, 1, 1)",
     ),
     "test_step_order": (
         "block.circom", "{public [cfg, mark, r]}",
-        f"BlockStep({T.order_depth}, {T.account_depth}, 0, 0)",
+        f"BlockStep({T.order_depth}, {T.account_depth}, 0, 0, 1)",
     ),
     "test_link": ("cmdlink.circom", "{public [begin]}", f"CmdLink({T.n}, {LINK_FIELDS})"),
     # the trees' tiers hashed to their roots (twice per block and tree): the only part of the

@@ -384,9 +384,12 @@ class BlockWitness:
         wrapper is ``BlockStep(D, A, NONCES, 1)``, an order-only step's ``(…, 0)``."""
         st = self.steps[i]
         ctx = {k: self.context[k] for k in ("cfg", "mark")}
-        inputs = {**ctx, "r": list(st.regs_in), **st.inputs}
         cfg = ctx["cfg"]
         assert isinstance(cfg, list)
+        # one market: the several-market inputs, which BlockStep(…, 1) does not read
+        one = {"market": 0, "marks": [ctx["mark"]], "imfs": [cfg[7]], "mmfs": [cfg[9]],
+               "accOther": [[0] * 4], "accReqs": [[0, 0]]}  # fmt: skip
+        inputs = {**ctx, "r": list(st.regs_in), **one, **st.inputs}
         begins = int(st.kind in _BEGINS)
         public = [*st.regs_out, begins, *cfg, ctx["mark"], *st.regs_in]
         return inputs, [int(v) for v in public]  # type: ignore[call-overload]

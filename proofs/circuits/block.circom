@@ -178,7 +178,8 @@ function BK_COUNT() { return 29; }
 // PlaceOrder, ReplaceOrder and Withdraw raises its account's replay mark to its client id,
 // which must be above it (at the account write that opens the order, RP_KEEP's release, or the
 // withdrawal: one per command), so a signed intent cannot be included twice.
-template BlockStep(D, A, NONCES, ACC) {
+template BlockStep(D, A, NONCES, ACC, M) {
+    assert(M >= 1);
     assert(D >= 1 && D <= 24);
     assert(A >= 1 && A <= 32);
     assert(NONCES == 0 || NONCES == 1);
@@ -213,6 +214,15 @@ template BlockStep(D, A, NONCES, ACC) {
     signal input accHints[6];      // released, divRem, reqBefore, remBefore, reqAfter, remAfter
     signal input takerHints[2];    // ApplyFill released, divRem of the taker's registers
     signal input takerPre[6];      // FILL_BEGIN: the taker's leaf fields (offset-encoded)
+    // several markets (M > 1; not read when M = 1): the block's market index, every market's
+    // pre-block mark and rates (the account's margin sums them), and the account write's
+    // other markets (AccountStepOpsM: offset-encoded fields, requirement hints before the op)
+    signal input market;
+    signal input marks[M];
+    signal input imfs[M];
+    signal input mmfs[M];
+    signal input accOther[M][4];
+    signal input accReqs[M][2];
 
     var MONEY_OFF = 1 << 127;
     var POS_OFF = 1 << 63;
@@ -577,7 +587,7 @@ template BlockStep(D, A, NONCES, ACC) {
         tFill[1] = base[1];
         tFill[2] = base[4];
     } else {
-        component acs = AccountStepOps(A, 1);
+        component acs = AccountStepOpsM(A, 1, M);
         acs.op <== accOp;
         for (var j = 0; j < TA; j++) {
             acs.oldTier[j] <== r[accT + j];
@@ -604,17 +614,34 @@ template BlockStep(D, A, NONCES, ACC) {
         // a liquidation order's rule replaces the pre-trade check where that check is made:
         // PLACE's OPEN_ORDER, or the OPEN_WRITE ending a command begun by FILL_BEGIN
         acs.liquidate <== fLiq * (kPlace + dw);
-        acs.mmf <== cfg[9];
+        if (M == 1) {
+            acs.mmfs[0] <== cfg[9];
+            acs.marks[0] <== mark;
+            acs.imfs[0] <== cfg[7];
+            acs.reqBefore[0] <== accHints[2];
+            acs.remBefore[0] <== accHints[3];
+        } else {
+            acs.mmfs <== mmfs;
+            acs.marks <== marks;
+            acs.imfs <== imfs;
+            for (var m = 0; m < M; m++) {
+                acs.reqBefore[m] <== accReqs[m][0];
+                acs.remBefore[m] <== accReqs[m][1];
+            }
+        }
+        acs.market <== market;
+        for (var m = 0; m < M; m++) {
+            acs.otherPosition[m] <== accOther[m][0];
+            acs.otherOpenBuy[m] <== accOther[m][1];
+            acs.otherOpenSell[m] <== accOther[m][2];
+            acs.otherBasis[m] <== accOther[m][3];
+        }
         acs.isBuy <== accIsBuy;
         acs.price <== accPrice;
         acs.qty <== accQty;
         acs.amount <== accAmount;
-        acs.mark <== mark;
-        acs.imf <== cfg[7];
         acs.released <== accHints[0];
         acs.divRem <== accHints[1];
-        acs.reqBefore <== accHints[2];
-        acs.remBefore <== accHints[3];
         acs.reqAfter <== accHints[4];
         acs.remAfter <== accHints[5];
         for (var j = 0; j < TA; j++) {
@@ -839,25 +866,16 @@ template BlockStateRootM(M) {
 // minPrice, maxPrice, maxQty, bandBps, imf_bps, match limit, mmf_bps] (a compile-time constant: the proof is bound to its market, and the ranges PlaceValid expects are asserted at
 // compile time instead of costing constraints), the settlement and both state roots.
 // Public: preRoot, postRoot, cmdCommitment, meta, settle, cumPriceTime (BLOCK.md).
+// BlockM(N, S, D, A, 1, [CFG], SIGNED, R), below: the same constraints.
+
 template Block(N, S, D, A, CFG, SIGNED, R) {
     assert(SIGNED == 0 || SIGNED == 1);
-    assert(N >= 1 && N < (1 << 16));
-    assert(R >= 1 && S >= R && S % R == 0);
-    assert(D >= 1 && D <= 24);
-    assert(A >= 1 && A <= 32);
-    var cfgBits[10] = [16, 40, 48, 40, 40, 48, 64, 14, 16, 14];
-    for (var i = 0; i < 10; i++) {
-        assert(CFG[i] >= 0 && CFG[i] < (1 << cfgBits[i]));
-    }
-    assert(CFG[8] >= 1);   // the match limit (65535: none, a step count is always below it)
-    assert(CFG[1] >= 1 && CFG[2] >= 1);
     signal input preRoot;
     signal input postRoot;
     signal input cmdCommitment;
     signal input meta;
     signal input settle;
     signal input cumPriceTime;
-    // pre-state (hashed into preRoot) and meta fields (packed into meta)
     signal input accTier0[TierWidth(A)];
     signal input bidTier0[TierWidth(D)];
     signal input bidHead0;
@@ -870,7 +888,152 @@ template Block(N, S, D, A, CFG, SIGNED, R) {
     signal input closeTs;
     signal input commandCount;
     signal input firstSeq;
-    signal input settleHints[6];   // q, r, closeMs, closeRem, lastMs, lastRem
+    signal input settleHints[6];
+    signal input active[N];
+    signal input accepted[N];
+    signal input slotCmd[N][BC_COUNT()];
+    signal input pvHints[N][4];
+    signal input signer[N][2];
+    signal input sigOn[N];
+    signal input sig[N][3];
+    signal input kind[S];
+    signal input cmd[S][CV_COUNT()];
+    signal input linkFlag[S];
+    signal input stpRead[S];
+    signal input stpReduce[S];
+    signal input isBid[S];
+    signal input bookIndex[S];
+    signal input siblings[S][TierSiblings(D)];
+    signal input oldOrder[S][10];
+    signal input newOrder[S][10];
+    signal input link[S][3];
+    signal input q[S];
+    signal input accIndex[S];
+    signal input accSiblings[S][TierSiblings(A)];
+    signal input pubkeyHash[S];
+    signal input accOld[S][6];
+    signal input accNew[S][6];
+    signal input accIsBuy[S];
+    signal input accPrice[S];
+    signal input accQty[S];
+    signal input accAmount[S];
+    signal input accHints[S][6];
+    signal input takerHints[S][2];
+    signal input takerPre[S][6];
+
+    component b = BlockM(N, S, D, A, 1, [CFG], SIGNED, R);
+    b.preRoot <== preRoot;
+    b.postRoot <== postRoot;
+    b.cmdCommitment <== cmdCommitment;
+    b.meta <== meta;
+    b.settle[0] <== settle;
+    b.cumPriceTime[0] <== cumPriceTime;
+    b.accTier0 <== accTier0;
+    b.bidTier0 <== bidTier0;
+    b.bidHead0 <== bidHead0;
+    b.askTier0 <== askTier0;
+    b.askHead0 <== askHead0;
+    b.marks[0] <== mark;
+    b.lastCloseTs[0] <== lastCloseTs;
+    b.cumPriceTime0[0] <== cumPriceTime0;
+    b.height <== height;
+    b.closeTs <== closeTs;
+    b.commandCount <== commandCount;
+    b.firstSeq <== firstSeq;
+    b.settleHints[0] <== settleHints;
+    b.active <== active;
+    b.accepted <== accepted;
+    b.slotCmd <== slotCmd;
+    b.pvHints <== pvHints;
+    b.signer <== signer;
+    b.sigOn <== sigOn;
+    b.sig <== sig;
+    b.kind <== kind;
+    b.cmd <== cmd;
+    b.linkFlag <== linkFlag;
+    b.stpRead <== stpRead;
+    b.stpReduce <== stpReduce;
+    b.isBid <== isBid;
+    b.bookIndex <== bookIndex;
+    b.siblings <== siblings;
+    b.oldOrder <== oldOrder;
+    b.newOrder <== newOrder;
+    b.link <== link;
+    b.q <== q;
+    b.accIndex <== accIndex;
+    b.accSiblings <== accSiblings;
+    b.pubkeyHash <== pubkeyHash;
+    b.accOld <== accOld;
+    b.accNew <== accNew;
+    b.accIsBuy <== accIsBuy;
+    b.accPrice <== accPrice;
+    b.accQty <== accQty;
+    b.accAmount <== accAmount;
+    b.accHints <== accHints;
+    b.takerHints <== takerHints;
+    b.takerPre <== takerPre;
+    // one market: its index, the other markets' side roots and fields are not read
+    b.touched <== 0;
+    b.bidSide[0] <== 0;
+    b.askSide[0] <== 0;
+    for (var s = 0; s < S; s++) {
+        for (var j = 0; j < 4; j++) {
+            b.accOther[s][0][j] <== 0;
+        }
+        b.accReqs[s][0][0] <== 0;
+        b.accReqs[s][0][1] <== 0;
+    }
+}
+
+// BlockM(N, S, D, A, M, CFGS, SIGNED, R): Block for a venue of M markets (CFGS[m] = market m's
+// CFG, in genesis order) of which the block opens one, the market at index `touched` (a
+// witness): its books are the registers' trees and heads, and every command the block executes
+// must be for it (CmdSlot's market check against its cfg, which is CFGS[touched], selected
+// linearly). The other markets' books are not opened: their side roots (bidSide, askSide) enter
+// the pre- and post-state roots unchanged (BlockStateRootM). Every market settles: the touched
+// one on the block's fills, the others with none (the price carried). The account writes see
+// every market (AccountStepOpsM: the others' fields in accOther, kept; margin over all, at
+// each market's pre-block mark). Public: preRoot, postRoot, cmdCommitment, meta, settle[M],
+// cumPriceTime[M].
+template BlockM(N, S, D, A, M, CFGS, SIGNED, R) {
+    assert(M >= 1);
+    assert(SIGNED == 0 || SIGNED == 1);
+    assert(N >= 1 && N < (1 << 16));
+    assert(R >= 1 && S >= R && S % R == 0);
+    assert(D >= 1 && D <= 24);
+    assert(A >= 1 && A <= 32);
+    var cfgBits[10] = [16, 40, 48, 40, 40, 48, 64, 14, 16, 14];
+    for (var m = 0; m < M; m++) {
+        for (var i = 0; i < 10; i++) {
+            assert(CFGS[m][i] >= 0 && CFGS[m][i] < (1 << cfgBits[i]));
+        }
+        assert(CFGS[m][8] >= 1);   // the match limit (65535: none, a step count is below it)
+        assert(CFGS[m][1] >= 1 && CFGS[m][2] >= 1);
+    }
+    signal input preRoot;
+    signal input postRoot;
+    signal input cmdCommitment;
+    signal input meta;
+    signal input settle[M];
+    signal input cumPriceTime[M];
+    // pre-state (hashed into preRoot) and meta fields (packed into meta); the trees and heads
+    // are the touched market's
+    signal input touched;
+    signal input accTier0[TierWidth(A)];
+    signal input bidTier0[TierWidth(D)];
+    signal input bidHead0;
+    signal input askTier0[TierWidth(D)];
+    signal input askHead0;
+    signal input bidSide[M];       // the other markets' side roots (slot `touched` not read)
+    signal input askSide[M];
+    signal input marks[M];
+    signal input lastCloseTs[M];
+    signal input cumPriceTime0[M];
+    signal input height;
+    signal input closeTs;
+    signal input commandCount;
+    signal input firstSeq;
+    signal input settleHints[M][6];   // per market: q, r, closeMs, closeRem, lastMs, lastRem
     // command slots
     signal input active[N];
     signal input accepted[N];      // active and executed (a rejected command only chains)
@@ -904,10 +1067,40 @@ template Block(N, S, D, A, CFG, SIGNED, R) {
     signal input accHints[S][6];
     signal input takerHints[S][2];
     signal input takerPre[S][6];
+    signal input accOther[S][M][4];
+    signal input accReqs[S][M][2];
 
+    // the touched market: its configuration and pre-block mark (one market: market 0)
     signal cfg[10];
-    for (var i = 0; i < 10; i++) {
-        cfg[i] <== CFG[i];
+    signal tsel[M];
+    signal pickMark[M];
+    var mark = 0;
+    if (M == 1) {
+        tsel[0] <== 1;
+        for (var i = 0; i < 10; i++) {
+            cfg[i] <== CFGS[0][i];
+        }
+        mark = marks[0];
+    } else {
+        var selSum = 0;
+        var selIndex = 0;
+        for (var m = 0; m < M; m++) {
+            tsel[m] <-- touched == m ? 1 : 0;
+            tsel[m] * (tsel[m] - 1) === 0;
+            selSum += tsel[m];
+            selIndex += m * tsel[m];
+            pickMark[m] <== tsel[m] * marks[m];
+            mark += pickMark[m];
+        }
+        selSum === 1;
+        selIndex === touched;
+        for (var i = 0; i < 10; i++) {
+            var c = 0;
+            for (var m = 0; m < M; m++) {
+                c += tsel[m] * CFGS[m][i];
+            }
+            cfg[i] <== c;
+        }
     }
 
     // meta
@@ -930,7 +1123,10 @@ template Block(N, S, D, A, CFG, SIGNED, R) {
     bidRoot0.tier <== bidTier0;
     component askRoot0 = TierRoot(TierLevels(D));
     askRoot0.tier <== askTier0;
-    component pre = BlockStateRoot();
+    component pre = BlockStateRootM(M);
+    pre.touched <== touched;
+    pre.bidSide <== bidSide;
+    pre.askSide <== askSide;
     pre.accRoot <== accRoot0.root;
     pre.bidTree <== bidRoot0.root;
     pre.askTree <== askRoot0.root;
@@ -938,7 +1134,7 @@ template Block(N, S, D, A, CFG, SIGNED, R) {
         pre.bidHead[j] <== bh0.out[j];
         pre.askHead[j] <== ah0.out[j];
     }
-    pre.mark <== mark;
+    pre.marks <== marks;
     pre.closeTs <== lastCloseTs;
     pre.cumPriceTime <== cumPriceTime0;
     pre.height <== height - 1;
@@ -1007,11 +1203,19 @@ template Block(N, S, D, A, CFG, SIGNED, R) {
     component st[S];
     component ln[S];
     for (var s = 0; s < S; s++) {
-        st[s] = BlockStep(D, A, SIGNED, s % R == 0 ? 1 : 0);
+        st[s] = BlockStep(D, A, SIGNED, s % R == 0 ? 1 : 0, M);
         for (var i = 0; i < 10; i++) {
             st[s].cfg[i] <== cfg[i];
         }
         st[s].mark <== mark;
+        st[s].market <== touched;
+        st[s].marks <== marks;
+        for (var m = 0; m < M; m++) {
+            st[s].imfs[m] <== CFGS[m][7];
+            st[s].mmfs[m] <== CFGS[m][9];
+        }
+        st[s].accOther <== accOther[s];
+        st[s].accReqs <== accReqs[s];
         if (s == 0) {
             for (var i = 0; i < BR_COUNT(D, A); i++) {
                 var v = 0;
@@ -1103,23 +1307,34 @@ template Block(N, S, D, A, CFG, SIGNED, R) {
     acceptedCount === st[S - 1].out[BR_INDEX()];
     // (commandCount <= N: it is the number of active slots)
 
-    // settlement
-    component se = Settle();
-    se.notional <== st[S - 1].out[BR_NOTIONAL()];
-    se.volume <== st[S - 1].out[BR_VOLUME()];
-    se.trades <== st[S - 1].out[BR_TRADES()];
-    se.mark <== mark;
-    se.cumPriceTime <== cumPriceTime0;
-    se.lastCloseTs <== lastCloseTs;
-    se.closeTs <== closeTs;
-    se.q <== settleHints[0];
-    se.r <== settleHints[1];
-    se.closeMs <== settleHints[2];
-    se.closeRem <== settleHints[3];
-    se.lastMs <== settleHints[4];
-    se.lastRem <== settleHints[5];
-    settle === se.settle;
-    cumPriceTime === se.cumPriceTimeOut;
+    // settlement: every market, the touched one on the block's fills, the others on none
+    component se[M];
+    signal fills[M][3];
+    for (var m = 0; m < M; m++) {
+        for (var j = 0; j < 3; j++) {
+            if (M == 1) {
+                fills[m][j] <== st[S - 1].out[BR_NOTIONAL() + j];
+            } else {
+                fills[m][j] <== tsel[m] * st[S - 1].out[BR_NOTIONAL() + j];
+            }
+        }
+        se[m] = Settle();
+        se[m].notional <== fills[m][0];
+        se[m].volume <== fills[m][1];
+        se[m].trades <== fills[m][2];
+        se[m].mark <== marks[m];
+        se[m].cumPriceTime <== cumPriceTime0[m];
+        se[m].lastCloseTs <== lastCloseTs[m];
+        se[m].closeTs <== closeTs;
+        se[m].q <== settleHints[m][0];
+        se[m].r <== settleHints[m][1];
+        se[m].closeMs <== settleHints[m][2];
+        se[m].closeRem <== settleHints[m][3];
+        se[m].lastMs <== settleHints[m][4];
+        se[m].lastRem <== settleHints[m][5];
+        settle[m] === se[m].settle;
+        cumPriceTime[m] === se[m].cumPriceTimeOut;
+    }
 
     // post-state root
     component accRoot1 = TierRoot(TierLevels(A));
@@ -1132,7 +1347,10 @@ template Block(N, S, D, A, CFG, SIGNED, R) {
         bidRoot1.tier[j] <== st[S - 1].out[BR_BID_TIER(D, A) + j];
         askRoot1.tier[j] <== st[S - 1].out[BR_ASK_TIER(D, A) + j];
     }
-    component post = BlockStateRoot();
+    component post = BlockStateRootM(M);
+    post.touched <== touched;
+    post.bidSide <== bidSide;
+    post.askSide <== askSide;
     post.accRoot <== accRoot1.root;
     post.bidTree <== bidRoot1.root;
     post.askTree <== askRoot1.root;
@@ -1140,9 +1358,11 @@ template Block(N, S, D, A, CFG, SIGNED, R) {
         post.bidHead[j] <== st[S - 1].out[BR_BID_HEAD() + j];
         post.askHead[j] <== st[S - 1].out[BR_ASK_HEAD() + j];
     }
-    post.mark <== se.price;
-    post.closeTs <== closeTs;
-    post.cumPriceTime <== se.cumPriceTimeOut;
+    for (var m = 0; m < M; m++) {
+        post.marks[m] <== se[m].price;
+        post.closeTs[m] <== closeTs;
+        post.cumPriceTime[m] <== se[m].cumPriceTimeOut;
+    }
     post.height <== height;
     postRoot === post.out;
 }

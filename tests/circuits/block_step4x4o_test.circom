@@ -1,3 +1,3 @@
 pragma circom 2.0.0;
 include "../../proofs/circuits/block.circom";
-component main {public [cfg, mark, r]} = BlockStep(4, 4, 0, 0);
+component main {public [cfg, mark, r]} = BlockStep(4, 4, 0, 0, 1);
