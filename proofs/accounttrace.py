@@ -839,24 +839,24 @@ class AccountTrace:
         self.states[w.index] = nxt
         self.pubkey_hash[w.index] = w.pubkey_hash
 
-    def nop(self, m: MarketParams | Sequence[MarketParams]) -> StepWitness:
+    def nop(self, m: MarketParams | Sequence[MarketParams], market: int = 0) -> StepWitness:
         """A NOP witness whose mark/imf are the market's and whose hints match them.
 
         ``_nop`` (all zeros) suits a standalone ``AccountStep``; inside the block circuit mark and
         imf are bound to the market, and the requirement hints depend on them. With several
-        markets the traded one is market 0."""
+        markets, ``market`` is the one the block circuit names for its account writes."""
         params = self._params(m)
         w = self._nop()
-        rb, remb, ra, rema = _margin_hints(w.old, False, 0, params[0])
+        rb, remb, ra, rema = _margin_hints(w.old, False, 0, params[market])
         multi: dict[str, object] = {}
         if self.markets > 1:
             zero = PositionFields(w.old.position, 0, 0, w.old.basis)  # all-zero encodings
             flat = AccountState(w.old.collateral, (zero,) * self.markets)
-            multi = self._multi(flat, 0, params, False) | {"mmf": params[0].mmf_bps}
+            multi = self._multi(flat, market, params, False) | {"mmf": params[market].mmf_bps}
         return dataclasses.replace(
             w,
-            mark=params[0].mark,
-            imf=params[0].imf_bps,
+            mark=params[market].mark,
+            imf=params[market].imf_bps,
             req_before=rb,
             rem_before=remb,
             req_after=ra,
@@ -865,10 +865,15 @@ class AccountTrace:
         )
 
     def write(
-        self, account: int, new: AccountFields, m: MarketParams | Sequence[MarketParams]
+        self,
+        account: int,
+        new: AccountFields,
+        m: MarketParams | Sequence[MarketParams],
+        market: int = 0,
     ) -> dict[str, object]:
         """Apply and return the inputs of a WRITE step (op ``ACC_OP_WRITE``, block circuit only):
-        the account's leaf := ``new`` (the taker's registers), hints for qty 0.
+        the account's leaf := ``new`` (the taker's registers: its fields in ``market``), hints
+        for qty 0.
 
         Not an ``AccountOp``: the standalone ``AccountStep`` has no WRITE; the rule that makes
         ``new`` right (fills applied with ``ApplyFill``) is checked by the block circuit."""
@@ -876,7 +881,7 @@ class AccountTrace:
             raise StepRejected(f"WRITE: account {account} does not exist")
         if not new.in_range():
             raise StepConstraintError("WRITE: new fields out of range")
-        w = self.preview(StepParams(AccountOp.RELEASE, account, qty=0), m)
+        w = self.preview(StepParams(AccountOp.RELEASE, account, qty=0, market=market), m)
         return self._overwrite(w, new, ACC_OP_WRITE)
 
     def open_write(

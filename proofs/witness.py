@@ -89,6 +89,7 @@ from matching.types import (
     Event,
     MarketConfig,
     MassCancel,
+    MassCancelled,
     OrderAccepted,
     OrderCancelled,
     OrderReduced,
@@ -185,6 +186,24 @@ class UnsupportedInCircuit(ValueError):
     """The block holds something the v1 block circuit cannot prove (the message says what)."""
 
 
+#: the events that change a market's book, each naming its market
+_BOOK_EVENTS = (OrderAccepted, Trade, OrderCancelled, OrderReplaced, OrderReduced, MassCancelled)
+
+
+def touched_market(block: Block, markets: Sequence[MarketConfig]) -> int:
+    """The index in ``markets`` of the one market whose book ``block`` changes (0 when it
+    changes none); UnsupportedInCircuit when it changes two, because the block circuit opens
+    one market per block (``BlockM``)."""
+    ids = {ev.market for ev in block.events if isinstance(ev, _BOOK_EVENTS)} - {0}
+    index = {m.market_id: i for i, m in enumerate(markets)}
+    if len(ids) > 1:
+        raise UnsupportedInCircuit(
+            f"block {block.header.height} changes the books of markets {sorted(ids)}: the block "
+            "circuit opens one market per block"
+        )
+    return index[ids.pop()] if ids else 0
+
+
 class StepKind(IntEnum):
     """Step kinds of ``BlockStep`` (``BK_*`` in block.circom)."""
 
@@ -256,7 +275,11 @@ FULL_KINDS = frozenset({
 _FILLERS = (StepKind.NOP, StepKind.SKIP)
 #: steps that touch a maker: what the engine's ``max_matches`` counts (``BR_MATCHES``)
 _MATCH_KINDS = {
-    StepKind.FILL, StepKind.FILL_BEGIN, StepKind.STP_MAKER, StepKind.STP_BOTH, StepKind.STP_DEC
+    StepKind.FILL,
+    StepKind.FILL_BEGIN,
+    StepKind.STP_MAKER,
+    StepKind.STP_BOTH,
+    StepKind.STP_DEC,
 }
 _PLACE_KINDS = {
     StepKind.FILL_BEGIN,
@@ -301,6 +324,9 @@ class BlockParams:
     #: the venue's engine limit of makers per taker command (0: none), ``cfg[8]``
     max_matches: int = 0
     ratio: int = 1
+    #: a venue of several markets: the ones after ``market``, in genesis order
+    #: (``BlockM(…, M, CFGS, …)``: a block opens the one market its commands touch)
+    more_markets: tuple[MarketConfig, ...] = ()
 
     def __post_init__(self) -> None:
         if not 1 <= self.n < 1 << 16:
@@ -309,20 +335,27 @@ class BlockParams:
             raise ValueError("the step count must be a positive multiple of the ratio")
         if not (1 <= self.order_depth <= 24 and 1 <= self.account_depth <= 32):
             raise ValueError("depths out of the circuit's range")
-        m = self.market
         bits = (16, 40, 48, 40, 40, 48, 64, 14, 16, 14)
-        if not all(0 <= v < 1 << b for v, b in zip(self.cfg(), bits, strict=True)):
-            raise ValueError("market configuration outside the circuit's ranges")
+        for m in self.markets:
+            if not all(0 <= v < 1 << b for v, b in zip(self.cfg(m), bits, strict=True)):
+                raise ValueError("market configuration outside the circuit's ranges")
+            if m.tick_size < 1 or m.lot_size < 1:
+                raise ValueError("tick and lot must be positive")
+        if len({m.market_id for m in self.markets}) != len(self.markets):
+            raise ValueError("two markets with one id")
         if not 0 <= self.max_matches < _NO_MATCH_LIMIT or self.max_matches >= self.s:
             raise ValueError("max_matches must be 0 (none) or below the step count")
-        if m.tick_size < 1 or m.lot_size < 1:
-            raise ValueError("tick and lot must be positive")
 
-    def cfg(self) -> list[int]:
-        """The circuit's ``cfg`` signal: id, tick, lot, min/max price, max qty, band, imf, the
-        match limit (``_NO_MATCH_LIMIT`` when there is none: no count of steps reaches it), and
-        mmf (a liquidation order's maintenance rate)."""
-        m = self.market
+    @property
+    def markets(self) -> tuple[MarketConfig, ...]:
+        """Every market the circuit proves, in genesis order."""
+        return (self.market, *self.more_markets)
+
+    def cfg(self, market: MarketConfig | None = None) -> list[int]:
+        """The circuit's ``cfg`` signal of ``market`` (default: the first): id, tick, lot,
+        min/max price, max qty, band, imf, the match limit (``_NO_MATCH_LIMIT`` when there is
+        none: no count of steps reaches it), and mmf (a liquidation order's maintenance rate)."""
+        m = market or self.market
         return [
             m.market_id,
             m.tick_size,
@@ -397,17 +430,17 @@ class BlockWitness:
 
 def public_signals(header: BlockHeader) -> list[int]:
     """The block circuit's public signals from a header alone (what a verifier recomputes):
-    preRoot, postRoot, cmdCommitment, meta, settle, cumPriceTime (BLOCK.md)."""
-    if len(header.markets) != 1:
-        raise UnsupportedInCircuit("the v1 block circuit proves exactly one market")
-    s = header.markets[0]
+    preRoot, postRoot, cmdCommitment, meta, settle, cumPriceTime (BLOCK.md); with several
+    markets, settle and cumPriceTime per market, in genesis order."""
+    if not header.markets:
+        raise UnsupportedInCircuit("a block of no market")
     return [
         int(header.pre_state_root),
         int(header.post_state_root),
         int(header.command_commitment),
         meta_element(header),
-        settle_element(s),
-        int(s.cum_price_time),
+        *(settle_element(s) for s in header.markets),
+        *(int(s.cum_price_time) for s in header.markets),
     ]
 
 
@@ -462,6 +495,18 @@ def _acc_inputs(w: StepWitness | dict[str, object]) -> dict[str, object]:
     """Rename ``AccountStep`` inputs to the block step's (``acc*``)."""
     d = w.inputs() if isinstance(w, StepWitness) else w
     names = ("Collateral", "Position", "OpenBuy", "OpenSell", "Basis", "Nonce")
+    multi: dict[str, object] = {}
+    if isinstance(d["reqBefore"], list):  # several markets (AccountStepOpsM's inputs)
+        k = d["market"]
+        assert isinstance(k, int)
+        rb, remb = d["reqBefore"], d["remBefore"]
+        assert isinstance(rb, list) and isinstance(remb, list)
+        others = [d[f"other{n}"] for n in ("Position", "OpenBuy", "OpenSell", "Basis")]
+        multi = {
+            "accOther": [list(x) for x in zip(*others, strict=True)],  # type: ignore[call-overload]
+            "accReqs": [[r, m] for r, m in zip(rb, remb, strict=True)],
+        }
+        d = {**d, "reqBefore": rb[k], "remBefore": remb[k]}
     return {
         "accIndex": d["index"],
         "accSiblings": d["siblings"],
@@ -475,28 +520,60 @@ def _acc_inputs(w: StepWitness | dict[str, object]) -> dict[str, object]:
         "accHints": [
             d[k] for k in ("released", "divRem", "reqBefore", "remBefore", "reqAfter", "remAfter")
         ],
+        **multi,
         "_op": d["op"],
     }
 
 
 class BlockProverState:
-    """The state before the next block, as the block circuit sees it; advanced block by block."""
+    """The state before the next block, as the block circuit sees it; advanced block by block.
 
-    def __init__(self, market: MarketConfig, *, order_depth: int, account_depth: int) -> None:
-        """Genesis: empty books and accounts, the market at its initial price."""
-        self.config = market
+    With several markets every market's books are kept; ``config``, ``sides`` and ``market``
+    name the one market a block opens (``touched``, set by the builder per block)."""
+
+    def __init__(
+        self,
+        market: MarketConfig | Sequence[MarketConfig],
+        *,
+        order_depth: int,
+        account_depth: int,
+    ) -> None:
+        """Genesis: empty books and accounts, each market at its initial price."""
+        configs = (market,) if isinstance(market, MarketConfig) else tuple(market)
+        if not configs:
+            raise ValueError("a venue has at least one market")
+        self.configs = configs
         self.poseidon = PoseidonState(
-            [market], account_depth=account_depth, order_depth=order_depth
+            list(configs), account_depth=account_depth, order_depth=order_depth
         )
-        self.sides = {
-            Side.BUY: BookSide(order_depth, True),
-            Side.SELL: BookSide(order_depth, False),
+        self.books = {
+            c.market_id: {
+                Side.BUY: BookSide(order_depth, True),
+                Side.SELL: BookSide(order_depth, False),
+            }
+            for c in configs
         }
-        self.accounts = AccountTrace(account_depth, market.market_id)
+        self.accounts = AccountTrace(account_depth, configs[0].market_id, markets=len(configs))
         #: account -> its registered key (pubkey_x, pubkey_y): the signers' keys
         self.pubkeys: dict[int, tuple[int, int]] = {}
-        self.market = MarketStateView(market.market_id, market.initial_price, 0, 0)
+        self.market_states = {
+            c.market_id: MarketStateView(c.market_id, c.initial_price, 0, 0) for c in configs
+        }
+        #: the index of the market ``config``, ``sides`` and ``market`` name
+        self.touched = 0
         self.height = 0
+
+    @property
+    def config(self) -> MarketConfig:
+        return self.configs[self.touched]
+
+    @property
+    def sides(self) -> dict[Side, BookSide]:
+        return self.books[self.config.market_id]
+
+    @property
+    def market(self) -> MarketStateView:
+        return self.market_states[self.config.market_id]
 
     @classmethod
     def from_snapshots(
@@ -508,19 +585,20 @@ class BlockProverState:
         account_depth: int,
     ) -> BlockProverState:
         """The state after a persisted block (engine snapshot + commitment snapshot)."""
-        if len(engine.markets) != 1:
-            raise UnsupportedInCircuit("the v1 block circuit proves exactly one market")
-        market = engine.markets[0]
-        st = cls(market, order_depth=order_depth, account_depth=account_depth)
+        st = cls(engine.markets, order_depth=order_depth, account_depth=account_depth)
         st.poseidon = PoseidonState.restore(
             engine, commitment, account_depth=account_depth, order_depth=order_depth
         )
-        mid = market.market_id
-        for s in (Side.BUY, Side.SELL):
-            st.sides[s] = BookSide.from_snapshots(engine, commitment, mid, s, order_depth)
-        st.accounts = AccountTrace.from_views(account_depth, engine.accounts, mid)
+        for c in engine.markets:
+            for s in (Side.BUY, Side.SELL):
+                st.books[c.market_id][s] = BookSide.from_snapshots(
+                    engine, commitment, c.market_id, s, order_depth
+                )
+        st.accounts = AccountTrace.from_views(
+            account_depth, engine.accounts, engine.markets[0].market_id, markets=len(st.configs)
+        )
         st.pubkeys = {v.account: (int(v.pubkey_x), int(v.pubkey_y)) for v in engine.accounts}
-        st.market = engine.market_states[0]
+        st.market_states = {ms.market: ms for ms in engine.market_states}
         st.height = commitment.height
         return st
 
@@ -556,8 +634,8 @@ class _Builder:
     def __init__(self, st: BlockProverState, block: Block, params: BlockParams) -> None:
         self.st, self.block, self.p = st, block, params
         h = block.header
-        if params.market != st.config:
-            raise ValueError("params are for another market than the state")
+        if params.markets != st.configs:
+            raise ValueError("params are for other markets than the state")
         if (params.order_depth, params.account_depth) != (
             st.poseidon.order_depth,
             st.poseidon.account_depth,
@@ -565,14 +643,25 @@ class _Builder:
             raise ValueError("params' tree depths differ from the state's")
         if h.height != st.height + 1 or int(h.pre_state_root) != st.root:
             raise ValueError(f"block {h.height} does not follow the state at {st.height}")
-        if len(h.markets) != 1 or h.markets[0].market != st.config.market_id:
-            raise UnsupportedInCircuit("the v1 block circuit proves exactly one market")
+        if tuple(s.market for s in h.markets) != tuple(c.market_id for c in st.configs):
+            raise ValueError(f"block {h.height} settles other markets than the state's")
         if len(block.commands) > params.n:
             raise UnsupportedInCircuit(f"{len(block.commands)} commands > N = {params.n}")
-        self.m = MarketParams(st.market.mark, st.config.imf_bps, st.config.mmf_bps)
+        # the one market the block opens; the account writes see every market's parameters
+        st.touched = self.k = touched_market(block, st.configs)
+        self.params_all = tuple(
+            MarketParams(st.market_states[c.market_id].mark, c.imf_bps, c.mmf_bps)
+            for c in st.configs
+        )
+        self.mk = self.params_all[self.k]
+        self.m: MarketParams | tuple[MarketParams, ...] = (
+            self.mk if len(st.configs) == 1 else self.params_all
+        )
+        self.pre_sides = st.poseidon.side_roots()
+        self.prev_markets = tuple(st.market_states[c.market_id] for c in st.configs)
         # a filler's witness: no book write, no account write (only order-only positions
         # take fillers, where the account inputs are not read)
-        acc_nop = _acc_inputs(st.accounts.nop(self.m))
+        acc_nop = _acc_inputs(st.accounts.nop(self.m, self.k))
         acc_nop.pop("_op")
         self._filler: dict[str, object] = {
             "linkFlag": 0, "stpRead": 0, "stpReduce": 0, "bookIndex": 0,
@@ -615,6 +704,10 @@ class _Builder:
         self.steps: list[StepRecord] = []
         self._regs_before: tuple[int, ...] = ()
         self.queues: dict[int, deque[BookOp]] = {}
+
+    def _sp(self, *args: object, **kwargs: object) -> StepParams:
+        """An account op of this block: in the market it opens."""
+        return StepParams(*args, market=self.k, **kwargs)  # type: ignore[arg-type]
 
     # -- registers ---------------------------------------------------------------------------
 
@@ -666,7 +759,7 @@ class _Builder:
             regs_in = self._fill(regs_in, StepKind.NOP if kind in _BEGINS else StepKind.SKIP)
         if book is None:
             book = self.st.sides[nop_side].nop()
-        acc_in = _acc_inputs(acc if acc is not None else self.st.accounts.nop(self.m))
+        acc_in = _acc_inputs(acc if acc is not None else self.st.accounts.nop(self.m, self.k))
         acc_in.pop("_op")
         if kind in _BEGINS:
             assert cmd is not None
@@ -771,7 +864,7 @@ class _Builder:
             {
                 "accepted": int(accepted),
                 "slotCmd": _cmd_fields(cmd),
-                "pvHints": _place_hints(cmd, self.p.market),
+                "pvHints": _place_hints(cmd, self.st.config),
                 "signer": list(signer),
                 "sigOn": int(sig_on),
                 "sig": sig,
@@ -786,7 +879,7 @@ class _Builder:
             (d["orderId"] + d["amount"] + (d["seq"] if isinstance(cmd, PlaceOrder) else 0))
             % FIELD_MODULUS,
             hash2(*key),
-            _flags(cmd, self.p.market, self.m.mark, sig_on),
+            _flags(cmd, self.st.config, self.mk.mark, sig_on),
             d["seq"],
         ]
         self.slot_outputs.append((command_hash(cmd), *view))
@@ -831,9 +924,11 @@ class _Builder:
     def run(self) -> BlockWitness:
         st, block, h = self.st, self.block, self.block.header
         mid = st.config.market_id
-        summary = h.markets[0]
-        after = MarketStateView(mid, summary.price, summary.cum_price_time, h.close_ts)
-        post = st.poseidon.apply(h.height, block.diff, [after])
+        summary = h.markets[self.k]
+        afters = [
+            MarketStateView(s.market, s.price, s.cum_price_time, h.close_ts) for s in h.markets
+        ]
+        post = st.poseidon.apply(h.height, block.diff, afters)
         if post != int(h.post_state_root):
             raise ValueError(f"block {h.height}: the diff does not give the header's post root")
         for s in (Side.BUY, Side.SELL):
@@ -863,42 +958,65 @@ class _Builder:
             st.sides[s].root != st.poseidon._sides[(mid, s)].root() for s in st.sides
         ):
             raise ValueError("the circuit's trees disagree with the commitment after the block")
+        sides = st.poseidon.side_roots()
+        if any(sides[c] != self.pre_sides[c] for c in sides if c != mid):
+            raise ValueError("a market the block does not open changed")
         if self.chain != int(h.command_commitment) or len(self.slots) != h.command_count:
             raise ValueError("command chain disagrees with the header")
-        settle = settle_inputs(
-            self.notional, self.volume, self.trades, self.prev_market, h.close_ts
-        )
+        # every market settles: the one the block opens on its fills, the others on none
+        hints = []
+        for i, prev in enumerate(self.prev_markets):
+            acc = (self.notional, self.volume, self.trades) if i == self.k else (0, 0, 0)
+            settle = settle_inputs(*acc, prev, h.close_ts)
+            hints.append(
+                [settle[k] for k in ("q", "r", "closeMs", "closeRem", "lastMs", "lastRem")]
+            )
         ctx: dict[str, object] = {
-            "cfg": self.p.cfg(),
-            "mark": self.prev_market.mark,
+            "cfg": self.p.cfg(st.config),
+            "mark": self.mk.mark,
             "firstSeq": h.first_seq,
             "closeTs": h.close_ts,
         }
         pub = public_signals(h)
+        n = len(self.prev_markets)
         inputs: dict[str, object] = {
-            **dict(
-                zip(
-                    ("preRoot", "postRoot", "cmdCommitment", "meta", "settle", "cumPriceTime"),
-                    pub,
-                    strict=True,
-                )
-            ),
+            "preRoot": pub[0],
+            "postRoot": pub[1],
+            "cmdCommitment": pub[2],
+            "meta": pub[3],
             **self.pre,
-            "mark": self.prev_market.mark,
-            "lastCloseTs": self.prev_market.last_close_ts,
-            "cumPriceTime0": int(self.prev_market.cum_price_time),
             "height": h.height,
             "closeTs": h.close_ts,
             "commandCount": h.command_count,
             "firstSeq": h.first_seq,
-            "settleHints": [
-                settle[k] for k in ("q", "r", "closeMs", "closeRem", "lastMs", "lastRem")
-            ],
         }
+        if n == 1:  # Block's one-market interface
+            inputs |= {
+                "settle": pub[4],
+                "cumPriceTime": pub[5],
+                "mark": self.mk.mark,
+                "lastCloseTs": self.prev_market.last_close_ts,
+                "cumPriceTime0": int(self.prev_market.cum_price_time),
+                "settleHints": hints[0],
+            }
+        else:  # BlockM's: per market, and the other markets' side roots
+            inputs |= {
+                "settle": pub[4 : 4 + n],
+                "cumPriceTime": pub[4 + n :],
+                "touched": self.k,
+                "bidSide": [0 if i == self.k else self.pre_sides[c.market_id][0]
+                            for i, c in enumerate(st.configs)],
+                "askSide": [0 if i == self.k else self.pre_sides[c.market_id][1]
+                            for i, c in enumerate(st.configs)],
+                "marks": [m.mark for m in self.prev_markets],
+                "lastCloseTs": [m.last_close_ts for m in self.prev_markets],
+                "cumPriceTime0": [int(m.cum_price_time) for m in self.prev_markets],
+                "settleHints": hints,
+            }  # fmt: skip
         inputs.update(self._slot_inputs())
         for name in self.steps[0].inputs:
             inputs[name] = [s.inputs[name] for s in self.steps]
-        st.market = after
+        st.market_states = {a.market: a for a in afters}
         st.height = h.height
         return BlockWitness(
             inputs,
@@ -941,9 +1059,7 @@ class _Builder:
             assert isinstance(ev, AccountAdded)
             self._begin_regs()
             w = self.st.accounts.step(
-                StepParams(
-                    AccountOp.ADD, cmd.account, pubkey_hash=hash2(cmd.pubkey_x, cmd.pubkey_y)
-                ),
+                self._sp(AccountOp.ADD, cmd.account, pubkey_hash=hash2(cmd.pubkey_x, cmd.pubkey_y)),
                 self.m,
             )
             self.st.pubkeys[cmd.account] = (int(cmd.pubkey_x), int(cmd.pubkey_y))
@@ -953,7 +1069,7 @@ class _Builder:
             assert isinstance(ev, CollateralChanged)
             op = AccountOp.DEPOSIT if isinstance(cmd, Deposit) else AccountOp.WITHDRAW
             self._begin_regs()
-            p = self._nonce(StepParams(op, cmd.account, amount=cmd.amount), cmd)
+            p = self._nonce(self._sp(op, cmd.account, amount=cmd.amount), cmd)
             w = self.st.accounts.step(p, self.m)
             kind = StepKind.DEPOSIT if isinstance(cmd, Deposit) else StepKind.WITHDRAW
             self._emit(kind, cmd, None, w, opens=False)
@@ -992,7 +1108,7 @@ class _Builder:
         head = op.kind == OpKind.REMOVE_HEAD
         bst = book.apply(op)[0] if head else book.step(StepOp.DETACH, op.slot)
         w = self.st.accounts.step(
-            StepParams(AccountOp.RELEASE, cmd.account, side, qty=bst.old_order[1]), self.m
+            self._sp(AccountOp.RELEASE, cmd.account, side, qty=bst.old_order[1]), self.m
         )
         self._emit(
             head_kind if head else detach_kind, cmd, bst, w, opens=last_opens if head else True
@@ -1014,7 +1130,8 @@ class _Builder:
                     last_opens=True,
                 )
         self._begin_regs()
-        w = self.st.accounts.write(cmd.account, self.st.accounts.fields[cmd.account], self.m)
+        own = self.st.accounts.states[cmd.account].view(self.k)
+        w = self.st.accounts.write(cmd.account, own, self.m, self.k)
         self._emit(StepKind.MC_END, cmd, None, w, opens=False)
 
     def _cancel(self, cmd: CancelOrder, events: Sequence[Event]) -> None:
@@ -1037,7 +1154,7 @@ class _Builder:
             op = self._take(side, (OpKind.REDUCE,), cmd.order_id)
             self._begin_regs()
             (bst,) = self.st.sides[side].apply(op)
-            p = self._nonce(StepParams(AccountOp.RELEASE, cmd.account, side, qty=op.qty), cmd)
+            p = self._nonce(self._sp(AccountOp.RELEASE, cmd.account, side, qty=op.qty), cmd)
             w = self.st.accounts.step(p, self.m)
             self._emit(StepKind.RP_KEEP, cmd, bst, w, opens=False)
             return
@@ -1080,11 +1197,12 @@ class _Builder:
             self._reject(cmd)
             return
         self._begin_regs()
-        p = self._nonce(StepParams(AccountOp.OPEN_ORDER, cmd.account, own, cmd.price, cmd.qty), cmd)
+        p = self._nonce(self._sp(AccountOp.OPEN_ORDER, cmd.account, own, cmd.price, cmd.qty), cmd)
         # a PlaceOrder whose first match is a fill begins with it (FILL_BEGIN): its reservation
         # is checked, not written, here, and its final write is OPEN_WRITE (``_write_taker``)
         fill_begin = place == StepKind.PLACE and bool(acts) and isinstance(acts[0], Trade)
-        pre = self.st.accounts.fields.get(cmd.account)
+        state = self.st.accounts.states.get(cmd.account)
+        pre = state.view(self.k) if state is not None else None
         if fill_begin:
             assert pre is not None
             w = self.st.accounts.preview(p, self.m)
@@ -1106,7 +1224,7 @@ class _Builder:
                 op = self._take(opp, (OpKind.FILL_HEAD,), e.maker_order_id)
                 (bst,) = book.apply(op)
                 mw = self.st.accounts.step(
-                    StepParams(AccountOp.FILL, e.maker_account, opp, e.price, e.qty), self.m
+                    self._sp(AccountOp.FILL, e.maker_account, opp, e.price, e.qty), self.m
                 )
                 if fill_begin and i == 0:
                     assert pre is not None
@@ -1166,7 +1284,7 @@ class _Builder:
         (which checks the reservation it skipped on the still untouched leaf)."""
         if self.defer:
             return self.st.accounts.open_write(self.open_params, new, self.m)
-        return self.st.accounts.write(account, new, self.m)
+        return self.st.accounts.write(account, new, self.m, self.k)
 
     def _end(self, cmd: PlaceOrder | ReplaceOrder, own: Side, read: Step | None) -> None:
         w = self._write_taker(cmd.account, self._final(cmd.account, own))

@@ -265,7 +265,7 @@ def test_replace_and_stp_modes_are_supported() -> None:
     c, o = _with_resting_order(Side.SELL)
     w = c.block([c.place(0, Side.BUY, 100_000, 1, stp=StpMode.DECREMENT)])
     assert _kinds(w) == ["PLACE+STP_DEC+END"]
-    with pytest.raises(UnsupportedInCircuit, match="one market"):  # still unsupported
+    with pytest.raises(UnsupportedInCircuit, match="no market"):
         public_signals(msgspec.structs.replace(c.blocks[-1].header, markets=()))
     c, o = _with_resting_order()  # a rejected replace is only chained: supported
     w = c.block([ReplaceOrder(*c.n(), 0, MARKET.market_id, o.seq + 99, 99_001, 1)])

@@ -15,9 +15,26 @@ from pathlib import Path
 import pytest
 
 from matching import BlockBuilder, ReferenceEngine
-from matching.types import Side
+from matching.block import Block
+from matching.types import (
+    AddAccount,
+    Command,
+    Deposit,
+    OrderType,
+    PlaceOrder,
+    Side,
+    TimeInForce,
+    Withdraw,
+)
 from proofs.circom import CompiledCircuit, UnsatisfiedWitnessError, compile_circuit
 from proofs.state import PoseidonState
+from proofs.witness import (
+    BlockParams,
+    BlockProverState,
+    BlockWitness,
+    UnsupportedInCircuit,
+    public_signals,
+)
 from venue.workload import Workload
 
 from .test_coverage_accounttrace import TWO
@@ -27,7 +44,7 @@ CIRCUITS = ROOT / "tests" / "circuits"
 CACHE = ROOT / ".cache" / "circuits"
 
 # `python -m proofs.circom tests/circuits/block_state_root_m2_test.circom`
-EXPECTED = {"block_state_root_m2": 3091}
+EXPECTED = {"block_state_root_m2": 3091, "block_4x18r2_m2": 120180}
 
 
 @pytest.fixture(scope="module")
@@ -94,3 +111,105 @@ def test_state_root_of_two_markets(root2: CompiledCircuit, venue: PoseidonState)
     close[0] -= 1
     with pytest.raises(UnsatisfiedWitnessError):
         root2.prove({**inputs, "marks": marks, "closeTs": close}, [venue.root])
+
+
+# --- BlockM: real two-market blocks, each opening one market -------------------------------------
+
+PARAMS2 = BlockParams(4, 18, 4, 4, TWO[0], ratio=2, more_markets=(TWO[1],))
+
+
+class TwoMarkets:
+    """Engine, commitment and prover state of a two-market venue at the test depths."""
+
+    def __init__(self) -> None:
+        self.engine = ReferenceEngine(TWO, max_accounts=16, max_resting_per_side=16)
+        self.com = PoseidonState(TWO, account_depth=4, order_depth=4)
+        self.builder = BlockBuilder(
+            self.engine, self.com, max_commands=1 << 20, max_interval_ns=1 << 62
+        )
+        self.state = BlockProverState(TWO, order_depth=4, account_depth=4)
+        self.seq, self.ts = 0, 1_700_000_000_000_000_000
+
+    def n(self) -> tuple[int, int]:
+        self.seq += 1
+        self.ts += 1_000_000
+        return self.seq, self.ts
+
+    def place(self, account: int, market: int, side: Side, price: int, qty: int,
+              tif: TimeInForce = TimeInForce.GTC) -> PlaceOrder:  # fmt: skip
+        return PlaceOrder(*self.n(), account, market, 0, side, OrderType.LIMIT, tif, price, qty)
+
+    def block(self, cmds: list[Command]) -> tuple[Block, BlockWitness]:
+        for c in cmds:
+            self.builder.submit(c)
+        b = self.builder.seal()
+        return b, self.state.advance(b, PARAMS2)
+
+
+@pytest.fixture(scope="module")
+def two_market_blocks() -> list[tuple[Block, BlockWitness]]:
+    """Accounts; resting asks in market 2; a sweep of them; then a trade in market 1 by the
+    account now long in market 2 (its margin sums both markets) and a withdrawal."""
+    v = TwoMarkets()
+    out = [v.block([AddAccount(*v.n(), a) for a in range(3)] + [Deposit(*v.n(), 0, 10**7)])]
+    out.append(
+        v.block(
+            [
+                Deposit(*v.n(), 1, 10**7),
+                Deposit(*v.n(), 2, 10**7),
+                v.place(1, 2, Side.SELL, 40_010, 2),
+                v.place(2, 2, Side.SELL, 40_020, 2),
+            ]
+        )
+    )
+    out.append(v.block([v.place(0, 2, Side.BUY, 40_020, 3, TimeInForce.IOC),
+                        v.place(2, 2, Side.BUY, 39_000, 1)]))  # fmt: skip
+    out.append(v.block([v.place(1, 1, Side.SELL, 100_000, 2), Withdraw(*v.n(), 2, 1_000),
+                        v.place(0, 1, Side.BUY, 100_000, 1, TimeInForce.IOC)]))  # fmt: skip
+    assert v.state.root == v.com.root
+    with pytest.raises(UnsupportedInCircuit, match="markets \\[1, 2\\]"):  # both books change
+        v.block([v.place(2, 1, Side.BUY, 99_000, 1), v.place(2, 2, Side.BUY, 39_500, 1)])
+    return out
+
+
+@pytest.fixture(scope="module")
+def block2() -> CompiledCircuit:
+    return compile_circuit(CIRCUITS / "block_4x18r2_m2_test.circom", cache_dir=CACHE)
+
+
+def test_two_market_blocks_prove(
+    two_market_blocks: list[tuple[Block, BlockWitness]], block2: CompiledCircuit
+) -> None:
+    assert block2.stats.constraints == EXPECTED["block_4x18r2_m2"]
+    touched = [w.inputs["touched"] for _, w in two_market_blocks]
+    assert touched == [0, 1, 1, 0]
+    last = two_market_blocks[-1][1]
+    # the taker in market 1 holds a position in market 2: its account writes carried it
+    assert any(o[0] != 1 << 63 for s in last.inputs["accOther"] for o in s)  # type: ignore[union-attr]
+    for b, w in two_market_blocks:
+        assert w.public_signals == public_signals(b.header)
+        proof = block2.prove(w.inputs, w.public_signals)
+        assert block2.verify(proof, w.public_signals)
+
+
+def test_two_market_blocks_tampered(
+    two_market_blocks: list[tuple[Block, BlockWitness]], block2: CompiledCircuit
+) -> None:
+    _, w = two_market_blocks[2]  # the sweep in market 2
+    for name, value in (
+        ("touched", 0),  # the block's books claimed to be market 1's
+        ("bidSide", [w.inputs["bidSide"][0] + 1, 0]),  # market 1's book changed  # type: ignore[index]
+    ):
+        with pytest.raises(UnsatisfiedWitnessError):
+            block2.prove({**w.inputs, name: value}, w.public_signals)
+    # an account write that moves the account's fields in the market the block does not open
+    _, w4 = two_market_blocks[3]  # market 1, by account 0, long 3 in market 2
+    other = [[list(o) for o in s] for s in w4.inputs["accOther"]]  # type: ignore[union-attr]
+    s = next(i for i, x in enumerate(other) if x[1][0] != 1 << 63)
+    other[s][1][0] += 1
+    with pytest.raises(UnsatisfiedWitnessError):
+        block2.prove({**w4.inputs, "accOther": other}, w4.public_signals)
+    pub = list(w.public_signals)
+    pub[4] += 1  # market 1's settlement record: it had no fill, its price is carried
+    with pytest.raises(UnsatisfiedWitnessError):
+        block2.prove(w.inputs, pub)
