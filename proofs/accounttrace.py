@@ -29,8 +29,8 @@ Several markets (``AccountStepOpsM(A, W, M)``): a step trades one market (``Step
 an index into the venue's markets). Its fields are the ``AccountFields`` view of that market, as
 for one market, and the other markets' ``PositionFields`` enter the leaf and the margin sums
 unchanged (``AccountState`` is the whole account). The rules take the others as
-``(PositionFields, MarketParams)`` pairs; with none they are the one-market rules. The block
-circuit proves one market so far (``proofs.witness``). Pure: no I/O.
+``(PositionFields, MarketParams)`` pairs; with none they are the one-market rules. Pure: no
+I/O.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Witness builder of the v1 block circuit (``proofs/circuits/block.circom``), one market.
+"""Witness builder of the v1 block circuit (``proofs/circuits/block.circom``).
 
 ``BlockProverState`` holds what the circuit needs of the state before a block (both book sides as
 ``booktrace.BookSide``, the accounts as ``accounttrace.AccountTrace``, the market's mark and
@@ -63,8 +63,10 @@ come from the account state (``BlockProverState.pubkeys``), signatures from the 
 raises ``proofs.signing.SignatureEncodingError``, a signature that is not the account's over
 that intent ``InvalidCommandSignatureError`` (both ``SigningError``, a ``ValueError``).
 
-Not supported by the v1 circuit (``UnsupportedInCircuit`` names the reason): more than one
-market, and a block needing more than S positions. Rejected commands of any type are supported.
+Several markets (``BlockM``): a block opens the one market whose book its events change
+(``touched_market``), and every account write sees all markets (``AccountTrace(markets=M)``).
+Not supported by the circuit (``UnsupportedInCircuit`` names the reason): a block that changes
+the books of two markets, and a block needing more than S positions. Rejected commands of any type are supported.
 Pure: no I/O.
 """
 

@@ -106,7 +106,11 @@ def _misfit(genesis: Genesis, size: CircuitSize) -> str | None:
             f"{size.name} is {'signed' if size.signed else 'unsigned'}: use a {want} size"
         )
     if len(genesis.markets) != 1:
-        return "the v1 block circuit proves venues with exactly one market"
+        # BlockM proves blocks that each open one market; nothing cuts blocks that way yet
+        return (
+            "the block circuit proves a venue of several markets only in blocks that each "
+            "change one market's book, and this venue does not cut its blocks that way yet"
+        )
     if (genesis.order_depth, genesis.account_depth) != (size.order_depth, size.account_depth):
         return (
             f"venue tree depths (orders {genesis.order_depth}, accounts {genesis.account_depth})"

@@ -12,8 +12,8 @@ include "cmdslot.circom";
 include "cmdlink.circom";
 include "settle.circom";
 
-// The v1 block circuit for ONE market: S uniform steps over a block of at most N commands, then
-// the settlement and both state roots (proofs/circuits/BLOCK.md, "Measured: the v1 block
+// The v1 block circuit (one market; BlockM, at the end, for several): S steps over a block of
+// at most N commands, then the settlement and both state roots (proofs/circuits/BLOCK.md, "Measured: the v1 block
 // circuit"). Python witness builder and specification of the step schedule: proofs/witness.py.
 //
 // A full step is one BookStep(D) (one order-leaf write on the side isBid) + one
