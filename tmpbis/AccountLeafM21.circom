@@ -1,3 +1,0 @@
-pragma circom 2.0.0;
-include "../proofs/circuits/account.circom";
-component main = AccountLeafM(2, 1);
