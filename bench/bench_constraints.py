@@ -92,20 +92,26 @@ _TEMPLATES = {
 }
 
 
+def template_count(name: str, file: str, public: str, main: str) -> int:
+    """Constraints of ``component main {public} = {main}`` over ``proofs/circuits/{file}``,
+    through a wrapper named ``name`` in the cache (compiled once)."""
+    WRAPPERS.mkdir(parents=True, exist_ok=True)
+    inc = ROOT / "proofs" / "circuits" / file
+    path = WRAPPERS / f"{name}.circom"
+    text = f'pragma circom 2.0.0;\ninclude "{inc}";\ncomponent main {public} = {main};\n'
+    if not path.is_file() or path.read_text() != text:
+        path.write_text(text)
+    print(f"  compiling {main} ...", file=sys.stderr, flush=True)
+    return circuit_stats(path, cache_dir=CACHE).constraints
+
+
 def template_counts(n: int = N) -> dict[str, int]:
     """Constraints of each template above, and of ``CmdLink(n, 10)`` as ``link`` (compiled
     once, cached; each n under its own name, so sizes do not recompile each other)."""
-    WRAPPERS.mkdir(parents=True, exist_ok=True)
     out = {}
     link = {f"link{n}": ("cmdlink.circom", "{public [begin]}", f"CmdLink({n}, {LINK_FIELDS})")}
     for name, (file, public, main) in {**_TEMPLATES, **link}.items():
-        inc = ROOT / "proofs" / "circuits" / file
-        path = WRAPPERS / f"{name}.circom"
-        text = f'pragma circom 2.0.0;\ninclude "{inc}";\ncomponent main {public} = {main};\n'
-        if not path.is_file() or path.read_text() != text:
-            path.write_text(text)
-        print(f"  compiling {main} ...", file=sys.stderr, flush=True)
-        out[name] = circuit_stats(path, cache_dir=CACHE).constraints
+        out[name] = template_count(name, file, public, main)
     for name in (TEST_BLOCK, "command_chain16"):
         wrapper = ROOT / "tests" / "circuits" / f"{name}_test.circom"
         out[name] = circuit_stats(wrapper, cache_dir=CACHE).constraints

@@ -21,16 +21,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from bench import emit
+from bench.bench_constraints import CACHE, template_count
 from proofs.circom import circuit_stats
 from proofs.verify import PRODUCTION_SIZE, TEST_SIZE
 
 ROOT = Path(__file__).resolve().parents[1]
-CACHE = ROOT / ".cache" / "circuits"
-WRAPPERS = CACHE / "bench_wrappers"
 P, T = PRODUCTION_SIZE, TEST_SIZE
 MARKETS = (1, 2, 3, 4)
 #: the test-size two-market block of tests/test_circuit_block_markets.py
@@ -38,29 +36,20 @@ TEST_BLOCK_M2 = ROOT / "tests" / "circuits" / "block_4x18r2_m2_test.circom"
 TEST_BLOCK_M1 = ROOT / "tests" / "circuits" / "block_4x18r2_test.circom"
 
 
-def _count(name: str, file: str, public: str, main: str) -> int:
-    WRAPPERS.mkdir(parents=True, exist_ok=True)
-    inc = ROOT / "proofs" / "circuits" / file
-    path = WRAPPERS / f"{name}.circom"
-    text = f'pragma circom 2.0.0;\ninclude "{inc}";\ncomponent main {public} = {main};\n'
-    if not path.is_file() or path.read_text() != text:
-        path.write_text(text)
-    print(f"  compiling {main} ...", file=sys.stderr, flush=True)
-    return circuit_stats(path, cache_dir=CACHE).constraints
-
-
 def _step(d: int, a: int, signed: int, m: int) -> int:
     """A full ``BlockStep`` of M markets."""
     main = f"BlockStep({d}, {a}, {signed}, 1, {m})"
-    return _count(f"step{d}x{a}s{signed}m{m}", "block.circom", "{public [cfg, mark, r]}", main)
+    public = "{public [cfg, mark, r]}"
+    return template_count(f"step{d}x{a}s{signed}m{m}", "block.circom", public, main)
 
 
 def measure(mix: dict) -> dict:
     step = {m: _step(P.order_depth, P.account_depth, 1, m) for m in MARKETS}
     root = {
-        m: _count(f"state_root_m{m}", "block.circom", "", f"BlockStateRootM({m})") for m in MARKETS
+        m: template_count(f"state_root_m{m}", "block.circom", "", f"BlockStateRootM({m})")
+        for m in MARKETS
     }
-    settle = _count("settle", "settle.circom", "", "Settle()")
+    settle = template_count("settle", "settle.circom", "", "Settle()")
     test_step = {m: _step(T.order_depth, T.account_depth, 0, m) for m in (1, 2)}
     # the additive model against the compiled two-market test block
     test1 = circuit_stats(TEST_BLOCK_M1, cache_dir=CACHE).constraints

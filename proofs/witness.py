@@ -66,8 +66,8 @@ that intent ``InvalidCommandSignatureError`` (both ``SigningError``, a ``ValueEr
 Several markets (``BlockM``): a block opens the one market whose book its events change
 (``touched_market``), and every account write sees all markets (``AccountTrace(markets=M)``).
 Not supported by the circuit (``UnsupportedInCircuit`` names the reason): a block that changes
-the books of two markets, and a block needing more than S positions. Rejected commands of any type are supported.
-Pure: no I/O.
+the books of two markets, and a block needing more than S positions. Rejected commands of any
+type are supported. Pure: no I/O.
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ from proofs.accounttrace import (
 )
 from proofs.circom import CompiledCircuit, UnsatisfiedWitnessError, compile_circuit
 
+from .test_circuit_account import _must_fail, _prove_step
 from .test_coverage_accounttrace import TWO, _cross_check
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,19 +61,6 @@ def _compile(name: str) -> CompiledCircuit:
 @pytest.fixture(scope="module")
 def step2() -> CompiledCircuit:
     return _compile("account_step8_m2")
-
-
-def _prove(c: CompiledCircuit, w: StepWitness) -> None:
-    check_step(w, DEPTH)
-    proof = c.prove(w.inputs(), w.public_signals())
-    assert c.verify(proof, w.public_signals())
-
-
-def _must_fail(c: CompiledCircuit, w: StepWitness) -> None:
-    with pytest.raises(StepConstraintError):
-        check_step(w, DEPTH)
-    with pytest.raises(UnsatisfiedWitnessError):
-        c.prove(w.inputs(), w.public_signals())
 
 
 def test_constraint_counts() -> None:
@@ -118,7 +106,7 @@ def test_leaf_matches_state(markets: int) -> None:
         leaf.prove({**inputs, "openSell": [*inputs["openSell"][:-1], 1 << 56]}, [st.leaf(12345)])
 
 
-def test_honest_steps_of_two_market_blocks_prove(step2: CompiledCircuit) -> None:
+def test_honest_steps_of_two_market_blocks_prove_step(step2: CompiledCircuit) -> None:
     _, ws = _cross_check(3, 800_000, n=300, markets=TWO)
     picked: list[StepWitness] = []
     for op in AccountOp:
@@ -131,7 +119,7 @@ def test_honest_steps_of_two_market_blocks_prove(step2: CompiledCircuit) -> None
         (op, k) for op in (AccountOp.OPEN_ORDER, AccountOp.FILL, AccountOp.RELEASE) for k in (0, 1)
     }
     for w in picked:
-        _prove(step2, w)
+        _prove_step(step2, w)
 
 
 def _two_positions() -> AccountTrace:
@@ -159,13 +147,13 @@ def test_the_other_markets_requirement_counts(step2: CompiledCircuit) -> None:
     bad = t.preview(more, PARAMS, enforce=False)
     _must_fail(step2, bad)
     # Selling one does not raise it: allowed at any equity.
-    _prove(step2, t.preview(StepParams(AccountOp.OPEN_ORDER, 1, Side.SELL, 40_000, 1, market=1),
-                            PARAMS))  # fmt: skip
+    sell = StepParams(AccountOp.OPEN_ORDER, 1, Side.SELL, 40_000, 1, market=1)
+    _prove_step(step2, t.preview(sell, PARAMS))
     # Withdrawing is allowed only above both markets' requirement: none left here.
     _must_fail(step2, t.preview(StepParams(AccountOp.WITHDRAW, 1, amount=1), PARAMS, enforce=False))
     t.step(StepParams(AccountOp.DEPOSIT, 1, amount=10_000), PARAMS)
-    _prove(step2, t.preview(more, PARAMS))
-    _prove(step2, t.preview(StepParams(AccountOp.WITHDRAW, 1, amount=10_000), PARAMS))
+    _prove_step(step2, t.preview(more, PARAMS))
+    _prove_step(step2, t.preview(StepParams(AccountOp.WITHDRAW, 1, amount=10_000), PARAMS))
 
 
 def test_the_other_markets_maintenance_counts(step2: CompiledCircuit) -> None:
@@ -176,7 +164,7 @@ def test_the_other_markets_maintenance_counts(step2: CompiledCircuit) -> None:
     crash = (dataclasses.replace(PARAMS[0], mark=85_000), PARAMS[1])
     w = t.preview(sell, crash)
     assert w.reqs_before == ((42_500, 0), (48_000, 0))
-    _prove(step2, w)
+    _prove_step(step2, w)
     # At 90,000 the account is healthy (100,000 against 45,000 + 48,000): no liquidation.
     dip = (dataclasses.replace(PARAMS[0], mark=90_000), PARAMS[1])
     _must_fail(step2, t.preview(sell, dip, enforce=False))
@@ -185,7 +173,7 @@ def test_the_other_markets_maintenance_counts(step2: CompiledCircuit) -> None:
 def test_tampered_other_markets_fail(step2: CompiledCircuit) -> None:
     t = _two_positions()
     w = t.preview(StepParams(AccountOp.OPEN_ORDER, 1, Side.SELL, 40_000, 1, market=1), PARAMS)
-    _prove(step2, w)
+    _prove_step(step2, w)
     # the untraded market's fields are the committed ones (the old leaf binds them)
     moved = PositionFields(11, 0, 0, 1_000_000)
     _must_fail(step2, dataclasses.replace(w, others=(moved, w.others[1])))
@@ -203,7 +191,7 @@ def test_tampered_other_markets_fail(step2: CompiledCircuit) -> None:
 def test_add_starts_every_market_flat(step2: CompiledCircuit) -> None:
     t = AccountTrace(DEPTH, markets=2)
     w = t.preview(StepParams(AccountOp.ADD, 4, pubkey_hash=7), PARAMS)
-    _prove(step2, w)
+    _prove_step(step2, w)
     for name in ("position", "open_buy", "open_sell", "basis"):  # each field on its own
         rich = (PositionFields(), dataclasses.replace(PositionFields(), **{name: 5}))
         # with hints that fit the claimed fields, so that only ADD's rule is broken
