@@ -151,27 +151,35 @@ class WrappedCircuit(abc.ABC):
 
 
 class BlockCircuit(WrappedCircuit):
-    """One compiled size of the block circuit for one market (wrapper, keys, verifier)."""
+    """One compiled size of the block circuit for a venue's markets (wrapper, keys, verifier):
+    ``Block`` for one market, ``BlockM`` (blocks that each open one market) for several."""
 
     def __init__(
         self,
-        market: MarketConfig,
+        market: MarketConfig | Sequence[MarketConfig],
         size: CircuitSize = TEST_SIZE,
         *,
         wrapper_dir: str | os.PathLike[str],
         cache_dir: str | os.PathLike[str] | None = None,
         max_matches: int = 0,
     ) -> None:
-        """``max_matches``: the venue's engine limit (``Genesis.max_matches``, 0: none); a
-        circuit proves the blocks of venues with that limit only."""
+        """``market``: the venue's market, or its markets in genesis order. ``max_matches``: the
+        venue's engine limit (``Genesis.max_matches``, 0: none); a circuit proves the blocks of
+        venues with that limit only."""
+        markets = (market,) if isinstance(market, MarketConfig) else tuple(market)
+        if not markets:
+            raise ValueError("a block circuit proves at least one market")
         self.params = BlockParams(
-            size.n, size.s, size.order_depth, size.account_depth, market, signed=size.signed,
-            max_matches=max_matches, ratio=size.ratio,
+            size.n, size.s, size.order_depth, size.account_depth, markets[0], signed=size.signed,
+            max_matches=max_matches, ratio=size.ratio, more_markets=markets[1:],
         )  # fmt: skip
         self.size = size
-        self.market = market
+        self.market = markets[0]
+        self.markets = markets
         self.max_matches = max_matches
         self.tag = ("_signed" if size.signed else "") + (f"_m{max_matches}" if max_matches else "")
+        if len(markets) > 1:
+            self.tag += f"_mk{len(markets)}"
         self.wrapper = (
             Path(wrapper_dir) / f"block_{size.n}x{size.s}r{size.ratio}{self.tag}_test.circom"
         )
@@ -179,18 +187,22 @@ class BlockCircuit(WrappedCircuit):
         self._compiled = None
 
     def template_args(self) -> str:
-        """``Block``'s arguments after none: ``N, S, D, A, [CFG], SIGNED, R``."""
-        cfg = ", ".join(str(v) for v in self.params.cfg())
+        """The template's arguments: ``N, S, D, A, [CFG], SIGNED, R`` (``Block``), or ``N, S,
+        D, A, M, [[CFG], ...], SIGNED, R`` (``BlockM``) for several markets."""
+        cfgs = ["[" + ", ".join(str(v) for v in self.params.cfg(m)) + "]" for m in self.markets]
         s = self.size
         dims = f"{s.n}, {s.s}, {s.order_depth}, {s.account_depth}"
-        return f"{dims}, [{cfg}], {int(s.signed)}, {s.ratio}"
+        if len(cfgs) == 1:
+            return f"{dims}, {cfgs[0]}, {int(s.signed)}, {s.ratio}"
+        return f"{dims}, {len(cfgs)}, [{', '.join(cfgs)}], {int(s.signed)}, {s.ratio}"
 
     def source(self) -> str:
         """The 3-line wrapper; includes block.circom by a path relative to the wrapper."""
+        template = "Block" if len(self.markets) == 1 else "BlockM"
         return (
             "pragma circom 2.0.0;\n"
             f'include "{self._include(_BLOCK_CIRCOM)}";\n'
-            f"component main {{public [{_PUBLIC}]}} = Block({self.template_args()});\n"
+            f"component main {{public [{_PUBLIC}]}} = {template}({self.template_args()});\n"
         )
 
     def prove(self, witness: BlockWitness) -> bytes:

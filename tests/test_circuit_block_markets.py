@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from matching import BlockBuilder, ReferenceEngine
@@ -28,6 +29,7 @@ from matching.types import (
 )
 from proofs.circom import CompiledCircuit, UnsatisfiedWitnessError, compile_circuit
 from proofs.state import PoseidonState
+from proofs.verify import TEST_SIZE, BlockCircuit, verify_block
 from proofs.witness import (
     BlockParams,
     BlockProverState,
@@ -44,7 +46,7 @@ CIRCUITS = ROOT / "tests" / "circuits"
 CACHE = ROOT / ".cache" / "circuits"
 
 # `python -m proofs.circom tests/circuits/block_state_root_m2_test.circom`
-EXPECTED = {"block_state_root_m2": 3091, "block_4x18r2_m2": 120180}
+EXPECTED = {"block_state_root_m2": 3091, "block_4x18r2_mk2": 120180}
 
 
 @pytest.fixture(scope="module")
@@ -173,23 +175,38 @@ def two_market_blocks() -> list[tuple[Block, BlockWitness]]:
 
 
 @pytest.fixture(scope="module")
-def block2() -> CompiledCircuit:
-    return compile_circuit(CIRCUITS / "block_4x18r2_m2_test.circom", cache_dir=CACHE)
+def circuit2() -> BlockCircuit:
+    """The test size for the two markets: ``BlockM(4, 18, 4, 4, 2, …)``."""
+    return BlockCircuit(TWO, TEST_SIZE, wrapper_dir=CIRCUITS, cache_dir=CACHE)
+
+
+@pytest.fixture(scope="module")
+def block2(circuit2: BlockCircuit) -> CompiledCircuit:
+    return circuit2.compile()
 
 
 def test_two_market_blocks_prove(
-    two_market_blocks: list[tuple[Block, BlockWitness]], block2: CompiledCircuit
+    two_market_blocks: list[tuple[Block, BlockWitness]],
+    circuit2: BlockCircuit,
+    block2: CompiledCircuit,
 ) -> None:
-    assert block2.stats.constraints == EXPECTED["block_4x18r2_m2"]
+    assert circuit2.wrapper.name == "block_4x18r2_mk2_test.circom"
+    assert "= BlockM(4, 18, 4, 4, 2, [[1, " in circuit2.source()
+    assert block2.stats.constraints == EXPECTED["block_4x18r2_mk2"]
     touched = [w.inputs["touched"] for _, w in two_market_blocks]
     assert touched == [0, 1, 1, 0]
     last = two_market_blocks[-1][1]
     # the taker in market 1 holds a position in market 2: its account writes carried it
     assert any(o[0] != 1 << 63 for s in last.inputs["accOther"] for o in s)  # type: ignore[union-attr]
+    vk = circuit2.verifying_key
     for b, w in two_market_blocks:
         assert w.public_signals == public_signals(b.header)
-        proof = block2.prove(w.inputs, w.public_signals)
-        assert block2.verify(proof, w.public_signals)
+        proof = circuit2.prove(w)
+        # anyone with the header alone: both markets' settlement records are in the signals
+        assert verify_block(b.header, proof, vk)
+        moved = msgspec.structs.replace(b.header.markets[0], price=b.header.markets[0].price + 1)
+        header = msgspec.structs.replace(b.header, markets=(moved, b.header.markets[1]))
+        assert not verify_block(header, proof, vk)
 
 
 def test_two_market_blocks_tampered(
