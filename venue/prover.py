@@ -268,6 +268,8 @@ class ProverPool:
     # a worker that dies before it can prove this many times in a row is a broken install,
     # not bad luck: stop instead of forking forever
     MAX_START_FAILURES = 3
+    # how long a worker's early death waits to see whether its key holder is exiting
+    ZYGOTE_EXIT_GRACE = 1.0
 
     def __init__(
         self,
@@ -406,7 +408,7 @@ class ProverPool:
     def _worker_died(self, w: _Worker) -> None:
         w.conn.close()
         self._local.remove(w)
-        if w.info is None:
+        if w.info is None and not self._zygote_dying():
             self._start_failures += 1
             self._check_start_failures("a prover worker died before it could prove")
         if w.job is not None and w.job in self._jobs:
@@ -416,6 +418,16 @@ class ProverPool:
             self._local.append(_Worker(self._zygote.fork()))
         else:
             self._zygote_died(self._zygote)
+
+    def _zygote_dying(self) -> bool:
+        """Whether the key holder is gone or going. A worker that dies before it starts may
+        have been waiting for a fork from a key holder that was killed: a process that large
+        takes a moment to exit, and until then it looks alive while every fork asked of it
+        fails. That is the key holder's death (it is started again), not a failed start."""
+        z = self._zygote.proc
+        if z.is_alive():
+            mp_wait([z.sentinel], self.ZYGOTE_EXIT_GRACE)
+        return not z.is_alive()
 
     def _check_start_failures(self, what: str) -> None:
         if self._start_failures >= self.MAX_START_FAILURES:
