@@ -10,6 +10,9 @@ test_circuit_block.py).
 
 from __future__ import annotations
 
+import dataclasses
+import random
+from collections import Counter
 from pathlib import Path
 
 import msgspec
@@ -21,6 +24,7 @@ from matching.types import (
     AddAccount,
     Command,
     Deposit,
+    MassCancel,
     OrderType,
     PlaceOrder,
     Side,
@@ -230,3 +234,53 @@ def test_two_market_blocks_tampered(
     pub[4] += 1  # market 1's settlement record: it had no fill, its price is carried
     with pytest.raises(UnsatisfiedWitnessError):
         block2.prove(w.inputs, pub)
+
+
+def _market_of(cmd: Command) -> int:
+    """The market whose book ``cmd`` may change (0: none, or every market)."""
+    return int(getattr(cmd, "market", 0))
+
+
+def test_two_market_workload_blocks_witness_and_match_the_commitment() -> None:
+    # The standard mix on two markets, with withdrawals, deposits and per-market mass cancels,
+    # cut (here, by the test) so that each block changes one market's book: every block's
+    # witness builds, and the builder checks each block's roots against the commitment.
+    rng = random.Random(11)
+    w = Workload(11, markets=TWO, accounts=8, target_resting=12, collateral=10**9)
+    wide = dataclasses.replace(PARAMS2, n=8, s=96)
+    v = TwoMarkets()
+    block_market = 0
+    touched = Counter[int]()
+    kinds = Counter[str]()
+
+    def seal() -> None:
+        nonlocal block_market
+        b = v.builder.seal()
+        wit = v.state.advance(b, wide)
+        touched[wit.inputs["touched"]] += 1  # type: ignore[index]
+        kinds.update("+".join(k) for k in wit.command_kinds)
+        block_market = 0
+
+    stream = iter(w.genesis())
+    for i in range(416):
+        cmd = next(stream, None) or w.command()  # the generator's seq counter stays in step
+        extra: list[Command] = []
+        if i >= 16 and rng.random() < 0.06:
+            w.seq += 1
+            a, m = rng.randrange(8), TWO[rng.randrange(2)].market_id
+            extra = [rng.choice([Withdraw(w.seq, w.ts, a, rng.randint(1, 10**6)),
+                                 Deposit(w.seq, w.ts, a, rng.randint(1, 10**6)),
+                                 MassCancel(w.seq, w.ts, a, m)])]  # fmt: skip
+        for c in [cmd, *extra]:
+            m = _market_of(c)
+            if v.builder.pending >= wide.n or (m and block_market and m != block_market):
+                seal()
+            v.builder.submit(c)
+            block_market = block_market or m
+    seal()
+    assert v.state.root == v.com.root
+    assert touched[0] > 10 and touched[1] > 10, touched
+    assert {"REST_BEGIN+PUT", "CANCEL_DETACH+CANCEL_RELINK"} <= set(kinds), kinds
+    assert any(k.startswith("FILL_BEGIN") for k in kinds)
+    assert any(k.startswith("RP_") for k in kinds)
+    assert any(k.startswith("MC_BEGIN") for k in kinds)
