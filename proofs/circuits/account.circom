@@ -543,9 +543,11 @@ function ACC_OP_COUNT() { return 7; }
 function ACC_OP_WRITE() { return 7; }
 function ACC_OP_OPEN_WRITE() { return 8; }
 
-// AccountStepOps(A, W): one account-leaf update slot of a depth-A accounts tree, one market
-// (AccountStep(A) is W = 0; the block circuit uses W = 1, which adds ops 7 WRITE and 8
-// OPEN_WRITE, below).
+// AccountStepOpsM(A, W, M): one account-leaf update slot of a depth-A accounts tree of a venue
+// of M markets (AccountStep(A) is W = 0, M = 1; the block circuit uses W = 1, which adds ops 7
+// WRITE and 8 OPEN_WRITE, below; AccountStepOps(A, W) is M = 1). The op trades one market,
+// `market` (M > 1): the fields below are that market's, and the others' (other*) sit in both
+// leaves unchanged and enter the margin sums (MarginOkM) at their own marks and rates.
 // The witness supplies the account's old and new fields (offset-encoded, as committed), the
 // op's parameters and the hints; the constraints pin the new fields to the op's rule:
 //   NOP         root unchanged (the path is not checked; all-zero witness allowed)
@@ -575,8 +577,9 @@ function ACC_OP_OPEN_WRITE() { return 8; }
 // bound to the market by the caller.
 // Replay mark: with bumpNonce = 1 (any op but NOP, ADD and WRITE; the block sets it once per
 // accepted signed command on a signed venue) nonceIn > oldNonce and newNonce = nonceIn; else
-// the nonce is kept (ADD: 0; WRITE: the caller's). nonceIn is range-checked here. The write is made on the account tree's tier (merkle.circom
-// "Tiers"), which the block circuit chains from step to step and hashes to the root.
+// the nonce is kept (ADD: 0; WRITE: the caller's). nonceIn is range-checked here. The write is
+// made on the account tree's tier (merkle.circom "Tiers"), which the block circuit chains from
+// step to step and hashes to the root.
 template AccountStepOpsM(A, W, M) {
     assert(A >= 1 && A <= 32);
     assert(M >= 1);
@@ -878,6 +881,7 @@ template AccountStepOpsM(A, W, M) {
     newTier <== update.newTier;
 }
 
+// AccountStepOps(A, W): AccountStepOpsM(A, W, 1) with one market's scalar inputs.
 template AccountStepOps(A, W) {
     assert(A >= 1 && A <= 32);
     assert(W == 0 || W == 1);

@@ -13,8 +13,9 @@ include "cmdlink.circom";
 include "settle.circom";
 
 // The v1 block circuit (one market; BlockM, at the end, for several): S steps over a block of
-// at most N commands, then the settlement and both state roots (proofs/circuits/BLOCK.md, "Measured: the v1 block
-// circuit"). Python witness builder and specification of the step schedule: proofs/witness.py.
+// at most N commands, then the settlement and both state roots (proofs/circuits/BLOCK.md,
+// "Measured: the v1 block circuit"). Python witness builder and specification of the step
+// schedule: proofs/witness.py.
 //
 // A full step is one BookStep(D) (one order-leaf write on the side isBid) + one
 // AccountStepOps(A, 1) (one account-leaf write) + the taker's ApplyFill; an order-only step
