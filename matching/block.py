@@ -26,6 +26,12 @@ from .types import (
     Event,
     MarketConfig,
     MarketSummary,
+    MassCancelled,
+    OrderAccepted,
+    OrderCancelled,
+    OrderReduced,
+    OrderReplaced,
+    Trade,
     _coerce_u256,
 )
 
@@ -38,6 +44,7 @@ __all__ = [
     "StateCommitment",
     "StateDiff",
     "UnsealedBlock",
+    "book_markets",
     "replay_block",
 ]
 
@@ -162,6 +169,16 @@ def _state_diff(engine: Engine) -> StateDiff:
     )
 
 
+#: the events that change a market's book, each naming its market
+_BOOK_EVENTS = (OrderAccepted, Trade, OrderCancelled, OrderReplaced, OrderReduced, MassCancelled)
+
+
+def book_markets(events: Sequence[Event]) -> set[int]:
+    """The markets whose book ``events`` change (a mass cancel of every market names none
+    itself: its cancellations name theirs)."""
+    return {ev.market for ev in events if isinstance(ev, _BOOK_EVENTS)} - {0}
+
+
 class BlockBuilder:
     """Feeds commands to the engine and cuts them into sealed blocks."""
 
@@ -178,6 +195,8 @@ class BlockBuilder:
         step_cost: Callable[[Command, Sequence[Event]], int] | None = None,
         step_reserve: int = 0,
         step_bound: Callable[[Command], int] | None = None,
+        max_markets: int = 0,
+        market_bound: Callable[[Command], frozenset[int]] | None = None,
     ) -> None:
         """``max_steps`` > 0 also cuts by the proof's size: ``step_cost(cmd, events)`` (e.g.
         ``proofs.steps.command_steps``) is summed over the block, which is cut after a command
@@ -192,13 +211,22 @@ class BlockBuilder:
         needed, and once no step is left the block is cut at once rather than before the
         next command. A command whose bound exceeds ``max_steps`` still goes into an empty
         block (never after other commands); that every command fits one is the caller's
-        guarantee (the engine's limits, ``proofs.steps.worst_command_steps``)."""
+        guarantee (the engine's limits, ``proofs.steps.worst_command_steps``).
+
+        ``market_bound(cmd)`` (with ``max_markets``) names the markets whose book ``cmd`` may
+        change, from the engine's state before it executes (``proofs.steps.
+        command_markets_before``): the block is cut before a command that would make it change
+        more than ``max_markets`` books (the block circuit opens one market per block). The
+        block's own markets are read off its events. A command that alone changes more still
+        goes into a block of its own."""
         if max_commands < 1 or max_interval_ns < 1:
             raise ValueError("max_commands and max_interval_ns must be positive")
         if max_steps < 0 or step_reserve < 0 or (max_steps and step_cost is None):
             raise ValueError("max_steps needs a step_cost; budgets are not negative")
         if step_bound is not None and not max_steps:
             raise ValueError("a step_bound needs max_steps (and a step_cost)")
+        if (market_bound is None) != (max_markets == 0) or max_markets < 0:
+            raise ValueError("a market_bound and max_markets >= 1 go together")
         self.engine = engine
         self.commitment = commitment
         self.max_commands = max_commands
@@ -210,7 +238,10 @@ class BlockBuilder:
         self.step_cost = step_cost
         self.step_reserve = step_reserve
         self.step_bound = step_bound
+        self.max_markets = max_markets
+        self.market_bound = market_bound
         self._steps = 0
+        self._markets: set[int] = set()
         self._commands: list[Command] = []
         self._events: list[Event] = []
         self._offsets: list[int] = []
@@ -236,13 +267,17 @@ class BlockBuilder:
             cuts.append(self.cut())
         # Asked after any time cut, on the state ``cmd`` executes on (a cut's ``end_block``
         # moves no order); closed like a time cut, at the last command's timestamp.
-        if (
-            self.step_bound is not None
-            and self._commands
-            and self._steps + self.step_bound(cmd) > self.max_steps
+        if self._commands and (
+            (self.step_bound is not None and self._steps + self.step_bound(cmd) > self.max_steps)
+            or (
+                self.market_bound is not None
+                and len(self._markets | self.market_bound(cmd)) > self.max_markets
+            )
         ):
             cuts.append(self.cut())
         events = self.engine.process(cmd)
+        if self.market_bound is not None:
+            self._markets |= book_markets(events)
         self._offsets.append(len(self._events))
         self._commands.append(cmd)
         self._events.extend(events)
@@ -288,6 +323,7 @@ class BlockBuilder:
         self.height += 1
         self._commands, self._events, self._offsets = [], [], []
         self._steps = 0
+        self._markets = set()
         return block
 
     def _seal_cut(self, cut: UnsealedBlock) -> Block:

@@ -49,11 +49,13 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from matching import (
+    ALL_MARKETS,
     AddAccount,
     CancelOrder,
     Command,
     Deposit,
     Event,
+    MarketConfig,
     MassCancel,
     OrderCancelled,
     OrderReduced,
@@ -70,6 +72,7 @@ from matching import (
 
 __all__ = [
     "BoundEngine",
+    "command_markets_before",
     "command_steps",
     "command_steps_before",
     "positions",
@@ -97,6 +100,26 @@ class BoundEngine(Protocol):
         self, market: int, side: int, price: int, cap: int, qty: int = 0, account: int = -1
     ) -> int: ...
     def open_orders(self, account: int, market: int) -> int: ...
+    def market_configs(self) -> tuple[MarketConfig, ...]: ...
+
+
+def command_markets_before(cmd: Command, engine: BoundEngine) -> frozenset[int]:
+    """The markets whose book ``cmd`` may change when ``engine`` executes it next, from its
+    state now (read-only): an order, cancel or replace names its market (a rejection changes
+    nothing, so this only over-counts); a mass cancel its market, or for every market the
+    markets where the account rests orders (``engine.open_orders``); the rest none. What a
+    venue proved one market per block cuts its blocks by (``BlockBuilder(market_bound=)``)."""
+    if isinstance(cmd, (PlaceOrder, CancelOrder, ReplaceOrder)):
+        return frozenset((cmd.market,))
+    if isinstance(cmd, MassCancel):
+        if cmd.market != ALL_MARKETS:
+            return frozenset((cmd.market,))
+        return frozenset(
+            m.market_id
+            for m in engine.market_configs()
+            if engine.open_orders(cmd.account, m.market_id)
+        )
+    return frozenset()
 
 
 def positions(pattern: str, ratio: int = 1) -> int:

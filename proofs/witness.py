@@ -78,7 +78,7 @@ from collections import Counter, deque
 from collections.abc import Sequence
 from enum import IntEnum
 
-from matching.block import Block, BlockHeader
+from matching.block import Block, BlockHeader, book_markets
 from matching.engine import EngineSnapshot, MarketStateView
 from matching.types import (
     AccountAdded,
@@ -91,7 +91,6 @@ from matching.types import (
     Event,
     MarketConfig,
     MassCancel,
-    MassCancelled,
     OrderAccepted,
     OrderCancelled,
     OrderReduced,
@@ -188,15 +187,11 @@ class UnsupportedInCircuit(ValueError):
     """The block holds something the v1 block circuit cannot prove (the message says what)."""
 
 
-#: the events that change a market's book, each naming its market
-_BOOK_EVENTS = (OrderAccepted, Trade, OrderCancelled, OrderReplaced, OrderReduced, MassCancelled)
-
-
 def touched_market(block: Block, markets: Sequence[MarketConfig]) -> int:
     """The index in ``markets`` of the one market whose book ``block`` changes (0 when it
     changes none); UnsupportedInCircuit when it changes two, because the block circuit opens
     one market per block (``BlockM``)."""
-    ids = {ev.market for ev in block.events if isinstance(ev, _BOOK_EVENTS)} - {0}
+    ids = book_markets(block.events)
     index = {m.market_id: i for i, m in enumerate(markets)}
     if len(ids) > 1:
         raise UnsupportedInCircuit(

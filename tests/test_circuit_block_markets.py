@@ -11,6 +11,7 @@ test_circuit_block.py).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import random
 from collections import Counter
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from matching import BlockBuilder, ReferenceEngine
+from matching import BlockBuilder, CEngine, ReferenceEngine
 from matching.block import Block
 from matching.types import (
     AddAccount,
@@ -33,6 +34,7 @@ from matching.types import (
 )
 from proofs.circom import CompiledCircuit, UnsatisfiedWitnessError, compile_circuit
 from proofs.state import PoseidonState
+from proofs.steps import command_markets_before
 from proofs.verify import TEST_SIZE, BlockCircuit, verify_block
 from proofs.witness import (
     BlockParams,
@@ -127,12 +129,15 @@ PARAMS2 = BlockParams(4, 18, 4, 4, TWO[0], ratio=2, more_markets=(TWO[1],))
 class TwoMarkets:
     """Engine, commitment and prover state of a two-market venue at the test depths."""
 
-    def __init__(self) -> None:
-        self.engine = ReferenceEngine(TWO, max_accounts=16, max_resting_per_side=16)
+    def __init__(self, engine_cls: type = ReferenceEngine, max_markets: int = 0) -> None:
+        self.engine = engine_cls(TWO, max_accounts=16, max_resting_per_side=16)
         self.com = PoseidonState(TWO, account_depth=4, order_depth=4)
+        bound = functools.partial(command_markets_before, engine=self.engine)
         self.builder = BlockBuilder(
-            self.engine, self.com, max_commands=1 << 20, max_interval_ns=1 << 62
-        )
+            self.engine, self.com, max_commands=8 if max_markets else 1 << 20,
+            max_interval_ns=1 << 62, max_markets=max_markets,
+            market_bound=bound if max_markets else None,
+        )  # fmt: skip
         self.state = BlockProverState(TWO, order_depth=4, account_depth=4)
         self.seq, self.ts = 0, 1_700_000_000_000_000_000
 
@@ -236,32 +241,23 @@ def test_two_market_blocks_tampered(
         block2.prove(w.inputs, pub)
 
 
-def _market_of(cmd: Command) -> int:
-    """The market whose book ``cmd`` may change (0: none, or every market)."""
-    return int(getattr(cmd, "market", 0))
+ENGINES = [ReferenceEngine] + ([CEngine] if CEngine is not None else [])
 
 
-def test_two_market_workload_blocks_witness_and_match_the_commitment() -> None:
+@pytest.mark.parametrize("engine_cls", ENGINES, ids=lambda c: c.__name__)
+def test_two_market_workload_blocks_cut_by_market_witness_and_match(engine_cls: type) -> None:
     # The standard mix on two markets, with withdrawals, deposits and per-market mass cancels,
-    # cut (here, by the test) so that each block changes one market's book: every block's
-    # witness builds, and the builder checks each block's roots against the commitment.
+    # cut by the block builder so that each block changes one market's book (the bound asks
+    # the engine, so both engines cut alike): every block's witness builds, and the builder
+    # checks each block's roots against the commitment.
     rng = random.Random(11)
     w = Workload(11, markets=TWO, accounts=8, target_resting=12, collateral=10**9)
     wide = dataclasses.replace(PARAMS2, n=8, s=96)
-    v = TwoMarkets()
-    block_market = 0
+    v = TwoMarkets(engine_cls, max_markets=1)
     touched = Counter[int]()
     kinds = Counter[str]()
-
-    def seal() -> None:
-        nonlocal block_market
-        b = v.builder.seal()
-        wit = v.state.advance(b, wide)
-        touched[wit.inputs["touched"]] += 1  # type: ignore[index]
-        kinds.update("+".join(k) for k in wit.command_kinds)
-        block_market = 0
-
     stream = iter(w.genesis())
+    blocks: list[Block] = []
     for i in range(416):
         cmd = next(stream, None) or w.command()  # the generator's seq counter stays in step
         extra: list[Command] = []
@@ -272,15 +268,49 @@ def test_two_market_workload_blocks_witness_and_match_the_commitment() -> None:
                                  Deposit(w.seq, w.ts, a, rng.randint(1, 10**6)),
                                  MassCancel(w.seq, w.ts, a, m)])]  # fmt: skip
         for c in [cmd, *extra]:
-            m = _market_of(c)
-            if v.builder.pending >= wide.n or (m and block_market and m != block_market):
-                seal()
-            v.builder.submit(c)
-            block_market = block_market or m
-    seal()
+            blocks += v.builder.submit(c)[1]
+    blocks.append(v.builder.seal())
+    for b in blocks:
+        wit = v.state.advance(b, wide)
+        touched[wit.inputs["touched"]] += 1  # type: ignore[index]
+        kinds.update("+".join(k) for k in wit.command_kinds)
     assert v.state.root == v.com.root
     assert touched[0] > 10 and touched[1] > 10, touched
     assert {"REST_BEGIN+PUT", "CANCEL_DETACH+CANCEL_RELINK"} <= set(kinds), kinds
     assert any(k.startswith("FILL_BEGIN") for k in kinds)
     assert any(k.startswith("RP_") for k in kinds)
     assert any(k.startswith("MC_BEGIN") for k in kinds)
+
+
+def test_a_mass_cancel_of_every_market_is_cut_by_where_the_account_rests() -> None:
+    v = TwoMarkets(ReferenceEngine, max_markets=1)
+    for c in (
+        AddAccount(*v.n(), 0),
+        Deposit(*v.n(), 0, 10**7),
+        v.place(0, 2, Side.BUY, 39_000, 1),
+    ):
+        v.builder.submit(c)
+    # the bound only reads the engine: probes need no sequence number of their own
+    probe = (v.seq + 1, v.ts)
+    # orders in market 2 only: a mass cancel of every market changes market 2's book alone
+    assert command_markets_before(MassCancel(*probe, 0, 0), v.engine) == {2}
+    assert command_markets_before(MassCancel(*probe, 0, 1), v.engine) == {1}
+    assert command_markets_before(Deposit(*probe, 0, 1), v.engine) == frozenset()
+    # an order in market 1 closes the block of market 2 first
+    _, cut = v.builder.submit(v.place(0, 1, Side.BUY, 99_000, 1))
+    assert [len(b.commands) for b in cut] == [3]
+    v.state.advance(cut[0], PARAMS2)
+    # resting in both markets, a mass cancel of every market fits no one-market block: it
+    # gets a block of its own, which the circuit cannot prove (the gateway must send one
+    # mass cancel per market; BLOCK.md "Several markets per circuit", left)
+    every = MassCancel(*v.n(), 0, 0)
+    assert command_markets_before(every, v.engine) == {1, 2}
+    _, cut = v.builder.submit(every)
+    assert [len(b.commands) for b in cut] == [1]
+    v.state.advance(cut[0], PARAMS2)
+    alone = v.builder.seal()
+    assert alone.commands == (every,)
+    with pytest.raises(UnsupportedInCircuit, match="markets \\[1, 2\\]"):
+        v.state.advance(alone, PARAMS2)
+    with pytest.raises(ValueError, match="go together"):
+        BlockBuilder(v.engine, v.com, max_markets=1)
