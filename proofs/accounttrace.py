@@ -655,11 +655,10 @@ class AccountTrace:
     ``markets`` is the venue's number of markets (M): each step names the one it trades
     (``StepParams.market``) and takes every market's ``MarketParams``."""
 
-    def __init__(self, depth: int, market_id: int = 1, *, markets: int = 1) -> None:
+    def __init__(self, depth: int, *, markets: int = 1) -> None:
         if markets < 1:
             raise ValueError(f"a venue has at least one market, not {markets}")
         self.depth = depth
-        self.market_id = market_id
         self.markets = markets
         self.tree = SparseMerkleTree(depth)
         self.states: dict[int, AccountState] = {}
@@ -668,10 +667,10 @@ class AccountTrace:
 
     @classmethod
     def from_views(
-        cls, depth: int, views: Iterable[AccountView], market_id: int = 1, *, markets: int = 1
+        cls, depth: int, views: Iterable[AccountView], *, markets: int = 1
     ) -> AccountTrace:
         """Start from existing accounts (e.g. an engine snapshot)."""
-        t = cls(depth, market_id, markets=markets)
+        t = cls(depth, markets=markets)
         updates = {}
         for v in views:
             if len(v.positions) != markets:

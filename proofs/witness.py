@@ -550,7 +550,7 @@ class BlockProverState:
             }
             for c in configs
         }
-        self.accounts = AccountTrace(account_depth, configs[0].market_id, markets=len(configs))
+        self.accounts = AccountTrace(account_depth, markets=len(configs))
         #: account -> its registered key (pubkey_x, pubkey_y): the signers' keys
         self.pubkeys: dict[int, tuple[int, int]] = {}
         self.market_states = {
@@ -592,7 +592,7 @@ class BlockProverState:
                     engine, commitment, c.market_id, s, order_depth
                 )
         st.accounts = AccountTrace.from_views(
-            account_depth, engine.accounts, engine.markets[0].market_id, markets=len(st.configs)
+            account_depth, engine.accounts, markets=len(st.configs)
         )
         st.pubkeys = {v.account: (int(v.pubkey_x), int(v.pubkey_y)) for v in engine.accounts}
         st.market_states = {ms.market: ms for ms in engine.market_states}
@@ -666,7 +666,6 @@ class _Builder:
             "oldOrder": [0] * 10, "newOrder": [0] * 10, "link": [0, 0, 0], "q": 0,
             **acc_nop, "takerHints": [0, 0], "takerPre": [0] * 6,
         }  # fmt: skip
-        self.prev_market = st.market
         self.pre = {
             "accTier0": st.accounts.tree.tier(),
             "bidTier0": st.sides[Side.BUY].tree.tier(),
@@ -992,8 +991,8 @@ class _Builder:
                 "settle": pub[4],
                 "cumPriceTime": pub[5],
                 "mark": self.mk.mark,
-                "lastCloseTs": self.prev_market.last_close_ts,
-                "cumPriceTime0": int(self.prev_market.cum_price_time),
+                "lastCloseTs": self.prev_markets[0].last_close_ts,
+                "cumPriceTime0": int(self.prev_markets[0].cum_price_time),
                 "settleHints": hints[0],
             }
         else:  # BlockM's: per market, and the other markets' side roots
