@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 P, T = PRODUCTION_SIZE, TEST_SIZE
 MARKETS = (1, 2, 3, 4)
 #: the test-size two-market block of tests/test_circuit_block_markets.py
-TEST_BLOCK_M2 = ROOT / "tests" / "circuits" / "block_4x18r2_mk2_test.circom"
+TEST_BLOCK_M2 = ROOT / "tests" / "circuits" / "block_4x18r2_m3_mk2_test.circom"
 TEST_BLOCK_M1 = ROOT / "tests" / "circuits" / "block_4x18r2_test.circom"
 
 

@@ -430,6 +430,9 @@ class StepWitness:
     others: tuple[PositionFields, ...] = ()
     params: tuple[MarketParams, ...] = ()
     reqs_before: tuple[tuple[int, int], ...] = ()
+    #: the old leaf must have nothing open in any market (the block circuit sets it at the end
+    #: of a mass cancel of every market; the traded market's fields are checked there too)
+    flat_all: int = 0
 
     def leaf(self, f: AccountFields) -> int:
         """The leaf of the account with ``f`` in the traded market (the others unchanged)."""
@@ -454,6 +457,7 @@ class StepWitness:
                 "liquidate": self.liquidate,
                 "reqBefore": [r for r, _ in self.reqs_before],
                 "remBefore": [r for _, r in self.reqs_before],
+                "flatAll": self.flat_all,
             }
         return out
 
@@ -576,6 +580,10 @@ def check_step(w: StepWitness, depth: int) -> None:
         need(equity(o, m, others) - w.amount >= req, "withdrawal beyond equity")
     if op == AccountOp.ADD:
         need(all(x == PositionFields() for x in w.others), "ADD: another market not flat")
+    if w.flat_all:
+        need(w.flat_all == 1 and len(w.others) > 1, "flatAll is for several markets, 0 or 1")
+        rest = (x for j, x in enumerate(w.others) if j != w.market)
+        need(all(x.open_buy == x.open_sell == 0 for x in (o, *rest)), "orders left open")
     if w.bump:
         need(op not in (AccountOp.NOP, AccountOp.ADD), "nonce raised by NOP/ADD")
         need(w.nonce_in > o.nonce, "nonce not above the account's (a replayed signed command)")
@@ -869,10 +877,13 @@ class AccountTrace:
         new: AccountFields,
         m: MarketParams | Sequence[MarketParams],
         market: int = 0,
+        *,
+        flat_all: bool = False,
     ) -> dict[str, object]:
         """Apply and return the inputs of a WRITE step (op ``ACC_OP_WRITE``, block circuit only):
         the account's leaf := ``new`` (the taker's registers: its fields in ``market``), hints
-        for qty 0.
+        for qty 0. ``flat_all`` (several markets): the end of a mass cancel of every market,
+        which must leave nothing open in any market (StepConstraintError if it does).
 
         Not an ``AccountOp``: the standalone ``AccountStep`` has no WRITE; the rule that makes
         ``new`` right (fills applied with ``ApplyFill``) is checked by the block circuit."""
@@ -881,6 +892,11 @@ class AccountTrace:
         if not new.in_range():
             raise StepConstraintError("WRITE: new fields out of range")
         w = self.preview(StepParams(AccountOp.RELEASE, account, qty=0, market=market), m)
+        if flat_all and w.others:
+            w = dataclasses.replace(w, flat_all=1)
+            rest = (x for j, x in enumerate(w.others) if j != w.market)
+            if any(x.open_buy or x.open_sell for x in (w.old, *rest)):
+                raise StepConstraintError("WRITE: a mass cancel of every market left orders open")
         return self._overwrite(w, new, ACC_OP_WRITE)
 
     def open_write(

@@ -81,6 +81,7 @@ from enum import IntEnum
 from matching.block import Block, BlockHeader, book_markets
 from matching.engine import EngineSnapshot, MarketStateView
 from matching.types import (
+    ALL_MARKETS,
     AccountAdded,
     AddAccount,
     CancelOrder,
@@ -455,9 +456,11 @@ def _flags(cmd: Command, market: MarketConfig, mark: int, sig_on: bool) -> int:
     outputs, signature checked (bit layout ``CF_*`` of cmdslot.circom)."""
     d = command_inputs(cmd)
     qty_ok, price_ok, _, valid = place_valid_outputs(market, mark, cmd)
-    m_ok = d["market"] == market.market_id or (isinstance(cmd, MassCancel) and d["market"] == 0)
+    mass_all = isinstance(cmd, MassCancel) and d["market"] == 0
+    m_ok = d["market"] == market.market_id or mass_all
     rep = isinstance(cmd, ReplaceOrder)
-    order_ok = valid if isinstance(cmd, PlaceOrder) else qty_ok if rep else 0
+    # CF_MASS_ALL shares the bit: the types exclude each other
+    order_ok = valid if isinstance(cmd, PlaceOrder) else qty_ok if rep else mass_all
     if is_liquidation(cmd) and d["clOrdId"]:
         order_ok = 0  # a liquidation order carries no client id
     gtc_limit = d["tif"] == TimeInForce.GTC and d["orderType"] == OrderType.LIMIT
@@ -1127,7 +1130,9 @@ class _Builder:
                 )
         self._begin_regs()
         own = self.st.accounts.states[cmd.account].view(self.k)
-        w = self.st.accounts.write(cmd.account, own, self.m, self.k)
+        # of every market: nothing open may be left in any (the circuit's flatAll)
+        every = cmd.market == ALL_MARKETS
+        w = self.st.accounts.write(cmd.account, own, self.m, self.k, flat_all=every)
         self._emit(StepKind.MC_END, cmd, None, w, opens=False)
 
     def _cancel(self, cmd: CancelOrder, events: Sequence[Event]) -> None:

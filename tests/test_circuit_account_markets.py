@@ -46,8 +46,8 @@ DEPTH = 8
 EXPECTED = {
     "account_leaf_m2": 1337,
     "account_leaf_m3": 1662,
-    "account_step8_m2": 6240,
-    "account_step8_m3": 7001,
+    "account_step8_m2": 6241,
+    "account_step8_m3": 7002,
 }
 
 #: The markets of TWO at their initial marks.

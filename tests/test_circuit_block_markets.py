@@ -32,6 +32,7 @@ from matching.types import (
     TimeInForce,
     Withdraw,
 )
+from proofs.accounttrace import StepConstraintError
 from proofs.circom import CompiledCircuit, UnsatisfiedWitnessError, compile_circuit
 from proofs.state import PoseidonState
 from proofs.steps import command_markets_before
@@ -52,7 +53,7 @@ CIRCUITS = ROOT / "tests" / "circuits"
 CACHE = ROOT / ".cache" / "circuits"
 
 # `python -m proofs.circom tests/circuits/block_state_root_m2_test.circom`
-EXPECTED = {"block_state_root_m2": 3091, "block_4x18r2_mk2": 120180}
+EXPECTED = {"block_state_root_m2": 3091, "block_4x18r2_m3_mk2": 120198}
 
 
 @pytest.fixture(scope="module")
@@ -123,14 +124,17 @@ def test_state_root_of_two_markets(root2: CompiledCircuit, venue: PoseidonState)
 
 # --- BlockM: real two-market blocks, each opening one market -------------------------------------
 
-PARAMS2 = BlockParams(4, 18, 4, 4, TWO[0], ratio=2, more_markets=(TWO[1],))
+#: the match limit of ``venue.demo.PROVABLE_GENESIS``, so a two-market venue of that kind
+#: (tests/test_coverage_proving.py) is proved with these keys
+MATCHES = 3
+PARAMS2 = BlockParams(4, 18, 4, 4, TWO[0], ratio=2, more_markets=(TWO[1],), max_matches=MATCHES)
 
 
 class TwoMarkets:
     """Engine, commitment and prover state of a two-market venue at the test depths."""
 
     def __init__(self, engine_cls: type = ReferenceEngine, max_markets: int = 0) -> None:
-        self.engine = engine_cls(TWO, max_accounts=16, max_resting_per_side=16)
+        self.engine = engine_cls(TWO, max_accounts=16, max_resting_per_side=16, max_matches=MATCHES)
         self.com = PoseidonState(TWO, account_depth=4, order_depth=4)
         bound = functools.partial(command_markets_before, engine=self.engine)
         self.builder = BlockBuilder(
@@ -186,7 +190,7 @@ def two_market_blocks() -> list[tuple[Block, BlockWitness]]:
 @pytest.fixture(scope="module")
 def circuit2() -> BlockCircuit:
     """The test size for the two markets: ``BlockM(4, 18, 4, 4, 2, …)``."""
-    return BlockCircuit(TWO, TEST_SIZE, wrapper_dir=CIRCUITS, cache_dir=CACHE)
+    return BlockCircuit(TWO, TEST_SIZE, wrapper_dir=CIRCUITS, cache_dir=CACHE, max_matches=MATCHES)
 
 
 @pytest.fixture(scope="module")
@@ -199,9 +203,9 @@ def test_two_market_blocks_prove(
     circuit2: BlockCircuit,
     block2: CompiledCircuit,
 ) -> None:
-    assert circuit2.wrapper.name == "block_4x18r2_mk2_test.circom"
+    assert circuit2.wrapper.name == "block_4x18r2_m3_mk2_test.circom"
     assert "= BlockM(4, 18, 4, 4, 2, [[1, " in circuit2.source()
-    assert block2.stats.constraints == EXPECTED["block_4x18r2_mk2"]
+    assert block2.stats.constraints == EXPECTED["block_4x18r2_m3_mk2"]
     touched = [w.inputs["touched"] for _, w in two_market_blocks]
     assert touched == [0, 1, 1, 0]
     last = two_market_blocks[-1][1]
@@ -239,6 +243,53 @@ def test_two_market_blocks_tampered(
     pub[4] += 1  # market 1's settlement record: it had no fill, its price is carried
     with pytest.raises(UnsatisfiedWitnessError):
         block2.prove(w.inputs, pub)
+
+
+def test_a_mass_cancel_of_every_market_leaves_nothing_open_anywhere(
+    circuit2: BlockCircuit, block2: CompiledCircuit
+) -> None:
+    # Account 0 rests a bid in each market. A mass cancel of market 1 is honest; the same
+    # block claimed to be a mass cancel of every market (which cancels nothing in market 2,
+    # whose book the block does not open) must fail in the witness builder and in the circuit
+    # (flatAll at MC_END: the other market's open quantity is not 0).
+    v = TwoMarkets()
+    v.block([AddAccount(*v.n(), 0), Deposit(*v.n(), 0, 10**7)])
+    v.block([v.place(0, 1, Side.BUY, 99_000, 1)])
+    v.block([v.place(0, 2, Side.BUY, 39_000, 1)])
+    pre = v.state.copy()
+    b, w = v.block([MassCancel(*v.n(), 0, 1)])
+    (cmd,) = b.commands
+    every = msgspec.structs.replace(cmd, market=0)
+    forged = msgspec.structs.replace(
+        b,
+        commands=(every,),
+        header=msgspec.structs.replace(
+            b.header, command_commitment=v.com.command_commitment([every])
+        ),
+    )
+    with pytest.raises(StepConstraintError, match="left orders open"):
+        pre.copy().advance(forged, PARAMS2)
+    # the forged witness: the slot's market field, the commitment, and the flag the steps
+    # see (CF_MASS_ALL, bit 11); without the flatAll constraint this proves (checked by hand)
+    slots = [list(c) for c in w.inputs["slotCmd"]]  # type: ignore[union-attr]
+    assert slots[0][4] == 1  # the command's market field
+    slots[0][4] = 0
+    views = [list(x) for x in w.inputs["cmd"]]  # type: ignore[union-attr]
+    for x in views:
+        if x[7] == cmd.seq:
+            x[6] |= 1 << 11
+    pub = list(w.public_signals)
+    pub[2] = int(forged.header.command_commitment)
+    with pytest.raises(UnsatisfiedWitnessError, match="AccountStepOpsM"):
+        block2.prove({**w.inputs, "slotCmd": slots, "cmd": views, "cmdCommitment": pub[2]}, pub)
+    # the honest block proves; and once market 2's bid is gone, a mass cancel of every market
+    # is one market's (1) and proves, flatAll holding
+    assert verify_block(b.header, circuit2.prove(w), circuit2.verifying_key)
+    v.block([MassCancel(*v.n(), 0, 2)])
+    v.block([v.place(0, 1, Side.BUY, 99_000, 1)])
+    b, w = v.block([MassCancel(*v.n(), 0, 0)])
+    assert w.inputs["touched"] == 0 and w.command_kinds[0][-1] == "MC_END"
+    assert verify_block(b.header, circuit2.prove(w), circuit2.verifying_key)
 
 
 ENGINES = [ReferenceEngine] + ([CEngine] if CEngine is not None else [])

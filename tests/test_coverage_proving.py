@@ -157,3 +157,51 @@ def test_a_venue_that_declares_another_size_is_proved_at_that_size(tmp_path: Pat
     # the declared size follows the venue: an unsigned one gets the unsigned circuit
     unsigned = msgspec.structs.replace(PRODUCTION_GENESIS, signed=False)
     assert circuit_for(unsigned).size == dataclasses.replace(PRODUCTION_SIZE, signed=False)
+
+
+def test_a_venue_of_two_markets_is_cut_one_market_per_block_and_proved(tmp_path: Path) -> None:
+    """A venue of two markets that cuts its blocks for the circuit (``one_market_blocks``):
+    its builder closes a block before a command for the other market, it refuses a mass
+    cancel of every market (nothing of that batch is sequenced), and every stored block is
+    proved, verified from its header and replayed with its proof."""
+    from matching import ALL_MARKETS
+    from venue.node import InvalidCommand
+    from venue.proving import circuit_for
+
+    from .test_coverage_accounttrace import TWO
+
+    two = msgspec.structs.replace(UNSIGNED, markets=TWO)
+    assert two.one_market_blocks and not UNSIGNED.one_market_blocks
+    assert not msgspec.structs.replace(UNBOUNDED, markets=TWO).one_market_blocks
+    assert circuit_for(two).markets == TWO
+
+    def at(market: int, cmd: PlaceOrder) -> PlaceOrder:
+        return msgspec.structs.replace(cmd, market=market)
+
+    node = VenueNode(tmp_path, two, engine="reference", fsync=False, clock=Clock())
+    node.submit(ACCOUNTS)
+    # both markets in one batch: the builder cuts between them
+    node.submit([at(1, TRADES[0]), at(2, place(1, Side.SELL, 40_010, 2)), at(1, TRADES[2])])
+    height = node.height
+    with pytest.raises(InvalidCommand, match="every market"):
+        node.submit([Deposit(0, 0, 2, 5), MassCancel(0, 0, 1, ALL_MARKETS)])
+    assert node.height == height and node.engine.open_orders(1, ALL_MARKETS) == 1
+    node.submit([MassCancel(0, 0, 1, 2), at(2, place(2, Side.BUY, 39_990, 1)), Deposit(0, 0, 2, 5)])
+    node.seal()
+    node.close()
+    store = BlockStore(tmp_path / "blocks", first_height=1, read_only=True)
+    blocks = [store.get(h) for h in range(1, store.last_height + 1)]
+    store.close()
+    from matching import Block
+    from matching.block import book_markets
+    from matching.encoding import decoder
+
+    decoded = [decoder(Block).decode(b) for b in blocks if b is not None]
+    touched = [sorted(book_markets(b.events)) for b in decoded]
+    assert all(len(t) <= 1 for t in touched) and [1] in touched and [2] in touched, touched
+    report = prove_blocks(tmp_path, workers=1)
+    n = len(decoded)
+    assert report.proven == list(range(1, n + 1)) and not report.failed, report
+    assert verify_stored(tmp_path) == [(h, True) for h in range(1, n + 1)]
+    r = replay(tmp_path, proofs=True)
+    assert r.ok and r.proofs_verified == n

@@ -17,7 +17,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from matching import AddAccount, Block, Deposit, PlaceOrder, ReplaceOrder, Side, encode
+from matching import (
+    AddAccount,
+    Block,
+    Deposit,
+    MassCancel,
+    PlaceOrder,
+    ReplaceOrder,
+    Side,
+    encode,
+)
 from matching.encoding import decoder
 from proofs.eddsa import private_to_public
 from proofs.signing import command_signature_ok, sign_command
@@ -28,7 +37,7 @@ from venue.fix import Encoding, FixMessage, Tag
 from venue.fix.codec import format_utc_timestamp
 from venue.gateway import Gateway
 from venue.marketdata import aggregate
-from venue.node import Genesis, VenueNode
+from venue.node import Genesis, InvalidCommand, VenueNode
 from venue.orders import cl_ord_int, place_command, replace_command
 from venue.workload import default_markets
 
@@ -349,6 +358,70 @@ def test_pipelined_blocks_follow_reports_and_late_market_data(
                         await a.report(cl, "0")
                         bids = aggregate(await gw.call(lambda n: n.engine.book(1, Side.BUY)))
                         await watcher.wait_for(lambda: book.bids == bids and not book.stale)
+        finally:
+            node.close()
+
+    asyncio.run(main())
+
+
+def test_a_mass_cancel_of_every_market_goes_one_per_market(tmp_path: Path) -> None:
+    """A venue of two markets cut for the block circuit (``Genesis.one_market_blocks``)
+    refuses a mass cancel of every market; the gateway sends one per market where the account
+    rests orders, for q type 7, the dead-man's switch and cancel-on-disconnect, and answers a
+    q with one report. With nothing resting the q is answered and nothing is sequenced."""
+    two = default_markets(2)
+    g = Genesis(two, account_depth=8, order_depth=10, block_steps=18, block_layout=2,
+                max_matches=3, max_open_orders=3)  # fmt: skip
+    assert g.one_market_blocks
+
+    def mass_cancels(n: VenueNode) -> list[tuple[int, int]]:
+        n.seal()
+        out = []
+        for _, payload in n.blocks.iter_from(1):
+            for c in decoder(Block).decode(payload).commands:
+                if isinstance(c, MassCancel):
+                    out.append((c.account, c.market))
+        return out
+
+    async def rest_both(c: FixClient) -> list[str]:
+        cls = [await c.place(SYM, "1", 1, 99_000), await c.place("PB2-PERP", "1", 1, 99_000)]
+        for cl in cls:
+            await c.report(cl, "0")
+        return cls
+
+    async def main() -> None:
+        node = VenueNode(tmp_path / "venue", g, fsync=True, engine="reference")
+        try:
+            async with Gateway(node, tick_interval=0.05) as gw:
+                await open_accounts(gw, 1, 2, 3)
+                async with client(gw, 1) as a:
+                    cls = await rest_both(a)
+                    q = await a.mass_cancel()
+                    assert (await a.report(q)).get(Tag.MassCancelResponse) == "7"
+                    for cl in cls:
+                        await a.report(cl, "4")
+                    assert len(a.reports[q]) == 1  # one report for the two commands
+                    assert await gw.call(mass_cancels) == [(1, 1), (1, 2)]
+                    # nothing rests: answered at once, nothing sequenced
+                    q = await a.mass_cancel()
+                    assert (await a.report(q)).get(Tag.MassCancelResponse) == "7"
+                    assert await gw.call(mass_cancels) == [(1, 1), (1, 2)]
+                    # the dead-man's switch
+                    cls = await rest_both(a)
+                    await a.report(await a.mass_cancel(dead_man_ms=200))
+                    for cl in cls:
+                        assert (await a.report(cl, "4")).get(Tag.Text) == "dead man's switch fired"
+                async with client(gw, 2) as b:
+                    await rest_both(b)
+                    await b.close(logout=False)  # cancel-on-disconnect
+                for _ in range(100):
+                    if await gw.call(lambda n: n.engine.open_orders(2, 0)) == 0:
+                        break
+                    await asyncio.sleep(0.05)
+                assert await gw.call(mass_cancels) == [(1, 1), (1, 2)] * 2 + [(2, 1), (2, 2)]
+                # what the gateway protects against: the venue itself refuses the other kind
+                with pytest.raises(InvalidCommand, match="every market"):
+                    await gw.submit_commands([MassCancel(0, 0, 3, 0)])
         finally:
             node.close()
 

@@ -46,6 +46,11 @@ Cancel-on-disconnect: on by default; Logon CancelOnDisconnect(5013)=N opts out. 
 connection of an account that did not opt out ends, a MassCancel of all the account's
 orders is submitted (account-wide: the engine scopes orders by account).
 
+On a venue of several markets every mass cancel of all markets (q with
+MassCancelRequestType 7, cancel-on-disconnect, the dead-man's switch) goes to the engine as
+one MassCancel per market where the account rests orders, the q's one report with the last:
+each block of such a venue is proved opening one market (``OrderRouter.split_mass_cancel``).
+
 Dead-man's switch: an OrderMassCancelRequest (q) carrying DeadManTimeout(5016)=T (ms)
 does not cancel now: it (re)arms a timer; if no other such q arrives within T ms the mass
 cancel it describes is submitted, with an unsolicited OrderMassCancelReport (r) saying so.
@@ -95,7 +100,16 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
-from matching import AccountAdded, Block, Command, Event, MassCancel, PlaceOrder, Trade
+from matching import (
+    ALL_MARKETS,
+    AccountAdded,
+    Block,
+    Command,
+    Event,
+    MassCancel,
+    PlaceOrder,
+    Trade,
+)
 from matching.types import OrderAccepted, OrderCancelled, OrderReduced, OrderReplaced
 from proofs.eddsa import Signature, verify_poseidon
 from proofs.poseidon_wide import poseidon
@@ -277,6 +291,9 @@ class Gateway:
             signing_keys=self._keys if node.genesis.signed else None,
         )  # fmt: skip
         self.feed = MarketDataFeed(markets)
+        self._market_ids = [m.market_id for m in markets]
+        #: several markets: a mass cancel of every market goes as one per market (_add_op)
+        self._split_mass = len(markets) > 1
         self._queue_size = queue_size
         self._queue: asyncio.Queue[tuple[Any, ...]] | None = None
         self._by_account: dict[int, set[_Conn]] = {}
@@ -678,16 +695,14 @@ class Gateway:
                 conn, req = item[1], item[2]
                 await self._prepare_request(ops, conn, req)
             elif kind == "cod":
-                ops.append((self.router.prepare_mass_cancel(
-                    item[1], None, text="cancel on disconnect"), None))  # type: ignore[arg-type]
+                p = self.router.prepare_mass_cancel(item[1], None, text="cancel on disconnect")
+                await self._add_op(ops, p)
             elif kind == "dms":
                 account, req = item[1], item[2]
                 p = self.router.prepare_mass_cancel(account, req, text="dead man's switch")
                 if isinstance(p, Pending):
                     p.text = "dead man's switch fired"
-                    ops.append((p, None))
-                else:
-                    ops.append((None, p))
+                await self._add_op(ops, p)
             elif kind == "admin":
                 await self._flush_ops(ops)
                 try:
@@ -757,8 +772,28 @@ class Gateway:
             if isinstance(p, Flush):
                 await self._flush_ops(ops)
                 continue
-            ops.append((p, None) if isinstance(p, Pending) else (None, p))
+            await self._add_op(ops, p)
             return
+
+    async def _add_op(self, ops: list[tuple[Pending | None, Any]], p: Pending | Outbox) -> None:
+        """Queue ``p``; on a venue of several markets a mass cancel of every market goes as
+        one per market where the account rests orders (``OrderRouter.split_mass_cancel``:
+        why), read from the engine once the commands queued before it have run."""
+        if not isinstance(p, Pending):
+            ops.append((None, p))
+            return
+        cmd = p.command
+        if not (self._split_mass and isinstance(cmd, MassCancel) and cmd.market == ALL_MARKETS):
+            ops.append((p, None))
+            return
+        await self._flush_ops(ops)
+        resting = self.node.engine.open_orders  # type: ignore[attr-defined]
+        rest = [m for m in self._market_ids if resting(p.account, m)]
+        split = self.router.split_mass_cancel(p, rest)
+        if split and isinstance(split[0], Pending):
+            ops.extend((q, None) for q in split)  # type: ignore[misc]
+        elif split:
+            ops.append((None, split))
 
     async def _flush_ops(self, ops: list[tuple[Pending | None, Any]]) -> None:
         """Submit the pending commands of ``ops`` (one fsync), then send every reply."""

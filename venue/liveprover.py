@@ -133,7 +133,7 @@ class LiveProver:
         first_unproven = next(h for h in range(1, stored.last_height + 2) if h not in done)
         depths = {"order_depth": self.size.order_depth, "account_depth": self.size.account_depth}
         self._witness = WitnessProcess(
-            self.node.dir, self.node.genesis.markets[0], depths, self.circuit.params,
+            self.node.dir, self.node.genesis.markets, depths, self.circuit.params,
             proven=first_unproven - 1,
         )  # fmt: skip
         self._advanced = self.started_from = self._witness.height

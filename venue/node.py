@@ -47,6 +47,7 @@ from pathlib import Path
 import msgspec
 
 from matching import (
+    ALL_MARKETS,
     AddAccount,
     Block,
     BlockBuilder,
@@ -55,6 +56,7 @@ from matching import (
     EngineError,
     Event,
     MarketConfig,
+    MassCancel,
     ReferenceEngine,
     check_markets,
     encode,
@@ -65,7 +67,12 @@ from matching.encoding import DecodeError, decode_command, decoder
 from matching.engine import EngineSnapshot
 from proofs.signing import SigningError, command_signature_ok, is_signed_type
 from proofs.state import CommitmentSnapshot, PoseidonState
-from proofs.steps import command_steps, command_steps_before, worst_command_steps
+from proofs.steps import (
+    command_markets_before,
+    command_steps,
+    command_steps_before,
+    worst_command_steps,
+)
 
 from .blockstore import BlockStore
 from .committer import Committer, CommitterError
@@ -93,7 +100,9 @@ class NodeError(RuntimeError):
 
 
 class InvalidCommand(ValueError):
-    """A submitted command is outside the wire schema; nothing of its batch was sequenced."""
+    """A submitted command is outside the wire schema, or not one this venue sequences (an
+    unsigned order on a signed venue, a mass cancel of every market where blocks open one
+    market); nothing of its batch was sequenced."""
 
 
 class Genesis(msgspec.Struct, frozen=True):
@@ -176,6 +185,16 @@ class Genesis(msgspec.Struct, frozen=True):
         ``step_reserve``). Without both limits a block cut by steps can still outgrow the
         budget on one very large command; the builder then cuts by ``step_reserve`` alone."""
         return bool(self.block_steps and self.max_matches and self.max_open_orders)
+
+    @property
+    def one_market_blocks(self) -> bool:
+        """True when each block changes one market's book: a venue of several markets whose
+        blocks are cut for the block circuit (``uses_step_bound``), which opens one market
+        per block (``proofs/circuits/BLOCK.md``, "Several markets per circuit"). The builder
+        then closes a block before a command for another market
+        (``proofs.steps.command_markets_before``), and the venue refuses a mass cancel of
+        every market (``InvalidCommand``; the gateway sends one per market)."""
+        return self.uses_step_bound and len(self.markets) > 1
 
     @property
     def worst_command_steps(self) -> int | None:
@@ -362,10 +381,13 @@ class VenueNode:
     def _builder(self, engine: object, commitment: PoseidonState, height: int, parent: int):
         g = self.genesis
         bound: Callable[[Command], int] | None = None
+        markets: Callable[[Command], frozenset[int]] | None = None
         cost = functools.partial(command_steps, ratio=g.block_layout)
         if g.uses_step_bound:
             # asks this builder's own engine, whose max_matches caps a taker's matches
             bound = functools.partial(command_steps_before, engine=engine, ratio=g.block_layout)
+        if g.one_market_blocks:
+            markets = functools.partial(command_markets_before, engine=engine)
         return BlockBuilder(
             engine,  # type: ignore[arg-type]
             commitment,
@@ -377,6 +399,8 @@ class VenueNode:
             step_cost=cost if g.block_steps else None,
             step_reserve=g.step_reserve,
             step_bound=bound,
+            max_markets=1 if markets is not None else 0,
+            market_bound=markets,
         )
 
     def _recover(self) -> None:
@@ -476,6 +500,14 @@ class VenueNode:
             self.committer.flush()  # raises
         if self.genesis.signed:
             self._check_signatures(cmds)
+        if self.genesis.one_market_blocks:
+            for i, c in enumerate(cmds):
+                if isinstance(c, MassCancel) and c.market == ALL_MARKETS:
+                    raise InvalidCommand(
+                        f"command {i} of the batch is a mass cancel of every market: this "
+                        "venue's blocks each open one market (Genesis.one_market_blocks); "
+                        "send one MassCancel per market"
+                    )
         seq = self.next_seq
         ts = max(self.clock(), self.engine.last_ts)  # type: ignore[attr-defined]
         numbered = [msgspec.structs.replace(c, seq=seq + i, ts=ts) for i, c in enumerate(cmds)]

@@ -77,6 +77,19 @@ def _deployer(
     return make
 
 
+def _chain_market(root: Path) -> MarketConfig:
+    """The one market whose proven prices the venue's contracts publish (a venue's
+    directory, or NodeError). A venue of several markets is proved (each block settles every
+    market) but not yet published: the deployed contracts read one settlement price."""
+    markets = stored_genesis(root).markets
+    if len(markets) != 1:
+        raise DeploymentError(
+            f"the venue has {len(markets)} markets; publishing on chain is built for a venue "
+            "of one market (the contracts read one settlement price per block)"
+        )
+    return markets[0]
+
+
 def live_publisher(
     chain: Chain,
     data: str | os.PathLike[str],
@@ -95,7 +108,7 @@ def live_publisher(
     deployed when the first proof arrives. ``max_blocks``: at most this many proven blocks
     per transaction (those queued when the publisher is free; 1: each block alone)."""
     root = Path(data)
-    market = stored_genesis(root).markets[0]
+    market = _chain_market(root)
     if deployment_file is not None:
         done = publish_stored(
             root, chain, deployment_file=deployment_file, store=store, per_tx=max_blocks
@@ -161,7 +174,7 @@ def publish_stored(
     if per_tx < 1:
         raise ValueError(f"blocks per transaction must be at least 1, not {per_tx}")
     root = Path(data)
-    market = stored_genesis(root).markets[0]  # a venue's directory, or NodeError
+    market = _chain_market(root)
     report = PublishReport()
     publisher: Publisher | None = None
     after = 0

@@ -63,6 +63,7 @@ Decisions the spec left open (documented here because traders see them on the wi
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -567,6 +568,33 @@ class OrderRouter:
                 market = m.market_id
         cmd = MassCancel(0, 0, account, market)
         return Pending("mass", account, cmd, request=req, text=text)
+
+    def split_mass_cancel(self, p: Pending, markets: Sequence[int]) -> list[Pending] | Outbox:
+        """A mass cancel of every market (``p``, from ``prepare_mass_cancel``) as one per
+        market in ``markets`` (where the account rests orders), in that order; the request's
+        one report comes with the last. With no market there is nothing to cancel: the report
+        at once, or nothing for the venue's own cancels.
+
+        Why: the block circuit of a venue of several markets opens one market per block
+        (``proofs/circuits/BLOCK.md``, "Several markets per circuit"), so such a venue refuses
+        a mass cancel of every market (``venue.node.VenueNode.submit``)."""
+        cmd = p.command
+        if p.kind != "mass" or not isinstance(cmd, MassCancel) or cmd.market != ALL_MARKETS:
+            raise ValueError("not a mass cancel of every market")
+        if not markets:
+            if p.request is None:
+                return []
+            assert isinstance(p.request, MassCancelRequest)
+            resp = p.request.mass_cancel_request_type
+            return [(p.account, self._mass_report(p.request, resp, p.text))]
+        return [
+            dataclasses.replace(
+                p,
+                command=msgspec.structs.replace(cmd, market=m),
+                request=p.request if i == len(markets) - 1 else None,
+            )
+            for i, m in enumerate(markets)
+        ]
 
     def prepare_liquidation(self, cmd: PlaceOrder) -> Pending:
         """The venue's liquidation order (``venue.liquidation.liquidation_orders``): the account

@@ -1,7 +1,8 @@
 """Proving a venue's blocks: witness builder → prover pool → proofs stored beside the blocks.
 
-The venue's genesis must match the compiled block circuit (one market, the circuit's tree
-depths, at most N commands per block, signed iff ``Genesis.signed``):
+The venue's genesis must match the compiled block circuit (its markets, the circuit's tree
+depths, at most N commands per block, signed iff ``Genesis.signed``; a venue of several
+markets must cut its blocks one market each, ``Genesis.one_market_blocks``):
 ``circuit_for(genesis)`` says which size fits or why none does. Witnesses are built in block
 order from genesis (each block's witness needs the state after the previous one); proofs are
 made in parallel by ``venue.prover.ProverPool`` and stored in block order with
@@ -81,7 +82,7 @@ def circuit_for(genesis: Genesis, size: CircuitSize | None = None) -> BlockCircu
     if why is not None:
         raise ValueError(why)
     return BlockCircuit(
-        genesis.markets[0], size, wrapper_dir=WRAPPER_DIR, max_matches=genesis.max_matches
+        genesis.markets, size, wrapper_dir=WRAPPER_DIR, max_matches=genesis.max_matches
     )
 
 
@@ -105,11 +106,12 @@ def _misfit(genesis: Genesis, size: CircuitSize) -> str | None:
             f"the venue is {want} (Genesis.signed={genesis.signed}) but circuit size "
             f"{size.name} is {'signed' if size.signed else 'unsigned'}: use a {want} size"
         )
-    if len(genesis.markets) != 1:
-        # BlockM proves blocks that each open one market; nothing cuts blocks that way yet
+    if len(genesis.markets) > 1 and not genesis.one_market_blocks:
+        # BlockM opens one market per block; only the step bound's venues are cut that way
         return (
             "the block circuit proves a venue of several markets only in blocks that each "
-            "change one market's book, and this venue does not cut its blocks that way yet"
+            "change one market's book, and this venue does not cut its blocks that way: it "
+            "needs block_steps, max_matches and max_open_orders (Genesis.one_market_blocks)"
         )
     if (genesis.order_depth, genesis.account_depth) != (size.order_depth, size.account_depth):
         return (
@@ -162,7 +164,7 @@ def prove_blocks(
         top = store.last_height if last is None else min(last, store.last_height)
         done = set(store.proven_heights())
         state = BlockProverState(
-            genesis.markets[0], order_depth=size.order_depth, account_depth=size.account_depth
+            genesis.markets, order_depth=size.order_depth, account_depth=size.account_depth
         )
         todo = []
         for h, payload in store.iter_from(1):

@@ -38,25 +38,25 @@ class WitnessProcessError(RuntimeError):
 
 
 def start_state(
-    node_dir: Path, market: Any, depths: dict[str, int], proven: int
+    node_dir: Path, markets: Any, depths: dict[str, int], proven: int
 ) -> tuple[BlockProverState, int]:
-    """The prover state after the newest snapshot at or below ``proven``, or genesis (whose
-    only market is ``market``), and the height it stands at."""
+    """The prover state after the newest snapshot at or below ``proven``, or genesis (the
+    venue's ``markets``), and the height it stands at."""
     found = latest_snapshot(node_dir / "snapshots", at_most=proven).snapshot
     if found is not None:
         snap = snapshot_decoder.decode(found.payload)
         state = BlockProverState.from_snapshots(snap.engine, snap.commitment, **depths)
         return state, snap.height
-    return BlockProverState(market, **depths), 0
+    return BlockProverState(markets, **depths), 0
 
 
 def _main(conn: Connection, args: tuple[Path, Any, dict[str, int], Any, int, str]) -> None:
-    node_dir, market, depths, params, proven, priority = args
+    node_dir, markets, depths, params, proven, priority = args
     apply_priority(priority)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the venue handles Ctrl-C and closes this
     block_decoder = decoder(Block)
     try:
-        state, height = start_state(node_dir, market, depths, proven)
+        state, height = start_state(node_dir, markets, depths, proven)
         conn.send(("ready", height))
         while True:
             try:
@@ -87,7 +87,7 @@ class WitnessProcess:
     def __init__(
         self,
         node_dir: Path,
-        market: Any,
+        markets: Any,
         depths: dict[str, int],
         params: Any,
         proven: int,
@@ -96,7 +96,7 @@ class WitnessProcess:
         ours, theirs = multiprocessing.Pipe()
         self._proc = multiprocessing.get_context("spawn").Process(
             target=_main,
-            args=(theirs, (Path(node_dir), market, depths, params, proven, priority)),
+            args=(theirs, (Path(node_dir), markets, depths, params, proven, priority)),
             name="witness",
             daemon=True,
         )

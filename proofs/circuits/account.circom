@@ -572,6 +572,8 @@ function ACC_OP_OPEN_WRITE() { return 8; }
 // the order closes part or all of the position (opposite side, qty <= |position|: ApplyFill's
 // closed quantity is the whole qty), and equity < maintenance, MarginOk's requirement at the
 // rate mmf (open orders are 0). mmf must be bound to the market by the caller.
+// flatAll = 1 (M > 1; the block circuit sets it at the end of a mass cancel of every market):
+// the old leaf has nothing open in any market.
 // Non-ADD ops keep pubkeyHash; it is an input so the block circuit can bind it to the
 // AddAccount command (Poseidon(pubkey_x, pubkey_y)) once, for ADD only. mark and imf must be
 // bound to the market by the caller.
@@ -603,8 +605,10 @@ template AccountStepOpsM(A, W, M) {
     signal input oldNonce;
     signal input newNonce;
     // M > 1: the order's market (an index), and the other markets' fields, offset-encoded
-    // (slot `market` is not read; ADD needs every slot at the zero encoding)
+    // (slot `market` is not read; ADD needs every slot at the zero encoding); flatAll = 1:
+    // the old leaf has nothing open in any market (M = 1: not read)
     signal input market;
+    signal input flatAll;
     signal input otherPosition[M];
     signal input otherOpenBuy[M];
     signal input otherOpenSell[M];
@@ -831,6 +835,14 @@ template AccountStepOpsM(A, W, M) {
             isAdd * otherOpenSell[m] === 0;
             isAdd * (otherBasis[m] - MONEY_OFF) === 0;
         }
+        // a mass cancel of every market ends with nothing open in any market (the block
+        // circuit sets flatAll; each field is range-checked by the old leaf, so the sum of
+        // 2M of them cannot wrap and is 0 only when every one is)
+        var openAll = 0;
+        for (var m = 0; m < M; m++) {
+            openAll += oldBuyS[m] + oldSellS[m];
+        }
+        flatAll * openAll === 0;
     }
 
     // Replay mark: raised to the command's client id, which must be above it.
@@ -940,6 +952,7 @@ template AccountStepOps(A, W) {
     s.oldNonce <== oldNonce;
     s.newNonce <== newNonce;
     s.market <== 0;
+    s.flatAll <== 0;
     s.otherPosition[0] <== 0;
     s.otherOpenBuy[0] <== 0;
     s.otherOpenSell[0] <== 0;

@@ -76,7 +76,8 @@ include "settle.circom";
 // head's owner is the taker's account, whose fields are the registers, so its open quantity is
 // released there and written by the command's final WRITE.)
 // (MassCancel: every removed order is the account's; at MC_END the account's open_buy and
-// open_sell are 0, which proves that every one of its orders was removed.)
+// open_sell are 0, which proves that every one of its orders was removed; a mass cancel of
+// every market (CF_MASS_ALL) with M > 1: in every market, AccountStepOpsM's flatAll.)
 //
 // A rejected command is chained and changes nothing (BLOCK.md "Rejected commands"); so is an
 // IOC/FOK order that trades nothing on an unsigned venue: neither takes a step. NOP pads
@@ -631,6 +632,13 @@ template BlockStep(D, A, NONCES, ACC, M) {
             }
         }
         acs.market <== market;
+        // MC_END of a mass cancel of every market: nothing open left in any market (one
+        // market: MC_END's check on this market's fields below is the same)
+        if (M == 1) {
+            acs.flatAll <== 0;
+        } else {
+            acs.flatAll <== kMe * f[CF_MASS_ALL()];
+        }
         for (var m = 0; m < M; m++) {
             acs.otherPosition[m] <== accOther[m][0];
             acs.otherOpenBuy[m] <== accOther[m][1];

@@ -34,6 +34,7 @@ function CF_POST_ONLY() { return 7; }
 function CF_STP() { return 8; }          // 2 bits: stp mod 4 (= stp when the order is valid)
 function CF_MARKET_OK() { return 10; }   // market == this market (MassCancel: or ALL_MARKETS, 0)
 function CF_ORDER_OK() { return 11; }    // PlaceValid: Place valid / Replace qtyOk
+function CF_MASS_ALL() { return 11; }     // MassCancel of ALL_MARKETS (the types share the bit)
 function CF_PRICE_OK() { return 12; }    // PlaceValid priceOk
 function CF_SIGNED() { return 13; }      // the signature was checked (SIGNED = 1)
 function CF_LIQ() { return 14; }         // a PlaceOrder of order type LIQUIDATION (never signed)
@@ -188,7 +189,8 @@ template CmdSlot(SIGNED) {
     flags += isBuy.out * (1 << CF_BUY()) + (gtcLimit + pk.isType[2]) * (1 << CF_RESTS())
         + isFok.out * (1 << CF_FOK())
         + cmd[11] * (1 << CF_POST_ONLY()) + pk.stpLow * (1 << CF_STP())
-        + (mOk.out + massAll) * (1 << CF_MARKET_OK()) + (placeOk + replaceOk) * (1 << CF_ORDER_OK())
+        + (mOk.out + massAll) * (1 << CF_MARKET_OK())
+        + (placeOk + replaceOk + massAll) * (1 << CF_ORDER_OK())
         + pv.priceOk * (1 << CF_PRICE_OK()) + sigOn * (1 << CF_SIGNED())
         + liq * (1 << CF_LIQ());
     view[CV_FLAGS()] <== flags;

@@ -1,3 +1,0 @@
-pragma circom 2.0.0;
-include "../../proofs/circuits/block.circom";
-component main {public [preRoot, postRoot, cmdCommitment, meta, settle, cumPriceTime]} = BlockM(4, 18, 4, 4, 2, [[1, 1, 1, 1, 10000000, 1000000, 0, 1000, 65535, 500], [2, 1, 1, 1, 10000000, 1000000, 0, 2500, 65535, 1200]], 0, 2);
