@@ -36,7 +36,7 @@ from proofs.verify import verify_block
 from proofs.witness import public_signals
 from venue.blockstore import BlockStore
 from venue.demo import PROVABLE_GENESIS
-from venue.node import VenueNode
+from venue.node import Genesis, VenueNode
 from venue.proving import circuit_for, prove_blocks
 
 __all__ = ["run"]
@@ -53,11 +53,14 @@ class _Clock:
         return self.t
 
 
-def _venue(data: Path, blocks: int) -> list[tuple[Any, bytes]]:
+def _venue(data: Path, blocks: int, genesis: Genesis = GENESIS) -> list[tuple[Any, bytes]]:
+    """Accounts, then a block per round of a resting ask and a crossing bid in market 1,
+    proved; (header, proof) of each block."""
+
     def place(a: int, side: Side, price: int, qty: int, tif: TimeInForce) -> PlaceOrder:
         return PlaceOrder(0, 0, a, 1, 0, side, OrderType.LIMIT, tif, price, qty)
 
-    node = VenueNode(data, GENESIS, engine="reference", fsync=False, clock=_Clock())
+    node = VenueNode(data, genesis, engine="reference", fsync=False, clock=_Clock())
     node.submit([AddAccount(0, 0, 1), Deposit(0, 0, 1, 10**9), AddAccount(0, 0, 2),
                  Deposit(0, 0, 2, 10**9)])  # fmt: skip
     for i in range(blocks - 1):

@@ -44,12 +44,22 @@ class ContractClient:
     ARTIFACT: ClassVar[str]
     CALLEES: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, chain: Chain, address: str) -> None:
+    def __init__(
+        self,
+        chain: Chain,
+        address: str,
+        *,
+        artifact: str | None = None,
+        callees: tuple[str, ...] | None = None,
+    ) -> None:
+        """``artifact`` / ``callees``: instead of the class's, for a client that serves
+        contracts of one interface (``oracle.publish.Publisher``: one market or several)."""
         self.chain = chain
-        own = list(load_artifact(self.ARTIFACT).abi)
+        own = list(load_artifact(artifact or self.ARTIFACT).abi)
         self.contract = chain.w3.eth.contract(address=address, abi=own)
+        names = self.CALLEES if callees is None else callees
         self._abi: list[dict[str, Any]] = [
-            *own, *(e for name in self.CALLEES for e in load_artifact(name).abi)
+            *own, *(e for name in names for e in load_artifact(name).abi)
         ]  # fmt: skip
 
     @property

@@ -1,6 +1,8 @@
 """Deploy a venue's contracts: the block verifier (with the circuit's verifying key), the state
 commitments that accept proven blocks in order, and the market's Chainlink-style price feed;
-optionally a batch verifier (``proofs.batch``: K blocks per proof, ``submitBatch``).
+optionally a batch verifier (``proofs.batch``: K blocks per proof, ``submitBatch``). A venue
+of several markets gets ``BlockVerifierM``, ``MarketCommitments`` and one ``MarketView`` and
+``ProvenPriceFeed`` per market (``deploy_venue``).
 
 The verifier contract is one committed artifact whose constructor takes the verifying key
 (``contracts/src/BlockVerifier.sol`` says why), so deploying needs no Solidity compiler. A
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Self
 
@@ -30,11 +32,13 @@ __all__ = [
     "Deployment",
     "DeploymentError",
     "DeploymentFile",
+    "MarketFeed",
     "batch_verifier_args",
     "deploy_stack",
     "deploy_venue",
     "load_deployment",
     "verifier_args",
+    "verifier_m_args",
 ]
 
 #: Public inputs of the v1 block circuit (``proofs.witness.public_signals``).
@@ -67,8 +71,19 @@ class DeploymentFile(msgspec.Struct, frozen=True, kw_only=True):
             raise DeploymentError(f"{path}: not a {cls.__name__} file ({exc})") from exc
 
 
+class MarketFeed(msgspec.Struct, frozen=True):
+    """One market of a venue of several markets: its ``MarketView`` (the market's
+    ICommitments) and the ``ProvenPriceFeed`` on it."""
+
+    market_id: int
+    view: str
+    feed: str
+
+
 class Deployment(DeploymentFile, frozen=True, kw_only=True):
-    """Where a venue's contracts are, and the state they started from."""
+    """Where a venue's contracts are, and the state they started from. A venue of several
+    markets (``markets``, in genesis order) has ``MarketCommitments`` and ``BlockVerifierM``;
+    ``feed`` and ``market_id`` are then its first market's."""
 
     chain_id: int
     verifier: str
@@ -81,6 +96,7 @@ class Deployment(DeploymentFile, frozen=True, kw_only=True):
     #: the batch circuit's verifier ("" when the venue takes single blocks only) and its K
     batch_verifier: str = ""
     batch_blocks: int = 0
+    markets: tuple[MarketFeed, ...] = ()
 
 
 def load_deployment(path: str | os.PathLike[str]) -> Deployment:
@@ -120,6 +136,17 @@ def verifier_args(
     return _key_args(vk, lambda n: n == PUBLIC_INPUTS, "the v1 block circuit (6)")
 
 
+def verifier_m_args(
+    vk: groth16py.VerifyingKey, markets: int
+) -> tuple[list[int], list[int], list[int], list[int], list[int]]:
+    """``BlockVerifierM``'s constructor arguments for ``vk``; DeploymentError unless ``vk`` is
+    a key of the block circuit of ``markets`` (2..64) markets (4 + 2M public inputs)."""
+    if not 2 <= markets <= 64:
+        raise DeploymentError(f"BlockVerifierM takes 2..64 markets, not {markets}")
+    n = 4 + 2 * markets
+    return _key_args(vk, lambda k: k == n, f"the block circuit of {markets} markets ({n})")
+
+
 def batch_verifier_args(
     vk: groth16py.VerifyingKey,
 ) -> tuple[list[int], list[int], list[int], list[int], list[int]]:
@@ -139,6 +166,7 @@ def deploy_venue(
     description: str = "",
     sender: str | None = None,
     batch_vk: groth16py.VerifyingKey | None = None,
+    descriptions: Sequence[str] = (),
 ) -> Deployment:
     """Deploy verifier, state commitments and price feed, starting from ``start``'s pre-state.
 
@@ -148,7 +176,18 @@ def deploy_venue(
     (for Opyn-style expiry queries), ``decimals`` the decimals of the venue's price unit.
     ``batch_vk``: the batch circuit's key (``proofs.batch.BatchCircuit``), to accept K blocks
     per proof as well (``submitBatch``).
+
+    A venue of several markets (``start`` settles M >= 2) gets ``BlockVerifierM``,
+    ``MarketCommitments``, and per market a ``MarketView`` with a ``ProvenPriceFeed`` on it
+    (``descriptions``: one per market, default "market <id>"); it has no batch circuit.
     """
+    if len(start.markets) > 1:
+        if batch_vk is not None:
+            raise DeploymentError("the batch circuit proves blocks of one market")
+        return _deploy_markets(
+            chain, vk, start=start, asset=asset, decimals=decimals,
+            descriptions=descriptions, sender=sender,
+        )  # fmt: skip
     batch, k = _ZERO_ADDRESS, 0
     if batch_vk is not None:
         args = batch_verifier_args(batch_vk)
@@ -161,6 +200,49 @@ def deploy_venue(
     if batch_vk is None:
         return d
     return msgspec.structs.replace(d, batch_verifier=batch, batch_blocks=k)
+
+
+def _deploy_markets(
+    chain: Chain,
+    vk: groth16py.VerifyingKey,
+    *,
+    start: BlockHeader,
+    asset: str,
+    decimals: int,
+    descriptions: Sequence[str],
+    sender: str | None,
+) -> Deployment:
+    """``deploy_venue`` for a venue of several markets."""
+    ids = [s.market for s in start.markets]
+    if descriptions and len(descriptions) != len(ids):
+        raise DeploymentError(f"{len(descriptions)} descriptions for {len(ids)} markets")
+    if not 0 <= decimals <= 255:
+        raise DeploymentError(f"decimals must fit a uint8, got {decimals}")
+    args = verifier_m_args(vk, len(ids))
+    verifier = chain.deploy(load_artifact("BlockVerifierM"), *args, sender=sender)
+    chained = chain.deploy(
+        load_artifact("MarketCommitments"), verifier.address, ids, start.height - 1,
+        int(start.pre_state_root), start.first_seq, sender=sender,
+    )  # fmt: skip
+    feeds = []
+    for i, market in enumerate(ids):
+        view = chain.deploy(load_artifact("MarketView"), chained.address, i, sender=sender)
+        feed = chain.deploy(
+            load_artifact("ProvenPriceFeed"), view.address, chain.w3.to_checksum_address(asset),
+            decimals, descriptions[i] if descriptions else f"market {market}", sender=sender,
+        )  # fmt: skip
+        feeds.append(MarketFeed(market, view.address, feed.address))
+    return Deployment(
+        chain_id=chain.w3.eth.chain_id,
+        verifier=verifier.address,
+        commitments=chained.address,
+        feed=feeds[0].feed,
+        market_id=ids[0],
+        genesis_height=start.height - 1,
+        genesis_state_root=int(start.pre_state_root),
+        first_seq=start.first_seq,
+        markets=tuple(feeds),
+    )
 
 
 def deploy_stack(

@@ -41,7 +41,7 @@ class PriceFeed(ContractClient):
     """A deployed ``ProvenPriceFeed``, read through ``chain``."""
 
     ARTIFACT = "ProvenPriceFeed"
-    CALLEES = ("StateCommitments", "OptimisticCommitments")  # their errors bubble up
+    CALLEES = ("StateCommitments", "OptimisticCommitments", "MarketCommitments")  # theirs bubble up
 
     def _read(self, name: str, *args: object) -> Any:
         return self._call(getattr(self.contract.functions, name)(*args))

@@ -103,7 +103,9 @@ class PublishedBatch(msgspec.Struct, frozen=True):
 
 
 class Publisher(ContractClient):
-    """Submits proven blocks to a venue's ``StateCommitments`` (one chain connection)."""
+    """Submits proven blocks to a venue's ``StateCommitments``, or for a venue of several
+    markets its ``MarketCommitments`` (the same calls, with 4 + 2M public inputs per block;
+    no batch circuit), over one chain connection."""
 
     ARTIFACT = "StateCommitments"
     CALLEES = ("BlockVerifier", "BatchVerifier")  # their errors (InputOutOfField, ...) bubble up
@@ -114,7 +116,13 @@ class Publisher(ContractClient):
                 f"the deployment is on chain {deployment.chain_id}, connected to "
                 f"{chain.w3.eth.chain_id}"
             )
-        super().__init__(chain, deployment.commitments)
+        if deployment.markets:
+            super().__init__(
+                chain, deployment.commitments, artifact="MarketCommitments",
+                callees=("BlockVerifierM",),
+            )  # fmt: skip
+        else:
+            super().__init__(chain, deployment.commitments)
         self.deployment = deployment
         self.sender = sender
 
@@ -137,6 +145,8 @@ class Publisher(ContractClient):
         block's height) if the contract refuses the batch, and then no block of it lands."""
         if not headers:
             raise ValueError("a batch holds at least one block")
+        if self.deployment.markets:
+            raise ValueError("the batch circuit proves blocks of one market")
         first, last = headers[0].height, headers[-1].height
         try:
             inputs = batch_public_signals(headers)

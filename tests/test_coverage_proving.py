@@ -163,7 +163,8 @@ def test_a_venue_of_two_markets_is_cut_one_market_per_block_and_proved(tmp_path:
     """A venue of two markets that cuts its blocks for the circuit (``one_market_blocks``):
     its builder closes a block before a command for the other market, it refuses a mass
     cancel of every market (nothing of that batch is sequenced), and every stored block is
-    proved, verified from its header and replayed with its proof."""
+    proved, verified from its header, replayed with its proof and published on chain, where
+    each market has its own price feed."""
     from matching import ALL_MARKETS
     from venue.node import InvalidCommand
     from venue.proving import circuit_for
@@ -205,3 +206,17 @@ def test_a_venue_of_two_markets_is_cut_one_market_per_block_and_proved(tmp_path:
     assert verify_stored(tmp_path) == [(h, True) for h in range(1, n + 1)]
     r = replay(tmp_path, proofs=True)
     assert r.ok and r.proofs_verified == n
+    # published as a venue publishes: one feed per market, each its market's proven price
+    from oracle.chain import open_chain
+    from oracle.feed import PriceFeed
+    from venue.onchain import publish_stored
+
+    with open_chain("embedded") as chain:
+        pub = publish_stored(tmp_path, chain, deployment_file=tmp_path / "chain.json")
+        assert pub.deployment is not None and [x.height for x in pub.published] == list(
+            range(1, n + 1)
+        )
+        feeds = [PriceFeed(chain, m.feed) for m in pub.deployment.markets]
+        assert [f.description() for f in feeds] == [f"{m.symbol} / ProvenBook" for m in TWO]
+        for i, f in enumerate(feeds):
+            assert f.latest_round().answer == decoded[-1].header.markets[i].price

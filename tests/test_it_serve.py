@@ -15,11 +15,10 @@ import sys
 import time
 from pathlib import Path
 
-import msgspec
 import pytest
 
 from oracle.chain import open_chain
-from oracle.deploy import DeploymentError, load_deployment
+from oracle.deploy import load_deployment
 from oracle.feed import PriceFeed
 from oracle.publish import Publisher
 from proofs.eddsa import private_to_public
@@ -160,22 +159,6 @@ def test_account_specs_are_checked(tmp_path: Path) -> None:
             account_commands(node, [AccountSpec(5, hex(x), hex(y))] * 2)
     finally:
         node.close()
-
-
-def test_a_venue_of_several_markets_is_not_published_on_chain(tmp_path: Path) -> None:
-    """Proved, but not published: the contracts read one settlement price per block. Both
-    ways in are refused before anything is created or deployed."""
-    from venue.onchain import publish_stored
-    from venue.serve import serve
-    from venue.workload import default_markets
-
-    two = msgspec.structs.replace(PROVABLE_GENESIS, markets=default_markets(2))
-    with pytest.raises(ServeError, match="one market; this one has 2"):
-        serve(tmp_path / "new", genesis=two, prove=True, chain="embedded")
-    assert not (tmp_path / "new").exists()
-    VenueNode(tmp_path / "v", two, engine="reference", fsync=False).close()
-    with pytest.raises(DeploymentError, match="has 2 markets"):
-        publish_stored(tmp_path / "v", None)  # type: ignore[arg-type]
 
 
 # slow (~70 s): keeps the default suite under 15 minutes; live publishing and resuming a

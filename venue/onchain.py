@@ -19,7 +19,6 @@ import msgspec
 from matching import Block
 from matching.block import BlockHeader
 from matching.encoding import decoder
-from matching.types import MarketConfig
 from oracle.chain import Chain
 from oracle.deploy import Deployment, DeploymentError, deploy_venue, load_deployment
 from oracle.publish import (
@@ -51,13 +50,14 @@ _block_decoder = decoder(Block)
 def _deployer(
     chain: Chain,
     data: Path,
-    market: MarketConfig,
     deployment_file: str | os.PathLike[str] | None = None,
 ) -> Callable[[BlockHeader, bytes], Publisher]:
     """Deploy at a header's pre-state with the venue's verifying key, once that key is seen to
     verify the block's proof: keys live in a cache, and a verifier deployed with another
     setup's key would refuse every proof, which is far better said before deploying. The
     deployment is written to ``deployment_file`` if given."""
+
+    markets = stored_genesis(data).markets  # a venue's directory, or NodeError
 
     def make(header: BlockHeader, proof: bytes) -> Publisher:
         circuit = circuit_for(stored_genesis(data))
@@ -69,25 +69,14 @@ def _deployer(
                 "proof: the proofs were made with another key (another key cache, "
                 "PROVENBOOK_CIRCUIT_CACHE?); nothing was deployed"
             )
-        d = deploy_venue(chain, vk, start=header, description=f"{market.symbol} / ProvenBook")
+        names = [f"{m.symbol} / ProvenBook" for m in markets]
+        # one market: one feed; several: one feed per market (MarketCommitments)
+        d = deploy_venue(chain, vk, start=header, description=names[0], descriptions=names)
         if deployment_file is not None:
             d.save(deployment_file)
         return Publisher(chain, d)
 
     return make
-
-
-def _chain_market(root: Path) -> MarketConfig:
-    """The one market whose proven prices the venue's contracts publish (a venue's
-    directory, or NodeError). A venue of several markets is proved (each block settles every
-    market) but not yet published: the deployed contracts read one settlement price."""
-    markets = stored_genesis(root).markets
-    if len(markets) != 1:
-        raise DeploymentError(
-            f"the venue has {len(markets)} markets; publishing on chain is built for a venue "
-            "of one market (the contracts read one settlement price per block)"
-        )
-    return markets[0]
 
 
 def live_publisher(
@@ -108,7 +97,6 @@ def live_publisher(
     deployed when the first proof arrives. ``max_blocks``: at most this many proven blocks
     per transaction (those queued when the publisher is free; 1: each block alone)."""
     root = Path(data)
-    market = _chain_market(root)
     if deployment_file is not None:
         done = publish_stored(
             root, chain, deployment_file=deployment_file, store=store, per_tx=max_blocks
@@ -117,7 +105,7 @@ def live_publisher(
             return LivePublisher(
                 Publisher(chain, done.deployment), on_published=on_published, max_blocks=max_blocks
             )
-    make = _deployer(chain, root, market, deployment_file)
+    make = _deployer(chain, root, deployment_file)
     return LivePublisher(make, on_published=on_published, max_blocks=max_blocks)
 
 
@@ -174,7 +162,6 @@ def publish_stored(
     if per_tx < 1:
         raise ValueError(f"blocks per transaction must be at least 1, not {per_tx}")
     root = Path(data)
-    market = _chain_market(root)
     report = PublishReport()
     publisher: Publisher | None = None
     after = 0
@@ -183,7 +170,7 @@ def publish_stored(
         publisher = Publisher(chain, report.deployment)
         after = publisher.latest_height
     todo = list(stored_proven_blocks(store if store is not None else root, after=after))
-    make = _deployer(chain, root, market, deployment_file)
+    make = _deployer(chain, root, deployment_file)
     for i in range(0, len(todo), per_tx):
         group = todo[i : i + per_tx]
         if publisher is None:

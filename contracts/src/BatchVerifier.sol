@@ -22,8 +22,6 @@ contract BatchVerifier is IBatchVerifier, Groth16Verifier {
     /// @notice The key's IC is not 5K + 2 points for some K in 2..64 (a key with K = 1 would
     /// be the block circuit's, whose six inputs are in another order).
     error BadKeyShape(uint256 words);
-    /// @notice The data contract of the key's IC could not be created.
-    error KeyStoreFailed();
 
     /// @param alpha1 alpha in G1 (x, y).
     /// @param beta2 beta in G2 (x.c1, x.c0, y.c1, y.c0).
@@ -39,19 +37,8 @@ contract BatchVerifier is IBatchVerifier, Groth16Verifier {
     ) Groth16Verifier(alpha1, beta2, gamma2, delta2) {
         uint256 n = ic.length;
         if (n < 24 || n > 644 || n % 10 != 4) revert BadKeyShape(n);
-        for (uint256 i = 0; i < n; i++) if (ic[i] >= Q) revert KeyOutOfField();
         blocks = (n - 4) / 10;
-        bytes memory runtime = abi.encodePacked(hex"00", ic);
-        // init code: copy the runtime that follows these 12 bytes to memory and return it
-        bytes memory init = abi.encodePacked(
-            hex"61", uint16(runtime.length), hex"80600c6000396000f3", runtime
-        );
-        address store;
-        assembly ("memory-safe") {
-            store := create(0, add(init, 0x20), mload(init))
-        }
-        if (store == address(0)) revert KeyStoreFailed();
-        IC = store;
+        IC = _storeIc(ic);
     }
 
     /// @inheritdoc IBatchVerifier
@@ -63,24 +50,8 @@ contract BatchVerifier is IBatchVerifier, Groth16Verifier {
         view
         returns (bool)
     {
-        (uint256[8] memory w, bool ok) = _decodeProof(proof);
         uint256 n = 5 * blocks + 1;
         if (publicInputs.length != n) revert BadInputCount(n, publicInputs.length);
-        for (uint256 i = 0; i < n; i++) {
-            if (publicInputs[i] >= R) revert InputOutOfField(i, publicInputs[i]);
-        }
-        if (!ok) return false;
-
-        uint256[] memory ic = new uint256[](2 * n + 2);
-        address store = IC;
-        assembly ("memory-safe") {
-            extcodecopy(store, add(ic, 0x20), 1, mul(mload(ic), 0x20))
-        }
-        // vk_x = IC0 + sum(input[i] * IC[i + 1])
-        uint256[4] memory acc = [ic[0], ic[1], uint256(0), uint256(0)];
-        for (uint256 i = 0; i < n; i++) {
-            if (!_mulAdd(acc, ic[2 * i + 2], ic[2 * i + 3], publicInputs[i])) return false;
-        }
-        return _pairing(w, acc[0], acc[1]);
+        return _verifyOne(proof, publicInputs, _loadIc(IC, 2 * n + 2));
     }
 }

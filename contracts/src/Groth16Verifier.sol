@@ -29,6 +29,8 @@ abstract contract Groth16Verifier {
     error KeyOutOfField();
     /// @notice Too little gas left for a precompile call to run to completion.
     error InsufficientGas(uint256 left, uint256 needed);
+    /// @notice The data contract of a key's IC points could not be created.
+    error KeyStoreFailed();
 
     /// @dev Gas the precompiles charge (EIP-1108): ecAdd, ecMul, and a 4-pair pairing check.
     uint256 internal constant EC_ADD_GAS = 150;
@@ -72,6 +74,52 @@ abstract contract Groth16Verifier {
         (BETA_X1, BETA_X0, BETA_Y1, BETA_Y0) = (beta2[0], beta2[1], beta2[2], beta2[3]);
         (GAMMA_X1, GAMMA_X0, GAMMA_Y1, GAMMA_Y0) = (gamma2[0], gamma2[1], gamma2[2], gamma2[3]);
         (DELTA_X1, DELTA_X0, DELTA_Y1, DELTA_Y0) = (delta2[0], delta2[1], delta2[2], delta2[3]);
+    }
+
+    /// @dev Deploys a data contract whose code is a STOP byte, then `ic` (each checked to be a
+    /// base field element), for a key whose IC points do not fit immutables: EXTCODECOPY reads
+    /// them back for 2,600 gas (cold account) and 3 gas a word, where storage would cost 2,100
+    /// gas a cold word.
+    function _storeIc(uint256[] memory ic) internal returns (address store) {
+        for (uint256 i = 0; i < ic.length; i++) if (ic[i] >= Q) revert KeyOutOfField();
+        bytes memory runtime = abi.encodePacked(hex"00", ic);
+        // init code: copy the runtime that follows these 12 bytes to memory and return it
+        bytes memory init = abi.encodePacked(
+            hex"61", uint16(runtime.length), hex"80600c6000396000f3", runtime
+        );
+        assembly ("memory-safe") {
+            store := create(0, add(init, 0x20), mload(init))
+        }
+        if (store == address(0)) revert KeyStoreFailed();
+    }
+
+    /// @dev The `words` IC words stored by `_storeIc` at `store`.
+    function _loadIc(address store, uint256 words) internal view returns (uint256[] memory ic) {
+        ic = new uint256[](words);
+        assembly ("memory-safe") {
+            extcodecopy(store, add(ic, 0x20), 1, mul(words, 0x20))
+        }
+    }
+
+    /// @dev One proof against `x`, whose count the caller has checked against `ic` (IC[0 ..
+    /// n] as x0, y0, x1, ...). Reverts on a malformed proof length or an input outside the
+    /// scalar field; false when the proof does not verify.
+    function _verifyOne(bytes calldata proof, uint256[] calldata x, uint256[] memory ic)
+        internal
+        view
+        returns (bool)
+    {
+        (uint256[8] memory w, bool ok) = _decodeProof(proof);
+        for (uint256 i = 0; i < x.length; i++) {
+            if (x[i] >= R) revert InputOutOfField(i, x[i]);
+        }
+        if (!ok) return false;
+        // vk_x = IC0 + sum(input[i] * IC[i + 1])
+        uint256[4] memory acc = [ic[0], ic[1], uint256(0), uint256(0)];
+        for (uint256 i = 0; i < x.length; i++) {
+            if (!_mulAdd(acc, ic[2 * i + 2], ic[2 * i + 3], x[i])) return false;
+        }
+        return _pairing(w, acc[0], acc[1]);
     }
 
     /// @dev The proof's eight coordinates (A, B, C); reverts unless it is 256 bytes, and `ok`
