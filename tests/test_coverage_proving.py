@@ -165,13 +165,20 @@ def test_a_venue_of_two_markets_is_cut_one_market_per_block_and_proved(tmp_path:
     cancel of every market (nothing of that batch is sequenced), and every stored block is
     proved, verified from its header, replayed with its proof and published on chain, where
     each market has its own price feed."""
-    from matching import ALL_MARKETS
+    from matching import ALL_MARKETS, Block
+    from matching.block import book_markets
+    from matching.encoding import decoder
+    from oracle.chain import open_chain
+    from oracle.feed import PriceFeed
+    from venue.demo_markets import TWO_MARKET_GENESIS
     from venue.node import InvalidCommand
+    from venue.onchain import publish_stored
     from venue.proving import circuit_for
 
     from .test_coverage_accounttrace import TWO
 
     two = msgspec.structs.replace(UNSIGNED, markets=TWO)
+    assert two == TWO_MARKET_GENESIS  # the demo's: one set of keys for both
     assert two.one_market_blocks and not UNSIGNED.one_market_blocks
     assert not msgspec.structs.replace(UNBOUNDED, markets=TWO).one_market_blocks
     assert circuit_for(two).markets == TWO
@@ -193,10 +200,6 @@ def test_a_venue_of_two_markets_is_cut_one_market_per_block_and_proved(tmp_path:
     store = BlockStore(tmp_path / "blocks", first_height=1, read_only=True)
     blocks = [store.get(h) for h in range(1, store.last_height + 1)]
     store.close()
-    from matching import Block
-    from matching.block import book_markets
-    from matching.encoding import decoder
-
     decoded = [decoder(Block).decode(b) for b in blocks if b is not None]
     touched = [sorted(book_markets(b.events)) for b in decoded]
     assert all(len(t) <= 1 for t in touched) and [1] in touched and [2] in touched, touched
@@ -207,10 +210,6 @@ def test_a_venue_of_two_markets_is_cut_one_market_per_block_and_proved(tmp_path:
     r = replay(tmp_path, proofs=True)
     assert r.ok and r.proofs_verified == n
     # published as a venue publishes: one feed per market, each its market's proven price
-    from oracle.chain import open_chain
-    from oracle.feed import PriceFeed
-    from venue.onchain import publish_stored
-
     with open_chain("embedded") as chain:
         pub = publish_stored(tmp_path, chain, deployment_file=tmp_path / "chain.json")
         assert pub.deployment is not None and [x.height for x in pub.published] == list(

@@ -39,6 +39,10 @@
    it: trader 2 bids for the lots, and the venue's liquidation order
    (``venue.margin.liquidation_orders``) sells the account's position into that bid; the block
    is proven (the circuit checks the liquidation rule) and published like any other.
+10. Two markets (``venue.demo_markets``): a second venue of two markets behind the gateway;
+   each block changes one market's book, a mass cancel of every market goes in as one per
+   market, every block is proved with the two-market circuit and published, and each market's
+   price feed answers its own proven price.
 """
 
 from __future__ import annotations
