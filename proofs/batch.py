@@ -101,6 +101,12 @@ class BatchCircuit(WrappedCircuit):
         if not isinstance(k, int) or isinstance(k, bool) or not 2 <= k <= 64:
             # one block is the block circuit's job; its key would pass for a batch of one
             raise ValueError(f"a batch holds 2 to 64 blocks, got {k!r}")
+        if len(block.markets) > 1:
+            # batch.circuit chains Block's one-market interface (six public inputs a block)
+            raise ValueError(
+                f"the batch circuit proves blocks of one market; this venue has "
+                f"{len(block.markets)}: publish its blocks with their own proofs"
+            )
         self.block = block
         self.k = k
         s = block.size

@@ -21,6 +21,7 @@ from oracle.deploy import Deployment, DeploymentError, deploy_venue
 from oracle.feed import PriceFeed
 from oracle.publish import BlockRejected, Publisher, publish_group
 from oracle.reverts import ContractRevert
+from proofs.batch import BatchCircuit
 from proofs.verify import TEST_SIZE, BlockCircuit
 from proofs.witness import public_signals
 
@@ -139,3 +140,6 @@ def test_the_key_must_match_the_markets(chain: Chain, proven: list[tuple[Block, 
         deploy_venue(chain, vk, start=proven[0][0].header, batch_vk=vk)
     with pytest.raises(DeploymentError, match="descriptions"):
         deploy_venue(chain, vk, start=proven[0][0].header, descriptions=["only one"])
+    two = BlockCircuit(TWO, TEST_SIZE, wrapper_dir=CIRCUITS, cache_dir=CACHE)
+    with pytest.raises(ValueError, match="one market; this venue has 2"):
+        BatchCircuit(two, 2)  # `provenbook publish --batch` says so and exits 2

@@ -823,7 +823,10 @@ def cmd_publish(args: argparse.Namespace) -> int:
             console.print("no proven block to publish (run `provenbook prove` first)")
             return 0
         d = rep.deployment
-        console.print(f"StateCommitments {d.commitments}, ProvenPriceFeed {d.feed}")
+        feeds = [(m.market_id, m.feed) for m in d.markets] or [(d.market_id, d.feed)]
+        kind = "MarketCommitments" if d.markets else "StateCommitments"
+        names = ", ".join(f"market {m} {f}" for m, f in feeds)
+        console.print(f"{kind} {d.commitments}, ProvenPriceFeed {names}")
         if rep.published:
             gas = [b.gas_used for b in rep.published]
             txs = len({b.tx_hash for b in rep.published})
@@ -831,11 +834,12 @@ def cmd_publish(args: argparse.Namespace) -> int:
                 f"published blocks {rep.published[0].height}..{rep.published[-1].height} in "
                 f"{txs} transaction(s), gas per block p50 {statistics.median(gas):,.0f}"
             )
-        last = PriceFeed(chain, d.feed).latest_round()
-        console.print(
-            f"latestRoundData(): round {last.round_id}, answer {last.answer}, "
-            f"updatedAt {last.updated_at}"
-        )
+        for market, feed in feeds:
+            last = PriceFeed(chain, feed).latest_round()
+            console.print(
+                f"market {market} latestRoundData(): round {last.round_id}, answer "
+                f"{last.answer}, updatedAt {last.updated_at}"
+            )
     return 0
 
 
