@@ -162,6 +162,7 @@ def publish_stored(
     if per_tx < 1:
         raise ValueError(f"blocks per transaction must be at least 1, not {per_tx}")
     root = Path(data)
+    make = _deployer(chain, root, deployment_file)  # reads the genesis: a venue's, or NodeError
     report = PublishReport()
     publisher: Publisher | None = None
     after = 0
@@ -170,7 +171,6 @@ def publish_stored(
         publisher = Publisher(chain, report.deployment)
         after = publisher.latest_height
     todo = list(stored_proven_blocks(store if store is not None else root, after=after))
-    make = _deployer(chain, root, deployment_file)
     for i in range(0, len(todo), per_tx):
         group = todo[i : i + per_tx]
         if publisher is None:
