@@ -311,8 +311,8 @@ def _print_markets(data: Path, chain: Chain | None, workers: int) -> bool:
     console.print(t)
     cancels = ", ".join(f"market {m}" for _, m in r.mass_cancels)
     console.print(
-        f"each block changed one market's book; one OrderMassCancelRequest went in as one mass "
-        f"cancel per market ({cancels}); {r.proven}/{len(r.blocks)} blocks proved with the "
+        f"each block changed at most one market's book; one OrderMassCancelRequest went in as one "
+        f"mass cancel per market ({cancels}); {r.proven}/{len(r.blocks)} blocks proved with the "
         f"two-market circuit, {r.verified} verify from their headers"
     )
     if r.on_chain:
