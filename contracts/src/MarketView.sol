@@ -5,9 +5,10 @@ import {ICommitments} from "./interfaces/ICommitments.sol";
 import {MarketCommitments} from "./MarketCommitments.sol";
 
 /// @title MarketView
-/// @notice One market of a MarketCommitments venue as an ICommitments: what ProvenPriceFeed,
-/// ProvenOptions and ProvenMargin read, so each market of a venue of several markets gets its
-/// own feed with no change to them. It holds nothing: every read is the commitments' own.
+/// @notice One market of a MarketCommitments venue as an ICommitments, which ProvenPriceFeed
+/// (and through it ProvenOptions) and ProvenMargin read: each market of a venue of several
+/// markets gets its own feed with no change to them. It holds nothing: every read is the
+/// commitments' own.
 contract MarketView is ICommitments {
     /// @notice The venue's chain of proven blocks.
     MarketCommitments public immutable commitments;
