@@ -57,7 +57,8 @@ class MarketsResult:
     """What the stage did and saw."""
 
     blocks: list[Block] = field(default_factory=list)
-    #: the market each block's book events touch (None: no book changed)
+    #: the market each block's book events touch (None: no book changed; -1: more than one,
+    #: which a venue cut one market per block never stores)
     touched: list[int | None] = field(default_factory=list)
     #: (account, market) of every MassCancel the venue sequenced
     mass_cancels: list[tuple[int, int]] = field(default_factory=list)
