@@ -152,17 +152,31 @@ def test_restart_proves_what_was_left_and_an_unprovable_block_halts(tmp_path: Pa
     assert verify_stored(tmp_path) == [(h, True) for h in range(1, 6)]
 
 
+#: (market, price level) the orders of the snapshot test go to in turn: one market, or the two
+#: of ``venue.demo_markets.TWO_MARKET_GENESIS`` (each block then opens one market)
+ONE_MARKET = ((1, 100_030),)
+TWO_MARKETS = ((1, 100_030), (2, 40_030))
+
+
+@pytest.mark.parametrize("markets", [ONE_MARKET, TWO_MARKETS], ids=["one market", "two markets"])
 def test_restart_starts_from_the_newest_snapshot_below_the_unproven_blocks(
-    tmp_path: Path,
+    tmp_path: Path, markets: tuple[tuple[int, int], ...]
 ) -> None:
+    """The live prover's witness process starts from the newest snapshot below the unproven
+    blocks (for two markets: a snapshot of both markets' books) and proves the blocks left
+    (for two markets: with the two-market circuit)."""
     from venue.blockstore import BlockStore
+    from venue.demo_markets import TWO_MARKET_GENESIS
     from venue.proving import PROOF_KIND
 
-    node = VenueNode(tmp_path, UNSIGNED, engine="reference", fsync=False, clock=Clock(),
+    genesis = UNSIGNED if len(markets) == 1 else TWO_MARKET_GENESIS
+    node = VenueNode(tmp_path, genesis, engine="reference", fsync=False, clock=Clock(),
                      snapshot_every=2)  # fmt: skip
     node.submit(ACCOUNTS)  # block 1
-    for i in range(4):  # blocks 2..5, one order each
-        node.submit([place(1, Side.SELL, 100_030 + 10 * i, 1)])
+    for i in range(4):  # blocks 2..5, one order each, the markets in turn
+        market, price = markets[i % len(markets)]
+        order = place(1, Side.SELL, price + 10 * i, 1)
+        node.submit([msgspec.structs.replace(order, market=market)])
         node.seal()
     top = node.height
     node.close()
@@ -177,39 +191,6 @@ def test_restart_starts_from_the_newest_snapshot_below_the_unproven_blocks(
         with LiveProver(node, workers=1) as prover:
             assert prover.wait(top, 120), prover.halted
             assert prover.started_from == 2  # snapshots at 2 and 4; 4 is past the proven 3
-            assert len(prover.prove_seconds) == top - 3
-    finally:
-        node.close()
-    assert verify_stored(tmp_path)[3:] == [(h, True) for h in range(4, top + 1)]
-
-
-def test_a_venue_of_two_markets_is_proved_live_from_a_snapshot(tmp_path: Path) -> None:
-    """The live prover of a venue of two markets (``TWO_MARKET_GENESIS``): its witness
-    process starts from a snapshot holding both markets' books, and proves the blocks left,
-    each opening one market, with the two-market circuit."""
-    from venue.blockstore import BlockStore
-    from venue.demo_markets import TWO_MARKET_GENESIS
-    from venue.proving import PROOF_KIND
-
-    node = VenueNode(tmp_path, TWO_MARKET_GENESIS, engine="reference", fsync=False,
-                     clock=Clock(), snapshot_every=2)  # fmt: skip
-    node.submit(ACCOUNTS)  # block 1
-    for i in range(4):  # blocks 2..5, one order each, the markets in turn
-        market, price = (1, 100_030) if i % 2 == 0 else (2, 40_030)
-        order = place(1, Side.SELL, price + 10 * i, 1)
-        node.submit([msgspec.structs.replace(order, market=market)])
-        node.seal()
-    top = node.height
-    node.close()
-    store = BlockStore(tmp_path / "blocks", first_height=1)
-    for h in range(1, 4):  # proven before (placeholders: not checked again)
-        store.put_proof(h, PROOF_KIND, b"placeholder")
-    store.close()
-    node = VenueNode(tmp_path, engine="reference", fsync=False, clock=Clock())
-    try:
-        with LiveProver(node, workers=1) as prover:
-            assert prover.wait(top, 120), prover.halted
-            assert prover.started_from == 2  # a snapshot of both markets' books
             assert len(prover.prove_seconds) == top - 3
     finally:
         node.close()
