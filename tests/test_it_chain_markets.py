@@ -4,7 +4,12 @@ two-market blocks (``BlockM(4, 18, 4, 4, 2)``, the keys of tests/test_circuit_bl
 
 Each feed answers its own market's proven price; a block whose public inputs were tampered
 with (another market's settlement, a wrong pre-state root, a swapped proof) is refused with
-the contract's error and changes nothing.
+the contract's error and changes nothing. What reads the feeds and views is unchanged: options
+settle on the second market's feed at that market's price, and ``ProvenMargin`` reading one
+market's view opens an account holding positions in both markets, against both marks.
+
+The blocks close two seconds apart, ahead of the chain's clock (the options need an expiry
+between two blocks' close times; ``tests/chain_helpers.py`` ``SlowClock`` says why 4e9 s).
 """
 
 from __future__ import annotations
@@ -19,9 +24,13 @@ from matching.types import AddAccount, Deposit, Side, TimeInForce
 from oracle.chain import Chain, open_chain
 from oracle.deploy import Deployment, DeploymentError, deploy_venue
 from oracle.feed import PriceFeed
+from oracle.margin import MarginFigures, deploy_margin, margin_of
+from oracle.options import Options
 from oracle.publish import BlockRejected, Publisher, publish_group
 from oracle.reverts import ContractRevert
+from oracle.token import Token
 from proofs.batch import BatchCircuit
+from proofs.state import AccountOpening
 from proofs.verify import TEST_SIZE, BlockCircuit
 from proofs.witness import public_signals
 
@@ -29,30 +38,49 @@ from .test_circuit_block_markets import CACHE, CIRCUITS, MATCHES, TwoMarkets
 from .test_coverage_accounttrace import TWO
 
 ROOT = Path(__file__).resolve().parents[1]
+START_NS = 4_000_000_000 * 10**9
+"""The first command's time: October 2096, ahead of any chain's clock."""
+MULT = 10_000
+"""Options contract size: collateral base units per price unit."""
+
+
+class Proven(msgspec.Struct, frozen=True):
+    blocks: list[tuple[Block, bytes]]
+    """The blocks with their proofs, from height 1."""
+    openings: dict[int, AccountOpening]
+    """Each account opened at the last block."""
 
 
 @pytest.fixture(scope="module")
-def proven() -> list[tuple[Block, bytes]]:
+def proven() -> Proven:
     """Six two-market blocks with their proofs: accounts (two blocks); asks in market 2; a
     sweep in market 2; a trade in market 1; a bid in market 2."""
     circuit = BlockCircuit(
         TWO, TEST_SIZE, wrapper_dir=CIRCUITS, cache_dir=CACHE, max_matches=MATCHES
     )
     v = TwoMarkets()
-    blocks = [
-        v.block([AddAccount(*v.n(), a) for a in range(3)] + [Deposit(*v.n(), 0, 10**7)]),
-        v.block([Deposit(*v.n(), a, 10**7) for a in (1, 2)]),
-        v.block([v.place(1, 2, Side.SELL, 40_010, 2), v.place(2, 2, Side.SELL, 40_020, 2)]),
-        v.block([v.place(0, 2, Side.BUY, 40_020, 3, TimeInForce.IOC)]),
-        v.block(
-            [
-                v.place(1, 1, Side.SELL, 100_000, 2),
-                v.place(0, 1, Side.BUY, 100_000, 1, TimeInForce.IOC),
-            ]
-        ),
-        v.block([v.place(2, 2, Side.BUY, 39_000, 1)]),
-    ]
-    return [(b, circuit.prove(w)) for b, w in blocks]
+    v.ts = START_NS
+    batches = [  # made one at a time: each command takes its time when it is made
+        lambda: [AddAccount(*v.n(), a) for a in range(3)] + [Deposit(*v.n(), 0, 10**7)],
+        lambda: [Deposit(*v.n(), a, 10**7) for a in (1, 2)],
+        lambda: [v.place(1, 2, Side.SELL, 40_010, 2), v.place(2, 2, Side.SELL, 40_020, 2)],
+        lambda: [v.place(0, 2, Side.BUY, 40_020, 3, TimeInForce.IOC)],
+        lambda: [v.place(1, 1, Side.SELL, 100_000, 2),
+                 v.place(0, 1, Side.BUY, 100_000, 1, TimeInForce.IOC)],
+        lambda: [v.place(2, 2, Side.BUY, 39_000, 1)],
+    ]  # fmt: skip
+    blocks = []
+    for make in batches:
+        blocks.append(v.block(make()))
+        v.ts += 2 * 10**9  # the next block closes two seconds later
+    return Proven(
+        [(b, circuit.prove(w)) for b, w in blocks], {a: v.com.open_account(a) for a in range(3)}
+    )
+
+
+@pytest.fixture(scope="module")
+def blocks(proven: Proven) -> list[tuple[Block, bytes]]:
+    return proven.blocks
 
 
 @pytest.fixture(scope="module")
@@ -70,17 +98,17 @@ def _deploy(chain: Chain, first: Block) -> tuple[Deployment, Publisher]:
 
 
 def test_each_market_has_its_own_proven_feed(
-    chain: Chain, proven: list[tuple[Block, bytes]]
+    chain: Chain, blocks: list[tuple[Block, bytes]]
 ) -> None:
-    d, pub = _deploy(chain, proven[0][0])
+    d, pub = _deploy(chain, blocks[0][0])
     assert [m.market_id for m in d.markets] == [1, 2] and d.feed == d.markets[0].feed
     # one block alone, then the rest in one transaction (one pairing check for all)
-    pub.publish(proven[0][0].header, proven[0][1])
-    done = publish_group(pub, [(b.header, p) for b, p in proven[1:]])
+    pub.publish(blocks[0][0].header, blocks[0][1])
+    done = publish_group(pub, [(b.header, p) for b, p in blocks[1:]])
     assert [x.height for x in done] == [2, 3, 4, 5, 6] and pub.latest_height == 6
     feeds = [PriceFeed(chain, m.feed) for m in d.markets]
     assert [f.description() for f in feeds] == ["PB1 / test", "PB2 / test"]
-    for b, _ in proven:
+    for b, _ in blocks:
         h = b.header.height
         for i, f in enumerate(feeds):
             want = b.header.markets[i]
@@ -90,18 +118,18 @@ def test_each_market_has_its_own_proven_feed(
                 want.carried, want.volume, want.trade_count,
             )  # fmt: skip
     # the sweep traded in market 2 only: market 1's price was carried, market 2's was not
-    sweep = proven[3][0].header.markets
+    sweep = blocks[3][0].header.markets
     assert feeds[0].details(4).carried and not feeds[1].details(4).carried
     assert feeds[1].round(4).answer == sweep[1].price != sweep[0].price
-    assert feeds[0].latest_round().answer == proven[4][0].header.markets[0].price
+    assert feeds[0].latest_round().answer == blocks[4][0].header.markets[0].price
 
 
 def test_tampered_blocks_are_refused_on_chain(
-    chain: Chain, proven: list[tuple[Block, bytes]]
+    chain: Chain, blocks: list[tuple[Block, bytes]]
 ) -> None:
-    _, pub = _deploy(chain, proven[0][0])
-    publish_group(pub, [(b.header, p) for b, p in proven[:3]])
-    b, proof = proven[3]  # the sweep in market 2
+    _, pub = _deploy(chain, blocks[0][0])
+    publish_group(pub, [(b.header, p) for b, p in blocks[:3]])
+    b, proof = blocks[3]  # the sweep in market 2
     # market 1's settlement, carried, moved by one tick
     h = b.header
     moved = msgspec.structs.replace(h.markets[0], price=h.markets[0].price + 1)
@@ -113,7 +141,7 @@ def test_tampered_blocks_are_refused_on_chain(
             pub.publish(header, proof)
         assert isinstance(e.value.revert, ContractRevert) and e.value.revert.name == name
     with pytest.raises(BlockRejected, match="InvalidProof"):
-        pub.publish(h, proven[4][1])  # another block's proof
+        pub.publish(h, blocks[4][1])  # another block's proof
     # the raw call: one input short, or an input outside the field
     x = public_signals(h)
     fn = pub.contract.functions.submitBlock
@@ -129,17 +157,84 @@ def test_tampered_blocks_are_refused_on_chain(
         pub.publish_batch([h], proof)
 
 
-def test_the_key_must_match_the_markets(chain: Chain, proven: list[tuple[Block, bytes]]) -> None:
+def test_the_key_must_match_the_markets(chain: Chain, blocks: list[tuple[Block, bytes]]) -> None:
     one = BlockCircuit(TWO[0], TEST_SIZE, cache_dir=CACHE, wrapper_dir=CIRCUITS).verifying_key
     with pytest.raises(DeploymentError, match="2 markets"):
-        deploy_venue(chain, one, start=proven[0][0].header)
+        deploy_venue(chain, one, start=blocks[0][0].header)
     vk = BlockCircuit(
         TWO, TEST_SIZE, wrapper_dir=CIRCUITS, cache_dir=CACHE, max_matches=MATCHES
     ).verifying_key
     with pytest.raises(DeploymentError, match="one market"):
-        deploy_venue(chain, vk, start=proven[0][0].header, batch_vk=vk)
+        deploy_venue(chain, vk, start=blocks[0][0].header, batch_vk=vk)
     with pytest.raises(DeploymentError, match="descriptions"):
-        deploy_venue(chain, vk, start=proven[0][0].header, descriptions=["only one"])
+        deploy_venue(chain, vk, start=blocks[0][0].header, descriptions=["only one"])
     two = BlockCircuit(TWO, TEST_SIZE, wrapper_dir=CIRCUITS, cache_dir=CACHE)
     with pytest.raises(ValueError, match="one market; this venue has 2"):
         BatchCircuit(two, 2)  # `provenbook publish --batch` says so and exits 2
+
+
+def test_options_settle_on_the_second_markets_feed(chain: Chain, proven: Proven) -> None:
+    """A European call on market 2's feed, expiring in the second the sweep closed, settles at
+    market 2's price once a later block is proven, never at market 1's."""
+    blocks = proven.blocks
+    d, pub = _deploy(chain, blocks[0][0])
+    token = Token.deploy_test_collateral(chain)
+    opt = Options.deploy(
+        chain, d.markets[1].feed, token.address, multiplier=MULT, max_price_age=600
+    )
+    writer, holder = chain.accounts[1:3]
+    for who in (writer, holder):
+        token.mint(who, 10**15)
+        token.approve(opt.address, 2**256 - 1, sender=who)
+    sweep = blocks[3][0].header  # market 2 traded, market 1 carried its price
+    p1, p2 = (m.price for m in sweep.markets)
+    t4 = sweep.close_ts // 10**9
+    assert p1 != p2 and not sweep.markets[1].carried
+    call = opt.create_series(
+        is_call=True, american=False, strike=p2 - 10, expiry=t4, cap=p2 + 90
+    ).value
+    assert opt.write(call, 2, sender=writer).value == 2 * 100 * MULT
+    opt.transfer_longs(call, holder, 2, sender=writer)
+    publish_group(pub, [(b.header, p) for b, p in blocks[:4]])
+    chain.w3.testing.timeTravel(t4 + 2)  # type: ignore[attr-defined]  # expired on chain
+    with pytest.raises(ContractRevert, match="PriceNotFinal"):
+        opt.settle(call)  # only a block closing after t4 fixes the price at t4
+    assert blocks[4][0].header.close_ts // 10**9 > t4
+    pub.publish(blocks[4][0].header, blocks[4][1])
+    assert opt.settle(call).value == p2
+    assert opt.redeem(call, 2, sender=holder).value == 2 * 10 * MULT
+    assert opt.withdraw(call, sender=writer).value == 2 * 90 * MULT
+
+
+def test_margin_on_one_markets_view_sums_both_markets(chain: Chain, proven: Proven) -> None:
+    """``ProvenMargin`` reads the state root through market 2's view; account 0 is long in both
+    markets, so its requirement is each position at its own market's mark and rate."""
+    blocks = proven.blocks
+    d, pub = _deploy(chain, blocks[0][0])
+    rates = [c.mmf_bps for c in TWO]
+    margin = deploy_margin(chain, d.markets[1].view, account_depth=4, maintenance_bps=rates)
+    o = proven.openings[0]
+    assert o.height == 6 and o.state_root() == blocks[5][0].header.post_state_root
+    with pytest.raises(ContractRevert, match="UnknownBlock"):
+        margin.verify(o)  # block 6 is not on chain yet
+    publish_group(pub, [(b.header, p) for b, p in blocks])
+    margin.verify(o)
+    assert [p[0] for p in o.positions] == [1, 3]  # long 1 in market 1, 3 in market 2
+    marks = [m[2] for m in o.markets]
+    assert marks == [blocks[4][0].header.markets[0].price, blocks[3][0].header.markets[1].price]
+    want = MarginFigures(
+        equity=10**7 + sum(p[0] * k - p[3] for p, k in zip(o.positions, marks, strict=True)),
+        maintenance=-(-500 * marks[0] // 10**4) - (-1_200 * marks[1] * 3 // 10**4),
+    )
+    assert margin.margin_of(o) == margin_of(o, rates) == want
+    r = msgspec.structs.replace
+    moved = (*o.markets[0][:2], marks[0] + 1, *o.markets[0][3:])
+    for bad in (
+        r(o, markets=(moved, o.markets[1])),  # market 1's mark, though read through market 2
+        r(o, markets=o.markets[::-1], positions=o.positions[::-1]),  # the markets swapped
+    ):
+        assert bad.state_root() != o.state_root()
+        with pytest.raises(ContractRevert, match="StateRootMismatch"):
+            margin.margin_of(bad)
+    with pytest.raises(ContractRevert, match="AccountHealthy"):
+        margin.trigger_liquidation(o)
