@@ -71,6 +71,7 @@ from web3.providers.base import JSONBaseProvider
 from web3.types import RPCEndpoint, RPCResponse, TxParams, TxReceipt
 
 from oracle.artifacts import Artifact
+from oracle.pairing import with_native_pairing
 from proofs.locks import file_lock
 
 __all__ = [
@@ -329,6 +330,9 @@ class _RevertDataBackend(PyEVMBackend):
 
     Gas: every chain object the backend holds (it makes new ones on reset and snapshot revert)
     gets ``_two_run_gas_estimate`` instead of py-evm's binary search, see there.
+
+    Pairings: its VMs compute the pairing precompile natively (``oracle.pairing``), same
+    inputs, gas and refusals as py-evm's, about 300 times faster.
     """
 
     @property  # type: ignore[override]
@@ -339,6 +343,12 @@ class _RevertDataBackend(PyEVMBackend):
     def chain(self, value: Any) -> None:
         if value is not None:
             value.gas_estimator = _two_run_gas_estimate
+            # eth-tester makes a new chain class per chain, so this changes this chain only;
+            # the VMs are built from the class for every block, after this
+            kind = type(value)
+            kind.vm_configuration = tuple(
+                (start, with_native_pairing(vm)) for start, vm in kind.vm_configuration
+            )
         self._chain = value
 
     def call(self, transaction: dict[str, Any], block_number: Any = "latest") -> bytes:

@@ -1,0 +1,132 @@
+"""The embedded chain's pairing precompile: py-evm's (py-ecc) against ``oracle.pairing``.
+
+Synthetic, one machine, all contenders in one run: treat the ratios as the figure. The input
+is what one Groth16 verification hands precompile 0x08: four valid pairs whose product is one,
+three of whose G2 points (the key's beta, gamma, delta) recur on every call. Contenders:
+
+* ``py-evm``: ``eth.precompiles.ecpairing`` as py-evm ships it (validation and arithmetic in
+  py-ecc);
+* ``native, new G2 points``: ``oracle.pairing.native_ecpairing`` with its G2 subgroup memory
+  cleared before each call (every G2 point checked in py-ecc, the pairings in arkworks);
+* ``native``: the same with the memory as the chain has it, the key's three G2 points known
+  (the proof's B is new on every verification, so it is cleared from the memory each time).
+
+Each timed call runs on a fresh input object; min and median over ``--reps`` calls.
+
+    python -m bench.bench_pairing [--reps 5] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from eth.precompiles.ecpairing import ecpairing as pyevm_ecpairing
+from py_ecc import optimized_bn128 as bn128
+
+from oracle import pairing
+
+R = bn128.curve_order
+GAS = {"gas_cost_base": 45_000, "gas_cost_per_point": 34_000}
+
+
+def _g1(k: int) -> bytes:
+    x, y = bn128.normalize(bn128.multiply(bn128.G1, k % R))
+    return int(x).to_bytes(32, "big") + int(y).to_bytes(32, "big")
+
+
+def _g2(k: int) -> bytes:
+    x, y = bn128.normalize(bn128.multiply(bn128.G2, k % R))
+    return b"".join(int(c).to_bytes(32, "big") for c in (x.coeffs[1], x.coeffs[0],
+                                                           y.coeffs[1], y.coeffs[0]))  # fmt: skip
+
+
+def workload(seed: int = 1) -> bytes:
+    """Four pairs e(a_i G1, b_i G2) with sum(a_i b_i) = 0: a passing Groth16-shaped check."""
+    rng = random.Random(seed)
+    ks = [(rng.randrange(1, R), rng.randrange(1, R)) for _ in range(3)]
+    last = -sum(a * b for a, b in ks) % R
+    return b"".join(_g1(a) + _g2(b) for a, b in [(last, 1), *ks])
+
+
+class _Computation:
+    def __init__(self, data: bytes) -> None:
+        self.msg = type("Msg", (), {"data": data})()
+        self.output = b""
+
+    def consume_gas(self, amount: int, reason: str) -> None:
+        pass
+
+
+def _time(call: Callable[[], Any], reps: int) -> list[float]:
+    out = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        call()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--json", metavar="FILE")
+    args = ap.parse_args(argv)
+    if not pairing.AVAILABLE:
+        print("zksnake is not installed: nothing to compare", file=sys.stderr)
+        return 2
+    data = workload()
+    proof_b = data[64:192]  # the pair that changes with every proof
+
+    def pyevm() -> None:
+        c = _Computation(data)
+        pyevm_ecpairing(**GAS)(c)
+        assert c.output[-1] == 1
+
+    def native_cold() -> None:
+        pairing._g2_valid.clear()
+        c = _Computation(data)
+        pairing.native_ecpairing(c, **GAS)
+        assert c.output[-1] == 1
+
+    def native() -> None:
+        pairing._g2_valid.pop(proof_b, None)
+        c = _Computation(data)
+        pairing.native_ecpairing(c, **GAS)
+        assert c.output[-1] == 1
+
+    native()  # the key's points, as after the chain's first verification
+    runs = {
+        "py-evm": _time(pyevm, args.reps),
+        "native, new G2 points": _time(native_cold, args.reps),
+        "native": _time(native, args.reps),
+    }
+    base = min(runs["py-evm"])
+    rows = {
+        name: {
+            "min_ms": round(min(t) * 1e3, 2),
+            "median_ms": round(statistics.median(t) * 1e3, 2),
+            "speedup_vs_pyevm": round(base / min(t), 1),
+        }
+        for name, t in runs.items()
+    }
+    print(f"{'contender':<24}{'min ms':>10}{'median ms':>11}{'x py-evm':>10}")
+    for name, r in rows.items():
+        print(f"{name:<24}{r['min_ms']:>10}{r['median_ms']:>11}{r['speedup_vs_pyevm']:>10}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"pairs": 4, "reps": args.reps, "python": platform.python_version(),
+                       "machine": platform.machine(), "rows": rows}, f, indent=1)  # fmt: skip
+            f.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""The embedded chain's BN254 pairing check (precompile 0x08), computed natively.
+
+Why: py-evm computes ecPairing with py-ecc in pure Python: about 0.15 s per pair for the
+Miller loop, 0.3 s for the final exponentiation and 0.04 s per G2 subgroup check, so the four
+pairs of one Groth16 verification cost about a second, paid by every proof the embedded chain
+verifies (and twice per transaction: the gas estimate runs it too). Here the product of the
+pairings and the final exponentiation run in arkworks (``zksnake``'s ``multi_pairing``), about
+2 ms for four pairs.
+
+What stays py-evm's, so that the embedded chain keeps answering as before:
+
+- the input layout (192-byte pairs, G2 coordinates imaginary part first) and the gas: the
+  native function is curried with the gas arguments of the fork's own precompile entry;
+- every validity rule, checked with py-ecc exactly as py-evm checks it: coordinates below p,
+  each point on its curve (or (0, 0) for the point at infinity), the G2 point in the
+  order-r subgroup. An input py-evm refuses is refused with the same ``VMError``, and only
+  points known to be valid reach the native code (which would panic on others).
+
+The G2 subgroup check stays in py-ecc; its result is remembered for the last ``_G2_CACHE``
+points, because a verifier's beta, gamma and delta come back on every call.
+``tests/test_coverage_pairing.py`` compares this precompile with py-evm's on valid and invalid
+inputs. Without ``zksnake`` (a platform without its wheel) the chain keeps py-evm's precompile.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+from eth import constants
+from eth._utils.bn128 import validate_point
+from eth.exceptions import VMError
+from eth_utils import ValidationError
+from eth_utils.toolz import curry
+from py_ecc import optimized_bn128 as bn128
+
+try:
+    from zksnake._algebra import ec_bn254 as _native
+except ImportError:  # no wheel for this platform: py-evm's precompile stays
+    _native = None
+
+__all__ = ["AVAILABLE", "PAIRING_ADDRESS", "native_ecpairing", "with_native_pairing"]
+
+AVAILABLE = _native is not None
+PAIRING_ADDRESS = b"\x00" * 19 + b"\x08"
+_PAIR_BYTES = 192
+_G2_CACHE = 256
+_g2_valid: OrderedDict[bytes, bool] = OrderedDict()
+
+
+def _word(data: bytes, i: int) -> int:
+    return int.from_bytes(data[32 * i : 32 * i + 32], "big")
+
+
+def _g2_in_subgroup(encoded: bytes, x: Any, y: Any) -> bool:
+    """``[r]Q == O`` for Q = (x, y) on the twist (py-ecc, as py-evm), remembered by encoding."""
+    known = _g2_valid.get(encoded)
+    if known is None:
+        point = (x, y, bn128.FQ2.one())
+        known = bn128.multiply(point, bn128.curve_order)[-1] == bn128.FQ2.zero()
+        _g2_valid[encoded] = known
+        if len(_g2_valid) > _G2_CACHE:
+            _g2_valid.popitem(last=False)
+    else:
+        _g2_valid.move_to_end(encoded)
+    return known
+
+
+def pairing_check(data: bytes) -> bool:
+    """Whether the product of the pairings of ``data``'s pairs is one; ``ValidationError`` for
+    an invalid pair (py-evm's rules, see the module docstring). ``len(data)`` is a multiple of
+    192, checked by the caller."""
+    g1: list[Any] = []
+    g2: list[Any] = []
+    for start in range(0, len(data), _PAIR_BYTES):
+        pair = data[start : start + _PAIR_BYTES]
+        x1, y1, x2_i, x2_r, y2_i, y2_r = (_word(pair, i) for i in range(6))
+        validate_point(x1, y1)
+        if max(x2_i, x2_r, y2_i, y2_r) >= bn128.field_modulus:
+            raise ValidationError("value greater than field modulus")
+        if x2_i == x2_r == y2_i == y2_r == 0:
+            continue  # Q at infinity: the pair's pairing is one
+        x, y = bn128.FQ2([x2_r, x2_i]), bn128.FQ2([y2_r, y2_i])
+        if not bn128.is_on_curve((x, y, bn128.FQ2.one()), bn128.b2):
+            raise ValidationError("point is not on curve")
+        if not _g2_in_subgroup(pair[64:], x, y):
+            raise ValidationError("G2 point is not in the subgroup of order r")
+        if x1 == y1 == 0:
+            continue  # P at infinity
+        g1.append(_native.PointG1(x1, y1))
+        g2.append(_native.PointG2(x2_r, x2_i, y2_r, y2_i))
+    return _native.multi_pairing(g1, g2) == _ONE
+
+
+def native_ecpairing(
+    computation: Any,
+    gas_cost_base: int = constants.GAS_ECPAIRING_BASE,
+    gas_cost_per_point: int = constants.GAS_ECPAIRING_PER_POINT,
+) -> Any:
+    """py-evm's ``ecpairing`` precompile with ``pairing_check`` for the arithmetic."""
+    data = bytes(computation.msg.data)
+    if len(data) % _PAIR_BYTES:
+        raise VMError("Invalid ECPAIRING parameters")
+    pairs = len(data) // _PAIR_BYTES
+    computation.consume_gas(
+        gas_cost_base + pairs * gas_cost_per_point, reason="ECPAIRING Precompile"
+    )
+    try:
+        ok = pairing_check(data)
+    except ValidationError:
+        raise VMError("Invalid ECPAIRING parameters") from None
+    computation.output = (b"\x00" * 31) + (b"\x01" if ok else b"\x00")
+    return computation
+
+
+def with_native_pairing(vm_class: type) -> type:
+    """A subclass of the py-evm VM ``vm_class`` whose pairing precompile is
+    ``native_ecpairing`` with the same gas arguments; ``vm_class`` itself when zksnake is
+    missing or the fork has no pairing precompile."""
+    state = vm_class._state_class  # type: ignore[attr-defined]
+    computation = state.computation_class
+    precompiles = computation.get_precompiles()
+    old = precompiles.get(PAIRING_ADDRESS)
+    if _native is None or old is None or getattr(old, "func", None) is native_ecpairing:
+        return vm_class
+    fast = curry(native_ecpairing, **old.keywords)
+    table = {**precompiles, PAIRING_ADDRESS: fast}
+    comp = type(computation.__name__, (computation,), {"_precompiles": table})
+    st = type(state.__name__, (state,), {"computation_class": comp})
+    return type(vm_class.__name__, (vm_class,), {"_state_class": st})
+
+
+_ONE = (
+    _native.multi_pairing([_native.g1(), -_native.g1()], [_native.g2(), _native.g2()])
+    if _native is not None
+    else None
+)
+"""One in the target group (e(G1, G2) * e(-G1, G2)), what a passing check's product equals."""

@@ -1,0 +1,152 @@
+"""The embedded chain's native pairing precompile (``oracle.pairing``) against py-evm's own.
+
+Same answer on products that are one and products that are not, for 0 to 5 pairs and with
+points at infinity; the same refusal (``VMError``) for every invalid input py-evm refuses; the
+same gas; and the embedded chain really runs it.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+from eth.exceptions import VMError
+from eth.precompiles.ecpairing import ecpairing as pyevm_ecpairing
+from py_ecc import optimized_bn128 as bn128
+
+from oracle import pairing
+from oracle.chain import open_chain
+
+pytestmark = pytest.mark.skipif(not pairing.AVAILABLE, reason="zksnake has no wheel here")
+
+P = bn128.field_modulus
+R = bn128.curve_order
+GAS = {"gas_cost_base": 45_000, "gas_cost_per_point": 34_000}  # EIP-1108
+
+
+def _g1(k: int) -> bytes:
+    if k % R == 0:
+        return bytes(64)
+    x, y = bn128.normalize(bn128.multiply(bn128.G1, k))
+    return int(x).to_bytes(32, "big") + int(y).to_bytes(32, "big")
+
+
+def _g2_raw(x: Any, y: Any) -> bytes:
+    """EVM layout: imaginary part first."""
+    return b"".join(int(c).to_bytes(32, "big") for c in (x.coeffs[1], x.coeffs[0],
+                                                           y.coeffs[1], y.coeffs[0]))  # fmt: skip
+
+
+def _g2(k: int) -> bytes:
+    if k % R == 0:
+        return bytes(128)
+    return _g2_raw(*bn128.normalize(bn128.multiply(bn128.G2, k)))
+
+
+class _Msg:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+
+class _Computation:
+    """What a precompile touches of a py-evm computation: the input, gas, the output."""
+
+    def __init__(self, data: bytes) -> None:
+        self.msg = _Msg(data)
+        self.gas = 0
+        self.output = b""
+
+    def consume_gas(self, amount: int, reason: str) -> None:
+        self.gas += amount
+
+
+def _both(data: bytes) -> tuple[Any, Any]:
+    """(py-evm's result, ours): (output, gas), or the exception type."""
+    out = []
+    for fn in (pyevm_ecpairing(**GAS), pairing.native_ecpairing):
+        c = _Computation(data)
+        try:
+            fn(c, **GAS) if fn is pairing.native_ecpairing else fn(c)
+            out.append((c.output, c.gas))
+        except VMError:
+            out.append(VMError)
+    return out[0], out[1]
+
+
+def test_valid_products_agree_with_py_evm() -> None:
+    rng = random.Random(20261127)
+    cases = [b""]  # no pairs: the empty product is one
+    for n in (1, 4):
+        ks = [(rng.randrange(1, R), rng.randrange(1, R)) for _ in range(n - 1)]
+        # the last pair cancels the others: e(-sum(a*b) G1, G2)
+        last = -sum(a * b for a, b in ks) % R
+        pairs = [_g1(a) + _g2(b) for a, b in ks] + [_g1(last) + _g2(1)]
+        cases.append(b"".join(pairs))  # one
+        cases.append(b"".join(pairs[:-1]) + _g1(last + 1) + _g2(1))  # off by one: not one
+    cases.append(_g1(0) + _g2(7) + _g1(3) + _g2(0))  # infinities only: one
+    cases.append(_g1(5) + _g2(0) + _g1(2) + _g2(3))  # one live pair: not one
+    answers = []
+    for data in cases:
+        theirs, ours = _both(data)
+        assert ours == theirs, data.hex()
+        answers.append(ours[0][-1])
+    assert answers.count(1) == 4 and answers.count(0) == 3  # both answers were exercised
+
+
+def _sqrt_fq2(a: Any) -> Any | None:
+    """A square root in F_p^2 (p = 3 mod 4), or None (Adj and Rodriguez-Henriquez, alg. 9)."""
+    a1 = a ** ((P - 3) // 4)
+    alpha = a1 * a1 * a
+    if alpha**P * alpha == bn128.FQ2([P - 1, 0]):
+        return None
+    x0 = a1 * a
+    if alpha == bn128.FQ2([P - 1, 0]):
+        return bn128.FQ2([0, 1]) * x0
+    return (bn128.FQ2([1, 0]) + alpha) ** ((P - 1) // 2) * x0
+
+
+def _twist_point_outside_the_subgroup() -> bytes:
+    rng = random.Random(7)
+    while True:
+        x = bn128.FQ2([rng.randrange(P), rng.randrange(P)])
+        y = _sqrt_fq2(x**3 + bn128.b2)
+        if y is None:
+            continue
+        assert y * y == x**3 + bn128.b2
+        assert bn128.multiply((x, y, bn128.FQ2.one()), R)[-1] != bn128.FQ2.zero()
+        return _g2_raw(x, y)
+
+
+def test_invalid_inputs_are_refused_as_py_evm_refuses_them() -> None:
+    good = _g1(3) + _g2(4)
+    word = P.to_bytes(32, "big")
+    bad = {
+        "G1 x = p": word + good[32:],
+        "G1 off the curve": (1).to_bytes(32, "big") + (3).to_bytes(32, "big") + good[64:],
+        "G2 coordinate = p": good[:64] + word + good[96:],
+        "G2 off the twist": good[:64] + bytes(31) + b"\x01" + good[96:],
+        "G2 outside the subgroup": good[:64] + _twist_point_outside_the_subgroup(),
+        "not a whole pair": good[:-1],
+    }
+    for what, data in bad.items():
+        theirs, ours = _both(good + data)
+        assert theirs is VMError and ours is VMError, what
+    # a refused G2 point is remembered as refused, and a valid one still passes
+    theirs, ours = _both(good + _g1(0) + bad["G2 outside the subgroup"][64:])
+    assert ours is VMError and theirs is VMError
+    assert _both(good + _g1(-12 % R) + _g2(1)) == ((bytes(31) + b"\x01", 45_000 + 2 * 34_000),) * 2
+
+
+def test_the_embedded_chain_runs_the_native_precompile() -> None:
+    with open_chain("embedded") as chain:
+        backend = chain.w3.provider.ethereum_tester.backend  # type: ignore[union-attr]
+        for _, vm in type(backend.chain).vm_configuration:
+            table = vm._state_class.computation_class.get_precompiles()
+            entry = table[pairing.PAIRING_ADDRESS]
+            assert entry.func is pairing.native_ecpairing and entry.keywords == GAS
+        # a pairing check through a real call: the precompile answers one for e(3G1,4G2)e(-12G1,G2)
+        data = _g1(3) + _g2(4) + _g1(-12 % R) + _g2(1)
+        to = "0x" + pairing.PAIRING_ADDRESS.hex()
+        assert chain.w3.eth.call({"to": to, "data": data}) == bytes(31) + b"\x01"
+        assert chain.w3.eth.estimate_gas({"to": to, "data": data}) > 45_000 + 2 * 34_000
