@@ -1,4 +1,5 @@
-"""The embedded chain's pairing precompile: py-evm's (py-ecc) against ``oracle.pairing``.
+"""The embedded chain's pairing and ecMul precompiles: py-evm's (py-ecc) against
+``oracle.pairing``.
 
 Synthetic, one machine, all contenders in one run: treat the ratios as the figure. The input
 is what one Groth16 verification hands precompile 0x08: four valid pairs whose product is one,
@@ -9,7 +10,9 @@ three of whose G2 points (the key's beta, gamma, delta) recur on every call. Con
 * ``native, new G2 points``: ``oracle.pairing.native_ecpairing`` with its G2 subgroup memory
   cleared before each call (every G2 point checked in py-ecc, the pairings in arkworks);
 * ``native``: the same with the memory as the chain has it, the key's three G2 points known
-  (the proof's B is new on every verification, so it is cleared from the memory each time).
+  (the proof's B is new on every verification, so it is cleared from the memory each time);
+* ``ecMul py-evm`` and ``ecMul native``: one multiplication of a G1 point by a 254-bit scalar,
+  what the verifier runs once per public input (its figures against ``ecMul py-evm``).
 
 Each timed call runs on a fresh input object; min and median over ``--reps`` calls.
 
@@ -28,6 +31,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from eth.precompiles.ecmul import ecmul as pyevm_ecmul
 from eth.precompiles.ecpairing import ecpairing as pyevm_ecpairing
 from py_ecc import optimized_bn128 as bn128
 
@@ -58,7 +62,7 @@ def workload(seed: int = 1) -> bytes:
 
 class _Computation:
     def __init__(self, data: bytes) -> None:
-        self.msg = type("Msg", (), {"data": data})()
+        self.msg = type("Msg", (), {"data": data, "data_as_bytes": data})()
         self.output = b""
 
     def consume_gas(self, amount: int, reason: str) -> None:
@@ -102,21 +106,32 @@ def main(argv: list[str] | None = None) -> int:
         pairing.native_ecpairing(c, **GAS)
         assert c.output[-1] == 1
 
+    mul_input = data[:64] + (R - 2).to_bytes(32, "big")
+
+    def ecmul(fn: Callable[[Any], Any]) -> Callable[[], None]:
+        def run() -> None:
+            c = _Computation(mul_input)
+            fn(c)
+            assert len(c.output) == 64
+
+        return run
+
     native()  # the key's points, as after the chain's first verification
     runs = {
         "py-evm": _time(pyevm, args.reps),
         "native, new G2 points": _time(native_cold, args.reps),
         "native": _time(native, args.reps),
+        "ecMul py-evm": _time(ecmul(pyevm_ecmul(gas_cost=6_000)), args.reps * 10),
+        "ecMul native": _time(ecmul(pairing.native_ecmul), args.reps * 10),
     }
-    base = min(runs["py-evm"])
-    rows = {
-        name: {
-            "min_ms": round(min(t) * 1e3, 2),
-            "median_ms": round(statistics.median(t) * 1e3, 2),
+    rows = {}
+    for name, t in runs.items():
+        base = min(runs["ecMul py-evm" if name.startswith("ecMul") else "py-evm"])
+        rows[name] = {
+            "min_ms": round(min(t) * 1e3, 3),
+            "median_ms": round(statistics.median(t) * 1e3, 3),
             "speedup_vs_pyevm": round(base / min(t), 1),
         }
-        for name, t in runs.items()
-    }
     print(f"{'contender':<24}{'min ms':>10}{'median ms':>11}{'x py-evm':>10}")
     for name, r in rows.items():
         print(f"{name:<24}{r['min_ms']:>10}{r['median_ms']:>11}{r['speedup_vs_pyevm']:>10}")

@@ -71,7 +71,7 @@ from web3.providers.base import JSONBaseProvider
 from web3.types import RPCEndpoint, RPCResponse, TxParams, TxReceipt
 
 from oracle.artifacts import Artifact
-from oracle.pairing import with_native_pairing
+from oracle.pairing import with_native_curve_ops
 from proofs.locks import file_lock
 
 __all__ = [
@@ -331,8 +331,8 @@ class _RevertDataBackend(PyEVMBackend):
     Gas: every chain object the backend holds (it makes new ones on reset and snapshot revert)
     gets ``_two_run_gas_estimate`` instead of py-evm's binary search, see there.
 
-    Pairings: its VMs compute the pairing precompile natively (``oracle.pairing``), same
-    inputs, gas and refusals as py-evm's, about 300 times faster.
+    Curve precompiles: its VMs compute ecMul and the pairing check natively
+    (``oracle.pairing``), with py-evm's inputs, gas and refusals.
     """
 
     @property  # type: ignore[override]
@@ -347,7 +347,7 @@ class _RevertDataBackend(PyEVMBackend):
             # the VMs are built from the class for every block, after this
             kind = type(value)
             kind.vm_configuration = tuple(
-                (start, with_native_pairing(vm)) for start, vm in kind.vm_configuration
+                (start, with_native_curve_ops(vm)) for start, vm in kind.vm_configuration
             )
         self._chain = value
 

@@ -1,11 +1,13 @@
-"""The embedded chain's BN254 pairing check (precompile 0x08), computed natively.
+"""The embedded chain's BN254 pairing check (precompile 0x08) and scalar multiplication
+(0x07), computed natively.
 
 Why: py-evm computes ecPairing with py-ecc in pure Python: about 0.15 s per pair for the
 Miller loop, 0.3 s for the final exponentiation and 0.04 s per G2 subgroup check, so the four
 pairs of one Groth16 verification cost about a second, paid by every proof the embedded chain
 verifies (and twice per transaction: the gas estimate runs it too). Here the product of the
 pairings and the final exponentiation run in arkworks (``zksnake``'s ``multi_pairing``), about
-2 ms for four pairs.
+2 ms for four pairs. The verifier also runs one ecMul per public input, 7.5 ms each in py-ecc
+(six to eight per block); natively a few microseconds.
 
 What stays py-evm's, so that the embedded chain keeps answering as before:
 
@@ -15,6 +17,10 @@ What stays py-evm's, so that the embedded chain keeps answering as before:
   each point on its curve (or (0, 0) for the point at infinity), the G2 point in the
   order-r subgroup. An input py-evm refuses is refused with the same ``VMError``, and only
   points known to be valid reach the native code (which would panic on others).
+
+ecMul keeps py-evm's rules too: the input right-padded to 96 bytes, the point checked as
+above, any 256-bit scalar (reduced modulo r here, which gives the same point: G1 has
+cofactor 1), (0, 0) for the point at infinity.
 
 The G2 subgroup check stays in py-ecc; its result is remembered for the last ``_G2_CACHE``
 points, because a verifier's beta, gamma and delta come back on every call.
@@ -39,9 +45,17 @@ try:
 except ImportError:  # no wheel for this platform: py-evm's precompile stays
     _native = None
 
-__all__ = ["AVAILABLE", "PAIRING_ADDRESS", "native_ecpairing", "with_native_pairing"]
+__all__ = [
+    "AVAILABLE",
+    "ECMUL_ADDRESS",
+    "PAIRING_ADDRESS",
+    "native_ecmul",
+    "native_ecpairing",
+    "with_native_curve_ops",
+]
 
 AVAILABLE = _native is not None
+ECMUL_ADDRESS = b"\x00" * 19 + b"\x07"
 PAIRING_ADDRESS = b"\x00" * 19 + b"\x08"
 _PAIR_BYTES = 192
 _G2_CACHE = 256
@@ -113,18 +127,43 @@ def native_ecpairing(
     return computation
 
 
-def with_native_pairing(vm_class: type) -> type:
-    """A subclass of the py-evm VM ``vm_class`` whose pairing precompile is
-    ``native_ecpairing`` with the same gas arguments; ``vm_class`` itself when zksnake is
-    missing or the fork has no pairing precompile."""
+def native_ecmul(computation: Any, gas_cost: int = constants.GAS_ECMUL) -> Any:
+    """py-evm's ``ecmul`` precompile with the multiplication in arkworks."""
+    computation.consume_gas(gas_cost, reason="ECMUL Precompile")
+    data = bytes(computation.msg.data_as_bytes)[:96].ljust(96, b"\x00")
+    x, y, m = (_word(data, i) for i in range(3))
+    try:
+        validate_point(x, y)
+    except ValidationError:
+        raise VMError("Invalid ECMUL parameters") from None
+    m %= bn128.curve_order
+    out = (0, 0)
+    if m and (x, y) != (0, 0):
+        q = _native.PointG1(x, y) * m
+        if not q.is_zero():
+            out = (q.x, q.y)
+    computation.output = out[0].to_bytes(32, "big") + out[1].to_bytes(32, "big")
+    return computation
+
+
+_NATIVE = {ECMUL_ADDRESS: native_ecmul, PAIRING_ADDRESS: native_ecpairing}
+
+
+def with_native_curve_ops(vm_class: type) -> type:
+    """A subclass of the py-evm VM ``vm_class`` whose ecMul and pairing precompiles are
+    ``native_ecmul`` and ``native_ecpairing`` with the fork's gas arguments; ``vm_class``
+    itself when zksnake is missing or the fork has neither precompile."""
     state = vm_class._state_class  # type: ignore[attr-defined]
     computation = state.computation_class
     precompiles = computation.get_precompiles()
-    old = precompiles.get(PAIRING_ADDRESS)
-    if _native is None or old is None or getattr(old, "func", None) is native_ecpairing:
+    table = dict(precompiles)
+    for address, fn in _NATIVE.items():
+        old = precompiles.get(address)
+        if _native is None or old is None or getattr(old, "func", None) is fn:
+            continue
+        table[address] = curry(fn, **old.keywords)
+    if table == precompiles:
         return vm_class
-    fast = curry(native_ecpairing, **old.keywords)
-    table = {**precompiles, PAIRING_ADDRESS: fast}
     comp = type(computation.__name__, (computation,), {"_precompiles": table})
     st = type(state.__name__, (state,), {"computation_class": comp})
     return type(vm_class.__name__, (vm_class,), {"_state_class": st})

@@ -1,8 +1,10 @@
-"""The embedded chain's native pairing precompile (``oracle.pairing``) against py-evm's own.
+"""The embedded chain's native pairing and ecMul precompiles (``oracle.pairing``) against
+py-evm's own.
 
-Same answer on products that are one and products that are not, for 0 to 5 pairs and with
-points at infinity; the same refusal (``VMError``) for every invalid input py-evm refuses; the
-same gas; and the embedded chain really runs it.
+Pairing: the same answer on products that are one and products that are not, for 0 to 4 pairs
+and with points at infinity. ecMul: the same point for scalars at and around the group order,
+the point at infinity, short and long inputs. Both: the same refusal (``VMError``) for every
+invalid input py-evm refuses, the same gas, and the embedded chain really runs them.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from typing import Any
 
 import pytest
 from eth.exceptions import VMError
+from eth.precompiles.ecmul import ecmul as pyevm_ecmul
 from eth.precompiles.ecpairing import ecpairing as pyevm_ecpairing
+from eth_utils.toolz import curry
 from py_ecc import optimized_bn128 as bn128
 
 from oracle import pairing
@@ -46,7 +50,7 @@ def _g2(k: int) -> bytes:
 
 class _Msg:
     def __init__(self, data: bytes) -> None:
-        self.data = data
+        self.data = self.data_as_bytes = data
 
 
 class _Computation:
@@ -61,13 +65,14 @@ class _Computation:
         self.gas += amount
 
 
-def _both(data: bytes) -> tuple[Any, Any]:
-    """(py-evm's result, ours): (output, gas), or the exception type."""
+def _both(data: bytes, theirs: Any = None, ours: Any = None) -> tuple[Any, Any]:
+    """(py-evm's result, ours), each (output, gas) or the exception type; the pairing check
+    unless other precompiles are given."""
     out = []
-    for fn in (pyevm_ecpairing(**GAS), pairing.native_ecpairing):
+    for fn in (theirs or pyevm_ecpairing(**GAS), ours or curry(pairing.native_ecpairing, **GAS)):
         c = _Computation(data)
         try:
-            fn(c, **GAS) if fn is pairing.native_ecpairing else fn(c)
+            fn(c)
             out.append((c.output, c.gas))
         except VMError:
             out.append(VMError)
@@ -138,13 +143,40 @@ def test_invalid_inputs_are_refused_as_py_evm_refuses_them() -> None:
     assert _both(good + _g1(-12 % R) + _g2(1)) == ((bytes(31) + b"\x01", 45_000 + 2 * 34_000),) * 2
 
 
-def test_the_embedded_chain_runs_the_native_precompile() -> None:
+def test_ecmul_agrees_with_py_evm() -> None:
+    rng = random.Random(5)
+    mul = (pyevm_ecmul(gas_cost=6_000), curry(pairing.native_ecmul, gas_cost=6_000))
+    point = _g1(rng.randrange(1, R))
+    scalars = [0, 1, 2, R - 1, R, R + 5, 2**256 - 1, rng.randrange(2**256)]
+    cases = [point + m.to_bytes(32, "big") for m in scalars]
+    cases += [
+        _g1(0) + (7).to_bytes(32, "big"),  # the point at infinity
+        point + b"\x05",  # short: right-padded, scalar 5 << 248
+        point,  # no scalar: 0
+        point + (3).to_bytes(32, "big") + b"\xff" * 8,  # long: the rest ignored
+        b"",  # all zeros
+    ]
+    for data in cases:
+        theirs, ours = _both(data, *mul)
+        assert ours == theirs and ours[1] == 6_000, data.hex()
+    assert _both(point + (R - 1).to_bytes(32, "big"), *mul)[1][0] != point  # not a no-op
+    word = P.to_bytes(32, "big")
+    for bad in (word + point[32:], point[:32] + (point[63] ^ 1).to_bytes(32, "big")):
+        assert _both(bad + (3).to_bytes(32, "big"), *mul) == (VMError, VMError)
+    assert _both(point[:40], *mul) == (VMError, VMError)  # y cut short: padded off the curve
+
+
+def test_the_embedded_chain_runs_the_native_precompiles() -> None:
     with open_chain("embedded") as chain:
         backend = chain.w3.provider.ethereum_tester.backend  # type: ignore[union-attr]
         for _, vm in type(backend.chain).vm_configuration:
             table = vm._state_class.computation_class.get_precompiles()
             entry = table[pairing.PAIRING_ADDRESS]
             assert entry.func is pairing.native_ecpairing and entry.keywords == GAS
+            entry = table[pairing.ECMUL_ADDRESS]
+            assert entry.func is pairing.native_ecmul and entry.keywords == {"gas_cost": 6_000}
+        to = "0x" + pairing.ECMUL_ADDRESS.hex()
+        assert chain.w3.eth.call({"to": to, "data": _g1(1) + (12).to_bytes(32, "big")}) == _g1(12)
         # a pairing check through a real call: the precompile answers one for e(3G1,4G2)e(-12G1,G2)
         data = _g1(3) + _g2(4) + _g1(-12 % R) + _g2(1)
         to = "0x" + pairing.PAIRING_ADDRESS.hex()
