@@ -2,15 +2,13 @@
 ``oracle.pairing``.
 
 Synthetic, one machine, all contenders in one run: treat the ratios as the figure. The input
-is what one Groth16 verification hands precompile 0x08: four valid pairs whose product is one,
-three of whose G2 points (the key's beta, gamma, delta) recur on every call. Contenders:
+is what one Groth16 verification hands precompile 0x08: four valid pairs whose product is
+one. Contenders:
 
 * ``py-evm``: ``eth.precompiles.ecpairing`` as py-evm ships it (validation and arithmetic in
   py-ecc);
-* ``native, new G2 points``: ``oracle.pairing.native_ecpairing`` with its G2 subgroup memory
-  cleared before each call (every G2 point checked in py-ecc, the pairings in arkworks);
-* ``native``: the same with the memory as the chain has it, the key's three G2 points known
-  (the proof's B is new on every verification, so it is cleared from the memory each time);
+* ``native``: ``oracle.pairing.native_ecpairing`` (point checks in py-ecc, the subgroup
+  checks and the pairings in arkworks);
 * ``ecMul py-evm`` and ``ecMul native``: one multiplication of a G1 point by a 254-bit scalar,
   what the verifier runs once per public input (its figures against ``ecMul py-evm``).
 
@@ -87,21 +85,13 @@ def main(argv: list[str] | None = None) -> int:
         print("zksnake is not installed: nothing to compare", file=sys.stderr)
         return 2
     data = workload()
-    proof_b = data[64:192]  # the pair that changes with every proof
 
     def pyevm() -> None:
         c = _Computation(data)
         pyevm_ecpairing(**GAS)(c)
         assert c.output[-1] == 1
 
-    def native_cold() -> None:
-        pairing._g2_valid.clear()
-        c = _Computation(data)
-        pairing.native_ecpairing(c, **GAS)
-        assert c.output[-1] == 1
-
     def native() -> None:
-        pairing._g2_valid.pop(proof_b, None)
         c = _Computation(data)
         pairing.native_ecpairing(c, **GAS)
         assert c.output[-1] == 1
@@ -116,10 +106,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return run
 
-    native()  # the key's points, as after the chain's first verification
     runs = {
         "py-evm": _time(pyevm, args.reps),
-        "native, new G2 points": _time(native_cold, args.reps),
         "native": _time(native, args.reps),
         "ecMul py-evm": _time(ecmul(pyevm_ecmul(gas_cost=6_000)), args.reps * 10),
         "ecMul native": _time(ecmul(pairing.native_ecmul), args.reps * 10),

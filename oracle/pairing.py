@@ -3,34 +3,32 @@
 
 Why: py-evm computes ecPairing with py-ecc in pure Python: about 0.15 s per pair for the
 Miller loop, 0.3 s for the final exponentiation and 0.04 s per G2 subgroup check, so the four
-pairs of one Groth16 verification cost about a second, paid by every proof the embedded chain
-verifies (and twice per transaction: the gas estimate runs it too). Here the product of the
-pairings and the final exponentiation run in arkworks (``zksnake``'s ``multi_pairing``), about
-2 ms for four pairs. The verifier also runs one ecMul per public input, 7.5 ms each in py-ecc
-(six to eight per block); natively a few microseconds.
+pairs of one Groth16 verification cost over a second, paid by every proof the embedded chain
+verifies (and twice per transaction: the gas estimate runs it too). Here the subgroup checks,
+the product of the pairings and the final exponentiation run in arkworks (``zksnake``), a few
+milliseconds for four pairs. The verifier also runs one ecMul per public input, 7.5 ms each
+in py-ecc (six to eight per block); natively a fraction of a millisecond.
 
 What stays py-evm's, so that the embedded chain keeps answering as before:
 
 - the input layout (192-byte pairs, G2 coordinates imaginary part first) and the gas: the
   native function is curried with the gas arguments of the fork's own precompile entry;
-- every validity rule, checked with py-ecc exactly as py-evm checks it: coordinates below p,
-  each point on its curve (or (0, 0) for the point at infinity), the G2 point in the
-  order-r subgroup. An input py-evm refuses is refused with the same ``VMError``, and only
-  points known to be valid reach the native code (which would panic on others).
+- every validity rule: coordinates below p and each point on its curve (or (0, 0) for the
+  point at infinity), checked with py-ecc exactly as py-evm checks them, then the G2 point in
+  the order-r subgroup (arkworks' checked decompression, see ``_g2_in_subgroup``). An input
+  py-evm refuses is refused with the same ``VMError``, and only points known to be valid
+  reach the native constructors (which would panic on others).
 
 ecMul keeps py-evm's rules too: the input right-padded to 96 bytes, the point checked as
 above, any 256-bit scalar (reduced modulo r here, which gives the same point: G1 has
 cofactor 1), (0, 0) for the point at infinity.
 
-The G2 subgroup check stays in py-ecc; its result is remembered for the last ``_G2_CACHE``
-points, because a verifier's beta, gamma and delta come back on every call.
-``tests/test_coverage_pairing.py`` compares this precompile with py-evm's on valid and invalid
-inputs. Without ``zksnake`` (a platform without its wheel) the chain keeps py-evm's precompile.
+``tests/test_coverage_pairing.py`` compares these precompiles with py-evm's on valid and
+invalid inputs. Without ``zksnake`` (a platform without its wheel) the chain keeps py-evm's.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Any
 
 from eth import constants
@@ -58,26 +56,22 @@ AVAILABLE = _native is not None
 ECMUL_ADDRESS = b"\x00" * 19 + b"\x07"
 PAIRING_ADDRESS = b"\x00" * 19 + b"\x08"
 _PAIR_BYTES = 192
-_G2_CACHE = 256
-_g2_valid: OrderedDict[bytes, bool] = OrderedDict()
 
 
 def _word(data: bytes, i: int) -> int:
     return int.from_bytes(data[32 * i : 32 * i + 32], "big")
 
 
-def _g2_in_subgroup(encoded: bytes, x: Any, y: Any) -> bool:
-    """``[r]Q == O`` for Q = (x, y) on the twist (py-ecc, as py-evm), remembered by encoding."""
-    known = _g2_valid.get(encoded)
-    if known is None:
-        point = (x, y, bn128.FQ2.one())
-        known = bn128.multiply(point, bn128.curve_order)[-1] == bn128.FQ2.zero()
-        _g2_valid[encoded] = known
-        if len(_g2_valid) > _G2_CACHE:
-            _g2_valid.popitem(last=False)
-    else:
-        _g2_valid.move_to_end(encoded)
-    return known
+def _g2_in_subgroup(x_r: int, x_i: int) -> bool:
+    """Whether the point of the twist with x = x_r + x_i u (on the curve: checked before) is in
+    the subgroup of order r. arkworks' checked decompression of x refuses exactly the points
+    outside it with a ``ValueError``; it picks one of the two y, and -Q is in the subgroup iff
+    Q is."""
+    try:
+        _native.PointG2.from_bytes(x_r.to_bytes(32, "little") + x_i.to_bytes(32, "little"))
+    except ValueError:
+        return False
+    return True
 
 
 def pairing_check(data: bytes) -> bool:
@@ -97,7 +91,7 @@ def pairing_check(data: bytes) -> bool:
         x, y = bn128.FQ2([x2_r, x2_i]), bn128.FQ2([y2_r, y2_i])
         if not bn128.is_on_curve((x, y, bn128.FQ2.one()), bn128.b2):
             raise ValidationError("point is not on curve")
-        if not _g2_in_subgroup(pair[64:], x, y):
+        if not _g2_in_subgroup(x2_r, x2_i):
             raise ValidationError("G2 point is not in the subgroup of order r")
         if x1 == y1 == 0:
             continue  # P at infinity

@@ -137,8 +137,14 @@ def test_invalid_inputs_are_refused_as_py_evm_refuses_them() -> None:
     for what, data in bad.items():
         theirs, ours = _both(good + data)
         assert theirs is VMError and ours is VMError, what
-    # a refused G2 point is remembered as refused, and a valid one still passes
-    theirs, ours = _both(good + _g1(0) + bad["G2 outside the subgroup"][64:])
+    # the G2 point outside the subgroup is refused even beside the point at infinity (whose
+    # pair contributes nothing), and with its y negated; a valid pair list still passes
+    outside = bad["G2 outside the subgroup"][64:]
+    theirs, ours = _both(good + _g1(0) + outside)
+    assert ours is VMError and theirs is VMError
+    y_i, y_r = (int.from_bytes(outside[i : i + 32], "big") for i in (64, 96))
+    negated = outside[:64] + ((-y_i) % P).to_bytes(32, "big") + ((-y_r) % P).to_bytes(32, "big")
+    theirs, ours = _both(good + _g1(5) + negated)
     assert ours is VMError and theirs is VMError
     assert _both(good + _g1(-12 % R) + _g2(1)) == ((bytes(31) + b"\x01", 45_000 + 2 * 34_000),) * 2
 
