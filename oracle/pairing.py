@@ -56,6 +56,12 @@ AVAILABLE = _native is not None
 ECMUL_ADDRESS = b"\x00" * 19 + b"\x07"
 PAIRING_ADDRESS = b"\x00" * 19 + b"\x08"
 _PAIR_BYTES = 192
+_ONE = (
+    _native.multi_pairing([_native.g1(), -_native.g1()], [_native.g2(), _native.g2()])
+    if _native is not None
+    else None
+)
+"""One in the target group (e(G1, G2) * e(-G1, G2)), what a passing check's product equals."""
 
 
 def _word(data: bytes, i: int) -> int:
@@ -161,11 +167,3 @@ def with_native_curve_ops(vm_class: type) -> type:
     comp = type(computation.__name__, (computation,), {"_precompiles": table})
     st = type(state.__name__, (state,), {"computation_class": comp})
     return type(vm_class.__name__, (vm_class,), {"_state_class": st})
-
-
-_ONE = (
-    _native.multi_pairing([_native.g1(), -_native.g1()], [_native.g2(), _native.g2()])
-    if _native is not None
-    else None
-)
-"""One in the target group (e(G1, G2) * e(-G1, G2)), what a passing check's product equals."""
