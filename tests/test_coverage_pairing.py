@@ -188,3 +188,12 @@ def test_the_embedded_chain_runs_the_native_precompiles() -> None:
         to = "0x" + pairing.PAIRING_ADDRESS.hex()
         assert chain.w3.eth.call({"to": to, "data": data}) == bytes(31) + b"\x01"
         assert chain.w3.eth.estimate_gas({"to": to, "data": data}) > 45_000 + 2 * 34_000
+
+
+def test_without_zksnake_the_vm_keeps_py_evms_precompiles(monkeypatch: pytest.MonkeyPatch) -> None:
+    from eth.vm.forks.prague import PragueVM
+
+    native = pairing.with_native_curve_ops(PragueVM)
+    assert native is not PragueVM and pairing.with_native_curve_ops(native) is native  # once
+    monkeypatch.setattr(pairing, "_native", None)
+    assert pairing.with_native_curve_ops(PragueVM) is PragueVM
