@@ -17,6 +17,8 @@ from eth.exceptions import VMError
 from eth.precompiles.ecmul import ecmul as pyevm_ecmul
 from eth.precompiles.ecpairing import ecpairing as pyevm_ecpairing
 from eth_utils.toolz import curry
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from py_ecc import optimized_bn128 as bn128
 
 from oracle import pairing
@@ -147,6 +149,23 @@ def test_invalid_inputs_are_refused_as_py_evm_refuses_them() -> None:
     theirs, ours = _both(good + _g1(5) + negated)
     assert ours is VMError and theirs is VMError
     assert _both(good + _g1(-12 % R) + _g2(1)) == ((bytes(31) + b"\x01", 45_000 + 2 * 34_000),) * 2
+
+
+_VALID = _g1(3) + _g2(4) + _g1(-12 % R) + _g2(1)  # e(3 G1, 4 G2) e(-12 G1, G2) = 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, len(_VALID) - 1), st.integers(1, 255), st.booleans())
+def test_a_changed_byte_gets_py_evms_answer(at: int, xor: int, as_ecmul: bool) -> None:
+    """One byte of a passing input changed: both refuse it, or both give the same answer."""
+    data = bytearray(_VALID)
+    data[at] ^= xor
+    if as_ecmul:  # the same bytes as an ecMul input: its first 96 bytes
+        mul = (pyevm_ecmul(gas_cost=6_000), curry(pairing.native_ecmul, gas_cost=6_000))
+        theirs, ours = _both(bytes(data[:96]), *mul)
+    else:
+        theirs, ours = _both(bytes(data))
+    assert ours == theirs
 
 
 def test_ecmul_agrees_with_py_evm() -> None:
