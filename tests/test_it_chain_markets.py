@@ -54,7 +54,8 @@ class Proven(msgspec.Struct, frozen=True):
 @pytest.fixture(scope="module")
 def proven() -> Proven:
     """Six two-market blocks with their proofs: accounts (two blocks); asks in market 2; a
-    sweep in market 2; a trade in market 1; a bid in market 2."""
+    sweep in market 2; a trade in market 1; a bid in market 2. Then every account opened at
+    the last block (account 0 is long in both markets)."""
     circuit = BlockCircuit(
         TWO, TEST_SIZE, wrapper_dir=CIRCUITS, cache_dir=CACHE, max_matches=MATCHES
     )
