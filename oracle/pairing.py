@@ -15,7 +15,7 @@ What stays py-evm's, so that the embedded chain keeps answering as before:
   native function is curried with the gas arguments of the fork's own precompile entry;
 - every validity rule: coordinates below p and each point on its curve (or (0, 0) for the
   point at infinity), checked with py-ecc exactly as py-evm checks them, then the G2 point in
-  the order-r subgroup (arkworks' checked decompression, see ``_g2_in_subgroup``). An input
+  the order-r subgroup (arkworks' checked decompression, see ``_native_g2``). An input
   py-evm refuses is refused with the same ``VMError``, and only points known to be valid
   reach the native constructors (which would panic on others).
 
@@ -68,16 +68,17 @@ def _word(data: bytes, i: int) -> int:
     return int.from_bytes(data[32 * i : 32 * i + 32], "big")
 
 
-def _g2_in_subgroup(x_r: int, x_i: int) -> bool:
-    """Whether the point of the twist with x = x_r + x_i u (on the curve: checked before) is in
-    the subgroup of order r. arkworks' checked decompression of x refuses exactly the points
-    outside it with a ``ValueError``; it picks one of the two y, and -Q is in the subgroup iff
-    Q is."""
+def _native_g2(x_r: int, x_i: int, y_r: int, y_i: int) -> Any:
+    """The point (x, y) of the twist (on the curve: checked before) as arkworks' point, or None
+    when it is outside the subgroup of order r. arkworks' checked decompression of x refuses
+    exactly those points with a ``ValueError``; it picks one of the two y (and -Q is in the
+    subgroup iff Q is), so the other one is its negation. One subgroup check per point: the
+    point constructor would check again (and panic)."""
     try:
-        _native.PointG2.from_bytes(x_r.to_bytes(32, "little") + x_i.to_bytes(32, "little"))
+        q = _native.PointG2.from_bytes(x_r.to_bytes(32, "little") + x_i.to_bytes(32, "little"))
     except ValueError:
-        return False
-    return True
+        return None
+    return q if q.y == [y_r, y_i] else -q
 
 
 def pairing_check(data: bytes) -> bool:
@@ -97,12 +98,13 @@ def pairing_check(data: bytes) -> bool:
         x, y = bn128.FQ2([x2_r, x2_i]), bn128.FQ2([y2_r, y2_i])
         if not bn128.is_on_curve((x, y, bn128.FQ2.one()), bn128.b2):
             raise ValidationError("point is not on curve")
-        if not _g2_in_subgroup(x2_r, x2_i):
+        q = _native_g2(x2_r, x2_i, y2_r, y2_i)
+        if q is None:
             raise ValidationError("G2 point is not in the subgroup of order r")
         if x1 == y1 == 0:
             continue  # P at infinity
         g1.append(_native.PointG1(x1, y1))
-        g2.append(_native.PointG2(x2_r, x2_i, y2_r, y2_i))
+        g2.append(q)
     return _native.multi_pairing(g1, g2) == _ONE
 
 
