@@ -34,6 +34,7 @@ __all__ = [
     "DeploymentFile",
     "MarketFeed",
     "batch_verifier_args",
+    "deploy_markets",
     "deploy_stack",
     "deploy_venue",
     "load_deployment",
@@ -184,9 +185,9 @@ def deploy_venue(
     if len(start.markets) > 1:
         if batch_vk is not None:
             raise DeploymentError("the batch circuit proves blocks of one market")
-        return _deploy_markets(
-            chain, vk, start=start, asset=asset, decimals=decimals,
-            descriptions=descriptions, sender=sender,
+        return deploy_markets(
+            chain, vk, start=start, commitments="MarketCommitments", asset=asset,
+            decimals=decimals, descriptions=descriptions, sender=sender,
         )  # fmt: skip
     batch, k = _ZERO_ADDRESS, 0
     if batch_vk is not None:
@@ -202,17 +203,23 @@ def deploy_venue(
     return msgspec.structs.replace(d, batch_verifier=batch, batch_blocks=k)
 
 
-def _deploy_markets(
+def deploy_markets(
     chain: Chain,
     vk: groth16py.VerifyingKey,
     *,
     start: BlockHeader,
-    asset: str,
-    decimals: int,
-    descriptions: Sequence[str],
-    sender: str | None,
+    commitments: str,
+    extra: tuple[object, ...] = (),
+    asset: str = _ZERO_ADDRESS,
+    decimals: int = 0,
+    descriptions: Sequence[str] = (),
+    sender: str | None = None,
 ) -> Deployment:
-    """``deploy_venue`` for a venue of several markets."""
+    """``deploy_stack`` for a venue of several markets: ``BlockVerifierM``, a commitments
+    contract of either mode (artifact ``commitments``: ``MarketCommitments`` or
+    ``OptimisticMarketCommitments``, whose constructor takes the verifier, the market ids,
+    start height, start root and first sequence number, then ``extra``), and per market a
+    ``MarketView`` with a ``ProvenPriceFeed`` on it."""
     ids = [s.market for s in start.markets]
     if descriptions and len(descriptions) != len(ids):
         raise DeploymentError(f"{len(descriptions)} descriptions for {len(ids)} markets")
@@ -221,8 +228,8 @@ def _deploy_markets(
     args = verifier_m_args(vk, len(ids))
     verifier = chain.deploy(load_artifact("BlockVerifierM"), *args, sender=sender)
     chained = chain.deploy(
-        load_artifact("MarketCommitments"), verifier.address, ids, start.height - 1,
-        int(start.pre_state_root), start.first_seq, sender=sender,
+        load_artifact(commitments), verifier.address, ids, start.height - 1,
+        int(start.pre_state_root), start.first_seq, *extra, sender=sender,
     )  # fmt: skip
     feeds = []
     for i, market in enumerate(ids):

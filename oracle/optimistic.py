@@ -1,4 +1,5 @@
-"""Optimistic mode on chain: a typed client for ``OptimisticCommitments``.
+"""Optimistic mode on chain: a typed client for ``OptimisticCommitments`` (a venue of one
+market) and ``OptimisticMarketCommitments`` (several).
 
 Why a second mode: DESIGN §5's table. In validity mode (``oracle.publish``) a price is on chain
 only once its block's proof verified, so its latency is the prover's. In optimistic mode the
@@ -7,13 +8,16 @@ operator proposes a block with no proof; its price is readable at once as *pendi
 the same block (same pre-state, commands and meta) with another outcome. The operator's
 standing bond pays for a refuted block: half to the challenger, half locked in the contract.
 The model, and the data-availability assumption it rests on (a challenger needs the block's
-commands and pre-state), are in the contract's NatSpec
-(``contracts/src/interfaces/IOptimisticCommitments.sol``).
+commands and pre-state), are in the contracts' NatSpec
+(``contracts/src/interfaces/IOptimisticCommitments.sol``, ``IOptimisticChain``).
 
-``deploy_optimistic`` deploys the verifier, ``OptimisticCommitments`` and a ``ProvenPriceFeed``
-on it (the feed reads final blocks only, so ``oracle.feed.PriceFeed`` works unchanged);
-``Optimistic`` proposes, finalizes, proves and challenges blocks from their headers, and reads
-both the final and the pending chain. Every transaction returns an ``oracle.options.Tx`` (the
+``deploy_optimistic`` deploys the verifier, the optimistic commitments and a
+``ProvenPriceFeed`` on them (for several markets: ``BlockVerifierM``,
+``OptimisticMarketCommitments``, and per market a ``MarketView`` with its feed, as validity
+mode's ``oracle.deploy.deploy_venue``; the feeds read final blocks only, so
+``oracle.feed.PriceFeed`` works unchanged); ``Optimistic`` proposes, finalizes, proves and
+challenges blocks from their headers, and reads both the final and the pending chain, per
+market. Every transaction returns an ``oracle.options.Tx`` (the
 value its event reports, the hash, the gas used); reverts come back as
 ``oracle.reverts.ContractRevert`` with the custom error's name, whichever contract raised it
 (the commitments, the verifier, the feed).
@@ -33,10 +37,11 @@ from proofs.witness import public_signals
 
 from .chain import Chain
 from .client import ContractClient, Tx
-from .deploy import Deployment, DeploymentError, deploy_stack
+from .deploy import Deployment, DeploymentError, deploy_markets, deploy_stack
 
 __all__ = [
     "OPTIMISTIC",
+    "OPTIMISTIC_MARKETS",
     "CommittedBlock",
     "Optimistic",
     "OptimisticDeployment",
@@ -48,7 +53,9 @@ __all__ = [
 ]
 
 OPTIMISTIC = "OptimisticCommitments"
-"""The optimistic commitments' artifact name."""
+"""The optimistic commitments' artifact name (a venue of one market)."""
+OPTIMISTIC_MARKETS = "OptimisticMarketCommitments"
+"""The optimistic commitments' artifact name for a venue of several markets."""
 _ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
 
@@ -126,9 +133,14 @@ def deploy_optimistic(
     decimals: int = 0,
     description: str = "",
     sender: str | None = None,
+    descriptions: Sequence[str] = (),
 ) -> OptimisticDeployment:
     """Deploy verifier, ``OptimisticCommitments`` and a ``ProvenPriceFeed`` on it, starting
     from ``start``'s pre-state (as ``oracle.deploy.deploy_venue`` does for validity mode).
+
+    A venue of several markets (``start`` settles M >= 2, ``vk`` is its ``BlockM`` key) gets
+    ``BlockVerifierM``, ``OptimisticMarketCommitments``, and per market a ``MarketView`` with a
+    ``ProvenPriceFeed`` on it (``descriptions``: one per market; ``description`` is unused).
 
     ``operator`` is the only proposer; it must post the ``bond`` (wei, > 0) with
     ``Optimistic.post_bond`` before proposing. ``challenge_window`` (seconds, > 0) is how long
@@ -138,10 +150,17 @@ def deploy_optimistic(
     if bond <= 0 or challenge_window <= 0:
         raise DeploymentError("the bond and the challenge window must be positive")
     operator = chain.w3.to_checksum_address(operator)
-    base = deploy_stack(
-        chain, vk, start=start, commitments=OPTIMISTIC, extra=(operator, bond, challenge_window),
-        asset=asset, decimals=decimals, description=description, sender=sender,
-    )  # fmt: skip
+    extra = (operator, bond, challenge_window)
+    if len(start.markets) > 1:
+        base = deploy_markets(
+            chain, vk, start=start, commitments=OPTIMISTIC_MARKETS, extra=extra, asset=asset,
+            decimals=decimals, descriptions=descriptions, sender=sender,
+        )  # fmt: skip
+    else:
+        base = deploy_stack(
+            chain, vk, start=start, commitments=OPTIMISTIC, extra=extra, asset=asset,
+            decimals=decimals, description=description, sender=sender,
+        )  # fmt: skip
     return OptimisticDeployment(
         **msgspec.structs.asdict(base),
         operator=operator,
@@ -151,18 +170,43 @@ def deploy_optimistic(
 
 
 class Optimistic(ContractClient):
-    """A deployed ``OptimisticCommitments`` at ``address``, used through ``chain``.
+    """A deployed ``OptimisticCommitments`` at ``address`` (``markets`` = 1), or
+    ``OptimisticMarketCommitments`` of ``markets`` >= 2, used through ``chain``;
+    ``Optimistic.of`` picks from a deployment.
 
     ``sender`` on every transaction defaults to the chain's first account; ``propose``,
     ``post_bond`` and ``withdraw_bond`` must come from the operator. ``gas`` on the calls that
     verify a proof skips the estimate (on the embedded chain an estimate runs the verification
-    twice more).
+    twice more). Reads of a block take the market's index in genesis order (``market``, 0 for
+    the first); a block's other fields are the same for every market.
     """
 
     ARTIFACT = OPTIMISTIC
     # A revert can come from a callee: the verifier (BadProofLength, InputOutOfField,
     # InsufficientGas).
     CALLEES = ("BlockVerifier", "ProvenPriceFeed")
+
+    def __init__(self, chain: Chain, address: str, *, markets: int = 1) -> None:
+        if markets < 1:
+            raise ValueError(f"a venue has at least one market, not {markets}")
+        if markets == 1:
+            super().__init__(chain, address)
+        else:
+            super().__init__(
+                chain, address, artifact=OPTIMISTIC_MARKETS,
+                callees=("BlockVerifierM", "MarketView", "ProvenPriceFeed"),
+            )  # fmt: skip
+        self.markets = markets
+
+    @classmethod
+    def of(cls, chain: Chain, deployment: Deployment) -> Optimistic:
+        """The client of ``deployment``'s commitments (``deploy_optimistic``'s result)."""
+        return cls(chain, deployment.commitments, markets=max(len(deployment.markets), 1))
+
+    def _market_args(self, height: int, market: int) -> tuple[int, ...]:
+        if not 0 <= market < self.markets:
+            raise ValueError(f"market index {market} outside 0..{self.markets - 1}")
+        return (height,) if self.markets == 1 else (height, market)
 
     # ----------------------------------------------------------------------------------------
     # Reads
@@ -219,14 +263,18 @@ class Optimistic(ContractClient):
     def is_final(self, height: int) -> bool:
         return bool(self._call(self.contract.functions.isFinal(height)))
 
-    def block(self, height: int) -> CommittedBlock:
-        """The final block at ``height``; ContractRevert ``UnknownBlock`` if it is not final."""
-        return _committed(self._call(self.contract.functions.getBlock(height)))
+    def block(self, height: int, market: int = 0) -> CommittedBlock:
+        """Market ``market``'s record of the final block at ``height``; ContractRevert
+        ``UnknownBlock`` if it is not final."""
+        args = self._market_args(height, market)
+        return _committed(self._call(self.contract.functions.getBlock(*args)))
 
-    def pending_block(self, height: int) -> PendingBlock:
-        """The block at ``height`` of the proposed chain (pending or final); ContractRevert
-        ``UnknownBlock`` if none (never proposed, or discarded by a challenge)."""
-        raw = self._call(self.contract.functions.getPendingBlock(height))
+    def pending_block(self, height: int, market: int = 0) -> PendingBlock:
+        """Market ``market``'s view of the block at ``height`` of the proposed chain (pending
+        or final); ContractRevert ``UnknownBlock`` if none (never proposed, or discarded by a
+        challenge)."""
+        args = self._market_args(height, market)
+        raw = self._call(self.contract.functions.getPendingBlock(*args))
         block, commands, proposed_at, deadline, proven = raw
         return PendingBlock(
             height=height,
@@ -261,14 +309,15 @@ class Optimistic(ContractClient):
     def propose(self, header: BlockHeader, *, sender: str | None = None) -> Tx:
         """Propose ``header``'s block with no proof (value: its height); pending at once.
 
-        Refusals: ``NotOperator``, ``NotBonded``, ``PreStateRootMismatch``, ``HeightMismatch``,
-        ``SequenceMismatch``, ``CloseTimeBeforeParent``, ``MalformedPublicInput``. A header the
-        circuit cannot express raises ``proofs.witness.UnsupportedInCircuit``.
+        Refusals: ``NotOperator``, ``NotBonded``, ``BadInputLength``, ``PreStateRootMismatch``,
+        ``HeightMismatch``, ``SequenceMismatch``, ``CloseTimeBeforeParent``,
+        ``MalformedPublicInput``. A header the circuit cannot express raises
+        ``proofs.witness.UnsupportedInCircuit``.
         """
         return self.propose_inputs(public_signals(header), sender=sender)
 
     def propose_inputs(self, inputs: Sequence[int], *, sender: str | None = None) -> Tx:
-        """``propose`` from the six public inputs themselves (what a header gives, or not)."""
+        """``propose`` from the 4 + 2M public inputs themselves (what a header gives, or not)."""
         fn = self.contract.functions.propose(list(inputs))
         return self._send(fn, sender, "Proposed", "height")
 
@@ -301,9 +350,10 @@ class Optimistic(ContractClient):
         challenger's reward in wei, credited; then ``withdraw``).
 
         ``header`` must be the same block (pre-state, commands, meta) with another outcome.
-        Refusals: ``ChallengeInputMismatch`` (not the same block), ``NoFraud`` (the same
-        outcome), ``InvalidProof``, ``ChallengeWindowClosed``, ``BlockAlreadyProven``,
-        ``BlockAlreadyFinal``, ``BlockNotPending``.
+        Refusals: ``BadInputLength``, ``ChallengeInputMismatch`` (not the same block),
+        ``NoFraud`` (the same outcome), ``MalformedPublicInput``, ``InvalidProof``,
+        ``ChallengeWindowClosed``, ``BlockAlreadyProven``, ``BlockAlreadyFinal``,
+        ``BlockNotPending``.
         """
         return self.challenge_inputs(height, public_signals(header), proof, sender=sender, gas=gas)
 
@@ -316,7 +366,7 @@ class Optimistic(ContractClient):
         sender: str | None = None,
         gas: int | None = None,
     ) -> Tx:
-        """``challenge`` from the six public inputs themselves."""
+        """``challenge`` from the 4 + 2M public inputs themselves."""
         fn = self.contract.functions.challenge(height, list(inputs), bytes(proof))
         return self._send(fn, sender, "Slashed", "reward", gas=gas)
 
@@ -347,7 +397,7 @@ def finalize_unproven(
         chain, vk, start=headers[0], operator=chain.sender(), bond=bond,
         challenge_window=challenge_window,
     )  # fmt: skip
-    opt = Optimistic(chain, dep.commitments)
+    opt = Optimistic.of(chain, dep)
     opt.post_bond()
     for h in headers:
         opt.propose(h)

@@ -1,6 +1,9 @@
 """A venue of two markets on chain (in-process EVM): ``BlockVerifierM``, ``MarketCommitments``
 and one ``MarketView`` + ``ProvenPriceFeed`` per market, fed with real proofs of real
-two-market blocks (``BlockM(4, 18, 4, 4, 2)``, the keys of tests/test_circuit_block_markets.py).
+two-market blocks (``BlockM(4, 18, 4, 4, 2)``, the keys of tests/test_circuit_block_markets.py);
+and the same venue in optimistic mode (``OptimisticMarketCommitments``), where a proposal that
+misstates one market's settlement is refuted by the honest block's proof and each market's
+view serves final blocks only.
 
 Each feed answers its own market's proven price; a block whose public inputs were tampered
 with (another market's settlement, a wrong pre-state root, a swapped proof) is refused with
@@ -14,17 +17,20 @@ between two blocks' close times; ``tests/chain_helpers.py`` ``SlowClock`` says w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
 
-from matching.block import Block
+from matching.block import Block, BlockHeader
 from matching.types import AddAccount, Deposit, Side, TimeInForce
 from oracle.chain import Chain, open_chain
 from oracle.deploy import Deployment, DeploymentError, deploy_venue
 from oracle.feed import PriceFeed
 from oracle.margin import MarginFigures, deploy_margin, margin_of
+from oracle.optimistic import Optimistic, advance_time, deploy_optimistic
 from oracle.options import Options
 from oracle.publish import BlockRejected, Publisher, publish_group
 from oracle.reverts import ContractRevert
@@ -239,3 +245,124 @@ def test_margin_on_one_markets_view_sums_both_markets(chain: Chain, proven: Prov
             margin.margin_of(bad)
     with pytest.raises(ContractRevert, match="AccountHealthy"):
         margin.trigger_liquidation(o)
+
+
+# --------------------------------------------------------------------------------------------
+# Optimistic mode
+
+BOND = 10**18 + 1
+"""Odd on purpose: the challenger gets half rounded down."""
+WINDOW = 3600
+PROOF_GAS = 1_000_000
+"""Explicit gas for calls that verify a proof and must succeed (skips the estimate)."""
+
+
+def _moved(h: BlockHeader, market: int, **kw: int) -> BlockHeader:
+    """``h`` with fields of one market's settlement changed."""
+    ms = list(h.markets)
+    ms[market] = msgspec.structs.replace(ms[market], **kw)
+    return msgspec.structs.replace(h, markets=tuple(ms))
+
+
+def _refused(name: str, fn: Callable[..., Any], *args: Any, **kw: Any) -> tuple[Any, ...]:
+    with pytest.raises(ContractRevert) as info:
+        fn(*args, **kw)
+    assert info.value.name == name, info.value
+    return info.value.values
+
+
+def test_optimistic_mode_of_two_markets(chain: Chain, blocks: list[tuple[Block, bytes]]) -> None:
+    """Proposals are pending at once for both markets and final after the window; a proposal
+    that moves only market 2's carried price is refuted by the honest block's proof (its
+    successor discarded, the bond slashed), and each market's feed then answers exactly what
+    validity mode answers."""
+    vk = BlockCircuit(
+        TWO, TEST_SIZE, wrapper_dir=CIRCUITS, cache_dir=CACHE, max_matches=MATCHES
+    ).verifying_key
+    heads = [b.header for b, _ in blocks]
+    op, challenger = chain.accounts[1:3]
+    d = deploy_optimistic(
+        chain, vk, start=heads[0], operator=op, bond=BOND, challenge_window=WINDOW,
+        descriptions=["PB1 / opt", "PB2 / opt"],
+    )  # fmt: skip
+    opt = Optimistic.of(chain, d)
+    assert opt.markets == 2 and [m.market_id for m in d.markets] == [1, 2]
+    feeds = [PriceFeed(chain, m.feed) for m in d.markets]
+    assert [f.description() for f in feeds] == ["PB1 / opt", "PB2 / opt"]
+    opt.post_bond(sender=op)
+
+    # malformed proposals change nothing: one input short, market 2's settle out of its layout
+    x = public_signals(heads[0])
+    assert len(x) == 8
+    assert _refused("BadInputLength", opt.propose_inputs, x[:-1], sender=op) == (8, 7)
+    bad = list(x)
+    bad[5] |= 1 << 140  # settle[1]
+    assert _refused("MalformedPublicInput", opt.propose_inputs, bad, sender=op) == (5,)
+    assert opt.latest_pending_height() == 0
+
+    # honest blocks 1..4 are pending at once, per market; nothing is final yet
+    for h in heads[:4]:
+        assert opt.propose(h, sender=op).value == h.height
+    sweep = heads[3]  # market 2 traded, market 1 carried its price
+    for i in (0, 1):
+        p = opt.pending_block(4, market=i)
+        assert p.block.price == sweep.markets[i].price and not p.final
+        assert p.block.carried == sweep.markets[i].carried
+        assert p.block.cum_price_time == sweep.markets[i].cum_price_time
+    with pytest.raises(ValueError, match="market index 2"):
+        opt.pending_block(4, market=2)
+    beyond = opt.contract.functions.getPendingBlock(4, 2)  # past the client's own check
+    assert _refused("UnknownMarket", opt._call, beyond) == (2,)
+    assert _refused("UnknownBlock", opt.block, 1, 1) == (1,)
+    # block 1 proven early is final at once, and both feeds see it
+    assert opt.prove_early(1, blocks[0][1], gas=PROOF_GAS).value == 1
+    assert opt.is_final(1) and feeds[1].latest_round().round_id == 1
+
+    # fraud: block 5 (a trade in market 1) proposed with market 2's carried price one tick up,
+    # and block 6 on top of it (its post-state root is honest, so the chain accepts it)
+    h5 = heads[4]
+    fraud = _moved(h5, 1, price=h5.markets[1].price + 1)
+    opt.propose(fraud, sender=op)
+    opt.propose(heads[5], sender=op)
+    assert opt.pending_block(5, market=1).block.price == h5.markets[1].price + 1
+    proof5 = blocks[4][1]
+    # challenges that prove no fraud, or another block, change nothing
+    assert _refused("NoFraud", opt.challenge, 5, fraud, proof5, sender=challenger) == (5,)
+    other = msgspec.structs.replace(h5, command_commitment=h5.command_commitment ^ 1)
+    assert _refused("ChallengeInputMismatch", opt.challenge, 5, other, proof5)[1] == 2
+    assert _refused("InvalidProof", opt.challenge, 5, h5, blocks[3][1]) == (5,)
+    short = public_signals(h5)[:6]
+    assert _refused("BadInputLength", opt.challenge_inputs, 5, short, proof5) == (8, 6)
+    assert opt.latest_pending_height() == 6 and opt.slash_count() == 0
+    # the honest proof refutes it: replaced, block 6 discarded, half the bond to the challenger
+    tx = opt.challenge(5, h5, proof5, sender=challenger, gas=PROOF_GAS)
+    assert tx.value == BOND // 2 and opt.credit(challenger) == BOND // 2
+    assert opt.latest_pending_height() == 5 and not opt.bonded() and opt.slash_count() == 1
+    assert opt.pending_block(5, market=1).block.price == h5.markets[1].price
+    assert opt.pending_block(5, market=1).proven
+    assert _refused("NotBonded", opt.propose, heads[5], sender=op) == ()
+
+    # after the window blocks 2..4 are final in order, then the proven block 5 at once
+    advance_time(chain, WINDOW + 1)
+    for height in (2, 3, 4, 5):
+        assert opt.finalize(height).value == height
+    assert opt.state_root() == h5.post_state_root
+    for i, f in enumerate(feeds):
+        for h in heads[:5]:
+            assert f.round(h.height).answer == h.markets[i].price
+            assert f.details(h.height).carried == h.markets[i].carried
+    assert feeds[1].round(5).answer == h5.markets[1].price != fraud.markets[1].price
+    # the last input counts too: block 6 with only market 2's TWAP accumulator moved is
+    # refuted, and, its parent final, final at once
+    opt.post_bond(sender=op)
+    h6 = heads[5]
+    opt.propose(_moved(h6, 1, cum_price_time=h6.markets[1].cum_price_time + 1), sender=op)
+    opt.challenge(6, h6, blocks[5][1], sender=challenger, gas=PROOF_GAS)
+    assert opt.slash_count() == 2 and opt.is_final(6)
+    assert opt.block(6, 1).cum_price_time == h6.markets[1].cum_price_time
+    # the key must be the venue's: a one-market key cannot verify two markets
+    one = BlockCircuit(TWO[0], TEST_SIZE, cache_dir=CACHE, wrapper_dir=CIRCUITS).verifying_key
+    with pytest.raises(DeploymentError, match="2 markets"):
+        deploy_optimistic(
+            chain, one, start=heads[0], operator=op, bond=BOND, challenge_window=WINDOW
+        )

@@ -4,13 +4,14 @@ pragma solidity 0.8.37;
 import {ICommitments} from "./interfaces/ICommitments.sol";
 
 /// @title BlockInputs
-/// @notice The block circuit's six public inputs and their packing, in one place for every
+/// @notice The block circuit's public inputs and their packing, in one place for every
 /// contract that reads them (proofs/circuits/BLOCK.md, "Public inputs"; Python:
 /// proofs.witness.public_signals).
-/// @dev `x = (preStateRoot, postStateRoot, commandCommitment, meta, settle, cumPriceTime)` with
+/// @dev `x = (preStateRoot, postStateRoot, commandCommitment, meta, settle, cumPriceTime)` for
+/// one market, `(..., meta, settle[M], cumPriceTime[M])` for M, with
 /// `meta = pack(height 32, close_ts 64, command_count 16, first_seq 48)` and
 /// `settle = pack(price 40, carried 1, volume 64, trade_count 32)`, first field in the lowest
-/// bits. A proof that verifies fixes all six, and the circuit packs `meta` and `settle` within
+/// bits. A proof that verifies fixes them all, and the circuit packs `meta` and `settle` within
 /// their layouts, so a layout check only matters where nothing is verified yet.
 library BlockInputs {
     uint256 internal constant PRE_ROOT = 0;
@@ -48,35 +49,37 @@ library BlockInputs {
 
     /// @notice What a commitments contract stores of a block.
     function unpack(uint256[6] memory x) internal pure returns (ICommitments.ProvenBlock memory) {
-        uint256 settle = x[SETTLE];
+        return toBlock(x[POST_ROOT], x[SETTLE], x[CUM_PRICE_TIME], closeTs(x), firstSeq(x));
+    }
+
+    /// @notice One market's record of a block, from its settle and TWAP accumulator (with M
+    /// markets: inputs `4 + i` and `4 + M + i`) and the block's own fields.
+    function toBlock(
+        uint256 postStateRoot,
+        uint256 settle,
+        uint256 cumPriceTime,
+        uint64 closeTs_,
+        uint48 firstSeq_
+    ) internal pure returns (ICommitments.ProvenBlock memory) {
         return ICommitments.ProvenBlock({
-            postStateRoot: x[POST_ROOT],
-            cumPriceTime: x[CUM_PRICE_TIME],
-            closeTs: closeTs(x),
+            postStateRoot: postStateRoot,
+            cumPriceTime: cumPriceTime,
+            closeTs: closeTs_,
             volume: uint64(settle >> 41),
             price: uint40(settle),
             carried: (settle >> 40) & 1 == 1,
             tradeCount: uint32(settle >> 105),
-            firstSeq: firstSeq(x)
+            firstSeq: firstSeq_
         });
     }
 
-    /// @notice The public inputs of a stored block: the inverse of `unpack` for well-formed
-    /// inputs, given what `unpack` drops (pre-state root, height, commands and their count).
-    function pack(
-        ICommitments.ProvenBlock memory b,
-        uint256 preStateRoot,
-        uint32 height_,
-        uint256 commandCommitment,
-        uint16 commandCount_
-    ) internal pure returns (uint256[6] memory x) {
-        x[PRE_ROOT] = preStateRoot;
-        x[POST_ROOT] = b.postStateRoot;
-        x[COMMANDS] = commandCommitment;
-        x[META] = uint256(height_) | (uint256(b.closeTs) << 32) | (uint256(commandCount_) << 96)
-            | (uint256(b.firstSeq) << 112);
-        x[SETTLE] = uint256(b.price) | (b.carried ? uint256(1) << 40 : 0)
-            | (uint256(b.volume) << 41) | (uint256(b.tradeCount) << 105);
-        x[CUM_PRICE_TIME] = b.cumPriceTime;
+    /// @notice `meta` packed from its fields (the inverse of the four readers above).
+    function packMeta(uint32 height_, uint64 closeTs_, uint16 commandCount_, uint48 firstSeq_)
+        internal
+        pure
+        returns (uint256)
+    {
+        return uint256(height_) | (uint256(closeTs_) << 32) | (uint256(commandCount_) << 96)
+            | (uint256(firstSeq_) << 112);
     }
 }

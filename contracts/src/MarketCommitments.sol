@@ -2,7 +2,8 @@
 pragma solidity 0.8.37;
 
 import {BlockInputs} from "./BlockInputs.sol";
-import {ICommitments} from "./interfaces/ICommitments.sol";
+import {IChainHead, ICommitments} from "./interfaces/ICommitments.sol";
+import {IMarketCommitments} from "./interfaces/IMarketCommitments.sol";
 import {IBlockVerifierM} from "./interfaces/IBlockVerifierM.sol";
 
 /// @title MarketCommitments
@@ -15,24 +16,24 @@ import {IBlockVerifierM} from "./interfaces/IBlockVerifierM.sol";
 /// @dev Per block it stores the post-state root once and two words per market (the TWAP
 /// accumulator; price, volume, trade count, carried flag with the block's close time and first
 /// sequence number packed into one word).
-contract MarketCommitments {
+contract MarketCommitments is IMarketCommitments {
     /// @notice The verifier of the venue's block circuit.
     IBlockVerifierM public immutable verifier;
-    /// @notice M, the venue's number of markets.
+    /// @inheritdoc IMarketCommitments
     uint256 public immutable markets;
-    /// @notice Height of the state this contract starts from (0 for a new venue).
+    /// @inheritdoc IChainHead
     uint32 public immutable genesisHeight;
     /// @notice State root this contract starts from.
     uint256 public immutable genesisStateRoot;
 
-    /// @notice Height of the last accepted block (`genesisHeight` while none is).
+    /// @inheritdoc IChainHead
     uint32 public latestHeight;
     /// @notice Post-state root of the last accepted block (the next block's pre-state root).
     uint256 public stateRoot;
     /// @notice Sequence number the next block's first command must carry.
     uint64 public nextSeq;
 
-    /// @notice The venue's market ids, in genesis order (the order of the public inputs).
+    /// @inheritdoc IMarketCommitments
     uint32[] public marketIds;
 
     struct Settlement {
@@ -62,10 +63,6 @@ contract MarketCommitments {
         uint256 tradeCount
     );
 
-    /// @notice The verifier proves another number of markets than the ids given.
-    error MarketCountMismatch(uint256 verifierMarkets, uint256 marketIds);
-    /// @notice No market at this index.
-    error UnknownMarket(uint256 index);
     /// @notice The block does not start from the last accepted state.
     error PreStateRootMismatch(uint256 expected, uint256 provided);
     /// @notice The block is not the next height.
@@ -186,8 +183,7 @@ contract MarketCommitments {
         }
     }
 
-    /// @notice Market `index`'s record of the accepted block at `height`; reverts with
-    /// ICommitments.UnknownBlock if there is none, UnknownMarket for an index >= M.
+    /// @inheritdoc IMarketCommitments
     function getBlock(uint32 height, uint256 index)
         external
         view
@@ -208,7 +204,7 @@ contract MarketCommitments {
         });
     }
 
-    /// @notice Whether a block at `height` has been proven and accepted here.
+    /// @inheritdoc IChainHead
     function isProven(uint32 height) public view returns (bool) {
         return height > genesisHeight && height <= latestHeight;
     }

@@ -1,6 +1,22 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 pragma solidity >=0.8.4;
 
+/// @title IChainHead
+/// @notice Where a venue's chain of final blocks stands, whatever its number of markets: what
+/// ICommitments (one market) and IMarketCommitments (several) share, declared once so that a
+/// contract serving either through a common base implements each function once.
+interface IChainHead {
+    /// @notice Height of the state the contract starts from (0 for a new venue); the first
+    /// block is one more.
+    function genesisHeight() external view returns (uint32);
+
+    /// @notice Height of the last final block (`genesisHeight()` while none is).
+    function latestHeight() external view returns (uint32);
+
+    /// @notice Whether the block at `height` is final.
+    function isProven(uint32 height) external view returns (bool);
+}
+
 /// @title ICommitments
 /// @notice The read side of a venue's chain of final blocks, whatever made them final: a
 /// validity proof at submission (StateCommitments) or a challenge window that passed, a
@@ -10,7 +26,7 @@ pragma solidity >=0.8.4;
 /// optimistic mode a block is final once nobody can replace it any more (see
 /// IOptimisticCommitments). Final blocks are contiguous heights
 /// `genesisHeight() + 1 .. latestHeight()`, and a final block never changes.
-interface ICommitments {
+interface ICommitments is IChainHead {
     /// @notice What the chain keeps of a final block: the block circuit's public inputs,
     /// unpacked (proofs/circuits/BLOCK.md, "Public inputs").
     /// @param postStateRoot state root after the block (accounts can be proven against it)
@@ -34,16 +50,6 @@ interface ICommitments {
 
     /// @dev No final block at this height.
     error UnknownBlock(uint32 height);
-
-    /// @notice Height of the state the contract starts from (0 for a new venue); the first
-    /// block is one more.
-    function genesisHeight() external view returns (uint32);
-
-    /// @notice Height of the last final block (`genesisHeight()` while none is).
-    function latestHeight() external view returns (uint32);
-
-    /// @notice Whether the block at `height` is final.
-    function isProven(uint32 height) external view returns (bool);
 
     /// @notice The final block at `height`; reverts with UnknownBlock if there is none.
     function getBlock(uint32 height) external view returns (ProvenBlock memory);
