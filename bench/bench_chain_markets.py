@@ -7,6 +7,10 @@ ask and a crossing bid in market 1; test-size circuits, 2 prover workers): one o
 one of two (``default_markets(2)``: market 2 is untouched, its price carried each block). It
 publishes every block alone on a fresh deployment of each (the median leaves out block 1,
 which writes a fresh deployment's first storage), then blocks 2 .. N in one ``submitBlocks``.
+In optimistic mode (``OptimisticCommitments`` against ``OptimisticMarketCommitments``) it
+proposes every block, proves block 2 early, finalizes the rest after the window, and
+refutes, on a second deployment, a proposal of block 1 whose last market's TWAP accumulator
+is one off (medians over blocks 3 .. N for ``propose`` and ``finalize``).
 Gas is exact: the figures do not depend on the machine, so one run is the measurement.
 """
 
@@ -25,6 +29,7 @@ import msgspec
 from bench import emit
 from oracle.chain import open_chain
 from oracle.deploy import deploy_venue
+from oracle.optimistic import Optimistic, advance_time, deploy_optimistic
 from oracle.publish import Publisher
 from venue.proving import circuit_for
 from venue.workload import default_markets
@@ -46,6 +51,37 @@ def _gas(chain: Any, genesis: Any, blocks: list[tuple[Any, bytes]]) -> dict[str,
         "single_submit_gas_p50": int(statistics.median(gas[1:])),
         "group_blocks": len(rest),
         "group_gas_per_block": group.gas_per_block,
+        **_optimistic_gas(chain, vk, blocks),
+    }
+
+
+def _optimistic_gas(chain: Any, vk: Any, blocks: list[tuple[Any, bytes]]) -> dict[str, int]:
+    """Gas of optimistic mode on the same blocks: propose each, prove block 2 early, finalize
+    the rest after the window; then, on a fresh deployment, a challenge of block 1."""
+    op = chain.accounts[1]
+
+    def venue() -> Optimistic:
+        d = deploy_optimistic(
+            chain, vk, start=blocks[0][0], operator=op, bond=10**18, challenge_window=60
+        )
+        opt = Optimistic.of(chain, d)
+        opt.post_bond(sender=op)
+        return opt
+
+    opt = venue()
+    propose = [opt.propose(h, sender=op).gas_used for h, _ in blocks]
+    prove = opt.prove_early(2, blocks[1][1]).gas_used  # block 1 is pending: final later
+    advance_time(chain, 61)
+    final = [opt.finalize(h.height).gas_used for h, _ in blocks]
+    (h1, p1), fraud = blocks[0], venue()
+    last = h1.markets[-1]
+    bad = msgspec.structs.replace(last, cum_price_time=last.cum_price_time + 1)
+    fraud.propose(msgspec.structs.replace(h1, markets=(*h1.markets[:-1], bad)), sender=op)
+    return {
+        "optimistic_propose_gas_p50": int(statistics.median(propose[2:])),
+        "optimistic_prove_early_gas": prove,
+        "optimistic_finalize_gas_p50": int(statistics.median(final[2:])),
+        "optimistic_challenge_gas": fraud.challenge(1, h1, p1).gas_used,
     }
 
 
@@ -59,7 +95,10 @@ def run(n: int) -> dict[str, Any]:
         with open_chain(chain_kind) as chain:
             out["markets_1"] = _gas(chain, GENESIS, one_blocks)
             out["markets_2"] = _gas(chain, two, two_blocks)
-    for key in ("single_submit_gas_p50", "group_gas_per_block"):
+    for key in (
+        "single_submit_gas_p50", "group_gas_per_block", "optimistic_propose_gas_p50",
+        "optimistic_prove_early_gas", "optimistic_finalize_gas_p50", "optimistic_challenge_gas",
+    ):  # fmt: skip
         out[f"{key}_ratio_2_to_1"] = out["markets_2"][key] / out["markets_1"][key]
     return out
 
