@@ -149,12 +149,20 @@ def verifier_m_args(
 
 
 def batch_verifier_args(
-    vk: groth16py.VerifyingKey,
-) -> tuple[list[int], list[int], list[int], list[int], list[int]]:
-    """``BatchVerifier``'s constructor arguments for ``vk``; DeploymentError unless ``vk`` is a
-    key of the batch circuit's shape (5K + 1 public inputs, 2 <= K <= 64: a key with six
-    would be the block circuit's)."""
-    return _key_args(vk, lambda n: n % 5 == 1 and 11 <= n <= 321, "a batch circuit (5K + 1)")
+    vk: groth16py.VerifyingKey, markets: int = 1
+) -> tuple[list[int], list[int], list[int], list[int], list[int], int]:
+    """``BatchVerifier``'s constructor arguments for ``vk`` (the key's, then ``markets``);
+    DeploymentError unless ``vk`` is a key of the batch circuit's shape for blocks of
+    ``markets`` markets: K(3 + 2M) + 1 public inputs, 2 <= K <= 64 (``5K + 1`` for one market;
+    a key with K = 1 would be the block circuit's)."""
+    if not 1 <= markets <= 64:
+        raise DeploymentError(f"BatchVerifier takes 1..64 markets, not {markets}")
+    w = 3 + 2 * markets
+    key = _key_args(
+        vk, lambda n: (n - 1) % w == 0 and 2 <= (n - 1) // w <= 64,
+        f"a batch circuit of {markets} market{'s' if markets > 1 else ''} ({w}K + 1)",
+    )  # fmt: skip
+    return (*key, markets)
 
 
 def deploy_venue(
@@ -180,24 +188,24 @@ def deploy_venue(
 
     A venue of several markets (``start`` settles M >= 2) gets ``BlockVerifierM``,
     ``MarketCommitments``, and per market a ``MarketView`` with a ``ProvenPriceFeed`` on it
-    (``descriptions``: one per market, default "market <id>"); it has no batch circuit.
+    (``descriptions``: one per market, default "market <id>").
     """
-    if len(start.markets) > 1:
-        if batch_vk is not None:
-            raise DeploymentError("the batch circuit proves blocks of one market")
-        return deploy_markets(
-            chain, vk, start=start, commitments="MarketCommitments", asset=asset,
-            decimals=decimals, descriptions=descriptions, sender=sender,
-        )  # fmt: skip
+    m = len(start.markets)
     batch, k = _ZERO_ADDRESS, 0
     if batch_vk is not None:
-        args = batch_verifier_args(batch_vk)
-        k = (len(args[4]) // 2 - 2) // 5
+        args = batch_verifier_args(batch_vk, m)
+        k = (len(args[4]) // 2 - 2) // (3 + 2 * m)
         batch = chain.deploy(load_artifact("BatchVerifier"), *args, sender=sender).address
-    d = deploy_stack(
-        chain, vk, start=start, commitments="StateCommitments", extra=(batch,), asset=asset,
-        decimals=decimals, description=description, sender=sender,
-    )  # fmt: skip
+    if m > 1:
+        d = deploy_markets(
+            chain, vk, start=start, commitments="MarketCommitments", extra=(batch,),
+            asset=asset, decimals=decimals, descriptions=descriptions, sender=sender,
+        )  # fmt: skip
+    else:
+        d = deploy_stack(
+            chain, vk, start=start, commitments="StateCommitments", extra=(batch,), asset=asset,
+            decimals=decimals, description=description, sender=sender,
+        )  # fmt: skip
     if batch_vk is None:
         return d
     return msgspec.structs.replace(d, batch_verifier=batch, batch_blocks=k)

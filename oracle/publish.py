@@ -104,8 +104,8 @@ class PublishedBatch(msgspec.Struct, frozen=True):
 
 class Publisher(ContractClient):
     """Submits proven blocks to a venue's ``StateCommitments``, or for a venue of several
-    markets its ``MarketCommitments`` (the same calls, with 4 + 2M public inputs per block;
-    no batch circuit), over one chain connection."""
+    markets its ``MarketCommitments`` (the same calls, with 4 + 2M public inputs per block),
+    over one chain connection."""
 
     ARTIFACT = "StateCommitments"
     CALLEES = ("BlockVerifier", "BatchVerifier")  # their errors (InputOutOfField, ...) bubble up
@@ -119,7 +119,7 @@ class Publisher(ContractClient):
         if deployment.markets:
             super().__init__(
                 chain, deployment.commitments, artifact="MarketCommitments",
-                callees=("BlockVerifierM",),
+                callees=("BlockVerifierM", "BatchVerifier"),
             )  # fmt: skip
         else:
             super().__init__(chain, deployment.commitments)
@@ -145,8 +145,6 @@ class Publisher(ContractClient):
         block's height) if the contract refuses the batch, and then no block of it lands."""
         if not headers:
             raise ValueError("a batch holds at least one block")
-        if self.deployment.markets:
-            raise ValueError("the batch circuit proves blocks of one market")
         first, last = headers[0].height, headers[-1].height
         try:
             inputs = batch_public_signals(headers)

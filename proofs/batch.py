@@ -10,8 +10,10 @@ pairing once (``StateCommitments.submitBatch``; figures in ``bench/RESULTS.md``)
 Public signals (``batch_public_signals``): ``5K + 1`` of them, ``root_0`` then, per block,
 ``cmdCommitment, meta, settle, cumPriceTime, root_{k+1}``; block k's are ``pub[5k .. 5k+5]``,
 its pre-state root first and its post-state root last, each packed as for one block
-(``proofs.witness.public_signals``). They come from the headers alone, so anyone verifies a
-batch from the blocks it covers (``verify_batch``).
+(``proofs.witness.public_signals``). A venue of M markets (``BlockBatchM``, K ``BlockM``)
+has ``K(3 + 2M) + 1``: per block ``cmdCommitment, meta, settle[M], cumPriceTime[M],
+root_{k+1}``. They come from the headers alone, so anyone verifies a batch from the blocks it
+covers (``verify_batch``).
 
 Proving costs what proving the K blocks one by one costs (K times the block circuit's
 constraints, plus nothing): the batch buys verification, not proving. The blocks are proved
@@ -41,7 +43,8 @@ __all__ = [
 ]
 
 _BATCH_CIRCOM = Path(__file__).resolve().parent / "circuits" / "batch.circom"
-#: The block circuit's public inputs that the batch takes from ``pub`` (all six).
+#: The block circuit's public inputs that the batch takes from ``pub`` (all of them; with M
+#: markets ``settle`` and ``cumPriceTime`` are M each).
 _BLOCK_PUBLIC = ("preRoot", "postRoot", "cmdCommitment", "meta", "settle", "cumPriceTime")
 
 
@@ -51,21 +54,25 @@ class BatchError(ValueError):
 
 
 def chain_public_signals(per_block: Sequence[Sequence[int]]) -> list[int]:
-    """The batch's ``5K + 1`` public signals from each block's six (``public_signals``
-    order: preRoot, postRoot, cmdCommitment, meta, settle, cumPriceTime); BatchError unless
-    each block starts from the previous one's post-state root."""
+    """The batch's ``K(3 + 2M) + 1`` public signals (``5K + 1`` for one market) from each
+    block's ``4 + 2M`` (``public_signals`` order: preRoot, postRoot, cmdCommitment, meta,
+    settle[M], cumPriceTime[M]); BatchError unless the blocks have one shape and each starts
+    from the previous one's post-state root."""
     if not per_block:
         raise BatchError("a batch holds at least one block")
+    width = len(per_block[0])
+    if width < 6 or width % 2:
+        raise BatchError(f"a block has 4 + 2M public signals, not {width}")
     out = [int(per_block[0][0])]
     for k, sig in enumerate(per_block):
-        if len(sig) != len(_BLOCK_PUBLIC):
-            raise BatchError(f"block {k} of the batch has {len(sig)} public signals, not 6")
+        if len(sig) != width:
+            raise BatchError(f"block {k} of the batch has {len(sig)} public signals, not {width}")
         if int(sig[0]) != out[-1]:
             raise BatchError(
                 f"block {k} of the batch does not start from block {k - 1}'s post-state root"
             )
-        _pre, post, cmd, meta, settle, cpt = (int(v) for v in sig)
-        out += [cmd, meta, settle, cpt, post]
+        _pre, post, *rest = (int(v) for v in sig)
+        out += [*rest, post]  # cmdCommitment, meta, settle[M], cumPriceTime[M], root_{k+1}
     return out
 
 
@@ -86,7 +93,8 @@ def verify_batch(
 
 
 class BatchCircuit(WrappedCircuit):
-    """``BlockBatch(k, ·)``: ``k`` consecutive blocks of ``block``'s size in one proof."""
+    """``BlockBatch(k, ·)``: ``k`` consecutive blocks of ``block``'s size in one proof
+    (``BlockBatchM`` for a venue of several markets)."""
 
     def __init__(
         self,
@@ -95,18 +103,12 @@ class BatchCircuit(WrappedCircuit):
         *,
         cache_dir: str | os.PathLike[str] | None = None,
     ) -> None:
-        """``block``: the venue's block circuit (its size, market and match limit); the
+        """``block``: the venue's block circuit (its size, markets and match limit); the
         wrapper goes next to its wrapper, the keys into ``cache_dir`` (default: the block
         circuit's)."""
         if not isinstance(k, int) or isinstance(k, bool) or not 2 <= k <= 64:
             # one block is the block circuit's job; its key would pass for a batch of one
             raise ValueError(f"a batch holds 2 to 64 blocks, got {k!r}")
-        if len(block.markets) > 1:
-            # batch.circuit chains Block's one-market interface (six public inputs a block)
-            raise ValueError(
-                f"the batch circuit proves blocks of one market; this venue has "
-                f"{len(block.markets)}: publish its blocks with their own proofs"
-            )
         self.block = block
         self.k = k
         s = block.size
@@ -116,17 +118,23 @@ class BatchCircuit(WrappedCircuit):
         self._compiled = None
 
     @property
+    def markets(self) -> int:
+        """M, the venue's number of markets."""
+        return len(self.block.markets)
+
+    @property
     def public_inputs(self) -> int:
-        """``5k + 1``."""
-        return 5 * self.k + 1
+        """``k(3 + 2M) + 1`` (``5k + 1`` for one market)."""
+        return self.k * (3 + 2 * self.markets) + 1
 
     def source(self) -> str:
         """The 3-line wrapper; includes batch.circom by a path relative to the wrapper."""
+        template = "BlockBatch" if self.markets == 1 else "BlockBatchM"
         return (
             "pragma circom 2.0.0;\n"
             f'include "{self._include(_BATCH_CIRCOM)}";\n'
             f"component main {{public [pub]}} = "
-            f"BlockBatch({self.k}, {self.block.template_args()});\n"
+            f"{template}({self.k}, {self.block.template_args()});\n"
         )
 
     def inputs(self, witnesses: Sequence[BlockWitness]) -> tuple[dict[str, object], list[int]]:

@@ -56,6 +56,28 @@ def test_the_batch_takes_every_input_of_the_block_circuit() -> None:
         assert f"b[k].{name} <== {name}[k];" in text
 
 
+def test_the_batch_of_several_markets_takes_every_input_of_block_m() -> None:
+    """``BlockBatchM`` is to ``BlockM`` what ``BlockBatch`` is to ``Block``; its proofs on
+    real two-market blocks: ``tests/test_it_chain_markets.py``."""
+    block = _inputs("block.circom", "BlockM")
+    batch = _inputs("batch.circom", "BlockBatchM")
+    public = ["preRoot", "postRoot", "cmdCommitment", "meta", "settle", "cumPriceTime"]
+    assert [n for n, _ in block[:6]] == public
+    assert batch[0] == ("pub", "[W * K + 1]")
+    assert batch[1:] == [(n, "[K]" + dims) for n, dims in block[6:]]
+    text = (CIRCUITS / "batch.circom").read_text(encoding="utf-8")
+    body = text[text.index("template BlockBatchM(") :]
+    for name, _ in block[6:]:
+        assert f"b[k].{name} <== {name}[k];" in body
+    # the public signals of block k: pub[Wk] .. pub[Wk + W], as chain_public_signals lays out
+    for wiring in (
+        "b[k].preRoot <== pub[W * k];", "b[k].cmdCommitment <== pub[W * k + 1];",
+        "b[k].meta <== pub[W * k + 2];", "b[k].settle[m] <== pub[W * k + 3 + m];",
+        "b[k].cumPriceTime[m] <== pub[W * k + 3 + M + m];", "b[k].postRoot <== pub[W * k + W];",
+    ):  # fmt: skip
+        assert wiring in body
+
+
 def test_a_batch_of_real_blocks_proves_and_verifies_from_its_headers(
     proven_batch: Batch,
 ) -> None:
@@ -140,8 +162,10 @@ def test_malformed_batches_are_refused_before_proving(proven_batch: Batch) -> No
             BatchCircuit(block, k)  # type: ignore[arg-type]
     with pytest.raises(BatchError, match="at least one block"):
         chain_public_signals([])
-    with pytest.raises(BatchError, match="not 6"):
+    with pytest.raises(BatchError, match="4 \\+ 2M public signals, not 3"):
         chain_public_signals([[1, 2, 3]])
+    with pytest.raises(BatchError, match="block 1 of the batch has 8 public signals, not 6"):
+        chain_public_signals([[0] * 6, [0] * 8])  # one market, then two
     with pytest.raises(BatchError, match="batches of 2 blocks"):
         proven_batch.circuit.inputs(proven_batch.witnesses[:1])
     assert not verify_batch([], proven_batch.proof, proven_batch.circuit.verifying_key)

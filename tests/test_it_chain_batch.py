@@ -148,15 +148,18 @@ def test_the_batch_verifier_agrees_with_python_and_checks_its_key(
         batch_verifier_args(proven.vk)
     with pytest.raises(DeploymentError, match="not the v1 block circuit"):
         verifier_args(b.circuit.verifying_key)
-    alpha, beta, gamma, delta, ic = batch_verifier_args(b.circuit.verifying_key)
-    assert len(ic) == 2 * (5 * 2 + 2)
+    alpha, beta, gamma, delta, ic, markets = batch_verifier_args(b.circuit.verifying_key)
+    assert len(ic) == 2 * (5 * 2 + 2) and markets == 1 and v.markets().call() == 1
+    with pytest.raises(DeploymentError, match="not a batch circuit of 2 markets"):
+        batch_verifier_args(b.circuit.verifying_key, 2)  # 11 inputs: no K blocks of 2 markets
     artifact = load_artifact("BatchVerifier")
-    chain.deploy(artifact, alpha, beta, gamma, delta, ic)  # the same key deploys again
-    with pytest.raises(ChainError, match="constructor reverted") as info:
-        chain.deploy(artifact, alpha, beta, gamma, delta, ic[:-2])  # K is not whole
-    assert isinstance(info.value.__cause__, ContractCustomError)
-    data = bytes.fromhex(str(info.value.__cause__.data)[2:])
-    assert decode_revert(verifier._abi, data).name == "BadKeyShape"
+    chain.deploy(artifact, alpha, beta, gamma, delta, ic, 1)  # the same key deploys again
+    for bad_ic, m in ((ic[:-2], 1), (ic, 2), (ic, 0)):  # K not whole, for one market or two
+        with pytest.raises(ChainError, match="constructor reverted") as info:
+            chain.deploy(artifact, alpha, beta, gamma, delta, bad_ic, m)
+        assert isinstance(info.value.__cause__, ContractCustomError)
+        data = bytes.fromhex(str(info.value.__cause__.data)[2:])
+        assert decode_revert(verifier._abi, data).name == "BadKeyShape"
 
 
 def _copy_with_batch_file(proven: Proven, tmp_path: Path, contents: bytes) -> tuple[Path, Path]:

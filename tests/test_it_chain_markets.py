@@ -26,20 +26,23 @@ import pytest
 
 from matching.block import Block, BlockHeader
 from matching.types import AddAccount, Deposit, Side, TimeInForce
-from oracle.chain import Chain, open_chain
+from oracle.artifacts import load_artifact
+from oracle.chain import Chain, ChainError, open_chain
 from oracle.deploy import Deployment, DeploymentError, deploy_venue
 from oracle.feed import PriceFeed
 from oracle.margin import MarginFigures, deploy_margin, margin_of
 from oracle.optimistic import Optimistic, advance_time, deploy_optimistic
 from oracle.options import Options
 from oracle.publish import BlockRejected, Publisher, publish_group
-from oracle.reverts import ContractRevert
+from oracle.reverts import ContractRevert, decode_revert
 from oracle.token import Token
-from proofs.batch import BatchCircuit
+from proofs.batch import BatchCircuit, batch_public_signals, verify_batch
+from proofs.circom import circuit_stats
 from proofs.state import AccountOpening
-from proofs.verify import TEST_SIZE, BlockCircuit
+from proofs.verify import TEST_SIZE, BlockCircuit, CircuitSize
 from proofs.witness import public_signals
 
+from .chain_helpers import refused
 from .test_circuit_block_markets import CACHE, CIRCUITS, MATCHES, TwoMarkets
 from .test_coverage_accounttrace import TWO
 
@@ -160,8 +163,8 @@ def test_tampered_blocks_are_refused_on_chain(
     assert pub.latest_height == 3
     pub.publish(h, proof)  # the honest block still lands
     assert pub.latest_height == 4
-    with pytest.raises(ValueError, match="one market"):
-        pub.publish_batch([h], proof)
+    with pytest.raises(BlockRejected, match="BatchesDisabled"):
+        pub.publish_batch([h], proof)  # deployed without a batch verifier
 
 
 def test_the_key_must_match_the_markets(chain: Chain, blocks: list[tuple[Block, bytes]]) -> None:
@@ -171,13 +174,10 @@ def test_the_key_must_match_the_markets(chain: Chain, blocks: list[tuple[Block, 
     vk = BlockCircuit(
         TWO, TEST_SIZE, wrapper_dir=CIRCUITS, cache_dir=CACHE, max_matches=MATCHES
     ).verifying_key
-    with pytest.raises(DeploymentError, match="one market"):
-        deploy_venue(chain, vk, start=blocks[0][0].header, batch_vk=vk)
+    with pytest.raises(DeploymentError, match="not a batch circuit of 2 markets"):
+        deploy_venue(chain, vk, start=blocks[0][0].header, batch_vk=vk)  # a block key
     with pytest.raises(DeploymentError, match="descriptions"):
         deploy_venue(chain, vk, start=blocks[0][0].header, descriptions=["only one"])
-    two = BlockCircuit(TWO, TEST_SIZE, wrapper_dir=CIRCUITS, cache_dir=CACHE)
-    with pytest.raises(ValueError, match="one market; this venue has 2"):
-        BatchCircuit(two, 2)  # `provenbook publish --batch` says so and exits 2
 
 
 def test_options_settle_on_the_second_markets_feed(chain: Chain, proven: Proven) -> None:
@@ -366,3 +366,89 @@ def test_optimistic_mode_of_two_markets(chain: Chain, blocks: list[tuple[Block, 
         deploy_optimistic(
             chain, one, start=heads[0], operator=op, bond=BOND, challenge_window=WINDOW
         )
+
+
+# --------------------------------------------------------------------------------------------
+# Batches of two-market blocks
+
+SMALL = CircuitSize(2, 6, 4, 4)
+"""A block circuit small enough that a batch of two two-market blocks costs ~96k constraints:
+2 commands, 6 positions (a resting order takes 2, a taker with one fill 4)."""
+
+
+class SmallBatch(msgspec.Struct, frozen=True):
+    circuit: BatchCircuit
+    blocks: list[Block]
+    """The batch's two blocks: an ask resting in market 2, then a bid that takes it."""
+    proof: bytes
+
+
+@pytest.fixture(scope="module")
+def small_batch() -> SmallBatch:
+    """Two blocks of a two-market venue proved as one batch of ``BlockBatchM(2, 2, 6, …)``,
+    after two blocks that open the accounts (witnessed at the test size, not proved)."""
+    block = BlockCircuit(TWO, SMALL, wrapper_dir=CIRCUITS, cache_dir=CACHE, max_matches=MATCHES)
+    v = TwoMarkets()
+    v.ts = START_NS
+    v.block([AddAccount(*v.n(), a) for a in range(2)] + [Deposit(*v.n(), 0, 10**7)])
+    v.block([Deposit(*v.n(), 1, 10**7)])
+    out = []
+    for cmd in (v.place(1, 2, Side.SELL, 40_010, 2), v.place(0, 2, Side.BUY, 40_020, 1,
+                                                            TimeInForce.IOC)):  # fmt: skip
+        v.builder.submit(cmd)
+        b = v.builder.seal()
+        out.append((b, v.state.advance(b, block.params)))
+        v.ts += 2 * 10**9
+    circuit = BatchCircuit(block, 2)
+    return SmallBatch(circuit, [b for b, _ in out], circuit.prove([w for _, w in out]))
+
+
+def test_a_batch_of_two_market_blocks_proves_and_lands_on_chain(
+    chain: Chain, small_batch: SmallBatch
+) -> None:
+    b = small_batch
+    heads = [x.header for x in b.blocks]
+    vk = b.circuit.verifying_key
+    # the batch's public signals: root_0, then per block cmd, meta, settle[2], cum[2], root
+    one, two = (public_signals(h) for h in heads)
+    assert batch_public_signals(heads) == [one[0], *one[2:], one[1], *two[2:], two[1]]
+    assert b.circuit.public_inputs == 15 == len(batch_public_signals(heads))
+    assert verify_batch(heads, b.proof, vk)
+    # exactly two block circuits: the chain costs no constraint of its own
+    block = circuit_stats(b.circuit.block.write_wrapper(), cache_dir=CACHE)
+    assert b.circuit.compile().stats.constraints == 2 * block.constraints
+    # the proof binds every market's settlement and the order of the blocks
+    moved = _moved(heads[0], 0, price=heads[0].markets[0].price + 1)  # market 1, carried
+    for bad in ([moved, heads[1]], heads[::-1], [heads[0], _moved(heads[1], 1, volume=2)]):
+        assert not verify_batch(bad, b.proof, vk)
+
+    # on chain: one transaction lands both blocks, each market's feed reads its price
+    block_vk = b.circuit.block.verifying_key
+    d = deploy_venue(chain, block_vk, start=heads[0], batch_vk=vk)
+    assert d.batch_blocks == 2
+    pub = Publisher(chain, d)
+    x = batch_public_signals(heads)
+    call = pub.contract.functions.submitBatch
+    assert refused(pub, call([x[0] + 1, *x[1:]], b.proof)) == "PreStateRootMismatch"
+    assert refused(pub, call(x[:-1], b.proof)) == "BadInputLength"
+    bad = list(x)
+    bad[3] += 1  # block 1's settle of market 1: another price
+    assert refused(pub, call(bad, b.proof)) == "InvalidBatchProof"
+    with pytest.raises(BlockRejected, match="InvalidBatchProof"):
+        pub.publish_batch([moved, heads[1]], b.proof)
+    done = pub.publish_batch(heads, b.proof)
+    assert (done.first, done.last, pub.latest_height) == (heads[0].height, heads[1].height, 4)
+    feeds = [PriceFeed(chain, m.feed) for m in d.markets]
+    for h in heads:
+        for i, f in enumerate(feeds):
+            assert f.round(h.height).answer == h.markets[i].price
+    assert not feeds[1].details(4).carried and feeds[0].details(4).carried
+    # a venue of one market refuses this batch verifier, and the one without batches says so
+    one_market = load_artifact("StateCommitments")
+    with pytest.raises(ChainError, match="constructor reverted") as info:
+        chain.deploy(one_market, d.verifier, 1, 0, 0, 1, d.batch_verifier)
+    data = bytes.fromhex(str(info.value.__cause__.data)[2:])  # type: ignore[union-attr]
+    assert decode_revert(one_market.abi, data).values == (2,)  # BatchVerifierMarkets(2)
+    assert decode_revert(one_market.abi, data).name == "BatchVerifierMarkets"
+    plain = Publisher(chain, deploy_venue(chain, block_vk, start=heads[0]))
+    assert refused(plain, plain.contract.functions.submitBatch(x, b.proof)) == "BatchesDisabled"

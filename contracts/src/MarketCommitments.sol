@@ -4,6 +4,7 @@ pragma solidity 0.8.37;
 import {BlockInputs} from "./BlockInputs.sol";
 import {IChainHead, ICommitments} from "./interfaces/ICommitments.sol";
 import {IMarketCommitments} from "./interfaces/IMarketCommitments.sol";
+import {IBatchVerifier} from "./interfaces/IBatchVerifier.sol";
 import {IBlockVerifierM} from "./interfaces/IBlockVerifierM.sol";
 
 /// @title MarketCommitments
@@ -12,13 +13,17 @@ import {IBlockVerifierM} from "./interfaces/IBlockVerifierM.sol";
 /// accepted only if its pre-state root is the last accepted post-state root, its height and
 /// first sequence number follow, and its Groth16 proof verifies against its 4 + 2M public
 /// inputs (IBlockVerifierM). Each market is read through its own MarketView, an ICommitments,
-/// so one ProvenPriceFeed per market serves it unchanged.
+/// so one ProvenPriceFeed per market serves it unchanged. K consecutive blocks may also be
+/// accepted with one proof of the batch circuit (`submitBatch`), which pays the pairing once.
 /// @dev Per block it stores the post-state root once and two words per market (the TWAP
 /// accumulator; price, volume, trade count, carried flag with the block's close time and first
 /// sequence number packed into one word).
 contract MarketCommitments is IMarketCommitments {
     /// @notice The verifier of the venue's block circuit.
     IBlockVerifierM public immutable verifier;
+    /// @notice The verifier of the batch circuit (K blocks of the same block circuit), or
+    /// address(0) when this venue takes single blocks only.
+    IBatchVerifier public immutable batchVerifier;
     /// @inheritdoc IMarketCommitments
     uint256 public immutable markets;
     /// @inheritdoc IChainHead
@@ -71,8 +76,13 @@ contract MarketCommitments is IMarketCommitments {
     error SequenceMismatch(uint64 expected, uint64 provided);
     /// @notice A packed public input has bits outside its layout.
     error MalformedPublicInput(uint256 index);
-    /// @notice The public inputs are not 4 + 2M per block (submitBlocks: per proof).
+    /// @notice The public inputs are not 4 + 2M per block (submitBlocks: per proof), or not
+    /// K(3 + 2M) + 1 for a batch.
     error BadInputLength(uint256 expected, uint256 provided);
+    /// @notice This venue was deployed without a batch verifier.
+    error BatchesDisabled();
+    /// @notice The batch proof does not verify against the batch's public inputs.
+    error InvalidBatchProof(uint32 firstHeight, uint32 lastHeight);
     /// @notice The validity proof does not verify against the block's public inputs.
     error InvalidProof(uint32 height);
     /// @notice At least one of the blocks' proofs does not verify against its public inputs.
@@ -83,16 +93,22 @@ contract MarketCommitments is IMarketCommitments {
     /// @param genesisHeight_ height of the starting state (the first block to submit is one more)
     /// @param genesisStateRoot_ the starting state root
     /// @param firstSeq_ sequence number of the first block's first command
+    /// @param batchVerifier_ the batch circuit's verifier (of the same M), or address(0)
     constructor(
         IBlockVerifierM verifier_,
         uint32[] memory marketIds_,
         uint32 genesisHeight_,
         uint256 genesisStateRoot_,
-        uint64 firstSeq_
+        uint64 firstSeq_,
+        IBatchVerifier batchVerifier_
     ) {
         uint256 m = verifier_.markets();
         if (m != marketIds_.length) revert MarketCountMismatch(m, marketIds_.length);
+        if (address(batchVerifier_) != address(0) && batchVerifier_.markets() != m) {
+            revert MarketCountMismatch(batchVerifier_.markets(), m);
+        }
         verifier = verifier_;
+        batchVerifier = batchVerifier_;
         markets = m;
         marketIds = marketIds_;
         genesisHeight = genesisHeight_;
@@ -113,9 +129,44 @@ contract MarketCommitments is IMarketCommitments {
     {
         uint256 n = 4 + 2 * markets;
         if (publicInputs.length != n) revert BadInputLength(n, publicInputs.length);
-        height = _check(publicInputs);
+        uint256[] memory x = publicInputs;
+        height = _check(x);
         if (!verifier.verifyProof(proof, publicInputs)) revert InvalidProof(height);
-        _accept(publicInputs, height);
+        _accept(x, height);
+    }
+
+    /// @notice Accept the next K blocks with one proof of the batch circuit.
+    /// @param publicInputs the batch circuit's K(3 + 2M) + 1 public inputs: root_0, then per
+    /// block (commandCommitment, meta, settle[M], cumPriceTime[M], root_{k+1}), computed from
+    /// the headers (proofs/batch.py); block k's pre-state root is root_k and its post-state
+    /// root root_{k+1}
+    /// @param proof the Groth16 proof of the batch (256 bytes)
+    /// @return lastHeight the height of the batch's last block
+    /// @dev Each block passes submitBlock's checks and is recorded (with its events) in order;
+    /// the one proof is verified last, and a refusal reverts the whole batch.
+    function submitBatch(uint256[] calldata publicInputs, bytes calldata proof)
+        external
+        returns (uint32 lastHeight)
+    {
+        if (address(batchVerifier) == address(0)) revert BatchesDisabled();
+        uint256 k = batchVerifier.blocks();
+        uint256 w = 3 + 2 * markets; // a block's inputs after root_0
+        if (publicInputs.length != w * k + 1) revert BadInputLength(w * k + 1, publicInputs.length);
+        uint32 first = latestHeight + 1;
+        uint256[] memory x = new uint256[](w + 1);
+        for (uint256 i = 0; i < k; i++) {
+            uint256 o = w * i;
+            x[BlockInputs.PRE_ROOT] = publicInputs[o];
+            x[BlockInputs.POST_ROOT] = publicInputs[o + w];
+            for (uint256 j = 1; j < w; j++) {
+                x[j + 1] = publicInputs[o + j]; // commands, meta, settle[M], cumPriceTime[M]
+            }
+            lastHeight = _check(x);
+            _accept(x, lastHeight);
+        }
+        if (!batchVerifier.verifyProof(proof, publicInputs)) {
+            revert InvalidBatchProof(first, lastHeight);
+        }
     }
 
     /// @notice Accept the next K blocks, each with its own proof, in one transaction: the
@@ -133,7 +184,7 @@ contract MarketCommitments is IMarketCommitments {
         if (k == 0 || publicInputs.length != n * k) revert BadInputLength(n * k, publicInputs.length);
         uint32 first = latestHeight + 1;
         for (uint256 i = 0; i < k; i++) {
-            uint256[] calldata x = publicInputs[n * i:n * (i + 1)];
+            uint256[] memory x = publicInputs[n * i:n * (i + 1)];
             lastHeight = _check(x);
             _accept(x, lastHeight);
         }
@@ -141,7 +192,7 @@ contract MarketCommitments is IMarketCommitments {
     }
 
     /// @dev submitBlock's checks of one block against the chain head; returns its height.
-    function _check(uint256[] calldata x) private view returns (uint32 height) {
+    function _check(uint256[] memory x) private view returns (uint32 height) {
         uint256 meta = x[BlockInputs.META];
         if (meta >> BlockInputs.META_BITS != 0) revert MalformedPublicInput(BlockInputs.META);
         for (uint256 i = 0; i < markets; i++) {
@@ -156,7 +207,7 @@ contract MarketCommitments is IMarketCommitments {
     }
 
     /// @dev Record a checked block as the new chain head (layouts: BlockInputs).
-    function _accept(uint256[] calldata x, uint32 height) private {
+    function _accept(uint256[] memory x, uint32 height) private {
         uint256 meta = x[BlockInputs.META];
         uint64 closeTs = uint64(meta >> 32);
         uint48 firstSeq = uint48(meta >> 112);

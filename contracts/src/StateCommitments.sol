@@ -69,6 +69,8 @@ contract StateCommitments is ICommitments {
     /// @notice A batch's public inputs are not 5K + 1 for the batch verifier's K (submitBatch),
     /// or not 6 per proof (submitBlocks).
     error BadBatchLength(uint256 expected, uint256 provided);
+    /// @notice At deployment: the batch verifier proves blocks of this many markets, not one.
+    error BatchVerifierMarkets(uint256 markets);
     /// @notice The batch proof does not verify against the batch's public inputs.
     error InvalidBatchProof(uint32 firstHeight, uint32 lastHeight);
     /// @notice At least one of the blocks' proofs does not verify against its public inputs.
@@ -88,6 +90,9 @@ contract StateCommitments is ICommitments {
         uint64 firstSeq_,
         IBatchVerifier batchVerifier_
     ) {
+        if (address(batchVerifier_) != address(0) && batchVerifier_.markets() != 1) {
+            revert BatchVerifierMarkets(batchVerifier_.markets());
+        }
         verifier = verifier_;
         batchVerifier = batchVerifier_;
         marketId = marketId_;
