@@ -78,6 +78,7 @@ def test_a_batch_lands_as_the_same_blocks_for_less_gas_per_block(
     assert (d.batch_blocks, d.batch_verifier != "") == (2, True)
     got = pub.publish_batch(b.headers, b.proof)
     assert (got.first, got.last, pub.latest_height) == (1, 2, 2)
+    print(f"\nsubmitBatch, K = 2, one market: {got.gas_used} gas ({got.gas_per_block} a block)")
     # the third block follows with its single proof: both paths extend one chain
     third = pub.publish(proven.headers[2], proven.proofs[2])
 

@@ -438,6 +438,7 @@ def test_a_batch_of_two_market_blocks_proves_and_lands_on_chain(
         pub.publish_batch([moved, heads[1]], b.proof)
     done = pub.publish_batch(heads, b.proof)
     assert (done.first, done.last, pub.latest_height) == (heads[0].height, heads[1].height, 4)
+    print(f"\nsubmitBatch, K = 2, two markets: {done.gas_used} gas ({done.gas_per_block} a block)")
     feeds = [PriceFeed(chain, m.feed) for m in d.markets]
     for h in heads:
         for i, f in enumerate(feeds):
