@@ -10,10 +10,11 @@ import {IBatchVerifier} from "./interfaces/IBatchVerifier.sol";
 /// IBatchVerifier). One verification pays the 4-pair pairing (181k gas) once for the K
 /// blocks; each public input adds an ecMul and an ecAdd (6,150 gas).
 /// @dev M is given (a key's size alone cannot tell K from M: 36 inputs are K = 7 blocks of one
-/// market or K = 5 of two), K follows from the key: its IC has K(3 + 2M) + 2 points. They do not fit immutables for every
-/// K, and storage would cost 2,100 gas per cold word (about 100k at K = 4), so they are the
-/// code of a data contract deployed by the constructor (a STOP byte, then the points), read
-/// with one EXTCODECOPY: 2,600 gas for the cold account and 3 gas a word.
+/// market or K = 5 of two), K follows from the key: its IC has K(3 + 2M) + 2 points. They do
+/// not fit immutables for every K, and storage would cost 2,100 gas per cold word (about 100k
+/// at K = 4), so they are the code of a data contract deployed by the constructor (a STOP
+/// byte, then the points), read with one EXTCODECOPY: 2,600 gas for the cold account and 3 gas
+/// a word.
 contract BatchVerifier is IBatchVerifier, Groth16Verifier {
     /// @inheritdoc IBatchVerifier
     uint256 public immutable blocks;

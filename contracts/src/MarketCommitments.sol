@@ -181,7 +181,9 @@ contract MarketCommitments is IMarketCommitments {
     {
         uint256 n = 4 + 2 * markets;
         uint256 k = proofs.length / 256;
-        if (k == 0 || publicInputs.length != n * k) revert BadInputLength(n * k, publicInputs.length);
+        if (k == 0 || publicInputs.length != n * k) {
+            revert BadInputLength(n * k, publicInputs.length);
+        }
         uint32 first = latestHeight + 1;
         for (uint256 i = 0; i < k; i++) {
             uint256[] memory x = publicInputs[n * i:n * (i + 1)];

@@ -422,7 +422,8 @@ abstract contract OptimisticChain is IOptimisticChain, ReentrancyGuard {
         returns (ICommitments.ProvenBlock memory)
     {
         MarketWords storage w = _words[height][index];
-        return BlockInputs.toBlock(e.postStateRoot, w.settle, w.cumPriceTime, e.closeTs, e.firstSeq);
+        return
+            BlockInputs.toBlock(e.postStateRoot, w.settle, w.cumPriceTime, e.closeTs, e.firstSeq);
     }
 
     /// @dev The 4 + 2M public inputs of the stored block at `height` (exact: `propose` refused

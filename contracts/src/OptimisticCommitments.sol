@@ -37,7 +37,13 @@ contract OptimisticCommitments is IOptimisticCommitments, OptimisticChain {
         uint64 challengeWindow_
     )
         OptimisticChain(
-            1, genesisHeight_, genesisStateRoot_, firstSeq_, operator_, bondAmount_, challengeWindow_
+            1,
+            genesisHeight_,
+            genesisStateRoot_,
+            firstSeq_,
+            operator_,
+            bondAmount_,
+            challengeWindow_
         )
     {
         verifier = verifier_;

@@ -55,7 +55,8 @@ interface IOptimisticCommitmentsErrors {
     /// pending one; public input `index` differs.
     error ChallengeInputMismatch(uint32 height, uint256 index, uint256 expected, uint256 provided);
     /// @dev The challenge's post-state root, and every market's settle and TWAP accumulator,
-    /// equal the pending block's: it proves the block honest, not fraudulent (`proveEarly` does that).
+    /// equal the pending block's: it proves the block honest, not fraudulent (`proveEarly`
+    /// does that).
     error NoFraud(uint32 height);
     /// @dev The account has no ETH to withdraw.
     error NothingToWithdraw(address account);
@@ -69,8 +70,8 @@ interface IOptimisticCommitmentsEvents {
     /// @notice The operator withdrew its standing bond (credited to it, see `withdraw`).
     event BondWithdrawn(address indexed operator, uint256 amount);
     /// @notice A block was proposed and is pending; unless challenged or proven it can be
-    /// finalized from `challengeDeadline` (unix seconds) on.
-    /// Its prices are in `getPendingBlock`.
+    /// finalized from `challengeDeadline` (unix seconds) on. Its prices are in
+    /// `getPendingBlock`.
     event Proposed(
         uint32 indexed height,
         uint256 postStateRoot,
@@ -83,9 +84,9 @@ interface IOptimisticCommitmentsEvents {
     event ProvenEarly(uint32 indexed height, address indexed prover);
     /// @notice A pending block was shown fraudulent: it claimed `claimedPostStateRoot`, the
     /// challenger proved `provenPostStateRoot` (or another settle or TWAP accumulator of some
-    /// market) for the same pre-state and commands. The proven block replaced it, and the `discarded` pending blocks
-    /// after it were dropped. Followed by `Slashed`, then `Finalized` when every block before it
-    /// is final.
+    /// market) for the same pre-state and commands. The proven block replaced it, and the
+    /// `discarded` pending blocks after it were dropped. Followed by `Slashed`, then
+    /// `Finalized` when every block before it is final.
     event Challenged(
         uint32 indexed height,
         address indexed challenger,
