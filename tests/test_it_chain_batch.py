@@ -17,9 +17,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import msgspec
 import pytest
 from web3.exceptions import ContractCustomError
 
+from matching import PlaceOrder, Side, TimeInForce
 from oracle.artifacts import load_artifact
 from oracle.chain import Chain, ChainError, open_chain
 from oracle.client import ContractClient
@@ -304,3 +306,39 @@ def test_provenbook_publish_follow_runs_until_interrupted(
     )
     assert code == 0, before + rest
     assert "published blocks 1..2 in 1 batches of 2" in rest and "round 2" in rest
+
+
+@pytest.mark.slow
+def test_a_venue_of_two_markets_publishes_in_batches(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``provenbook publish --batch 2`` on the demo's two-market venue: each pair of blocks
+    proved by ``BlockBatchM`` and landed by ``MarketCommitments.submitBatch``, each market's
+    feed answering its price, and ``replay --proofs`` checking the stored batch proofs. Slow:
+    the test-size two-market batch circuit (2 x 120k constraints) is set up on first use; the
+    same path at a small size runs in the default suite
+    (``tests/test_it_chain_markets.py::test_a_batch_of_two_market_blocks_proves_and_lands_on_chain``)."""
+    from venue.cli import main
+    from venue.demo_markets import TWO_MARKET_GENESIS
+
+    from .test_coverage_proving import Clock, place
+
+    monkeypatch.setenv("PROVENBOOK_CIRCUIT_CACHE", str(CIRCUIT_CACHE))
+
+    def at(market: int, cmd: PlaceOrder) -> PlaceOrder:
+        return msgspec.structs.replace(cmd, market=market)
+
+    node = VenueNode(tmp_path, TWO_MARKET_GENESIS, engine="reference", fsync=False, clock=Clock())
+    node.submit(ACCOUNTS)
+    node.submit([at(1, TRADES[0]), at(2, place(1, Side.SELL, 40_010, 2)), at(1, TRADES[2])])
+    node.submit([at(2, place(2, Side.BUY, 40_010, 1, TimeInForce.IOC))])
+    node.seal()
+    node.close()
+    n = node.height
+    assert n >= 4, n
+    assert main(["publish", str(tmp_path), "--chain", "embedded", "--batch", "2"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"published blocks 1..{n - n % 2} in {n // 2} batches of 2" in out, out
+    assert "MarketCommitments" in out
+    report = replay(tmp_path, proofs=True)
+    assert report.ok and report.batches_verified == n // 2, report

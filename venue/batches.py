@@ -3,7 +3,8 @@
 ``provenbook publish --batch K`` is ``BatchPublisher(data, chain, k).run_once()``: from the
 chain's head (or block 1, deploying the contracts with a ``BatchVerifier`` beside the block
 verifier), it proves each group of K stored blocks with the batch circuit (``proofs.batch``)
-and lands it with ``StateCommitments.submitBatch``, one pairing for K blocks. A group that is
+and lands it with ``submitBatch`` (``StateCommitments``, or ``MarketCommitments`` for a venue
+of several markets), one pairing for K blocks. A group that is
 not yet complete waits for more blocks; ``provenbook publish`` without ``--batch`` sends blocks
 one by one with their stored single proofs, and both extend the same chain. The publisher
 keeps the witness builder's state and its prover pool between rounds, so ``publish --batch K
@@ -154,7 +155,7 @@ class BatchPublisher:
             progress("keys", 1, 1)
         block = self.circuit.block
         self._state = BlockProverState(
-            block.params.market, order_depth=block.size.order_depth,
+            block.markets, order_depth=block.size.order_depth,
             account_depth=block.size.account_depth,
         )  # fmt: skip
         self._store = BlockStore(self.root / "blocks", first_height=1, read_only=True)
@@ -213,10 +214,11 @@ class BatchPublisher:
     def _land(self, headers: list[BlockHeader], proof: bytes) -> None:
         if self._publisher is None:
             block = self.circuit.block
+            names = [f"{m.symbol} / ProvenBook" for m in block.markets]
             d = deploy_venue(
                 self.chain, block.verifying_key, start=headers[0],
-                batch_vk=self.circuit.verifying_key,
-                description=f"{block.params.market.symbol} / ProvenBook",
+                batch_vk=self.circuit.verifying_key, description=names[0],
+                descriptions=names if len(names) > 1 else (),
             )  # fmt: skip
             if self.deployment_file is not None:
                 d.save(self.deployment_file)

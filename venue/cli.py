@@ -742,7 +742,8 @@ def _publish_batches(args: argparse.Namespace, chain: Chain) -> int:
         )
     if rep.deployment is not None:
         d = rep.deployment
-        console.print(f"StateCommitments {d.commitments}, BatchVerifier {d.batch_verifier}")
+        kind = "MarketCommitments" if d.markets else "StateCommitments"
+        console.print(f"{kind} {d.commitments}, BatchVerifier {d.batch_verifier}")
         last_round = PriceFeed(chain, d.feed).latest_round()
         console.print(f"latestRoundData(): round {last_round.round_id}, answer {last_round.answer}")
     return 0
