@@ -36,11 +36,11 @@ from oracle.options import Options
 from oracle.publish import BlockRejected, Publisher, publish_group
 from oracle.reverts import ContractRevert, decode_revert
 from oracle.token import Token
-from proofs.batch import BatchCircuit, batch_public_signals, verify_batch
-from proofs.circom import circuit_stats
+from proofs.batch import BatchCircuit, BatchError, batch_public_signals, verify_batch
+from proofs.circom import UnsatisfiedWitnessError, circuit_stats
 from proofs.state import AccountOpening
 from proofs.verify import TEST_SIZE, BlockCircuit, CircuitSize
-from proofs.witness import public_signals
+from proofs.witness import BlockWitness, public_signals
 
 from .chain_helpers import refused
 from .test_circuit_block_markets import CACHE, CIRCUITS, MATCHES, TwoMarkets
@@ -381,6 +381,8 @@ class SmallBatch(msgspec.Struct, frozen=True):
     blocks: list[Block]
     """The batch's two blocks: an ask resting in market 2, then a bid that takes it."""
     proof: bytes
+    witnesses: list[BlockWitness]
+    """Theirs, then the next block's (a bid resting in market 1), which is not in the batch."""
 
 
 @pytest.fixture(scope="module")
@@ -393,14 +395,18 @@ def small_batch() -> SmallBatch:
     v.block([AddAccount(*v.n(), a) for a in range(2)] + [Deposit(*v.n(), 0, 10**7)])
     v.block([Deposit(*v.n(), 1, 10**7)])
     out = []
-    for cmd in (v.place(1, 2, Side.SELL, 40_010, 2), v.place(0, 2, Side.BUY, 40_020, 1,
-                                                            TimeInForce.IOC)):  # fmt: skip
+    for cmd in (
+        v.place(1, 2, Side.SELL, 40_010, 2),
+        v.place(0, 2, Side.BUY, 40_020, 1, TimeInForce.IOC),
+        v.place(0, 1, Side.BUY, 99_000, 1),
+    ):
         v.builder.submit(cmd)
         b = v.builder.seal()
         out.append((b, v.state.advance(b, block.params)))
         v.ts += 2 * 10**9
     circuit = BatchCircuit(block, 2)
-    return SmallBatch(circuit, [b for b, _ in out], circuit.prove([w for _, w in out]))
+    ws = [w for _, w in out]
+    return SmallBatch(circuit, [b for b, _ in out[:2]], circuit.prove(ws[:2]), ws)
 
 
 def test_a_batch_of_two_market_blocks_proves_and_lands_on_chain(
@@ -453,3 +459,25 @@ def test_a_batch_of_two_market_blocks_proves_and_lands_on_chain(
     assert decode_revert(one_market.abi, data).name == "BatchVerifierMarkets"
     plain = Publisher(chain, deploy_venue(chain, block_vk, start=heads[0]))
     assert refused(plain, plain.contract.functions.submitBatch(x, b.proof)) == "BatchesDisabled"
+
+
+def test_two_market_blocks_that_do_not_follow_each_other_cannot_be_proved_as_a_batch(
+    small_batch: SmallBatch,
+) -> None:
+    """A witness of ``BlockBatchM`` that claims blocks 3 and 5 are a chain: block 5's own
+    inputs in the second slot, under a public root that is block 3's post-state root. Block
+    5's pre-state hashes to another root, so the witness fails in the circuit."""
+    b = small_batch
+    w3, _, w5 = b.witnesses
+    with pytest.raises(BatchError, match="does not start from"):
+        b.circuit.inputs([w3, w5])
+    inputs, public = b.circuit.inputs(b.witnesses[:2])
+    for name, values in inputs.items():
+        if name != "pub":
+            values[1] = w5.inputs[name]  # type: ignore[index]
+    five = w5.public_signals
+    public = [*public[:8], *five[2:], five[1]]  # root_0, block 3's seven, then block 5's
+    assert len(public) == b.circuit.public_inputs
+    inputs["pub"] = public
+    with pytest.raises(UnsatisfiedWitnessError):
+        b.circuit.compile().prove(inputs, public)
