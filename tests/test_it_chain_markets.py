@@ -368,6 +368,46 @@ def test_optimistic_mode_of_two_markets(chain: Chain, blocks: list[tuple[Block, 
         )
 
 
+@pytest.mark.parametrize("index", range(8))
+def test_each_public_input_of_a_two_market_proposal(
+    chain: Chain, blocks: list[tuple[Block, bytes]], index: int
+) -> None:
+    """Block 5 proposed with public input ``index`` one off: the proposal is refused when the
+    chain can tell (pre-state root, meta), refuted by the honest proof when it is an outcome
+    (post-state root, either market's settle or TWAP accumulator), and unchallengeable when it
+    is the command commitment (the honest proof is of other commands: the data-availability
+    assumption of IOptimisticChain)."""
+    vk = BlockCircuit(
+        TWO, TEST_SIZE, wrapper_dir=CIRCUITS, cache_dir=CACHE, max_matches=MATCHES
+    ).verifying_key
+    snapshot = chain.w3.testing.snapshot()  # type: ignore[attr-defined]
+    try:
+        heads = [b.header for b, _ in blocks]
+        op = chain.accounts[1]
+        d = deploy_optimistic(
+            chain, vk, start=heads[4], operator=op, bond=BOND, challenge_window=WINDOW
+        )
+        opt = Optimistic.of(chain, d)
+        opt.post_bond(sender=op)
+        honest = public_signals(heads[4])
+        x = list(honest)
+        x[index] += 1
+        if index in (0, 3):  # the pre-state root, meta (the height moves)
+            name = "PreStateRootMismatch" if index == 0 else "HeightMismatch"
+            assert _refused(name, opt.propose_inputs, x, sender=op)
+            return
+        opt.propose_inputs(x, sender=op)
+        if index == 2:
+            got = _refused("ChallengeInputMismatch", opt.challenge, 5, heads[4], blocks[4][1])
+            assert got[1] == 2
+            return
+        opt.challenge(5, heads[4], blocks[4][1], gas=PROOF_GAS)
+        assert opt.slash_count() == 1 and opt.is_final(5)
+        assert [opt.block(5, i).price for i in (0, 1)] == [m.price for m in heads[4].markets]
+    finally:
+        chain.w3.testing.revert(snapshot)  # type: ignore[attr-defined]
+
+
 # --------------------------------------------------------------------------------------------
 # Batches of two-market blocks
 
