@@ -35,47 +35,53 @@ CIRCUITS = Path(__file__).resolve().parent.parent / "proofs" / "circuits"
 _block = decoder(Block)
 
 
-def _inputs(file: str, template: str) -> list[tuple[str, str]]:
-    """``(name, dimensions)`` of a template's ``signal input`` lines, in order."""
+def _body(file: str, template: str) -> str:
     text = (CIRCUITS / file).read_text(encoding="utf-8")
     body = text[text.index(f"template {template}(") :]
-    body = body[: body.index("\n}\n")]
-    return re.findall(r"^\s*signal input (\w+)((?:\[[^\]]+\])*);", body, re.M)
+    return body[: body.index("\n}\n")]
 
 
-def test_the_batch_takes_every_input_of_the_block_circuit() -> None:
-    block = _inputs("block.circom", "Block")
-    batch = _inputs("batch.circom", "BlockBatch")
+def _inputs(file: str, template: str) -> list[tuple[str, str]]:
+    """``(name, dimensions)`` of a template's ``signal input`` lines, in order."""
+    return re.findall(r"^\s*signal input (\w+)((?:\[[^\]]+\])*);", _body(file, template), re.M)
+
+
+@pytest.mark.parametrize(
+    ("block_template", "batch_template", "pub"),
+    [("Block", "BlockBatch", "[5 * K + 1]"), ("BlockM", "BlockBatchM", "[W * K + 1]")],
+)
+def test_the_batch_takes_every_input_of_the_block_circuit(
+    block_template: str, batch_template: str, pub: str
+) -> None:
+    """``BlockBatch`` chains ``Block``s, ``BlockBatchM`` chains ``BlockM``s (several markets;
+    its proofs on real two-market blocks: ``tests/test_it_chain_markets.py``)."""
+    block = _inputs("block.circom", block_template)
+    batch = _inputs("batch.circom", batch_template)
     public = ["preRoot", "postRoot", "cmdCommitment", "meta", "settle", "cumPriceTime"]
     assert [n for n, _ in block[:6]] == public
-    assert batch[0] == ("pub", "[5 * K + 1]")
+    assert batch[0] == ("pub", pub)
     assert batch[1:] == [(n, "[K]" + dims) for n, dims in block[6:]]
     # and each is wired into the block, under its own name
-    text = (CIRCUITS / "batch.circom").read_text(encoding="utf-8")
-    for name, _ in block[6:]:
-        assert f"b[k].{name} <== {name}[k];" in text
-
-
-def test_the_batch_of_several_markets_takes_every_input_of_block_m() -> None:
-    """``BlockBatchM`` is to ``BlockM`` what ``BlockBatch`` is to ``Block``; its proofs on
-    real two-market blocks: ``tests/test_it_chain_markets.py``."""
-    block = _inputs("block.circom", "BlockM")
-    batch = _inputs("batch.circom", "BlockBatchM")
-    public = ["preRoot", "postRoot", "cmdCommitment", "meta", "settle", "cumPriceTime"]
-    assert [n for n, _ in block[:6]] == public
-    assert batch[0] == ("pub", "[W * K + 1]")
-    assert batch[1:] == [(n, "[K]" + dims) for n, dims in block[6:]]
-    text = (CIRCUITS / "batch.circom").read_text(encoding="utf-8")
-    body = text[text.index("template BlockBatchM(") :]
+    body = _body("batch.circom", batch_template)
     for name, _ in block[6:]:
         assert f"b[k].{name} <== {name}[k];" in body
-    # the public signals of block k: pub[Wk] .. pub[Wk + W], as chain_public_signals lays out
+
+
+def test_the_batch_of_several_markets_lays_out_the_public_signals_as_python_does() -> None:
+    """Block k's signals are ``pub[Wk] .. pub[Wk + W]``, as ``chain_public_signals`` lays
+    them out (at M = 1, W = 5: ``BlockBatch``'s layout)."""
+    body = _body("batch.circom", "BlockBatchM")
+    assert "var W = 3 + 2 * M;" in body
     for wiring in (
         "b[k].preRoot <== pub[W * k];", "b[k].cmdCommitment <== pub[W * k + 1];",
         "b[k].meta <== pub[W * k + 2];", "b[k].settle[m] <== pub[W * k + 3 + m];",
         "b[k].cumPriceTime[m] <== pub[W * k + 3 + M + m];", "b[k].postRoot <== pub[W * k + W];",
     ):  # fmt: skip
         assert wiring in body
+    one, two = [10, 11, 12, 13, 14, 15, 16, 17], [11, 21, 22, 23, 24, 25, 26, 27]
+    assert chain_public_signals([one, two]) == [
+        10, 12, 13, 14, 15, 16, 17, 11, 22, 23, 24, 25, 26, 27, 21,
+    ]  # fmt: skip
 
 
 def test_a_batch_of_real_blocks_proves_and_verifies_from_its_headers(
