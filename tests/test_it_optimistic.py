@@ -28,7 +28,9 @@ import pytest
 from eth_utils import to_checksum_address
 from web3.logs import DISCARD
 
+from matching import Block
 from matching.block import BlockHeader
+from matching.encoding import decoder, encode
 from oracle.artifacts import load_artifact
 from oracle.chain import Chain, ChainError, open_chain
 from oracle.deploy import DeploymentError, deploy_venue
@@ -44,6 +46,8 @@ from oracle.optimistic import (
 from oracle.reverts import ContractRevert, decode_revert, raising_reverts, revert_data
 from proofs.poseidon import FIELD_MODULUS
 from proofs.witness import public_signals
+from venue.blockstore import BlockStore
+from venue.watch import WatchError, WatchReport, watch_once
 
 from .chain_helpers import Proven
 from .test_coverage_proving import UNSIGNED
@@ -55,6 +59,7 @@ WINDOW = 3600
 PROOF_GAS = 1_000_000
 """Explicit gas for calls that verify a proof and must succeed (~300k needed)."""
 PRE, POST, CMDS, META, SETTLE, CUM = range(6)
+_block = decoder(Block)
 
 
 @dataclasses.dataclass
@@ -524,6 +529,71 @@ def test_constructor_and_deployment_file(proven: Proven, base: Venue, tmp_path: 
 
 
 # --------------------------------------------------------------------------------------------
+# Watchers (venue/watch.py)
+
+
+def test_a_watcher_refutes_a_wrong_proposal_from_the_venues_blocks(v: Venue) -> None:
+    """The watcher replays the venue's blocks, leaves honest proposals alone and refutes the
+    first wrong one with the venue's stored proof; its successor is discarded."""
+    opt, op = v.opt, v.operator
+    _, h2, h3 = v.proven.headers
+    assert watch_once(v.proven.data, v.chain, v.dep) == WatchReport()  # nothing pending
+    v.propose(1)
+    s2 = h2.markets[0]
+    wrong = _with(h2, markets=(msgspec.structs.replace(s2, volume=s2.volume + 1),))
+    opt.propose(wrong, sender=op)
+    opt.propose(h3, sender=op)  # on top of it: its pre-state root is block 2's, unchanged
+    rep = watch_once(v.proven.data, v.chain, v.dep, sender=v.challenger)
+    assert rep == WatchReport(honest=[1], challenged=[(2, BOND // 2)]), rep
+    assert opt.latest_pending_height() == 2 and opt.pending_block(2).proven
+    assert opt.pending_block(2).block == _committed(h2) and opt.credit(v.challenger) == BOND // 2
+    # the next round finds nothing wrong (block 3, discarded, is not pending any more)
+    again = watch_once(v.proven.data, v.chain, v.dep, sender=v.challenger)
+    assert again == WatchReport(honest=[1, 2]), again
+
+
+def test_a_watcher_raises_alarms_for_what_it_cannot_refute(v: Venue, tmp_path: Path) -> None:
+    """Proposals no proof can refute are alarms, not silence: other commands than the venue's
+    block, and a block the venue's data does not hold."""
+    opt, op = v.opt, v.operator
+    h1, _, h3 = v.proven.headers
+    other = _with(h1, command_commitment=h1.command_commitment ^ 1)
+    snapshot = v.chain.w3.testing.snapshot()
+    opt.propose(other, sender=op)
+    rep = watch_once(v.proven.data, v.chain, v.dep)
+    assert rep == WatchReport(
+        alarms=[(1, "unprovable proposal: another command commitment than the venue's block")]
+    ), rep
+    assert opt.slash_count() == 0
+    v.chain.w3.testing.revert(snapshot)
+    # a fourth block the venue never stored, proposed after the three honest ones
+    v.propose(1, 2, 3)
+    extra = _with(
+        h3, height=4, pre_state_root=h3.post_state_root, first_seq=h3.first_seq + h3.command_count
+    )
+    opt.propose(extra, sender=op)
+    rep = watch_once(v.proven.data, v.chain, v.dep)
+    assert rep == WatchReport(
+        honest=[1, 2, 3], alarms=[(4, "the venue's data holds no such block (withheld?)")]
+    ), rep
+    # a copy of the venue that does not replay is refused: the watcher judges nothing with it
+    bad = tmp_path / "venue"
+    bad.mkdir()
+    shutil.copy(v.proven.data / "genesis.msgpack", bad)
+    with (
+        BlockStore(v.proven.data / "blocks", first_height=1, read_only=True) as src,
+        BlockStore(bad / "blocks", first_height=1, fsync=False) as writer,
+    ):
+        for h in (1, 2, 3):
+            b = _block.decode(src.get(h))  # type: ignore[arg-type]
+            if h == 2:  # a stored header that the commands do not give
+                b = msgspec.structs.replace(b, header=_with(b.header, post_state_root=1))
+            writer.put(h, encode(b))
+    with pytest.raises(WatchError, match="does not replay"):
+        watch_once(bad, v.chain, v.dep)
+
+
+# --------------------------------------------------------------------------------------------
 # anvil
 
 
@@ -562,3 +632,38 @@ def test_the_same_on_anvil_with_gas(proven: Proven) -> None:
         assert 100_000 < gas["propose"] < 250_000, gas
         assert gas["finalize"] < 60_000, gas
         assert all(200_000 < gas[k] < 600_000 for k in ("proveEarly", "challenge")), gas
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="anvil comes from npm")
+def test_provenbook_watch_refutes_and_raises_alarms(
+    proven: Proven,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``provenbook watch DIR --chain URL --deployment FILE``: exit 0 when every proposal is
+    the venue's block or it refuted the wrong one, 1 on an alarm, 2 on bad arguments."""
+    from venue.cli import main
+
+    from .chain_helpers import CIRCUIT_CACHE
+
+    monkeypatch.setenv("PROVENBOOK_CIRCUIT_CACHE", str(CIRCUIT_CACHE))
+    h1, h2, _ = proven.headers
+    with open_chain("anvil") as chain:
+        v = _venue(chain, proven)
+        dep = tmp_path / "optimistic.json"
+        v.dep.save(dep)
+        args = ["watch", str(proven.data), "--chain", chain.url, "--deployment", str(dep)]
+        assert main([*args[:2], "--chain", "embedded", "--deployment", str(dep)]) == 2
+        assert main(args) == 0
+        v.opt.propose(_with(h1, post_state_root=int(h1.post_state_root) ^ 1), sender=v.operator)
+        capsys.readouterr()
+        assert main(args) == 0
+        assert "block 1 refuted" in " ".join(capsys.readouterr().out.split())
+        assert v.opt.slash_count() == 1 and v.opt.pending_block(1).block == _committed(h1)
+        # the operator bonds again and proposes other commands than the venue's block 2
+        v.opt.post_bond(sender=v.operator)
+        v.opt.propose(_with(h2, command_commitment=h2.command_commitment ^ 1), sender=v.operator)
+        assert main(args) == 1
+        out = " ".join(capsys.readouterr().out.split())
+        assert "ALARM block 2" in out and "another command commitment" in out

@@ -666,6 +666,49 @@ def cmd_liquidate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    """Watch an optimistic venue's proposals and refute a wrong one (``venue.watch``)."""
+    from oracle.chain import ChainError, open_chain
+    from oracle.deploy import DeploymentError
+    from oracle.optimistic import load_optimistic_deployment
+
+    from .watch import WatchError, WatchReport, watch_follow, watch_once
+
+    if not args.chain.startswith(("http://", "https://", "ws://", "wss://")):
+        console.print(
+            "[red]error:[/] --chain must be the RPC URL of the chain the venue proposes on "
+            f"(got {args.chain!r})"
+        )
+        return 2
+    try:
+        deployment = load_optimistic_deployment(args.deployment)
+        chain = open_chain(args.chain)
+    except (DeploymentError, ChainError, ValueError) as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 2
+    with chain:
+        try:
+            if args.follow:
+                console.print(f"watching {deployment.commitments} (Ctrl-C to stop)")
+                rep: WatchReport = _until_interrupted(
+                    lambda stop: watch_follow(
+                        args.data, chain, deployment, stop, poll=args.poll, workers=args.workers
+                    ),
+                    "watch-follow",
+                )
+            else:
+                rep = watch_once(args.data, chain, deployment, workers=args.workers)
+        except (WatchError, NodeError, DeploymentError, ValueError, OSError) as exc:
+            console.print(f"[red]error:[/] {exc}")
+            return 2
+    console.print(f"proposals that are the venue's blocks: {rep.honest or 'none pending'}")
+    for height, reward in rep.challenged:
+        console.print(f"[red]block {height} refuted[/]: challenged with its proof, {reward} wei")
+    for height, why in rep.alarms:
+        console.print(f"[red]ALARM block {height}[/]: {why}")
+    return 1 if rep.alarms else 0
+
+
 def _prove_with_progress(data: Path, last: int | None, workers: int, backend: str) -> object:
     from .proving import prove_blocks
 
@@ -1037,6 +1080,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     lq.add_argument("--chain", required=True, help="RPC URL of the chain the venue publishes on")
     lq.add_argument("--deployment", help="the venue's deployment JSON (default: DIR/chain.json)")
     lq.set_defaults(func=cmd_liquidate)
+    wa = sub.add_parser(
+        "watch",
+        help="check an optimistic venue's pending proposals against its replayed blocks and "
+        "refute a wrong one with a validity proof",
+    )
+    wa.add_argument("data", help="your copy of the venue's blocks (e.g. `provenbook mirror`)")
+    wa.add_argument("--chain", required=True, help="RPC URL of the chain the venue proposes on")
+    wa.add_argument("--deployment", required=True, help="the optimistic deployment's JSON")
+    wa.add_argument("--follow", action="store_true", help="keep watching until Ctrl-C")
+    wa.add_argument("--poll", type=float, default=5.0, help="with --follow: seconds")
+    wa.add_argument("--workers", type=_at_least(1), default=2, help="provers, when one is needed")
+    wa.set_defaults(func=cmd_watch)
     sv = sub.add_parser("serve", help="run a venue behind the FIX gateway until SIGINT/SIGTERM")
     sv.add_argument("data", help="the venue's data directory (created if new)")
     sv.add_argument("--host", default="127.0.0.1")
