@@ -17,8 +17,9 @@ commands and pre-state), are in the contracts' NatSpec
 mode's ``oracle.deploy.deploy_venue``; the feeds read final blocks only, so
 ``oracle.feed.PriceFeed`` works unchanged); ``Optimistic`` proposes, finalizes, proves and
 challenges blocks from their headers, and reads both the final and the pending chain, per
-market. ``venue.watch`` is a challenger built on it (``provenbook watch``). Every transaction returns an ``oracle.options.Tx`` (the
-value its event reports, the hash, the gas used); reverts come back as
+market. ``venue.watch`` is a challenger built on it (``provenbook watch``). Every
+transaction returns an ``oracle.options.Tx`` (the value its event reports, the hash, the gas
+used); reverts come back as
 ``oracle.reverts.ContractRevert`` with the custom error's name, whichever contract raised it
 (the commitments, the verifier, the feed).
 """
