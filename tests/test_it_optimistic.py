@@ -49,7 +49,7 @@ from proofs.witness import public_signals
 from venue.blockstore import BlockStore
 from venue.watch import WatchError, WatchReport, watch_once
 
-from .chain_helpers import Proven
+from .chain_helpers import CIRCUIT_CACHE, Proven
 from .test_coverage_proving import UNSIGNED
 
 BOND = 10**18 + 1
@@ -577,20 +577,38 @@ def test_a_watcher_raises_alarms_for_what_it_cannot_refute(v: Venue, tmp_path: P
         honest=[1, 2, 3], alarms=[(4, "the venue's data holds no such block (withheld?)")]
     ), rep
     # a copy of the venue that does not replay is refused: the watcher judges nothing with it
-    bad = tmp_path / "venue"
-    bad.mkdir()
-    shutil.copy(v.proven.data / "genesis.msgpack", bad)
-    with (
-        BlockStore(v.proven.data / "blocks", first_height=1, read_only=True) as src,
-        BlockStore(bad / "blocks", first_height=1, fsync=False) as writer,
-    ):
-        for h in (1, 2, 3):
-            b = _block.decode(src.get(h))  # type: ignore[arg-type]
-            if h == 2:  # a stored header that the commands do not give
-                b = msgspec.structs.replace(b, header=_with(b.header, post_state_root=1))
-            writer.put(h, encode(b))
+    bad = _copy_blocks(v.proven.data, tmp_path / "venue", bad_root_at=2)
     with pytest.raises(WatchError, match="does not replay"):
         watch_once(bad, v.chain, v.dep)
+
+
+def _copy_blocks(data: Path, to: Path, bad_root_at: int = 0) -> Path:
+    """A copy of the venue's genesis and blocks, without their proofs; the block at
+    ``bad_root_at`` with a stored post-state root that its commands do not give."""
+    to.mkdir()
+    shutil.copy(data / "genesis.msgpack", to)
+    with (
+        BlockStore(data / "blocks", first_height=1, read_only=True) as src,
+        BlockStore(to / "blocks", first_height=1, fsync=False) as writer,
+    ):
+        for h in range(1, src.last_height + 1):
+            b = _block.decode(src.get(h))  # type: ignore[arg-type]
+            if h == bad_root_at:
+                b = msgspec.structs.replace(b, header=_with(b.header, post_state_root=1))
+            writer.put(h, encode(b))
+    return to
+
+
+def test_a_watcher_without_stored_proofs_proves_the_block_it_refutes(
+    v: Venue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROVENBOOK_CIRCUIT_CACHE", str(CIRCUIT_CACHE))
+    copy = _copy_blocks(v.proven.data, tmp_path / "watcher")
+    h1 = v.proven.headers[0]
+    v.opt.propose(_with(h1, post_state_root=int(h1.post_state_root) ^ 1), sender=v.operator)
+    rep = watch_once(copy, v.chain, v.dep, sender=v.challenger, workers=1)
+    assert rep == WatchReport(challenged=[(1, BOND // 2)], proved=1), rep
+    assert v.opt.pending_block(1).block == _committed(h1) and v.opt.pending_block(1).proven
 
 
 # --------------------------------------------------------------------------------------------
@@ -644,8 +662,6 @@ def test_provenbook_watch_refutes_and_raises_alarms(
     """``provenbook watch DIR --chain URL --deployment FILE``: exit 0 when every proposal is
     the venue's block or it refuted the wrong one, 1 on an alarm, 2 on bad arguments."""
     from venue.cli import main
-
-    from .chain_helpers import CIRCUIT_CACHE
 
     monkeypatch.setenv("PROVENBOOK_CIRCUIT_CACHE", str(CIRCUIT_CACHE))
     h1, h2, _ = proven.headers
