@@ -54,7 +54,9 @@ _LONGEST_FIRST = (
     "test_it_demo.py",  # 213
     "test_it_liveprover.py",  # 203
     "test_circuit_block.py",  # 130
+    "test_it_chain_markets.py",  # ~115 (session 18's clean-clone run, other jobs beside it)
     "test_circuit_signed.py",  # 111
+    "test_circuit_block_markets.py",  # ~75
     "test_circuit_liquidation.py",  # 46
     "test_circuit_ceremony.py",  # 38
     "test_coverage_steps.py",  # 31
