@@ -625,6 +625,21 @@ def cmd_margin(args: argparse.Namespace) -> int:
     return 0
 
 
+_RPC_SCHEMES = ("http://", "https://", "ws://", "wss://")
+
+
+def _not_rpc(chain: str, does: str) -> bool:
+    """True, after saying why, unless ``chain`` is an RPC URL: a chain that outlives this
+    command, on which the venue ``does`` ("publishes", "proposes")."""
+    if chain.startswith(_RPC_SCHEMES):
+        return False
+    console.print(
+        f"[red]error:[/] --chain must be the RPC URL of the chain the venue {does} on "
+        f"(got {chain!r})"
+    )
+    return True
+
+
 def cmd_liquidate(args: argparse.Namespace) -> int:
     """The keeper: trigger the liquidation of every account under maintenance margin."""
     from oracle.chain import ChainError, open_chain
@@ -634,11 +649,7 @@ def cmd_liquidate(args: argparse.Namespace) -> int:
     from .margin import MARGIN_FILE, liquidate_stored
 
     data = Path(args.data)
-    if not args.chain.startswith(("http://", "https://", "ws://", "wss://")):
-        console.print(
-            "[red]error:[/] --chain must be the RPC URL of the chain the venue publishes on "
-            f"(got {args.chain!r})"
-        )
+    if _not_rpc(args.chain, "publishes"):
         return 2
     try:
         deployment = load_deployment(args.deployment or data / DEPLOYMENT_FILE)
@@ -674,11 +685,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
     from .watch import WatchError, WatchReport, watch_follow, watch_once
 
-    if not args.chain.startswith(("http://", "https://", "ws://", "wss://")):
-        console.print(
-            "[red]error:[/] --chain must be the RPC URL of the chain the venue proposes on "
-            f"(got {args.chain!r})"
-        )
+    if _not_rpc(args.chain, "proposes"):
         return 2
     try:
         deployment = load_optimistic_deployment(args.deployment)
@@ -835,7 +842,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
             "one proof instead"
         )
         return 2
-    persistent = args.chain.startswith(("http://", "https://", "ws://", "wss://"))
+    persistent = args.chain.startswith(_RPC_SCHEMES)
     if args.deployment and not persistent:
         console.print(
             "[red]error:[/] --deployment needs a chain that outlives this command (an RPC URL); "
