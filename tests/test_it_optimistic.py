@@ -532,9 +532,12 @@ def test_constructor_and_deployment_file(proven: Proven, base: Venue, tmp_path: 
 # Watchers (venue/watch.py)
 
 
-def test_a_watcher_refutes_a_wrong_proposal_from_the_venues_blocks(v: Venue) -> None:
+def test_a_watcher_refutes_a_wrong_proposal_from_the_venues_blocks(
+    v: Venue, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The watcher replays the venue's blocks, leaves honest proposals alone and refutes the
     first wrong one with the venue's stored proof; its successor is discarded."""
+    monkeypatch.setenv("PROVENBOOK_CIRCUIT_CACHE", str(CIRCUIT_CACHE))  # the venue's keys
     opt, op = v.opt, v.operator
     _, h2, h3 = v.proven.headers
     assert watch_once(v.proven.data, v.chain, v.dep) == WatchReport()  # nothing pending

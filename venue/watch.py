@@ -33,6 +33,7 @@ from matching.encoding import decoder
 from oracle.chain import Chain
 from oracle.optimistic import Optimistic, OptimisticDeployment
 from oracle.reverts import ContractRevert
+from proofs.circom import default_cache_dir
 from proofs.verify import verify_block
 
 from .blockstore import BlockStore
@@ -90,20 +91,29 @@ def _outcome_differs(opt: Optimistic, height: int, header: BlockHeader) -> str |
     return None
 
 
+def _stored_proof(data: Path, height: int) -> bytes | None:
+    with BlockStore(data / "blocks", first_height=1, read_only=True) as store:
+        stored = store.get_proof(height)
+    return None if stored is None else stored.payload
+
+
 def _proof(data: Path, header: BlockHeader, report: WatchReport, workers: int) -> bytes:
-    """The venue's stored proof of ``header``'s block if it verifies, else a new one."""
+    """The venue's stored proof of ``header``'s block, or one made now if none is stored;
+    WatchError unless it verifies under the key the watcher holds, which must be the venue's
+    (the chain's verifier was deployed with it)."""
     circuit = circuit_for(stored_genesis(data))
-    vk = circuit.verifying_key
-    for attempt in range(2):
-        with BlockStore(data / "blocks", first_height=1, read_only=True) as store:
-            stored = store.get_proof(header.height)
-        if stored is not None and verify_block(header, stored.payload, vk):
-            return stored.payload
-        if attempt == 0:
-            # proves (and stores) the venue's unproven blocks up to this one
-            done = prove_blocks(data, last=header.height, workers=workers)
-            report.proved += len(done.proven)
-    raise WatchError(f"no valid proof of block {header.height} could be made from the data")
+    proof = _stored_proof(data, header.height)
+    if proof is None:
+        # proves (and stores) the copy's unproven blocks up to this one
+        report.proved += len(prove_blocks(data, last=header.height, workers=workers).proven)
+        proof = _stored_proof(data, header.height)
+    if proof is not None and verify_block(header, proof, circuit.verifying_key):
+        return proof
+    where = circuit.cache_dir or default_cache_dir()
+    raise WatchError(
+        f"the verifying key in {where} does not verify the proof of block {header.height}: "
+        "the watcher needs the venue's keys (PROVENBOOK_CIRCUIT_CACHE)"
+    )
 
 
 def watch_once(
