@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,7 @@ from oracle.reverts import ContractRevert, decode_revert, raising_reverts, rever
 from proofs.poseidon import FIELD_MODULUS
 from proofs.witness import public_signals
 from venue.blockstore import BlockStore
-from venue.watch import WatchError, WatchReport, watch_once
+from venue.watch import WatchError, WatchReport, watch_follow, watch_once
 
 from .chain_helpers import CIRCUIT_CACHE, Proven
 from .test_coverage_proving import UNSIGNED
@@ -553,6 +554,9 @@ def test_a_watcher_refutes_a_wrong_proposal_from_the_venues_blocks(
     # the next round finds nothing wrong (block 3, discarded, is not pending any more)
     again = watch_once(v.proven.data, v.chain, v.dep, sender=v.challenger)
     assert again == WatchReport(honest=[1, 2]), again
+    stop = threading.Event()
+    stop.set()  # `watch --follow` after Ctrl-C: the round under way ends, and its report is all
+    assert watch_follow(v.proven.data, v.chain, v.dep, stop, poll=60) == again
 
 
 def test_a_watcher_raises_alarms_for_what_it_cannot_refute(v: Venue, tmp_path: Path) -> None:
