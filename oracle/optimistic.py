@@ -19,9 +19,8 @@ mode's ``oracle.deploy.deploy_venue``; the feeds read final blocks only, so
 challenges blocks from their headers, and reads both the final and the pending chain, per
 market. ``venue.watch`` is a challenger built on it (``provenbook watch``). Every
 transaction returns an ``oracle.options.Tx`` (the value its event reports, the hash, the gas
-used); reverts come back as
-``oracle.reverts.ContractRevert`` with the custom error's name, whichever contract raised it
-(the commitments, the verifier, the feed).
+used); reverts come back as ``oracle.reverts.ContractRevert`` with the custom error's name,
+whichever contract raised it (the commitments, the verifier, the feed).
 """
 
 from __future__ import annotations

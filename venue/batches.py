@@ -217,8 +217,7 @@ class BatchPublisher:
             names = [f"{m.symbol} / ProvenBook" for m in block.markets]
             d = deploy_venue(
                 self.chain, block.verifying_key, start=headers[0],
-                batch_vk=self.circuit.verifying_key, description=names[0],
-                descriptions=names if len(names) > 1 else (),
+                batch_vk=self.circuit.verifying_key, description=names[0], descriptions=names,
             )  # fmt: skip
             if self.deployment_file is not None:
                 d.save(self.deployment_file)

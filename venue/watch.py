@@ -60,7 +60,7 @@ class WatchReport(msgspec.Struct):
     challenged: list[tuple[int, int]] = msgspec.field(default_factory=list)
     #: ``(height, why)`` of each proposal the watcher cannot refute
     alarms: list[tuple[int, str]] = msgspec.field(default_factory=list)
-    #: proofs the watcher made because no stored one verified
+    #: proofs the watcher made because its copy of the venue stored none
     proved: int = 0
 
 
