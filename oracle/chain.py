@@ -408,7 +408,17 @@ class _EmbeddedProvider(EthereumTesterProvider):
     set of exceptions on every chain kind.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # One request at a time, as a node serves them: a venue's publisher or proposer
+        # thread and the caller's thread share the chain, and eth-tester is not thread-safe.
+        self._lock = threading.RLock()
+
     def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        with self._lock:
+            return self._request(method, params)
+
+    def _request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
         try:
             return super().make_request(method, params)
         except Exception as exc:

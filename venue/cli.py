@@ -17,7 +17,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -833,8 +833,19 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
     from .onchain import publish_stored
 
-    if args.follow and (not args.batch or args.poll <= 0):
-        console.print("[red]error:[/] --follow needs --batch K and a positive --poll")
+    if args.follow and (not (args.batch or args.optimistic) or args.poll <= 0):
+        console.print(
+            "[red]error:[/] --follow needs --batch K or --optimistic, and a positive --poll"
+        )
+        return 2
+    if (args.prove_early or args.post_bond) and not args.optimistic:
+        console.print("[red]error:[/] --prove-early and --post-bond are for --optimistic")
+        return 2
+    if args.optimistic and (args.batch or args.blocks_per_tx != 1):
+        console.print(
+            "[red]error:[/] --optimistic proposes blocks one by one, without proofs: not with "
+            "--batch or --blocks-per-tx"
+        )
         return 2
     if args.batch and args.blocks_per_tx != 1:
         console.print(
@@ -857,6 +868,9 @@ def cmd_publish(args: argparse.Namespace) -> int:
     if args.batch:
         with chain:
             return _publish_batches(args, chain)
+    if args.optimistic:
+        with chain:
+            return _publish_optimistic(args, chain)
     with chain, _progress() as p:
         task = p.add_task(f"publishing on {chain.kind}", total=None)
         rep = _publishing(
@@ -891,6 +905,70 @@ def cmd_publish(args: argparse.Namespace) -> int:
                 f"market {market} latestRoundData(): round {last.round_id}, answer "
                 f"{last.answer}, updatedAt {last.updated_at}"
             )
+    return 0
+
+
+def _publish_optimistic(args: argparse.Namespace, chain: Chain) -> int:
+    """``publish --optimistic``: propose the stored blocks, finalize what is due
+    (``venue.proposer``); exit 2 for what cannot be used, 1 when the operator must stop."""
+    from oracle.deploy import DeploymentError
+    from oracle.feed import PriceFeed
+    from oracle.reverts import ContractRevert
+
+    from .proposer import ProposeReport, ProposerError, propose_follow, propose_stored
+
+    with _progress() as p:
+        task = p.add_task(f"proposing on {chain.kind}", total=None)
+        kw: dict[str, Any] = {
+            "deployment_file": args.deployment, "bond": args.bond,
+            "challenge_window": args.challenge_window, "prove_early": args.prove_early,
+            "post_bond": args.post_bond,
+            "progress": lambda done, total: p.update(task, completed=done, total=total),
+        }  # fmt: skip
+        try:
+            if args.follow:
+                console.print(f"following {args.data} (Ctrl-C to stop)")
+                rep: ProposeReport = _until_interrupted(
+                    lambda stop: propose_follow(args.data, chain, stop, poll=args.poll, **kw),
+                    "propose-follow",
+                )
+            else:
+                rep = propose_stored(args.data, chain, **kw)
+        except (NodeError, DeploymentError, ValueError, OSError) as exc:
+            console.print(f"[red]error:[/] {exc}")
+            return 2
+        except (ProposerError, ContractRevert) as exc:
+            console.print(f"[red]{exc}[/]")
+            return 1
+    d = rep.deployment
+    if d is None:
+        console.print("no stored block to propose yet")
+        return 0
+    feeds = [(m.market_id, m.feed) for m in d.markets] or [(d.market_id, d.feed)]
+    kind = "OptimisticMarketCommitments" if d.markets else "OptimisticCommitments"
+    names = ", ".join(f"market {m} {f}" for m, f in feeds)
+    console.print(
+        f"{kind} {d.commitments} (operator {d.operator}, bond {d.bond} wei, challenge window "
+        f"{d.challenge_window} s), ProvenPriceFeed {names}"
+    )
+
+    def heights(hs: list[int]) -> str:
+        return f"{hs[0]}..{hs[-1]}" if hs else "none"
+
+    console.print(
+        f"proposed: {heights(rep.proposed)}; proven early: {heights(rep.proven_early)}; "
+        f"final: {heights(rep.finalized)}"
+    )
+    for market, feed in feeds:
+        try:
+            last = PriceFeed(chain, feed).latest_round()
+        except ContractRevert:  # NoProvenRound: the feed serves final blocks only
+            console.print(f"market {market}: no final block yet (the feed has no round)")
+            continue
+        console.print(
+            f"market {market} latestRoundData() (final blocks only): round {last.round_id}, "
+            f"answer {last.answer}"
+        )
     return 0
 
 
@@ -939,6 +1017,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from oracle.chain import ChainError
     from oracle.deploy import DeploymentError
 
+    from .proposer import ProposerError
     from .serve import ServeError, dev_accounts, load_accounts, load_genesis, serve
 
     try:
@@ -950,9 +1029,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
             prove=args.prove, workers=args.workers, committer_priority=args.committer_priority,
             committer_shards=args.committer_shards, chain=args.chain,
             blocks_per_tx=args.blocks_per_tx, liquidate_every=args.liquidate_every,
+            optimistic=args.optimistic, bond=args.bond, challenge_window=args.challenge_window,
+            prove_early=args.prove_early, post_bond=args.post_bond,
             say=lambda line: print(line, flush=True),
         )  # fmt: skip
-    except (ServeError, NodeError, ChainError, DeploymentError) as exc:
+    except (ServeError, NodeError, ChainError, DeploymentError, ProposerError) as exc:
         console.print(f"[red]provenbook serve: {exc}[/]")
         return 2
     except OSError as exc:  # the port is taken, the data directory is not writable, ...
@@ -971,6 +1052,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     console.print(f"{node.height} blocks, state root {node.commitment.root:#x}")
     node.close()
     return 0
+
+
+def _optimistic_args(p: argparse.ArgumentParser, what: str) -> None:
+    """The options of optimistic mode that ``publish`` and ``serve`` share."""
+    from .proposer import DEFAULT_BOND, DEFAULT_CHALLENGE_WINDOW
+
+    p.add_argument("--optimistic", action="store_true", help=what)
+    p.add_argument(
+        "--bond", type=_at_least(1), default=DEFAULT_BOND, metavar="WEI",
+        help=f"with --optimistic, a new deployment: the operator's standing bond ({DEFAULT_BOND})",
+    )  # fmt: skip
+    p.add_argument(
+        "--challenge-window", type=_at_least(1), default=DEFAULT_CHALLENGE_WINDOW,
+        metavar="SECONDS",
+        help="with --optimistic, a new deployment: how long a proposal can be challenged "
+        f"({DEFAULT_CHALLENGE_WINDOW})",
+    )  # fmt: skip
+    p.add_argument(
+        "--post-bond", action="store_true",
+        help="with --optimistic: put up a new bond after one was slashed (find out why first)",
+    )  # fmt: skip
 
 
 def _at_least(low: int) -> Callable[[str], int]:
@@ -1057,6 +1159,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     pb.add_argument("--poll", type=float, default=1.0, help="with --follow: seconds")
     pb.add_argument("--workers", type=_at_least(1), default=2, help="batch provers (with --batch)")
     pb.add_argument("--prover", default="local", help="local, or ray://host:port (with --batch)")
+    _optimistic_args(
+        pb,
+        "propose the stored blocks without proofs (optimistic mode) instead of publishing "
+        "proven ones; --deployment: the optimistic deployment",
+    )
+    pb.add_argument(
+        "--prove-early", action="store_true",
+        help="with --optimistic: pending blocks with a stored proof are made final now",
+    )  # fmt: skip
     pb.set_defaults(func=cmd_publish)
     mi = sub.add_parser(
         "mirror", help="copy a running venue's blocks and proofs over HTTP, to replay them"
@@ -1123,6 +1234,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "kept in DIR/chain.json, resumed on restart), or embedded / anvil / auto for a chain "
         "that lives as long as this run",
     )
+    _optimistic_args(
+        sv,
+        "with --chain: propose every block as soon as it is stored, without a proof "
+        "(optimistic mode; deployment kept in DIR/optimistic.json on an RPC chain), instead of "
+        "publishing proven blocks",
+    )
+    sv.add_argument(
+        "--prove-early", action="store_true",
+        help="with --optimistic and --prove: send each live proof to make its block final at "
+        "once",
+    )  # fmt: skip
     sv.add_argument("--workers", type=_at_least(1), default=2, help="prover worker processes")
     sv.add_argument(
         "--blocks-per-tx", type=_at_least(1), default=None, metavar="N",

@@ -47,6 +47,12 @@ from .liveprover import LiveProver
 from .node import Genesis, VenueNode
 from .onchain import live_publisher
 from .priority import Priority
+from .proposer import (
+    DEFAULT_BOND,
+    DEFAULT_CHALLENGE_WINDOW,
+    OPTIMISTIC_DEPLOYMENT_FILE,
+    LiveProposer,
+)
 
 __all__ = ["BUILT_IN_GENESES", "AccountSpec", "ServeError", "account_commands", "dev_accounts",
            "load_accounts", "load_genesis", "proving_progress", "serve"]  # fmt: skip
@@ -167,14 +173,22 @@ def serve(
     port: int = 8765, accounts: Sequence[AccountSpec] = (), prove: bool = False,
     workers: int = 2, committer_priority: Priority = "background", committer_shards: int = 1,
     chain: str | None = None, blocks_per_tx: int | None = None, liquidate_every: float = 1.0,
-    say: Callable[[str], None] = print,
+    optimistic: bool = False, bond: int = DEFAULT_BOND,
+    challenge_window: int = DEFAULT_CHALLENGE_WINDOW, prove_early: bool = False,
+    post_bond: bool = False, say: Callable[[str], None] = print,
 ) -> tuple[int, int]:  # fmt: skip
     """Run the venue in ``data`` until SIGINT/SIGTERM; return the final (height, state root).
     ``genesis`` is used only to create a new venue (default: ``PROVABLE_GENESIS``); an
     existing one keeps its own. ``liquidate_every``: the keeper's scan for accounts under
     maintenance margin, at most this often in seconds after a new block (0: no keeper).
     ``blocks_per_tx``: with ``chain``, proven blocks queued for publication go out up to this
-    many per transaction (default ``oracle.publish.BLOCKS_PER_TX``)."""
+    many per transaction (default ``oracle.publish.BLOCKS_PER_TX``).
+
+    ``optimistic`` (with ``chain``): instead of publishing proven blocks, propose every block
+    as soon as it is stored (``venue.proposer.LiveProposer``; on an RPC chain the deployment
+    is kept in ``DIR/optimistic.json`` and resumed), with a standing ``bond`` in wei and a
+    ``challenge_window`` in seconds; ``prove_early`` (with ``prove``) sends each proof to make
+    its block final at once; ``post_bond`` puts up a new bond after a slash."""
     if liquidate_every < 0:
         raise ServeError("--liquidate-every must be 0 (off) or a number of seconds")
     if blocks_per_tx is None:
@@ -182,8 +196,17 @@ def serve(
     if blocks_per_tx < 1:
         raise ServeError("--blocks-per-tx must be at least 1")
     data = Path(data)
-    if chain is not None and not prove:
-        raise ServeError("--chain publishes proven blocks: it needs --prove")
+    if chain is not None and not (prove or optimistic):
+        raise ServeError("--chain publishes proven blocks: it needs --prove (or --optimistic)")
+    if optimistic and chain is None:
+        raise ServeError("--optimistic proposes blocks on a chain: it needs --chain")
+    if prove_early and not (optimistic and prove):
+        raise ServeError("--prove-early sends live proofs to proposed blocks: it needs "
+                         "--optimistic and --prove")  # fmt: skip
+    if (post_bond or prove_early) and not optimistic:
+        raise ServeError("--post-bond and --prove-early are for --optimistic")
+    if optimistic and (bond <= 0 or challenge_window <= 0):
+        raise ServeError("--bond and --challenge-window must be positive")
     fresh = not (data / "genesis.msgpack").exists()
     onchain = open_chain(chain) if chain is not None else None  # a bad URL creates nothing
     try:
@@ -195,13 +218,28 @@ def serve(
         if onchain is not None:
             onchain.close()
         raise
-    prover = publisher = None
+    prover = publisher = proposer = None
     try:
         opening = account_commands(node, accounts)
+        persistent = onchain is not None and onchain.kind == "rpc"  # outlives this run
+        if optimistic:
+            assert onchain is not None
+            proposer = LiveProposer(
+                node, onchain, bond=bond, challenge_window=challenge_window, post_bond=post_bond,
+                deployment_file=data / OPTIMISTIC_DEPLOYMENT_FILE if persistent else None,
+            )  # fmt: skip
+            caught_up = proposer.start()
+            say(
+                f"optimistic: proposing every block on {onchain.kind} {onchain.url or ''}".rstrip()
+                + f" (bond {bond} wei, challenge window {challenge_window} s); "
+                f"{len(caught_up.proposed)} stored block(s) proposed now"
+            )
         if prove:
             prover = LiveProver(node, workers=workers, progress=proving_progress(say))
-            if onchain is not None:
-                persistent = onchain.kind == "rpc"  # a URL: the deployment outlives this run
+            if proposer is not None:
+                if prove_early:
+                    prover.on_proof = proposer.submit_proof
+            elif onchain is not None:
                 publisher = live_publisher(
                     onchain, data, store=node.blocks, max_blocks=blocks_per_tx,
                     deployment_file=data / DEPLOYMENT_FILE if persistent else None,
@@ -236,6 +274,11 @@ def serve(
             prover.close()
         if publisher is not None:
             publisher.close()  # what was proven goes on chain before the chain is closed
+        if proposer is not None:
+            proposer.close()  # the blocks sealed on the way out are proposed too
+            if proposer.halted is not None:
+                say(f"optimistic operator halted at block {proposer.halted[0]}: "
+                    f"{proposer.halted[1]}")  # fmt: skip
         if onchain is not None:
             onchain.close()
         node.close()
