@@ -285,3 +285,14 @@ def test_publish_optimistic_from_the_command_line(
         assert main([*args, *bad]) == 2
     assert main(["publish", str(data), "--chain", "embedded", "--prove-early"]) == 2
     assert main(["publish", str(tmp_path / "none"), "--chain", "embedded", "--optimistic"]) == 2
+
+
+def test_the_demos_optimistic_stage(proven: Proven, chain: Chain) -> None:
+    """``venue.demo_optimistic``: honest proposals, one a tick off refuted by the watcher with
+    the stored proof, everything final after the window at the proven prices."""
+    from venue.demo_optimistic import optimistic_stage
+
+    r = optimistic_stage(proven.data, chain, 3, window=WINDOW)
+    assert r.ok, r
+    assert r.watch == WatchReport(honest=[1, 2], challenged=[(3, r.bond // 2)])
+    assert r.forged_price == r.price + 1 and r.feed == (3, proven.headers[2].markets[0].price)

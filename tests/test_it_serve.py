@@ -20,12 +20,14 @@ import pytest
 from oracle.chain import open_chain
 from oracle.deploy import load_deployment
 from oracle.feed import PriceFeed
+from oracle.optimistic import Optimistic, advance_time, load_optimistic_deployment
 from oracle.publish import Publisher
 from proofs.eddsa import private_to_public
 from venue.client import FixClient
 from venue.demo import PROVABLE_GENESIS, SYMBOL, trader_key
 from venue.fix import Tag
 from venue.node import VenueNode
+from venue.proposer import OPTIMISTIC_DEPLOYMENT_FILE
 from venue.serve import (
     AccountSpec,
     ServeError,
@@ -34,6 +36,7 @@ from venue.serve import (
     load_accounts,
     proving_progress,
 )
+from venue.watch import WatchReport, watch_once
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -218,7 +221,13 @@ def test_serve_refuses_a_chain_it_cannot_use_before_creating_anything(tmp_path: 
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{s.getsockname()[1]}"
-    for extra in (["--prove", "--chain", dead], ["--chain", "embedded"]):
+    for extra in (
+        ["--prove", "--chain", dead],
+        ["--chain", "embedded"],
+        ["--optimistic"],
+        ["--chain", "embedded", "--optimistic", "--prove-early"],
+        ["--chain", "embedded", "--post-bond"],
+    ):
         done = subprocess.run(
             [sys.executable, "-m", "venue.cli", "serve", str(data), "--port", "0", *extra],
             capture_output=True, text=True, env=env, timeout=120, check=False,
@@ -226,3 +235,60 @@ def test_serve_refuses_a_chain_it_cannot_use_before_creating_anything(tmp_path: 
         assert done.returncode == 2, done.stdout + done.stderr
         assert "provenbook serve:" in done.stdout
         assert not data.exists()
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="a chain that outlives serve: anvil (npm)")
+def test_serve_optimistic_proposes_every_block_and_resumes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``serve --chain URL --optimistic``: every block is proposed as it is stored, without a
+    proof, the last one sealed on the way out too; a restart resumes the same contracts and
+    proposes nothing twice; once the window has passed ``publish --optimistic`` finalizes and
+    the feed serves the traded price."""
+    from venue.cli import main
+
+    data = tmp_path / "venue"
+    env_cache = {"PROVENBOOK_CIRCUIT_CACHE": str(ROOT / ".cache" / "circuits")}
+    with open_chain("anvil") as node_chain:
+        url = node_chain.url
+        assert url is not None
+        args = ("--dev-accounts", "2", "--chain", url, "--optimistic", "--challenge-window", "30")
+        proc, ws, head = start(data, *args, env=env_cache)
+        try:
+
+            async def trade() -> None:
+                async with client(ws, 1) as maker, client(ws, 2) as taker:
+                    sell = await maker.place(SYMBOL, "2", 5, 100_010)
+                    await maker.report(sell, "0")
+                    buy = await taker.place(SYMBOL, "1", 3, 100_020, tif="3")
+                    await taker.report(buy, "F")
+
+            asyncio.run(asyncio.wait_for(trade(), 60))
+        except BaseException:
+            proc.kill()
+            raise
+        height, _, out = stop(proc)
+        assert "optimistic: proposing every block on rpc" in head, head
+        assert "0 stored block(s) proposed now" in head and "halted" not in out
+        file = data / OPTIMISTIC_DEPLOYMENT_FILE
+        d = load_optimistic_deployment(file)
+        opt = Optimistic.of(node_chain, d)
+        assert height >= 2 and opt.latest_pending_height() == height
+        assert opt.latest_height() == 0  # nothing is final before its window
+        honest = watch_once(data, node_chain, d)
+        assert honest == WatchReport(honest=list(range(1, height + 1))), honest
+
+        proc, _, head = start(data, *args, env=env_cache)
+        again, _, _ = stop(proc)
+        assert load_optimistic_deployment(file) == d  # the same contracts
+        assert opt.latest_pending_height() == again >= height
+
+        advance_time(node_chain, 31)
+        capsys.readouterr()
+        cmd = ["publish", str(data), "--chain", url, "--optimistic", "--deployment", str(file)]
+        assert main(cmd) == 0
+        assert opt.latest_height() == again
+        traded = [
+            h for h in range(1, again + 1) if not opt.pending_block(h).block.carried
+        ]
+        assert traded and opt.block(traded[0]).price == 100_010

@@ -264,11 +264,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if args.prove != 0:
             console.rule("8. two markets: a block per market's book, proved, a price feed each")
             markets_ok = _print_markets(data / "two-markets", chain, args.workers)
+        optimistic_ok = True
+        if chain is not None and res.option is not None:  # every block proven and on chain
+            console.rule("9. optimistic mode: proposed without proofs, a wrong one refuted")
+            optimistic_ok = _print_optimistic(data, chain, res.proven)
         ok = (
             same
             and proofs_ok
             and chain_ok
             and markets_ok
+            and optimistic_ok
             and all(r.ok and r.last_root == res.root for r in reports)
             and res.fills > 0
         )
@@ -321,6 +326,38 @@ def _print_markets(data: Path, chain: Chain | None, workers: int) -> bool:
             f"{r.published} blocks published (MarketCommitments); each market's feed answers "
             f"its own last proven price: {answers}"
         )
+    return r.ok
+
+
+def _print_optimistic(data: Path, chain: Chain, last: int) -> bool:
+    """The demo's stage for optimistic mode (``venue.demo_optimistic``)."""
+    import statistics
+
+    from .demo_optimistic import optimistic_stage
+
+    with console.status("proposing, watching, finalizing"):
+        r = optimistic_stage(data, chain, last)
+    gas = statistics.median(r.propose_gas) if r.propose_gas else 0
+    console.print(
+        f"OptimisticCommitments {r.commitments}, operator bond {r.bond} wei, challenge window "
+        f"{r.window} s: blocks 1..{r.forged - 1} proposed without proofs (gas p50 {gas:,.0f} "
+        f"per block, pending at once), block {r.forged} proposed at {r.forged_price}, one tick "
+        f"above its settlement price {r.price}"
+    )
+    for h, reward in r.watch.challenged:
+        console.print(
+            f"a watcher replayed the venue: {len(r.watch.honest)} proposals are its blocks, "
+            f"block {h} is not; refuted with the block's stored proof, the proven block put in "
+            f"its place, the watcher credited {reward} wei of the operator's bond"
+        )
+    for h, why in r.watch.alarms:
+        console.print(f"[red]ALARM block {h}[/]: {why}")
+    console.print(
+        f"after the window (the chain's clock moved on): blocks "
+        f"{r.finalized[0] if r.finalized else '-'}..{r.finalized[-1] if r.finalized else '-'} "
+        f"final; the optimistic feed's latestRoundData(): round {r.feed[0]}, answer {r.feed[1]}"
+        + ("" if r.ok else "  [red](not what was expected)[/]")
+    )
     return r.ok
 
 
