@@ -43,6 +43,7 @@ _GROUPS = {
         "test_it_margin.py",  # 47
         "test_it_options.py",  # 31
         "test_it_optimistic.py",  # 14
+        "test_it_proposer.py",  # ~45 (session 19, alone)
         "test_it_chain_batch.py",  # 12
         "test_it_chain_blocks.py",
         "test_coverage_proving.py",

@@ -17,8 +17,9 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from matching import Deposit
+from matching import Block, Deposit
 from matching.block import BlockHeader
+from matching.encoding import decoder
 from oracle.chain import Chain, open_chain
 from oracle.feed import PriceFeed
 from oracle.optimistic import (
@@ -42,6 +43,7 @@ from .chain_helpers import CIRCUIT_CACHE, Proven
 from .test_coverage_proving import ACCOUNTS, TRADES, UNSIGNED
 
 WINDOW = 600
+_block = decoder(Block)
 
 
 @pytest.fixture(autouse=True)
@@ -296,3 +298,26 @@ def test_the_demos_optimistic_stage(proven: Proven, chain: Chain) -> None:
     assert r.ok, r
     assert r.watch == WatchReport(honest=[1, 2], challenged=[(3, r.bond // 2)])
     assert r.forged_price == r.price + 1 and r.feed == (3, proven.headers[2].markets[0].price)
+
+
+def test_live_proofs_make_proposed_blocks_final_at_once(
+    proven: Proven, chain: Chain, tmp_path: Path
+) -> None:
+    """``serve --optimistic --prove --prove-early``: each live proof (``LiveProver.on_proof``)
+    goes to ``submit_proof``, and its proposed block is final without waiting for the window."""
+    data = tmp_path / "venue"
+    shutil.copytree(proven.data, data)
+    node = VenueNode(data, engine="reference", fsync=False)
+    live = LiveProposer(node, chain, challenge_window=WINDOW, finalize_every=30)
+    try:
+        assert live.start().proposed == [1, 2, 3]
+        for h in (1, 2, 3):
+            block = _block.decode(node.blocks.get(h))  # type: ignore[arg-type]
+            live.submit_proof(block, proven.proofs[h - 1])
+        assert live.wait(3, 60, final=True), live.halted
+        assert live.proven_early == [1, 2, 3]
+        d = live.operator.deployment  # type: ignore[union-attr]
+        assert PriceFeed(chain, d.feed).latest_round().round_id == 3
+    finally:
+        live.close()
+        node.close()

@@ -43,6 +43,9 @@
    each block changes one market's book, a mass cancel of every market goes in as one per
    market, every block is proved with the two-market circuit and published, and each market's
    price feed answers its own proven price.
+11. Optimistic mode (``venue.demo_optimistic``): the venue's blocks proposed without proofs,
+   the last a tick off; a watcher refutes it with its stored proof, and after the challenge
+   window every block is final at its proven price.
 """
 
 from __future__ import annotations

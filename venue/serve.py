@@ -11,7 +11,11 @@ processes and the traders see their orders become "proven"; with ``--chain`` (an
 every proven block is also published on chain and they see "on_chain". On a chain reached by
 URL the deployment is kept in ``DIR/chain.json``: a restart publishes what was proven while it
 was down, then goes on live, on the same contracts. ``--chain embedded`` or ``anvil`` start a
-chain for this run only (a development venue), deployed afresh at every start.
+chain for this run only (a development venue), deployed afresh at every start. With
+``--optimistic`` (and ``--chain``) the venue runs optimistic mode instead: every block is
+proposed as soon as it is stored, without waiting for a proof (``venue.proposer``; the
+deployment in ``DIR/optimistic.json`` on an RPC chain), finalized once its challenge window has
+passed, and, with ``--prove --prove-early``, made final at once by its live proof.
 
 Shutdown (signal): the gateway stops taking frames, the open block is sealed, the committer
 stores every block, and the node closes; acknowledged commands were durable before their
