@@ -76,7 +76,7 @@ def run(blocks: int, interval: float, workers: int, chain_spec: str) -> dict[str
         prover.on_proven = lambda h, _b: at(proven, h)
         publisher.on_published = lambda h, _tx: at(landed, h)
         proposer = LiveProposer(
-            node, chain, sender=chain.accounts[1], on_proposed=lambda h: at(proposed, h)
+            node, chain, sender=chain.accounts[1], on_proposed=lambda h, _tx: at(proposed, h)
         )
         prover.start()
         proposer.start()

@@ -46,6 +46,7 @@ from venue.fix.fields import (
     SessionRejectReason,
     Tag,
 )
+from venue.orders import FINALITY_STATES
 
 R = SessionRejectReason  # short name keeps the parametrize tables one row per case
 
@@ -127,7 +128,7 @@ def test_dictionary_is_consistent() -> None:
     for msg_type in "A012345DFGqj89VWX":
         assert msg_type in MESSAGES
     assert {"A", "0", "1", "2", "3", "4", "5", "U0"} == set(ADMIN_MSG_TYPES)
-    assert FIELDS_BY_NAME["FinalityState"].values == {"sequenced", "in_block", "proven", "on_chain"}
+    assert FIELDS_BY_NAME["FinalityState"].values == set(FINALITY_STATES)
     assert R.INVALID_MSG_TYPE == 11
     assert BusinessRejectReason.UNSUPPORTED_MESSAGE_TYPE == 3
 

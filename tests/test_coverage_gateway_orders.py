@@ -180,6 +180,12 @@ def test_finality_ladder() -> None:
                                                      "sequenced"]  # fmt: skip
     r.advance("on_chain", 5)
     assert r.finality(4) == "on_chain"
+    # optimistic mode: proposed sits between in_block and proven
+    r.advance("in_block", 7)
+    r.advance("proposed", 6)
+    assert [r.finality(h) for h in (5, 6, 7)] == ["on_chain", "proposed", "in_block"]
+    r.advance("proven", 7)
+    assert r.finality(7) == "proven"
 
 
 def test_feed_and_local_book_round_trip() -> None:

@@ -266,6 +266,19 @@ def test_market_data_matches_engine_and_finality(tmp_path: Path) -> None:
             await a.wait_for(lambda: a.finality(cl) == "on_chain")
             gw.on_proven_price(SYM, block.header.height, 100_000)
             await a.wait_for(lambda: any(m.msg_type == "U3" for m in a.received))
+            # optimistic mode: in_block -> proposed (pending on chain) -> on_chain (final)
+            cl2 = await a.place(SYM, "1", 1, 97_000)
+            await a.report(cl2, "0")
+            block2 = await gw.seal()
+            assert block2 is not None
+            await a.wait_for(lambda: a.finality(cl2) == "in_block")
+            gw.on_proposed(block2.header.height, "0x" + "cd" * 32)
+            await a.wait_for(lambda: a.finality(cl2) == "proposed")
+            assert a.finality(cl) == "on_chain"  # a later state of an earlier block stays
+            gw.on_final(block2.header.height)
+            await a.wait_for(lambda: a.finality(cl2) == "on_chain")
+            u2 = [m.get(Tag.ProofStatus) for m in a.received if m.msg_type == "U2"]
+            assert u2[-2:] == ["proposed", "final"], u2
 
     run(tmp_path, body, accounts=(1, 2, 3))
 

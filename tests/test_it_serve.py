@@ -262,8 +262,10 @@ def test_serve_optimistic_proposes_every_block_and_resumes(
                     await maker.report(sell, "0")
                     buy = await taker.place(SYMBOL, "1", 3, 100_020, tif="3")
                     await taker.report(buy, "F")
+                    # the fill's block proposed: the trader sees its price on chain, pending
+                    await taker.wait_for(lambda: taker.finality(buy) == "proposed", 60)
 
-            asyncio.run(asyncio.wait_for(trade(), 60))
+            asyncio.run(asyncio.wait_for(trade(), 90))
         except BaseException:
             proc.kill()
             raise

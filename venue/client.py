@@ -346,7 +346,7 @@ class FixClient:
         if not reps:
             return None
         height = int(reps[0].get(Tag.BlockHeight) or 0)
-        for state in ("on_chain", "proven", "in_block"):
+        for state in reversed(FINALITY_STATES[1:]):
             if height <= self.heights[state]:
                 return state
         return reps[-1].get(Tag.FinalityState)
@@ -476,6 +476,6 @@ class FixClient:
         elif kind == "U2":
             state = msg.get(Tag.FinalityState)
             height = int(msg.get(Tag.BlockHeight) or 0)
-            if state in ("proven", "on_chain"):
+            if state in ("proposed", "proven", "on_chain"):
                 for s in FINALITY_STATES[1 : FINALITY_STATES.index(state) + 1]:
                     self.heights[s] = max(self.heights[s], height)

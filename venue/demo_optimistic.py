@@ -81,7 +81,9 @@ def optimistic_stage(
     op.ensure_bonded()
     out = OptimisticDemo(op.deployment.commitments, bond, window)
     for h in headers[:-1]:
-        out.propose_gas.append(op.opt.propose(h, sender=op.sender).gas_used)
+        tx = op.propose(h)
+        assert tx is not None  # a fresh deployment: every height is new
+        out.propose_gas.append(tx.gas_used)
         out.honest.append(h.height)
     real = headers[-1]
     s = real.markets[0]
@@ -89,7 +91,7 @@ def optimistic_stage(
     wrong = msgspec.structs.replace(
         real, markets=(msgspec.structs.replace(s, price=s.price + tick),)
     )
-    op.opt.propose(wrong, sender=op.sender)
+    op.propose(wrong)
     out.forged, out.forged_price, out.price = real.height, s.price + tick, s.price
     watcher = chain.accounts[min(5, len(chain.accounts) - 1)]
     out.watch = watch_once(data, chain, op.deployment, sender=watcher)

@@ -31,7 +31,8 @@ stored it, off the engine task's path) every logged-on session gets a U1 BlockHe
 are now in_block. A U1 is sent only after the ExecutionReports of the commands it holds
 (``node.on_block`` runs on the committer's thread and only queues the block to the loop).
 ``on_proven(height)`` and ``on_published(height, tx_hash)`` broadcast U2 ProofStatus
-(FinalityState proven / on_chain) the same way; ``on_proven_price`` broadcasts U3. The
+(FinalityState proven / on_chain) the same way, and in optimistic mode ``on_proposed`` and
+``on_final`` (FinalityState proposed / on_chain); ``on_proven_price`` broadcasts U3. The
 client library (``venue.client``) turns these into per-ClOrdID finality.
 
 Signed venues (``Genesis.signed``): NewOrderSingle and OrderCancelReplaceRequest must carry
@@ -408,6 +409,16 @@ class Gateway:
     def on_published(self, height: int, tx_hash: str | None = None) -> None:
         """The publisher's proof for ``height`` is on chain: U2 FinalityState=on_chain."""
         self._threadsafe(self._broadcast_finality, "on_chain", height, "verified", tx_hash)
+
+    def on_proposed(self, height: int, tx_hash: str | None = None) -> None:
+        """Optimistic mode: ``height`` is proposed, its price on chain and pending (U2
+        ProofStatus=proposed, FinalityState=proposed; ``venue.proposer.LiveProposer``)."""
+        self._threadsafe(self._broadcast_finality, "proposed", height, "proposed", tx_hash)
+
+    def on_final(self, height: int) -> None:
+        """Optimistic mode: blocks up to ``height`` are final on chain (their window passed,
+        or a proof landed): U2 ProofStatus=final, FinalityState=on_chain."""
+        self._threadsafe(self._broadcast_finality, "on_chain", height, "final", None)
 
     def on_block_proven(self, height: int, block: Block) -> None:
         """A live prover's hook (``venue.liveprover``): U2 proven, then U3 for each market's

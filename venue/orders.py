@@ -122,8 +122,10 @@ __all__ = [
     "replace_command",
 ]
 
-#: Finality ladder, weakest first (DESIGN §8).
-FINALITY_STATES = ("sequenced", "in_block", "proven", "on_chain")
+#: Finality ladder, weakest first (DESIGN §8). ``proposed`` is optimistic mode's: the block's
+#: price is on chain, pending its challenge window; ``on_chain`` is final on chain in either
+#: mode (its proof verified, or its window passed). A venue in validity mode skips it.
+FINALITY_STATES = ("sequenced", "in_block", "proposed", "proven", "on_chain")
 
 #: Messages to send: (account, message) in order.
 Outbox = list[tuple[int, FixMessage]]
@@ -388,7 +390,7 @@ class OrderRouter:
         self.orders: dict[int, Order] = {}
         self.accounts: dict[int, _Account] = {}
         #: highest block known sealed / proven / published on chain
-        self.heights = {"in_block": 0, "proven": 0, "on_chain": 0}
+        self.heights = dict.fromkeys(FINALITY_STATES[1:], 0)
         self._liquidations = 0  # numbers the venue's liquidation orders (ClOrdID LIQ-n)
 
     # ------------------------------------------------------------------ finality
@@ -397,7 +399,7 @@ class OrderRouter:
         """Finality state of something in block ``height`` given what is known now."""
         if height <= 0:
             return "sequenced"
-        for state in ("on_chain", "proven", "in_block"):
+        for state in reversed(FINALITY_STATES[1:]):
             if height <= self.heights[state]:
                 return state
         return "sequenced"

@@ -37,6 +37,7 @@ from matching import Block
 from matching.block import BlockHeader
 from matching.encoding import decoder
 from oracle.chain import Chain
+from oracle.client import Tx
 from oracle.optimistic import (
     Optimistic,
     OptimisticDeployment,
@@ -185,20 +186,20 @@ class Operator:
         self._pending = self.opt.latest_pending_height()  # a challenge may have cut it
         return ProposerError(f"{what} block {height}: {exc}")
 
-    def propose(self, header: BlockHeader) -> bool:
-        """Propose ``header``'s block unless it is proposed already (False). ProposerError for
+    def propose(self, header: BlockHeader) -> Tx | None:
+        """Propose ``header``'s block unless it is proposed already (None). ProposerError for
         a gap (a block before it is not proposed) or a refusal."""
         h = header.height
         if h <= self._pending:
-            return False
+            return None
         if h != self._pending + 1:
             raise ProposerError(f"block {h} cannot be proposed before block {self._pending + 1}")
         try:
-            self.opt.propose(header, sender=self.sender)
+            tx = self.opt.propose(header, sender=self.sender)
         except ContractRevert as exc:
             raise self._revert("proposing", h, exc) from exc
         self._pending = h
-        return True
+        return tx
 
     def prove_early(self, header: BlockHeader, proof: bytes) -> bool:
         """Make the proposed ``header`` final as soon as the blocks before it are, with its
@@ -338,7 +339,9 @@ class LiveProposer:
     ``deployment_file`` if it exists; deploying at block 1 otherwise, or, for a venue with no
     block yet, at the first block sealed). ``submit_proof(block, proof)`` (e.g. as
     ``LiveProver.on_proof``) proves a proposed block early. Every ``finalize_every`` seconds
-    the blocks whose window has passed are finalized.
+    the blocks whose window has passed are finalized. ``on_proposed(height, tx_hash)`` and
+    ``on_final(height)`` (e.g. ``Gateway.on_proposed`` / ``on_final``, the traders' finality)
+    are called from the proposer's thread.
 
     A refusal or a chain failure halts proposing (``halted``: the height and why), since every
     later block builds on the one refused; the venue goes on sequencing.
@@ -355,7 +358,8 @@ class LiveProposer:
         post_bond: bool = False,
         finalize_every: float = 1.0,
         sender: str | None = None,
-        on_proposed: Callable[[int], None] | None = None,
+        on_proposed: Callable[[int, str], None] | None = None,
+        on_final: Callable[[int], None] | None = None,
     ) -> None:
         if finalize_every <= 0:
             raise ValueError(f"finalize_every must be positive, not {finalize_every}")
@@ -364,7 +368,7 @@ class LiveProposer:
         self.bond, self.challenge_window, self.post_bond = bond, challenge_window, post_bond
         self.finalize_every = finalize_every
         self.sender = sender
-        self.on_proposed = on_proposed
+        self.on_proposed, self.on_final = on_proposed, on_final
         self.operator: Operator | None = None
         self.proposed_height = 0
         self.finalized_height = 0
@@ -432,9 +436,21 @@ class LiveProposer:
     def _record(self, proposed: int, final: int | None) -> None:
         with self._changed:
             self.proposed_height = max(self.proposed_height, proposed)
-            if final is not None:
-                self.finalized_height = max(self.finalized_height, final)
+            if final is not None and final > self.finalized_height:
+                self.finalized_height = final
+            else:
+                final = None  # nothing new to tell
             self._changed.notify_all()
+        if final is not None:
+            self._hook(self.on_final, final)
+
+    @staticmethod
+    def _hook(fn: Callable[..., None] | None, *args: Any) -> None:
+        if fn is not None:
+            try:
+                fn(*args)
+            except Exception:  # a hook's failure must not stop proposing
+                log.exception("optimistic operator hook %r failed", fn)
 
     def _run(self) -> None:
         while True:
@@ -468,10 +484,9 @@ class LiveProposer:
         if op is None:
             return  # a tick before the first block
         final: int | None = None
-        if header is not None and proof is None and op.propose(header):
+        if header is not None and proof is None and (tx := op.propose(header)) is not None:
             self._record(header.height, None)
-            if self.on_proposed is not None:
-                self.on_proposed(header.height)
+            self._hook(self.on_proposed, header.height, tx.tx_hash)
         elif header is not None and proof is not None and op.prove_early(header, proof):
             self.proven_early.append(header.height)
             final = op.opt.latest_height()  # final at once if the blocks before it are

@@ -15,7 +15,9 @@ chain for this run only (a development venue), deployed afresh at every start. W
 ``--optimistic`` (and ``--chain``) the venue runs optimistic mode instead: every block is
 proposed as soon as it is stored, without waiting for a proof (``venue.proposer``; the
 deployment in ``DIR/optimistic.json`` on an RPC chain), finalized once its challenge window has
-passed, and, with ``--prove --prove-early``, made final at once by its live proof.
+passed, and, with ``--prove --prove-early``, made final at once by its live proof; the
+traders see their orders become "proposed" (the price on chain, pending) and then "on_chain"
+(final).
 
 Shutdown (signal): the gateway stops taking frames, the open block is sealed, the committer
 stores every block, and the node closes; acknowledged commands were durable before their
@@ -257,6 +259,8 @@ def serve(
                 prover.on_proven = gw.on_block_proven
             if publisher is not None:
                 publisher.on_published = gw.on_published
+            if proposer is not None:
+                proposer.on_proposed, proposer.on_final = gw.on_proposed, gw.on_final
             if opening:
                 await gw.submit_commands(opening)
             opened = sum(isinstance(c, AddAccount) for c in opening)
@@ -272,6 +276,8 @@ def serve(
             prover.on_proven = None
         if publisher is not None:
             publisher.on_published = None
+        if proposer is not None:
+            proposer.on_proposed = proposer.on_final = None
         return node.height, node.commitment.root
     finally:
         if prover is not None:

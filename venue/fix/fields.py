@@ -12,14 +12,15 @@ Custom tags (user-defined range 5000+):
 tag   name                type        meaning
 ====  ==================  ==========  ===================================================
 5001  FinalityState       STRING      how final an ExecutionReport is: ``sequenced``,
-                                      ``in_block``, ``proven``, ``on_chain``
+                                      ``in_block``, ``proposed`` (optimistic mode: on
+                                      chain, pending), ``proven``, ``on_chain`` (final)
 5002  BlockHeight         INT         height of the block the event belongs to
 5003  BlockHash           STRING      block hash, ``0x``-prefixed hex
 5004  PrevBlockHash       STRING      parent block hash, ``0x``-prefixed hex
 5005  StateRoot           STRING      Poseidon state root after the block, hex
 5006  BlockTxCount        INT         number of commands sequenced into the block
 5007  ProofStatus         STRING      ``pending``, ``proving``, ``proven``, ``verified``,
-                                      ``failed``
+                                      ``failed``; optimistic mode: ``proposed``, ``final``
 5008  ChainTxHash         STRING      hash of the transaction that published the proof
 5009  ProvenPrice         PRICE       settlement price proven for a block
 5010  ProvenPriceKind     STRING      ``block``, ``twap``, ``expiry``
@@ -353,13 +354,17 @@ _FIELD_LIST = [
     _f(Tag.Username, _T.STRING),
     _f(Tag.Password, _T.STRING),
     _f(Tag.NextExpectedMsgSeqNum, _T.SEQNUM),
-    _f(Tag.FinalityState, _T.STRING, {"sequenced", "in_block", "proven", "on_chain"}),
+    _f(Tag.FinalityState, _T.STRING, {"sequenced", "in_block", "proposed", "proven", "on_chain"}),
     _f(Tag.BlockHeight, _T.INT),
     _f(Tag.BlockHash, _T.STRING),
     _f(Tag.PrevBlockHash, _T.STRING),
     _f(Tag.StateRoot, _T.STRING),
     _f(Tag.BlockTxCount, _T.INT),
-    _f(Tag.ProofStatus, _T.STRING, {"pending", "proving", "proven", "verified", "failed"}),
+    _f(
+        Tag.ProofStatus,
+        _T.STRING,
+        {"pending", "proving", "proven", "verified", "failed", "proposed", "final"},
+    ),
     _f(Tag.ChainTxHash, _T.STRING),
     _f(Tag.ProvenPrice, _T.PRICE),
     _f(Tag.ProvenPriceKind, _T.STRING, {"block", "twap", "expiry"}),
