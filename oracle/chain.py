@@ -40,6 +40,7 @@ import atexit
 import contextlib
 import itertools
 import json
+import logging
 import os
 import platform
 import shutil
@@ -52,9 +53,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Literal, cast
+from typing import IO, Any, Literal, TypeVar, cast
 
 import eth_abi
 from eth.estimators.gas import binary_gas_search_intrinsic_tolerance
@@ -63,6 +65,7 @@ from eth.vm.spoof import SpoofTransaction
 from eth_tester import EthereumTester, PyEVMBackend
 from eth_tester.backends.pyevm.main import _execute_and_revert_transaction
 from eth_tester.exceptions import TransactionFailed
+from requests.exceptions import RequestException
 from web3 import EthereumTesterProvider, HTTPProvider, Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
@@ -84,13 +87,18 @@ __all__ = [
     "Chain",
     "ChainError",
     "ChainKind",
+    "ChainTimeout",
     "default_cache_dir",
     "find_anvil",
     "install_anvil",
     "open_chain",
+    "retry_unreachable",
+    "unreachable",
 ]
 
 ChainKind = Literal["embedded", "anvil", "rpc"]
+T = TypeVar("T")
+_log = logging.getLogger(__name__)
 
 ANVIL_PACKAGE = "@foundry-rs/anvil"
 ANVIL_VERSION = "1.7.1"
@@ -120,6 +128,53 @@ _SPECS = "'auto', 'embedded', 'anvil', or an http://, https://, ws:// or wss:// 
 
 class ChainError(Exception):
     """A chain cannot be reached or launched, or a deployment or transaction did not land."""
+
+
+class ChainTimeout(ChainError):
+    """A transaction was sent and its receipt did not come in time: it may yet land."""
+
+
+def unreachable(exc: BaseException) -> bool:
+    """True for a failure to reach the chain that a later attempt may not meet: the node
+    down or the connection dropped or timed out (requests' errors over HTTP, ``ConnectionError``
+    over a WebSocket), or a receipt that did not come in time (``ChainTimeout``). A revert, a
+    refused or failed transaction is not, nor any other ``OSError`` (a missing key file):
+    trying again would fail the same way."""
+    return isinstance(exc, (ConnectionError, TimeoutError, RequestException, ChainTimeout))
+
+
+def retry_unreachable(
+    attempt: Callable[[], T],
+    *,
+    stop: threading.Event,
+    what: str,
+    on_retry: Callable[[], None] | None = None,
+    first_delay: float = 0.5,
+    max_delay: float = 30.0,
+) -> T:
+    """``attempt()``, again after each failure to reach the chain (``unreachable``), waiting
+    ``first_delay`` seconds, doubling up to ``max_delay``, until it succeeds or ``stop`` is
+    set (then the last failure is raised, as is any other failure at once).
+
+    Why: a running venue's publisher and proposer outlive any one RPC connection; a node that
+    restarts, or a network that drops for a minute, should delay publication, not end it.
+    ``on_retry()`` runs before each new attempt (no I/O: e.g. mark the caller's view of the
+    chain stale, since a transaction whose receipt was lost may have landed). Each retry is
+    logged with ``what``.
+    """
+    delay = first_delay
+    while True:
+        try:
+            return attempt()
+        except Exception as exc:
+            if not unreachable(exc) or stop.is_set():
+                raise
+            _log.warning("%s: the chain is unreachable (%s); again in %.1f s", what, exc, delay)
+            if stop.wait(delay):
+                raise
+            delay = min(2 * delay, max_delay)
+            if on_retry is not None:
+                on_retry()
 
 
 def default_cache_dir() -> Path:
@@ -213,8 +268,8 @@ class Chain:
     def _wait(self, tx_hash: bytes, what: str) -> TxReceipt:
         try:
             return self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=_RECEIPT_TIMEOUT_S)
-        except Web3Exception as exc:
-            raise ChainError(f"{what}: no receipt for {tx_hash.hex()} ({exc})") from exc
+        except Web3Exception as exc:  # TimeExhausted
+            raise ChainTimeout(f"{what}: no receipt for {tx_hash.hex()} ({exc})") from exc
 
     def deploy(self, artifact: Artifact, *args: Any, sender: str | None = None) -> Contract:
         """Deploy ``artifact`` with constructor ``args`` and return the bound contract.

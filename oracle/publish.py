@@ -37,7 +37,7 @@ from matching.block import BlockHeader
 from proofs.batch import batch_public_signals
 from proofs.witness import UnsupportedInCircuit, public_signals
 
-from .chain import Chain
+from .chain import Chain, retry_unreachable
 from .client import ContractClient
 from .deploy import Deployment
 from .reverts import ContractRevert
@@ -209,7 +209,10 @@ class LivePublisher:
     :param max_blocks: at most this many queued blocks go out in one transaction
         (``publish_group``); 1 sends every block alone.
     A rejected block halts publishing (``halted`` says which and why): every later block's
-    pre-state is its post-state.
+    pre-state is its post-state. A chain that cannot be reached (``oracle.chain.unreachable``:
+    a node restarting, a dropped network) only delays it: the group is sent again, with a
+    growing pause, until it lands or the publisher is closed; blocks that landed meanwhile
+    without their receipt being seen are not sent twice.
     """
 
     def __init__(
@@ -232,6 +235,7 @@ class LivePublisher:
         self.halted: tuple[int, str] | None = None
         self._queue: queue.Queue[tuple[BlockHeader, bytes] | None] = queue.Queue()
         self._landed = threading.Condition()
+        self._closing = threading.Event()
         self._thread = threading.Thread(target=self._run, name="publisher", daemon=True)
         self._thread.start()
 
@@ -253,7 +257,9 @@ class LivePublisher:
             return self.published_height >= height
 
     def close(self) -> None:
-        """Publish what is queued, then stop the thread."""
+        """Publish what is queued, then stop the thread (a chain still unreachable is not
+        waited for: what did not land is published on the next start)."""
+        self._closing.set()
         self._queue.put(None)
         self._thread.join()
 
@@ -274,12 +280,33 @@ class LivePublisher:
                 self._publish(group)
 
     def _publish(self, group: list[tuple[BlockHeader, bytes]]) -> None:
-        try:
+        pending = list(group)
+        unsure = False  # a transaction whose receipt was lost may have landed
+
+        def attempt() -> list[PublishedBlock]:
+            nonlocal pending, unsure
             if self.publisher is None:
                 self.publisher = self._make(*group[0])
-            done = publish_group(self.publisher, group)
+            if unsure:
+                landed = self.publisher.latest_height
+                unsure = False
+                self._record([PublishedBlock(h.height, "", 0) for h, _ in pending
+                              if h.height <= landed])  # fmt: skip
+                pending = [(h, p) for h, p in pending if h.height > landed]
+            return publish_group(self.publisher, pending) if pending else []
+
+        def stale() -> None:
+            nonlocal unsure
+            unsure = True
+
+        try:
+            done = retry_unreachable(
+                attempt, stop=self._closing, on_retry=stale,
+                what=f"publishing block {group[0][0].height}",
+            )  # fmt: skip
         except Exception as exc:  # a rejection or a chain failure: stop here, say why
-            height = exc.height if isinstance(exc, BlockRejected) else group[0][0].height
+            first = pending[0][0].height if pending else group[0][0].height
+            height = exc.height if isinstance(exc, BlockRejected) else first
             self._record(exc.landed if isinstance(exc, BlockRejected) else [])
             log.error("publishing block %d failed: %s", height, exc)
             with self._landed:

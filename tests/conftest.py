@@ -44,6 +44,7 @@ _GROUPS = {
         "test_it_options.py",  # 31
         "test_it_optimistic.py",  # 14
         "test_it_proposer.py",  # ~45 (session 19, alone)
+        "test_it_chain_outage.py",  # ~40 (session 19, alone; anvil)
         "test_it_chain_batch.py",  # 12
         "test_it_chain_blocks.py",
         "test_coverage_proving.py",

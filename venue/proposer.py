@@ -22,6 +22,7 @@ someone must explain before a new bond is put at stake (``post_bond=True`` / ``-
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import queue
@@ -36,7 +37,7 @@ import msgspec
 from matching import Block
 from matching.block import BlockHeader
 from matching.encoding import decoder
-from oracle.chain import Chain
+from oracle.chain import Chain, retry_unreachable
 from oracle.client import Tx
 from oracle.optimistic import (
     Optimistic,
@@ -182,8 +183,13 @@ class Operator:
                 "venue's deployment"
             )
 
+    def resync(self) -> None:
+        """Read the proposed height again (after a failure to reach the chain: a proposal
+        whose receipt was lost may have landed)."""
+        self._pending = self.opt.latest_pending_height()
+
     def _revert(self, what: str, height: int, exc: ContractRevert) -> ProposerError:
-        self._pending = self.opt.latest_pending_height()  # a challenge may have cut it
+        self.resync()  # a challenge may have cut it
         return ProposerError(f"{what} block {height}: {exc}")
 
     def propose(self, header: BlockHeader) -> Tx | None:
@@ -343,8 +349,11 @@ class LiveProposer:
     ``on_final(height)`` (e.g. ``Gateway.on_proposed`` / ``on_final``, the traders' finality)
     are called from the proposer's thread.
 
-    A refusal or a chain failure halts proposing (``halted``: the height and why), since every
-    later block builds on the one refused; the venue goes on sequencing.
+    A refusal halts proposing (``halted``: the height and why), since every later block builds
+    on the one refused; the venue goes on sequencing. A chain that cannot be reached only
+    delays it (``oracle.chain.retry_unreachable``): the step is tried again, with a growing
+    pause, after re-reading what the chain holds (a proposal whose receipt was lost may have
+    landed), until it succeeds or the proposer is closed.
     """
 
     def __init__(
@@ -379,6 +388,9 @@ class LiveProposer:
         self._thread: threading.Thread | None = None
         self._previous: Callable[[Block], None] | None = None
         self._finalized_at = 0.0
+        self._closing = threading.Event()
+        self._bonded = False  # checked once, after this proposer deployed
+        self._unsure = False  # the operator's view of the chain may be stale
 
     def start(self) -> ProposeReport:
         """Hook the node, propose what is stored, start the thread; the catch-up's report."""
@@ -417,9 +429,11 @@ class LiveProposer:
             return self._reached(height, final)
 
     def close(self) -> None:
-        """Unhook the node, propose what is queued, stop the thread."""
+        """Unhook the node, propose what is queued, stop the thread (a chain still unreachable
+        is not waited for: the next start proposes what did not land)."""
         if self.node.on_block == self._on_block:
             self.node.on_block = self._previous
+        self._closing.set()
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join()
@@ -463,14 +477,21 @@ class LiveProposer:
             if self.halted is not None:
                 continue
             header, proof = item
+            h = header.height if header is not None else self.proposed_height + 1
             try:
-                self._step(header, proof)
+                retry_unreachable(
+                    functools.partial(self._step, header, proof), stop=self._closing,
+                    on_retry=self._stale,
+                    what=f"optimistic operator, block {h}",
+                )  # fmt: skip
             except Exception as exc:  # a refusal or a chain failure: stop here, say why
-                height = header.height if header is not None else self.proposed_height + 1
-                log.error("optimistic operator halted at block %d: %s", height, exc)
+                log.error("optimistic operator halted at block %d: %s", h, exc)
                 with self._changed:
-                    self.halted = (height, str(exc))
+                    self.halted = (h, str(exc))
                     self._changed.notify_all()
+
+    def _stale(self) -> None:
+        self._unsure = True
 
     def _step(self, header: BlockHeader | None, proof: bytes | None) -> None:
         if header is not None and self.operator is None:
@@ -479,10 +500,15 @@ class LiveProposer:
                 challenge_window=self.challenge_window, sender=self.sender,
                 deployment_file=self.deployment_file,
             )  # fmt: skip
-            self.operator.ensure_bonded()
         op = self.operator
         if op is None:
             return  # a tick before the first block
+        if not self._bonded:
+            op.ensure_bonded(after_slash=self.post_bond)
+            self._bonded = True
+        if self._unsure:
+            op.resync()
+            self._unsure = False
         final: int | None = None
         if header is not None and proof is None and (tx := op.propose(header)) is not None:
             self._record(header.height, None)
