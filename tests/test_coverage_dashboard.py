@@ -37,6 +37,14 @@ def test_rows_carry_prices_volumes_and_finality(venue: Path) -> None:
             (100_000, 0, 0, True), (100_000, 10, 1, False), (94_000, 1, 1, False),
         ]  # fmt: skip
         assert [r.height for r in dashboard_rows(store, last=2)] == [2, 3]
+        # optimistic mode: block 1 final, 2 proven, 3 proposed only (its price pending)
+        opt = dashboard_rows(store, on_chain_height=1, proposed_height=3)
+        assert [r.finality for r in opt] == ["on_chain", "proven", "proposed"]
+        # final after its window without a proof stored: on chain all the same
+        assert dashboard_rows(store, on_chain_height=3)[-1].finality == "on_chain"
+        page = render(opt, {})
+        assert "1 proposed" in page and "proposed</td>" in page
+        assert " proposed" not in render(rows, {}).split("</style>")[1]  # validity mode
         with pytest.raises(ValueError, match="at least 1"):
             dashboard_rows(store, last=0)
 

@@ -22,7 +22,7 @@ from .blockstore import BlockStore
 __all__ = ["DashboardRow", "dashboard_rows", "render"]
 
 _block_decoder = decoder(Block)
-_FINALITY_ORDER = ("sequenced", "in_block", "proven", "on_chain")
+_FINALITY_ORDER = ("sequenced", "in_block", "proposed", "proven", "on_chain")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,15 +37,18 @@ class DashboardRow:
     carried: bool
     volume: int
     trades: int
-    #: "in_block", "proven" (a validity proof is stored) or "on_chain"
+    #: "in_block", "proposed" (optimistic mode: on chain, pending), "proven" (a validity proof
+    #: is stored) or "on_chain" (final on chain)
     finality: str
 
 
 def dashboard_rows(
-    store: BlockStore, *, last: int = 200, on_chain_height: int = 0
+    store: BlockStore, *, last: int = 200, on_chain_height: int = 0, proposed_height: int = 0
 ) -> list[DashboardRow]:
     """The last ``last`` blocks of ``store``, oldest first, one row per market of each.
-    ``on_chain_height``: blocks up to it are published (the publisher's height; 0: unknown)."""
+    ``on_chain_height``: blocks up to it are final on chain (the publisher's height, or in
+    optimistic mode the last final one; 0: unknown); ``proposed_height``: optimistic mode's
+    last proposed block."""
     if last < 1:
         raise ValueError("last must be at least 1")
     proven = set(store.proven_heights())
@@ -56,8 +59,12 @@ def dashboard_rows(
             break
         h = _block_decoder.decode(payload).header
         finality = "in_block"
-        if height in proven:
-            finality = "on_chain" if height <= on_chain_height else "proven"
+        if height <= on_chain_height:
+            finality = "on_chain"
+        elif height in proven:
+            finality = "proven"
+        elif height <= proposed_height:
+            finality = "proposed"
         for m in h.markets:
             row = (h.height, h.close_ts, h.command_count, m.market, m.price, m.carried)
             rows.append(DashboardRow(*row, m.volume, m.trade_count, finality))
@@ -72,6 +79,7 @@ table{border-collapse:collapse}
 th,td{padding:3px 10px;text-align:right;border-bottom:1px solid #eaeef2}
 th{background:#f6f8fa}td.l,th.l{text-align:left}
 .on_chain{color:#1a7f37;font-weight:600}.proven{color:#0969da}.in_block{color:#9a6700}
+.proposed{color:#8250df}
 svg text{font:11px system-ui,sans-serif;fill:#57606a}
 """
 
@@ -140,7 +148,11 @@ def render(
     esc = html.escape
     head = f'<meta http-equiv="refresh" content="{int(refresh)}">' if refresh else ""
     counts = {f: len({r.height for r in rows if r.finality == f}) for f in _FINALITY_ORDER}
-    summary = ", ".join(f"{counts[f]} {f.replace('_', ' ')}" for f in _FINALITY_ORDER[1:])
+    summary = ", ".join(
+        f"{counts[f]} {f.replace('_', ' ')}"
+        for f in _FINALITY_ORDER[1:]
+        if counts[f] or f != "proposed"  # optimistic mode's state, shown where it is used
+    )
     out = [
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
         f"<title>{esc(title)}</title>{head}<style>{_CSS}</style></head><body>",

@@ -499,7 +499,8 @@ class Gateway:
         if path not in ("/", "/dashboard"):
             return connection.respond(HTTPStatus.NOT_FOUND, "not found: try / or a WebSocket\n")
         rows = dashboard_rows(
-            self.node.blocks, last=120, on_chain_height=self.router.heights["on_chain"]
+            self.node.blocks, last=120, on_chain_height=self.router.heights["on_chain"],
+            proposed_height=self.router.heights["proposed"],
         )
         page = render(rows, self.router.symbols, title=f"ProvenBook {self.comp_id}", refresh=5)
         response = connection.respond(HTTPStatus.OK, page)
