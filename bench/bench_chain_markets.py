@@ -10,7 +10,9 @@ which writes a fresh deployment's first storage), then blocks 2 .. N in one ``su
 In optimistic mode (``OptimisticCommitments`` against ``OptimisticMarketCommitments``) it
 proposes every block, proves block 2 early, finalizes the rest after the window, and
 refutes, on a second deployment, a proposal of block 1 whose last market's TWAP accumulator
-is one off (medians over blocks 3 .. N for ``propose`` and ``finalize``).
+is one off (medians over blocks 3 .. N for ``propose`` and ``finalize``); on a third
+deployment, blocks 2 .. N proposed in one ``proposeBlocks`` and all N final in one
+``finalizeThrough`` (gas per block).
 Gas is exact: the figures do not depend on the machine, so one run is the measurement.
 """
 
@@ -73,6 +75,14 @@ def _optimistic_gas(chain: Any, vk: Any, blocks: list[tuple[Any, bytes]]) -> dic
     prove = opt.prove_early(2, blocks[1][1]).gas_used  # block 1 is pending: final later
     advance_time(chain, 61)
     final = [opt.finalize(h.height).gas_used for h, _ in blocks]
+    # the same blocks in groups: block 1 alone (a fresh deployment's first storage), the rest
+    # in one proposeBlocks, and all of them final in one finalizeThrough
+    grouped = venue()
+    grouped.propose(blocks[0][0], sender=op)
+    rest = [h for h, _ in blocks[1:]]
+    group_gas = grouped.propose_blocks(rest, sender=op)[1].gas_used
+    advance_time(chain, 61)
+    through = grouped.finalize_through(len(blocks))[1].gas_used
     (h1, p1), fraud = blocks[0], venue()
     last = h1.markets[-1]
     bad = msgspec.structs.replace(last, cum_price_time=last.cum_price_time + 1)
@@ -82,6 +92,10 @@ def _optimistic_gas(chain: Any, vk: Any, blocks: list[tuple[Any, bytes]]) -> dic
         "optimistic_prove_early_gas": prove,
         "optimistic_finalize_gas_p50": int(statistics.median(final[2:])),
         "optimistic_challenge_gas": fraud.challenge(1, h1, p1).gas_used,
+        "optimistic_propose_blocks": len(rest),
+        "optimistic_propose_blocks_gas_per_block": group_gas // len(rest),
+        "optimistic_finalize_through_blocks": len(blocks),
+        "optimistic_finalize_through_gas_per_block": through // len(blocks),
     }
 
 
@@ -98,6 +112,7 @@ def run(n: int) -> dict[str, Any]:
     for key in (
         "single_submit_gas_p50", "group_gas_per_block", "optimistic_propose_gas_p50",
         "optimistic_prove_early_gas", "optimistic_finalize_gas_p50", "optimistic_challenge_gas",
+        "optimistic_propose_blocks_gas_per_block", "optimistic_finalize_through_gas_per_block",
     ):  # fmt: skip
         out[f"{key}_ratio_2_to_1"] = out["markets_2"][key] / out["markets_1"][key]
     return out

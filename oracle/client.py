@@ -87,13 +87,28 @@ class ContractClient:
         gas: int | None = None,
     ) -> Tx:
         """Send ``fn`` and return ``field`` of the one ``event`` it makes this contract emit."""
+        values, tx = self._send_each(fn, sender, event, field, value=value, gas=gas)
+        if len(values) != 1:  # the contract emits exactly one per call: anything else is a bug
+            raise RuntimeError(f"{fn.fn_name}: expected one {event} event, got {len(values)}")
+        return tx
+
+    def _send_each(
+        self,
+        fn: ContractFunction,
+        sender: str | None,
+        event: str,
+        field: str,
+        *,
+        value: int = 0,
+        gas: int | None = None,
+    ) -> tuple[list[int], Tx]:
+        """Send ``fn``; ``field`` of each ``event`` it makes this contract emit, in order, and
+        the transaction (its value: the last one's)."""
         receipt = self._transact(fn, sender, value=value, gas=gas)
         logs = getattr(self.contract.events, event)().process_receipt(receipt, errors=DISCARD)
-        ours = [log for log in logs if log["address"] == self.contract.address]
-        if len(ours) != 1:  # the contract emits exactly one per call: anything else is a bug
-            raise RuntimeError(f"{fn.fn_name}: expected one {event} event, got {len(ours)}")
-        return Tx(
-            int(ours[0]["args"][field]),
-            receipt["transactionHash"].to_0x_hex(),
-            int(receipt["gasUsed"]),
-        )
+        ours = self.contract.address
+        values = [int(log["args"][field]) for log in logs if log["address"] == ours]
+        if not values:
+            raise RuntimeError(f"{fn.fn_name}: no {event} event")
+        tx_hash = receipt["transactionHash"].to_0x_hex()
+        return values, Tx(values[-1], tx_hash, int(receipt["gasUsed"]))

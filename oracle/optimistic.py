@@ -321,6 +321,22 @@ class Optimistic(ContractClient):
         fn = self.contract.functions.propose(list(inputs))
         return self._send(fn, sender, "Proposed", "height")
 
+    def propose_blocks(
+        self, headers: Sequence[BlockHeader], *, sender: str | None = None
+    ) -> tuple[list[int], Tx]:
+        """Propose consecutive blocks in one transaction (the heights proposed, and the
+        transaction: its value is the last height). ``propose``'s refusals, for any one of
+        them: then none is proposed."""
+        inputs = [x for h in headers for x in public_signals(h)]
+        fn = self.contract.functions.proposeBlocks(inputs)
+        return self._send_each(fn, sender, "Proposed", "height")
+
+    def finalize_through(self, height: int, *, sender: str | None = None) -> tuple[list[int], Tx]:
+        """Make every block up to ``height`` final in one transaction (the heights, and the
+        transaction). ``finalize``'s refusals, for any one of them: then none is final."""
+        fn = self.contract.functions.finalizeThrough(height)
+        return self._send_each(fn, sender, "Finalized", "height")
+
     def finalize(self, height: int, *, sender: str | None = None) -> Tx:
         """Make the next unfinalized block final (value: its height). Refusals:
         ``ChallengeWindowOpen``, ``FinalizeOutOfOrder``, ``BlockAlreadyFinal``,

@@ -143,7 +143,7 @@ def test_the_live_proposer_rides_out_an_outage(
         node.submit(TRADES)
         node.seal()
         node.flush()
-        assert not live.wait(2, 2) and live.halted is None  # waiting, not halted
+        assert not live.wait(2, 1) and live.halted is None  # waiting, not halted
         # meanwhile block 2's proposal lands by another way (a receipt lost at the cut)
         Operator(direct, d).propose(_header(node, 2))
         link.restore()
@@ -172,7 +172,7 @@ def test_the_live_publisher_rides_out_an_outage(
         Publisher(direct, d).publish(proven.headers[0], proven.proofs[0])  # landed, unseen
         for h, p in zip(proven.headers, proven.proofs, strict=True):
             live.submit(h, p)
-        assert not live.wait(3, 2) and live.halted is None
+        assert not live.wait(3, 1) and live.halted is None
         link.restore()
         assert live.wait(3, 120), live.halted
         assert [h for h, _ in landed] == [1, 2, 3]  # in order, none twice

@@ -336,6 +336,39 @@ def test_proposals_are_the_bonded_operators_and_must_extend_the_chain(v: Venue) 
     assert opt.latest_pending_height() == 2
 
 
+def test_several_blocks_proposed_and_finalized_in_one_transaction(v: Venue) -> None:
+    """``proposeBlocks`` and ``finalizeThrough``: each block checked as alone, all or none."""
+    opt, op = v.opt, v.operator
+    h1, h2, h3 = v.proven.headers
+    before = v.state()
+    # one block wrong among three: none is proposed
+    wrong = _with(h3, first_seq=h3.first_seq + 1)
+    assert _refused("SequenceMismatch", opt.propose_blocks, [h1, h2, wrong], sender=op) == (
+        h3.first_seq, h3.first_seq + 1,
+    )  # fmt: skip
+    assert _refused("NotOperator", opt.propose_blocks, [h1, h2], sender=v.other)
+    fn = opt.contract.functions.proposeBlocks
+    abi = load_artifact(OPTIMISTIC).abi
+    for inputs in ([], public_signals(h1)[:-1], [*public_signals(h1), 0]):
+        with pytest.raises(ContractRevert) as info:
+            raising_reverts(abi, lambda: v.chain.transact(fn(inputs), sender=op))  # noqa: B023
+        assert (info.value.name, info.value.values) == ("BadInputLength", (6, len(inputs)))
+    assert v.state() == before
+    heights, tx = opt.propose_blocks([h1, h2, h3], sender=op)
+    assert heights == [1, 2, 3] and tx.value == 3
+    assert [opt.pending_block(h).block for h in (1, 2, 3)] == [_committed(h) for h in (h1, h2, h3)]
+    # finalizing: every block must be due, from the next one on
+    assert _refused("ChallengeWindowOpen", opt.finalize_through, 2)[0] == 1
+    opt.prove_early(1, v.proof(1), gas=PROOF_GAS)  # final at once
+    assert _refused("FinalizeOutOfOrder", opt.finalize_through, 1) == (2, 1)
+    assert _refused("ChallengeWindowOpen", opt.finalize_through, 3)[0] == 2
+    v.pass_window()
+    assert _refused("BlockNotPending", opt.finalize_through, 4) == (4,)  # all or none
+    assert opt.latest_height() == 1
+    assert opt.finalize_through(3)[0] == [2, 3] and opt.latest_height() == 3
+    assert v.feed.latest_round().answer == h3.markets[0].price
+
+
 def test_prove_early_makes_a_pending_block_final_at_once(v: Venue) -> None:
     opt = v.opt
     v.propose(1, 2)

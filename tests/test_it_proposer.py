@@ -72,10 +72,10 @@ def test_a_pass_proposes_every_block_once_and_finalizes_after_the_window(
 ) -> None:
     seen: list[tuple[int, int]] = []
     rep = propose_stored(
-        proven.data, chain, challenge_window=WINDOW, progress=lambda *d: seen.append(d)
+        proven.data, chain, challenge_window=WINDOW, per_tx=2, progress=lambda *d: seen.append(d)
     )
     assert rep.proposed == [1, 2, 3] and rep.finalized == [] and rep.proven_early == []
-    assert seen == [(1, 3), (2, 3), (3, 3)]
+    assert seen == [(2, 3), (3, 3)]  # blocks 1 and 2 in one transaction, then block 3
     d = rep.deployment
     assert d is not None and d.challenge_window == WINDOW and d.bond == DEFAULT_BOND
     opt = Optimistic.of(chain, d)
@@ -276,14 +276,14 @@ def test_publish_optimistic_from_the_command_line(
     data = tmp_path / "venue"
     shutil.copytree(proven.data, data)
     args = ["publish", str(data), "--chain", "embedded", "--optimistic"]
-    assert main([*args, "--challenge-window", "60"]) == 0
+    assert main([*args, "--challenge-window", "60", "--blocks-per-tx", "2"]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "OptimisticCommitments" in out and "proposed: 1..3" in out, out
     assert "final: none" in out and "no final block yet" in out
     assert main([*args, "--prove-early"]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "proven early: 1..3" in out and f"answer {proven.headers[2].markets[0].price}" in out
-    for bad in (["--batch", "2"], ["--blocks-per-tx", "2"], ["--follow", "--poll", "0"]):
+    for bad in (["--batch", "2"], ["--blocks-per-tx", "0"], ["--follow", "--poll", "0"]):
         assert main([*args, *bad]) == 2
     assert main(["publish", str(data), "--chain", "embedded", "--prove-early"]) == 2
     assert main(["publish", str(tmp_path / "none"), "--chain", "embedded", "--optimistic"]) == 2

@@ -75,6 +75,33 @@ def client(url: str, account: int) -> FixClient:
     return FixClient(url, account, trader_key(account), markets=PROVABLE_GENESIS.markets)
 
 
+async def cross(url: str, until: str, timeout: float) -> str | None:
+    """Trader 1 rests an ask at 100,010 and trader 2 takes 3 lots of it with an IOC bid; wait
+    until the bid reaches finality ``until`` and return its finality then."""
+    async with client(url, 1) as maker, client(url, 2) as taker:
+        sell = await maker.place(SYMBOL, "2", 5, 100_010)
+        await maker.report(sell, "0")
+        buy = await taker.place(SYMBOL, "1", 3, 100_020, tif="3")
+        await taker.report(buy, "F")
+        await taker.wait_for(lambda: taker.finality(buy) == until, timeout)
+        return taker.finality(buy)
+
+
+def serve_and_cross(
+    data: Path, args: tuple[str, ...], until: str, timeout: float, env: dict[str, str]
+) -> tuple[int, str, str]:
+    """``serve`` with ``args``, ``cross`` until the bid is ``until``, SIGTERM; the height it
+    stopped at, what it printed until it listened, and after."""
+    proc, ws, head = start(data, *args, env=env)
+    try:
+        assert asyncio.run(asyncio.wait_for(cross(ws, until, timeout), timeout + 60)) == until
+    except BaseException:
+        proc.kill()
+        raise
+    height, _, out = stop(proc)
+    return height, head, out
+
+
 def test_serve_trade_stop_restart(tmp_path: Path) -> None:
     data = tmp_path / "venue"
     proc, url, head = start(data, "--dev-accounts", "2")
@@ -177,23 +204,7 @@ def test_serve_publishes_proven_blocks_and_resumes_after_restart(tmp_path: Path)
         url = node_chain.url
         assert url is not None
         args = ("--dev-accounts", "2", "--prove", "--workers", "1", "--chain", url)
-        proc, ws, head = start(data, *args, env=env_cache)
-        try:
-
-            async def trade() -> str | None:
-                async with client(ws, 1) as maker, client(ws, 2) as taker:
-                    sell = await maker.place(SYMBOL, "2", 5, 100_010)
-                    await maker.report(sell, "0")
-                    buy = await taker.place(SYMBOL, "1", 3, 100_020, tif="3")
-                    await taker.report(buy, "F")
-                    await taker.wait_for(lambda: taker.finality(buy) == "on_chain", 240)
-                    return taker.finality(buy)
-
-            assert asyncio.run(asyncio.wait_for(trade(), 300)) == "on_chain"
-        except BaseException:
-            proc.kill()
-            raise
-        height, _, out = stop(proc)
+        height, head, out = serve_and_cross(data, args, "on_chain", 240, env_cache)
         assert "publishing proven blocks on rpc" in head
         assert "prover: proving key loaded in" in head + out
         deployment = load_deployment(data / "chain.json")
@@ -253,23 +264,8 @@ def test_serve_optimistic_proposes_every_block_and_resumes(
         url = node_chain.url
         assert url is not None
         args = ("--dev-accounts", "2", "--chain", url, "--optimistic", "--challenge-window", "30")
-        proc, ws, head = start(data, *args, env=env_cache)
-        try:
-
-            async def trade() -> None:
-                async with client(ws, 1) as maker, client(ws, 2) as taker:
-                    sell = await maker.place(SYMBOL, "2", 5, 100_010)
-                    await maker.report(sell, "0")
-                    buy = await taker.place(SYMBOL, "1", 3, 100_020, tif="3")
-                    await taker.report(buy, "F")
-                    # the fill's block proposed: the trader sees its price on chain, pending
-                    await taker.wait_for(lambda: taker.finality(buy) == "proposed", 60)
-
-            asyncio.run(asyncio.wait_for(trade(), 90))
-        except BaseException:
-            proc.kill()
-            raise
-        height, _, out = stop(proc)
+        # the fill's block proposed: the trader sees its price on chain, pending
+        height, head, out = serve_and_cross(data, args, "proposed", 60, env_cache)
         assert "optimistic: proposing every block on rpc" in head, head
         assert "0 stored block(s) proposed now" in head and "halted" not in out
         file = data / OPTIMISTIC_DEPLOYMENT_FILE

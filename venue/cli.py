@@ -878,11 +878,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
     if (args.prove_early or args.post_bond) and not args.optimistic:
         console.print("[red]error:[/] --prove-early and --post-bond are for --optimistic")
         return 2
-    if args.optimistic and (args.batch or args.blocks_per_tx != 1):
-        console.print(
-            "[red]error:[/] --optimistic proposes blocks one by one, without proofs: not with "
-            "--batch or --blocks-per-tx"
-        )
+    if args.optimistic and args.batch:
+        console.print("[red]error:[/] --optimistic proposes blocks without proofs: not --batch")
         return 2
     if args.batch and args.blocks_per_tx != 1:
         console.print(
@@ -959,7 +956,7 @@ def _publish_optimistic(args: argparse.Namespace, chain: Chain) -> int:
         kw: dict[str, Any] = {
             "deployment_file": args.deployment, "bond": args.bond,
             "challenge_window": args.challenge_window, "prove_early": args.prove_early,
-            "post_bond": args.post_bond,
+            "post_bond": args.post_bond, "per_tx": args.blocks_per_tx,
             "progress": lambda done, total: p.update(task, completed=done, total=total),
         }  # fmt: skip
         try:
@@ -1182,7 +1179,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     pb.add_argument(
         "--blocks-per-tx", type=_at_least(1), default=1, metavar="N",
         help="send up to N proven blocks per transaction, each with its own proof, checked by "
-        "one pairing (cheaper per block; a refused transaction is sent again block by block)",
+        "one pairing (cheaper per block; a refused transaction is sent again block by block); "
+        "with --optimistic, N proposals per transaction",
     )  # fmt: skip
     pb.add_argument(
         "--batch", type=int, default=0, metavar="K",
@@ -1287,7 +1285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--blocks-per-tx", type=_at_least(1), default=None, metavar="N",
         help="with --chain: proven blocks waiting to be published go out up to N per "
         "transaction, one pairing for all (default: oracle.publish.BLOCKS_PER_TX, 8; 1: each "
-        "block alone)",
+        "block alone); with --optimistic, blocks waiting to be proposed",
     )  # fmt: skip
     sv.add_argument(
         "--committer-priority",

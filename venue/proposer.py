@@ -11,6 +11,8 @@ block final at once (``proveEarly``).
 - ``propose_stored``: one pass over a venue's data directory (``provenbook publish
   --optimistic``): deploy (or resume a deployment file), post the bond, propose every stored
   block not yet proposed, prove early those with a stored proof if asked, finalize what is due.
+  Several blocks go in one transaction (``proposeBlocks``, ``finalizeThrough``): the
+  transaction's base cost is paid once.
 - ``LiveProposer``: a running venue's blocks as they become durable (``provenbook serve
   --chain URL --optimistic``), from one thread, so the sequencer never waits for the chain.
 
@@ -45,6 +47,7 @@ from oracle.optimistic import (
     deploy_optimistic,
     load_optimistic_deployment,
 )
+from oracle.publish import BLOCKS_PER_TX
 from oracle.reverts import ContractRevert
 
 from .blockstore import BlockStore
@@ -192,19 +195,26 @@ class Operator:
         self.resync()  # a challenge may have cut it
         return ProposerError(f"{what} block {height}: {exc}")
 
-    def propose(self, header: BlockHeader) -> Tx | None:
-        """Propose ``header``'s block unless it is proposed already (None). ProposerError for
-        a gap (a block before it is not proposed) or a refusal."""
-        h = header.height
-        if h <= self._pending:
+    def propose(self, *headers: BlockHeader) -> Tx | None:
+        """Propose the consecutive blocks of ``headers`` not proposed yet, in one transaction
+        (``proposeBlocks`` for several); None if every one is proposed already. ProposerError
+        for a gap (a block before them is not proposed) or a refusal (then none is)."""
+        todo = [h for h in headers if h.height > self._pending]
+        if not todo:
             return None
-        if h != self._pending + 1:
-            raise ProposerError(f"block {h} cannot be proposed before block {self._pending + 1}")
+        want = list(range(self._pending + 1, self._pending + 1 + len(todo)))
+        if [h.height for h in todo] != want:
+            raise ProposerError(
+                f"blocks {[h.height for h in todo]} cannot be proposed after block {self._pending}"
+            )
         try:
-            tx = self.opt.propose(header, sender=self.sender)
+            if len(todo) == 1:
+                tx = self.opt.propose(todo[0], sender=self.sender)
+            else:
+                tx = self.opt.propose_blocks(todo, sender=self.sender)[1]
         except ContractRevert as exc:
-            raise self._revert("proposing", h, exc) from exc
-        self._pending = h
+            raise self._revert("proposing", todo[0].height, exc) from exc
+        self._pending = todo[-1].height
         return tx
 
     def prove_early(self, header: BlockHeader, proof: bytes) -> bool:
@@ -223,24 +233,27 @@ class Operator:
         return True
 
     def finalize_ready(self) -> list[int]:
-        """Finalize, in order, every pending block that is proven or whose challenge window
-        has passed on the chain's clock; the heights finalized."""
-        done: list[int] = []
+        """Finalize, in order and in one transaction, every pending block that is proven or
+        whose challenge window has passed on the chain's clock; the heights finalized."""
         now = int(self.chain.w3.eth.get_block("latest")["timestamp"])
-        h, top = self.opt.latest_height() + 1, self.opt.latest_pending_height()
-        while h <= top:
-            p = self.opt.pending_block(h)
+        first, top = self.opt.latest_height() + 1, self.opt.latest_pending_height()
+        last = first - 1
+        while last < top:
+            p = self.opt.pending_block(last + 1)
             if not p.proven and now < p.challenge_deadline:
                 break
-            try:
-                self.opt.finalize(h)
-            except ContractRevert as exc:
-                if exc.name == "ChallengeWindowOpen":  # the clock of the next block disagreed
-                    break
-                raise self._revert("finalizing", h, exc) from exc
-            done.append(h)
-            h += 1
-        return done
+            last += 1
+        if last < first:
+            return []
+        try:
+            if last == first:
+                self.opt.finalize(first)
+                return [first]
+            return self.opt.finalize_through(last)[0]
+        except ContractRevert as exc:
+            if exc.name == "ChallengeWindowOpen":  # the next block's clock disagreed: later
+                return []
+            raise self._revert("finalizing", first, exc) from exc
 
 
 def propose_stored(
@@ -256,6 +269,7 @@ def propose_stored(
     sender: str | None = None,
     store: BlockStore | None = None,
     progress: Callable[[int, int], None] | None = None,
+    per_tx: int = BLOCKS_PER_TX,
 ) -> ProposeReport:
     """One pass of the operator over a venue's stored blocks (module docstring).
 
@@ -264,9 +278,12 @@ def propose_stored(
     at block 1's pre-state (``bond`` in wei and ``challenge_window`` in seconds are their
     terms) and the deployment is written to ``deployment_file`` if given. ``prove_early``:
     blocks pending with a stored proof are made final now. ``post_bond``: a new bond after a
-    slash. ``store``: the running node's ``BlockStore``.
+    slash. ``store``: the running node's ``BlockStore``. ``per_tx``: blocks proposed per
+    transaction at most (``proposeBlocks``).
     ``progress(done, total)`` counts proposals.
     """
+    if per_tx < 1:
+        raise ValueError(f"blocks per transaction must be at least 1, not {per_tx}")
     root = Path(data)
     stored_genesis(root)  # a venue's directory, or NodeError
     own = store is None
@@ -289,15 +306,13 @@ def propose_stored(
             )  # fmt: skip
         report.deployment = op.deployment
         op.ensure_bonded(after_slash=post_bond)
-        last = blocks.last_height
-        todo = range(op.pending_height + 1, last + 1)
-        for i, h in enumerate(todo):
-            header = _header(blocks, h)
-            assert header is not None  # the store holds every height up to its last
-            op.propose(header)
-            report.proposed.append(h)
+        todo = range(op.pending_height + 1, blocks.last_height + 1)
+        for i in range(0, len(todo), per_tx):
+            group = [_header(blocks, h) for h in todo[i : i + per_tx]]
+            op.propose(*group)  # type: ignore[arg-type]  # the store holds every height
+            report.proposed += list(todo[i : i + per_tx])
             if progress is not None:
-                progress(i + 1, len(todo))
+                progress(len(report.proposed), len(todo))
         if prove_early:
             for h in range(op.opt.latest_height() + 1, op.pending_height + 1):
                 proof, header = blocks.get_proof(h), _header(blocks, h)
@@ -345,7 +360,9 @@ class LiveProposer:
     ``deployment_file`` if it exists; deploying at block 1 otherwise, or, for a venue with no
     block yet, at the first block sealed). ``submit_proof(block, proof)`` (e.g. as
     ``LiveProver.on_proof``) proves a proposed block early. Every ``finalize_every`` seconds
-    the blocks whose window has passed are finalized. ``on_proposed(height, tx_hash)`` and
+    the blocks whose window has passed are finalized. The blocks stored while a proposal was
+    out go together in the next (``proposeBlocks``, at most ``max_blocks``).
+    ``on_proposed(height, tx_hash)`` and
     ``on_final(height)`` (e.g. ``Gateway.on_proposed`` / ``on_final``, the traders' finality)
     are called from the proposer's thread.
 
@@ -369,9 +386,13 @@ class LiveProposer:
         sender: str | None = None,
         on_proposed: Callable[[int, str], None] | None = None,
         on_final: Callable[[int], None] | None = None,
+        max_blocks: int = BLOCKS_PER_TX,
     ) -> None:
         if finalize_every <= 0:
             raise ValueError(f"finalize_every must be positive, not {finalize_every}")
+        if max_blocks < 1:
+            raise ValueError(f"max_blocks must be at least 1, not {max_blocks}")
+        self.max_blocks = max_blocks
         self.node, self.chain = node, chain
         self.deployment_file = deployment_file
         self.bond, self.challenge_window, self.post_bond = bond, challenge_window, post_bond
@@ -384,6 +405,7 @@ class LiveProposer:
         self.proven_early: list[int] = []
         self.halted: tuple[int, str] | None = None
         self._queue: queue.Queue[tuple[BlockHeader, bytes | None] | None] = queue.Queue()
+        self._held: list[tuple[BlockHeader, bytes | None] | None] = []  # read, not yet done
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
         self._previous: Callable[[Block], None] | None = None
@@ -466,23 +488,44 @@ class LiveProposer:
             except Exception:  # a hook's failure must not stop proposing
                 log.exception("optimistic operator hook %r failed", fn)
 
-    def _run(self) -> None:
-        while True:
+    def _next(self) -> tuple[list[BlockHeader], bytes | None] | None:
+        """What to do next: blocks to propose (those queued meanwhile too, up to
+        ``max_blocks``), or one block and its proof, or nothing but finalizing (a tick); None
+        to stop."""
+        if self._held:
+            item = self._held.pop()
+        else:
             try:
                 item = self._queue.get(timeout=self.finalize_every)
             except queue.Empty:
-                item = (None, None)  # a tick: only finalize
-            if item is None:
-                return
+                return [], None  # a tick: only finalize
+        if item is None:
+            return None
+        header, proof = item
+        if proof is not None:
+            return [header], proof
+        headers = [header]
+        while len(headers) < self.max_blocks:
+            try:
+                more = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if more is None or more[1] is not None:  # a proof, or the end: after this group
+                self._held.append(more)
+                break
+            headers.append(more[0])
+        return headers, None
+
+    def _run(self) -> None:
+        while (work := self._next()) is not None:
             if self.halted is not None:
                 continue
-            header, proof = item
-            h = header.height if header is not None else self.proposed_height + 1
+            headers, proof = work
+            h = headers[0].height if headers else self.proposed_height + 1
             try:
                 retry_unreachable(
-                    functools.partial(self._step, header, proof), stop=self._closing,
-                    on_retry=self._stale,
-                    what=f"optimistic operator, block {h}",
+                    functools.partial(self._step, headers, proof), stop=self._closing,
+                    on_retry=self._stale, what=f"optimistic operator, block {h}",
                 )  # fmt: skip
             except Exception as exc:  # a refusal or a chain failure: stop here, say why
                 log.error("optimistic operator halted at block %d: %s", h, exc)
@@ -493,10 +536,10 @@ class LiveProposer:
     def _stale(self) -> None:
         self._unsure = True
 
-    def _step(self, header: BlockHeader | None, proof: bytes | None) -> None:
-        if header is not None and self.operator is None:
+    def _step(self, headers: list[BlockHeader], proof: bytes | None) -> None:
+        if headers and self.operator is None:
             self.operator = Operator.deploy(
-                self.chain, self.node.dir, header, bond=self.bond,
+                self.chain, self.node.dir, headers[0], bond=self.bond,
                 challenge_window=self.challenge_window, sender=self.sender,
                 deployment_file=self.deployment_file,
             )  # fmt: skip
@@ -510,12 +553,17 @@ class LiveProposer:
             op.resync()
             self._unsure = False
         final: int | None = None
-        if header is not None and proof is None and (tx := op.propose(header)) is not None:
-            self._record(header.height, None)
-            self._hook(self.on_proposed, header.height, tx.tx_hash)
-        elif header is not None and proof is not None and op.prove_early(header, proof):
-            self.proven_early.append(header.height)
-            final = op.opt.latest_height()  # final at once if the blocks before it are
+        if proof is not None:
+            if op.prove_early(headers[0], proof):
+                self.proven_early.append(headers[0].height)
+                final = op.opt.latest_height()  # final at once if the blocks before it are
+        elif headers:
+            before = op.pending_height
+            tx = op.propose(*headers)
+            if tx is not None:
+                self._record(op.pending_height, None)
+                for h in range(before + 1, op.pending_height + 1):
+                    self._hook(self.on_proposed, h, tx.tx_hash)
         # a few reads per pass: at most every finalize_every seconds, however fast blocks come
         if time.monotonic() - self._finalized_at >= self.finalize_every:
             op.finalize_ready()

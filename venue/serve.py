@@ -232,6 +232,7 @@ def serve(
             assert onchain is not None
             proposer = LiveProposer(
                 node, onchain, bond=bond, challenge_window=challenge_window, post_bond=post_bond,
+                max_blocks=blocks_per_tx,
                 deployment_file=data / OPTIMISTIC_DEPLOYMENT_FILE if persistent else None,
             )  # fmt: skip
             caught_up = proposer.start()

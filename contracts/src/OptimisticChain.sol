@@ -153,6 +153,23 @@ abstract contract OptimisticChain is IOptimisticChain, ReentrancyGuard {
         _onlyOperator();
         if (!bonded) revert NotBonded();
         _checkLength(publicInputs);
+        height = _propose(publicInputs);
+    }
+
+    /// @inheritdoc IOptimisticChain
+    function proposeBlocks(uint256[] calldata publicInputs) external returns (uint32 height) {
+        _onlyOperator();
+        if (!bonded) revert NotBonded();
+        uint256 n = 4 + 2 * _markets;
+        uint256 len = publicInputs.length;
+        if (len == 0 || len % n != 0) revert BadInputLength(n, len);
+        for (uint256 i = 0; i < len; i += n) {
+            height = _propose(publicInputs[i:i + n]);
+        }
+    }
+
+    /// @dev `propose` after the caller's checks of sender, bond and length.
+    function _propose(uint256[] calldata publicInputs) private returns (uint32 height) {
         _checkWellFormed(publicInputs);
         uint32 parent = latestPendingHeight;
         uint256 root = _postRoot(parent);
@@ -188,6 +205,21 @@ abstract contract OptimisticChain is IOptimisticChain, ReentrancyGuard {
 
     /// @inheritdoc IOptimisticChain
     function finalize(uint32 height) external {
+        _finalizeNext(height);
+    }
+
+    /// @inheritdoc IOptimisticChain
+    function finalizeThrough(uint32 height) external {
+        uint32 next = latestHeight + 1;
+        if (height < next) revert FinalizeOutOfOrder(next, height);
+        for (uint32 h = next; h <= height; h++) {
+            _finalizeNext(h);
+        }
+    }
+
+    /// @dev Finalize `height`, which must be the next unfinalized block, proven or past its
+    /// window.
+    function _finalizeNext(uint32 height) private {
         Entry storage e = _pending(height);
         if (height != latestHeight + 1) revert FinalizeOutOfOrder(latestHeight + 1, height);
         if (!e.proven) {

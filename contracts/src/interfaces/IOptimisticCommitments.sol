@@ -226,9 +226,22 @@ interface IOptimisticChain is
     /// @return height the proposed block's height
     function propose(uint256[] calldata publicInputs) external returns (uint32 height);
 
+    /// @notice Propose K consecutive blocks in one transaction, each as `propose` would, in
+    /// order: a refusal of any one refuses them all. Operator only, with a standing bond.
+    /// @dev Saves the transaction's base cost on every block but the first, for an operator
+    /// whose blocks come faster than its transactions land.
+    /// @param publicInputs the K blocks' 4 + 2M inputs each, one after the other (K >= 1)
+    /// @return height the last proposed block's height
+    function proposeBlocks(uint256[] calldata publicInputs) external returns (uint32 height);
+
     /// @notice Make the next unfinalized block final: once its challenge window has passed, or
     /// at once if it is proven. Anyone may call.
     function finalize(uint32 height) external;
+
+    /// @notice Make every block up to `height` final, in order, as `finalize` would each: a
+    /// block still in its window (and not proven) refuses them all. Anyone may call.
+    /// @param height the last block to finalize (above `latestHeight()`)
+    function finalizeThrough(uint32 height) external;
 
     /// @notice Prove a pending block with a validity proof of exactly its public inputs: it is
     /// final at once if every block before it is, else as soon as they are (`finalize` then
