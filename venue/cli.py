@@ -945,6 +945,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
 def _publish_optimistic(args: argparse.Namespace, chain: Chain) -> int:
     """``publish --optimistic``: propose the stored blocks, finalize what is due
     (``venue.proposer``); exit 2 for what cannot be used, 1 when the operator must stop."""
+    from oracle.chain import ChainError
     from oracle.deploy import DeploymentError
     from oracle.feed import PriceFeed
     from oracle.reverts import ContractRevert
@@ -971,7 +972,7 @@ def _publish_optimistic(args: argparse.Namespace, chain: Chain) -> int:
         except (NodeError, DeploymentError, ValueError, OSError) as exc:
             console.print(f"[red]error:[/] {exc}")
             return 2
-        except (ProposerError, ContractRevert) as exc:
+        except (ProposerError, ContractRevert, ChainError) as exc:  # a transaction failed
             console.print(f"[red]{exc}[/]")
             return 1
     d = rep.deployment
