@@ -786,12 +786,26 @@ def test_anyone_can_mirror_the_venue_over_http_and_replay_it(tmp_path: Path) -> 
                 await gw.seal()
         first = await loop.run_in_executor(None, lambda: mirror(gw.url, copy))
         assert (first.blocks, first.proofs, first.height) == (gw.node.height, 0, gw.node.height)
+        assert first.deployments == [] and not (copy / "optimistic.json").exists()  # no chain
+        # the venue keeps an optimistic deployment: a mirror copies it, once, and again when
+        # it changes (what the watcher reads: ``provenbook watch DIR --chain URL``)
+        deployment = gw.node.dir / "optimistic.json"
+        deployment.write_text('{"commitments": "0x01"}')
         # a proof arrives for block 2, and one more block: the next pass takes only those
         await gw.call(lambda n: n.blocks.put_proof(2, "groth16", b"proof of 2"))
         await gw.submit_commands([Deposit(0, 0, 1, 5)])
         await gw.seal()
         again = await loop.run_in_executor(None, lambda: mirror(http + "/", copy))
         assert (again.blocks, again.proofs, again.height) == (1, 1, gw.node.height)
+        assert again.deployments == ["optimistic.json"]
+        assert (copy / "optimistic.json").read_bytes() == deployment.read_bytes()
+        same = await loop.run_in_executor(None, lambda: mirror(gw.url, copy))
+        assert same.deployments == [] and same.blocks == 0
+        deployment.write_text("[1, 2]")  # not a deployment: refused, the copy kept
+        with pytest.raises(MirrorError, match="not a deployment record"):
+            await loop.run_in_executor(None, lambda: mirror(gw.url, copy))
+        assert (copy / "optimistic.json").read_text() == '{"commitments": "0x01"}'
+        deployment.unlink()
         root = await gw.call(lambda n: n.commitment.root)
         report = replay(copy)
         assert report.ok and report.last_height == gw.node.height and report.last_root == root
@@ -807,7 +821,8 @@ def test_anyone_can_mirror_the_venue_over_http_and_replay_it(tmp_path: Path) -> 
 
         status, head = await loop.run_in_executor(None, get, "/head?proofs_after=1")
         assert status == 200 and json.loads(head) == {"height": gw.node.height, "proven": [2]}
-        for path in ("/blocks/999", "/proofs/1", "/blocks/x", "/proofs/-1"):
+        for path in ("/blocks/999", "/proofs/1", "/blocks/x", "/proofs/-1", "/chain.json",
+                     "/optimistic.json", "/genesis.msgpack", "/../genesis.msgpack"):  # fmt: skip
             assert (await loop.run_in_executor(None, get, path))[0] == 404
         other = tmp_path / "other"
         other.mkdir()

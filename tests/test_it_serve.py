@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from oracle.chain import open_chain
-from oracle.deploy import load_deployment
+from oracle.deploy import DEPLOYMENT_FILE, load_deployment
 from oracle.feed import PriceFeed
 from oracle.optimistic import Optimistic, advance_time, load_optimistic_deployment
 from oracle.publish import Publisher
@@ -26,6 +26,7 @@ from proofs.eddsa import private_to_public
 from venue.client import FixClient
 from venue.demo import PROVABLE_GENESIS, SYMBOL, trader_key
 from venue.fix import Tag
+from venue.mirror import DEPLOYMENT_FILES
 from venue.node import VenueNode
 from venue.proposer import OPTIMISTIC_DEPLOYMENT_FILE
 from venue.serve import (
@@ -275,6 +276,9 @@ def test_serve_optimistic_proposes_every_block_and_resumes(
         assert opt.latest_height() == 0  # nothing is final before its window
         honest = watch_once(data, node_chain, d)
         assert honest == WatchReport(honest=list(range(1, height + 1))), honest
+        # the watcher's command line finds the deployment in the directory by itself
+        assert main(["watch", str(data), "--chain", url]) == 0
+        assert DEPLOYMENT_FILES == (DEPLOYMENT_FILE, OPTIMISTIC_DEPLOYMENT_FILE)  # what is served
 
         proc, _, head = start(data, *args, env=env_cache)
         again, _, _ = stop(proc)

@@ -720,12 +720,15 @@ def cmd_watch(args: argparse.Namespace) -> int:
     from oracle.deploy import DeploymentError
     from oracle.optimistic import load_optimistic_deployment
 
+    from .proposer import OPTIMISTIC_DEPLOYMENT_FILE
     from .watch import WatchError, WatchReport, watch_follow, watch_once
 
     if _not_rpc(args.chain, "proposes"):
         return 2
     try:
-        deployment = load_optimistic_deployment(args.deployment)
+        deployment = load_optimistic_deployment(
+            args.deployment or Path(args.data) / OPTIMISTIC_DEPLOYMENT_FILE
+        )
         chain = open_chain(args.chain)
     except (DeploymentError, ChainError, ValueError) as exc:
         console.print(f"[red]error:[/] {exc}")
@@ -1241,7 +1244,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     wa.add_argument("data", help="your copy of the venue's blocks (e.g. `provenbook mirror`)")
     wa.add_argument("--chain", required=True, help="RPC URL of the chain the venue proposes on")
-    wa.add_argument("--deployment", required=True, help="the optimistic deployment's JSON")
+    wa.add_argument(
+        "--deployment",
+        help="the optimistic deployment's JSON (default: DIR/optimistic.json, which `provenbook "
+        "mirror` copies from the venue)",
+    )
     wa.add_argument("--follow", action="store_true", help="keep watching until Ctrl-C")
     wa.add_argument("--poll", type=float, default=5.0, help="with --follow: seconds")
     wa.add_argument("--workers", type=_at_least(1), default=2, help="provers, when one is needed")

@@ -131,6 +131,7 @@ from .fix import (
 )
 from .liquidation import liquidation_orders
 from .marketdata import MarketDataFeed
+from .mirror import DEPLOYMENT_FILES
 from .node import VenueNode
 from .orders import Flush, OrderRouter, Outbox, Pending
 
@@ -494,7 +495,9 @@ class Gateway:
         if request.headers.get("Upgrade", "").lower() == "websocket":
             return None
         path, _, query = request.path.partition("?")
-        if path.startswith(("/genesis", "/head", "/blocks/", "/proofs/")):
+        if path.startswith(("/genesis", "/head", "/blocks/", "/proofs/")) or (
+            path[1:] in DEPLOYMENT_FILES
+        ):
             return self._record(connection, path, query)
         if path not in ("/", "/dashboard"):
             return connection.respond(HTTPStatus.NOT_FOUND, "not found: try / or a WebSocket\n")
@@ -512,7 +515,9 @@ class Gateway:
         """The public record over HTTP (``venue.mirror``'s protocol): the genesis and each
         block as stored (canonical MessagePack), each proof with its kind in ``X-Proof-Kind``,
         and ``/head?proofs_after=N`` = JSON ``{"height", "proven"}`` (heights above N with a
-        proof). Read from the node's own store: nothing here is trusted by a mirror, which
+        proof), and the venue's deployments as it keeps them (``/chain.json``, validity mode;
+        ``/optimistic.json``, optimistic mode), so that a watcher needs only the venue's address
+        and a node. Read from the node's own store: nothing here is trusted by a mirror, which
         re-executes and verifies everything."""
         store = self.node.blocks
         extra: list[tuple[str, str]] = []
@@ -528,6 +533,10 @@ class Gateway:
                     after = int(value)
             proven = [h for h in store.proven_heights() if h > after]
             body = json.dumps({"height": store.last_height, "proven": proven}).encode()
+            kind = "application/json"
+        elif path[1:] in DEPLOYMENT_FILES:
+            with contextlib.suppress(FileNotFoundError):
+                body = (self.node.dir / path[1:]).read_bytes()
             kind = "application/json"
         else:
             what, _, number = path[1:].partition("/")

@@ -2,11 +2,15 @@
 
 A running venue (``provenbook serve``) answers plain HTTP GETs on its FIX port
 (``venue.gateway.Gateway._record``): ``/genesis``, ``/head?proofs_after=N``, ``/blocks/H`` and
-``/proofs/H``. ``mirror(url, DIR)`` copies the genesis, every block it does not hold yet and
-every proof that arrived into a venue data directory of its own; ``provenbook replay DIR
+``/proofs/H``, and the deployments it keeps (``/chain.json``, ``/optimistic.json``).
+``mirror(url, DIR)`` copies the genesis, every block it does not hold yet, every proof that
+arrived and the deployments into a venue data directory of its own; ``provenbook replay DIR
 --proofs`` (or ``--follow`` beside ``mirror --follow``) then re-executes every block and checks
-every proof. Nothing the server sends is trusted: the mirror only checks that each block is
-the height it asked for (so its store stays in order), and replay checks the rest.
+every proof, and ``provenbook watch DIR --chain URL`` watches the optimistic deployment.
+Nothing the server sends is trusted: the mirror only checks that each block is the height it
+asked for (so its store stays in order), and replay checks the rest. A deployment says which
+contracts the venue uses; a watcher holds them to the blocks it replayed, and whoever reads a
+feed should take its address from a source they trust, not from the venue alone.
 """
 
 from __future__ import annotations
@@ -28,9 +32,15 @@ from matching.encoding import decoder
 from .blockstore import BlockStore
 from .node import Genesis
 
-__all__ = ["MirrorError", "MirrorReport", "mirror"]
+__all__ = ["DEPLOYMENT_FILES", "MirrorError", "MirrorReport", "mirror"]
 
 _block_decoder = decoder(Block)
+
+#: The deployments a venue keeps in its data directory, served and mirrored under these
+#: names: validity mode's (``oracle.deploy.DEPLOYMENT_FILE``) and optimistic mode's
+#: (``venue.proposer.OPTIMISTIC_DEPLOYMENT_FILE``). Named here, not imported, so that the
+#: gateway and the mirror do not load the chain's libraries.
+DEPLOYMENT_FILES = ("chain.json", "optimistic.json")
 
 
 class MirrorError(Exception):
@@ -44,6 +54,8 @@ class MirrorReport(msgspec.Struct):
     blocks: int = 0
     proofs: int = 0
     height: int = 0
+    #: deployment files written (new or changed), by name
+    deployments: list[str] = msgspec.field(default_factory=list)
 
 
 def _base(url: str) -> str:
@@ -67,6 +79,28 @@ def _get(base: str, path: str, timeout: float) -> tuple[bytes, dict[str, str]] |
         raise MirrorError(f"{base}{path}: HTTP {exc.code}") from None
     except (urllib.error.URLError, OSError) as exc:
         raise MirrorError(f"{base}{path}: {exc}") from None
+
+
+def _copy_deployments(base: str, root: Path, timeout: float, report: MirrorReport) -> None:
+    """The venue's deployments, written when new or changed (a JSON object each, else
+    MirrorError); a venue that serves none (no chain) leaves nothing."""
+    for name in DEPLOYMENT_FILES:
+        got = _get(base, f"/{name}", timeout)
+        if got is None:
+            continue
+        try:
+            ok = isinstance(json.loads(got[0]), dict)
+        except ValueError:
+            ok = False
+        if not ok:
+            raise MirrorError(f"{base}/{name}: not a deployment record")
+        path = root / name
+        if path.exists() and path.read_bytes() == got[0]:
+            continue
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(got[0])
+        os.replace(tmp, path)
+        report.deployments.append(name)
 
 
 def mirror(
@@ -137,6 +171,7 @@ def mirror(
                     store.put_proof(h, got[1].get("X-Proof-Kind", "unknown"), got[0])
                     report.proofs += 1
             report.height = store.last_height
+            _copy_deployments(base, root, timeout, report)
             if progress is not None and (report.blocks, report.proofs) != before:
                 progress(report)
             if not follow or (stop is not None and stop.is_set()):
