@@ -19,21 +19,16 @@ from pathlib import Path
 
 import msgspec
 
-from matching import Block
-from matching.block import BlockHeader
-from matching.encoding import decoder
 from oracle.chain import Chain
 from oracle.feed import PriceFeed
 from oracle.optimistic import advance_time
 
 from .blockstore import BlockStore
-from .node import stored_genesis
+from .node import stored_genesis, stored_header
 from .proposer import Operator
 from .watch import WatchReport, watch_once
 
 __all__ = ["OptimisticDemo", "optimistic_stage"]
-
-_block = decoder(Block)
 
 
 @dataclass
@@ -73,10 +68,12 @@ def optimistic_stage(
     """Blocks 1..``last`` of the venue in ``data`` (``last`` must have a stored proof) through
     optimistic mode, as the module docstring says."""
     with BlockStore(data / "blocks", first_height=1, read_only=True) as store:
-        headers: list[BlockHeader] = [
-            _block.decode(store.get(h)).header  # type: ignore[arg-type]
-            for h in range(1, last + 1)
-        ]
+        headers = []
+        for h in range(1, last + 1):
+            header = stored_header(store, h)
+            if header is None:
+                raise ValueError(f"{data} holds no block {h}")
+            headers.append(header)
     op = Operator.deploy(chain, data, headers[0], bond=bond, challenge_window=window)
     op.ensure_bonded()
     out = OptimisticDemo(op.deployment.commitments, bond, window)

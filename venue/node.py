@@ -92,6 +92,7 @@ __all__ = [
     "make_engine",
     "snapshot_decoder",
     "stored_genesis",
+    "stored_header",
 ]
 
 
@@ -230,6 +231,12 @@ class _Snapshot(msgspec.Struct, frozen=True, array_like=True):
 
 snapshot_decoder = decoder(_Snapshot)
 _block_decoder = decoder(Block)
+
+
+def stored_header(store: BlockStore, height: int) -> BlockHeader | None:
+    """The header of the block ``store`` holds at ``height`` (None: it holds none)."""
+    payload = store.get(height)
+    return None if payload is None else _block_decoder.decode(payload).header
 
 
 def engine_limits(genesis: Genesis) -> dict[str, int]:

@@ -38,7 +38,6 @@ import msgspec
 
 from matching import Block
 from matching.block import BlockHeader
-from matching.encoding import decoder
 from oracle.chain import Chain, retry_unreachable
 from oracle.client import Tx
 from oracle.optimistic import (
@@ -51,7 +50,7 @@ from oracle.publish import BLOCKS_PER_TX
 from oracle.reverts import ContractRevert
 
 from .blockstore import BlockStore
-from .node import VenueNode, stored_genesis
+from .node import VenueNode, stored_genesis, stored_header
 from .proving import circuit_for
 
 __all__ = [
@@ -67,7 +66,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-_block_decoder = decoder(Block)
 
 OPTIMISTIC_DEPLOYMENT_FILE = "optimistic.json"
 """Where ``serve --optimistic`` keeps the deployment in the data directory (an RPC chain)."""
@@ -90,11 +88,6 @@ class ProposeReport(msgspec.Struct):
     proposed: list[int] = msgspec.field(default_factory=list)
     proven_early: list[int] = msgspec.field(default_factory=list)
     finalized: list[int] = msgspec.field(default_factory=list)
-
-
-def _header(store: BlockStore, height: int) -> BlockHeader | None:
-    payload = store.get(height)
-    return None if payload is None else _block_decoder.decode(payload).header
 
 
 class Operator:
@@ -170,10 +163,10 @@ class Operator:
         pending, start = self.opt.latest_pending_height(), self.opt.genesis_height()
         self._pending = pending
         if pending == start:
-            first = _header(store, start + 1)
+            first = stored_header(store, start + 1)
             want = None if first is None else first.pre_state_root
         else:
-            at = _header(store, pending)
+            at = stored_header(store, pending)
             want = None if at is None else at.post_state_root
         if want is None:
             raise ProposerError(
@@ -297,7 +290,7 @@ def propose_stored(
             op = Operator(chain, deployment, sender=sender)
             op.check_follows(blocks)
         else:
-            first = _header(blocks, 1)
+            first = stored_header(blocks, 1)
             if first is None:
                 return report  # nothing to propose yet: deploy at the first block
             op = Operator.deploy(
@@ -308,14 +301,14 @@ def propose_stored(
         op.ensure_bonded(after_slash=post_bond)
         todo = range(op.pending_height + 1, blocks.last_height + 1)
         for i in range(0, len(todo), per_tx):
-            group = [_header(blocks, h) for h in todo[i : i + per_tx]]
+            group = [stored_header(blocks, h) for h in todo[i : i + per_tx]]
             op.propose(*group)  # type: ignore[arg-type]  # the store holds every height
             report.proposed += list(todo[i : i + per_tx])
             if progress is not None:
                 progress(len(report.proposed), len(todo))
         if prove_early:
             for h in range(op.opt.latest_height() + 1, op.pending_height + 1):
-                proof, header = blocks.get_proof(h), _header(blocks, h)
+                proof, header = blocks.get_proof(h), stored_header(blocks, h)
                 if (
                     proof is not None
                     and header is not None
@@ -362,9 +355,8 @@ class LiveProposer:
     ``LiveProver.on_proof``) proves a proposed block early. Every ``finalize_every`` seconds
     the blocks whose window has passed are finalized. The blocks stored while a proposal was
     out go together in the next (``proposeBlocks``, at most ``max_blocks``).
-    ``on_proposed(height, tx_hash)`` and
-    ``on_final(height)`` (e.g. ``Gateway.on_proposed`` / ``on_final``, the traders' finality)
-    are called from the proposer's thread.
+    ``on_proposed(height, tx_hash)`` and ``on_final(height)`` (e.g. ``Gateway.on_proposed`` /
+    ``on_final``, the traders' finality) are called from the proposer's thread.
 
     A refusal halts proposing (``halted``: the height and why), since every later block builds
     on the one refused; the venue goes on sequencing. A chain that cannot be reached only
@@ -405,7 +397,8 @@ class LiveProposer:
         self.proven_early: list[int] = []
         self.halted: tuple[int, str] | None = None
         self._queue: queue.Queue[tuple[BlockHeader, bytes | None] | None] = queue.Queue()
-        self._held: list[tuple[BlockHeader, bytes | None] | None] = []  # read, not yet done
+        # the item read after a group of blocks, done next (a list: None is an item, the end)
+        self._held: list[tuple[BlockHeader, bytes | None] | None] = []
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
         self._previous: Callable[[Block], None] | None = None

@@ -37,7 +37,7 @@ from proofs.circom import default_cache_dir
 from proofs.verify import verify_block
 
 from .blockstore import BlockStore
-from .node import stored_genesis
+from .node import stored_genesis, stored_header
 from .proving import circuit_for, prove_blocks
 from .replay import replay
 
@@ -138,10 +138,7 @@ def watch_once(
         raise WatchError(f"{root} does not replay: {rep.mismatch}")
     with BlockStore(root / "blocks", first_height=1, read_only=True) as store:
         held = store.last_height
-        headers = {
-            h: _block.decode(store.get(h)).header  # type: ignore[arg-type]
-            for h in range(final + 1, min(pending, held) + 1)
-        }
+        headers = {h: stored_header(store, h) for h in range(final + 1, min(pending, held) + 1)}
     for h in range(final + 1, pending + 1):
         header = headers.get(h)
         if header is None:
