@@ -901,8 +901,7 @@ cdef int rest_order(CEngine e, _COrder o) except -1:
     side_add(&m.bids if o.side == BUY else &m.asks, o)
     pb_idmap_set(&e.orders, o.oid, <PyObject*>o)
     acct_link(a, o)
-    if o.cl_o:
-        pb_clmap_set(&e.cls, a.id, cl_key(o.cl_o), o.oid)
+    cl_add(e, a.id, o.cl_o)
     p = &a.pos[o.midx]
     if o.side == BUY:
         p.open_buy += o.qty
@@ -913,6 +912,34 @@ cdef int rest_order(CEngine e, _COrder o) except -1:
     return 0
 
 
+cdef int cl_add(CEngine e, int64_t acct, object cl_o) except -1:
+    """One more live order of ``acct`` carries client id ``cl_o`` (0: none). ``cls`` counts
+    them: 1 each with ``unique_cl_ord_ids``, more without (the reference's ``cl_ord_ids``)."""
+    cdef pb_clmap_entry* ce
+    if not cl_o:
+        return 0
+    ce = pb_clmap_find(&e.cls, acct, cl_key(cl_o))
+    if ce != NULL:
+        ce.oid += 1
+    else:
+        pb_clmap_set(&e.cls, acct, cl_key(cl_o), 1)
+    return 0
+
+
+cdef int cl_drop(CEngine e, int64_t acct, object cl_o) except -1:
+    cdef pb_clmap_entry* ce
+    if not cl_o:
+        return 0
+    ce = pb_clmap_find(&e.cls, acct, cl_key(cl_o))
+    if ce == NULL:
+        raise KeyError(cl_o)
+    if ce.oid > 1:
+        ce.oid -= 1
+    else:
+        pb_clmap_del(&e.cls, acct, cl_key(cl_o))
+    return 0
+
+
 cdef int unlink(CEngine e, _COrder o) except -1:
     """Take a resting order out of every index (its open quantity is already released)."""
     cdef _CMarket m = mkt(e, o.midx)
@@ -920,8 +947,7 @@ cdef int unlink(CEngine e, _COrder o) except -1:
     side_remove(&m.bids if o.side == BUY else &m.asks, o)
     orders_pop(e, o.oid)
     acct_unlink(a, o)
-    if o.cl_o and not pb_clmap_del(&e.cls, a.id, cl_key(o.cl_o)):
-        raise KeyError(o.cl_o)
+    cl_drop(e, a.id, o.cl_o)
     touch_order(e, o)
     touch_account(e, a)
     return 0
@@ -1146,7 +1172,7 @@ cdef int do_place(CEngine e, PyObject** f) except -1:
             code = INVALID_ORDER_FLAGS
     if code == OK and not cl_in_range(cl_o):
         code = INVALID_ORDER_FLAGS
-    if code == OK and cl_o and pb_clmap_find(&e.cls, a.id, cl_key(cl_o)) != NULL:
+    if code == OK and e.c_unique_cl and cl_o and pb_clmap_find(&e.cls, a.id, cl_key(cl_o)) != NULL:
         code = DUPLICATE_CLIENT_ORDER_ID
     if code == OK:
         as64(price_o, &price)
@@ -1305,7 +1331,7 @@ cdef int do_replace(CEngine e, PyObject** f) except -1:
     if code == OK and not cl_in_range(new_cl):
         code = INVALID_ORDER_FLAGS
     if (
-        code == OK and new_cl != o.cl_o and new_cl
+        code == OK and e.c_unique_cl and new_cl != o.cl_o and new_cl
         and pb_clmap_find(&e.cls, a.id, cl_key(new_cl)) != NULL
     ):
         code = DUPLICATE_CLIENT_ORDER_ID
@@ -1327,10 +1353,8 @@ cdef int do_replace(CEngine e, PyObject** f) except -1:
         return reject(e, seq_o, acct_o, code, oid_o)
     accept_nonce(e, a, cmd_cl)
     if new_cl != o.cl_o:
-        if o.cl_o and not pb_clmap_del(&e.cls, a.id, cl_key(o.cl_o)):
-            raise KeyError(o.cl_o)
-        if new_cl:
-            pb_clmap_set(&e.cls, a.id, cl_key(new_cl), o.oid)
+        cl_drop(e, a.id, o.cl_o)
+        cl_add(e, a.id, new_cl)
         o.cl_o = new_cl
     if keeps:
         release(e, o, o.qty - qty)
@@ -1608,7 +1632,7 @@ cdef class CEngine:
     cdef tuple _configs
     cdef list _accts
     cdef pb_idmap orders  # order id -> _COrder (owns a reference to each)
-    cdef pb_clmap cls  # (account id, client order id) -> order id, for live orders
+    cdef pb_clmap cls  # (account id, client order id) -> live orders carrying it (cl_add)
     cdef int64_t _seq
     cdef uint64_t _ts
     cdef IdVec t_orders, t_accts
@@ -1616,9 +1640,9 @@ cdef class CEngine:
     cdef list _ev
     cdef list _keep
     cdef int64_t c_max_accounts, max_resting, c_max_matches, c_max_open
-    cdef bint c_signed
+    cdef bint c_signed, c_unique_cl
     cdef readonly object max_accounts, max_resting_per_side, max_matches, max_open_orders
-    cdef readonly object signed_nonces
+    cdef readonly object signed_nonces, unique_cl_ord_ids
 
     """Deterministic price-time-priority engine in C; the reference engine is the spec."""
 
@@ -1630,9 +1654,10 @@ cdef class CEngine:
         self.t_accts.data = NULL
 
     def __init__(self, markets, *, max_accounts=_PY_MAX_ACCOUNTS, max_resting_per_side=1 << 48,
-                 max_matches=0, max_open_orders=0, signed_nonces=False):
+                 max_matches=0, max_open_orders=0, signed_nonces=False,
+                 unique_cl_ord_ids=True):
         """``max_accounts``, ``max_resting_per_side``, ``max_matches``, ``max_open_orders``,
-        ``signed_nonces``: as for ``ReferenceEngine``."""
+        ``signed_nonces``, ``unique_cl_ord_ids``: as for ``ReferenceEngine``."""
         cdef int i
         cdef _CMarket m
         if (not 0 < max_accounts <= _PY_MAX_ACCOUNTS or max_resting_per_side < 1
@@ -1641,6 +1666,8 @@ cdef class CEngine:
         self.max_open_orders = max_open_orders
         self.signed_nonces = bool(signed_nonces)
         self.c_signed = self.signed_nonces
+        self.unique_cl_ord_ids = bool(unique_cl_ord_ids)
+        self.c_unique_cl = self.unique_cl_ord_ids
         self.c_max_open = max_open_orders if max_open_orders < INT64_MAX else INT64_MAX
         self.max_accounts = max_accounts
         self.max_resting_per_side = max_resting_per_side
@@ -1782,6 +1809,13 @@ cdef class CEngine:
         if p == NULL:
             return None
         return (<_COrder>p).view()
+
+    def has_live_cl_ord_id(self, account, cl_ord_id):
+        """As ``ReferenceEngine.has_live_cl_ord_id``."""
+        cdef _CAccount a = find_account(self, account)
+        if a is None or not cl_in_range(cl_ord_id) or not cl_ord_id:
+            return False
+        return pb_clmap_find(&self.cls, a.id, cl_key(cl_ord_id)) != NULL
 
     def account_view(self, account):
         cdef _CAccount a = find_account(self, account)
@@ -1993,11 +2027,12 @@ cdef class CEngine:
         cdef pb_clmap_entry* ce
         seen = set()
         orders = orders_dict(self)
-        cl_index = {}  # account id -> {client order id: order id}
+        cl_index = {}  # account id -> {client order id: live orders carrying it}
         for j in range(pb_clmap_capacity(&self.cls)):
             ce = pb_clmap_slot(&self.cls, j)
             if ce.cl:
                 assert ce.cl not in cl_index.setdefault(ce.acct, {}), ("cl twice", ce.acct, ce.cl)
+                assert ce.oid >= 1 and (ce.oid == 1 or not self.c_unique_cl), ("cl count", ce.oid)
                 cl_index[ce.acct][ce.cl] = ce.oid
         assert sum(len(d) for d in cl_index.values()) == self.cls.n, "client order id map size"
         for i in range(self.nm):
@@ -2064,12 +2099,11 @@ cdef class CEngine:
                 p = o.anext
             assert linked == live and len(live) == a.norders, (a.id, linked, live)
             cl_ord_ids = cl_index.get(a.id, {})
-            for cl, oid in cl_ord_ids.items():
-                o = orders[oid]
-                assert o.cl_o == cl and o.acct == a.id, (a.id, cl, oid)
-            assert len(cl_ord_ids) == sum(
-                1 for x in orders.values() if (<_COrder>x).acct == a.id and (<_COrder>x).cl_o
-            ), (a.id, cl_ord_ids)
+            counts = {}
+            for x in orders.values():
+                if (<_COrder>x).acct == a.id and (<_COrder>x).cl_o:
+                    counts[(<_COrder>x).cl_o] = counts.get((<_COrder>x).cl_o, 0) + 1
+            assert cl_ord_ids == counts, (a.id, cl_ord_ids, counts)
             # the nonce only rises, and every live client id was a nonce when it was accepted
             assert 0 <= a.nonce <= MAX_CL_ORD_ID, (a.id, a.nonce)
             stale_ids = [cl for cl in cl_ord_ids if cl > a.nonce] if self.c_signed else []

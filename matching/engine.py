@@ -14,7 +14,8 @@ Rules, in the order they are checked for a new order:
    mark (``|price - mark| * 10000 <= band_bps * mark``); a market order's price is its
    protection limit and obeys the same rules;
 3. flags: market orders must be IOC or FOK; post-only only with GTC limit orders; STP mode
-   known; client order id unique among the account's live orders (0 is "no id");
+   known; with ``unique_cl_ord_ids`` (the default), client order id unique among the
+   account's live orders (0 is "no id"), else ``DUPLICATE_CLIENT_ORDER_ID``;
 4. pre-trade margin (see ``_margin_ok``);
 5. post-only orders that would cross are rejected; FOK orders that would not fill completely
    (a dry run of the same matching) are rejected;
@@ -44,6 +45,13 @@ changed since (the order it names is gone, the market moved...). An accepted com
 ``nonce = cl_ord_id``: a PlaceOrder once it is accepted (an IOC that then trades nothing
 too), a ReplaceOrder once it is applied, a Withdraw once it succeeds; a rejected command
 changes nothing. So a ReplaceOrder's ``cl_ord_id`` 0 ("keep the client id") is refused.
+
+Client order ids (``unique_cl_ord_ids``). Matching never looks an order up by its client id
+(a cancel or replace names the order id), so uniqueness is a session rule, not a matching one.
+A venue of rules 2 (``venue.node.Genesis.rules``) checks it before sequencing instead
+(``has_live_cl_ord_id``) and runs the engine with ``unique_cl_ord_ids=False``: then every
+rule a block applies is one the block proof checks, on unsigned venues too. On a signed venue
+the two settings agree: accepted client ids are rising nonces, so none repeats a live one.
 """
 
 from __future__ import annotations
@@ -253,7 +261,18 @@ class _Account:
         self.positions = {m: _Position() for m in market_ids}
         #: live order ids (dict for insertion order; mass cancel sorts them)
         self.orders: dict[int, None] = {}
+        #: client id -> how many live orders carry it (1 with ``unique_cl_ord_ids``)
         self.cl_ord_ids: dict[int, int] = {}
+
+    def add_cl_ord_id(self, cl: int) -> None:
+        if cl:
+            self.cl_ord_ids[cl] = self.cl_ord_ids.get(cl, 0) + 1
+
+    def drop_cl_ord_id(self, cl: int) -> None:
+        if cl:
+            n = self.cl_ord_ids.pop(cl) - 1
+            if n:
+                self.cl_ord_ids[cl] = n
 
 
 class _Side:
@@ -338,6 +357,7 @@ class ReferenceEngine:
         max_matches: int = 0,
         max_open_orders: int = 0,
         signed_nonces: bool = False,
+        unique_cl_ord_ids: bool = True,
     ) -> None:
         """``max_accounts`` and ``max_resting_per_side`` are the capacity of the committed
         trees (the venue derives them from the tree depths): an account id at or above
@@ -348,7 +368,9 @@ class ReferenceEngine:
         cancelled (``MATCH_LIMIT``), and a FOK order that needs more is not fillable.
         ``max_open_orders`` > 0 refuses a GTC limit order (``TOO_MANY_ORDERS``) while its
         account already has that many resting orders, in all markets. ``signed_nonces``
-        turns on the replay guard of signed commands (module docstring, "Replay")."""
+        turns on the replay guard of signed commands (module docstring, "Replay").
+        ``unique_cl_ord_ids`` False accepts a client id that a live order of the account
+        already carries (module docstring, "Client order ids")."""
         if (
             not 0 < max_accounts <= MAX_ACCOUNTS
             or max_resting_per_side < 1
@@ -358,6 +380,7 @@ class ReferenceEngine:
             raise EngineError("invalid engine limits")
         self.max_open_orders = max_open_orders
         self.signed_nonces = bool(signed_nonces)
+        self.unique_cl_ord_ids = bool(unique_cl_ord_ids)
         self.max_accounts = max_accounts
         self.max_resting_per_side = max_resting_per_side
         self.max_matches = max_matches
@@ -457,6 +480,12 @@ class ReferenceEngine:
     def order_view(self, order_id: int) -> OrderView | None:
         o = self._orders.get(order_id)
         return None if o is None else o.view()
+
+    def has_live_cl_ord_id(self, account: int, cl_ord_id: int) -> bool:
+        """True when a live order of ``account`` carries client id ``cl_ord_id`` (not 0):
+        what a venue of rules 2 checks before sequencing (module docstring)."""
+        a = self._accounts.get(account)
+        return bool(cl_ord_id) and a is not None and cl_ord_id in a.cl_ord_ids
 
     def account_view(self, account: int) -> AccountView | None:
         a = self._accounts.get(account)
@@ -768,7 +797,12 @@ class ReferenceEngine:
             code = ResultCode.INVALID_ORDER_FLAGS
         if code == ResultCode.OK and not 0 <= cmd.cl_ord_id <= MAX_CL_ORD_ID:
             code = ResultCode.INVALID_ORDER_FLAGS
-        if code == ResultCode.OK and cmd.cl_ord_id and cmd.cl_ord_id in a.cl_ord_ids:
+        if (
+            code == ResultCode.OK
+            and self.unique_cl_ord_ids
+            and cmd.cl_ord_id
+            and cmd.cl_ord_id in a.cl_ord_ids
+        ):
             code = ResultCode.DUPLICATE_CLIENT_ORDER_ID
         if code == ResultCode.OK and liquidation:
             if not self._liquidatable(a, cmd):
@@ -963,8 +997,7 @@ class ReferenceEngine:
         self._orders[order.order_id] = order
         a = self._accounts[order.account]
         a.orders[order.order_id] = None
-        if order.cl_ord_id:
-            a.cl_ord_ids[order.cl_ord_id] = order.order_id
+        a.add_cl_ord_id(order.cl_ord_id)
         p = a.positions[order.market]
         if order.side == Side.BUY:
             p.open_buy += order.qty
@@ -980,8 +1013,7 @@ class ReferenceEngine:
         del self._orders[order.order_id]
         a = self._accounts[order.account]
         del a.orders[order.order_id]
-        if order.cl_ord_id:
-            del a.cl_ord_ids[order.cl_ord_id]
+        a.drop_cl_ord_id(order.cl_ord_id)
         self._touched_orders.add(order.order_id)
         self._touched_accounts.add(order.account)
 
@@ -1061,7 +1093,12 @@ class ReferenceEngine:
         new_cl = cmd.cl_ord_id or o.cl_ord_id
         if code == ResultCode.OK and not 0 <= new_cl <= MAX_CL_ORD_ID:
             code = ResultCode.INVALID_ORDER_FLAGS
-        if code == ResultCode.OK and new_cl != o.cl_ord_id and new_cl in a.cl_ord_ids:
+        if (
+            code == ResultCode.OK
+            and self.unique_cl_ord_ids
+            and new_cl != o.cl_ord_id
+            and new_cl in a.cl_ord_ids
+        ):
             code = ResultCode.DUPLICATE_CLIENT_ORDER_ID
         keeps = cmd.price == o.price and cmd.qty <= o.qty
         if code == ResultCode.OK and not keeps:
@@ -1079,9 +1116,8 @@ class ReferenceEngine:
             return self._reject(cmd, code, cmd.order_id)
         self._accept_nonce(a, cmd.cl_ord_id)
         if new_cl != o.cl_ord_id:
-            if o.cl_ord_id:
-                del a.cl_ord_ids[o.cl_ord_id]
-            a.cl_ord_ids[new_cl] = o.order_id
+            a.drop_cl_ord_id(o.cl_ord_id)
+            a.add_cl_ord_id(new_cl)
             o.cl_ord_id = new_cl
         if keeps:
             self._release(o, o.qty - cmd.qty)
@@ -1140,9 +1176,13 @@ class ReferenceEngine:
                 assert p.position != 0 or p.basis == 0, (a.account, mid, p.basis)
             live = {oid for oid, o in self._orders.items() if o.account == a.account}
             assert set(a.orders) == live, (a.account, a.orders, live)
-            assert all(self._orders[oid].cl_ord_id == cl for cl, oid in a.cl_ord_ids.items()), (
-                a.cl_ord_ids
-            )
+            counts: dict[int, int] = {}
+            for oid in live:
+                if cl := self._orders[oid].cl_ord_id:
+                    counts[cl] = counts.get(cl, 0) + 1
+            assert a.cl_ord_ids == counts, (a.account, a.cl_ord_ids, counts)
+            if self.unique_cl_ord_ids:
+                assert all(n == 1 for n in counts.values()), (a.account, counts)
             # the nonce only rises, and every live client id was a nonce when it was accepted
             assert 0 <= a.nonce <= MAX_CL_ORD_ID, (a.account, a.nonce)
             stale = [cl for cl in a.cl_ord_ids if cl > a.nonce] if self.signed_nonces else []

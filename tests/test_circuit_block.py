@@ -43,7 +43,7 @@ from matching import (
 )
 from matching.block import Block
 from matching.engine import OrderView
-from matching.types import Command, StpMode
+from matching.types import Command, Rejected, ResultCode, StpMode
 from proofs.accounttrace import AccountFields, MarketParams, _margin_hints, margin_ok
 from proofs.booktrace import order_record
 from proofs.circom import CompiledCircuit, UnsatisfiedWitnessError, compile_circuit
@@ -624,6 +624,37 @@ def test_replace_and_stp_blocks_prove_and_verify(
         proof = block_circuit.prove(c.witnesses[-1])
         assert verify_block(c.blocks[-1].header, proof, vk)
         assert not verify_block(c.blocks[-2].header, proof, vk)
+
+
+def test_repeated_client_ids_are_provable_rules_2_and_refused_by_rules_1(
+    block_circuit: BlockCircuit, compiled: CompiledCircuit
+) -> None:
+    """The block proof does not look at client order ids beyond the signed replay mark, so on
+    an unsigned venue it proves a block where two live orders of one account share one. Under
+    rules 1 the engine refused the second (``DUPLICATE_CLIENT_ORDER_ID``): a proof verified for
+    a block that replay would have sealed differently. Rules 2 (``venue.node.Genesis.rules``)
+    make that block the engine's own: the venue refuses such ids before sequencing instead."""
+    c = Chain(unique_cl_ord_ids=False)
+    c.block([AddAccount(*c.n(), 0), Deposit(*c.n(), 0, 10**12)])
+    mid, lim, gtc = MARKET.market_id, OrderType.LIMIT, TimeInForce.GTC
+    cmds = [
+        PlaceOrder(*c.n(), 0, mid, 42, Side.BUY, lim, gtc, 99_000, 2),
+        PlaceOrder(*c.n(), 0, mid, 42, Side.BUY, lim, gtc, 98_000, 2),
+        PlaceOrder(*c.n(), 0, mid, 7, Side.SELL, lim, gtc, 101_000, 2),
+    ]
+    cmds.append(ReplaceOrder(*c.n(), 0, mid, cmds[2].seq, 101_000, 1, 42))  # 7 -> 42, kept
+    w = c.block(cmds)
+    assert c.too_long == 0 and c.state.root == c.com.root
+    assert not any(isinstance(e, Rejected) for e in c.blocks[-1].events)
+    assert [c.engine.order_view(x.seq).cl_ord_id for x in cmds[:3]] == [42, 42, 42]
+    proof = block_circuit.prove(w)
+    assert verify_block(c.blocks[-1].header, proof, compiled.verifying_key)
+    # the same commands under rules 1: the second order and the replace are refused
+    old = ReferenceEngine((MARKET,), max_accounts=1 << A, max_resting_per_side=1 << D)
+    for cmd in c.blocks[0].commands:
+        old.process(cmd)
+    refused = [e.code for cmd in cmds for e in old.process(cmd) if isinstance(e, Rejected)]
+    assert refused == [ResultCode.DUPLICATE_CLIENT_ORDER_ID] * 2
 
 
 def _step_circuit(full: bool = True) -> CompiledCircuit:

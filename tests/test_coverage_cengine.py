@@ -42,8 +42,8 @@ def canon(obj: object) -> object:
 
 
 class Both:
-    def __init__(self, markets: tuple[MarketConfig, ...] = (WIDE, SMALL)) -> None:
-        self.engines = [ReferenceEngine(markets), CEngine(markets)]  # type: ignore[misc]
+    def __init__(self, markets: tuple[MarketConfig, ...] = (WIDE, SMALL), **limits: Any) -> None:
+        self.engines = [ReferenceEngine(markets, **limits), CEngine(markets, **limits)]
         self.seq = 0
         self.ts = 1_000
 
@@ -356,11 +356,13 @@ def test_order_lookup_keys_like_a_dict() -> None:
     b.run(lambda s, t: CancelOrder(s, t, 1, 2, oid))
 
 
-def test_order_and_client_id_indexes_under_churn() -> None:
+@pytest.mark.parametrize("unique", [True, False])
+def test_order_and_client_id_indexes_under_churn(unique: bool) -> None:
     """Thousands of resting orders (the C hash maps grow several times), cancelled and
-    replaced in random order; client order ids reused across accounts and after a cancel."""
+    replaced in random order; client order ids reused across accounts and after a cancel,
+    and, without the uniqueness rule (rules 2), within an account while live."""
     rng = random.Random(5)
-    b = Both()
+    b = Both(unique_cl_ord_ids=unique)
     for acct in (1, 2):
         b.fund(acct, 10**18)
     live: list[tuple[int, int]] = []  # (order id, account)
@@ -375,9 +377,12 @@ def test_order_and_client_id_indexes_under_churn() -> None:
         out = [eng.process(cmd) for eng in b.engines]
         assert canon(out[0]) == canon(out[1])
         live.append((b.seq, acct))
-    # a duplicate client order id is refused in its account only
-    b.run(lambda s, t: PlaceOrder(s, t, 1, 1, cl_top, 1, 1, 1, 50_000, 1))
-    b.run(lambda s, t: PlaceOrder(s, t, 1, 1, cl_top - 1, 1, 1, 1, 50_000, 1))
+    # a duplicate client order id is refused in its account only (with the rule)
+    b.run(lambda s, t: PlaceOrder(s, t, 1, 1, cl_top, 1, 1, 1, 50_000, 1))  # account 2's
+    assert all(eng.order_view(b.seq) is not None for eng in b.engines)
+    b.run(lambda s, t: PlaceOrder(s, t, 1, 1, cl_top - 1, 1, 1, 1, 50_000, 1))  # its own
+    assert all((eng.order_view(b.seq) is None) == unique for eng in b.engines)
+    live += [(b.seq - 1, 1)] if unique else [(b.seq - 1, 1), (b.seq, 1)]
     rng.shuffle(live)
     for n, (oid, acct) in enumerate(live):
         b.seq += 1
@@ -390,6 +395,8 @@ def test_order_and_client_id_indexes_under_churn() -> None:
             cmd = CancelOrder(b.seq, b.ts, acct, 1, oid)
         out = [eng.process(cmd) for eng in b.engines]
         assert canon(out[0]) == canon(out[1]), (n, cmd)
+        probe = (acct, cl_top - n // 3)
+        assert len({eng.has_live_cl_ord_id(*probe) for eng in b.engines}) == 1, probe
         if n % 500 == 0:
             for eng in b.engines:
                 eng._check()

@@ -313,6 +313,38 @@ class EngineRules:
         assert codes(h.buy(A, 985, 1, cl=42)) == [ResultCode.DUPLICATE_CLIENT_ORDER_ID]
         assert h.state() == before
         assert not codes(h.buy(B, 985, 1, cl=42))  # ids are per account
+        assert h.engine.has_live_cl_ord_id(A, 42) and h.engine.has_live_cl_ord_id(B, 42)
+        assert not h.engine.has_live_cl_ord_id(A, 43)
+        assert not h.engine.has_live_cl_ord_id(C, 42)  # no such account
+        assert not h.engine.has_live_cl_ord_id(A, 0) and not h.engine.has_live_cl_ord_id(A, -1)
+        assert not h.engine.has_live_cl_ord_id(A, 1 << 70)
+
+    def test_client_ids_may_repeat_without_the_uniqueness_rule(self) -> None:
+        """Rules 2 (``unique_cl_ord_ids=False``): an id carried by live orders is counted, not
+        refused, and stays live until its last order goes, through cancels, fills, replaces
+        and a snapshot round trip (``_check`` compares the count after every command)."""
+        h = Harness(self.engine_cls, unique_cl_ord_ids=False)
+        assert h.engine.unique_cl_ord_ids is False
+        h.fund(A)
+        h.fund(B)
+        first = h.buy(A, 990, 1, cl=42)[0].order_id
+        second = h.buy(A, 985, 1, cl=42)[0].order_id
+        third = h.buy(A, 980, 1, cl=7)[0].order_id
+        assert h.engine.has_live_cl_ord_id(A, 42)
+        # a replace may take an id another live order carries, and give its own up
+        assert not codes(h.replace(A, third, 980, 1, cl=42))
+        assert not h.engine.has_live_cl_ord_id(A, 7)
+        h.cancel(A, first)
+        assert h.engine.has_live_cl_ord_id(A, 42)
+        snap = h.engine.snapshot()
+        again = self.engine_cls.from_snapshot(snap, unique_cl_ord_ids=False)
+        again._check()
+        h.engine = again
+        assert trades(h.sell(B, 985, 1, tif=TimeInForce.IOC))  # fills `second`
+        assert h.engine.has_live_cl_ord_id(A, 42)  # `third` still carries it
+        h.cancel(A, third)
+        assert not h.engine.has_live_cl_ord_id(A, 42)
+        assert h.engine.order_view(second) is None
 
     def test_price_band_around_mark(self) -> None:
         banded = MarketConfig(1, "B", 1, 1, 1, 10_000, 100, 1_000, 1_000, 500, band_bps=500)

@@ -13,7 +13,17 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from matching import Block, CEngine, encode
+from matching import (
+    AddAccount,
+    Block,
+    CEngine,
+    Deposit,
+    OrderType,
+    PlaceOrder,
+    Side,
+    TimeInForce,
+    encode,
+)
 from matching.encoding import decoder
 from proofs.steps import command_steps
 from venue.blockstore import BlockStore
@@ -201,6 +211,36 @@ def test_genesis_files_from_before_the_layout_load_as_uniform(tmp_path: Path) ->
     node.close()
     with pytest.raises(NodeError):
         VenueNode(tmp_path, msgspec.structs.replace(g, block_layout=2), fsync=False)
+
+
+def test_genesis_files_from_before_rules_keep_rules_1(tmp_path: Path) -> None:
+    """A venue created before ``Genesis.rules`` keeps the engine's uniqueness rule, so its
+    blocks replay as sealed: a repeated live client id is still refused there, and accepted
+    on a venue of today's rules."""
+    w = Workload(1)
+    g = genesis(w)
+    assert g.rules == 2
+    fields = msgspec.msgpack.decode(msgspec.msgpack.encode(g))
+    del fields["rules"]
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "genesis.msgpack").write_bytes(msgspec.msgpack.encode(fields))
+    old = VenueNode(tmp_path / "old", fsync=False)
+    new = VenueNode(tmp_path / "new", g, fsync=False)
+    assert old.genesis == msgspec.structs.replace(g, rules=1)
+    m = w.markets[0]
+    cmds = [
+        AddAccount(0, 0, 1), Deposit(0, 0, 1, 10**15),
+        *[PlaceOrder(0, 0, 1, m.market_id, 42, Side.BUY, OrderType.LIMIT, TimeInForce.GTC,
+                     m.min_price + m.tick_size * k, m.lot_size) for k in (1, 2)],
+    ]  # fmt: skip
+    assert [type(e).__name__ for e in old.submit(cmds)[-1]] == ["Rejected"]
+    assert [type(e).__name__ for e in new.submit(cmds)[-1]] == ["OrderAccepted"]
+    for node in (old, new):
+        node.close()
+    with pytest.raises(NodeError, match="genesis"):  # the old venue cannot move to rules 2
+        VenueNode(tmp_path / "old", g, fsync=False)
+    with pytest.raises(ValueError, match="rules 3"):
+        msgspec.structs.replace(g, rules=3)
 
 
 def test_pending_commands_survive_restart(tmp_path: Path) -> None:

@@ -160,6 +160,47 @@ def test_idempotent_clordid_and_foreign_cancel(tmp_path: Path) -> None:
     run(tmp_path, body)
 
 
+def test_a_live_orders_clordid_after_a_gateway_restart_is_refused_unsequenced(
+    tmp_path: Path,
+) -> None:
+    """Rules 2 (``Genesis.rules``): the engine accepts a client id a live order carries, so
+    the gateway refuses one before sequencing. The case a trader meets: a new gateway process,
+    which has forgotten the ClOrdIDs, on the same venue. D and G alike, OrdRejReason /
+    CxlRejReason 6, nothing journalled; free again once the old order is gone."""
+
+    async def main() -> None:
+        node = make_node(tmp_path / "venue")
+        assert node.genesis.rules == 2 and not node.engine.unique_cl_ord_ids  # type: ignore[attr-defined]
+        try:
+            async with Gateway(node) as gw:
+                await open_accounts(gw, 1)
+                async with client(gw, 1, cancel_on_disconnect=False) as a:
+                    kept = await a.report(await a.place(SYM, "1", 2, 99_000, cl_ord_id="keep"), "0")
+            async with Gateway(node) as gw:  # a restart: no ClOrdID state
+                async with client(gw, 1) as a:
+                    seq = node.next_seq
+                    await a.place(SYM, "1", 1, 98_000, cl_ord_id="keep")
+                    rej = await a.report("keep", "8")
+                    assert rej.get(Tag.OrdRejReason) == "6"
+                    assert "live order" in str(rej.get(Tag.Text))
+                    other = await a.place(SYM, "1", 1, 98_000, cl_ord_id="other")
+                    await a.report(other, "0")
+                    seq = node.next_seq
+                    await a.replace(other, SYM, "1", 1, 97_000, cl_ord_id="keep")
+                    await a.wait_for(lambda: len(a.reports["keep"]) == 2)
+                    cxl = a.reports["keep"][1]
+                    assert cxl.msg_type == "9" and cxl.get(Tag.CxlRejReason) == "6"
+                    assert node.next_seq == seq  # neither was sequenced
+                    gone = await a.cancel("c1", SYM, "1", order_id=kept.get(Tag.OrderID))
+                    await a.report(gone, "4")
+                    again = await a.place(SYM, "1", 1, 98_000, cl_ord_id="keep")
+                    assert (await a.report(again, "0")).get(Tag.OrdStatus) == "0"
+        finally:
+            node.close()
+
+    asyncio.run(main())
+
+
 def test_cancel_on_disconnect_and_opt_out(tmp_path: Path) -> None:
     async def body(gw: Gateway) -> None:
         a = await client(gw, 1).connect()

@@ -260,11 +260,14 @@ class FixClient:
         await self.send("F", body)
         return cl
 
-    async def replace(self, orig: str, symbol: str, side: str, qty: int, price: int) -> str:
+    async def replace(
+        self, orig: str, symbol: str, side: str, qty: int, price: int, *,
+        cl_ord_id: str | None = None,
+    ) -> str:  # fmt: skip
         """OrderCancelReplaceRequest; ``qty`` is the new total OrderQty (FIX semantics).
 
         Signing, it also sends the OrderID it signed for (module docstring)."""
-        cl = self.new_cl_ord_id()
+        cl = cl_ord_id or self.new_cl_ord_id()
         body: list[tuple[int, str]] = [
             (Tag.OrigClOrdID, orig), (Tag.ClOrdID, cl), (Tag.Symbol, symbol), (Tag.Side, side),
             (Tag.TransactTime, format_utc_timestamp(time.time_ns())), (Tag.OrderQty, str(qty)),

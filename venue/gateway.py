@@ -291,6 +291,7 @@ class Gateway:
         self.router = OrderRouter(
             markets, max_open_orders=max_open_orders,
             signing_keys=self._keys if node.genesis.signed else None,
+            live_cl_ord_id=None if node.genesis.signed else self._live_cl_ord_id,
         )  # fmt: skip
         self.feed = MarketDataFeed(markets)
         self._market_ids = [m.market_id for m in markets]
@@ -755,6 +756,11 @@ class Gateway:
                 if not fut.done():
                     fut.set_result(block)
             self._last_activity_ns = now
+
+    def _live_cl_ord_id(self, account: int, cl: int) -> bool:
+        """The router's pre-sequencing check (``OrderRouter(live_cl_ord_id=)``), on the engine
+        task; the node's engine, read when asked (a recovered node has a new one)."""
+        return bool(self.node.engine.has_live_cl_ord_id(account, cl))  # type: ignore[attr-defined]
 
     def _liquidations(self) -> list[tuple[Pending | None, Any]]:
         """The keeper's scan (engine task): for every account under maintenance margin at the

@@ -81,12 +81,14 @@ from .priority import PRIORITIES, Priority
 from .snapshot import latest_snapshot, prune, write_snapshot
 
 __all__ = [
+    "RULES",
     "CommittedState",
     "CommitterError",
     "Genesis",
     "InvalidCommand",
     "NodeError",
     "VenueNode",
+    "decode_genesis",
     "engine_from_snapshot",
     "engine_limits",
     "make_engine",
@@ -104,6 +106,10 @@ class InvalidCommand(ValueError):
     """A submitted command is outside the wire schema, or not one this venue sequences (an
     unsigned order on a signed venue, a mass cancel of every market where blocks open one
     market); nothing of its batch was sequenced."""
+
+
+#: the rules version of venues created now (``Genesis.rules``)
+RULES = 2
 
 
 class Genesis(msgspec.Struct, frozen=True):
@@ -145,6 +151,13 @@ class Genesis(msgspec.Struct, frozen=True):
     #: account slot), the others order-only (``proofs.steps.positions``); 1 is the uniform
     #: layout, and what genesis files written before this field decode to
     block_layout: int = 1
+    #: the venue's rules version (``RULES``, what new venues get). 2: a client order id equal
+    #: to one a live order of the account carries is refused before sequencing (the gateway,
+    #: ``has_live_cl_ord_id``), not by the engine, so every rule a block applies is one its
+    #: proof checks. 1, what genesis files written before this field decode to
+    #: (``stored_genesis``): the engine refuses it (``DUPLICATE_CLIENT_ORDER_ID``), a rule
+    #: the unsigned block proof does not check. Signed venues behave alike under both.
+    rules: int = RULES
 
     def __post_init__(self) -> None:
         try:
@@ -159,6 +172,8 @@ class Genesis(msgspec.Struct, frozen=True):
             raise ValueError("a block may not hold more commands than a book side has slots")
         if self.block_steps < 0 or not 0 <= self.step_reserve <= self.block_steps:
             raise ValueError("need block_steps >= 0 and 0 <= step_reserve <= block_steps")
+        if self.rules not in (1, 2):
+            raise ValueError(f"rules {self.rules}: this venue knows rules 1 and 2")
         if self.block_layout < 1:
             raise ValueError(f"block_layout {self.block_layout} < 1")
         if self.block_steps % self.block_layout:
@@ -217,9 +232,19 @@ def stored_genesis(data: str | os.PathLike[str]) -> Genesis:
     except FileNotFoundError:
         raise NodeError(f"{data} is not a venue data directory (no genesis.msgpack)") from None
     try:
-        return msgspec.msgpack.decode(raw, type=Genesis)
+        return decode_genesis(raw)
     except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
         raise NodeError(f"{path} is not a venue genesis: {exc}") from None
+
+
+def decode_genesis(raw: bytes) -> Genesis:
+    """A stored genesis (msgpack). One written before ``Genesis.rules`` existed has rules 1,
+    the rules it was created under, not today's default. Raises ``msgspec.DecodeError``."""
+    genesis = msgspec.msgpack.decode(raw, type=Genesis)
+    fields = msgspec.msgpack.decode(raw)
+    if isinstance(fields, dict) and "rules" not in fields:
+        genesis = msgspec.structs.replace(genesis, rules=1)
+    return genesis
 
 
 class _Snapshot(msgspec.Struct, frozen=True, array_like=True):
@@ -246,7 +271,8 @@ def engine_limits(genesis: Genesis) -> dict[str, int]:
     ``resting + block_commands`` slots within a block: the headroom is one block's commands.
     A signed venue also guards its signed commands against replay (``signed_nonces``: a
     signature cannot cover the sequencer's seq, so without it one signed order or withdrawal
-    could be sequenced twice).
+    could be sequenced twice). From rules 2 the engine leaves client order id uniqueness to
+    the gateway (``unique_cl_ord_ids``, ``Genesis.rules``).
     """
     return {
         "max_accounts": 1 << genesis.account_depth,
@@ -254,6 +280,7 @@ def engine_limits(genesis: Genesis) -> dict[str, int]:
         "max_matches": genesis.max_matches,
         "max_open_orders": genesis.max_open_orders,
         "signed_nonces": genesis.signed,
+        "unique_cl_ord_ids": genesis.rules < 2,
     }
 
 

@@ -14,9 +14,13 @@ Decisions the spec left open (documented here because traders see them on the wi
   per account. We map the FIX string deterministically: the first 8 bytes of
   ``BLAKE2b(ClOrdID UTF-8, person=b"PB-ClOrdID")`` read big-endian, with 0 (the engine's
   "none") mapped to 1 (``cl_ord_int``). Anyone holding the blocks can check which command
-  carried their ClOrdID; a 64-bit collision between two *live* orders of one account is
-  refused by the engine (DUPLICATE_CLIENT_ORDER_ID), never merged. Not on a signed venue:
-  there the engine id is the order's Nonce (below), because a hash is not monotone.
+  carried their ClOrdID. A D or G whose engine id a live order of the account already
+  carries (the ClOrdID of an order placed before a gateway restart, or a 64-bit collision)
+  is refused here, OrdRejReason / CxlRejReason 6, nothing sequenced and the ClOrdID not
+  remembered (``live_cl_ord_id``): on a venue of rules 2 the engine no longer refuses it
+  (``venue.node.Genesis.rules``), and on rules 1 its rejection would only cost a block
+  entry. Not on a signed venue: there the engine id is the order's Nonce (below), because a
+  hash is not monotone, and a nonce above the account's mark repeats no live one.
 * **Scope of ClOrdID state.** Idempotency and the ClOrdID → order map are kept per account
   (the FIX session identity; it outlives one WebSocket connection), for the life of the
   gateway process. A repeated ClOrdID gets the first report sent for it again, with
@@ -65,7 +69,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Final, TypeVar
@@ -368,6 +372,9 @@ class _Account:
     open_orders: int = 0
 
 
+_LIVE_CL_ORD = "duplicate ClOrdID: a live order of this account carries it"
+
+
 class OrderRouter:
     """ClOrdID ↔ order state and ExecutionReport building for every account.
 
@@ -377,14 +384,20 @@ class OrderRouter:
     :param signing_keys: account → registered public key ``(x, y)`` on a signed venue (read
         at each order, so the owner may add accounts later); D and G must then carry a valid
         OrderSignature (module docstring). None: orders are not signed.
+    :param live_cl_ord_id: ``(account, engine cl_ord_id) -> bool``, True when a live order of
+        the account carries that id (the engine's ``has_live_cl_ord_id``, read on the engine
+        task): such a D or G is refused before it is sequenced (module docstring). None: no
+        such check (a signed venue's ids are nonces).
     """
 
     def __init__(
         self, markets: Sequence[MarketConfig], *, max_open_orders: int = 1000,
         signing_keys: Mapping[int, tuple[int, int]] | None = None,
+        live_cl_ord_id: Callable[[int, int], bool] | None = None,
     ) -> None:  # fmt: skip
         self.markets = {m.symbol: m for m in markets}
         self.signing_keys = signing_keys
+        self.live_cl_ord_id = live_cl_ord_id
         self.symbols = {m.market_id: m.symbol for m in markets}
         self.max_open_orders = max_open_orders
         self.orders: dict[int, Order] = {}
@@ -482,9 +495,15 @@ class OrderRouter:
                 account, m, req.cl_ord_id, req.side, req.ord_type, req.time_in_force, price,
                 qty, post_only=req.post_only,
             )  # fmt: skip
+            if self._repeats_live(account, cmd.cl_ord_id):
+                order.status = "8"  # not remembered: the ClOrdID is the live order's
+                return [(account, self._report(order, "8", reason=6, text=_LIVE_CL_ORD))]
         acct.cl_ords[req.cl_ord_id] = entry
         acct.open_orders += 1
         return Pending("place", account, cmd, order=order, request=req, entry=entry)
+
+    def _repeats_live(self, account: int, cl: int) -> bool:
+        return self.live_cl_ord_id is not None and self.live_cl_ord_id(account, cl)
 
     def _find(self, acct: _Account, orig: str) -> Order | None:
         entry = acct.cl_ords.get(orig)
@@ -550,6 +569,9 @@ class OrderRouter:
                 return [(account, self._cancel_reject(req, order, 99, text))]
         else:
             cmd = replace_command(account, m.market_id, order_id, req.cl_ord_id, price, total, cum)
+            if self._repeats_live(account, cmd.cl_ord_id):
+                del acct.cl_ords[req.cl_ord_id]  # the ClOrdID is the live order's
+                return [(account, self._cancel_reject(req, order, 6, _LIVE_CL_ORD))]
         return Pending(
             "replace", account, cmd, order=order, request=req, entry=entry, new_qty=total
         )
