@@ -1797,6 +1797,7 @@ cdef class CEngine:
             m.notional_spill = 0
             m.volume = 0
             m.trades = 0
+        self._ts = close_ts  # the next block's commands come after its close (the reference)
         return tuple(out)
 
     def drain_touched(self):

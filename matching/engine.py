@@ -441,7 +441,8 @@ class ReferenceEngine:
         return out
 
     def end_block(self, close_ts: int) -> tuple[MarketSummary, ...]:
-        """Close the current block: settle each market's price and reset block counters."""
+        """Close the current block: settle each market's price and reset block counters; no
+        later command may be timed before ``close_ts``."""
         if not self._last_ts <= close_ts <= MAX_TS:
             raise EngineError(f"block close {close_ts} is before the last command {self._last_ts}")
         out = []
@@ -467,6 +468,10 @@ class ReferenceEngine:
                 )
             )
             m.block_notional = m.block_volume = m.block_trades = 0
+        # The next block's commands come after this close: the block proof checks its first
+        # command against the close committed in the pre-state (a venue's blocks always closed
+        # at their last command, so this forbids nothing they did).
+        self._last_ts = close_ts
         return tuple(out)
 
     def drain_touched(self) -> tuple[list[int], list[int]]:

@@ -32,6 +32,7 @@ from matching import (
     BlockBuilder,
     CancelOrder,
     Deposit,
+    EngineError,
     MassCancel,
     OrderType,
     PlaceOrder,
@@ -71,7 +72,7 @@ D, A = TEST_SIZE.order_depth, TEST_SIZE.account_depth
 PARAMS = BlockParams(TEST_SIZE.n, TEST_SIZE.s, D, A, MARKET, ratio=TEST_SIZE.ratio)
 #: only to move the state past a block that needs more than S steps (not proved)
 WIDE = BlockParams(TEST_SIZE.n, 64, D, A, MARKET, ratio=TEST_SIZE.ratio)
-EXPECTED = {"block_step4x4": 7393, "block_step4x4o": 2525, "block_4x18": 105606}
+EXPECTED = {"block_step4x4": 7393, "block_step4x4o": 2525, "block_4x18": 105670}
 
 
 # --- building blocks ---------------------------------------------------------------------------
@@ -114,11 +115,12 @@ class Chain:
             *self.n(), account, MARKET.market_id, 0, side, OrderType.LIMIT, tif, price, qty, stp=stp
         )
 
-    def block(self, cmds: Sequence[Command]) -> BlockWitness:
-        """Submit ``cmds`` as one sealed block and build its witness."""
+    def block(self, cmds: Sequence[Command], close_ts: int | None = None) -> BlockWitness:
+        """Submit ``cmds`` as one sealed block (closed at ``close_ts``, default its last
+        command) and build its witness."""
         for c in cmds:
             self.builder.submit(c)
-        b = self.builder.seal()
+        b = self.builder.seal(close_ts)
         self.blocks.append(b)
         self.pre.append(self.state.copy())
         try:
@@ -655,6 +657,33 @@ def test_repeated_client_ids_are_provable_rules_2_and_refused_by_rules_1(
         old.process(cmd)
     refused = [e.code for cmd in cmds for e in old.process(cmd) if isinstance(e, Rejected)]
     assert refused == [ResultCode.DUPLICATE_CLIENT_ORDER_ID] * 2
+
+
+def test_a_command_timed_before_the_previous_close_fails(
+    block_circuit: BlockCircuit, compiled: CompiledCircuit
+) -> None:
+    """Block 1 closes a second after its last command. A command of block 2 timed at that
+    close proves; one timed between the two is refused by the engine (``end_block`` raised its
+    last ts to the close), and an operator whose engine lacks the rule cannot prove it: the
+    first slot's ts is checked against the close committed in the pre-state."""
+    c = Chain()
+    c.block([AddAccount(*c.n(), 0), Deposit(*c.n(), 0, 10**12)], close_ts=c.ts + 10**9)
+    close, last = c.ts + 10**9, c.ts
+    assert c.engine.last_ts == close
+    mid, lim, gtc = MARKET.market_id, OrderType.LIMIT, TimeInForce.GTC
+
+    def bid(ts: int) -> PlaceOrder:
+        return PlaceOrder(c.seq + 1, ts, 0, mid, 0, Side.BUY, lim, gtc, 99_000, 1)
+
+    with pytest.raises(EngineError, match="before the previous"):
+        c.engine.process(bid(close - 1))
+    honest = copy.deepcopy(c)
+    w = honest.block([bid(close)])
+    assert verify_block(honest.blocks[-1].header, block_circuit.prove(w), compiled.verifying_key)
+    c.engine._last_ts = last  # the operator's engine without the rule
+    w = c.block([bid(close - 1)], close_ts=close)
+    with pytest.raises(UnsatisfiedWitnessError):
+        block_circuit.prove(w)
 
 
 def _step_circuit(full: bool = True) -> CompiledCircuit:

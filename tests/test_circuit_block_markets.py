@@ -53,7 +53,7 @@ CIRCUITS = ROOT / "tests" / "circuits"
 CACHE = ROOT / ".cache" / "circuits"
 
 # `python -m proofs.circom tests/circuits/block_state_root_m2_test.circom`
-EXPECTED = {"block_state_root_m2": 3091, "block_4x18r2_m3_mk2": 120198}
+EXPECTED = {"block_state_root_m2": 3091, "block_4x18r2_m3_mk2": 120262}
 
 
 @pytest.fixture(scope="module")

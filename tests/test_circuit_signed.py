@@ -60,7 +60,7 @@ KEYS = {a: bytes([a + 1]) * 32 for a in range(3)}
 SIGNED_BIT = 1 << 13  # CF_SIGNED of view[CV_FLAGS] (cmdslot.circom)
 CV_PKHASH, CV_FLAGS = 5, 6
 PUB = {a: private_to_public(k) for a, k in KEYS.items()}
-EXPECTED = {"cmd_slot0": 2020, "cmd_slot1": 6477, "cmd_link4": 32, "block_4x18_signed": 123488}
+EXPECTED = {"cmd_slot0": 2020, "cmd_slot1": 6477, "cmd_link4": 32, "block_4x18_signed": 123552}
 
 
 class SignedChain(Chain):

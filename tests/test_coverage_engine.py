@@ -391,9 +391,18 @@ class EngineRules:
         s = h.engine.end_block(h.ts + 1_000_000_000)[0]
         assert (s.price, s.volume, s.notional, s.trade_count) == (1003, 3, 3010, 2)
         assert not s.carried
-        s2 = h.engine.end_block(h.ts + 3_000_000_000)[0]
+        close = h.ts + 3_000_000_000
+        s2 = h.engine.end_block(close)[0]
         assert (s2.price, s2.carried, s2.volume) == (1003, True, 0)
         assert s2.cum_price_time - s.cum_price_time == 1003 * 2_000
+        # no command is timed before the close of the block it follows (the block proof
+        # checks it against the close in the pre-state)
+        assert h.engine.last_ts == close
+        before = h.state()
+        with pytest.raises(EngineError, match="before the previous"):
+            h.sell(A, 1000, 1)
+        assert h.state() == before and h.engine.last_seq == h.seq - 1
+        h.seq, h.ts = h.seq - 1, close
         h.sell(A, 1000, 1)
         h.sell(A, 1005, 1)
         h.buy(B, 1005, 2)  # 1002.5 rounds half up to 1003

@@ -1207,6 +1207,14 @@ template BlockM(N, S, D, A, M, CFGS, SIGNED, R) {
     tsLate.in[0] <== closeTs;
     tsLate.in[1] <== slotCmd[N - 1][BC_TS()];
     tsLate.out === 0;
+    // ts >= the previous block's close, so no command is timed before the block it follows
+    // (the engine's rule: end_block). Every market's lastCloseTs is that close (each block
+    // settles every market at closeTs), range-checked by the pre-state's Pack; the slots are
+    // ordered, so the first slot decides.
+    component tsEarly = LessThan(64);
+    tsEarly.in[0] <== slotCmd[0][BC_TS()];
+    tsEarly.in[1] <== lastCloseTs[0];
+    tsEarly.out === 0;
 
     // the steps; each beginning step reads its slot's view
     component st[S];
