@@ -49,8 +49,8 @@ changes nothing. So a ReplaceOrder's ``cl_ord_id`` 0 ("keep the client id") is r
 Client order ids (``unique_cl_ord_ids``). Matching never looks an order up by its client id
 (a cancel or replace names the order id), so uniqueness is a session rule, not a matching one.
 A venue of rules 2 (``venue.node.Genesis.rules``) checks it before sequencing instead
-(``has_live_cl_ord_id``) and runs the engine with ``unique_cl_ord_ids=False``: then every
-rule a block applies is one the block proof checks, on unsigned venues too. On a signed venue
+(``has_live_cl_ord_id``) and runs the engine with ``unique_cl_ord_ids=False``: a rule the
+unsigned block proof could not check is then no longer a block rule. On a signed venue
 the two settings agree: accepted client ids are rising nonces, so none repeats a live one.
 """
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from matching import Block, Deposit
+from matching import Block, Deposit, PlaceOrder, Side, TimeInForce
 from matching.block import BlockHeader
 from matching.encoding import decoder
 from oracle.chain import Chain, open_chain
@@ -28,7 +28,8 @@ from oracle.optimistic import (
     advance_time,
     load_optimistic_deployment,
 )
-from venue.node import VenueNode
+from venue.blockstore import BlockStore
+from venue.node import VenueNode, stored_header
 from venue.proposer import (
     DEFAULT_BOND,
     LiveProposer,
@@ -321,3 +322,43 @@ def test_live_proofs_make_proposed_blocks_final_at_once(
     finally:
         live.close()
         node.close()
+
+
+def test_a_venue_of_two_markets_is_proposed_and_each_feed_answers_its_market(
+    chain: Chain, tmp_path: Path
+) -> None:
+    """The operator on ``TWO_MARKET_GENESIS`` (blocks that each open one market): it deploys
+    the optimistic contracts of several markets with the two-market key, every proposal is the
+    venue's block for the watcher (post root and both markets' outcomes), and after the window
+    each market's feed answers that market's last traded price."""
+    from venue.demo_markets import TWO_MARKET_GENESIS
+
+    from .test_coverage_proving import Clock, place
+
+    def at(market: int, cmd: PlaceOrder) -> PlaceOrder:
+        return msgspec.structs.replace(cmd, market=market)
+
+    node = VenueNode(tmp_path, TWO_MARKET_GENESIS, engine="reference", fsync=False, clock=Clock())
+    node.submit(ACCOUNTS)
+    node.submit([at(1, TRADES[0]), at(2, place(1, Side.SELL, 40_010, 2)), at(1, TRADES[2])])
+    node.submit([at(2, place(2, Side.BUY, 40_010, 1, TimeInForce.IOC))])
+    node.seal()
+    node.close()
+    n = node.height
+    with BlockStore(tmp_path / "blocks", first_height=1, read_only=True) as store:
+        headers = [stored_header(store, h) for h in range(1, n + 1)]
+    assert all(h is not None and len(h.markets) == 2 for h in headers)
+    rep = propose_stored(tmp_path, chain, challenge_window=WINDOW, per_tx=3)
+    assert rep.proposed == list(range(1, n + 1))
+    d = rep.deployment
+    assert d is not None and [m.market_id for m in d.markets] == [1, 2]
+    assert watch_once(tmp_path, chain, d) == WatchReport(honest=list(range(1, n + 1)))
+    advance_time(chain, WINDOW + 1)
+    assert propose_stored(tmp_path, chain, deployment=d).finalized == list(range(1, n + 1))
+    answers = [PriceFeed(chain, m.feed).latest_round().answer for m in d.markets]
+    assert answers == [traded_at(headers, i) for i in (0, 1)] == [100_010, 40_010]  # type: ignore[arg-type]
+
+
+def traded_at(headers: list[BlockHeader], i: int) -> int:
+    """The last settlement price of market index ``i`` that came from fills."""
+    return next(h.markets[i].price for h in reversed(headers) if not h.markets[i].carried)

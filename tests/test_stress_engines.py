@@ -264,7 +264,8 @@ def _materialize(ops: list[tuple], start_seq: int = 0, start_ts: int = 10**9) ->
     for op in ops:
         kind = op[0]
         if kind == "end":
-            out.append(("end", ts + op[1]))
+            ts += op[1]  # the next command comes after the close (the engines refuse earlier)
+            out.append(("end", ts))
             continue
         seq += 1
         ts += 1_000_000

@@ -153,8 +153,8 @@ class Genesis(msgspec.Struct, frozen=True):
     block_layout: int = 1
     #: the venue's rules version (``RULES``, what new venues get). 2: a client order id equal
     #: to one a live order of the account carries is refused before sequencing (the gateway,
-    #: ``has_live_cl_ord_id``), not by the engine, so every rule a block applies is one its
-    #: proof checks. 1, what genesis files written before this field decode to
+    #: ``has_live_cl_ord_id``), not by the engine, whose rule the unsigned block proof could
+    #: not see. 1, what genesis files written before this field decode to
     #: (``stored_genesis``): the engine refuses it (``DUPLICATE_CLIENT_ORDER_ID``), a rule
     #: the unsigned block proof does not check. Signed venues behave alike under both.
     rules: int = RULES
