@@ -920,7 +920,7 @@ cdef int cl_add(CEngine e, int64_t acct, object cl_o) except -1:
         return 0
     ce = pb_clmap_find(&e.cls, acct, cl_key(cl_o))
     if ce != NULL:
-        ce.oid += 1
+        ce.n += 1
     else:
         pb_clmap_set(&e.cls, acct, cl_key(cl_o), 1)
     return 0
@@ -933,8 +933,8 @@ cdef int cl_drop(CEngine e, int64_t acct, object cl_o) except -1:
     ce = pb_clmap_find(&e.cls, acct, cl_key(cl_o))
     if ce == NULL:
         raise KeyError(cl_o)
-    if ce.oid > 1:
-        ce.oid -= 1
+    if ce.n > 1:
+        ce.n -= 1
     else:
         pb_clmap_del(&e.cls, acct, cl_key(cl_o))
     return 0
@@ -2033,8 +2033,8 @@ cdef class CEngine:
             ce = pb_clmap_slot(&self.cls, j)
             if ce.cl:
                 assert ce.cl not in cl_index.setdefault(ce.acct, {}), ("cl twice", ce.acct, ce.cl)
-                assert ce.oid >= 1 and (ce.oid == 1 or not self.c_unique_cl), ("cl count", ce.oid)
-                cl_index[ce.acct][ce.cl] = ce.oid
+                assert ce.n >= 1 and (ce.n == 1 or not self.c_unique_cl), ("cl count", ce.n)
+                cl_index[ce.acct][ce.cl] = ce.n
         assert sum(len(d) for d in cl_index.values()) == self.cls.n, "client order id map size"
         for i in range(self.nm):
             m = mkt(self, i)

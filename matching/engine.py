@@ -15,7 +15,7 @@ Rules, in the order they are checked for a new order:
    protection limit and obeys the same rules;
 3. flags: market orders must be IOC or FOK; post-only only with GTC limit orders; STP mode
    known; with ``unique_cl_ord_ids`` (the default), client order id unique among the
-   account's live orders (0 is "no id"), else ``DUPLICATE_CLIENT_ORDER_ID``;
+   account's live orders (0 is "no id"; a repeat is ``DUPLICATE_CLIENT_ORDER_ID``);
 4. pre-trade margin (see ``_margin_ok``);
 5. post-only orders that would cross are rejected; FOK orders that would not fill completely
    (a dry run of the same matching) are rejected;

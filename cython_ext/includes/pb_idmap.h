@@ -136,13 +136,14 @@ static void pb_idmap_clear(pb_idmap *m) {
     free(t);
 }
 
-/* (account, client order id) -> order id: the engine's client-order-id index. Client order
+/* (account, client order id) -> n, the number of live orders of the account carrying that
+ * id (1 while the engine keeps ids unique): the engine's client-order-id index. Client order
  * ids are in [1, 2**64) (0 means "none" and is never stored), so cl == 0 marks an empty
  * slot. Same scheme as pb_idmap. */
 typedef struct {
     uint64_t cl;
     int64_t acct;
-    int64_t oid;
+    int64_t n;
 } pb_clmap_entry;
 
 typedef struct {
@@ -195,7 +196,7 @@ static int pb_clmap_grow(pb_clmap *m) {
 }
 
 /* Insert or replace; -1 on memory error. cl must not be 0. */
-static int pb_clmap_set(pb_clmap *m, int64_t acct, uint64_t cl, int64_t oid) {
+static int pb_clmap_set(pb_clmap *m, int64_t acct, uint64_t cl, int64_t n) {
     size_t i;
     if (m->t == NULL || (size_t)(m->n + 1) * 2 > m->mask + 1) {
         if (pb_clmap_grow(m) < 0) return -1;
@@ -203,14 +204,14 @@ static int pb_clmap_set(pb_clmap *m, int64_t acct, uint64_t cl, int64_t oid) {
     i = pb_clmap_home(m, acct, cl);
     while (m->t[i].cl != 0) {
         if (m->t[i].cl == cl && m->t[i].acct == acct) {
-            m->t[i].oid = oid;
+            m->t[i].n = n;
             return 0;
         }
         i = (i + 1) & m->mask;
     }
     m->t[i].cl = cl;
     m->t[i].acct = acct;
-    m->t[i].oid = oid;
+    m->t[i].n = n;
     m->n++;
     return 0;
 }

@@ -17,11 +17,11 @@ cdef extern from "includes/pb_idmap.h":
     ctypedef struct pb_clmap_entry:
         uint64_t cl
         int64_t acct
-        int64_t oid
+        int64_t n
     ctypedef struct pb_clmap:
         Py_ssize_t n
     pb_clmap_entry* pb_clmap_find(const pb_clmap* m, int64_t acct, uint64_t cl) noexcept nogil
-    int pb_clmap_set(pb_clmap* m, int64_t acct, uint64_t cl, int64_t oid) except -1
+    int pb_clmap_set(pb_clmap* m, int64_t acct, uint64_t cl, int64_t n) except -1
     int pb_clmap_del(pb_clmap* m, int64_t acct, uint64_t cl) noexcept nogil
     size_t pb_clmap_capacity(const pb_clmap* m) noexcept nogil
     pb_clmap_entry* pb_clmap_slot(const pb_clmap* m, size_t i) noexcept nogil
