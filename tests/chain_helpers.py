@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import groth16py
+import msgspec
 import pytest
 
-from matching import Block, Deposit
+from matching import Block, Deposit, PlaceOrder, Side, TimeInForce
 from matching.block import BlockHeader
 from matching.encoding import decoder
 from oracle.publish import Publisher
@@ -132,3 +133,24 @@ def refused(pub: Publisher, call: Any) -> str:
         pub._transact(call, None)
     assert pub.latest_height == before
     return info.value.name
+
+
+def two_market_venue(data: Path) -> int:
+    """``venue.demo_markets.TWO_MARKET_GENESIS`` in ``data``, with trades in both markets
+    (100,010 in market 1, 40,010 in market 2) over blocks that each open one market; returns
+    its height (at least 4). Not proved."""
+    from venue.demo_markets import TWO_MARKET_GENESIS
+
+    from .test_coverage_proving import Clock, place
+
+    def at(market: int, cmd: PlaceOrder) -> PlaceOrder:
+        return msgspec.structs.replace(cmd, market=market)
+
+    node = VenueNode(data, TWO_MARKET_GENESIS, engine="reference", fsync=False, clock=Clock())
+    node.submit(ACCOUNTS)
+    node.submit([at(1, TRADES[0]), at(2, place(1, Side.SELL, 40_010, 2)), at(1, TRADES[2])])
+    node.submit([at(2, place(2, Side.BUY, 40_010, 1, TimeInForce.IOC))])
+    node.seal()
+    node.close()
+    assert node.height >= 4, node.height
+    return node.height

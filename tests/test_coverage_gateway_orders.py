@@ -46,19 +46,29 @@ HDR = ((49, "PROVENBOOK"), (56, "T"), (34, "1"), (52, "20260101-00:00:00.000"))
 
 class Venue:
     def __init__(
-        self, max_open_orders: int = 1000, keys: dict[int, tuple[int, int]] | None = None
-    ) -> None:
+        self, max_open_orders: int = 1000, keys: dict[int, tuple[int, int]] | None = None,
+        rules: int = 1,
+    ) -> None:  # fmt: skip
         """``keys``: a signed venue (the router checks signatures and nonces, the engine
-        guards nonces) with these accounts' keys."""
-        self.engine = ReferenceEngine(default_markets(), signed_nonces=keys is not None)
-        self.router = OrderRouter(default_markets(), max_open_orders=max_open_orders,
-                                  signing_keys=keys)  # fmt: skip
+        guards nonces) with these accounts' keys. ``rules`` 2: the engine accepts repeated
+        client ids and the router refuses them (``venue.node.Genesis.rules``)."""
+        self.engine = ReferenceEngine(
+            default_markets(), signed_nonces=keys is not None, unique_cl_ord_ids=rules < 2
+        )
+        self.max_open_orders, self.keys = max_open_orders, keys
+        self.router = self.new_router()
         self.feed = MarketDataFeed(default_markets())
         self.seq = 0
         for a in (1, 2):
             x, y = keys.get(a, (0, 0)) if keys is not None else (0, 0)
             self.run_cmd(AddAccount(0, 0, a, x, y))
             self.run_cmd(Deposit(0, 0, a, 10**15))
+
+    def new_router(self) -> OrderRouter:
+        """A router with no ClOrdID state, as after a gateway restart."""
+        live = None if self.keys is not None else self.engine.has_live_cl_ord_id
+        return OrderRouter(default_markets(), max_open_orders=self.max_open_orders,
+                           signing_keys=self.keys, live_cl_ord_id=live)  # fmt: skip
 
     def run_cmd(self, cmd: object) -> list[object]:
         self.seq += 1
@@ -137,6 +147,45 @@ def test_lifecycle_fill_replace_cancel() -> None:
     assert (done.get(Tag.ExecType), done.get(Tag.OrigClOrdID)) == ("4", "s2")
     (_, late), = v.request(1, cancel("c2", "s2", side="2"))
     assert late.msg_type == "9" and late.get(Tag.CxlRejReason) == "0"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_rules_2_keeps_live_client_ids_unique_through_the_gateway(seed: int) -> None:
+    """Rules 2 moves client id uniqueness from the engine to the router: whatever traders
+    send (a few ClOrdIDs reused in new orders, replaces and cancels, and gateway restarts that
+    forget every ClOrdID), no two live orders of one account carry the same engine id, as
+    the rules-1 engine guaranteed, and each refusal sequences nothing."""
+    rng = random.Random(seed)
+    v = Venue(rules=2)
+    names = [f"id{k}" for k in range(5)]
+    refused = 0
+    for _ in range(300):
+        account, cl, other = rng.choice((1, 2)), rng.choice(names), rng.choice(names)
+        side = "1" if account == 1 else "2"  # never crossing: orders stay live
+        price = str(99_000 + rng.randrange(20) if side == "1" else 101_000 + rng.randrange(20))
+        r = rng.random()
+        if r < 0.05:
+            v.router = v.new_router()
+            continue
+        if r < 0.5:
+            req: object = new(cl, side=side, price=price, account=str(account))
+        elif r < 0.8:
+            req = ReplaceOrderRequest(
+                cl_ord_id=cl, orig_cl_ord_id=other, order_id=None, symbol=SYM, side=side,
+                order_qty="9", ord_type="2", price=price, time_in_force="1", post_only=False,
+                **common(account),
+            )  # fmt: skip
+        else:
+            req = cancel(cl, other, side=side, account=account)
+        seq = v.seq
+        out = v.request(account, req)
+        six = [m for _, m in out if "6" in (m.get(Tag.OrdRejReason), m.get(Tag.CxlRejReason))]
+        if six:
+            refused += 1
+            assert v.seq == seq  # nothing reached the engine
+        live = [(o.account, o.cl_ord_id) for o in v.engine.snapshot().orders]
+        assert len(live) == len(set(live)), live
+    assert refused >= 10  # restarts made the router ask the engine, and it said no
 
 
 def test_rejects_idempotency_and_limits() -> None:

@@ -17,11 +17,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import msgspec
 import pytest
 from web3.exceptions import ContractCustomError
 
-from matching import PlaceOrder, Side, TimeInForce
 from oracle.artifacts import load_artifact
 from oracle.chain import Chain, ChainError, open_chain
 from oracle.client import ContractClient
@@ -43,7 +41,7 @@ from venue.blockstore import BlockStore
 from venue.node import VenueNode
 from venue.replay import replay
 
-from .chain_helpers import CIRCUIT_CACHE, Batch, Proven, SlowClock, refused
+from .chain_helpers import CIRCUIT_CACHE, Batch, Proven, SlowClock, refused, two_market_venue
 from .process_helpers import interrupt_when
 from .test_coverage_proving import ACCOUNTS, TRADES, UNSIGNED
 
@@ -319,23 +317,9 @@ def test_a_venue_of_two_markets_publishes_in_batches(
     same path at a small size runs in the default suite
     (``tests/test_it_chain_markets.py::test_a_batch_of_two_market_blocks_proves_and_lands_on_chain``)."""
     from venue.cli import main
-    from venue.demo_markets import TWO_MARKET_GENESIS
-
-    from .test_coverage_proving import Clock, place
 
     monkeypatch.setenv("PROVENBOOK_CIRCUIT_CACHE", str(CIRCUIT_CACHE))
-
-    def at(market: int, cmd: PlaceOrder) -> PlaceOrder:
-        return msgspec.structs.replace(cmd, market=market)
-
-    node = VenueNode(tmp_path, TWO_MARKET_GENESIS, engine="reference", fsync=False, clock=Clock())
-    node.submit(ACCOUNTS)
-    node.submit([at(1, TRADES[0]), at(2, place(1, Side.SELL, 40_010, 2)), at(1, TRADES[2])])
-    node.submit([at(2, place(2, Side.BUY, 40_010, 1, TimeInForce.IOC))])
-    node.seal()
-    node.close()
-    n = node.height
-    assert n >= 4, n
+    n = two_market_venue(tmp_path)
     assert main(["publish", str(tmp_path), "--chain", "embedded", "--batch", "2"]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert f"published blocks 1..{n - n % 2} in {n // 2} batches of 2" in out, out

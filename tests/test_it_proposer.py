@@ -17,7 +17,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from matching import Block, Deposit, PlaceOrder, Side, TimeInForce
+from matching import Block, Deposit
 from matching.block import BlockHeader
 from matching.encoding import decoder
 from oracle.chain import Chain, open_chain
@@ -40,7 +40,7 @@ from venue.proposer import (
 )
 from venue.watch import WatchReport, watch_once
 
-from .chain_helpers import CIRCUIT_CACHE, Proven
+from .chain_helpers import CIRCUIT_CACHE, Proven, two_market_venue
 from .test_coverage_proving import ACCOUNTS, TRADES, UNSIGNED
 
 WINDOW = 600
@@ -331,20 +331,7 @@ def test_a_venue_of_two_markets_is_proposed_and_each_feed_answers_its_market(
     the optimistic contracts of several markets with the two-market key, every proposal is the
     venue's block for the watcher (post root and both markets' outcomes), and after the window
     each market's feed answers that market's last traded price."""
-    from venue.demo_markets import TWO_MARKET_GENESIS
-
-    from .test_coverage_proving import Clock, place
-
-    def at(market: int, cmd: PlaceOrder) -> PlaceOrder:
-        return msgspec.structs.replace(cmd, market=market)
-
-    node = VenueNode(tmp_path, TWO_MARKET_GENESIS, engine="reference", fsync=False, clock=Clock())
-    node.submit(ACCOUNTS)
-    node.submit([at(1, TRADES[0]), at(2, place(1, Side.SELL, 40_010, 2)), at(1, TRADES[2])])
-    node.submit([at(2, place(2, Side.BUY, 40_010, 1, TimeInForce.IOC))])
-    node.seal()
-    node.close()
-    n = node.height
+    n = two_market_venue(tmp_path)
     with BlockStore(tmp_path / "blocks", first_height=1, read_only=True) as store:
         headers = [stored_header(store, h) for h in range(1, n + 1)]
     assert all(h is not None and len(h.markets) == 2 for h in headers)
